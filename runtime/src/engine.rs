@@ -1,0 +1,172 @@
+//! The wasmtime engine every plugin of a host shares: configuration, caps, the epoch ticker.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::cache::CompileCache;
+
+/// How often the epoch advances; the granularity of every deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The most a plugin may use in one call. A plugin's `[limits]` may ask for less, never more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostCaps {
+    /// Linear memory per instance, bytes (default 128 MiB).
+    pub memory: u64,
+    /// Wall-clock time per call (default 5 s).
+    pub timeout: Duration,
+    /// Size of what a call returns, bytes (default 1 MiB).
+    pub output: u64,
+}
+
+impl Default for HostCaps {
+    fn default() -> Self {
+        Self {
+            memory: 128 << 20,
+            timeout: Duration::from_secs(5),
+            output: 1 << 20,
+        }
+    }
+}
+
+/// How to build a [`Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Per-call caps.
+    pub caps: HostCaps,
+    /// Where compiled components are cached (`None`: compile at every load).
+    pub cache_dir: Option<PathBuf>,
+    /// Instances that may be alive at once across all plugins (the pooling allocator's
+    /// size); `None` allocates on demand instead of from a pool.
+    pub pool_size: Option<u32>,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            caps: HostCaps::default(),
+            cache_dir: None,
+            pool_size: Some(128),
+        }
+    }
+}
+
+/// A host for plugins: one wasmtime engine with epoch interruption and (by default) the
+/// pooling allocator, a ticker thread that advances the epoch every [`EPOCH_TICK`], and an
+/// optional cache of compiled components. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) engine: Engine,
+    pub(crate) caps: HostCaps,
+    pub(crate) cache: Option<CompileCache>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("caps", &self.inner.caps)
+            .field("cache", &self.inner.cache.as_ref().map(|c| c.dir()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a [`Runtime`] could not be created.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to create the wasmtime engine")]
+pub struct RuntimeError {
+    #[source]
+    source: crate::error::BoxError,
+}
+
+impl Runtime {
+    /// A runtime with the default caps, no cache, and a pool of 128 instances.
+    pub fn new() -> Result<Self, RuntimeError> {
+        Self::with_config(RuntimeConfig::default())
+    }
+
+    /// A runtime configured by `config`. When the pooling allocator cannot reserve its
+    /// address space (a low `ulimit -v`), it falls back to on-demand allocation.
+    pub fn with_config(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let engine = match config.pool_size {
+            Some(size) => match Engine::new(&engine_config(&config, Some(size))) {
+                Ok(engine) => engine,
+                Err(err) => {
+                    tracing::warn!("pooling allocator unavailable, allocating on demand: {err:#}");
+                    new_engine(&config, None)?
+                }
+            },
+            None => new_engine(&config, None)?,
+        };
+        start_ticker(&engine);
+        let cache = config.cache_dir.map(|dir| CompileCache::new(dir, &engine));
+        Ok(Self {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                caps: config.caps,
+                cache,
+            }),
+        })
+    }
+
+    /// The caps of this host.
+    pub fn caps(&self) -> HostCaps {
+        self.inner.caps
+    }
+
+    /// The wasmtime engine (for embedders that compile other things with it).
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+}
+
+fn new_engine(config: &RuntimeConfig, pool: Option<u32>) -> Result<Engine, RuntimeError> {
+    Engine::new(&engine_config(config, pool)).map_err(|e| RuntimeError {
+        source: e.into_boxed_dyn_error(),
+    })
+}
+
+fn engine_config(config: &RuntimeConfig, pool: Option<u32>) -> Config {
+    let mut cfg = Config::new();
+    cfg.wasm_component_model(true)
+        .epoch_interruption(true)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    if let Some(size) = pool {
+        let mut pool = PoolingAllocationConfig::default();
+        // Python and JavaScript components hold several core instances, memories and
+        // tables each; size the pool for them, not for the one-module Rust case.
+        pool.total_component_instances(size)
+            .total_core_instances(size * 16)
+            .total_memories(size * 4)
+            .total_tables(size * 8)
+            .total_stacks(size)
+            .max_core_instances_per_component(64)
+            .max_memories_per_component(16)
+            .max_tables_per_component(32)
+            .table_elements(100_000)
+            .max_memory_size(usize::try_from(config.caps.memory).unwrap_or(usize::MAX));
+        cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    cfg
+}
+
+/// Advance the engine's epoch every tick until the engine is dropped.
+fn start_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("flowtrace-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        })
+        .expect("spawning the epoch thread");
+}

@@ -1,0 +1,273 @@
+//! The host side of the contract: per-store state, the linker, and one file per interface.
+
+pub(crate) mod convert;
+mod embeddings;
+pub(crate) mod http;
+mod kv;
+mod log;
+pub mod services;
+pub(crate) mod stdio;
+pub mod trace;
+mod traces;
+mod config;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings;
+use crate::manifest::{Capabilities, ConfigValue, PluginId};
+use services::{EmbeddingProvider, HttpStub, KvStore, LogLevel, LogSink, TraceProvider};
+
+/// Most bytes of log text one call may write; past it, one notice and then silence.
+const MAX_LOG_BYTES_PER_CALL: usize = 1 << 20;
+
+/// The services a plugin's host interfaces are served by. Every field has a working default.
+#[derive(Clone)]
+pub struct Services {
+    /// Where log lines and guest stdout/stderr go.
+    pub log: Arc<dyn LogSink>,
+    /// The store behind `kv` (capability `storage`).
+    pub kv: Arc<dyn KvStore>,
+    /// Serves `traces` (capability `traces`); none answers "not found" to every id.
+    pub traces: Option<Arc<dyn TraceProvider>>,
+    /// Serves `embeddings` (capability `embeddings`); none answers "unavailable".
+    pub embeddings: Option<Arc<dyn EmbeddingProvider>>,
+    /// Answers allowed HTTP requests instead of the network (test fixtures).
+    pub http_stub: Option<Arc<dyn HttpStub>>,
+    /// Directory the `fs-read` grants are relative to; none preopens nothing.
+    pub data_dir: Option<PathBuf>,
+    /// Values for the granted `env` variables; none reads them from this process.
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Self {
+            log: Arc::new(services::TracingLog),
+            kv: Arc::new(services::MemoryKv::default()),
+            traces: None,
+            embeddings: None,
+            http_stub: None,
+            data_dir: None,
+            env: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("traces", &self.traces.is_some())
+            .field("embeddings", &self.embeddings.is_some())
+            .field("http_stub", &self.http_stub.is_some())
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything about a loaded plugin that every call shares.
+pub(crate) struct PluginContext {
+    pub(crate) id: PluginId,
+    pub(crate) grants: Capabilities,
+    pub(crate) config: BTreeMap<String, ConfigValue>,
+    pub(crate) services: Services,
+    /// The granted env vars with their values, resolved once at load.
+    pub(crate) env: Vec<(String, String)>,
+}
+
+/// A request the policy refused during one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// What was attempted, e.g. `GET http://example.com/`.
+    pub what: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// State of one call: log budget and the denials it met.
+pub(crate) struct CallScope {
+    pub(crate) ctx: Arc<PluginContext>,
+    logged: AtomicUsize,
+    pub(crate) denials: Mutex<Vec<Denial>>,
+}
+
+impl CallScope {
+    pub(crate) fn new(ctx: Arc<PluginContext>) -> Self {
+        Self {
+            ctx,
+            logged: AtomicUsize::new(0),
+            denials: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Log one line within the per-call budget.
+    pub(crate) fn log_line(&self, level: LogLevel, message: &str) {
+        let before = self.logged.fetch_add(message.len(), Ordering::Relaxed);
+        if before + message.len() <= MAX_LOG_BYTES_PER_CALL {
+            self.ctx.services.log.log(&self.ctx.id, level, message);
+        } else if before <= MAX_LOG_BYTES_PER_CALL {
+            self.ctx.services.log.log(
+                &self.ctx.id,
+                LogLevel::Warn,
+                "log output of this call passed 1 MiB; the rest is dropped",
+            );
+        }
+    }
+
+    pub(crate) fn record_denial(&self, what: String, reason: String) {
+        self.denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Denial { what, reason });
+    }
+}
+
+/// What made a store stop growing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    Memory { limit: usize, desired: usize },
+    Table { limit: usize, desired: usize },
+}
+
+/// Per-store resource limits that remember which limit was hit.
+pub(crate) struct Limiter {
+    pub(crate) memory: usize,
+    pub(crate) table_elements: usize,
+    pub(crate) hit: Option<LimitHit>,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory {
+            self.hit = Some(LimitHit::Memory {
+                limit: self.memory,
+                desired,
+            });
+            return Err(wasmtime::format_err!(
+                "memory limit of {} bytes reached (asked for {desired})",
+                self.memory
+            ));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            self.hit = Some(LimitHit::Table {
+                limit: self.table_elements,
+                desired,
+            });
+            return Err(wasmtime::format_err!(
+                "table limit of {} elements reached",
+                self.table_elements
+            ));
+        }
+        Ok(true)
+    }
+}
+
+/// The `T` of every plugin store.
+pub(crate) struct HostState {
+    pub(crate) table: ResourceTable,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http_ctx: WasiHttpCtx,
+    pub(crate) http: http::HttpPolicy,
+    pub(crate) limiter: Limiter,
+    pub(crate) ctx: Arc<PluginContext>,
+    pub(crate) scope: Arc<CallScope>,
+}
+
+impl HostState {
+    pub(crate) fn new(ctx: &Arc<PluginContext>, memory: usize) -> Self {
+        let scope = Arc::new(CallScope::new(ctx.clone()));
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(stdio::LogPipe::new(scope.clone(), LogLevel::Info))
+            .stderr(stdio::LogPipe::new(scope.clone(), LogLevel::Warn))
+            .envs(&ctx.env)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        if let Some(dir) = &ctx.services.data_dir {
+            for rel in &ctx.grants.fs_read {
+                let host = dir.join(rel);
+                if host.is_dir() {
+                    // A directory that vanished since load is left out, not fatal.
+                    let _ = wasi.preopened_dir(&host, rel, FsPerms::ReadOnly);
+                }
+            }
+        }
+        Self {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http_ctx: WasiHttpCtx::new(),
+            http: http::HttpPolicy {
+                scope: scope.clone(),
+            },
+            limiter: Limiter {
+                memory,
+                table_elements: 1 << 20,
+                hit: None,
+            },
+            ctx: ctx.clone(),
+            scope,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http_ctx,
+            table: &mut self.table,
+            hooks: &mut self.http,
+        }
+    }
+}
+
+/// The linker for a plugin with these grants: all of WASI (sandboxed by the store's
+/// `WasiCtx`: no preopens, env vars, sockets or hosts beyond the grants), `wasi:http` behind
+/// the allow-list, and only the `flowtrace:plugin` interfaces the grants allow.
+pub(crate) fn linker(engine: &Engine, grants: &Capabilities) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    bindings::types::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    bindings::log::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    bindings::config::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    if grants.storage {
+        bindings::kv::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    }
+    if grants.traces {
+        bindings::traces::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    }
+    if grants.embeddings {
+        bindings::embeddings::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    }
+    Ok(linker)
+}

@@ -1,0 +1,274 @@
+//! What the embedder supplies to plugins: where logs go, the key-value store, other traces,
+//! embeddings and (for tests) stubbed HTTP. Each has a default that works out of the box.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use crate::host::trace::PreparedTrace;
+use crate::manifest::PluginId;
+use crate::results::PluginError;
+
+/// A boxed, sendable future, the return type of the async service methods.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Severity of a plugin log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogLevel {
+    /// Very detailed.
+    Trace,
+    /// Detailed.
+    Debug,
+    /// Normal (guest stdout lands here).
+    Info,
+    /// Something odd (guest stderr lands here).
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// Receives every line a plugin logs, through `flowtrace:plugin/log` or its stdout/stderr.
+/// The text is the guest's, unfiltered: neutralise control characters before printing it to a
+/// terminal.
+pub trait LogSink: Send + Sync {
+    /// One log line.
+    fn log(&self, plugin: &PluginId, level: LogLevel, message: &str);
+}
+
+/// The default sink: forwards to `tracing` at the matching level, target `flowtrace::plugin`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TracingLog;
+
+impl LogSink for TracingLog {
+    fn log(&self, plugin: &PluginId, level: LogLevel, message: &str) {
+        let plugin = plugin.as_str();
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "flowtrace::plugin", plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "flowtrace::plugin", plugin, "{message}"),
+            LogLevel::Info => tracing::info!(target: "flowtrace::plugin", plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "flowtrace::plugin", plugin, "{message}"),
+            LogLevel::Error => tracing::error!(target: "flowtrace::plugin", plugin, "{message}"),
+        }
+    }
+}
+
+/// A sink that keeps every line in memory (the test harness shows them on failure).
+#[derive(Debug, Default)]
+pub struct MemoryLog {
+    lines: Mutex<Vec<(LogLevel, String)>>,
+}
+
+impl MemoryLog {
+    /// Every line logged so far.
+    pub fn lines(&self) -> Vec<(LogLevel, String)> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl LogSink for MemoryLog {
+    fn log(&self, _plugin: &PluginId, level: LogLevel, message: &str) {
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((level, message.to_string()));
+    }
+}
+
+/// The per-plugin store behind `flowtrace:plugin/kv` (capability `storage`). The embedder
+/// persists it; [`MemoryKv`] is the in-memory default.
+pub trait KvStore: Send + Sync {
+    /// The value under `key`.
+    fn get(&self, plugin: &PluginId, key: &str) -> Option<Vec<u8>>;
+    /// Store a value; the error text reaches the guest.
+    fn set(&self, plugin: &PluginId, key: &str, value: Vec<u8>) -> Result<(), String>;
+    /// Remove a key.
+    fn delete(&self, plugin: &PluginId, key: &str);
+    /// Keys starting with `prefix`, sorted.
+    fn keys(&self, plugin: &PluginId, prefix: &str) -> Vec<String>;
+}
+
+/// An in-memory [`KvStore`] with a per-plugin quota on the bytes of keys and values.
+#[derive(Debug)]
+pub struct MemoryKv {
+    quota: usize,
+    data: Mutex<HashMap<PluginId, BTreeMap<String, Vec<u8>>>>,
+}
+
+impl MemoryKv {
+    /// A store allowing each plugin `quota` bytes of keys plus values.
+    pub fn new(quota: usize) -> Self {
+        Self {
+            quota,
+            data: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Default for MemoryKv {
+    /// 16 MiB per plugin.
+    fn default() -> Self {
+        Self::new(16 << 20)
+    }
+}
+
+impl KvStore for MemoryKv {
+    fn get(&self, plugin: &PluginId, key: &str) -> Option<Vec<u8>> {
+        let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        data.get(plugin).and_then(|m| m.get(key)).cloned()
+    }
+
+    fn set(&self, plugin: &PluginId, key: &str, value: Vec<u8>) -> Result<(), String> {
+        let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        let map = data.entry(plugin.clone()).or_default();
+        let used: usize = map
+            .iter()
+            .filter(|(k, _)| k.as_str() != key)
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        if used + key.len() + value.len() > self.quota {
+            return Err(format!(
+                "storage quota of {} bytes exceeded ({} used, {} more asked)",
+                self.quota,
+                used,
+                key.len() + value.len()
+            ));
+        }
+        map.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    fn delete(&self, plugin: &PluginId, key: &str) {
+        let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(map) = data.get_mut(plugin) {
+            map.remove(key);
+        }
+    }
+
+    fn keys(&self, plugin: &PluginId, prefix: &str) -> Vec<String> {
+        let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        data.get(plugin)
+            .map(|m| {
+                m.keys()
+                    .filter(|k| k.starts_with(prefix))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A query over recorded traces, from `flowtrace:plugin/traces`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TraceQuery {
+    /// Root span name contains this.
+    pub name_contains: Option<String>,
+    /// Started at or after (ns since the epoch).
+    pub since_ns: Option<u64>,
+    /// Started before (ns since the epoch).
+    pub until_ns: Option<u64>,
+    /// At most this many ids (already capped by the host).
+    pub limit: u32,
+}
+
+/// Serves `flowtrace:plugin/traces` (capability `traces`).
+pub trait TraceProvider: Send + Sync {
+    /// The trace with this id.
+    fn get(&self, id: &str) -> Option<PreparedTrace>;
+    /// Ids matching the query, newest first.
+    fn query(&self, query: &TraceQuery) -> Vec<String>;
+}
+
+/// A [`TraceProvider`] over a fixed set of traces (tests, `eval` over files).
+#[derive(Debug, Default, Clone)]
+pub struct StaticTraces {
+    traces: Vec<PreparedTrace>,
+}
+
+impl StaticTraces {
+    /// Serve these traces.
+    pub fn new(traces: Vec<PreparedTrace>) -> Self {
+        Self { traces }
+    }
+}
+
+impl TraceProvider for StaticTraces {
+    fn get(&self, id: &str) -> Option<PreparedTrace> {
+        self.traces.iter().find(|t| t.trace().id == id).cloned()
+    }
+
+    fn query(&self, query: &TraceQuery) -> Vec<String> {
+        let start = |t: &PreparedTrace| t.trace().spans.first().map_or(0, |s| s.start_time_ns);
+        let mut hits: Vec<&PreparedTrace> = self
+            .traces
+            .iter()
+            .filter(|t| {
+                let root = t.trace().spans.first().map_or("", |s| s.name.as_str());
+                query
+                    .name_contains
+                    .as_deref()
+                    .is_none_or(|n| root.contains(n))
+                    && query.since_ns.is_none_or(|s| start(t) >= s)
+                    && query.until_ns.is_none_or(|u| start(t) < u)
+            })
+            .collect();
+        hits.sort_by_key(|t| std::cmp::Reverse(start(t)));
+        hits.into_iter()
+            .take(query.limit as usize)
+            .map(|t| t.trace().id.clone())
+            .collect()
+    }
+}
+
+/// Serves `flowtrace:plugin/embeddings` (capability `embeddings`). [`crate::Plugin`]
+/// implements it, so an installed embedder plugin can serve other plugins.
+pub trait EmbeddingProvider: Send + Sync {
+    /// Dimension of the vectors.
+    fn dimension(&self) -> BoxFuture<'_, Result<u32, PluginError>>;
+    /// One vector per text.
+    fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, PluginError>>;
+}
+
+/// A stubbed HTTP exchange, for tests of network plugins: the request as the guest sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The full URL.
+    pub url: String,
+    /// Header names (lowercase) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// A stubbed response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Answers the HTTP requests the policy allowed, in place of the network.
+pub trait HttpStub: Send + Sync {
+    /// The response, or an error text that the guest sees as a refused connection.
+    fn respond(&self, request: &HttpRequest) -> Result<HttpResponse, String>;
+}

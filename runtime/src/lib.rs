@@ -1,0 +1,35 @@
+//! `flowtrace-plugins`: load, check and run Flowtrace plugins.
+//!
+//! Flowtrace plugins are WebAssembly components that implement the `flowtrace:plugin`
+//! contract (the `wit/` directory of this repository). This crate is the library that both
+//! `cargo flowtrace` and the Flowtrace app embed: it parses plugin manifests, inspects
+//! components and checks their imports against the capabilities they declare, and runs them
+//! in wasmtime under the same policy everywhere.
+
+mod bindings;
+pub mod cache;
+#[path = "/work/scratch/stubs/capability.rs"]
+pub mod capability;
+mod engine;
+pub mod error;
+pub mod host;
+#[path = "/work/scratch/stubs/inspect.rs"]
+pub mod inspect;
+pub mod manifest {
+    //! tmp
+    pub mod model;
+    pub use model::*;
+}
+mod plugin;
+pub mod results;
+pub mod trace;
+
+pub use engine::{HostCaps, Runtime, RuntimeConfig, RuntimeError, EPOCH_TICK};
+pub use error::{CallError, CallFailure, LoadError};
+pub use host::services;
+pub use host::trace::PreparedTrace;
+pub use host::Services;
+pub use plugin::{EffectiveLimits, LoadOptions, Plugin, CONTRACT_VERSION};
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod testing;

@@ -1,0 +1,291 @@
+//! Finding traces in bytes: format detection, whole documents, JSON lines.
+
+use std::collections::VecDeque;
+use std::io::BufRead;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::{Path, TraceError};
+use super::model::Trace;
+use super::otlp::OtlpTraces;
+
+const ANY_FORMAT: &str = "a Flowtrace trace object (with `id` and `spans`), a JSON array or \
+                          JSON lines of them, or an OTLP/JSON export (an object with `resourceSpans`)";
+const OTLP_FORMAT: &str =
+    "an OTLP/JSON export (an object with `resourceSpans`) or JSON lines of them";
+
+/// Reads every trace in `bytes`, whatever the format; see the [module docs](super).
+///
+/// Spans of one trace spread over several OTLP exports (as a batching exporter writes them)
+/// are merged into one trace. Any error fails the whole input; to skip bad lines of JSON
+/// lines instead, use [`TraceReader`].
+pub fn parse_traces(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    let mut traces = TraceSet::default();
+    read_document(bytes, ANY_FORMAT, |value, path| {
+        traces.add(value, path, true)
+    })?;
+    Ok(traces.finish())
+}
+
+/// Reads an OTLP/JSON export, or JSON lines of them (as the OpenTelemetry collector's file
+/// exporter writes), grouping spans by trace id. See [`from_otlp_value`].
+pub fn from_otlp_json(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    let mut traces = OtlpTraces::default();
+    read_document(bytes, OTLP_FORMAT, |value, path| {
+        if !is_otlp(value) {
+            return Err(unknown_format(value, path, OTLP_FORMAT));
+        }
+        traces.add_export(value, path)
+    })?;
+    Ok(traces.finish())
+}
+
+/// Reads one parsed OTLP/JSON export (`{"resourceSpans": [...]}`). An export may hold several
+/// traces: they come back in order of first appearance, each span's ids as lowercase hex.
+pub fn from_otlp_value(export: &Value) -> Result<Vec<Trace>, TraceError> {
+    if !is_otlp(export) {
+        return Err(unknown_format(export, Path::Root, OTLP_FORMAT));
+    }
+    let mut traces = OtlpTraces::default();
+    traces.add_export(export, Path::Root)?;
+    Ok(traces.finish())
+}
+
+/// A streaming reader of JSON lines, each line a Flowtrace trace (or an array of them) or an
+/// OTLP/JSON export: one item per trace, and one error per bad line, after which it goes on.
+///
+/// Memory stays flat in the number of traces: one line is held at a time. So, unlike
+/// [`parse_traces`], a trace whose spans are split over several OTLP lines comes back as one
+/// trace per line.
+///
+/// ```
+/// use flowtrace_plugins::trace::TraceReader;
+///
+/// let lines = "{\"id\":\"a\",\"spans\":[]}\nnot json\n{\"id\":\"b\",\"spans\":[]}\n";
+/// let results: Vec<_> = TraceReader::new(lines.as_bytes()).collect();
+/// assert_eq!(results.len(), 3);
+/// assert_eq!(results[1].as_ref().unwrap_err().line(), Some(2));
+/// assert_eq!(results[2].as_ref().unwrap().id, "b");
+/// ```
+#[derive(Debug)]
+pub struct TraceReader<R: BufRead> {
+    reader: R,
+    buffer: Vec<u8>,
+    line: usize,
+    pending: VecDeque<Trace>,
+    failed: bool,
+}
+
+impl<R: BufRead> TraceReader<R> {
+    /// Reads JSON lines from `reader`.
+    pub fn new(reader: R) -> Self {
+        TraceReader {
+            reader,
+            buffer: Vec::new(),
+            line: 0,
+            pending: VecDeque::new(),
+            failed: false,
+        }
+    }
+
+    /// The number of the last line read, from 1 (0 before the first).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The underlying reader.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+}
+
+impl<R: BufRead> Iterator for TraceReader<R> {
+    type Item = Result<Trace, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        const KEEP_CAPACITY: usize = 1 << 20;
+        loop {
+            if let Some(trace) = self.pending.pop_front() {
+                return Some(Ok(trace));
+            }
+            if self.failed {
+                return None;
+            }
+            if self.buffer.capacity() > KEEP_CAPACITY {
+                self.buffer = Vec::new();
+            }
+            self.buffer.clear();
+            match self.reader.read_until(b'\n', &mut self.buffer) {
+                Ok(0) => return None,
+                Ok(_) => self.line += 1,
+                Err(source) => {
+                    // An I/O error may repeat forever: report it once and stop.
+                    self.failed = true;
+                    let line = self.line + 1;
+                    return Some(Err(TraceError::Read { line, source }));
+                }
+            }
+            let text = if self.line == 1 {
+                strip_bom(&self.buffer)
+            } else {
+                &self.buffer
+            };
+            if is_blank(text) {
+                continue;
+            }
+            let mut traces = TraceSet::default();
+            let parsed = serde_json::from_slice::<Value>(text)
+                .map_err(|source| TraceError::InvalidJson { source })
+                .and_then(|value| traces.add(&value, Path::Root, true));
+            if let Err(error) = parsed {
+                let source = Box::new(error);
+                return Some(Err(TraceError::Line {
+                    line: self.line,
+                    source,
+                }));
+            }
+            self.pending.extend(traces.finish());
+        }
+    }
+}
+
+/// Traces in input order, Flowtrace ones as they are, OTLP ones merged by trace id.
+#[derive(Default)]
+struct TraceSet {
+    slots: Vec<Slot>,
+    otlp: OtlpTraces,
+}
+
+enum Slot {
+    Flowtrace(Box<Trace>),
+    Otlp(usize),
+}
+
+impl TraceSet {
+    fn add(&mut self, value: &Value, path: Path<'_>, allow_array: bool) -> Result<(), TraceError> {
+        match value {
+            Value::Object(_) if is_otlp(value) => {
+                let before = self.otlp.len();
+                self.otlp.add_export(value, path)?;
+                self.slots.extend((before..self.otlp.len()).map(Slot::Otlp));
+            }
+            Value::Object(obj) if obj.contains_key("id") || obj.contains_key("spans") => {
+                let trace =
+                    Trace::deserialize(value).map_err(|source| TraceError::InvalidFlowtrace {
+                        path: path.to_string(),
+                        source,
+                    })?;
+                self.slots.push(Slot::Flowtrace(Box::new(trace)));
+            }
+            Value::Array(items) if allow_array => {
+                for (i, item) in items.iter().enumerate() {
+                    self.add(item, path.index(i), false)?;
+                }
+            }
+            _ => return Err(unknown_format(value, path, ANY_FORMAT)),
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Vec<Trace> {
+        let mut otlp: Vec<Option<Trace>> = self.otlp.finish().into_iter().map(Some).collect();
+        self.slots
+            .into_iter()
+            .filter_map(|slot| match slot {
+                Slot::Flowtrace(trace) => Some(*trace),
+                Slot::Otlp(index) => otlp.get_mut(index).and_then(Option::take),
+            })
+            .collect()
+    }
+}
+
+/// Feeds `add` the document's one JSON value or, for JSON lines, each line's value (errors
+/// then name the line). A document is JSON lines when it is not one JSON value but its first
+/// or second non-blank line is an object or array on its own (a pretty-printed document's
+/// lines never are, so its syntax errors are reported as such).
+fn read_document(
+    bytes: &[u8],
+    expected: &'static str,
+    mut add: impl FnMut(&Value, Path<'_>) -> Result<(), TraceError>,
+) -> Result<(), TraceError> {
+    let bytes = strip_bom(bytes);
+    if is_blank(bytes) {
+        return Err(TraceError::Empty { expected });
+    }
+    let whole_error = match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => return add(&value, Path::Root),
+        Err(error) => error,
+    };
+    // A one-line document failed to parse above: parsing its line again would say the same.
+    let multi_line = bytes.trim_ascii_end().contains(&b'\n');
+    let looks_like_lines = multi_line
+        && bytes
+            .split(|&b| b == b'\n')
+            .filter(|line| !is_blank(line))
+            .take(2)
+            .any(|line| {
+                serde_json::from_slice::<Value>(line).is_ok_and(|v| v.is_object() || v.is_array())
+            });
+    if !looks_like_lines {
+        return Err(TraceError::InvalidJson {
+            source: whole_error,
+        });
+    }
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if is_blank(line) {
+            continue;
+        }
+        let at_line = |error| TraceError::Line {
+            line: index + 1,
+            source: Box::new(error),
+        };
+        let value = serde_json::from_slice::<Value>(line)
+            .map_err(|source| at_line(TraceError::InvalidJson { source }))?;
+        add(&value, Path::Root).map_err(at_line)?;
+    }
+    Ok(())
+}
+
+fn is_otlp(value: &Value) -> bool {
+    value
+        .as_object()
+        .is_some_and(|obj| obj.contains_key("resourceSpans") || obj.contains_key("resource_spans"))
+}
+
+fn unknown_format(value: &Value, path: Path<'_>, expected: &'static str) -> TraceError {
+    let found = match value {
+        Value::Object(obj) if obj.contains_key("resourceLogs") => {
+            "an OTLP logs export (`resourceLogs`)".to_owned()
+        }
+        Value::Object(obj) if obj.contains_key("resourceMetrics") => {
+            "an OTLP metrics export (`resourceMetrics`)".to_owned()
+        }
+        Value::Object(obj) if obj.is_empty() => "an empty object".to_owned(),
+        Value::Object(obj) => {
+            let mut keys: Vec<String> = obj.keys().take(5).map(|k| format!("`{k}`")).collect();
+            if obj.len() > keys.len() {
+                keys.push("...".to_owned());
+            }
+            format!("an object with keys {}", keys.join(", "))
+        }
+        Value::Array(_) => "an array".to_owned(),
+        Value::String(_) => "a string".to_owned(),
+        Value::Number(_) => "a number".to_owned(),
+        Value::Bool(_) => "a boolean".to_owned(),
+        Value::Null => "null".to_owned(),
+    };
+    TraceError::UnknownFormat {
+        path: path.to_string(),
+        expected,
+        found,
+    }
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}

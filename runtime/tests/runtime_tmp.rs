@@ -1,0 +1,2 @@
+#[path = "all/runtime.rs"]
+mod runtime;

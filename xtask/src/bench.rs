@@ -1,0 +1,142 @@
+//! `cargo xtask bench`: runtime figures as one JSON document on stdout.
+//!
+//! Measures, for WAT evaluators over the 20-span agent trace: evaluate per call (median, p99)
+//! for three ways of reading the trace, a fresh instance, the same logic in native Rust, and
+//! loading a large component from the compiled cache versus compiling it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use flowtrace_plugins::manifest::PluginKind;
+use flowtrace_plugins::testing;
+use flowtrace_plugins::{LoadOptions, PreparedTrace, Runtime, RuntimeConfig};
+use serde_json::{json, Value};
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    n: usize,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        let n = samples.len();
+        Self {
+            median: samples[n / 2],
+            p99: samples[(n * 99 / 100).min(n - 1)],
+            n,
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "median-us": us(self.median),
+            "p99-us": us(self.p99),
+            "samples": self.n,
+        })
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6 * 100.0).round() / 100.0
+}
+
+fn sample(n: usize, mut f: impl FnMut()) -> Stats {
+    for _ in 0..n / 10 {
+        f();
+    }
+    Stats::of(
+        (0..n)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let n = if quick { 200 } else { 2000 };
+    let runtime = Runtime::new().context("creating the runtime")?;
+    let trace = testing::agent_trace();
+    let prepared = PreparedTrace::new(trace.clone());
+    let expected = testing::scan_native(prepared.trace());
+
+    let mut evaluate = serde_json::Map::new();
+    for variant in ["scan-accessors", "scan-infos", "scan-by-value"] {
+        let bytes = testing::evaluator(&testing::guest_wat(variant));
+        let manifest = testing::manifest(variant, PluginKind::Evaluator);
+        let plugin = runtime
+            .load(&bytes, &manifest, LoadOptions::default())
+            .with_context(|| format!("loading `{variant}`"))?;
+        let got = plugin.evaluate(&prepared)?.score;
+        anyhow::ensure!(
+            (got - expected).abs() < 1e-12,
+            "`{variant}` scored {got}, native {expected}: the guest reads the trace wrong"
+        );
+        let stats = sample(n, || {
+            plugin.evaluate(&prepared).expect("evaluate");
+        });
+        evaluate.insert(variant.to_string(), stats.json());
+        if variant == "scan-accessors" {
+            let inst = sample(n, || plugin.bench_instantiate().expect("instantiate"));
+            evaluate.insert("fresh-instance".into(), inst.json());
+        }
+    }
+    let native = sample(n * 10, || {
+        std::hint::black_box(testing::scan_native(std::hint::black_box(prepared.trace())));
+    });
+    let native_with_prepare = sample(n, || {
+        let p = PreparedTrace::new(std::hint::black_box(trace.clone()));
+        std::hint::black_box(testing::scan_native(p.trace()));
+    });
+
+    let cache = bench_cache(quick)?;
+    let accessors_median = evaluate["scan-accessors"]["median-us"].as_f64().unwrap_or(0.0);
+    let out = json!({
+        "trace": { "spans": prepared.trace().spans.len(), "json-bytes": serde_json::to_vec(&trace)?.len() },
+        "evaluate": evaluate,
+        "native": {
+            "scan": native.json(),
+            "scan-including-prepare": native_with_prepare.json(),
+        },
+        "ratio-accessors-to-native": (accessors_median / us(native.median).max(0.01) * 10.0).round() / 10.0,
+        "load": cache,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// A component of about 20 MB (a large code section plus data) loaded from the cache versus
+/// compiled.
+fn bench_cache(quick: bool) -> Result<Value> {
+    let funcs = if quick { 500 } else { 4000 };
+    let wat = testing::large_module_wat(funcs, 16 << 20);
+    let bytes = testing::evaluator(&wat);
+    let dir = tempfile::tempdir()?;
+    let runtime = Runtime::with_config(RuntimeConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..RuntimeConfig::default()
+    })?;
+    let manifest = testing::manifest("large", PluginKind::Evaluator);
+    let start = Instant::now();
+    let plugin = runtime.load(&bytes, &manifest, LoadOptions::default())?;
+    let compile = start.elapsed();
+    anyhow::ensure!(plugin.cache_outcome() == flowtrace_plugins::cache::CacheOutcome::Miss);
+    drop(plugin);
+    let cached = sample(if quick { 5 } else { 20 }, || {
+        let p = runtime
+            .load(&bytes, &manifest, LoadOptions::default())
+            .expect("cached load");
+        assert_eq!(p.cache_outcome(), flowtrace_plugins::cache::CacheOutcome::Hit);
+    });
+    Ok(json!({
+        "component-bytes": bytes.len(),
+        "compile-ms": (compile.as_secs_f64() * 1e3 * 10.0).round() / 10.0,
+        "cached-load-ms": { "median": us(cached.median) / 1e3, "p99": us(cached.p99) / 1e3 },
+        "note": "a load includes validation, the capability check and sha256 of the component",
+    }))
+}
