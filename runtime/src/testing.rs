@@ -27,6 +27,7 @@ pub fn guest_wat(name: &str) -> String {
         "scan-accessors" => include_str!("../tests/guests/scan-accessors.wat"),
         "scan-infos" => include_str!("../tests/guests/scan-infos.wat"),
         "scan-by-value" => include_str!("../tests/guests/scan-by-value.wat"),
+        "http" => include_str!("../tests/guests/http.wat"),
         other => panic!("no test guest named `{other}`"),
     };
     expand(src)
@@ -42,6 +43,10 @@ pub fn expand(core_wat: &str) -> String {
 /// `package test:guest; world w { import flowtrace:plugin/kv@0.1.0; export flowtrace:plugin/evaluator@0.1.0; }`.
 pub fn componentize(core_wat: &str, world: &str) -> Result<Vec<u8>, String> {
     let mut resolve = wit_parser::Resolve::new();
+    // The standard WASI packages first, so test worlds can import `wasi:http` and friends.
+    resolve
+        .push_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/guests/wasi-wit"))
+        .map_err(|e| format!("wasi wit: {e:#}"))?;
     resolve
         .push_dir(wit_dir())
         .map_err(|e| format!("wit: {e:#}"))?;

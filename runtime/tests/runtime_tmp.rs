@@ -1,2 +1,4 @@
 #[path = "all/runtime.rs"]
 mod runtime;
+#[path = "all/http.rs"]
+mod http;

@@ -56,7 +56,10 @@ fn contract(name: &InterfaceName, capabilities: &Capabilities) -> (Verdict, Stri
         None => {
             return (
                 Verdict::IncompatibleVersion { found: None, host },
-                format!("the import names no version; the host implements `{CONTRACT_PACKAGE}@{CONTRACT_VERSION}`"),
+                format!(
+                    "the import names no version; the host implements \
+                     `{CONTRACT_PACKAGE}@{CONTRACT_VERSION}`"
+                ),
             )
         }
         Some(found) if !is_compatible(found, &CONTRACT_VERSION) => {
@@ -77,7 +80,10 @@ fn contract(name: &InterfaceName, capabilities: &Capabilities) -> (Verdict, Stri
     match capability_for_interface(interface) {
         None if PluginKind::parse(interface).is_some() => (
             Verdict::Unknown,
-            format!("`{interface}` is a plugin interface: a plugin exports it, the host does not provide it"),
+            format!(
+                "`{interface}` is a plugin interface: a plugin exports it, the host does not \
+                 provide it"
+            ),
         ),
         None => (
             Verdict::Unknown,

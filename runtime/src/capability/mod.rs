@@ -6,12 +6,16 @@
 //!
 //! | import | verdict |
 //! |---|---|
-//! | `flowtrace:plugin/{types,log,config}` | [`Verdict::Ok`], always granted |
-//! | `flowtrace:plugin/{kv,traces,embeddings}` | ok when the capability is declared, else [`Verdict::Undeclared`] |
-//! | `wasi:{io,clocks,random}`, `wasi:cli/{stdin,stdout,stderr,exit,terminal-*}` | [`Verdict::Baseline`] |
-//! | `wasi:http/{outgoing-handler,types}`, `wasi:filesystem`, `wasi:cli/environment` | ok with `network` / `fs-read` / `env`, else [`Verdict::Sandboxed`] |
+//! | `flowtrace:plugin/{types,log,config}` | [`Verdict::Ok`] |
+//! | `flowtrace:plugin/{kv,traces,embeddings}` | ok if declared, else [`Verdict::Undeclared`] |
+//! | `wasi:{io,clocks,random}`, `wasi:cli/{stdin,stdout,...}` | [`Verdict::Baseline`] |
+//! | `wasi:http/outgoing-handler`, `wasi:filesystem`, ... | ok if declared, else sandboxed |
 //! | `wasi:sockets`, the rest of `wasi:http` | [`Verdict::Sandboxed`]: network is HTTP only |
 //! | anything else | [`Verdict::Unknown`] |
+//!
+//! `wasi:http/{outgoing-handler,types}` need `network`, `wasi:filesystem` needs `fs-read` and
+//! `wasi:cli/environment` needs `env`; the `flowtrace:plugin` side of the mapping is the one
+//! table [`HOST_INTERFACES`], which the linker reads too ([`granted_interfaces`]).
 
 mod classify;
 mod report;

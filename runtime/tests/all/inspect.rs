@@ -468,6 +468,25 @@ fn empty_garbage_and_unknown_versions_are_typed_errors() {
 }
 
 #[test]
+fn a_feature_the_engine_does_not_enable_is_named() {
+    let bytes = wat::parse_str(
+        r#"(component (core module
+  (func (param i64 i64 i64 i64) (result i64 i64)
+    local.get 0 local.get 1 local.get 2 local.get 3 i64.add128)))"#,
+    )
+    .unwrap();
+    let err = inspect(&bytes).unwrap_err();
+    let InspectError::UnsupportedFeatures { features, .. } = &err else {
+        panic!("expected a missing feature, got {err:?}");
+    };
+    assert_eq!(features, "wide-arithmetic");
+    assert_eq!(
+        err.to_string(),
+        "the component needs WebAssembly features this host does not enable: wide-arithmetic"
+    );
+}
+
+#[test]
 fn a_cut_component_is_reported_as_truncated() {
     let bytes = built("kv-evaluator");
     let cut = &bytes[..bytes.len() / 2];

@@ -1,2 +1,3 @@
 mod manifest;
 mod trace;
+mod inspect;

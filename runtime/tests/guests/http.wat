@@ -1,0 +1,55 @@
+;; An evaluator that sends `GET http://<config authority>/hello` through wasi:http and scores
+;; the response status / 1000 (200 -> 0.2). When the request fails (refused by the policy, or
+;; a connection error) it returns `err(unavailable("request failed"))`.
+(module
+  (import "flowtrace:plugin/types@0.1.0" "[resource-drop]trace" (func $drop_trace (param i32)))
+  (import "flowtrace:plugin/config@0.1.0" "get" (func $config_get (param i32 i32 i32)))
+  (import "wasi:http/types@0.2.12" "[constructor]fields" (func $fields_new (result i32)))
+  (import "wasi:http/types@0.2.12" "[constructor]outgoing-request" (func $request_new (param i32) (result i32)))
+  (import "wasi:http/types@0.2.12" "[method]outgoing-request.set-scheme" (func $set_scheme (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi:http/types@0.2.12" "[method]outgoing-request.set-authority" (func $set_authority (param i32 i32 i32 i32) (result i32)))
+  (import "wasi:http/types@0.2.12" "[method]outgoing-request.set-path-with-query" (func $set_path (param i32 i32 i32 i32) (result i32)))
+  (import "wasi:http/types@0.2.12" "[method]future-incoming-response.subscribe" (func $subscribe (param i32) (result i32)))
+  (import "wasi:http/types@0.2.12" "[method]future-incoming-response.get" (func $future_get (param i32 i32)))
+  (import "wasi:http/types@0.2.12" "[method]incoming-response.status" (func $status (param i32) (result i32)))
+  (import "wasi:io/poll@0.2.12" "[method]pollable.block" (func $block (param i32)))
+  (import "wasi:http/outgoing-handler@0.2.12" "handle" (func $handle (param i32 i32 i32 i32)))
+  @PRELUDE@
+  (data (i32.const 2048) "authority")
+  (data (i32.const 2064) "/hello")
+  (data (i32.const 2080) "request failed")
+  (func $fail (result i32)
+    (memory.fill (i32.const 1024) (i32.const 0) (i32.const 64))
+    (i32.store8 (i32.const 1024) (i32.const 1))
+    ;; plugin-error::unavailable is case 2
+    (i32.store8 (i32.const 1032) (i32.const 2))
+    (i32.store (i32.const 1036) (i32.const 2080))
+    (i32.store (i32.const 1040) (i32.const 14))
+    (i32.const 1024))
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate") (param $t i32) (result i32)
+    (local $req i32) (local $future i32)
+    (call $drop_trace (local.get $t))
+    ;; config.get("authority") -> option<config-value> at 4096: text payload at +16/+20
+    (call $config_get (i32.const 2048) (i32.const 9) (i32.const 4096))
+    (if (i32.eqz (i32.load8_u (i32.const 4096))) (then unreachable))
+    (local.set $req (call $request_new (call $fields_new)))
+    ;; some(scheme::HTTP)
+    (drop (call $set_scheme (local.get $req) (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)))
+    (drop (call $set_authority (local.get $req) (i32.const 1)
+      (i32.load (i32.const 4112)) (i32.load (i32.const 4116))))
+    (drop (call $set_path (local.get $req) (i32.const 1) (i32.const 2064) (i32.const 6)))
+    ;; handle(request, none) -> result<future, error-code> at 4200, payload at +8
+    (call $handle (local.get $req) (i32.const 0) (i32.const 0) (i32.const 4200))
+    (if (i32.load8_u (i32.const 4200)) (then (return (call $fail))))
+    (local.set $future (i32.load (i32.const 4208)))
+    (call $block (call $subscribe (local.get $future)))
+    ;; get -> option<result<result<response, error-code>>> at 4304: some +0, ok +8, ok +16, handle +24
+    (call $future_get (local.get $future) (i32.const 4304))
+    (if (i32.eqz (i32.load8_u (i32.const 4304))) (then (return (call $fail))))
+    (if (i32.load8_u (i32.const 4312)) (then (return (call $fail))))
+    (if (i32.load8_u (i32.const 4320)) (then (return (call $fail))))
+    (call $ok
+      (f64.div (f64.convert_i32_u (call $status (i32.load (i32.const 4328)))) (f64.const 1000))
+      (i32.const 1)))
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate-batch") (param i32 i32) (result i32)
+    unreachable))
