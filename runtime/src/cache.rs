@@ -47,7 +47,11 @@ impl CompileCache {
     pub(crate) fn new(root: PathBuf, engine: &Engine) -> Self {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let dir = root.join(format!("wasmtime-{}-{:016x}", wasmtime_version(), hasher.finish()));
+        let dir = root.join(format!(
+            "wasmtime-{}-{:016x}",
+            wasmtime_version(),
+            hasher.finish()
+        ));
         Self { root, dir }
     }
 
@@ -86,7 +90,13 @@ impl CompileCache {
         Ok((component, outcome))
     }
 
-    fn try_load(&self, engine: &Engine, cwasm: &Path, meta: &Path, sha256: &str) -> Option<Component> {
+    fn try_load(
+        &self,
+        engine: &Engine,
+        cwasm: &Path,
+        meta: &Path,
+        sha256: &str,
+    ) -> Option<Component> {
         let meta: Meta = serde_json::from_slice(&std::fs::read(meta).ok()?).ok()?;
         if meta.component_sha256 != sha256 || meta.wasmtime != wasmtime_version() {
             return None;
@@ -102,13 +112,22 @@ impl CompileCache {
         match unsafe { Component::deserialize(engine, &data) } {
             Ok(component) => Some(component),
             Err(err) => {
-                tracing::warn!("cache entry `{}` is stale ({err}); recompiling", cwasm.display());
+                tracing::warn!(
+                    "cache entry `{}` is stale ({err}); recompiling",
+                    cwasm.display()
+                );
                 None
             }
         }
     }
 
-    fn store(&self, cwasm: &Path, meta_path: &Path, sha256: &str, data: &[u8]) -> Result<(), CacheFailure> {
+    fn store(
+        &self,
+        cwasm: &Path,
+        meta_path: &Path,
+        sha256: &str,
+        data: &[u8],
+    ) -> Result<(), CacheFailure> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CacheFailure::Io { path, source }

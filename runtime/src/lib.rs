@@ -8,18 +8,12 @@
 
 mod bindings;
 pub mod cache;
-#[path = "/work/scratch/stubs/capability.rs"]
 pub mod capability;
 mod engine;
 pub mod error;
 pub mod host;
-#[path = "/work/scratch/stubs/inspect.rs"]
 pub mod inspect;
-pub mod manifest {
-    //! tmp
-    pub mod model;
-    pub use model::*;
-}
+pub mod manifest;
 mod plugin;
 pub mod results;
 pub mod trace;

@@ -20,8 +20,7 @@ use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId, PluginKind}
 use crate::results::{EvalResult, ExportFormat, PluginError};
 use crate::trace::Trace;
 
-/// The version of the `flowtrace:plugin` contract this host implements.
-pub const CONTRACT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
+pub use crate::capability::CONTRACT_VERSION;
 
 /// How to load a plugin beyond its bytes and manifest.
 #[derive(Debug, Clone, Default)]
@@ -118,10 +117,12 @@ impl Runtime {
         let engine = &self.inner.engine;
         let (component, cache) = match &self.inner.cache {
             None => {
-                let component = wasmtime::component::Component::new(engine, bytes)
-                    .map_err(|e| LoadError::Compile {
-                        plugin: id.clone(),
-                        source: e.into_boxed_dyn_error(),
+                let component =
+                    wasmtime::component::Component::new(engine, bytes).map_err(|e| {
+                        LoadError::Compile {
+                            plugin: id.clone(),
+                            source: e.into_boxed_dyn_error(),
+                        }
                     })?;
                 (component, CacheOutcome::Disabled)
             }
@@ -135,7 +136,9 @@ impl Runtime {
                     CacheFailure::Io { path, source } => LoadError::Cache { path, source },
                 })?,
         };
-        let grants = options.grants.unwrap_or_else(|| manifest.capabilities.clone());
+        let grants = options
+            .grants
+            .unwrap_or_else(|| manifest.capabilities.clone());
         let link_err = |e: wasmtime::Error| LoadError::Link {
             plugin: id.clone(),
             source: e.into_boxed_dyn_error(),
@@ -197,15 +200,27 @@ fn effective_limits(rt: &Runtime, manifest: &Manifest) -> Result<EffectiveLimits
     };
     let memory = asked.memory.unwrap_or(caps.memory);
     if memory > caps.memory {
-        return Err(over("memory", format!("{memory} bytes"), format!("{} bytes", caps.memory)));
+        return Err(over(
+            "memory",
+            format!("{memory} bytes"),
+            format!("{} bytes", caps.memory),
+        ));
     }
     let timeout = asked.timeout.unwrap_or(caps.timeout);
     if timeout > caps.timeout {
-        return Err(over("timeout", format!("{timeout:?}"), format!("{:?}", caps.timeout)));
+        return Err(over(
+            "timeout",
+            format!("{timeout:?}"),
+            format!("{:?}", caps.timeout),
+        ));
     }
     let output = asked.output.unwrap_or(caps.output);
     if output > caps.output {
-        return Err(over("output", format!("{output} bytes"), format!("{} bytes", caps.output)));
+        return Err(over(
+            "output",
+            format!("{output} bytes"),
+            format!("{} bytes", caps.output),
+        ));
     }
     let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
     Ok(EffectiveLimits {
@@ -228,7 +243,12 @@ fn resolve_config(
                 if manifest.config.is_empty() {
                     "none".to_string()
                 } else {
-                    manifest.config.keys().cloned().collect::<Vec<_>>().join(", ")
+                    manifest
+                        .config
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             )),
             Some(field) => {
@@ -364,10 +384,18 @@ impl Plugin {
                 });
             }
         }
-        if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        if err
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
             return self.fail(CallFailure::PoolExhausted(err.to_string()));
         }
-        let denials = state.scope.denials.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let denials = state
+            .scope
+            .denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if !denials.is_empty() {
             return self.fail(CallFailure::CapabilityDenied {
                 denials,
@@ -387,11 +415,15 @@ impl Plugin {
     /// included) runs under the deadline.
     async fn run<T, F>(&self, body: F) -> Result<T, CallError>
     where
-        F: AsyncFnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<Result<T, PluginError>>,
+        F: AsyncFnOnce(
+            &mut Store<HostState>,
+            &Instance,
+        ) -> wasmtime::Result<Result<T, PluginError>>,
     {
         let limit = self.inner.limits.timeout;
         let (mut store, instance) = self.instantiate().await?;
-        let outcome = tokio::time::timeout(limit + EPOCH_TICK * 2, body(&mut store, &instance)).await;
+        let outcome =
+            tokio::time::timeout(limit + EPOCH_TICK * 2, body(&mut store, &instance)).await;
         match outcome {
             Err(_elapsed) => Err(self.fail(CallFailure::Timeout { limit })),
             Ok(Err(err)) => Err(self.classify(&store, err)),
@@ -539,7 +571,11 @@ impl Plugin {
     }
 
     /// Export traces in `format` (exporter plugins).
-    pub async fn export_async(&self, format: &str, traces: &[PreparedTrace]) -> Result<Vec<u8>, CallError> {
+    pub async fn export_async(
+        &self,
+        format: &str,
+        traces: &[PreparedTrace],
+    ) -> Result<Vec<u8>, CallError> {
         let Exports::Exporter(indices) = &self.inner.exports else {
             return Err(self.wrong_kind("an exporter"));
         };
@@ -547,7 +583,9 @@ impl Plugin {
             .run(async |store, instance| {
                 let guest = indices.load(&mut *store, instance)?;
                 let handles = push_traces(store, traces)?;
-                let out = guest.call_export_traces(&mut *store, format, &handles).await?;
+                let out = guest
+                    .call_export_traces(&mut *store, format, &handles)
+                    .await?;
                 Ok(out.map_err(convert::plugin_error))
             })
             .await?;

@@ -35,7 +35,9 @@ pub fn guest_wat(name: &str) -> String {
 
 /// Substitute the shared snippets (`@PRELUDE@`, `@SCORE@`) into a core module's text.
 pub fn expand(core_wat: &str) -> String {
-    core_wat.replace("@PRELUDE@", PRELUDE).replace("@SCORE@", SCORE)
+    core_wat
+        .replace("@PRELUDE@", PRELUDE)
+        .replace("@SCORE@", SCORE)
 }
 
 /// Componentize a core module (text, after [`expand`]) against a world. `world` is WIT source
@@ -139,7 +141,11 @@ fn span(i: usize, kind: SpanKind, output: Option<String>) -> Span {
 /// one cut off by `length`), 4 tool calls (one errored), 2 retrievals; prompts and
 /// completions of a few hundred bytes and GenAI attributes on every span, about 240 strings.
 pub fn agent_trace() -> Trace {
-    let mut spans = vec![span(0, SpanKind::AgentStep, Some("The weather in Paris is sunny.".into()))];
+    let mut spans = vec![span(
+        0,
+        SpanKind::AgentStep,
+        Some("The weather in Paris is sunny.".into()),
+    )];
     spans[0].name = "invoke_agent weather-bot".into();
     spans[0].input = Some("What is the weather in Paris?".into());
     for i in 1..20 {
@@ -148,8 +154,19 @@ pub fn agent_trace() -> Trace {
             _ if i == 7 || i == 15 => SpanKind::Retrieval,
             _ => SpanKind::LlmCall,
         };
-        let mut s = span(i, kind, Some(format!("{} reply {i}: {}", kind_name(kind), "lorem ipsum ".repeat(20))));
-        s.input = Some(format!("[{{\"role\":\"user\",\"content\":\"question {i} {}\"}}]", "dolor sit amet ".repeat(15)));
+        let mut s = span(
+            i,
+            kind,
+            Some(format!(
+                "{} reply {i}: {}",
+                kind_name(kind),
+                "lorem ipsum ".repeat(20)
+            )),
+        );
+        s.input = Some(format!(
+            "[{{\"role\":\"user\",\"content\":\"question {i} {}\"}}]",
+            "dolor sit amet ".repeat(15)
+        ));
         s.name = format!("{} {i}", kind_name(kind));
         if kind == SpanKind::LlmCall {
             s.model = Some("gpt-4o-mini-2024-07-18".into());

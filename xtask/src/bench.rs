@@ -95,7 +95,9 @@ pub fn run(args: &[String]) -> Result<()> {
     });
 
     let cache = bench_cache(quick)?;
-    let accessors_median = evaluate["scan-accessors"]["median-us"].as_f64().unwrap_or(0.0);
+    let accessors_median = evaluate["scan-accessors"]["median-us"]
+        .as_f64()
+        .unwrap_or(0.0);
     let out = json!({
         "trace": { "spans": prepared.trace().spans.len(), "json-bytes": serde_json::to_vec(&trace)?.len() },
         "evaluate": evaluate,
@@ -131,7 +133,10 @@ fn bench_cache(quick: bool) -> Result<Value> {
         let p = runtime
             .load(&bytes, &manifest, LoadOptions::default())
             .expect("cached load");
-        assert_eq!(p.cache_outcome(), flowtrace_plugins::cache::CacheOutcome::Hit);
+        assert_eq!(
+            p.cache_outcome(),
+            flowtrace_plugins::cache::CacheOutcome::Hit
+        );
     });
     Ok(json!({
         "component-bytes": bytes.len(),

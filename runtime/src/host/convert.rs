@@ -2,7 +2,7 @@
 
 use crate::bindings::types as wit;
 use crate::results::{EvalResult, Finding, Metric, MetricValue, PluginError};
-use crate::trace::{Attribute, AttributeValue, Span, SpanKind, SpanStatus, Trace, TokenUsage};
+use crate::trace::{Attribute, AttributeValue, Span, SpanKind, SpanStatus, TokenUsage, Trace};
 
 pub(crate) fn span_kind(k: SpanKind) -> wit::SpanKind {
     match k {

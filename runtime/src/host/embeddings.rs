@@ -18,7 +18,10 @@ impl Host for HostState {
         Ok(provider.dimension().await.map_err(plugin_error_to_wit))
     }
 
-    async fn embed(&mut self, texts: Vec<String>) -> wasmtime::Result<Result<Vec<Vec<f32>>, WitError>> {
+    async fn embed(
+        &mut self,
+        texts: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<Vec<f32>>, WitError>> {
         let Some(provider) = self.ctx.services.embeddings.clone() else {
             return Ok(Err(no_provider()));
         };

@@ -13,7 +13,8 @@ use crate::host::services::{HttpRequest, LogLevel};
 use crate::host::CallScope;
 
 type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
-type SendFuture = Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), Error>> + Send>;
+type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), Error>> + Send>;
 
 /// The per-store HTTP policy: allow-list check, then the network or the stub.
 pub(crate) struct HttpPolicy {
@@ -63,7 +64,8 @@ impl WasiHttpHooks for HttpPolicy {
                 LogLevel::Warn,
                 &format!("http request to {} refused: {reason}", request.uri()),
             );
-            self.scope.record_denial(format!("{} {}", request.method(), request.uri()), reason);
+            self.scope
+                .record_denial(format!("{} {}", request.method(), request.uri()), reason);
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         match self.scope.ctx.services.http_stub.clone() {
@@ -81,7 +83,10 @@ impl WasiHttpHooks for HttpPolicy {
                         .headers
                         .iter()
                         .map(|(k, v)| {
-                            (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
                         })
                         .collect(),
                     body: body.to_vec(),

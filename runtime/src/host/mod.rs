@@ -1,5 +1,6 @@
 //! The host side of the contract: per-store state, the linker, and one file per interface.
 
+mod config;
 pub(crate) mod convert;
 mod embeddings;
 pub(crate) mod http;
@@ -9,7 +10,6 @@ pub mod services;
 pub(crate) mod stdio;
 pub mod trace;
 mod traces;
-mod config;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -253,7 +253,10 @@ impl WasiHttpView for HostState {
 /// The linker for a plugin with these grants: all of WASI (sandboxed by the store's
 /// `WasiCtx`: no preopens, env vars, sockets or hosts beyond the grants), `wasi:http` behind
 /// the allow-list, and only the `flowtrace:plugin` interfaces the grants allow.
-pub(crate) fn linker(engine: &Engine, grants: &Capabilities) -> wasmtime::Result<Linker<HostState>> {
+pub(crate) fn linker(
+    engine: &Engine,
+    grants: &Capabilities,
+) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;

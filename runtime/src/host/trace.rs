@@ -35,7 +35,10 @@ impl PreparedTrace {
             (sa.start_time_ns, depth[a], &sa.id).cmp(&(sb.start_time_ns, depth[b], &sb.id))
         });
         let mut spans: Vec<Option<Span>> = trace.spans.drain(..).map(Some).collect();
-        trace.spans = order.iter().map(|&i| spans[i].take().expect("each index once")).collect();
+        trace.spans = order
+            .iter()
+            .map(|&i| spans[i].take().expect("each index once"))
+            .collect();
         let index: HashMap<&str, u32> = trace
             .spans
             .iter()
@@ -135,7 +138,8 @@ impl HostTrace for HostState {
         index: u32,
     ) -> wasmtime::Result<Option<wit::SpanInfo>> {
         let t = self.trace(&this)?;
-        Ok(t.span(index).map(|s| convert::span_info(s, t.parent(index as usize))))
+        Ok(t.span(index)
+            .map(|s| convert::span_info(s, t.parent(index as usize))))
     }
 
     fn span_infos(&mut self, this: Resource<TraceHandle>) -> wasmtime::Result<Vec<wit::SpanInfo>> {
@@ -165,7 +169,11 @@ impl HostTrace for HostState {
             .collect())
     }
 
-    fn span_id(&mut self, this: Resource<TraceHandle>, index: u32) -> wasmtime::Result<Option<String>> {
+    fn span_id(
+        &mut self,
+        this: Resource<TraceHandle>,
+        index: u32,
+    ) -> wasmtime::Result<Option<String>> {
         Ok(self.trace(&this)?.span(index).map(|s| s.id.clone()))
     }
 
@@ -198,7 +206,10 @@ impl HostTrace for HostState {
         this: Resource<TraceHandle>,
         index: u32,
     ) -> wasmtime::Result<Option<String>> {
-        Ok(self.trace(&this)?.span(index).and_then(|s| s.output.clone()))
+        Ok(self
+            .trace(&this)?
+            .span(index)
+            .and_then(|s| s.output.clone()))
     }
 
     fn span_status_message(
@@ -238,7 +249,11 @@ impl HostTrace for HostState {
             .unwrap_or_default())
     }
 
-    fn span(&mut self, this: Resource<TraceHandle>, index: u32) -> wasmtime::Result<Option<wit::Span>> {
+    fn span(
+        &mut self,
+        this: Resource<TraceHandle>,
+        index: u32,
+    ) -> wasmtime::Result<Option<wit::Span>> {
         Ok(self.trace(&this)?.span(index).map(convert::span))
     }
 

@@ -4,6 +4,9 @@ use std::ops::Range;
 
 use super::error::Diagnostic;
 
+/// The most problems listed for one file; a file with more is mostly noise after these.
+pub(crate) const MAX_DIAGNOSTICS: usize = 100;
+
 /// Longest user value echoed back in a message, in characters.
 const SHOW_MAX_CHARS: usize = 60;
 
@@ -46,8 +49,16 @@ impl<'a> Diagnostics<'a> {
     }
 
     /// The problems, by position; problems at one position keep the order they were found in.
+    /// Past [`MAX_DIAGNOSTICS`], the last entry only counts the rest.
     pub(crate) fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.list.sort_by_key(|d| (d.line, d.column));
+        if self.list.len() > MAX_DIAGNOSTICS {
+            let rest = self.list.len() - MAX_DIAGNOSTICS;
+            self.list.truncate(MAX_DIAGNOSTICS + 1);
+            let first_hidden = &mut self.list[MAX_DIAGNOSTICS];
+            first_hidden.message = format!("and {rest} more problems, not shown");
+            first_hidden.help = Some("fix these and run again".into());
+        }
         self.list
     }
 

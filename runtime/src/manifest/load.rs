@@ -36,9 +36,8 @@ pub(crate) struct Reported(HashSet<Vec<String>>);
 
 impl Reported {
     pub(crate) fn contains(&self, path: &[&str]) -> bool {
-        self.0
-            .iter()
-            .any(|p| p.len() == path.len() && p.iter().zip(path).all(|(a, b)| a == b))
+        let path: Vec<String> = path.iter().map(|k| k.to_string()).collect();
+        self.0.contains(&path)
     }
 }
 
@@ -72,134 +71,180 @@ fn syntax_message(message: &str) -> String {
     format!("invalid TOML: {flat}")
 }
 
+/// The top-level keys that hold tables.
+const TABLES: [&str; 6] = [
+    "plugin",
+    "build",
+    "capabilities",
+    "config",
+    "dependencies",
+    "limits",
+];
+
 /// Check the shape of the document before serde sees it: report and remove every unknown key
 /// (naming the valid keys of its table), and every non-table where a table belongs (serde
 /// would otherwise read an array positionally into a struct).
 fn check_tables(root: &mut Table, diags: &mut Diagnostics<'_>, reported: &mut Reported) {
-    remove_unknown(root, fields_of::<RawManifest>(), None, diags);
-    for key in [
-        "plugin",
-        "build",
-        "capabilities",
-        "config",
-        "dependencies",
-        "limits",
-    ] {
-        require_table(root, &[], key, diags, reported);
-    }
+    let fields = fields_of::<RawManifest>();
+    report_unknown(root, fields, None, diags);
+    report_non_tables(root, &[], |k| TABLES.contains(&k), diags, reported);
+    root.retain(|k, v| fields.contains(&k) && (v.is_table_like() || !TABLES.contains(&k)));
+
     let tables: [(&str, &[&str]); 3] = [
         ("plugin", fields_of::<RawPlugin>()),
         ("build", fields_of::<RawBuild>()),
         ("limits", fields_of::<RawLimits>()),
     ];
     for (key, fields) in tables {
-        if let Some(table) = root.get_mut(key).and_then(Item::as_table_like_mut) {
-            remove_unknown(table, fields, Some(key), diags);
+        if let Some(table) = root.get_mut(key) {
+            strip(table, fields, &[key], &[], diags, reported);
         }
     }
-    if let Some(caps) = root
-        .get_mut("capabilities")
-        .and_then(Item::as_table_like_mut)
-    {
+    if let Some(caps) = root.get_mut("capabilities") {
         let fields = fields_of::<RawCapabilities>();
-        remove_unknown(caps, fields, Some("capabilities"), diags);
-        require_table(caps, &["capabilities"], "network", diags, reported);
-        if let Some(network) = caps.get_mut("network").and_then(Item::as_table_like_mut) {
+        strip(
+            caps,
+            fields,
+            &["capabilities"],
+            &["network"],
+            diags,
+            reported,
+        );
+        if let Some(network) = caps.get_mut("network") {
             let fields = fields_of::<RawNetwork>();
-            remove_unknown(network, fields, Some("capabilities.network"), diags);
+            strip(
+                network,
+                fields,
+                &["capabilities", "network"],
+                &[],
+                diags,
+                reported,
+            );
         }
     }
-    if let Some(config) = root.get_mut("config").and_then(Item::as_table_like_mut) {
-        let names: Vec<String> = config.iter().map(|(k, _)| k.to_string()).collect();
-        for name in names {
-            require_table(config, &["config"], &name, diags, reported);
-            if let Some(entry) = config.get_mut(&name).and_then(Item::as_table_like_mut) {
-                let table_name = format!("config.{}", show(&name));
-                remove_unknown(
+    if let Some(config) = root.get_mut("config") {
+        if let Some(table) = config.as_table_like() {
+            report_non_tables(table, &["config"], |_| true, diags, reported);
+        }
+        retain(config, |_, is_table| is_table);
+        if let Some(table) = config.as_table_like_mut() {
+            for (name, entry) in table.iter_mut() {
+                let path = ["config", name.get()];
+                strip(
                     entry,
                     fields_of::<RawConfigField>(),
-                    Some(&table_name),
+                    &path,
+                    &[],
                     diags,
+                    reported,
                 );
             }
         }
     }
 }
 
-/// Report and remove `key` when it is there but not a table.
-fn require_table(
-    table: &mut dyn TableLike,
-    parent: &[&str],
-    key: &str,
+/// Report and remove the unknown keys of the table in `item`, and the entries named in
+/// `tables` that are not tables.
+fn strip(
+    item: &mut Item,
+    fields: &[&str],
+    path: &[&str],
+    tables: &[&str],
     diags: &mut Diagnostics<'_>,
     reported: &mut Reported,
 ) {
-    let Some(item) = table.get(key) else {
+    let Some(table) = item.as_table_like() else {
         return;
     };
-    if item.is_table_like() {
-        return;
-    }
-    let path: Vec<String> = parent
-        .iter()
-        .copied()
-        .chain([key])
-        .map(String::from)
-        .collect();
-    let dotted = path.iter().map(|k| show(k)).collect::<Vec<_>>().join(".");
-    let span = match item {
-        Item::ArrayOfTables(tables) => tables.iter().find_map(Table::span),
-        _ => item.span(),
-    };
-    let help = match item {
-        Item::ArrayOfTables(_) => Some(format!("write `[{dotted}]`, not `[[{dotted}]]`")),
-        _ => None,
-    };
-    diags.error(
-        span.unwrap_or(0..0),
-        format!(
-            "wrong type for `{dotted}`: expected a table, found {}",
-            describe(item)
-        ),
-        help,
-    );
-    table.remove(key);
-    reported.0.insert(path);
+    report_unknown(table, fields, Some(path), diags);
+    report_non_tables(table, path, |k| tables.contains(&k), diags, reported);
+    retain(item, |k, is_table| {
+        fields.contains(&k) && (is_table || !tables.contains(&k))
+    });
 }
 
-fn remove_unknown(
-    table: &mut dyn TableLike,
+/// Keep the entries `keep(key, is_table)` accepts, in one pass: removing keys one at a time
+/// from a huge table would take quadratic time.
+fn retain(item: &mut Item, mut keep: impl FnMut(&str, bool) -> bool) {
+    match item {
+        Item::Table(t) => t.retain(|k, v| keep(k, v.is_table_like())),
+        Item::Value(toml_edit::Value::InlineTable(t)) => {
+            t.retain(|k, v| keep(k, v.is_inline_table()));
+        }
+        _ => {}
+    }
+}
+
+/// Report each entry whose key `must_be_table` names and which is not a table.
+fn report_non_tables(
+    table: &dyn TableLike,
+    parent: &[&str],
+    must_be_table: impl Fn(&str) -> bool,
+    diags: &mut Diagnostics<'_>,
+    reported: &mut Reported,
+) {
+    for (key, item) in table.iter() {
+        if !must_be_table(key) || item.is_table_like() {
+            continue;
+        }
+        let path: Vec<String> = parent
+            .iter()
+            .copied()
+            .chain([key])
+            .map(String::from)
+            .collect();
+        let dotted = path.iter().map(|k| show(k)).collect::<Vec<_>>().join(".");
+        let span = match item {
+            Item::ArrayOfTables(tables) => tables.iter().find_map(Table::span),
+            _ => item.span(),
+        };
+        let help = match item {
+            Item::ArrayOfTables(_) => Some(format!("write `[{dotted}]`, not `[[{dotted}]]`")),
+            _ => None,
+        };
+        diags.error(
+            span.unwrap_or(0..0),
+            format!(
+                "wrong type for `{dotted}`: expected a table, found {}",
+                describe(item)
+            ),
+            help,
+        );
+        reported.0.insert(path);
+    }
+}
+
+/// Report every key of `table` not in `fields`; `path` names the table, `None` for the top.
+fn report_unknown(
+    table: &dyn TableLike,
     fields: &[&str],
-    table_name: Option<&str>,
+    path: Option<&[&str]>,
     diags: &mut Diagnostics<'_>,
 ) {
-    let unknown: Vec<String> = table
-        .iter()
-        .map(|(k, _)| k.to_string())
-        .filter(|k| !fields.contains(&k.as_str()))
-        .collect();
-    for key in unknown {
-        let is_table = table.get(&key).is_some_and(Item::is_table);
+    for (key, item) in table.iter() {
+        if fields.contains(&key) {
+            continue;
+        }
         // A table is shown from its header, `[plugn]`; anything else from its key.
-        let span = table
-            .get_key_value(&key)
-            .and_then(|(k, v)| match is_table {
-                true => v.span().or_else(|| k.span()),
-                false => k.span().or_else(|| v.span()),
-            })
-            .unwrap_or(0..0);
-        let message = match (table_name, is_table) {
-            (None, true) => format!("unknown table `[{}]`", show(&key)),
-            (None, false) => format!("unknown top-level key `{}`", show(&key)),
-            (Some(t), _) => format!("unknown key `{}` in `[{t}]`", show(&key)),
+        let key_span = table.get_key_value(key).and_then(|(k, _)| k.span());
+        let span = match item.is_table() {
+            true => item.span().or(key_span),
+            false => key_span.or_else(|| item.span()),
         };
-        let help = if table_name.is_none() && fields_of::<RawPlugin>().contains(&key.as_str()) {
+        let message = match (path, item.is_table()) {
+            (None, true) => format!("unknown table `[{}]`", show(key)),
+            (None, false) => format!("unknown top-level key `{}`", show(key)),
+            (Some(path), _) => {
+                let table_name = path.iter().map(|k| show(k)).collect::<Vec<_>>().join(".");
+                format!("unknown key `{}` in `[{table_name}]`", show(key))
+            }
+        };
+        let help = if path.is_none() && fields_of::<RawPlugin>().contains(&key) {
             format!("`{key}` belongs in `[plugin]`: move it below the `[plugin]` header")
         } else {
-            suggest(&key, fields, "keys")
+            suggest(key, fields, "keys")
         };
-        diags.error(span, message, Some(help));
-        table.remove(&key);
+        diags.error(span.unwrap_or(0..0), message, Some(help));
     }
 }
 

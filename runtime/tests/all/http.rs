@@ -36,14 +36,20 @@ impl Server {
                     line.clear();
                 }
                 counter.fetch_add(1, Ordering::SeqCst);
-                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                );
             }
         });
         Self { port, hits }
     }
 }
 
-fn http_plugin(hosts: Option<Vec<HostPattern>>, authority: String, services: Services) -> flowtrace_plugins::Plugin {
+fn http_plugin(
+    hosts: Option<Vec<HostPattern>>,
+    authority: String,
+    services: Services,
+) -> flowtrace_plugins::Plugin {
     let bytes = testing::componentize(
         &testing::guest_wat("http"),
         "package test:guest; world w {
@@ -68,7 +74,10 @@ fn http_plugin(hosts: Option<Vec<HostPattern>>, authority: String, services: Ser
         services,
         ..LoadOptions::default()
     };
-    Runtime::new().unwrap().load(&bytes, &manifest, options).unwrap()
+    Runtime::new()
+        .unwrap()
+        .load(&bytes, &manifest, options)
+        .unwrap()
 }
 
 fn host(host: &str, port: Option<u16>) -> HostPattern {
@@ -106,14 +115,26 @@ fn host_outside_the_allow_list_is_refused_before_any_byte_leaves() {
     );
     let err = plugin.evaluate(&trace()).unwrap_err();
     match &err.reason {
-        CallFailure::CapabilityDenied { denials, plugin_error } => {
+        CallFailure::CapabilityDenied {
+            denials,
+            plugin_error,
+        } => {
             assert_eq!(denials.len(), 1);
-            assert_eq!(denials[0].what, format!("GET http://127.0.0.1:{}/hello", server.port));
+            assert_eq!(
+                denials[0].what,
+                format!("GET http://127.0.0.1:{}/hello", server.port)
+            );
             assert_eq!(
                 denials[0].reason,
-                format!("`127.0.0.1:{}` is not in the network allow-list (api.openai.com)", server.port)
+                format!(
+                    "`127.0.0.1:{}` is not in the network allow-list (api.openai.com)",
+                    server.port
+                )
             );
-            assert_eq!(plugin_error, &Some(PluginError::Unavailable("request failed".into())));
+            assert_eq!(
+                plugin_error,
+                &Some(PluginError::Unavailable("request failed".into()))
+            );
         }
         other => panic!("expected a denial, got {other:?}"),
     }
@@ -133,7 +154,11 @@ fn host_outside_the_allow_list_is_refused_before_any_byte_leaves() {
 #[test]
 fn no_network_capability_links_wasi_http_but_refuses_every_request() {
     let server = Server::start();
-    let plugin = http_plugin(None, format!("127.0.0.1:{}", server.port), Services::default());
+    let plugin = http_plugin(
+        None,
+        format!("127.0.0.1:{}", server.port),
+        Services::default(),
+    );
     let err = plugin.evaluate(&trace()).unwrap_err();
     match &err.reason {
         CallFailure::CapabilityDenied { denials, .. } => {
@@ -175,7 +200,11 @@ fn stubbed_responses_answer_allowed_requests_and_the_policy_still_applies() {
     );
     assert_eq!(plugin.evaluate(&trace()).unwrap().score, 0.201);
     // A stub never widens the allow-list.
-    let plugin = http_plugin(Some(vec![host("other.com", None)]), "api.example.com".into(), services);
+    let plugin = http_plugin(
+        Some(vec![host("other.com", None)]),
+        "api.example.com".into(),
+        services,
+    );
     assert!(matches!(
         plugin.evaluate(&trace()).unwrap_err().reason,
         CallFailure::CapabilityDenied { .. }

@@ -50,7 +50,10 @@ fn infinite_loop_stops_at_the_deadline_and_the_next_call_works() {
         "{err:?}"
     );
     assert_eq!(err.plugin.as_str(), "behaviors");
-    assert_eq!(err.to_string(), "plugin `behaviors` failed: timed out after 200ms");
+    assert_eq!(
+        err.to_string(),
+        "plugin `behaviors` failed: timed out after 200ms"
+    );
     // Stopped by the 200 ms deadline, not by the 5 s host cap (a loose bound: shared CI).
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
     assert_healthy(&plugin);
@@ -152,8 +155,14 @@ fn thirty_two_concurrent_calls_with_two_hostile() {
     for h in handles {
         let (i, result) = h.join().unwrap();
         match i {
-            5 => assert!(matches!(result.unwrap_err().reason, CallFailure::Timeout { .. })),
-            17 => assert!(matches!(result.unwrap_err().reason, CallFailure::MemoryLimit { .. })),
+            5 => assert!(matches!(
+                result.unwrap_err().reason,
+                CallFailure::Timeout { .. }
+            )),
+            17 => assert!(matches!(
+                result.unwrap_err().reason,
+                CallFailure::MemoryLimit { .. }
+            )),
             _ => {
                 assert_eq!(result.unwrap().score, 0.5);
                 ok += 1;
@@ -187,7 +196,11 @@ fn scan_guests_agree_with_the_native_logic() {
     for variant in ["scan-accessors", "scan-infos", "scan-by-value"] {
         let bytes = testing::evaluator(&testing::guest_wat(variant));
         let plugin = runtime
-            .load(&bytes, &testing::manifest(variant, PluginKind::Evaluator), LoadOptions::default())
+            .load(
+                &bytes,
+                &testing::manifest(variant, PluginKind::Evaluator),
+                LoadOptions::default(),
+            )
             .unwrap();
         let r = plugin.evaluate(&trace).unwrap();
         assert_eq!(r.score, expected, "{variant}");

@@ -1,4 +1,0 @@
-#[path = "all/runtime.rs"]
-mod runtime;
-#[path = "all/http.rs"]
-mod http;
