@@ -55,7 +55,7 @@ impl CompileCache {
         Self { root, dir }
     }
 
-    pub(crate) fn dir(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 

@@ -72,7 +72,7 @@ impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("caps", &self.inner.caps)
-            .field("cache", &self.inner.cache.as_ref().map(|c| c.dir()))
+            .field("cache", &self.inner.cache.as_ref().map(|c| c.root()))
             .finish_non_exhaustive()
     }
 }

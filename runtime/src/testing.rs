@@ -28,6 +28,7 @@ pub fn guest_wat(name: &str) -> String {
         "scan-infos" => include_str!("../tests/guests/scan-infos.wat"),
         "scan-by-value" => include_str!("../tests/guests/scan-by-value.wat"),
         "http" => include_str!("../tests/guests/http.wat"),
+        "services" => include_str!("../tests/guests/services.wat"),
         other => panic!("no test guest named `{other}`"),
     };
     expand(src)

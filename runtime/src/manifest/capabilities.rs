@@ -4,9 +4,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_spanned::Spanned;
 
+use super::cx::Cx;
 use super::diag::{show, Problem};
 use super::raw::RawCapabilities;
-use super::validate::Cx;
 use super::{Capabilities, HostPattern};
 
 /// The longest DNS name, in bytes.
@@ -15,36 +15,40 @@ const MAX_HOST_LEN: usize = 253;
 pub(crate) fn validate(cx: &mut Cx<'_, '_>, raw: RawCapabilities) -> Capabilities {
     let network = raw.network.map(|network| {
         let table = network.span();
-        match network.into_inner().hosts {
-            Some(hosts) => hosts.iter().filter_map(|h| host(cx, h)).collect(),
-            None => {
-                let help = "list the hosts the plugin may call, like \
-                            `network = { hosts = [\"api.example.com\"] }`";
-                cx.missing(table, &["capabilities", "network", "hosts"], help.into());
-                Vec::new()
-            }
-        }
+        let path = ["capabilities", "network", "hosts"];
+        let hosts = cx.required(network.into_inner().hosts, &path, table, || {
+            "list the hosts the plugin may call, like \
+             `network = { hosts = [\"api.example.com\"] }`"
+                .into()
+        });
+        let hosts = hosts.map(|h| cx.list(h, &path)).unwrap_or_default();
+        hosts.iter().filter_map(|h| host(cx, h)).collect()
     });
-    let env = raw
-        .env
+    let path = ["capabilities", "env"];
+    let env = cx.optional(raw.env, &path).map(|l| cx.list(l, &path));
+    let env = env
         .unwrap_or_default()
         .iter()
         .filter_map(|name| env_var(cx, name))
         .collect();
-    let fs_read = raw
-        .fs_read
+    let path = ["capabilities", "fs-read"];
+    let fs_read = cx.optional(raw.fs_read, &path).map(|l| cx.list(l, &path));
+    let fs_read = fs_read
         .unwrap_or_default()
         .iter()
-        .filter_map(|path| relative_dir(cx, path))
+        .filter_map(|dir| relative_dir(cx, dir))
         .collect();
-    let flag = |b: Option<Spanned<bool>>| b.is_some_and(Spanned::into_inner);
+    let mut flag = |field, key| {
+        cx.optional(field, &["capabilities", key])
+            .is_some_and(Spanned::into_inner)
+    };
     Capabilities {
         network,
         env,
         fs_read,
-        storage: flag(raw.storage),
-        traces: flag(raw.traces),
-        embeddings: flag(raw.embeddings),
+        storage: flag(raw.storage, "storage"),
+        traces: flag(raw.traces, "traces"),
+        embeddings: flag(raw.embeddings, "embeddings"),
     }
 }
 

@@ -44,6 +44,11 @@ impl<'a> Diagnostics<'a> {
         });
     }
 
+    /// The text at `span`, when it is one.
+    pub(crate) fn snippet(&self, span: Range<usize>) -> Option<&'a str> {
+        self.src.get(span)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
@@ -70,7 +75,11 @@ impl<'a> Diagnostics<'a> {
         }
         let line = self.line_starts.partition_point(|&start| start <= offset);
         let start = self.line_starts[line - 1];
-        let column = self.src[start..offset].chars().count() + 1;
+        let mut column = self.src[start..offset].chars().count() + 1;
+        // A byte-order mark is invisible in an editor: do not count it.
+        if line == 1 && offset > 0 && self.src.starts_with('\u{feff}') {
+            column -= 1;
+        }
         (line, column)
     }
 }
@@ -170,6 +179,9 @@ mod tests {
         // Mid-character and past-the-end offsets do not panic.
         assert_eq!(d.position(4), (2, 1));
         assert_eq!(d.position(999), (3, 1));
+        let bom = Diagnostics::new("\u{feff}[plugin]");
+        assert_eq!(bom.position(3), (1, 1));
+        assert_eq!(bom.position(4), (1, 2));
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! What can go wrong reading a manifest, and how it reads to a person.
 
-use std::fmt;
 use std::path::PathBuf;
 
 /// Why a manifest could not be read.
@@ -72,17 +71,6 @@ pub struct Diagnostic {
     pub message: String,
     /// The fix, where one is known.
     pub help: Option<String>,
-}
-
-impl fmt::Display for Diagnostic {
-    /// `line:column: message`, then `help: ...` on an indented line of its own.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.column, self.message)?;
-        if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
-        }
-        Ok(())
-    }
 }
 
 fn render_invalid(path: &std::path::Path, diagnostics: &[Diagnostic]) -> String {

@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use serde_spanned::Spanned;
-
+use super::cx::Cx;
 use super::diag::{show, suggest, Problem};
-use super::raw::{RawLimits, RawQuantity};
-use super::validate::Cx;
+use super::raw::{Field, RawLimits, RawQuantity};
 use super::Limits;
 
 /// Size units and their value in bytes.
@@ -29,20 +27,19 @@ const DURATION_UNITS: [(&str, u128); 3] = [
 
 pub(crate) fn validate(cx: &mut Cx<'_, '_>, raw: RawLimits) -> Limits {
     Limits {
-        memory: raw.memory.and_then(|m| checked(cx, "memory", &m, size)),
-        timeout: raw
-            .timeout
-            .and_then(|t| checked(cx, "timeout", &t, duration)),
-        output: raw.output.and_then(|o| checked(cx, "output", &o, size)),
+        memory: checked(cx, "memory", raw.memory, size),
+        timeout: checked(cx, "timeout", raw.timeout, duration),
+        output: checked(cx, "output", raw.output, size),
     }
 }
 
 fn checked<T>(
     cx: &mut Cx<'_, '_>,
     key: &str,
-    raw: &Spanned<RawQuantity>,
+    field: Field<RawQuantity>,
     parse: fn(&RawQuantity) -> Result<T, Problem>,
 ) -> Option<T> {
+    let raw = cx.optional(field, &["limits", key])?;
     match parse(raw.get_ref()) {
         Ok(value) => Some(value),
         Err((reason, help)) => {

@@ -1,12 +1,11 @@
 //! From text to the [`raw`](super::raw) structs, reporting every problem on the way.
 //!
-//! Serde stops at the first error, so the loader takes the document apart around it: first it
-//! finds and removes every unknown key (naming the valid ones); then it deserializes, and on a
-//! type error it reports it, removes the offending key and tries again, so each bad value is
-//! reported once and the rest of the file is still checked.
+//! Serde stops at the first error, so the loader clears the way first: it finds and removes
+//! every unknown key (naming the valid keys of its table) and every non-table where a table
+//! belongs. What is left deserializes in one pass, with each value of the wrong type kept as
+//! a [`Typed::Wrong`](super::raw::Typed) for `validate` to report.
 
 use std::collections::HashSet;
-use std::ops::Range;
 
 use toml_edit::{Document, DocumentMut, Item, Table, TableLike};
 
@@ -17,20 +16,17 @@ use super::raw::{
     RawPlugin,
 };
 
-/// Type errors reported before giving up on a file: each costs a pass over the document.
-const MAX_TYPE_ERRORS: usize = 64;
-
 /// The file as written, in the current schema, with what the loader already reported.
 pub(crate) struct Loaded {
     /// The schema version the file was written in.
     pub version: u32,
     pub raw: RawManifest,
-    /// Keys removed because their value had the wrong type; validation does not report them
-    /// again as missing.
+    /// Tables removed because they were not tables; validation does not report them again
+    /// as missing.
     pub reported: Reported,
 }
 
-/// Dotted key paths (`["plugin", "version"]`) already reported.
+/// Key paths (`["capabilities", "network"]`) whose value the loader reported and removed.
 #[derive(Default)]
 pub(crate) struct Reported(HashSet<Vec<String>>);
 
@@ -56,7 +52,7 @@ pub(crate) fn load(text: &str, diags: &mut Diagnostics<'_>) -> Option<Loaded> {
     compat::upgrade(version, &mut root);
     let mut reported = Reported::default();
     check_tables(&mut root, diags, &mut reported);
-    let raw = deserialize(root, diags, &mut reported)?;
+    let raw = deserialize(root, diags)?;
     Some(Loaded {
         version,
         raw,
@@ -110,7 +106,8 @@ fn check_tables(root: &mut Table, diags: &mut Diagnostics<'_>, reported: &mut Re
             diags,
             reported,
         );
-        if let Some(network) = caps.get_mut("network") {
+        // Not `Item::get_mut`, which would insert a missing key.
+        if let Some(network) = caps.as_table_like_mut().and_then(|t| t.get_mut("network")) {
             let fields = fields_of::<RawNetwork>();
             strip(
                 network,
@@ -248,118 +245,16 @@ fn report_unknown(
     }
 }
 
-/// Deserialize, reporting and removing each value of the wrong type until the rest fits.
-fn deserialize(
-    mut root: Table,
-    diags: &mut Diagnostics<'_>,
-    reported: &mut Reported,
-) -> Option<RawManifest> {
-    for _ in 0..MAX_TYPE_ERRORS {
-        let error = match toml_edit::de::from_document(DocumentMut::from(root.clone())) {
-            Ok(raw) => return Some(raw),
-            Err(e) => e,
-        };
-        let Some(span) = error.span() else {
-            diags.error(0..0, error.message().to_string(), None);
-            return None;
-        };
-        let mut path = Vec::new();
-        let Some(removed) = remove_at(&mut root, &span, &mut path) else {
-            diags.error(span, error.message().to_string(), None);
-            return None;
-        };
-        let (message, help) = type_error(error.message(), &path, &span, &removed);
-        diags.error(span, message, help);
-        reported.0.insert(path);
-    }
-    diags.error(
-        0..0,
-        format!("too many problems: stopped after {MAX_TYPE_ERRORS} values of the wrong type"),
-        None,
-    );
-    None
-}
-
-/// Remove the innermost key whose value holds `span`; `path` ends up as that key's path.
-fn remove_at(
-    table: &mut dyn TableLike,
-    span: &Range<usize>,
-    path: &mut Vec<String>,
-) -> Option<Item> {
-    let keys: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
-    for key in keys {
-        let Some(item) = table.get_mut(&key) else {
-            continue;
-        };
-        path.push(key.clone());
-        if let Some(inner) = item.as_table_like_mut() {
-            if let Some(removed) = remove_at(inner, span, path) {
-                return Some(removed);
-            }
+/// Deserialize what is left. Values of the wrong type do not stop it (see
+/// [`Typed`](super::raw::Typed)); anything else that does is reported as serde says it.
+fn deserialize(root: Table, diags: &mut Diagnostics<'_>) -> Option<RawManifest> {
+    match toml_edit::de::from_document(DocumentMut::from(root)) {
+        Ok(raw) => Some(raw),
+        Err(e) => {
+            diags.error(e.span().unwrap_or(0..0), e.message().to_string(), None);
+            None
         }
-        if item_holds(item, span) {
-            return table.remove(&key);
-        }
-        path.pop();
     }
-    None
-}
-
-fn item_holds(item: &Item, span: &Range<usize>) -> bool {
-    let holds = |s: Range<usize>| s.start <= span.start && span.end <= s.end;
-    match item {
-        // Its own span is not kept; its tables' headers are.
-        Item::ArrayOfTables(tables) => tables.iter().any(|t| t.span().is_some_and(holds)),
-        _ => item.span().is_some_and(holds),
-    }
-}
-
-/// Reword serde's `invalid type: integer `1`, expected a string` for a key path.
-fn type_error(
-    message: &str,
-    path: &[String],
-    span: &Range<usize>,
-    removed: &Item,
-) -> (String, Option<String>) {
-    let dotted = path.iter().map(|k| show(k)).collect::<Vec<_>>().join(".");
-    let Some((found, expected)) = message
-        .strip_prefix("invalid type: ")
-        .and_then(|rest| rest.rsplit_once(", expected "))
-    else {
-        return (format!("invalid value for `{dotted}`: {message}"), None);
-    };
-    let expected = match expected {
-        "i64" | "u32" => "an integer",
-        "a sequence" => "an array",
-        "a map" => "a table",
-        other => other,
-    };
-    // Serde sees tables, arrays and datetimes all as maps or sequences: when the error is
-    // about the removed item itself, say what it really is.
-    let is_whole_item = removed.span().as_ref() == Some(span) || removed.is_array_of_tables();
-    let found = match found {
-        _ if is_whole_item && (found == "map" || found == "sequence" || found.len() > 80) => {
-            describe(removed).to_string()
-        }
-        "map" => "a table".to_string(),
-        "sequence" => "an array".to_string(),
-        // `string "x"` -> `string `"x"``, like serde's `integer `1``.
-        other => match other.strip_prefix("string ") {
-            Some(quoted) => format!("string `{quoted}`"),
-            None => other.to_string(),
-        },
-    };
-    let key = path.last().map(|k| show(k)).unwrap_or_default();
-    let help = match removed {
-        Item::Value(value @ toml_edit::Value::String(_)) if expected == "an array" => Some(
-            format!("write a list: `{key} = [{}]`", value.to_string().trim()),
-        ),
-        _ => None,
-    };
-    (
-        format!("wrong type for `{dotted}`: expected {expected}, found {found}"),
-        help,
-    )
 }
 
 /// What a TOML item is, for a message.

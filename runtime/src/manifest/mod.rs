@@ -6,7 +6,7 @@
 //! 1. `load`: TOML text to the serde shapes in `raw`, after `compat` has read the schema
 //!    version and upgraded older files. Unknown keys are errors: a misspelt limit must not
 //!    silently mean "no limit".
-//! 2. `validate` (with `capabilities` and `limits`): every rule, from the raw shapes to the
+//! 2. `validate` (with `capabilities`, `config` and `limits`): every rule, from the raw shapes to the
 //!    domain types in [`model`].
 //! 3. Every problem found on the way is kept, with its line and column, so one run shows all
 //!    of them: [`ManifestError::Invalid`].
@@ -33,6 +33,8 @@ use std::path::Path;
 
 mod capabilities;
 mod compat;
+mod config;
+mod cx;
 mod diag;
 mod error;
 mod limits;

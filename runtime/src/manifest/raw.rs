@@ -1,10 +1,12 @@
 //! The manifest as written: serde shapes of `flowtrace.toml`, every value with its span.
 //!
 //! Every field is optional here, even the required ones, so that one missing key does not hide
-//! the other problems: `validate` reports what is missing. Values stay loosely typed where the
-//! rules give better messages than serde would (`kind` is a string here, checked against the
-//! kinds later). Unknown keys are refused (`deny_unknown_fields`); the loader finds them all
-//! first, with [`fields_of`], so it can name every one and suggest the closest valid key.
+//! the other problems: `validate` reports what is missing. Every value is a [`Typed`], which
+//! keeps serde's complaint about a value of the wrong type instead of ending the whole
+//! deserialization, so every bad value in the file is reported. Values stay loosely typed
+//! where the rules give better messages than serde would (`kind` is a string here, checked
+//! against the kinds later). Unknown keys are refused (`deny_unknown_fields`); the loader finds
+//! them all first, with [`fields_of`], so it can name every one and suggest the closest key.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -24,15 +26,13 @@ pub(crate) struct RawVersionProbe {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", expecting = "a table")]
 pub(crate) struct RawManifest {
-    /// Read first, by `compat::probe`; listed here so that it is a known key whose type is
-    /// checked with the rest.
-    #[expect(dead_code, reason = "read by the version probe")]
-    pub manifest_version: Option<Spanned<i64>>,
+    /// Read first, by `compat::probe`; here too so that its type is checked with the rest.
+    pub manifest_version: Field<i64>,
     pub plugin: Option<Spanned<RawPlugin>>,
     pub build: Option<Spanned<RawBuild>>,
     pub capabilities: Option<Spanned<RawCapabilities>>,
     pub config: Option<Spanned<RawEntries<Spanned<RawConfigField>>>>,
-    pub dependencies: Option<Spanned<RawEntries<Spanned<String>>>>,
+    pub dependencies: Option<Spanned<RawEntries<Spanned<Typed<String>>>>>,
     pub limits: Option<Spanned<RawLimits>>,
 }
 
@@ -40,21 +40,21 @@ pub(crate) struct RawManifest {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", expecting = "a table")]
 pub(crate) struct RawPlugin {
-    pub id: Option<Spanned<String>>,
-    pub name: Option<Spanned<String>>,
-    pub version: Option<Spanned<String>>,
-    pub kind: Option<Spanned<String>>,
-    pub description: Option<Spanned<String>>,
-    pub flowtrace: Option<Spanned<String>>,
-    pub authors: Option<Vec<Spanned<String>>>,
-    pub license: Option<Spanned<String>>,
+    pub id: Field<String>,
+    pub name: Field<String>,
+    pub version: Field<String>,
+    pub kind: Field<String>,
+    pub description: Field<String>,
+    pub flowtrace: Field<String>,
+    pub authors: Field<StringList>,
+    pub license: Field<String>,
 }
 
 /// `[build]`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", expecting = "a table")]
 pub(crate) struct RawBuild {
-    pub language: Option<Spanned<String>>,
+    pub language: Field<String>,
 }
 
 /// `[capabilities]`
@@ -62,11 +62,11 @@ pub(crate) struct RawBuild {
 #[serde(deny_unknown_fields, rename_all = "kebab-case", expecting = "a table")]
 pub(crate) struct RawCapabilities {
     pub network: Option<Spanned<RawNetwork>>,
-    pub env: Option<Vec<Spanned<String>>>,
-    pub fs_read: Option<Vec<Spanned<String>>>,
-    pub storage: Option<Spanned<bool>>,
-    pub traces: Option<Spanned<bool>>,
-    pub embeddings: Option<Spanned<bool>>,
+    pub env: Field<StringList>,
+    pub fs_read: Field<StringList>,
+    pub storage: Field<bool>,
+    pub traces: Field<bool>,
+    pub embeddings: Field<bool>,
 }
 
 /// `network = { hosts = [...] }` in `[capabilities]`
@@ -77,7 +77,7 @@ pub(crate) struct RawCapabilities {
     expecting = "a table like `{ hosts = [\"api.example.com\"] }`"
 )]
 pub(crate) struct RawNetwork {
-    pub hosts: Option<Vec<Spanned<String>>>,
+    pub hosts: Field<StringList>,
 }
 
 /// One `[config]` entry: `{ type = "float", default = 0.7, description = "..." }`
@@ -89,18 +89,43 @@ pub(crate) struct RawNetwork {
 )]
 pub(crate) struct RawConfigField {
     #[serde(rename = "type")]
-    pub ty: Option<Spanned<String>>,
-    pub default: Option<Spanned<RawConfigValue>>,
-    pub description: Option<Spanned<String>>,
+    pub ty: Field<String>,
+    pub default: Field<RawConfigValue>,
+    pub description: Field<String>,
 }
 
 /// `[limits]`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", expecting = "a table")]
 pub(crate) struct RawLimits {
-    pub memory: Option<Spanned<RawQuantity>>,
-    pub timeout: Option<Spanned<RawQuantity>>,
-    pub output: Option<Spanned<RawQuantity>>,
+    pub memory: Field<RawQuantity>,
+    pub timeout: Field<RawQuantity>,
+    pub output: Field<RawQuantity>,
+}
+
+/// An optional value that may have the wrong type.
+pub(crate) type Field<T> = Option<Spanned<Typed<T>>>;
+
+/// A list of strings, each of which may have the wrong type.
+pub(crate) type StringList = Vec<Spanned<Typed<String>>>;
+
+/// A value, or serde's complaint about it (`invalid type: integer `1`, expected a string`).
+///
+/// Catching the error here, per value, lets deserialization go on with the next key: the
+/// TOML deserializer hands each value over whole, so a failed value leaves nothing half-read.
+#[derive(Debug)]
+pub(crate) enum Typed<T> {
+    Ok(T),
+    Wrong(String),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Typed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match T::deserialize(deserializer) {
+            Ok(value) => Typed::Ok(value),
+            Err(e) => Typed::Wrong(e.to_string().trim().to_string()),
+        })
+    }
 }
 
 /// A table with free-form keys, in the order they were written, each key with its span.
@@ -219,7 +244,7 @@ impl<'de> Deserialize<'de> for RawQuantity {
             type Value = RawQuantity;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string with a unit, like \"64MiB\" or \"2s\"")
+                f.write_str("a size or a duration, like `\"64MiB\"` or `\"2s\"`")
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {

@@ -1,52 +1,17 @@
 //! From the raw structs to a [`Manifest`]: every rule checked, every problem reported.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use semver::{Comparator, Op, Prerelease, Version, VersionReq};
 use serde_spanned::Spanned;
 
+use super::cx::Cx;
 use super::diag::{show, suggest, Diagnostics};
-use super::load::{Loaded, Reported};
-use super::raw::{RawBuild, RawConfigField, RawConfigValue, RawEntries, RawPlugin};
+use super::load::Loaded;
+use super::raw::{RawBuild, RawEntries, RawPlugin, Typed};
 use super::{
-    capabilities, limits, BuildInfo, ConfigField, ConfigType, ConfigValue, Language, Manifest,
-    PluginId, PluginInfo, PluginKind,
+    capabilities, config, limits, BuildInfo, Language, Manifest, PluginId, PluginInfo, PluginKind,
 };
-
-/// Every config type, in the order the help lists them.
-const CONFIG_TYPES: [ConfigType; 5] = [
-    ConfigType::String,
-    ConfigType::Integer,
-    ConfigType::Float,
-    ConfigType::Boolean,
-    ConfigType::StringList,
-];
-
-/// What validation needs besides the value at hand.
-pub(crate) struct Cx<'d, 'a> {
-    pub diags: &'d mut Diagnostics<'a>,
-    reported: Reported,
-}
-
-impl Cx<'_, '_> {
-    pub(crate) fn error(&mut self, span: Range<usize>, message: String, help: Option<String>) {
-        self.diags.error(span, message, help);
-    }
-
-    /// Report `path` as missing unless the loader already reported its value.
-    pub(crate) fn missing(&mut self, span: Range<usize>, path: &[&str], help: String) {
-        if self.reported.contains(path) {
-            return;
-        }
-        let message = match path {
-            [table] => format!("missing table `[{table}]`"),
-            [table @ .., key] => format!("missing key `{key}` in `[{}]`", table.join(".")),
-            [] => return,
-        };
-        self.error(span, message, Some(help));
-    }
-}
 
 /// Check everything; `None` when anything is wrong (and then `diags` says what).
 pub(crate) fn validate(loaded: Loaded, diags: &mut Diagnostics<'_>) -> Option<Manifest> {
@@ -55,28 +20,24 @@ pub(crate) fn validate(loaded: Loaded, diags: &mut Diagnostics<'_>) -> Option<Ma
         raw,
         reported,
     } = loaded;
-    let mut cx = Cx { diags, reported };
+    let mut cx = Cx::new(diags, reported);
 
+    // Its value was read by the version probe; what is left is to report a wrong type.
+    cx.optional(raw.manifest_version, &["manifest-version"]);
     let plugin = match raw.plugin {
         Some(p) => plugin_info(&mut cx, p),
         None => {
-            cx.missing(
-                0..0,
-                &["plugin"],
-                "add a `[plugin]` table with `id`, `name`, `version` and `kind`".into(),
-            );
+            let help = "add a `[plugin]` table with `id`, `name`, `version` and `kind`";
+            cx.missing(0..0, &["plugin"], help.into());
             None
         }
     };
     let build = match raw.build {
         Some(b) => build_info(&mut cx, b),
         None => {
-            cx.missing(
-                0..0,
-                &["build"],
-                "add a `[build]` table with `language = \"rust\"` (or `python`, `typescript`)"
-                    .into(),
-            );
+            let help =
+                "add a `[build]` table with `language = \"rust\"` (or `python`, `typescript`)";
+            cx.missing(0..0, &["build"], help.into());
             None
         }
     };
@@ -86,11 +47,12 @@ pub(crate) fn validate(loaded: Loaded, diags: &mut Diagnostics<'_>) -> Option<Ma
         .unwrap_or_default();
     let config = raw
         .config
-        .map(|c| config(&mut cx, c.into_inner()))
+        .map(|c| config::validate(&mut cx, c.into_inner()))
         .unwrap_or_default();
+    let own_id = plugin.as_ref().map(|p| &p.id);
     let dependencies = raw
         .dependencies
-        .map(|d| dependencies(&mut cx, d.into_inner(), plugin.as_ref().map(|p| &p.id)))
+        .map(|d| dependencies(&mut cx, d.into_inner(), own_id))
         .unwrap_or_default();
     let limits = raw
         .limits
@@ -100,7 +62,7 @@ pub(crate) fn validate(loaded: Loaded, diags: &mut Diagnostics<'_>) -> Option<Ma
     let (Some(plugin), Some(build)) = (plugin, build) else {
         return None;
     };
-    if !cx.diags.is_empty() {
+    if cx.has_errors() {
         return None;
     }
     Some(Manifest {
@@ -117,42 +79,33 @@ pub(crate) fn validate(loaded: Loaded, diags: &mut Diagnostics<'_>) -> Option<Ma
 fn plugin_info(cx: &mut Cx<'_, '_>, raw: Spanned<RawPlugin>) -> Option<PluginInfo> {
     let table = raw.span();
     let raw = raw.into_inner();
+    let kinds = PluginKind::ALL.map(PluginKind::as_str);
 
-    let id = match raw.id {
-        Some(id) => plugin_id(cx, &id, "plugin id"),
-        None => {
-            cx.missing(
-                table.clone(),
-                &["plugin", "id"],
-                "add `id = \"my-plugin\"`".into(),
-            );
-            None
-        }
-    };
-    let name = match raw.name {
-        Some(name) => text(cx, &name, "`name` in `[plugin]`", false),
-        None => {
-            let help = "add a human-readable name, like `name = \"My Plugin\"`".into();
-            cx.missing(table.clone(), &["plugin", "name"], help);
-            None
-        }
-    };
-    let version = match raw.version {
-        Some(v) => version(cx, &v),
-        None => {
-            cx.missing(
-                table.clone(),
-                &["plugin", "version"],
-                "add `version = \"0.1.0\"`".into(),
-            );
-            None
-        }
-    };
-    let kind = match raw.kind {
-        Some(kind) => {
+    let id = cx
+        .required(raw.id, &["plugin", "id"], table.clone(), || {
+            "add `id = \"my-plugin\"`".into()
+        })
+        .and_then(|id| plugin_id(cx, &id, "plugin id"));
+    let name = cx
+        .required(raw.name, &["plugin", "name"], table.clone(), || {
+            "add a human-readable name, like `name = \"My Plugin\"`".into()
+        })
+        .and_then(|name| text(cx, &name, "`name` in `[plugin]`", false));
+    let version = cx
+        .required(raw.version, &["plugin", "version"], table.clone(), || {
+            "add `version = \"0.1.0\"`".into()
+        })
+        .and_then(|v| version(cx, &v));
+    let kind = cx
+        .required(raw.kind, &["plugin", "kind"], table, || {
+            format!(
+                "add `kind = \"evaluator\"`; valid kinds: {}",
+                kinds.join(", ")
+            )
+        })
+        .and_then(|kind| {
             let parsed = PluginKind::parse(kind.get_ref());
             if parsed.is_none() {
-                let kinds = PluginKind::ALL.map(PluginKind::as_str);
                 cx.error(
                     kind.span(),
                     format!("unknown plugin kind `{}`", show(kind.get_ref())),
@@ -160,26 +113,23 @@ fn plugin_info(cx: &mut Cx<'_, '_>, raw: Spanned<RawPlugin>) -> Option<PluginInf
                 );
             }
             parsed
-        }
-        None => {
-            let kinds = PluginKind::ALL.map(PluginKind::as_str).join(", ");
-            let help = format!("add `kind = \"evaluator\"`; valid kinds: {kinds}");
-            cx.missing(table, &["plugin", "kind"], help);
-            None
-        }
-    };
+        });
+    // A default only when the key is absent: a bad value is an error, not the default.
     let flowtrace = match raw.flowtrace {
-        Some(req) => version_req(cx, &req, "`flowtrace`"),
         None => Some(default_contract_req()),
+        field => cx
+            .optional(field, &["plugin", "flowtrace"])
+            .and_then(|req| version_req(cx, &req, "`flowtrace`")),
     };
-    let description = raw
-        .description
+    let description = cx
+        .optional(raw.description, &["plugin", "description"])
         .and_then(|d| text(cx, &d, "`description` in `[plugin]`", true));
-    let license = raw
-        .license
+    let license = cx
+        .optional(raw.license, &["plugin", "license"])
         .and_then(|l| text(cx, &l, "`license` in `[plugin]`", false));
-    let authors: Vec<String> = raw
-        .authors
+    let path = ["plugin", "authors"];
+    let authors = cx.optional(raw.authors, &path).map(|l| cx.list(l, &path));
+    let authors: Vec<String> = authors
         .unwrap_or_default()
         .iter()
         .filter_map(|a| text(cx, a, "an entry of `authors` in `[plugin]`", false))
@@ -316,14 +266,17 @@ fn version_req(cx: &mut Cx<'_, '_>, req: &Spanned<String>, what: &str) -> Option
 fn build_info(cx: &mut Cx<'_, '_>, raw: Spanned<RawBuild>) -> Option<BuildInfo> {
     let table = raw.span();
     let languages = ["rust", "python", "typescript"];
-    let Some(language) = raw.into_inner().language else {
-        let help = format!(
-            "add `language = \"rust\"`; valid languages: {}",
-            languages.join(", ")
-        );
-        cx.missing(table, &["build", "language"], help);
-        return None;
-    };
+    let language = cx.required(
+        raw.into_inner().language,
+        &["build", "language"],
+        table,
+        || {
+            format!(
+                "add `language = \"rust\"`; valid languages: {}",
+                languages.join(", ")
+            )
+        },
+    )?;
     let parsed = Language::parse(language.get_ref());
     if parsed.is_none() {
         cx.error(
@@ -335,147 +288,9 @@ fn build_info(cx: &mut Cx<'_, '_>, raw: Spanned<RawBuild>) -> Option<BuildInfo> 
     Some(BuildInfo { language: parsed? })
 }
 
-fn config(
-    cx: &mut Cx<'_, '_>,
-    entries: RawEntries<Spanned<RawConfigField>>,
-) -> BTreeMap<String, ConfigField> {
-    let mut out = BTreeMap::new();
-    for (key, field) in entries.0 {
-        let name = key.get_ref();
-        let valid_key = name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if !valid_key {
-            cx.error(
-                key.span(),
-                format!(
-                    "invalid config key `{}`: a key starts with a lowercase ASCII letter and \
-                     holds only lowercase letters, digits, `_` and `-`",
-                    show(name)
-                ),
-                None,
-            );
-        }
-        if let Some(field) = config_field(cx, name, field) {
-            out.insert(name.clone(), field);
-        }
-    }
-    out
-}
-
-fn config_field(
-    cx: &mut Cx<'_, '_>,
-    name: &str,
-    raw: Spanned<RawConfigField>,
-) -> Option<ConfigField> {
-    let table = raw.span();
-    let raw = raw.into_inner();
-    let types = CONFIG_TYPES.map(ConfigType::as_str);
-    let description = raw.description.and_then(|d| {
-        let what = format!("`description` in `[config.{}]`", show(name));
-        text(cx, &d, &what, true)
-    });
-    let Some(ty) = raw.ty else {
-        let help = format!("add `type = \"string\"`; valid types: {}", types.join(", "));
-        cx.missing(table, &["config", name, "type"], help);
-        return None;
-    };
-    let Some(parsed) = CONFIG_TYPES
-        .into_iter()
-        .find(|t| t.as_str() == ty.get_ref())
-    else {
-        cx.error(
-            ty.span(),
-            format!("unknown config type `{}`", show(ty.get_ref())),
-            Some(suggest(ty.get_ref(), &types, "types")),
-        );
-        return None;
-    };
-    let default = match raw.default {
-        Some(value) => Some(config_default(cx, name, parsed, value)?),
-        None => None,
-    };
-    Some(ConfigField {
-        ty: parsed,
-        default,
-        description,
-    })
-}
-
-/// A default must have the field's type; an integer is a fine float.
-fn config_default(
-    cx: &mut Cx<'_, '_>,
-    name: &str,
-    ty: ConfigType,
-    value: Spanned<RawConfigValue>,
-) -> Option<ConfigValue> {
-    let span = value.span();
-    let value = value.into_inner();
-    let converted = match (ty, &value) {
-        (ConfigType::String, RawConfigValue::String(s)) => Some(ConfigValue::String(s.clone())),
-        (ConfigType::Integer, RawConfigValue::Integer(i)) => Some(ConfigValue::Integer(*i)),
-        (ConfigType::Float, RawConfigValue::Float(f)) => Some(ConfigValue::Float(*f)),
-        // As TOML readers do: `1` is a fine `1.0`.
-        (ConfigType::Float, RawConfigValue::Integer(i)) => Some(ConfigValue::Float(*i as f64)),
-        (ConfigType::Boolean, RawConfigValue::Boolean(b)) => Some(ConfigValue::Boolean(*b)),
-        (ConfigType::StringList, RawConfigValue::Array(items)) => {
-            let mut strings = Vec::with_capacity(items.len());
-            for item in items {
-                match item.get_ref() {
-                    RawConfigValue::String(s) => strings.push(s.clone()),
-                    other => {
-                        cx.error(
-                            item.span(),
-                            format!(
-                                "default for config key `{}` must be a list of strings, but \
-                                 holds {}",
-                                show(name),
-                                other.describe()
-                            ),
-                            None,
-                        );
-                        return None;
-                    }
-                }
-            }
-            Some(ConfigValue::StringList(strings))
-        }
-        _ => None,
-    };
-    if converted.is_none() {
-        let help = match (&value, ty) {
-            (RawConfigValue::String(s), ConfigType::Integer) if s.trim().parse::<i64>().is_ok() => {
-                Some(format!("write `{}` without quotes", s.trim()))
-            }
-            (RawConfigValue::String(s), ConfigType::Float) if s.trim().parse::<f64>().is_ok() => {
-                Some(format!("write `{}` without quotes", s.trim()))
-            }
-            (RawConfigValue::String(s), ConfigType::Boolean)
-                if matches!(s.trim(), "true" | "false") =>
-            {
-                Some(format!("write `{}` without quotes", s.trim()))
-            }
-            (_, ConfigType::StringList) => Some("write a list, like `[\"a\", \"b\"]`".into()),
-            _ => None,
-        };
-        cx.error(
-            span,
-            format!(
-                "default for config key `{}` is {}, but its type is `{}`",
-                show(name),
-                value.describe(),
-                ty.as_str()
-            ),
-            help,
-        );
-    }
-    converted
-}
-
 fn dependencies(
     cx: &mut Cx<'_, '_>,
-    entries: RawEntries<Spanned<String>>,
+    entries: RawEntries<Spanned<Typed<String>>>,
     own_id: Option<&PluginId>,
 ) -> BTreeMap<PluginId, VersionReq> {
     let mut out = BTreeMap::new();
@@ -491,9 +306,12 @@ fn dependencies(
                 continue;
             }
         }
+        let path = ["dependencies", key.get_ref().as_str()];
+        let Some(req) = cx.optional(Some(req), &path) else {
+            continue;
+        };
         let what = format!("dependency `{}`", show(key.get_ref()));
-        let req = version_req(cx, &req, &what);
-        if let (Some(id), Some(req)) = (id, req) {
+        if let (Some(id), Some(req)) = (id, version_req(cx, &req, &what)) {
             out.insert(id, req);
         }
     }
