@@ -6,6 +6,8 @@
 //! components and checks their imports against the capabilities they declare, and runs them
 //! in wasmtime under the same policy everywhere.
 
+#![deny(missing_docs)]
+
 mod bindings;
 pub mod cache;
 pub mod capability;
