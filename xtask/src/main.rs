@@ -1,14 +1,36 @@
-//! Developer automation: `cargo xtask bench`.
+//! Developer automation: `cargo xtask demo`, `cargo xtask bench`.
 
 mod bench;
+mod demo;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "usage: cargo xtask <demo | bench [--quick]>
+
+  demo    load a WAT evaluator and run it over the real OpenTelemetry traces
+  bench   runtime figures as JSON (rebuilds itself with --release)";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("demo") => demo::run(),
+        Some("bench") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench") => bench::run(&args[1..]),
-        Some(other) => bail!("unknown xtask `{other}`\n\nusage: cargo xtask bench [--quick]"),
-        None => bail!("usage: cargo xtask bench [--quick]"),
+        Some(other) => bail!("unknown xtask `{other}`\n\n{USAGE}"),
+        None => bail!("{USAGE}"),
     }
+}
+
+/// Benchmarks of a debug build measure the wrong thing: run the release build instead.
+fn release_rerun(args: &[String]) -> Result<()> {
+    eprintln!("note: benchmarks run optimised; building xtask with --release");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
+        .args(args)
+        .status()
+        .context("failed to run `cargo run --release -p xtask`")?;
+    if !status.success() {
+        bail!("`cargo xtask {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
 }
