@@ -5,6 +5,47 @@
 //! `cargo flowtrace` and the Flowtrace app embed: it parses plugin manifests, inspects
 //! components and checks their imports against the capabilities they declare, and runs them
 //! in wasmtime under the same policy everywhere.
+//!
+//! # Example
+//!
+//! Load a plugin once, then evaluate traces with it (here an evaluator written in the
+//! WebAssembly text format; in Flowtrace the bytes come from the plugin registry):
+//!
+//! ```
+//! use std::path::Path;
+//! use flowtrace_plugins::manifest::Manifest;
+//! use flowtrace_plugins::{trace, LoadOptions, PreparedTrace, Runtime};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let manifest = Manifest::from_str(
+//!     r#"
+//!     [plugin]
+//!     id = "empty-output-check"
+//!     name = "Empty output check"
+//!     version = "0.1.0"
+//!     kind = "evaluator"
+//!
+//!     [build]
+//!     language = "rust"
+//!
+//!     [limits]
+//!     timeout = "500ms"
+//!     "#,
+//!     Path::new("flowtrace.toml"),
+//! )?;
+//! # let component = flowtrace_plugins::testing::evaluator(
+//! #     &flowtrace_plugins::testing::guest_wat("scan-infos"));
+//! let runtime = Runtime::new()?; // one per process, shared by every plugin
+//! let plugin = runtime.load(&component, &manifest, LoadOptions::default())?;
+//!
+//! let export = include_bytes!("../tests/fixtures/traces/real-node-traceloop-otlpjson.json");
+//! for trace in trace::parse_traces(export)? {
+//!     let result = plugin.evaluate(&PreparedTrace::new(trace))?;
+//!     assert!(result.passed);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 #![deny(missing_docs)]
 

@@ -29,6 +29,10 @@ pub fn guest_wat(name: &str) -> String {
         "scan-by-value" => include_str!("../tests/guests/scan-by-value.wat"),
         "http" => include_str!("../tests/guests/http.wat"),
         "services" => include_str!("../tests/guests/services.wat"),
+        "embedder" => include_str!("../tests/guests/embedder.wat"),
+        "embeddings-user" => include_str!("../tests/guests/embeddings-user.wat"),
+        "transformer" => include_str!("../tests/guests/transformer.wat"),
+        "exporter" => include_str!("../tests/guests/exporter.wat"),
         other => panic!("no test guest named `{other}`"),
     };
     expand(src)

@@ -17,7 +17,12 @@ pub fn run() -> Result<()> {
     let bytes = testing::evaluator(&testing::guest_wat("scan-accessors"));
     let manifest = testing::manifest("empty-output-check", PluginKind::Evaluator);
     let plugin = runtime.load(&bytes, &manifest, LoadOptions::default())?;
-    println!("loaded `{}` ({} bytes, sha256 {})", plugin.id(), bytes.len(), &plugin.sha256()[..12]);
+    println!(
+        "loaded `{}` ({} bytes, sha256 {})",
+        plugin.id(),
+        bytes.len(),
+        &plugin.sha256()[..12]
+    );
     for verdict in &plugin.capability_report().verdicts {
         println!("  import {verdict}");
     }
@@ -30,7 +35,8 @@ pub fn run() -> Result<()> {
         .collect();
     files.sort();
     for file in files {
-        let bytes = std::fs::read(&file).with_context(|| format!("failed to read `{}`", file.display()))?;
+        let bytes =
+            std::fs::read(&file).with_context(|| format!("failed to read `{}`", file.display()))?;
         let traces = trace::parse_traces(&bytes)
             .with_context(|| format!("failed to parse `{}`", file.display()))?;
         for t in traces {

@@ -4,6 +4,7 @@ mod cache;
 mod host;
 mod http;
 mod inspect;
+mod kinds;
 mod manifest;
 mod runtime;
 mod trace;
