@@ -33,6 +33,7 @@ pub fn guest_wat(name: &str) -> String {
         "embeddings-user" => include_str!("../tests/guests/embeddings-user.wat"),
         "transformer" => include_str!("../tests/guests/transformer.wat"),
         "exporter" => include_str!("../tests/guests/exporter.wat"),
+        "traces-user" => include_str!("../tests/guests/traces-user.wat"),
         other => panic!("no test guest named `{other}`"),
     };
     expand(src)

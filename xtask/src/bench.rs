@@ -86,6 +86,17 @@ pub fn run(args: &[String]) -> Result<()> {
             evaluate.insert("fresh-instance".into(), inst.json());
         }
     }
+    // The fixed cost of a call: a guest that reads one number and returns.
+    let noop = runtime.load(
+        &testing::evaluator(&testing::guest_wat("behaviors")),
+        &testing::manifest("noop", PluginKind::Evaluator),
+        LoadOptions::default(),
+    )?;
+    let empty = PreparedTrace::new(testing::trace_with_spans(0));
+    let stats = sample(n, || {
+        noop.evaluate(&empty).expect("evaluate");
+    });
+    evaluate.insert("minimal-call".into(), stats.json());
     let native = sample(n * 10, || {
         std::hint::black_box(testing::scan_native(std::hint::black_box(prepared.trace())));
     });
@@ -138,8 +149,17 @@ fn bench_cache(quick: bool) -> Result<Value> {
             flowtrace_plugins::cache::CacheOutcome::Hit
         );
     });
+    let inspect = sample(if quick { 5 } else { 20 }, || {
+        flowtrace_plugins::inspect::inspect(&bytes).expect("inspect");
+    });
+    let sha = sample(if quick { 5 } else { 20 }, || {
+        use sha2::Digest;
+        std::hint::black_box(sha2::Sha256::digest(&bytes));
+    });
     Ok(json!({
         "component-bytes": bytes.len(),
+        "of-which-inspect-ms": us(inspect.median) / 1e3,
+        "of-which-sha256-ms": us(sha.median) / 1e3,
         "compile-ms": (compile.as_secs_f64() * 1e3 * 10.0).round() / 10.0,
         "cached-load-ms": { "median": us(cached.median) / 1e3, "p99": us(cached.p99) / 1e3 },
         "note": "a load includes validation, the capability check and sha256 of the component",

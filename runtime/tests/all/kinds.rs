@@ -139,3 +139,36 @@ fn exporter_lists_formats_and_exports() {
     ];
     assert_eq!(plugin.export("count", &traces).unwrap(), b"2 7");
 }
+
+#[test]
+fn traces_capability_reads_other_traces_from_the_provider() {
+    use flowtrace_plugins::services::StaticTraces;
+    let provider = StaticTraces::new(
+        [1, 3, 5]
+            .into_iter()
+            .map(|n| PreparedTrace::new(testing::trace_with_spans(n)))
+            .collect(),
+    );
+    let bytes = testing::componentize(
+        &testing::guest_wat("traces-user"),
+        "package test:guest; world w { import flowtrace:plugin/traces@0.1.0; export flowtrace:plugin/evaluator@0.1.0; }",
+    )
+    .unwrap();
+    let mut manifest = testing::manifest("reader", PluginKind::Evaluator);
+    manifest.capabilities.traces = true;
+    let options = LoadOptions {
+        services: Services {
+            traces: Some(Arc::new(provider)),
+            ..Services::default()
+        },
+        ..LoadOptions::default()
+    };
+    let plugin = Runtime::new()
+        .unwrap()
+        .load(&bytes, &manifest, options)
+        .unwrap();
+    let r = plugin
+        .evaluate(&PreparedTrace::new(testing::trace_with_spans(0)))
+        .unwrap();
+    assert_eq!(r.score, 0.3, "trace-3 has 3 spans");
+}
