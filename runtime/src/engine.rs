@@ -104,7 +104,9 @@ impl Runtime {
             },
             None => new_engine(&config, None)?,
         };
-        start_ticker(&engine);
+        start_ticker(&engine).map_err(|e| RuntimeError {
+            source: Box::new(e),
+        })?;
         let cache = config.cache_dir.map(|dir| CompileCache::new(dir, &engine));
         Ok(Self {
             inner: Arc::new(RuntimeInner {
@@ -157,7 +159,7 @@ fn engine_config(config: &RuntimeConfig, pool: Option<u32>) -> Config {
 }
 
 /// Advance the engine's epoch every tick until the engine is dropped.
-fn start_ticker(engine: &Engine) {
+fn start_ticker(engine: &Engine) -> std::io::Result<()> {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("flowtrace-epoch".into())
@@ -168,5 +170,5 @@ fn start_ticker(engine: &Engine) {
                 None => break,
             }
         })
-        .expect("spawning the epoch thread");
+        .map(drop)
 }

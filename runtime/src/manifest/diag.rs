@@ -146,22 +146,12 @@ pub(crate) fn suggest(word: &str, candidates: &[&str], what: &str) -> String {
     }
 }
 
-/// Edit distance in characters, with a cap on the work for absurdly long input.
+/// Edit distance in characters (`strsim`, as clap uses), on at most 64 characters of each
+/// side so absurdly long input costs nothing.
 fn levenshtein(a: &str, b: &str) -> usize {
     const MAX_LEN: usize = 64;
-    let a: Vec<char> = a.chars().take(MAX_LEN).collect();
-    let b: Vec<char> = b.chars().take(MAX_LEN).collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
+    let cut = |s: &str| s.chars().take(MAX_LEN).collect::<String>();
+    strsim::levenshtein(&cut(a), &cut(b))
 }
 
 #[cfg(test)]
