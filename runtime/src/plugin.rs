@@ -32,6 +32,9 @@ pub struct LoadOptions {
     pub config: BTreeMap<String, ConfigValue>,
     /// The services behind the host interfaces.
     pub services: Services,
+    /// Keep this plugin's compiled code here instead of in the runtime's cache directory
+    /// (the registry keeps it next to the installed component).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// The limits in force for a plugin: its `[limits]`, within the host's caps.
@@ -115,7 +118,11 @@ impl Runtime {
             });
         }
         let engine = &self.inner.engine;
-        let (component, cache) = match &self.inner.cache {
+        let own_cache = options
+            .cache_dir
+            .as_ref()
+            .map(|dir| crate::cache::CompileCache::new(dir.clone(), engine));
+        let (component, cache) = match own_cache.as_ref().or(self.inner.cache.as_ref()) {
             None => {
                 let component =
                     wasmtime::component::Component::new(engine, bytes).map_err(|e| {

@@ -102,3 +102,26 @@ fn no_cache_dir_compiles_every_time() {
     let rt = Runtime::new().unwrap();
     assert_eq!(load_and_run(&rt, &bytes), CacheOutcome::Disabled);
 }
+
+#[test]
+fn a_plugin_can_keep_its_compiled_code_in_its_own_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = testing::evaluator(&testing::guest_wat("behaviors"));
+    let rt = Runtime::new().unwrap();
+    let manifest = testing::manifest("cached", PluginKind::Evaluator);
+    let load = || {
+        rt.load(
+            &bytes,
+            &manifest,
+            LoadOptions {
+                cache_dir: Some(dir.path().to_path_buf()),
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap()
+        .cache_outcome()
+    };
+    assert_eq!(load(), CacheOutcome::Miss);
+    assert_eq!(load(), CacheOutcome::Hit);
+    assert_eq!(entries(dir.path(), "cwasm").len(), 1);
+}
