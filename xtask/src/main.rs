@@ -2,18 +2,21 @@
 
 mod bench;
 mod demo;
+mod wit;
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: cargo xtask <demo | bench [--quick]>
+const USAGE: &str = "usage: cargo xtask <demo | bench [--quick] | wit [--check]>
 
   demo    load a WAT evaluator and run it over the real OpenTelemetry traces
-  bench   runtime figures as JSON (rebuilds itself with --release)";
+  bench   runtime figures as JSON (rebuilds itself with --release)
+  wit     copy wit/ into the SDKs; --check fails when a copy drifted (CI)";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("demo") => demo::run(),
+        Some("wit") => wit::run(&args[1..]),
         Some("bench") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench") => bench::run(&args[1..]),
         Some(other) => bail!("unknown xtask `{other}`\n\n{USAGE}"),
