@@ -462,6 +462,12 @@ impl Plugin {
         block_on(async { self.instantiate().await.map(drop) })
     }
 
+    /// Create and drop one store's host state (WASI context, tables, limits); for benchmarks.
+    #[doc(hidden)]
+    pub fn bench_host_state(&self) {
+        drop(HostState::new(&self.inner.ctx, self.inner.limits.memory));
+    }
+
     fn check_output(&self, size: usize) -> Result<(), CallError> {
         let limit = self.inner.limits.output;
         if size > limit {

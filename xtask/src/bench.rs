@@ -84,6 +84,8 @@ pub fn run(args: &[String]) -> Result<()> {
         if variant == "scan-accessors" {
             let inst = sample(n, || plugin.bench_instantiate().expect("instantiate"));
             evaluate.insert("fresh-instance".into(), inst.json());
+            let state = sample(n, || plugin.bench_host_state());
+            evaluate.insert("of-which-host-state".into(), state.json());
         }
     }
     // The fixed cost of a call: a guest that reads one number and returns.
