@@ -1,0 +1,329 @@
+//! Loaded plugins: load once, call many times, from many threads.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::InstancePre;
+
+mod calls;
+mod run;
+
+use crate::bindings::{embedder, evaluator, exporter, transformer};
+use crate::cache::{CacheFailure, CacheOutcome};
+use crate::capability::{self, CapabilityReport};
+use crate::engine::Runtime;
+use crate::error::LoadError;
+use crate::host::{linker, HostState, PluginContext, Services};
+use crate::inspect;
+use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId, PluginKind};
+
+pub use crate::capability::CONTRACT_VERSION;
+
+/// How to load a plugin beyond its bytes and manifest.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The capabilities the user granted; `None` grants what the manifest declares. The
+    /// linker links only these, so a plugin granted less than it declares fails to load.
+    pub grants: Option<Capabilities>,
+    /// Overrides of `[config]` defaults, checked against the declared types.
+    pub config: BTreeMap<String, ConfigValue>,
+    /// The services behind the host interfaces.
+    pub services: Services,
+    /// Keep this plugin's compiled code here instead of in the runtime's cache directory
+    /// (the registry keeps it next to the installed component).
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// The limits in force for a plugin: its `[limits]`, within the host's caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffectiveLimits {
+    /// Linear memory, bytes.
+    pub memory: usize,
+    /// Wall-clock time per call.
+    pub timeout: Duration,
+    /// Size of what a call returns, bytes.
+    pub output: usize,
+}
+
+enum Exports {
+    Evaluator(evaluator::GuestIndices),
+    Exporter(exporter::GuestIndices),
+    Embedder(embedder::GuestIndices),
+    Transformer(transformer::GuestIndices),
+}
+
+/// A loaded, checked, compiled plugin. Cheap to clone and safe to call from many threads at
+/// once: every call runs in a fresh instance, so a trap, a timeout or a limit hit in one call
+/// never affects the next.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<PluginInner>,
+}
+
+struct PluginInner {
+    runtime: Runtime,
+    manifest: Manifest,
+    ctx: Arc<PluginContext>,
+    pre: InstancePre<HostState>,
+    exports: Exports,
+    limits: EffectiveLimits,
+    report: CapabilityReport,
+    cache: CacheOutcome,
+    sha256: String,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("id", &self.inner.ctx.id)
+            .field("kind", &self.inner.manifest.plugin.kind)
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Check and load a plugin: the contract version, the limits against the host caps, the
+    /// config overrides against `[config]`, the component's imports and exports against the
+    /// manifest (the capability check), then compile (or load from the cache) and link with
+    /// only the granted interfaces.
+    pub fn load(
+        &self,
+        bytes: &[u8],
+        manifest: &Manifest,
+        options: LoadOptions,
+    ) -> Result<Plugin, LoadError> {
+        let id = manifest.plugin.id.clone();
+        if !manifest.plugin.flowtrace.matches(&CONTRACT_VERSION) {
+            return Err(LoadError::Contract {
+                plugin: id,
+                required: manifest.plugin.flowtrace.clone(),
+                host: CONTRACT_VERSION,
+            });
+        }
+        let limits = effective_limits(self, manifest)?;
+        let config = resolve_config(manifest, options.config)?;
+        let inspection = inspect::inspect(bytes).map_err(|source| LoadError::Inspect {
+            plugin: id.clone(),
+            source,
+        })?;
+        let report = capability::check(&inspection, manifest);
+        if !report.is_ok() {
+            return Err(LoadError::Policy {
+                plugin: id,
+                report: Box::new(report),
+            });
+        }
+        let engine = &self.inner.engine;
+        let own_cache = options
+            .cache_dir
+            .as_ref()
+            .map(|dir| crate::cache::CompileCache::new(dir.clone(), engine));
+        let (component, cache) = match own_cache.as_ref().or(self.inner.cache.as_ref()) {
+            None => {
+                let component =
+                    wasmtime::component::Component::new(engine, bytes).map_err(|e| {
+                        LoadError::Compile {
+                            plugin: id.clone(),
+                            source: e.into_boxed_dyn_error(),
+                        }
+                    })?;
+                (component, CacheOutcome::Disabled)
+            }
+            Some(cache) => cache
+                .load_or_compile(engine, bytes, &inspection.sha256)
+                .map_err(|e| match e {
+                    CacheFailure::Compile(e) => LoadError::Compile {
+                        plugin: id.clone(),
+                        source: e.into_boxed_dyn_error(),
+                    },
+                    CacheFailure::Io { path, source } => LoadError::Cache { path, source },
+                })?,
+        };
+        let grants = options
+            .grants
+            .unwrap_or_else(|| manifest.capabilities.clone());
+        let link_err = |e: wasmtime::Error| LoadError::Link {
+            plugin: id.clone(),
+            source: e.into_boxed_dyn_error(),
+        };
+        let pre = linker(engine, &grants)
+            .and_then(|l| l.instantiate_pre(&component))
+            .map_err(link_err)?;
+        let exports = match manifest.plugin.kind {
+            PluginKind::Evaluator => evaluator::GuestIndices::new(&pre).map(Exports::Evaluator),
+            PluginKind::Exporter => exporter::GuestIndices::new(&pre).map(Exports::Exporter),
+            PluginKind::Embedder => embedder::GuestIndices::new(&pre).map(Exports::Embedder),
+            PluginKind::Transformer => {
+                transformer::GuestIndices::new(&pre).map(Exports::Transformer)
+            }
+        }
+        .map_err(link_err)?;
+        let env = grants
+            .env
+            .iter()
+            .filter_map(|name| {
+                let value = match &options.services.env {
+                    Some(map) => map.get(name).cloned(),
+                    None => std::env::var(name).ok(),
+                };
+                value.map(|v| (name.clone(), v))
+            })
+            .collect();
+        let ctx = Arc::new(PluginContext {
+            id,
+            grants,
+            config,
+            services: options.services,
+            env,
+        });
+        Ok(Plugin {
+            inner: Arc::new(PluginInner {
+                runtime: self.clone(),
+                manifest: manifest.clone(),
+                ctx,
+                pre,
+                exports,
+                limits,
+                report,
+                cache,
+                sha256: inspection.sha256,
+            }),
+        })
+    }
+}
+
+fn effective_limits(rt: &Runtime, manifest: &Manifest) -> Result<EffectiveLimits, LoadError> {
+    let caps = rt.caps();
+    let asked = manifest.limits;
+    let over = |what, asked: String, cap: String| LoadError::LimitAboveCap {
+        plugin: manifest.plugin.id.clone(),
+        what,
+        asked,
+        cap,
+    };
+    let memory = asked.memory.unwrap_or(caps.memory);
+    if memory > caps.memory {
+        return Err(over(
+            "memory",
+            format!("{memory} bytes"),
+            format!("{} bytes", caps.memory),
+        ));
+    }
+    let timeout = asked.timeout.unwrap_or(caps.timeout);
+    if timeout > caps.timeout {
+        return Err(over(
+            "timeout",
+            format!("{timeout:?}"),
+            format!("{:?}", caps.timeout),
+        ));
+    }
+    let output = asked.output.unwrap_or(caps.output);
+    if output > caps.output {
+        return Err(over(
+            "output",
+            format!("{output} bytes"),
+            format!("{} bytes", caps.output),
+        ));
+    }
+    let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    Ok(EffectiveLimits {
+        memory: to_usize(memory),
+        timeout,
+        output: to_usize(output),
+    })
+}
+
+fn resolve_config(
+    manifest: &Manifest,
+    overrides: BTreeMap<String, ConfigValue>,
+) -> Result<BTreeMap<String, ConfigValue>, LoadError> {
+    let mut problems = Vec::new();
+    let mut values = BTreeMap::new();
+    for (key, value) in &overrides {
+        match manifest.config.get(key) {
+            None => problems.push(format!(
+                "`{key}` is not declared under `[config]` in the manifest (declared: {})",
+                if manifest.config.is_empty() {
+                    "none".to_string()
+                } else {
+                    manifest
+                        .config
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )),
+            Some(field) => {
+                let value = match (field.ty, value) {
+                    (crate::manifest::ConfigType::Float, ConfigValue::Integer(i)) => {
+                        ConfigValue::Float(*i as f64)
+                    }
+                    _ => value.clone(),
+                };
+                if value.ty() != field.ty {
+                    problems.push(format!(
+                        "`{key}` is a {}, not a {}",
+                        field.ty.as_str(),
+                        value.ty().as_str()
+                    ));
+                } else {
+                    values.insert(key.clone(), value);
+                }
+            }
+        }
+    }
+    for (key, field) in &manifest.config {
+        if values.contains_key(key) || overrides.contains_key(key) {
+            continue;
+        }
+        match &field.default {
+            Some(default) => {
+                values.insert(key.clone(), default.clone());
+            }
+            None => problems.push(format!("`{key}` has no default and must be set")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(LoadError::Config {
+            plugin: manifest.plugin.id.clone(),
+            problems,
+        })
+    }
+}
+
+impl Plugin {
+    /// The plugin id.
+    pub fn id(&self) -> &PluginId {
+        &self.inner.ctx.id
+    }
+
+    /// The manifest it was loaded with.
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> EffectiveLimits {
+        self.inner.limits
+    }
+
+    /// The capability check's verdict on every import.
+    pub fn capability_report(&self) -> &CapabilityReport {
+        &self.inner.report
+    }
+
+    /// Whether the compiled code came from the cache.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.inner.cache
+    }
+
+    /// The sha256 of the component, lowercase hex.
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+}

@@ -1,0 +1,162 @@
+//! One call: a fresh instance under the deadline and limits, and what went wrong mapped to a
+//! typed failure.
+
+use std::future::Future;
+
+use wasmtime::component::Instance;
+use wasmtime::{Store, Trap};
+
+use super::Plugin;
+use crate::engine::EPOCH_TICK;
+use crate::error::{CallError, CallFailure};
+use crate::host::{HostState, LimitHit};
+use crate::results::PluginError;
+
+/// Run `fut` on a runtime from synchronous code, wherever it is called from.
+pub(super) fn block_on<F>(fut: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        // Inside an async context blocking this thread on a runtime panics; use another.
+        std::thread::scope(|s| {
+            s.spawn(|| wasmtime_wasi::runtime::in_tokio(fut))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    } else {
+        wasmtime_wasi::runtime::in_tokio(fut)
+    }
+}
+
+impl Plugin {
+    pub(super) fn fail(&self, reason: CallFailure) -> CallError {
+        CallError {
+            plugin: self.inner.ctx.id.clone(),
+            reason,
+        }
+    }
+
+    pub(super) fn wrong_kind(&self, expected: &'static str) -> CallError {
+        self.fail(CallFailure::WrongKind {
+            kind: self.inner.manifest.plugin.kind,
+            expected,
+        })
+    }
+
+    /// A fresh store and instance with the deadline and memory limit armed.
+    async fn instantiate(&self) -> Result<(Store<HostState>, Instance), CallError> {
+        let limits = self.inner.limits;
+        let mut store = Store::new(
+            &self.inner.runtime.inner.engine,
+            HostState::new(&self.inner.ctx, limits.memory),
+        );
+        store.limiter(|s| &mut s.limiter);
+        let ticks = limits.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        match self.inner.pre.instantiate_async(&mut store).await {
+            Ok(instance) => Ok((store, instance)),
+            Err(err) => Err(self.classify(&store, err)),
+        }
+    }
+
+    /// Map a wasmtime error to what went wrong, looking at what the store recorded.
+    fn classify(&self, store: &Store<HostState>, err: wasmtime::Error) -> CallError {
+        let state = store.data();
+        if let Some(LimitHit::Memory { limit, desired }) = state.limiter.hit {
+            return self.fail(CallFailure::MemoryLimit { limit, desired });
+        }
+        if let Some(trap) = err.downcast_ref::<Trap>() {
+            if *trap == Trap::Interrupt {
+                return self.fail(CallFailure::Timeout {
+                    limit: self.inner.limits.timeout,
+                });
+            }
+        }
+        if err
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return self.fail(CallFailure::PoolExhausted(err.to_string()));
+        }
+        let denials = state
+            .scope
+            .denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if !denials.is_empty() {
+            return self.fail(CallFailure::CapabilityDenied {
+                denials,
+                plugin_error: None,
+            });
+        }
+        self.fail(CallFailure::Trap {
+            message: err
+                .chain()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": "),
+        })
+    }
+
+    /// Run one call: `body` gets the store and instance; the whole call (instantiation
+    /// included) runs under the deadline.
+    pub(super) async fn run<T, F>(&self, body: F) -> Result<T, CallError>
+    where
+        F: AsyncFnOnce(
+            &mut Store<HostState>,
+            &Instance,
+        ) -> wasmtime::Result<Result<T, PluginError>>,
+    {
+        let limit = self.inner.limits.timeout;
+        let (mut store, instance) = self.instantiate().await?;
+        let outcome =
+            tokio::time::timeout(limit + EPOCH_TICK * 2, body(&mut store, &instance)).await;
+        match outcome {
+            Err(_elapsed) => Err(self.fail(CallFailure::Timeout { limit })),
+            Ok(Err(err)) => Err(self.classify(&store, err)),
+            Ok(Ok(Err(plugin_error))) => {
+                let denials = store
+                    .data()
+                    .scope
+                    .denials
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                if denials.is_empty() {
+                    Err(self.fail(CallFailure::Plugin(plugin_error)))
+                } else {
+                    Err(self.fail(CallFailure::CapabilityDenied {
+                        denials,
+                        plugin_error: Some(plugin_error),
+                    }))
+                }
+            }
+            Ok(Ok(Ok(value))) => Ok(value),
+        }
+    }
+
+    /// Create and drop one instance (what every call pays before running guest code); for
+    /// benchmarks.
+    #[doc(hidden)]
+    pub fn bench_instantiate(&self) -> Result<(), CallError> {
+        block_on(async { self.instantiate().await.map(drop) })
+    }
+
+    /// Create and drop one store's host state (WASI context, tables, limits); for benchmarks.
+    #[doc(hidden)]
+    pub fn bench_host_state(&self) {
+        drop(HostState::new(&self.inner.ctx, self.inner.limits.memory));
+    }
+
+    pub(super) fn check_output(&self, size: usize) -> Result<(), CallError> {
+        let limit = self.inner.limits.output;
+        if size > limit {
+            return Err(self.fail(CallFailure::OutputTooLarge { size, limit }));
+        }
+        Ok(())
+    }
+}
