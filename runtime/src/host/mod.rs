@@ -260,17 +260,19 @@ pub(crate) fn linker(
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    bindings::types::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
-    bindings::log::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
-    bindings::config::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
-    if grants.storage {
-        bindings::kv::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
-    }
-    if grants.traces {
-        bindings::traces::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
-    }
-    if grants.embeddings {
-        bindings::embeddings::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    // Which interfaces a grant links comes from the capability table, the same one the
+    // capability check reads.
+    for interface in crate::capability::granted_interfaces(grants) {
+        let l = &mut linker;
+        match interface {
+            "types" => bindings::types::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
+            "log" => bindings::log::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
+            "config" => bindings::config::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
+            "kv" => bindings::kv::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
+            "traces" => bindings::traces::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
+            "embeddings" => bindings::embeddings::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
+            other => wasmtime::bail!("host interface `{other}` has no implementation"),
+        }
     }
     Ok(linker)
 }
