@@ -12,6 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::inspect::Inspection;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
@@ -28,12 +30,25 @@ pub enum CacheOutcome {
     Replaced,
 }
 
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Meta {
     component_sha256: String,
     cwasm_xxh3: String,
     cwasm_len: u64,
     wasmtime: String,
+    /// The inspection of the component, so a cached load skips validating and decoding it
+    /// again (the sha256 proves it is the same component).
+    inspection: Inspection,
+}
+
+/// What the cache holds for a component.
+pub(crate) enum Lookup {
+    /// A valid entry: the compiled component and its inspection.
+    Hit(Box<(Component, Inspection)>),
+    /// No entry.
+    Absent,
+    /// An entry that cannot be used (corrupt, stale, foreign); it will be replaced.
+    Invalid,
 }
 
 /// A directory of compiled components for one engine configuration.
@@ -66,28 +81,16 @@ impl CompileCache {
         )
     }
 
-    /// The compiled component for `bytes` (whose sha256 is `sha256`), from the cache when a
-    /// valid entry exists, else compiled and stored.
-    pub(crate) fn load_or_compile(
-        &self,
-        engine: &Engine,
-        bytes: &[u8],
-        sha256: &str,
-    ) -> Result<(Component, CacheOutcome), CacheFailure> {
+    /// The entry for the component whose sha256 is `sha256`.
+    pub(crate) fn lookup(&self, engine: &Engine, sha256: &str) -> Lookup {
         let (cwasm, meta) = self.paths(sha256);
-        let had_entry = meta.exists() || cwasm.exists();
-        if let Some(component) = self.try_load(engine, &cwasm, &meta, sha256) {
-            return Ok((component, CacheOutcome::Hit));
+        if !meta.exists() && !cwasm.exists() {
+            return Lookup::Absent;
         }
-        let component = Component::new(engine, bytes).map_err(CacheFailure::Compile)?;
-        let serialized = component.serialize().map_err(CacheFailure::Compile)?;
-        self.store(&cwasm, &meta, sha256, &serialized)?;
-        let outcome = if had_entry {
-            CacheOutcome::Replaced
-        } else {
-            CacheOutcome::Miss
-        };
-        Ok((component, outcome))
+        match self.try_load(engine, &cwasm, &meta, sha256) {
+            Some(hit) => Lookup::Hit(Box::new(hit)),
+            None => Lookup::Invalid,
+        }
     }
 
     fn try_load(
@@ -96,21 +99,24 @@ impl CompileCache {
         cwasm: &Path,
         meta: &Path,
         sha256: &str,
-    ) -> Option<Component> {
+    ) -> Option<(Component, Inspection)> {
         let meta: Meta = serde_json::from_slice(&std::fs::read(meta).ok()?).ok()?;
-        if meta.component_sha256 != sha256 || meta.wasmtime != wasmtime_version() {
+        if meta.component_sha256 != sha256
+            || meta.inspection.sha256 != sha256
+            || meta.wasmtime != wasmtime_version()
+        {
             return None;
         }
-        let data = std::fs::read(cwasm).ok()?;
-        if data.len() as u64 != meta.cwasm_len || checksum(&data) != meta.cwasm_xxh3 {
+        if !self.verify(cwasm, &meta) {
             tracing::warn!("cache entry `{}` is corrupt; recompiling", cwasm.display());
             return None;
         }
-        // SAFETY: the bytes were written by `store` below through this engine's
-        // `Component::serialize` (the sidecar's checksum over exactly these bytes proves they
-        // are the ones written), and wasmtime checks the engine compatibility header itself.
-        match unsafe { Component::deserialize(engine, &data) } {
-            Ok(component) => Some(component),
+        // SAFETY: the file was written by `compile_and_store` through this engine's
+        // `Component::serialize` and renamed into place whole (never written in place); the
+        // sidecar's checksum over exactly these bytes proves they are the ones written, and
+        // wasmtime checks the engine compatibility header itself.
+        match unsafe { Component::deserialize_file(engine, cwasm) } {
+            Ok(component) => Some((component, meta.inspection)),
             Err(err) => {
                 tracing::warn!(
                     "cache entry `{}` is stale ({err}); recompiling",
@@ -121,30 +127,51 @@ impl CompileCache {
         }
     }
 
-    fn store(
+    /// Whether the `.cwasm` has the length and checksum its sidecar recorded. Reads through a
+    /// map of the file: no copy of a 20 MB entry.
+    fn verify(&self, cwasm: &Path, meta: &Meta) -> bool {
+        let Ok(file) = std::fs::File::open(cwasm) else {
+            return false;
+        };
+        if file.metadata().map(|m| m.len()).ok() != Some(meta.cwasm_len) {
+            return false;
+        }
+        // SAFETY: entries are only ever replaced by renaming a new file over them, never
+        // modified in place, so the mapped bytes cannot change while they are read.
+        match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(map) => checksum(&map) == meta.cwasm_xxh3,
+            Err(_) => false,
+        }
+    }
+
+    /// Compile `bytes` (already inspected) and store the result with its inspection.
+    pub(crate) fn compile_and_store(
         &self,
-        cwasm: &Path,
-        meta_path: &Path,
-        sha256: &str,
-        data: &[u8],
-    ) -> Result<(), CacheFailure> {
+        engine: &Engine,
+        bytes: &[u8],
+        inspection: &Inspection,
+    ) -> Result<Component, CacheFailure> {
+        let component = Component::new(engine, bytes).map_err(CacheFailure::Compile)?;
+        let serialized = component.serialize().map_err(CacheFailure::Compile)?;
+        let (cwasm, meta_path) = self.paths(&inspection.sha256);
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CacheFailure::Io { path, source }
         };
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let meta = Meta {
-            component_sha256: sha256.to_string(),
-            cwasm_xxh3: checksum(data),
-            cwasm_len: data.len() as u64,
+            component_sha256: inspection.sha256.clone(),
+            cwasm_xxh3: checksum(&serialized),
+            cwasm_len: serialized.len() as u64,
             wasmtime: wasmtime_version().to_string(),
+            inspection: inspection.clone(),
         };
         // Meta last: a crash between the two renames leaves a `.cwasm` whose old or missing
         // sidecar does not match it, which `try_load` treats as no entry.
-        write_atomic(&self.dir, cwasm, data).map_err(io(cwasm))?;
-        let meta = serde_json::to_vec(&meta).expect("serialising a plain struct");
-        write_atomic(&self.dir, meta_path, &meta).map_err(io(meta_path))?;
-        Ok(())
+        write_atomic(&self.dir, &cwasm, &serialized).map_err(io(&cwasm))?;
+        let meta = serde_json::to_vec(&meta).expect("serialising plain data");
+        write_atomic(&self.dir, &meta_path, &meta).map_err(io(&meta_path))?;
+        Ok(component)
     }
 }
 

@@ -164,6 +164,6 @@ fn bench_cache(quick: bool) -> Result<Value> {
         "of-which-sha256-ms": us(sha.median) / 1e3,
         "compile-ms": (compile.as_secs_f64() * 1e3 * 10.0).round() / 10.0,
         "cached-load-ms": { "median": us(cached.median) / 1e3, "p99": us(cached.p99) / 1e3 },
-        "note": "a load includes validation, the capability check and sha256 of the component",
+        "note": "a cached load hashes the component (sha256, always), checks the policy on the inspection stored with the entry, verifies the entry checksum and maps the compiled code; a miss also validates and compiles",
     }))
 }

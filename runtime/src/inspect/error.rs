@@ -1,6 +1,6 @@
 //! Why a file could not be inspected, and what inspection noticed without failing.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{MANIFEST_SECTION, MAX_EMBEDDED_MANIFEST_BYTES};
 
@@ -87,7 +87,7 @@ impl InspectError {
 
 /// Something [`inspect`](super::inspect) noticed that does not stop it: the component is valid,
 /// but a part of what the inspection reports is missing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(
     tag = "warning",
     rename_all = "kebab-case",

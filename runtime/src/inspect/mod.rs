@@ -6,18 +6,20 @@
 //! borrowed from the input, and the embedded manifest is capped at
 //! [`MAX_EMBEDDED_MANIFEST_BYTES`].
 
+mod embed;
 mod error;
 mod name;
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmparser::{
     ComponentExternalKind, ComponentTypeRef, Parser, Payload, Validator, WasmFeatures,
 };
 
+pub use embed::{embed_manifest, EmbedError};
 pub use error::{InspectError, InspectWarning};
 pub use name::InterfaceName;
 
@@ -40,7 +42,7 @@ pub const FEATURES: WasmFeatures = WasmFeatures::WASM3
     .union(WasmFeatures::CM_ASYNC);
 
 /// What a component is made of, as far as a host deciding whether to run it cares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Inspection {
     /// The component's own imports, in order. Imports of nested modules and components are
@@ -78,7 +80,7 @@ impl Inspection {
 }
 
 /// One top-level import of a component.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ImportItem {
     /// The name as written in the component, e.g. `wasi:io/streams@0.2.6`.
@@ -91,7 +93,7 @@ pub struct ImportItem {
 }
 
 /// One top-level export of a component.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ExportItem {
     /// The name as written in the component, e.g. `flowtrace:plugin/evaluator@0.1.0`.
@@ -103,7 +105,7 @@ pub struct ExportItem {
 }
 
 /// The sort of item a component imports or exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ItemKind {
     /// A core module.
@@ -167,7 +169,7 @@ impl From<ComponentExternalKind> for ItemKind {
 }
 
 /// A top-level custom section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct CustomSection {
     /// The section's name, e.g. `producers` or [`MANIFEST_SECTION`].

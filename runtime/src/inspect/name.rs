@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An interface name, `namespace:package/interface@version`, as the component model spells
 /// imports and exports of WIT interfaces.
 ///
 /// `wasi:http/outgoing-handler@0.2.3` has namespace `wasi`, package `http`, interface
 /// `outgoing-handler` and version `0.2.3`. The version is optional in the component model.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct InterfaceName {
     /// `wasi` in `wasi:http/types@0.2.3`.

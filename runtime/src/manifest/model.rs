@@ -197,7 +197,11 @@ impl fmt::Display for Language {
 
 /// `[capabilities]`: everything a plugin may do beyond computing, logging and reading its
 /// config. The default grants nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Serialised (the registry records grants) with kebab-case keys, hosts as their manifest
+/// spelling; a missing key reads as "not granted".
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
 pub struct Capabilities {
     /// `network = { hosts = [...] }`: outgoing HTTP to these hosts only. `None` or an empty
     /// list means no network at all.
@@ -352,3 +356,51 @@ pub struct Limits {
     /// Size of what the plugin returns, bytes.
     pub output: Option<u64>,
 }
+
+// Serde for the types the registry records (`index.json`) and the CLI prints as JSON: each
+// as its manifest spelling, read back through the manifest's own rules, so a hand-edited
+// index cannot bring in an id (a directory name) or a host the manifest would refuse.
+
+macro_rules! serde_as_str {
+    ($ty:ty, $to:expr, $from:expr, $what:literal) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let to: fn(&$ty) -> String = $to;
+                s.serialize_str(&to(self))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                let from: fn(&str) -> Result<$ty, String> = $from;
+                from(&text).map_err(|reason| {
+                    serde::de::Error::custom(format!(
+                        concat!("invalid ", $what, " `{}`: {}"),
+                        text, reason
+                    ))
+                })
+            }
+        }
+    };
+}
+
+serde_as_str!(PluginId, |id| id.0.clone(), PluginId::parse, "plugin id");
+serde_as_str!(
+    PluginKind,
+    |k| k.as_str().to_string(),
+    |s| PluginKind::parse(s).ok_or_else(|| "not a plugin kind".to_string()),
+    "plugin kind"
+);
+serde_as_str!(
+    Language,
+    |l| l.as_str().to_string(),
+    |s| Language::parse(s).ok_or_else(|| "not a plugin language".to_string()),
+    "language"
+);
+serde_as_str!(
+    HostPattern,
+    |h| h.to_string(),
+    |s| super::capabilities::parse_host_pattern(s).map_err(|(reason, _)| reason),
+    "network host"
+);

@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::InstancePre;
+use sha2::Digest;
+use wasmtime::component::{Component, InstancePre};
 
 mod calls;
 mod run;
 
 use crate::bindings::{embedder, evaluator, exporter, transformer};
-use crate::cache::{CacheFailure, CacheOutcome};
+use crate::cache::{CacheFailure, CacheOutcome, CompileCache, Lookup};
 use crate::capability::{self, CapabilityReport};
 use crate::engine::Runtime;
 use crate::error::LoadError;
@@ -104,10 +105,34 @@ impl Runtime {
         }
         let limits = effective_limits(self, manifest)?;
         let config = resolve_config(manifest, options.config)?;
-        let inspection = inspect::inspect(bytes).map_err(|source| LoadError::Inspect {
-            plugin: id.clone(),
-            source,
-        })?;
+        let engine = &self.inner.engine;
+        let own_cache = options
+            .cache_dir
+            .as_ref()
+            .map(|dir| CompileCache::new(dir.clone(), engine));
+        let cache = own_cache.as_ref().or(self.inner.cache.as_ref());
+        // A cache hit skips validation and decoding: the entry holds the inspection of the
+        // component with this sha256, made when it was compiled.
+        let lookup = cache.map(|c| c.lookup(engine, &sha256_hex(bytes)));
+        let (inspection, compiled, outcome) = match lookup {
+            Some(Lookup::Hit(hit)) => {
+                let (component, inspection) = *hit;
+                (inspection, Some(component), CacheOutcome::Hit)
+            }
+            other => {
+                let inspection = inspect::inspect(bytes).map_err(|source| LoadError::Inspect {
+                    plugin: id.clone(),
+                    source,
+                })?;
+                let outcome = match other {
+                    None => CacheOutcome::Disabled,
+                    Some(Lookup::Invalid) => CacheOutcome::Replaced,
+                    _ => CacheOutcome::Miss,
+                };
+                (inspection, None, outcome)
+            }
+        };
+        // The policy is checked on every load, before any compilation.
         let report = capability::check(&inspection, manifest);
         if !report.is_ok() {
             return Err(LoadError::Policy {
@@ -115,32 +140,21 @@ impl Runtime {
                 report: Box::new(report),
             });
         }
-        let engine = &self.inner.engine;
-        let own_cache = options
-            .cache_dir
-            .as_ref()
-            .map(|dir| crate::cache::CompileCache::new(dir.clone(), engine));
-        let (component, cache) = match own_cache.as_ref().or(self.inner.cache.as_ref()) {
-            None => {
-                let component =
-                    wasmtime::component::Component::new(engine, bytes).map_err(|e| {
-                        LoadError::Compile {
-                            plugin: id.clone(),
-                            source: e.into_boxed_dyn_error(),
-                        }
-                    })?;
-                (component, CacheOutcome::Disabled)
-            }
-            Some(cache) => cache
-                .load_or_compile(engine, bytes, &inspection.sha256)
+        let compile_err = |e: wasmtime::Error| LoadError::Compile {
+            plugin: id.clone(),
+            source: e.into_boxed_dyn_error(),
+        };
+        let component = match (compiled, cache) {
+            (Some(component), _) => component,
+            (None, None) => Component::new(engine, bytes).map_err(compile_err)?,
+            (None, Some(cache)) => cache
+                .compile_and_store(engine, bytes, &inspection)
                 .map_err(|e| match e {
-                    CacheFailure::Compile(e) => LoadError::Compile {
-                        plugin: id.clone(),
-                        source: e.into_boxed_dyn_error(),
-                    },
+                    CacheFailure::Compile(e) => compile_err(e),
                     CacheFailure::Io { path, source } => LoadError::Cache { path, source },
                 })?,
         };
+        let cache = outcome;
         let grants = options
             .grants
             .unwrap_or_else(|| manifest.capabilities.clone());
@@ -326,4 +340,8 @@ impl Plugin {
     pub fn sha256(&self) -> &str {
         &self.inner.sha256
     }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
 }

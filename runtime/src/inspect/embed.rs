@@ -1,0 +1,114 @@
+//! Write the plugin's manifest into its component, as the [`MANIFEST_SECTION`] custom section.
+//!
+//! A component with its manifest embedded is a complete, self-describing plugin: one `.wasm`
+//! file to copy, inspect or install. The section is only a description: capability verdicts
+//! always come from the component's real imports.
+
+use std::borrow::Cow;
+
+use wasm_encoder::{CustomSection, Encode};
+use wasmparser::{Parser, Payload};
+
+use super::{check_header, InspectError, MANIFEST_SECTION, MAX_EMBEDDED_MANIFEST_BYTES};
+
+/// Why a manifest could not be embedded.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// The bytes are not a component (empty, not WebAssembly, a core module, cut short).
+    #[error("cannot embed the manifest: the file is not a WebAssembly component")]
+    NotAComponent {
+        /// What is wrong with it.
+        #[source]
+        source: InspectError,
+    },
+    /// The component's top-level sections could not be read.
+    #[error("cannot embed the manifest: the component's sections could not be read")]
+    Malformed {
+        /// The parser's error, with the offset.
+        #[source]
+        source: wasmparser::BinaryReaderError,
+    },
+    /// The manifest is larger than an inspection would read back.
+    #[error(
+        "cannot embed the manifest: it is {size} bytes, more than the \
+         {MAX_EMBEDDED_MANIFEST_BYTES} an inspection reads"
+    )]
+    TooLarge {
+        /// Size of the manifest text in bytes.
+        size: usize,
+    },
+}
+
+/// `component` with `manifest` as its one top-level [`MANIFEST_SECTION`] custom section.
+///
+/// Every existing top-level manifest section is removed (so embedding twice gives the same
+/// bytes as embedding once); the new one is appended after the last section. Every other
+/// section is copied byte for byte, nested modules and components included, and a custom
+/// section of that name inside a nested module or component is left alone (it does not
+/// describe the plugin, and [`inspect`](super::inspect) ignores it).
+///
+/// The input is not validated beyond its header and its top-level section framing; validate
+/// the result with [`inspect`](super::inspect).
+pub fn embed_manifest(component: &[u8], manifest: &str) -> Result<Vec<u8>, EmbedError> {
+    if manifest.len() > MAX_EMBEDDED_MANIFEST_BYTES {
+        return Err(EmbedError::TooLarge {
+            size: manifest.len(),
+        });
+    }
+    check_header(component).map_err(|source| EmbedError::NotAComponent { source })?;
+    let mut out = Vec::with_capacity(component.len() + manifest.len() + 32);
+    let mut parser = Parser::new(0);
+    let mut offset = 0usize;
+    loop {
+        let (payload, consumed) = match parser
+            .parse(&component[offset..], true)
+            .map_err(|source| EmbedError::Malformed { source })?
+        {
+            wasmparser::Chunk::Parsed { consumed, payload } => (payload, consumed),
+            // With `eof = true` the parser reports a truncated input as an error.
+            wasmparser::Chunk::NeedMoreData(_) => {
+                return Err(EmbedError::NotAComponent {
+                    source: InspectError::Truncated {
+                        len: component.len(),
+                        needed: component.len() + 1,
+                        source: None,
+                    },
+                });
+            }
+        };
+        let start = offset;
+        offset += consumed;
+        match payload {
+            Payload::Version { .. } => out.extend_from_slice(&component[start..offset]),
+            Payload::CustomSection(reader) if reader.name() == MANIFEST_SECTION => {}
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                // The parser stepped over the nested module or component; copy it whole.
+                let Some(nested) = component.get(start..unchecked_range.end) else {
+                    return Err(EmbedError::NotAComponent {
+                        source: InspectError::Truncated {
+                            len: component.len(),
+                            needed: unchecked_range.end,
+                            source: None,
+                        },
+                    });
+                };
+                out.extend_from_slice(nested);
+                offset = unchecked_range.end;
+            }
+            Payload::End(_) => break,
+            _ => out.extend_from_slice(&component[start..offset]),
+        }
+    }
+    out.push(0); // custom section id, the same in components and core modules
+    CustomSection {
+        name: Cow::Borrowed(MANIFEST_SECTION),
+        data: Cow::Borrowed(manifest.as_bytes()),
+    }
+    .encode(&mut out);
+    Ok(out)
+}

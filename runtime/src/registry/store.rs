@@ -1,0 +1,246 @@
+//! Where everything lives under `$FLOWTRACE_HOME`: the one type that names a path in it.
+//!
+//! ```text
+//! $FLOWTRACE_HOME/
+//!   index.json                 the registry index (see `index`)
+//!   registry.lock              the writers' file lock, with its sidecar:
+//!   registry.lock.holder       pid and command of the process holding it
+//!   plugins/<id>/<version>/
+//!     plugin.wasm              the component, as installed
+//!     flowtrace.toml           its manifest (the text embedded in the component)
+//!     precompiled/             native code compiled from it, keyed by engine
+//!   tmp/                       staging and scratch dirs; leftovers are cleaned on open
+//!   toolchains/                language toolchains `cargo flowtrace doctor --fix` installs
+//! ```
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+
+use crate::manifest::PluginId;
+
+use super::error::RegistryError;
+
+/// The paths of one registry home. Every path under `$FLOWTRACE_HOME` is named here and
+/// nowhere else.
+#[derive(Debug, Clone)]
+pub struct Store {
+    home: PathBuf,
+}
+
+/// The file in a tmp dir that its owner holds locked while the dir is in use.
+const OWNER_LOCK: &str = ".owner";
+
+impl Store {
+    /// The store of the registry at `home` (nothing is created).
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Self { home: home.into() }
+    }
+
+    /// `$FLOWTRACE_HOME` itself.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// `index.json`: the registry index.
+    pub fn index_path(&self) -> PathBuf {
+        self.home.join("index.json")
+    }
+
+    /// `registry.lock`: the file lock that serialises writers.
+    pub fn lock_path(&self) -> PathBuf {
+        self.home.join("registry.lock")
+    }
+
+    /// `registry.lock.holder`: who holds the lock (pid and command), for waiting processes.
+    pub fn lock_holder_path(&self) -> PathBuf {
+        self.home.join("registry.lock.holder")
+    }
+
+    /// `tmp/`: staging and scratch dirs.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.home.join("tmp")
+    }
+
+    /// `toolchains/`: the language toolchains `cargo flowtrace doctor --fix` installs.
+    pub fn toolchains_dir(&self) -> PathBuf {
+        self.home.join("toolchains")
+    }
+
+    /// `plugins/`: one directory per installed plugin.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.home.join("plugins")
+    }
+
+    /// `plugins/<id>/`: every installed version of a plugin.
+    pub fn plugin_dir(&self, id: &PluginId) -> PathBuf {
+        // A `PluginId` is one path component by construction: `[a-z0-9][a-z0-9-]*`.
+        self.plugins_dir().join(id.as_str())
+    }
+
+    /// `plugins/<id>/<version>/`: one installed version.
+    pub fn version_dir(&self, id: &PluginId, version: &Version) -> PathBuf {
+        // A semver version is `[0-9A-Za-z.+-]`: one path component, never `.` or `..`.
+        self.plugin_dir(id).join(version.to_string())
+    }
+
+    /// `plugins/<id>/<version>/plugin.wasm`: the installed component.
+    pub fn component_path(&self, id: &PluginId, version: &Version) -> PathBuf {
+        component_in(&self.version_dir(id, version))
+    }
+
+    /// `plugins/<id>/<version>/flowtrace.toml`: the installed manifest.
+    pub fn manifest_path(&self, id: &PluginId, version: &Version) -> PathBuf {
+        manifest_in(&self.version_dir(id, version))
+    }
+
+    /// `plugins/<id>/<version>/precompiled/`: the compiled-component cache of this version
+    /// (pass it as [`LoadOptions::cache_dir`](crate::LoadOptions)).
+    pub fn precompiled_dir(&self, id: &PluginId, version: &Version) -> PathBuf {
+        precompiled_in(&self.version_dir(id, version))
+    }
+
+    /// Create the registry's directories if they are missing.
+    pub(crate) fn create_dirs(&self) -> Result<(), RegistryError> {
+        for dir in [self.home.clone(), self.plugins_dir(), self.tmp_dir()] {
+            fs::create_dir_all(&dir).map_err(|source| RegistryError::Io {
+                action: "create directory",
+                path: dir,
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A fresh directory under `tmp/`, owned by this process until the [`TmpDir`] drops.
+    pub(crate) fn new_tmp_dir(&self, prefix: &str) -> Result<TmpDir, RegistryError> {
+        let tmp = self.tmp_dir();
+        let io = |action, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| RegistryError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        fs::create_dir_all(&tmp).map_err(io("create directory", &tmp))?;
+        // Another process's cleanup can take a fresh dir for a crashed one between its
+        // creation and our lock: then our lock fails, and we try another name.
+        let mut last = None;
+        for _ in 0..8 {
+            let path = tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir_in(&tmp)
+                .map_err(io("create a directory in", &tmp))?
+                .keep();
+            match lock_owner(&path) {
+                Ok(Some(owner)) => {
+                    return Ok(TmpDir {
+                        path,
+                        owner: Some(owner),
+                    })
+                }
+                Ok(None) => last = None,
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(RegistryError::Io {
+            action: "lock a new directory in",
+            path: tmp,
+            source: last.unwrap_or_else(|| io::Error::other("another process kept taking it")),
+        })
+    }
+}
+
+pub(crate) fn component_in(version_dir: &Path) -> PathBuf {
+    version_dir.join("plugin.wasm")
+}
+
+pub(crate) fn manifest_in(version_dir: &Path) -> PathBuf {
+    version_dir.join(crate::manifest::MANIFEST_FILE_NAME)
+}
+
+pub(crate) fn precompiled_in(version_dir: &Path) -> PathBuf {
+    version_dir.join("precompiled")
+}
+
+/// Take the owner lock of a tmp dir: `Ok(None)` when another live process holds it, or the
+/// dir is gone (a cleanup removed it).
+pub(crate) fn lock_owner(dir: &Path) -> io::Result<Option<File>> {
+    let file = match OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(OWNER_LOCK))
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// A directory under `$FLOWTRACE_HOME/tmp/` that this process owns: it holds the dir's
+/// owner lock, so the cleanup another process runs when it opens the registry leaves it
+/// alone. Removed when dropped; after a crash, removed by the next open.
+///
+/// The CLI clones git sources and extracts archives into one of these
+/// ([`Registry::scratch_dir`](super::Registry::scratch_dir)).
+#[derive(Debug)]
+pub struct TmpDir {
+    path: PathBuf,
+    owner: Option<File>,
+}
+
+impl TmpDir {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        remove_owned_dir(&self.path, self.owner.take());
+    }
+}
+
+/// Remove a tmp dir whose owner lock `owner` holds: its content first, then the lock file
+/// (released first, so this works where an open file cannot be deleted), then the dir.
+pub(crate) fn remove_owned_dir(path: &Path, owner: Option<File>) {
+    if let Ok(entries) = fs::read_dir(path) {
+        for entry in entries.flatten() {
+            if entry.file_name() == OWNER_LOCK {
+                continue;
+            }
+            let p = entry.path();
+            let _ = match entry.file_type() {
+                Ok(t) if t.is_dir() => fs::remove_dir_all(&p),
+                _ => fs::remove_file(&p),
+            };
+        }
+    }
+    drop(owner);
+    let _ = fs::remove_file(path.join(OWNER_LOCK));
+    let _ = fs::remove_dir(path);
+}
+
+/// Flush a directory's entries (new, renamed or removed files) to disk.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows has no directory handle to flush; NTFS journals renames itself.
+        let _ = dir;
+        Ok(())
+    }
+}
