@@ -58,6 +58,7 @@ pub mod host;
 pub mod inspect;
 pub mod manifest;
 mod plugin;
+pub mod registry;
 pub mod results;
 pub mod trace;
 

@@ -88,7 +88,11 @@ pub fn items(caps: &Capabilities) -> Vec<CapabilityItem> {
         .flatten()
         .map(|host| CapabilityItem::Network { host: host.clone() })
         .collect();
-    out.extend(caps.env.iter().map(|var| CapabilityItem::Env { var: var.clone() }));
+    out.extend(
+        caps.env
+            .iter()
+            .map(|var| CapabilityItem::Env { var: var.clone() }),
+    );
     out.extend(
         caps.fs_read
             .iter()
@@ -147,7 +151,11 @@ fn host_covers(g: &HostPattern, p: &HostPattern) -> bool {
 /// Whether `dir` is `g` or under it (both normalised by the manifest: `/`-separated, no
 /// `.` or `..` components, `.` for the data dir itself).
 fn dir_covers(g: &str, dir: &str) -> bool {
-    g == "." || dir == g || dir.strip_prefix(g).is_some_and(|rest| rest.starts_with('/'))
+    g == "."
+        || dir == g
+        || dir
+            .strip_prefix(g)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 #[cfg(test)]

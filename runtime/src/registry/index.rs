@@ -168,6 +168,8 @@ pub(crate) struct VersionRecord {
     pub installed_at: String,
     #[serde(default)]
     pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
     pub kind: PluginKind,
     pub language: Language,
     /// What this version's manifest declares.

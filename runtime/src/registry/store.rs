@@ -1,17 +1,4 @@
 //! Where everything lives under `$FLOWTRACE_HOME`: the one type that names a path in it.
-//!
-//! ```text
-//! $FLOWTRACE_HOME/
-//!   index.json                 the registry index (see `index`)
-//!   registry.lock              the writers' file lock, with its sidecar:
-//!   registry.lock.holder       pid and command of the process holding it
-//!   plugins/<id>/<version>/
-//!     plugin.wasm              the component, as installed
-//!     flowtrace.toml           its manifest (the text embedded in the component)
-//!     precompiled/             native code compiled from it, keyed by engine
-//!   tmp/                       staging and scratch dirs; leftovers are cleaned on open
-//!   toolchains/                language toolchains `cargo flowtrace doctor --fix` installs
-//! ```
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io;
@@ -24,7 +11,20 @@ use crate::manifest::PluginId;
 use super::error::RegistryError;
 
 /// The paths of one registry home. Every path under `$FLOWTRACE_HOME` is named here and
-/// nowhere else.
+/// nowhere else:
+///
+/// ```text
+/// $FLOWTRACE_HOME/
+///   index.json                 the index: what is installed, enabled, granted
+///   registry.lock              the writers' file lock, with its sidecar:
+///   registry.lock.holder       pid and command of the process holding it
+///   plugins/<id>/<version>/
+///     plugin.wasm              the component, as installed
+///     flowtrace.toml           its manifest (the text embedded in the component)
+///     precompiled/             native code compiled from it, keyed by engine
+///   tmp/                       staging and scratch dirs; leftovers are cleaned on open
+///   toolchains/                language toolchains `cargo flowtrace doctor --fix` installs
+/// ```
 #[derive(Debug, Clone)]
 pub struct Store {
     home: PathBuf,
@@ -203,11 +203,20 @@ impl TmpDir {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Let go of the directory without removing it: the next open cleans it up (used when
+    /// what is in it cannot be put right now).
+    pub(crate) fn leave(mut self) {
+        self.owner = None;
+        self.path = PathBuf::new();
+    }
 }
 
 impl Drop for TmpDir {
     fn drop(&mut self) {
-        remove_owned_dir(&self.path, self.owner.take());
+        if let Some(owner) = self.owner.take() {
+            remove_owned_dir(&self.path, Some(owner));
+        }
     }
 }
 

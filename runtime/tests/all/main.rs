@@ -7,5 +7,6 @@ mod http;
 mod inspect;
 mod kinds;
 mod manifest;
+mod registry;
 mod runtime;
 mod trace;

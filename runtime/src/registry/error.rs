@@ -1,0 +1,330 @@
+//! What can go wrong in the registry.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use semver::{Version, VersionReq};
+
+use crate::capability::{CapabilityReport, CONTRACT_VERSION};
+use crate::inspect::{InspectError, InspectWarning, MANIFEST_SECTION};
+use crate::manifest::{ManifestError, PluginId};
+
+use super::grants::CapabilityItem;
+use super::lock::LockHolder;
+use super::resolve::ResolveError;
+
+/// An error a hook (the precompiler) returns.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a registry operation failed. Nothing was changed when one is returned, except where a
+/// variant says otherwise.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Neither `FLOWTRACE_HOME` nor a home directory.
+    #[error(
+        "cannot find the registry: `FLOWTRACE_HOME` is not set and the home directory is unknown"
+    )]
+    NoHome,
+    /// A filesystem call failed.
+    #[error("failed to {action} `{}`", path.display())]
+    Io {
+        /// What was being done, e.g. `read`, `create directory`.
+        action: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `index.json` is not JSON of the index's shape.
+    #[error("the registry index `{}` is corrupt", path.display())]
+    IndexCorrupt {
+        /// The index.
+        path: PathBuf,
+        /// Where the JSON went wrong.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `index.json` parses but contradicts itself or the files.
+    #[error("the registry index `{}` is invalid: {reason}", path.display())]
+    IndexInvalid {
+        /// The index.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `index.json` was written by a newer flowtrace.
+    #[error(
+        "the registry index `{}` has format version {found}; this version of flowtrace reads \
+         up to {supported}", path.display()
+    )]
+    IndexTooNew {
+        /// The index.
+        path: PathBuf,
+        /// Its `format-version`.
+        found: u32,
+        /// The newest this runtime reads.
+        supported: u32,
+    },
+    /// Another process held the registry lock for too long.
+    #[error(
+        "timed out after {:.1}s waiting for the file lock on `{}`{}",
+        waited.as_secs_f64(), path.display(),
+        holder.as_ref().map(|h| format!(" (held by {h})")).unwrap_or_default()
+    )]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+        /// Who holds it, when its sidecar says.
+        holder: Option<LockHolder>,
+    },
+    /// The bytes to install are not a valid component.
+    #[error("not a valid plugin component")]
+    InvalidComponent {
+        /// What inspection found.
+        #[source]
+        source: InspectError,
+    },
+    /// The component carries no manifest.
+    #[error(
+        "the component has no embedded `{MANIFEST_SECTION}` section{}",
+        warnings_suffix(warnings)
+    )]
+    NoEmbeddedManifest {
+        /// Why a section that is there was not read, if one is.
+        warnings: Vec<InspectWarning>,
+    },
+    /// The embedded manifest does not validate.
+    #[error("the manifest embedded in the component is invalid")]
+    InvalidManifest {
+        /// Every problem, with line and column.
+        #[source]
+        source: ManifestError,
+    },
+    /// The user named one plugin and the source holds another.
+    #[error("expected plugin `{expected}`, but the component's manifest says `{found}`")]
+    IdMismatch {
+        /// The id the user asked for.
+        expected: PluginId,
+        /// The id in the manifest.
+        found: PluginId,
+    },
+    /// The plugin needs another contract version than this runtime implements.
+    #[error(
+        "plugin `{id}` {version} requires the plugin contract `{required}`, but this runtime \
+         implements {CONTRACT_VERSION}"
+    )]
+    Contract {
+        /// The plugin.
+        id: PluginId,
+        /// Its version.
+        version: Version,
+        /// Its `flowtrace` requirement, which [`CONTRACT_VERSION`] does not match.
+        required: VersionReq,
+    },
+    /// The component's imports or exports do not match its manifest.
+    #[error("plugin `{id}` {version} fails the capability check:\n{report}")]
+    Policy {
+        /// The plugin.
+        id: PluginId,
+        /// Its version.
+        version: Version,
+        /// Every verdict.
+        report: Box<CapabilityReport>,
+    },
+    /// The same version is installed already.
+    #[error("plugin `{id}` {version} is already installed, use --force to reinstall it")]
+    AlreadyInstalled {
+        /// The plugin.
+        id: PluginId,
+        /// The version.
+        version: Version,
+    },
+    /// Installing would lower the active version.
+    #[error(
+        "plugin `{id}` {installed} is installed: installing {requested} would downgrade it, \
+         use --allow-downgrade"
+    )]
+    Downgrade {
+        /// The plugin.
+        id: PluginId,
+        /// The active version.
+        installed: Version,
+        /// The version asked for.
+        requested: Version,
+    },
+    /// No such plugin.
+    #[error("plugin `{id}` is not installed")]
+    NotInstalled {
+        /// The id asked for.
+        id: PluginId,
+    },
+    /// No such version of an installed plugin.
+    #[error("plugin `{id}` has no installed version {version}")]
+    VersionNotInstalled {
+        /// The plugin.
+        id: PluginId,
+        /// The version asked for.
+        version: Version,
+    },
+    /// Uninstalling the active version while others stay.
+    #[error("{version} is the active version of plugin `{id}`, and other versions stay installed")]
+    ActiveVersion {
+        /// The plugin.
+        id: PluginId,
+        /// Its active version.
+        version: Version,
+    },
+    /// The active version asks for capabilities the user has not granted yet.
+    #[error(
+        "plugin `{id}` {version} asks for capabilities not granted yet: {}",
+        items(added)
+    )]
+    GrantsPending {
+        /// The plugin.
+        id: PluginId,
+        /// Its active version.
+        version: Version,
+        /// What it asks for beyond the grants.
+        added: Vec<CapabilityItem>,
+    },
+    /// Enabled plugins depend on the one to disable or uninstall.
+    #[error(
+        "cannot {action} plugin `{id}`: enabled plugins depend on it: {}",
+        ids(dependents)
+    )]
+    HasDependents {
+        /// The plugin.
+        id: PluginId,
+        /// `disable` or `uninstall`.
+        action: &'static str,
+        /// Who depends on it, sorted.
+        dependents: Vec<PluginId>,
+    },
+    /// The dependencies cannot be satisfied.
+    #[error("cannot satisfy the dependencies of plugin `{id}` {version}")]
+    Dependencies {
+        /// The plugin.
+        id: PluginId,
+        /// Its version.
+        version: Version,
+        /// What is wrong.
+        #[source]
+        source: Box<ResolveError>,
+    },
+    /// An installed file differs from what was installed.
+    #[error(
+        "refusing to load `{}`: hash mismatch: recorded sha256:{recorded} found sha256:{found}",
+        path.display()
+    )]
+    HashMismatch {
+        /// The plugin.
+        id: PluginId,
+        /// The file, in the version's directory.
+        path: PathBuf,
+        /// The hash in the index.
+        recorded: String,
+        /// The file's hash.
+        found: String,
+    },
+    /// The index has no hash to check a file against.
+    #[error(
+        "refusing to load plugin `{id}` {version}: the registry index records no sha256 for \
+         its {file}"
+    )]
+    MissingHash {
+        /// The plugin.
+        id: PluginId,
+        /// Its version.
+        version: Version,
+        /// `component` or `manifest`.
+        file: &'static str,
+    },
+    /// The installed manifest no longer validates (a runtime with stricter rules).
+    #[error("the installed manifest `{}` is invalid", path.display())]
+    InstalledManifest {
+        /// The file.
+        path: PathBuf,
+        /// Every problem.
+        #[source]
+        source: ManifestError,
+    },
+    /// The precompiler hook failed; nothing was installed.
+    #[error("failed to precompile plugin `{id}` {version}")]
+    Precompile {
+        /// The plugin.
+        id: PluginId,
+        /// Its version.
+        version: Version,
+        /// The hook's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl RegistryError {
+    /// The known fix, for a `help:` line.
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            RegistryError::NoHome => "set `FLOWTRACE_HOME` to the registry directory".into(),
+            RegistryError::IndexTooNew { .. } => {
+                "upgrade cargo-flowtrace (`cargo install cargo-flowtrace`)".into()
+            }
+            RegistryError::LockTimeout { holder, .. } => match holder {
+                Some(h) => format!("wait for pid {} to finish, then run this again", h.pid),
+                None => {
+                    "wait for the other flowtrace process to finish, then run this again".into()
+                }
+            },
+            RegistryError::InvalidComponent { source } => return source.help(),
+            RegistryError::NoEmbeddedManifest { .. } => {
+                "build the plugin with `cargo flowtrace build`: it embeds `flowtrace.toml` in \
+                 the component"
+                    .into()
+            }
+            RegistryError::Contract { .. } => {
+                "rebuild the plugin against this version of the plugin SDK, or upgrade \
+                 cargo-flowtrace"
+                    .into()
+            }
+            RegistryError::AlreadyInstalled { .. } => "pass `--force` to reinstall it".into(),
+            RegistryError::Downgrade { .. } => "pass `--allow-downgrade` to install it".into(),
+            RegistryError::ActiveVersion { id, .. } => format!(
+                "uninstall the whole plugin (`cargo flowtrace uninstall {id}`), or install \
+                 another version first"
+            ),
+            RegistryError::GrantsPending { id, .. } => {
+                format!("grant them with `cargo flowtrace enable {id} --grant`")
+            }
+            RegistryError::HasDependents { action, .. } => {
+                format!("{action} them first, or pass `--force` to {action} it anyway")
+            }
+            RegistryError::Dependencies { source, .. } => return source.help(),
+            RegistryError::HashMismatch { .. } | RegistryError::MissingHash { .. } => {
+                "the installed plugin was changed or damaged: reinstall it with \
+                 `cargo flowtrace install --force <source>`"
+                    .into()
+            }
+            _ => return None,
+        })
+    }
+}
+
+fn ids(list: &[PluginId]) -> String {
+    let list: Vec<String> = list.iter().map(|id| format!("`{id}`")).collect();
+    list.join(", ")
+}
+
+fn items(list: &[CapabilityItem]) -> String {
+    let list: Vec<String> = list.iter().map(ToString::to_string).collect();
+    list.join(", ")
+}
+
+fn warnings_suffix(warnings: &[InspectWarning]) -> String {
+    warnings
+        .iter()
+        .map(|w| format!("; {w}"))
+        .collect::<String>()
+}

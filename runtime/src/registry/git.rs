@@ -1,0 +1,261 @@
+//! Clone a plugin's git repository with the system `git`, without running anything of the
+//! repository's: no hooks, no submodules, no `ext::` transport, no prompts.
+//!
+//! Accepted sources: `https://...`, `file://...`, or a local path, each with an optional
+//! `#rev` (a branch, tag or commit). Anything starting with `-` (it would be read as an
+//! option) or naming a `transport::` (`ext::sh -c ...` runs a command) is refused before
+//! `git` runs; `git` itself is told to allow only the `https` and `file` protocols.
+
+use std::ffi::OsStr;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A parsed git source: where to clone from and what to check out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSource {
+    /// The URL or path, without the `#rev`.
+    pub url: String,
+    /// The `#rev`, when given.
+    pub rev: Option<String>,
+}
+
+impl GitSource {
+    /// Split `url#rev` and check both.
+    pub fn parse(source: &str) -> Result<GitSource, GitError> {
+        let (url, rev) = match source.rsplit_once('#') {
+            Some((url, rev)) => (url, Some(rev)),
+            None => (source, None),
+        };
+        check_url(url)?;
+        if let Some(rev) = rev {
+            check_rev(rev)?;
+        }
+        Ok(GitSource {
+            url: url.to_string(),
+            rev: rev.map(str::to_string),
+        })
+    }
+}
+
+/// Why a clone failed or was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// A URL this host does not clone from.
+    #[error("refusing git source `{url}`: {reason}")]
+    UnsafeUrl {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A `#rev` that is not a plain revision name.
+    #[error("invalid git revision `{rev}`: {reason}")]
+    InvalidRev {
+        /// The revision as given.
+        rev: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// `git` could not be started.
+    #[error("failed to run `git`")]
+    Spawn {
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A `git` command failed.
+    #[error("`git {command}` failed ({status}): {stderr}")]
+    Failed {
+        /// The git subcommand, e.g. `clone`.
+        command: &'static str,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// What it printed on stderr, trimmed.
+        stderr: String,
+    },
+    /// The `#rev` names nothing in the repository.
+    #[error("revision `{rev}` not found in `{url}`")]
+    RevNotFound {
+        /// The revision.
+        rev: String,
+        /// The repository.
+        url: String,
+    },
+}
+
+impl GitError {
+    /// The known fix, for a `help:` line.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            GitError::UnsafeUrl { .. } => Some(
+                "use an `https://` or `file://` URL or a local path, optionally followed by \
+                 `#<branch, tag or commit>`"
+                    .into(),
+            ),
+            GitError::Spawn { .. } => Some("install git and put it on `PATH`".into()),
+            _ => None,
+        }
+    }
+}
+
+fn check_url(url: &str) -> Result<(), GitError> {
+    let refuse = |reason| {
+        Err(GitError::UnsafeUrl {
+            url: url.to_string(),
+            reason,
+        })
+    };
+    if url.is_empty() {
+        return refuse("it is empty");
+    }
+    if url.starts_with('-') {
+        return refuse("it starts with `-`, which git would read as an option");
+    }
+    if url.chars().any(char::is_control) {
+        return refuse("it holds control characters");
+    }
+    if url.starts_with("ext::") || url.contains("::") {
+        return refuse("`<transport>::` URLs run commands (`ext::`) or helpers");
+    }
+    if url.starts_with("https://") || url.starts_with("file://") {
+        return Ok(());
+    }
+    if url.contains("://") {
+        return refuse("only `https://` and `file://` URLs are cloned");
+    }
+    // scp-like `host:path` is ssh to git; a local path with a `:` before any `/` would be
+    // read that way too.
+    let before_slash = url.split('/').next().unwrap_or(url);
+    if before_slash.contains(':') && !is_windows_drive(url) {
+        return refuse("`host:path` (ssh) sources are not cloned; use an `https://` URL");
+    }
+    Ok(())
+}
+
+fn is_windows_drive(url: &str) -> bool {
+    cfg!(windows) && url.as_bytes().get(1) == Some(&b':')
+}
+
+fn check_rev(rev: &str) -> Result<(), GitError> {
+    let refuse = |reason| {
+        Err(GitError::InvalidRev {
+            rev: rev.to_string(),
+            reason,
+        })
+    };
+    if rev.is_empty() {
+        return refuse("it is empty");
+    }
+    if rev.starts_with('-') {
+        return refuse("it starts with `-`, which git would read as an option");
+    }
+    if rev.chars().any(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+    }) {
+        return refuse(
+            "a branch, tag or commit name holds no spaces, control characters or `~^:?*[\\`",
+        );
+    }
+    Ok(())
+}
+
+/// Clone `url` into `dest` (which must not exist or be empty) and check out `rev`, or the
+/// default branch. Returns the commit checked out, as `git rev-parse HEAD` prints it.
+pub fn clone(url: &str, rev: Option<&str>, dest: &Path) -> Result<String, GitError> {
+    check_url(url)?;
+    if let Some(rev) = rev {
+        check_rev(rev)?;
+    }
+    let target = clone_target(url);
+    let mut args: Vec<&OsStr> = vec![
+        "clone".as_ref(),
+        "--quiet".as_ref(),
+        "--no-recurse-submodules".as_ref(),
+    ];
+    if rev.is_some() {
+        args.push("--no-checkout".as_ref());
+    }
+    args.extend(["--".as_ref(), target.as_os_str(), dest.as_os_str()]);
+    git(None, "clone", &args)?;
+
+    if let Some(rev) = rev {
+        let commit = [
+            format!("{rev}^{{commit}}"),
+            format!("refs/remotes/origin/{rev}^{{commit}}"),
+        ]
+        .into_iter()
+        .find_map(|spec| {
+            let args: [&OsStr; 5] = [
+                "rev-parse".as_ref(),
+                "--verify".as_ref(),
+                "--quiet".as_ref(),
+                "--end-of-options".as_ref(),
+                spec.as_ref(),
+            ];
+            git(Some(dest), "rev-parse", &args).ok()
+        })
+        .ok_or_else(|| GitError::RevNotFound {
+            rev: rev.to_string(),
+            url: url.to_string(),
+        })?;
+        let args: [&OsStr; 4] = [
+            "checkout".as_ref(),
+            "--quiet".as_ref(),
+            "--detach".as_ref(),
+            commit.as_ref(),
+        ];
+        git(Some(dest), "checkout", &args)?;
+    }
+    git(
+        Some(dest),
+        "rev-parse",
+        &["rev-parse".as_ref(), "HEAD".as_ref()],
+    )
+}
+
+/// What to pass to `git clone`: URLs as they are, local paths made absolute (so that
+/// nothing in them reads as `host:path`).
+fn clone_target(url: &str) -> PathBuf {
+    if url.starts_with("https://") || url.starts_with("file://") {
+        return PathBuf::from(url);
+    }
+    std::path::absolute(url).unwrap_or_else(|_| PathBuf::from(url))
+}
+
+/// Run one `git` command with the safety settings; stdout, trimmed, on success.
+fn git(dir: Option<&Path>, command: &'static str, args: &[&OsStr]) -> Result<String, GitError> {
+    let hooks = if cfg!(windows) { "NUL" } else { "/dev/null" };
+    let mut cmd = Command::new("git");
+    if let Some(dir) = dir {
+        cmd.arg("-C").arg(dir);
+    }
+    cmd.args(["-c", &format!("core.hooksPath={hooks}")])
+        .args(["-c", "protocol.allow=never"])
+        .args(["-c", "protocol.https.allow=always"])
+        .args(["-c", "protocol.file.allow=always"])
+        .args(["-c", "protocol.ext.allow=never"])
+        .args(["-c", "submodule.recurse=false"])
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GCM_INTERACTIVE", "never")
+        .env("GIT_PROTOCOL_FROM_USER", "0")
+        // Whatever repository the caller runs in must not leak into this one.
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_CONFIG_PARAMETERS")
+        .env_remove("GIT_CONFIG_COUNT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = cmd.output().map_err(|source| GitError::Spawn { source })?;
+    if !output.status.success() {
+        return Err(GitError::Failed {
+            command,
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}

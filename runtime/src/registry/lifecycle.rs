@@ -1,0 +1,376 @@
+//! Enable, disable, uninstall, list, info, and reading an installed component to load it.
+
+use std::fs;
+use std::path::PathBuf;
+
+use semver::Version;
+use sha2::{Digest, Sha256};
+
+use crate::manifest::{Capabilities, Manifest, PluginId, PluginKind};
+
+use super::error::RegistryError;
+use super::grants;
+use super::index::{Index, PluginRecord};
+use super::recover::{write_synced, Intent, INTENT_FILE};
+use super::report::{
+    DependencyState, DisableOutcome, EnableOutcome, PluginDetails, PluginSummary, UninstallOutcome,
+    VersionDetails, Warning,
+};
+use super::resolve;
+use super::store::sync_dir;
+use super::Registry;
+
+/// An installed component, checked against its recorded hashes, ready to load.
+#[derive(Debug, Clone)]
+pub struct InstalledComponent {
+    /// The plugin.
+    pub id: PluginId,
+    /// The active version.
+    pub version: Version,
+    /// The component.
+    pub bytes: Vec<u8>,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// What the user granted: pass as [`LoadOptions::grants`](crate::LoadOptions).
+    pub grants: Capabilities,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// Its compiled-code cache: pass as [`LoadOptions::cache_dir`](crate::LoadOptions).
+    pub precompiled_dir: PathBuf,
+    /// SHA-256 of `bytes`, lowercase hex.
+    pub sha256: String,
+}
+
+impl Registry {
+    /// Every installed plugin, by id.
+    pub fn list(&self) -> Result<Vec<PluginSummary>, RegistryError> {
+        let index = Index::load(&self.store)?;
+        Ok(index
+            .plugins
+            .iter()
+            .map(|(id, record)| summary(id, record))
+            .collect())
+    }
+
+    /// The enabled plugins, of `kind` when given: what Flowtrace loads.
+    pub fn enabled(&self, kind: Option<PluginKind>) -> Result<Vec<PluginSummary>, RegistryError> {
+        let mut list = self.list()?;
+        list.retain(|p| p.enabled && kind.is_none_or(|k| p.kind == k));
+        Ok(list)
+    }
+
+    /// Everything the registry knows of one plugin.
+    pub fn info(&self, id: &PluginId) -> Result<PluginDetails, RegistryError> {
+        let index = Index::load(&self.store)?;
+        let record = plugin(&index, id)?;
+        let active = record.active_record();
+        Ok(PluginDetails {
+            summary: summary(id, record),
+            description: active.description.clone(),
+            declared_capabilities: active.capabilities.clone(),
+            dependencies: active.dependencies.clone(),
+            dependents: resolve::dependents(&resolve::universe(&index), id),
+            installed: record
+                .versions
+                .iter()
+                .map(|(version, r)| VersionDetails {
+                    version: version.clone(),
+                    active: *version == record.active,
+                    sha256: r.sha256.clone(),
+                    source: r.source.clone(),
+                    installed_at: r.installed_at.clone(),
+                    path: self.store.version_dir(id, version),
+                })
+                .collect(),
+        })
+    }
+
+    /// Enable a plugin. Refused while its active version waits for grants, unless `grant`:
+    /// then what it asks for is recorded as granted. Its dependencies must be installed,
+    /// enabled and at matching active versions.
+    pub fn enable(&self, id: &PluginId, grant: bool) -> Result<EnableOutcome, RegistryError> {
+        let _lock = self.lock()?;
+        let mut index = Index::load(&self.store)?;
+        let record = plugin_mut(&mut index, id)?;
+        let version = record.active.clone();
+        // What the active version asks for decides, whatever the pending record says.
+        let requested = record.active_record().capabilities.clone();
+        let granted = grants::uncovered(&record.grants, &requested);
+        if !granted.is_empty() {
+            if !grant {
+                return Err(RegistryError::GrantsPending {
+                    id: id.clone(),
+                    version,
+                    added: granted,
+                });
+            }
+            record.grants = requested;
+        }
+        let unchanged = record.enabled && granted.is_empty() && record.pending_grants.is_none();
+        record.pending_grants = None;
+        record.enabled = true;
+        resolve::check(&resolve::universe(&index), id).map_err(|source| {
+            RegistryError::Dependencies {
+                id: id.clone(),
+                version: version.clone(),
+                source,
+            }
+        })?;
+        if !unchanged {
+            index.save(&self.store)?;
+        }
+        Ok(EnableOutcome {
+            id: id.clone(),
+            version,
+            granted,
+            unchanged,
+        })
+    }
+
+    /// Disable a plugin. Refused while enabled plugins depend on it, unless `force` (the
+    /// outcome then warns about them).
+    pub fn disable(&self, id: &PluginId, force: bool) -> Result<DisableOutcome, RegistryError> {
+        let _lock = self.lock()?;
+        let mut index = Index::load(&self.store)?;
+        let dependents = resolve::dependents(&resolve::universe(&index), id);
+        let record = plugin_mut(&mut index, id)?;
+        let version = record.active.clone();
+        if !record.enabled {
+            return Ok(DisableOutcome {
+                id: id.clone(),
+                version,
+                unchanged: true,
+                warnings: Vec::new(),
+            });
+        }
+        if !dependents.is_empty() && !force {
+            return Err(RegistryError::HasDependents {
+                id: id.clone(),
+                action: "disable",
+                dependents,
+            });
+        }
+        record.enabled = false;
+        index.save(&self.store)?;
+        Ok(DisableOutcome {
+            id: id.clone(),
+            version,
+            unchanged: false,
+            warnings: dependents_warning(id, dependents, DependencyState::Disabled),
+        })
+    }
+
+    /// Uninstall a plugin, or one inactive `version` of it. Uninstalling the plugin is
+    /// refused while enabled plugins depend on it, unless `force` (the outcome then warns
+    /// about them). The index is written first; the files go after, and a crash between
+    /// leaves them for the next open to remove.
+    pub fn uninstall(
+        &self,
+        id: &PluginId,
+        version: Option<&Version>,
+        force: bool,
+    ) -> Result<UninstallOutcome, RegistryError> {
+        let _lock = self.lock()?;
+        let mut index = Index::load(&self.store)?;
+        let dependents = resolve::dependents(&resolve::universe(&index), id);
+        let record = plugin_mut(&mut index, id)?;
+        let removed: Vec<Version> = match version {
+            None => record.versions.keys().cloned().collect(),
+            Some(v) if !record.versions.contains_key(v) => {
+                return Err(RegistryError::VersionNotInstalled {
+                    id: id.clone(),
+                    version: v.clone(),
+                })
+            }
+            Some(v) if *v == record.active && record.versions.len() > 1 => {
+                return Err(RegistryError::ActiveVersion {
+                    id: id.clone(),
+                    version: v.clone(),
+                })
+            }
+            Some(v) => vec![v.clone()],
+        };
+        let whole = removed.len() == record.versions.len();
+        let mut warnings = Vec::new();
+        if whole && !dependents.is_empty() {
+            if !force {
+                return Err(RegistryError::HasDependents {
+                    id: id.clone(),
+                    action: "uninstall",
+                    dependents,
+                });
+            }
+            warnings = dependents_warning(id, dependents, DependencyState::Uninstalled);
+        }
+
+        let txn = self.store.new_tmp_dir("uninstall-")?;
+        write_synced(
+            &txn.path().join(INTENT_FILE),
+            &Intent::Remove {
+                id: id.clone(),
+                versions: removed.clone(),
+            }
+            .to_json(),
+        )?;
+        sync_dir(txn.path()).map_err(|source| RegistryError::Io {
+            action: "flush directory",
+            path: txn.path().to_path_buf(),
+            source,
+        })?;
+        let remaining = if whole {
+            index.plugins.remove(id);
+            Vec::new()
+        } else {
+            for v in &removed {
+                record.versions.remove(v);
+            }
+            record.versions.keys().cloned().collect()
+        };
+        index.save(&self.store)?;
+        let mut all_gone = true;
+        for (n, v) in removed.iter().enumerate() {
+            let dir = self.store.version_dir(id, v);
+            // Renamed out first, so a half-deleted directory is never at its place.
+            let trash = txn.path().join(format!("removed-{n}"));
+            match fs::rename(&dir, &trash) {
+                Ok(()) => {
+                    let _ = fs::remove_dir_all(&trash);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) => all_gone = false,
+            }
+        }
+        if whole {
+            let _ = fs::remove_dir(self.store.plugin_dir(id));
+        }
+        if all_gone {
+            drop(txn);
+        } else {
+            txn.leave(); // the next open tries again
+        }
+        Ok(UninstallOutcome {
+            id: id.clone(),
+            removed,
+            remaining,
+            warnings,
+        })
+    }
+
+    /// Read the active version of a plugin to load it: the component and manifest are
+    /// checked against the sha256 recorded at install. A mismatch, or a record without a
+    /// hash, is an error: nothing is ever loaded unchecked.
+    pub fn read_component(&self, id: &PluginId) -> Result<InstalledComponent, RegistryError> {
+        let index = Index::load(&self.store)?;
+        let record = plugin(&index, id)?;
+        let version = record.active.clone();
+        let entry = record.active_record();
+        let recorded = |hash: &Option<String>, file| {
+            hash.as_deref()
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_ascii_lowercase)
+                .ok_or_else(|| RegistryError::MissingHash {
+                    id: id.clone(),
+                    version: version.clone(),
+                    file,
+                })
+        };
+        let sha256 = recorded(&entry.sha256, "component")?;
+        let manifest_sha256 = recorded(&entry.manifest_sha256, "manifest")?;
+
+        let read = |path: PathBuf, recorded: String| {
+            let bytes = fs::read(&path).map_err(|source| RegistryError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            })?;
+            let found = hex::encode(Sha256::digest(&bytes));
+            if found != recorded {
+                return Err(RegistryError::HashMismatch {
+                    id: id.clone(),
+                    path,
+                    recorded,
+                    found,
+                });
+            }
+            Ok(bytes)
+        };
+        let bytes = read(self.store.component_path(id, &version), sha256.clone())?;
+        let manifest_path = self.store.manifest_path(id, &version);
+        let text = read(manifest_path.clone(), manifest_sha256)?;
+        let text = String::from_utf8_lossy(&text);
+        let manifest = Manifest::from_str(&text, &manifest_path).map_err(|source| {
+            RegistryError::InstalledManifest {
+                path: manifest_path.clone(),
+                source,
+            }
+        })?;
+        if manifest.plugin.id != *id || manifest.plugin.version != version {
+            return Err(RegistryError::IndexInvalid {
+                path: self.store.index_path(),
+                reason: format!(
+                    "`{id}` {version} is recorded, but its manifest says `{}` {}",
+                    manifest.plugin.id, manifest.plugin.version
+                ),
+            });
+        }
+        Ok(InstalledComponent {
+            id: id.clone(),
+            precompiled_dir: self.store.precompiled_dir(id, &version),
+            version,
+            bytes,
+            manifest,
+            grants: record.grants.clone(),
+            enabled: record.enabled,
+            sha256,
+        })
+    }
+}
+
+fn plugin<'a>(index: &'a Index, id: &PluginId) -> Result<&'a PluginRecord, RegistryError> {
+    index
+        .plugins
+        .get(id)
+        .ok_or_else(|| RegistryError::NotInstalled { id: id.clone() })
+}
+
+fn plugin_mut<'a>(
+    index: &'a mut Index,
+    id: &PluginId,
+) -> Result<&'a mut PluginRecord, RegistryError> {
+    index
+        .plugins
+        .get_mut(id)
+        .ok_or_else(|| RegistryError::NotInstalled { id: id.clone() })
+}
+
+fn summary(id: &PluginId, record: &PluginRecord) -> PluginSummary {
+    let active = record.active_record();
+    PluginSummary {
+        id: id.clone(),
+        name: active.name.clone(),
+        version: record.active.clone(),
+        kind: active.kind,
+        language: active.language,
+        enabled: record.enabled,
+        capabilities: record.grants.clone(),
+        pending_grants: grants::uncovered(&record.grants, &active.capabilities),
+        source: active.source.clone(),
+        versions: record.versions.keys().cloned().collect(),
+    }
+}
+
+fn dependents_warning(
+    id: &PluginId,
+    dependents: Vec<PluginId>,
+    state: DependencyState,
+) -> Vec<Warning> {
+    if dependents.is_empty() {
+        return Vec::new();
+    }
+    vec![Warning::Dependents {
+        dependency: id.clone(),
+        dependents,
+        state,
+    }]
+}
