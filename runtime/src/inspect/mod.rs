@@ -30,16 +30,18 @@ pub const MANIFEST_SECTION: &str = "flowtrace-manifest";
 /// near this size is hostile or broken.
 pub const MAX_EMBEDDED_MANIFEST_BYTES: usize = 1024 * 1024;
 
-/// The WebAssembly features a component may use: exactly the ones wasmtime 48 enables by
-/// default with its default cargo features (`Config::features`: the 3.0 feature set, the
-/// component model and its async ABI).
+/// The WebAssembly features a component may use: exactly the ones this host's wasmtime 48
+/// enables (`Config::features`: the 3.0 feature set and the component model, less GC types
+/// and exceptions, which need wasmtime's `gc` cargo feature, and less the component model's
+/// async ABI, whose `component-model-async` feature doubles the cost of every call; see the
+/// workspace `Cargo.toml`).
 ///
 /// Components from Rust on `wasm32-wasip2`, componentize-py and componentize-js use a subset
 /// (bulk memory, multi-value, reference types, sign extension, mutable globals, SIMD), and
 /// anything wasmtime would refuse at load time is refused here first, with a clear error.
 pub const FEATURES: WasmFeatures = WasmFeatures::WASM3
     .union(WasmFeatures::COMPONENT_MODEL)
-    .union(WasmFeatures::CM_ASYNC);
+    .difference(WasmFeatures::GC_TYPES.union(WasmFeatures::EXCEPTIONS));
 
 /// What a component is made of, as far as a host deciding whether to run it cares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -208,6 +208,38 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Compile `bytes` into the compiled cache at `dir` (what an install does, so the first
+    /// load is fast). Validates the component; the policy is checked at every load.
+    pub fn precompile(
+        &self,
+        bytes: &[u8],
+        dir: &std::path::Path,
+    ) -> Result<CacheOutcome, LoadError> {
+        let engine = &self.inner.engine;
+        let cache = CompileCache::new(dir.to_path_buf(), engine);
+        let anonymous = || crate::manifest::PluginId::parse("unnamed").expect("a valid id");
+        match cache.lookup(engine, &sha256_hex(bytes)) {
+            Lookup::Hit(_) => return Ok(CacheOutcome::Hit),
+            Lookup::Absent | Lookup::Invalid => {}
+        }
+        let inspection = inspect::inspect(bytes).map_err(|source| LoadError::Inspect {
+            plugin: anonymous(),
+            source,
+        })?;
+        cache
+            .compile_and_store(engine, bytes, &inspection)
+            .map_err(|e| match e {
+                CacheFailure::Compile(e) => LoadError::Compile {
+                    plugin: anonymous(),
+                    source: e.into_boxed_dyn_error(),
+                },
+                CacheFailure::Io { path, source } => LoadError::Cache { path, source },
+            })?;
+        Ok(CacheOutcome::Miss)
+    }
+}
+
 fn effective_limits(rt: &Runtime, manifest: &Manifest) -> Result<EffectiveLimits, LoadError> {
     let caps = rt.caps();
     let asked = manifest.limits;

@@ -38,6 +38,7 @@ mod grants;
 mod index;
 mod install;
 mod lifecycle;
+mod load;
 mod lock;
 mod recover;
 mod report;
@@ -53,6 +54,7 @@ pub use grants::{CapabilityDiff, CapabilityItem};
 pub use index::{Source, INDEX_FORMAT_VERSION};
 pub use install::{InstallRequest, InstallStep, Precompile};
 pub use lifecycle::InstalledComponent;
+pub use load::{LoadEnabledError, LoadedPlugin};
 pub use lock::{LockHolder, LockWait, LockWaitHook};
 pub use recover::Recovered;
 pub use report::{

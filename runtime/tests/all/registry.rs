@@ -1347,3 +1347,54 @@ fn a_failed_commit_puts_the_old_version_back() {
     );
     assert!(tmp_entries(&reopened).is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Loading what is installed
+
+#[test]
+fn enabled_plugins_load_precompiled_with_their_grants_and_a_tampered_one_is_refused() {
+    use flowtrace_plugins::cache::CacheOutcome;
+    use flowtrace_plugins::registry::LoadEnabledError;
+    use flowtrace_plugins::{PreparedTrace, Runtime, Services};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new().unwrap();
+    let reg = Registry::open(dir.path())
+        .unwrap()
+        .precompiling_with(&runtime);
+    install(&reg, "alpha", "1.0.0", "");
+    install(&reg, "beta", "1.0.0", "");
+    install(&reg, "gamma", "1.0.0", "");
+    reg.disable(&pid("gamma"), false).unwrap();
+
+    // Tamper with beta's component after install.
+    let beta = reg.read_component(&pid("beta")).unwrap();
+    let path = reg.store().component_path(&pid("beta"), &beta.version);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let loaded = reg
+        .load_enabled(&runtime, None, &Services::default())
+        .unwrap();
+    let ids: Vec<&str> = loaded.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["alpha", "beta"], "gamma is disabled");
+    let alpha = loaded[0].plugin.as_ref().unwrap();
+    assert_eq!(
+        alpha.cache_outcome(),
+        CacheOutcome::Hit,
+        "compiled at install"
+    );
+    let r = alpha
+        .evaluate(&PreparedTrace::new(testing::trace_with_spans(7)))
+        .unwrap();
+    assert_eq!(r.score, 0.5);
+    match &loaded[1].plugin {
+        Err(LoadEnabledError::Registry(e)) => {
+            let text = e.to_string();
+            assert!(text.contains("hash mismatch: recorded sha256:"), "{text}");
+        }
+        other => panic!("expected a hash mismatch, got {other:?}"),
+    }
+}
