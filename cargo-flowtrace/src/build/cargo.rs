@@ -1,0 +1,235 @@
+//! Running `cargo build` for `wasm32-wasip2`: its diagnostics go to stderr as cargo renders
+//! them, its JSON messages say which file it built.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use anyhow::{anyhow, Context as _, Result};
+use cargo_metadata::{Message, TargetKind};
+
+use crate::term::Term;
+use crate::toolchain::process::display;
+use crate::toolchain::rust::WASM_TARGET;
+
+/// Most bytes of cargo's stderr kept to look for known problems (all of it is shown).
+const KEPT_STDERR: usize = 4 << 20;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct CargoBuild<'a> {
+    /// The cargo to run: `$CARGO` (set when cargo runs this tool), else `cargo`.
+    pub cargo: &'a Path,
+    /// The package's `Cargo.toml`.
+    pub manifest_path: &'a Path,
+    /// The package name, to find its artefact among its dependencies'.
+    pub package: &'a str,
+    /// `--release`
+    pub release: bool,
+    /// `--features` values, e.g. `flowtrace-plugin-sdk/storage`.
+    pub features: Vec<String>,
+    /// `--color always` when our stderr shows colours (cargo's stderr is a pipe).
+    pub color: bool,
+    /// `--quiet` for cargo too.
+    pub quiet: bool,
+}
+
+/// What `cargo build` did.
+#[derive(Debug)]
+pub struct CargoOutcome {
+    /// How cargo exited.
+    pub status: ExitStatus,
+    /// The package's `.wasm`, from its `compiler-artifact` message.
+    pub artefact: Option<PathBuf>,
+    /// Whether cargo found it up to date (nothing recompiled).
+    pub fresh: bool,
+    /// Cargo's stderr (the first [`KEPT_STDERR`] bytes), already shown.
+    pub stderr: String,
+    /// The command, as a person would type it.
+    pub command: String,
+}
+
+impl CargoBuild<'_> {
+    /// The `cargo build` command line.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(self.cargo);
+        command
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(self.manifest_path)
+            .args(["--lib", "--target", WASM_TARGET])
+            .args(["--message-format", "json-render-diagnostics"])
+            .args(["--color", if self.color { "always" } else { "never" }]);
+        if self.release {
+            command.arg("--release");
+        }
+        if !self.features.is_empty() {
+            command.arg("--features").arg(self.features.join(","));
+        }
+        if self.quiet {
+            command.arg("--quiet");
+        }
+        command
+    }
+
+    /// Run cargo, showing its stderr line by line as it comes.
+    pub fn run(&self, term: &Term) -> Result<CargoOutcome> {
+        let mut command = self.command();
+        let shown = display(&command);
+        term.verbose_status("Running", format_args!("`{shown}`"));
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("failed to run `{shown}`"))?;
+        let stderr = child.stderr.take().context("cargo's stderr is not piped")?;
+        let stdout = child.stdout.take().context("cargo's stdout is not piped")?;
+        let (artefact, fresh, kept) = std::thread::scope(|s| {
+            let forward = s.spawn(|| forward_stderr(term, stderr));
+            let found = self.read_messages(term, stdout);
+            let kept = forward.join().unwrap_or_default();
+            (found.0, found.1, kept)
+        });
+        let status = child
+            .wait()
+            .with_context(|| format!("failed to wait for `{shown}`"))?;
+        Ok(CargoOutcome {
+            status,
+            artefact,
+            fresh,
+            stderr: kept,
+            command: shown,
+        })
+    }
+
+    /// The package's cdylib `.wasm` among cargo's JSON messages; other stdout lines (a build
+    /// script's output) go to our stderr.
+    fn read_messages(&self, term: &Term, stdout: impl Read) -> (Option<PathBuf>, bool) {
+        let mut artefact = None;
+        let mut fresh = false;
+        for message in Message::parse_stream(BufReader::new(stdout)) {
+            match message {
+                Ok(Message::CompilerArtifact(a))
+                    if a.target.kind.contains(&TargetKind::CDyLib)
+                        && same_file(a.manifest_path.as_std_path(), self.manifest_path) =>
+                {
+                    if let Some(wasm) = a.filenames.iter().find(|f| f.extension() == Some("wasm")) {
+                        artefact = Some(wasm.clone().into_std_path_buf());
+                        fresh = a.fresh;
+                    }
+                }
+                Ok(Message::TextLine(line)) => term.stderr_line(line),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        (artefact, fresh)
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Copy cargo's stderr to ours line by line, unchanged, keeping the start of it.
+fn forward_stderr(term: &Term, stderr: impl Read) -> String {
+    let mut kept = String::new();
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                let text = text.strip_suffix('\r').unwrap_or(text);
+                term.stderr_line(text);
+                if kept.len() < KEPT_STDERR {
+                    kept.push_str(text);
+                    kept.push('\n');
+                }
+            }
+        }
+    }
+    kept
+}
+
+/// The capabilities whose SDK module a failed build could not find, with the module:
+/// `flowtrace_plugin_sdk::kv` is only there with `storage` declared, and so on.
+pub fn missing_sdk_capabilities(stderr: &str) -> Vec<(&'static str, &'static str)> {
+    // Colours split the text: look at it without escape sequences.
+    let plain = strip_ansi(stderr);
+    [
+        ("kv", "storage"),
+        ("traces", "traces"),
+        ("embeddings", "embeddings"),
+    ]
+    .into_iter()
+    .filter(|(module, _)| {
+        plain.contains(&format!("flowtrace_plugin_sdk::{module}`"))
+            || plain.contains(&format!("flowtrace_plugin_sdk::{module}::"))
+            || plain.contains(&format!(
+                "could not find `{module}` in `flowtrace_plugin_sdk`"
+            ))
+    })
+    .collect()
+}
+
+/// Whether cargo failed because the target's standard library is missing.
+pub fn target_missing(stderr: &str) -> bool {
+    let plain = strip_ansi(stderr);
+    plain.contains(&format!("the `{WASM_TARGET}` target may not be installed"))
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The cargo to run: `$CARGO` (cargo sets it for the subcommands it runs), else `cargo`.
+pub fn cargo_program() -> PathBuf {
+    std::env::var_os("CARGO")
+        .filter(|c| !c.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("cargo"))
+}
+
+/// The error for a failed `cargo build`.
+pub fn failed(outcome: &CargoOutcome, id: &str) -> anyhow::Error {
+    anyhow!(
+        "failed to compile plugin `{id}`: `cargo build` exited with {}",
+        outcome.status
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unresolved_sdk_modules_name_their_capability() {
+        let stderr = "error[E0432]: unresolved import `flowtrace_plugin_sdk::kv`\n\
+                      error[E0433]: failed to resolve: could not find `\u{1b}[1membeddings\u{1b}[0m` in `flowtrace_plugin_sdk`\n";
+        assert_eq!(
+            missing_sdk_capabilities(stderr),
+            [("kv", "storage"), ("embeddings", "embeddings")]
+        );
+        assert_eq!(missing_sdk_capabilities("error: mismatched types"), []);
+    }
+}

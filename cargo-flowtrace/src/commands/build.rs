@@ -1,0 +1,43 @@
+//! `cargo flowtrace build [--release]`
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::build::{self, BuildRequest};
+use crate::context::Context;
+
+/// Build the plugin into a validated component.
+///
+/// Runs `cargo build --target wasm32-wasip2` on the package beside flowtrace.toml (installing
+/// the target through rustup when it is missing), with the Rust SDK's features for the
+/// declared capabilities; embeds flowtrace.toml in the component as its
+/// `flowtrace-manifest` custom section; checks every import of the component against the
+/// declared capabilities; and writes `<target dir>/flowtrace/<id>-<version>.wasm`.
+///
+/// Cargo's diagnostics are shown as cargo renders them. A component that imports an
+/// undeclared capability (or anything the host does not provide) is not written, and the
+/// command exits with code 4, naming the manifest line to add.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo flowtrace build                          the plugin in this directory, dev profile
+  cargo flowtrace build --release                optimised and small, for installing
+  cargo flowtrace build --manifest-path plugins/my-evaluator
+  cargo flowtrace build --message-format json    a `build-finished` message for CI")]
+pub struct BuildCommand {
+    /// Build with the release profile (optimised, smaller)
+    #[arg(long)]
+    pub release: bool,
+}
+
+impl BuildCommand {
+    /// Run `build`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let request = BuildRequest {
+            manifest_path: cx.manifest_path()?,
+            release: self.release,
+        };
+        build::build(&cx.term, &request)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! `cargo flowtrace doctor [--fix]`
+
+use std::io::Write as _;
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::ResultExt;
+use crate::term::{style, Message};
+use crate::toolchain::{self, Check};
+
+/// Check the toolchains plugins are built with, and install what is missing.
+///
+/// Rust plugins need rustc and the `wasm32-wasip2` target (installed with rustup). Python
+/// plugins need componentize-py, which `--fix` installs in a venv under
+/// `$FLOWTRACE_HOME/toolchains/python`; TypeScript plugins need componentize-js, which
+/// `--fix` installs with npm under `$FLOWTRACE_HOME/toolchains/node` (`$FLOWTRACE_HOME`
+/// defaults to `~/.flowtrace`).
+///
+/// Fails (exit code 1) when the Rust toolchain cannot build plugins; the others are
+/// reported, and only needed for plugins in those languages.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo flowtrace doctor
+  cargo flowtrace doctor --fix
+  cargo flowtrace doctor --message-format json")]
+pub struct DoctorCommand {
+    /// Install what is missing: the wasm32-wasip2 target, componentize-py, componentize-js
+    #[arg(long)]
+    pub fix: bool,
+}
+
+/// The JSON message after the checks.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct DoctorFinished {
+    /// Whether Rust plugins can be built.
+    required_ok: bool,
+    /// Whether every toolchain works.
+    all_ok: bool,
+}
+
+impl Message for DoctorFinished {
+    const REASON: &'static str = "doctor-finished";
+}
+
+impl DoctorCommand {
+    /// Run `doctor`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let home = cx.flowtrace_home()?;
+        let mut checks = toolchain::check_all(&home);
+        if self.fix {
+            let mut failures = Vec::new();
+            for installer in checks.iter().filter_map(Check::installer) {
+                if let Err(e) = toolchain::install(&cx.term, &home, installer) {
+                    failures.push(e);
+                }
+            }
+            checks = toolchain::check_all(&home);
+            // Every install was tried; report the first failure after the table.
+            if let Some(first) = failures.into_iter().next() {
+                print(cx, &checks)?;
+                return Err(first.context("`doctor --fix` could not install everything"));
+            }
+        }
+        print(cx, &checks)?;
+
+        let required_failed: Vec<&Check> =
+            checks.iter().filter(|c| c.required && !c.is_ok()).collect();
+        let all_ok = checks.iter().all(Check::is_ok);
+        cx.term.emit(&DoctorFinished {
+            required_ok: required_failed.is_empty(),
+            all_ok,
+        })?;
+        if !required_failed.is_empty() {
+            let names: Vec<String> = required_failed
+                .iter()
+                .map(|c| format!("`{}`", c.name))
+                .collect();
+            let help = if self.fix || required_failed.iter().all(|c| !c.fixable) {
+                required_failed
+                    .iter()
+                    .filter_map(|c| c.fix.as_deref())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            } else {
+                "run `cargo flowtrace doctor --fix`".to_string()
+            };
+            return Err(anyhow!(
+                "Rust plugins cannot be built here: {} not working",
+                names.join(", ")
+            ))
+            .help(help);
+        }
+        if !all_ok && !self.fix && checks.iter().any(|c| c.fixable) {
+            cx.term.note(
+                "the toolchains marked missing are only needed for plugins in those languages; \
+                 `cargo flowtrace doctor --fix` installs them",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The table on stdout (human), or one message per check (JSON).
+fn print(cx: &Context, checks: &[Check]) -> Result<()> {
+    for check in checks {
+        cx.term.emit(check)?;
+    }
+    if !cx.term.is_human() {
+        return Ok(());
+    }
+    let mut out = cx.term.stdout();
+    let h = style::HEADER;
+    let name_w = checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let found_w = checks
+        .iter()
+        .map(|c| c.found.as_deref().unwrap_or("-").len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let expected_w = checks.iter().map(|c| c.expected.len()).max().unwrap_or(0);
+    writeln!(
+        out,
+        "{h}{:<name_w$}  {:<found_w$}  {:<expected_w$}  {:<13}  for{h:#}",
+        "check", "found", "expected", "status"
+    )?;
+    for check in checks {
+        let status_style = match (check.is_ok(), check.required) {
+            (true, _) => style::GOOD,
+            (false, true) => style::BAD,
+            (false, false) => style::CAUTION,
+        };
+        writeln!(
+            out,
+            "{:<name_w$}  {:<found_w$}  {:<expected_w$}  {status_style}{:<13}{status_style:#}  {}",
+            check.name,
+            check.found.as_deref().unwrap_or("-"),
+            check.expected,
+            check.status.label(),
+            check.needed_for,
+        )?;
+    }
+    let broken: Vec<&Check> = checks.iter().filter(|c| !c.is_ok()).collect();
+    if !broken.is_empty() {
+        writeln!(out, "\n{h}to fix{h:#}")?;
+        for check in broken {
+            let how = check.fix.as_deref().unwrap_or("-");
+            let auto = if check.fixable {
+                " (or `cargo flowtrace doctor --fix`)"
+            } else {
+                ""
+            };
+            writeln!(out, "  {}: {how}{auto}", check.name)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

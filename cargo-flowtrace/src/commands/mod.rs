@@ -1,0 +1,49 @@
+//! One file per command: a `#[derive(Args)]` struct whose doc comment is its help, and
+//! `fn exec(self, cx: &Context) -> anyhow::Result<()>`.
+//!
+//! To add a command: write `commands/<name>.rs`, add `pub mod <name>;`, a variant to
+//! [`Command`] (its doc comment is the one-line summary in the command list) and its arm in
+//! [`Command::exec`]. The exit codes are appended to its `--help` automatically.
+
+pub mod build;
+pub mod doctor;
+pub mod init;
+pub mod inspect;
+pub mod new;
+pub mod test;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use crate::context::Context;
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a plugin in a new directory from a template
+    New(new::NewCommand),
+    /// Create a plugin in an existing directory from a template
+    Init(init::InitCommand),
+    /// Build the plugin into a validated component
+    Build(build::BuildCommand),
+    /// Build the plugin if it changed, then run its test fixtures
+    Test(test::TestCommand),
+    /// Show what a component imports and exports, and what the host would allow it
+    Inspect(inspect::InspectCommand),
+    /// Check the toolchains plugins are built with, and install what is missing
+    Doctor(doctor::DoctorCommand),
+}
+
+impl Command {
+    /// Run the command.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        match self {
+            Command::New(command) => command.exec(cx),
+            Command::Init(command) => command.exec(cx),
+            Command::Build(command) => command.exec(cx),
+            Command::Test(command) => command.exec(cx),
+            Command::Inspect(command) => command.exec(cx),
+            Command::Doctor(command) => command.exec(cx),
+        }
+    }
+}

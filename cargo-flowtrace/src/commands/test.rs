@@ -1,0 +1,149 @@
+//! `cargo flowtrace test [--bless] [FILTER]`
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use flowtrace_plugins::{Runtime, RuntimeConfig};
+
+use crate::build::{self, BuildRequest};
+use crate::context::Context;
+use crate::error::TestsFailed;
+use crate::harness::report::{self, RunStarted, Summary};
+use crate::harness::{self, CaseReport, FixtureContext, Suite, TESTS_DIR};
+
+/// Build the plugin if it changed, then run its test fixtures in the embedded runtime.
+///
+/// Each `tests/<case>.toml` names an input (a trace file in Flowtrace JSON or OpenTelemetry
+/// OTLP/JSON, or texts for an embedder), config overrides, stubbed HTTP responses, and what
+/// to expect: `passed`, a `score` range, a `label`, `metrics`, an `error`, or a `snapshot`
+/// of the whole result. Cases run in parallel, each with the plugin's own capabilities (the
+/// production policy, never a lenient mock) and a fresh plugin log, shown when it fails.
+///
+/// The fixture format is described in the README of every plugin template.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo flowtrace test                       every case in tests/
+  cargo flowtrace test truncated             the cases whose name contains `truncated`
+  cargo flowtrace test --bless               write or update the snapshots, then review them
+  cargo flowtrace test --message-format json one `test-case` message per case, then a `test-summary`")]
+pub struct TestCommand {
+    /// Run only the cases whose name contains this text
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+
+    /// Write the snapshots that are missing or differ instead of failing on them
+    #[arg(long)]
+    pub bless: bool,
+
+    /// Build and test with the release profile
+    #[arg(long)]
+    pub release: bool,
+
+    /// Run at most N cases at once [default: the number of CPUs]
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+impl TestCommand {
+    /// Run `test`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let term = &cx.term;
+        let built = build::build(
+            term,
+            &BuildRequest {
+                manifest_path: cx.manifest_path()?,
+                release: self.release,
+            },
+        )?;
+        let started = Instant::now();
+        let tests_dir = built.root.join(TESTS_DIR);
+        let files = harness::discover(&tests_dir)?;
+        let total_files = files.len();
+        let files: Vec<_> = files
+            .into_iter()
+            .filter(|f| {
+                self.filter
+                    .as_deref()
+                    .is_none_or(|filter| harness::case_name(f).contains(filter))
+            })
+            .collect();
+        let filtered_out = total_files - files.len();
+        let fixtures = harness::load_all(
+            &files,
+            &FixtureContext {
+                root: &built.root,
+                manifest: &built.manifest,
+            },
+        )?;
+        if total_files == 0 {
+            term.warn(format_args!(
+                "no test fixtures in `{}`",
+                tests_dir.display()
+            ));
+            term.help("add a case as `tests/<case>.toml`, e.g. `trace = \"traces/ok.json\"` and `[expect] passed = true`");
+        }
+
+        let runtime = Runtime::with_config(RuntimeConfig {
+            cache_dir: Some(built.target_dir.join(build::OUTPUT_DIR).join("cache")),
+            ..RuntimeConfig::default()
+        })
+        .context("failed to start the plugin runtime")?;
+        let suite = Suite {
+            runtime: &runtime,
+            component: &built.bytes,
+            manifest: &built.manifest,
+            root: &built.root,
+            bless: self.bless,
+        };
+        term.emit(&RunStarted {
+            plugin: built.manifest.plugin.id.to_string(),
+            component: built.artefact.display().to_string(),
+            count: fixtures.len(),
+            filtered_out,
+        })?;
+        if term.is_human() {
+            report::running(&mut term.stdout(), fixtures.len())?;
+        }
+        let jobs = self.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        });
+        let emit_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let on_done = |case: &CaseReport| {
+            let written = if term.is_human() {
+                report::case_line(&mut term.stdout(), case).map_err(anyhow::Error::from)
+            } else {
+                term.emit(case)
+            };
+            if let Err(e) = written {
+                emit_error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+            }
+        };
+        let reports = suite.run(&fixtures, jobs, &on_done)?;
+        if let Some(e) = emit_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e).context("failed to write the test output");
+        }
+        let summary = Summary::of(&reports, filtered_out, started.elapsed());
+        if term.is_human() {
+            let mut out = term.stdout();
+            report::failures(&mut out, &reports)?;
+            report::summary(&mut out, &summary)?;
+            out.flush()?;
+        }
+        term.emit(&summary)?;
+        if summary.failed > 0 {
+            return Err(TestsFailed {
+                failed: summary.failed,
+                total: summary.passed + summary.failed,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! What every command gets: the terminal, the shared flags, and the places they point to.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use flowtrace_plugins::manifest::MANIFEST_FILE_NAME;
+
+use crate::cli::GlobalArgs;
+use crate::error::ResultExt;
+use crate::term::Term;
+
+/// Environment variable naming Flowtrace's home directory (default `~/.flowtrace`).
+pub const FLOWTRACE_HOME_ENV: &str = "FLOWTRACE_HOME";
+
+/// Passed to every command's `exec`.
+#[derive(Debug)]
+pub struct Context {
+    /// All output goes through here.
+    pub term: Term,
+    /// `-v`, `-q`, `--color`, `--message-format`, `--manifest-path`.
+    pub global: GlobalArgs,
+}
+
+impl Context {
+    /// A context for these flags.
+    pub fn new(global: GlobalArgs) -> Self {
+        Self {
+            term: Term::from_args(&global),
+            global,
+        }
+    }
+
+    /// The plugin's `flowtrace.toml`: `--manifest-path` (a file, or a directory holding
+    /// one), else the nearest one in the current directory or its parents.
+    pub fn manifest_path(&self) -> Result<PathBuf> {
+        let cwd = std::env::current_dir().context("failed to read the current directory")?;
+        match &self.global.manifest_path {
+            Some(path) => manifest_at(&cwd.join(path)),
+            None => find_manifest(&cwd),
+        }
+    }
+
+    /// `$FLOWTRACE_HOME`, default `~/.flowtrace`: the registry and the managed toolchains.
+    pub fn flowtrace_home(&self) -> Result<PathBuf> {
+        flowtrace_home()
+    }
+}
+
+/// `$FLOWTRACE_HOME`, default `~/.flowtrace`. Not created here.
+pub fn flowtrace_home() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os(FLOWTRACE_HOME_ENV).filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    match std::env::home_dir() {
+        Some(home) if !home.as_os_str().is_empty() => Ok(home.join(".flowtrace")),
+        _ => Err(anyhow::anyhow!("could not find the home directory")).help(format!(
+            "set `{FLOWTRACE_HOME_ENV}` to the directory Flowtrace should use"
+        )),
+    }
+}
+
+/// The manifest `path` names: the file itself, or `flowtrace.toml` in the directory.
+pub fn manifest_at(path: &Path) -> Result<PathBuf> {
+    let file = if path.is_dir() {
+        path.join(MANIFEST_FILE_NAME)
+    } else {
+        path.to_path_buf()
+    };
+    if !file.is_file() {
+        return Err(anyhow::anyhow!(
+            "manifest `{}` does not exist",
+            file.display()
+        ))
+        .help(format!(
+            "pass the path of a plugin's `{MANIFEST_FILE_NAME}` or of its directory, or create \
+             a plugin with `cargo flowtrace new <path>`"
+        ));
+    }
+    Ok(file)
+}
+
+/// The nearest `flowtrace.toml` in `start` or its parents.
+pub fn find_manifest(start: &Path) -> Result<PathBuf> {
+    for dir in start.ancestors() {
+        let candidate = dir.join(MANIFEST_FILE_NAME);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    let error = anyhow::anyhow!(
+        "could not find `{MANIFEST_FILE_NAME}` in `{}` or any parent directory",
+        start.display()
+    );
+    Err(error).help(
+        "run this inside a plugin's directory, pass `--manifest-path <path>`, or create a \
+         plugin with `cargo flowtrace new <path>`",
+    )
+}

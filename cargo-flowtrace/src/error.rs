@@ -1,0 +1,386 @@
+//! Errors as `cargo flowtrace` shows them: the message, the `Caused by:` chain, the fix and
+//! the exit code.
+//!
+//! Commands return `anyhow::Result` and add context on every file and process call
+//! (`.with_context(|| format!("failed to read `{}`", path.display()))`). On top of that:
+//!
+//! * **A fix**: `.help("pass `--release`")` / `.with_help(|| ...)` on any `Result`
+//!   ([`ResultExt`]), or [`with_help`] on an error, adds a `help:` line. The runtime's errors
+//!   that know their fix ([`InspectError`], [`CapabilityError`], [`ExportProblem`],
+//!   [`LoadError::Policy`]) get their `help:` lines without asking, wherever they sit in the
+//!   chain.
+//! * **An exit code**: fail with [`TestsFailed`] (exit code
+//!   [`TESTS_FAILED`](exit_codes::TESTS_FAILED)) or [`PolicyViolation`]
+//!   ([`POLICY_VIOLATION`](exit_codes::POLICY_VIOLATION)); a runtime [`CapabilityError`],
+//!   [`ExportProblem`] or [`LoadError::Policy`] in the chain also means `POLICY_VIOLATION`.
+//!   Any other code: `.exit_code(code)` ([`ResultExt::exit_code`]).
+//!
+//! `main` prints the error with [`report`], which renders:
+//!
+//! ```text
+//! error: failed to build plugin `sample-evaluator`
+//!
+//! Caused by:
+//!   0: failed to read `tests/empty.toml`
+//!   1: No such file or directory (os error 2)
+//!
+//! help: run `cargo flowtrace new` to create a plugin
+//! ```
+//!
+//! and, with `--message-format json`, also a `{"reason": "error", ...}` line on stdout.
+
+use std::fmt;
+
+use flowtrace_plugins::capability::{CapabilityError, ExportProblem};
+use flowtrace_plugins::inspect::InspectError;
+use flowtrace_plugins::LoadError;
+use serde::Serialize;
+
+use crate::exit_codes;
+use crate::term::{style, Message, Term};
+
+/// An error with a fix or an exit code attached. It shows as the error it wraps: its
+/// `Display` is the wrapped error's message, its `source` the wrapped error's source.
+#[derive(Debug)]
+pub struct Annotated {
+    error: anyhow::Error,
+    help: Vec<String>,
+    code: Option<i32>,
+}
+
+impl Annotated {
+    /// The error, with what earlier annotations said kept.
+    fn wrap(mut error: anyhow::Error) -> Self {
+        // Only the outermost layer: `downcast` also finds one under a `.context(..)`, and
+        // would drop that context.
+        if (&*error as &(dyn std::error::Error + 'static)).is::<Annotated>() {
+            match error.downcast::<Annotated>() {
+                Ok(annotated) => return annotated,
+                Err(same) => error = same,
+            }
+        }
+        Annotated {
+            error,
+            help: Vec::new(),
+            code: None,
+        }
+    }
+
+    /// The wrapped error.
+    pub fn inner(&self) -> &anyhow::Error {
+        &self.error
+    }
+}
+
+impl fmt::Display for Annotated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.error, f)
+    }
+}
+
+impl std::error::Error for Annotated {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// `error` with a `help:` line.
+pub fn with_help(error: impl Into<anyhow::Error>, help: impl Into<String>) -> anyhow::Error {
+    let mut annotated = Annotated::wrap(error.into());
+    annotated.help.push(help.into());
+    anyhow::Error::new(annotated)
+}
+
+/// `error`, ending the command with exit code `code` (one of [`exit_codes`]).
+pub fn with_exit_code(error: impl Into<anyhow::Error>, code: i32) -> anyhow::Error {
+    let mut annotated = Annotated::wrap(error.into());
+    annotated.code = Some(code);
+    anyhow::Error::new(annotated)
+}
+
+/// Attach a fix or an exit code to the error of a `Result`.
+pub trait ResultExt<T> {
+    /// Add a `help:` line with the fix.
+    fn help(self, help: impl Into<String>) -> anyhow::Result<T>;
+    /// Add a `help:` line, computed only on error.
+    fn with_help<H: Into<String>>(self, help: impl FnOnce() -> H) -> anyhow::Result<T>;
+    /// End the command with exit code `code` (one of [`exit_codes`]) if this is an error.
+    fn exit_code(self, code: i32) -> anyhow::Result<T>;
+}
+
+impl<T, E: Into<anyhow::Error>> ResultExt<T> for Result<T, E> {
+    fn help(self, help: impl Into<String>) -> anyhow::Result<T> {
+        self.map_err(|e| with_help(e, help))
+    }
+
+    fn with_help<H: Into<String>>(self, help: impl FnOnce() -> H) -> anyhow::Result<T> {
+        self.map_err(|e| with_help(e, help()))
+    }
+
+    fn exit_code(self, code: i32) -> anyhow::Result<T> {
+        self.map_err(|e| with_exit_code(e, code))
+    }
+}
+
+/// `cargo flowtrace test` ran and some cases failed: exit code
+/// [`TESTS_FAILED`](exit_codes::TESTS_FAILED). Print the cases and the `N passed, N failed`
+/// line first; this error is the last line (`error: 2 of 5 tests failed`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{failed} of {total} {} failed", if *total == 1 { "test" } else { "tests" })]
+pub struct TestsFailed {
+    /// How many cases failed.
+    pub failed: usize,
+    /// How many cases ran.
+    pub total: usize,
+}
+
+/// A component breaks the capability policy: exit code
+/// [`POLICY_VIOLATION`](exit_codes::POLICY_VIOLATION). Lists every problem with its fix:
+///
+/// ```text
+/// error: `sample-evaluator` breaks the capability policy: 1 problem
+///   import `flowtrace:plugin/kv@0.1.0` needs capability `storage`, which flowtrace.toml does not declare
+///     help: add `storage = true` under `[capabilities]` in flowtrace.toml
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_violation(subject, errors))]
+pub struct PolicyViolation {
+    /// What breaks it: a plugin id or a file name, in backticks.
+    pub subject: String,
+    /// Every problem, from [`CapabilityReport::errors`](flowtrace_plugins::capability::CapabilityReport::errors).
+    pub errors: Vec<CapabilityError>,
+}
+
+fn render_violation(subject: &str, errors: &[CapabilityError]) -> String {
+    let count = match errors.len() {
+        1 => "1 problem".to_string(),
+        n => format!("{n} problems"),
+    };
+    let mut out = format!("{subject} breaks the capability policy: {count}");
+    for error in errors {
+        out.push_str(&format!("\n  {error}"));
+        if let Some(help) = error.help() {
+            out.push_str(&format!("\n    help: {help}"));
+        }
+    }
+    out
+}
+
+/// An error taken apart for printing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Report {
+    /// The top-level message.
+    pub message: String,
+    /// The `Caused by:` chain, outermost first.
+    pub causes: Vec<String>,
+    /// The `help:` lines.
+    pub help: Vec<String>,
+    /// The exit code.
+    pub exit_code: i32,
+}
+
+impl Message for Report {
+    const REASON: &'static str = "error";
+}
+
+impl Report {
+    /// Take `error` apart: its messages, every fix found in it, its exit code.
+    pub fn new(error: &anyhow::Error) -> Self {
+        let mut messages = error.chain().map(ToString::to_string);
+        let message = messages.next().unwrap_or_default();
+        // `Annotated` and `#[error(transparent)]` layers repeat the message below them.
+        let mut causes: Vec<String> = Vec::new();
+        for cause in messages {
+            if causes.last().unwrap_or(&message) != &cause {
+                causes.push(cause);
+            }
+        }
+        Report {
+            message,
+            causes,
+            help: helps(error),
+            exit_code: exit_code(error),
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    /// `error: ...`, `Caused by:` with numbered causes, then `help: ...` lines; no colours.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}",
+            self.render(anstyle::Style::new(), anstyle::Style::new())
+        )
+    }
+}
+
+impl Report {
+    fn render(&self, error_style: anstyle::Style, help_style: anstyle::Style) -> String {
+        let mut out = format!("{error_style}error:{error_style:#} {}", self.message);
+        if !self.causes.is_empty() {
+            out.push_str("\n\nCaused by:");
+            let width = (self.causes.len() - 1).to_string().len();
+            for (i, cause) in self.causes.iter().enumerate() {
+                let indent = " ".repeat(2 + width + 2);
+                let cause = cause.replace('\n', &format!("\n{indent}"));
+                out.push_str(&format!("\n  {i:>width$}: {cause}"));
+            }
+        }
+        if !self.help.is_empty() {
+            out.push('\n');
+        }
+        for help in &self.help {
+            out.push_str(&format!("\n{help_style}help:{help_style:#} {help}"));
+        }
+        out
+    }
+}
+
+/// Print `error` on stderr (and as a JSON `error` message in JSON mode); the exit code.
+///
+/// A closed stdout (`cargo flowtrace inspect x.wasm | head`) is not an error worth a message:
+/// the reader has what it wanted, and the command ends quietly with success.
+pub fn report(term: &Term, error: &anyhow::Error) -> i32 {
+    if is_broken_pipe(error) {
+        return exit_codes::SUCCESS;
+    }
+    let report = Report::new(error);
+    term.stderr_line(report.render(style::ERROR, style::HELP));
+    // A failure to write JSON to a closed stdout changes nothing about the exit code.
+    let _ = term.emit(&report);
+    report.exit_code
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    links(error).iter().any(|link| {
+        link.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Every link of the chain, plus the errors that [`Annotated`] layers wrap (which the chain
+/// skips, as they show the same message).
+fn links(error: &anyhow::Error) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    for link in error.chain() {
+        out.push(link);
+        if let Some(annotated) = link.downcast_ref::<Annotated>() {
+            out.extend(links(annotated.inner()));
+        }
+    }
+    out
+}
+
+/// The exit code for `error`: the outermost explicit one, else the one its type implies,
+/// else [`ERROR`](exit_codes::ERROR).
+pub fn exit_code(error: &anyhow::Error) -> i32 {
+    let links = links(error);
+    if let Some(code) = links
+        .iter()
+        .find_map(|l| l.downcast_ref::<Annotated>().and_then(|a| a.code))
+    {
+        return code;
+    }
+    for link in &links {
+        if link.is::<TestsFailed>() {
+            return exit_codes::TESTS_FAILED;
+        }
+        if link.is::<PolicyViolation>()
+            || link.is::<CapabilityError>()
+            || link.is::<ExportProblem>()
+            || matches!(
+                link.downcast_ref::<LoadError>(),
+                Some(LoadError::Policy { .. })
+            )
+        {
+            return exit_codes::POLICY_VIOLATION;
+        }
+    }
+    exit_codes::ERROR
+}
+
+/// Every `help:` line for `error`, outermost first, without repeats.
+pub fn helps(error: &anyhow::Error) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for link in links(error) {
+        let mut found = Vec::new();
+        if let Some(annotated) = link.downcast_ref::<Annotated>() {
+            found.extend(annotated.help.iter().cloned());
+        } else if let Some(e) = link.downcast_ref::<InspectError>() {
+            found.extend(e.help());
+        } else if let Some(e) = link.downcast_ref::<CapabilityError>() {
+            found.extend(e.help());
+        } else if let Some(e) = link.downcast_ref::<ExportProblem>() {
+            found.extend(e.help());
+        } else if let Some(LoadError::Policy { report, .. }) = link.downcast_ref::<LoadError>() {
+            found.extend(report.errors().iter().filter_map(CapabilityError::help));
+        }
+        for help in found {
+            if !out.contains(&help) {
+                out.push(help);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::{anyhow, Context};
+
+    use super::*;
+
+    #[test]
+    fn help_and_code_survive_context() {
+        let result: anyhow::Result<()> = Err(anyhow!("inner failure"))
+            .help("do the thing")
+            .exit_code(exit_codes::TESTS_FAILED);
+        let error = result.context("outer").unwrap_err();
+        let report = Report::new(&error);
+        assert_eq!(report.message, "outer");
+        assert_eq!(report.causes, ["inner failure"]);
+        assert_eq!(report.help, ["do the thing"]);
+        assert_eq!(report.exit_code, exit_codes::TESTS_FAILED);
+        assert_eq!(
+            report.to_string(),
+            "error: outer\n\nCaused by:\n  0: inner failure\n\nhelp: do the thing"
+        );
+    }
+
+    #[test]
+    fn runtime_errors_bring_their_help_and_code() {
+        let error = anyhow::Error::new(InspectError::CoreModule).context("failed to inspect `x`");
+        let report = Report::new(&error);
+        assert_eq!(report.exit_code, exit_codes::ERROR);
+        assert_eq!(report.help, [InspectError::CoreModule.help().unwrap()]);
+
+        let violation = PolicyViolation {
+            subject: "`p`".into(),
+            errors: vec![CapabilityError::UnknownImport {
+                import: "x:y/z".into(),
+                reason: "nobody provides it".into(),
+            }],
+        };
+        let error = anyhow::Error::new(violation).context("failed to build `p`");
+        assert_eq!(exit_code(&error), exit_codes::POLICY_VIOLATION);
+        let error = anyhow::Error::new(TestsFailed {
+            failed: 1,
+            total: 3,
+        });
+        assert_eq!(error.to_string(), "1 of 3 tests failed");
+        assert_eq!(exit_code(&error), exit_codes::TESTS_FAILED);
+    }
+
+    #[test]
+    fn long_chains_number_and_indent_their_causes() {
+        let mut error = anyhow!("root\nsecond line");
+        for i in 0..11 {
+            error = error.context(format!("level {i}"));
+        }
+        let text = Report::new(&error).to_string();
+        assert!(text.contains("\n   0: level 9\n"), "{text}");
+        assert!(text.contains("\n  10: root\n      second line"), "{text}");
+    }
+}

@@ -1,0 +1,335 @@
+//! Reading fixture files: TOML text to the `Raw*` serde shapes (unknown keys refused), then to
+//! a validated [`Fixture`], with every problem found kept, each with its line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use flowtrace_plugins::manifest::{ConfigValue, Manifest};
+use flowtrace_plugins::trace::Trace;
+
+use super::expect::Expect;
+
+mod expectations;
+mod raw;
+mod validate;
+
+use raw::RawFixture;
+use validate::Validator;
+
+/// The fixture format this version writes and reads (`schema = 1`, the default).
+pub const FIXTURE_SCHEMA: u32 = 1;
+
+/// Largest fixture or trace file read: far beyond any real one.
+pub const MAX_FIXTURE_FILE_BYTES: u64 = 64 << 20;
+
+/// One test case: what to feed the plugin, under which config, and what to expect.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The case name: the file name without `.toml`.
+    pub name: String,
+    /// The fixture file.
+    pub path: PathBuf,
+    /// `description`
+    pub description: Option<String>,
+    /// `ignore`: skipped, with the reason (empty when none was given).
+    pub ignore: Option<String>,
+    /// What the plugin is called with.
+    pub input: Input,
+    /// `[config]`: overrides of the manifest's `[config]` defaults.
+    pub config: BTreeMap<String, ConfigValue>,
+    /// `[env]`: the values of the granted environment variables (the process environment is
+    /// never read, so a test runs the same everywhere).
+    pub env: BTreeMap<String, String>,
+    /// `[[http]]`: the stubbed responses.
+    pub http: Vec<StubbedResponse>,
+    /// `[expect]`
+    pub expect: Expect,
+}
+
+/// What a case calls the plugin with.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Traces (evaluators, exporters, transformers); evaluators score each one.
+    Traces {
+        /// Where they came from, for messages: a file path or `inline`.
+        source: String,
+        /// The traces, at least one.
+        traces: Vec<Trace>,
+        /// `format`: the export format (exporters); `None` uses the first one the exporter
+        /// lists.
+        format: Option<String>,
+    },
+    /// `texts` (embedders).
+    Texts(Vec<String>),
+}
+
+/// One `[[http]]` entry: a request pattern and the response to give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StubbedResponse {
+    /// The URL, exact, or a prefix when it ends with `*`.
+    pub url: String,
+    /// The method (upper case); `None` matches any.
+    pub method: Option<String>,
+    /// The status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+impl StubbedResponse {
+    /// Whether this entry answers `method url`.
+    pub fn matches(&self, method: &str, url: &str) -> bool {
+        let method_ok = self
+            .method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method));
+        let url_ok = match self.url.strip_suffix('*') {
+            Some(prefix) => url.starts_with(prefix),
+            None => url == self.url || url.strip_suffix('/') == Some(self.url.as_str()),
+        };
+        method_ok && url_ok
+    }
+}
+
+/// Why fixture files could not be read: every problem in every file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", render(.problems))]
+pub struct FixtureErrors {
+    /// Every problem, file by file, in position order.
+    pub problems: Vec<Problem>,
+}
+
+/// One problem in a fixture file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, as shown (relative to the plugin's directory).
+    pub file: String,
+    /// 1-based line and column, when the problem has a place.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong: lowercase, no trailing period.
+    pub message: String,
+    /// The fix, when one is known.
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.file, self.message)?,
+            None => write!(f, "{}: {}", self.file, self.message)?,
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n    help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+fn render(problems: &[Problem]) -> String {
+    let files: std::collections::BTreeSet<&str> =
+        problems.iter().map(|p| p.file.as_str()).collect();
+    let count = match problems.len() {
+        1 => "1 problem".to_string(),
+        n => format!("{n} problems"),
+    };
+    let what = match files.len() {
+        1 => format!("invalid fixture `{}`", files.iter().next().unwrap_or(&"")),
+        n => format!("invalid fixtures in {n} files"),
+    };
+    let mut out = format!("{what}: {count}");
+    for p in problems {
+        out.push_str(&format!("\n  {p}"));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and validating
+
+/// Everything validation needs besides the file.
+pub struct FixtureContext<'a> {
+    /// The plugin's directory: paths in messages are relative to it.
+    pub root: &'a Path,
+    /// The plugin's manifest: its kind decides the input and the expectations, its
+    /// `[config]` the overrides, its `network` hosts the stubs.
+    pub manifest: &'a Manifest,
+}
+
+/// `path` relative to `root` when it is inside it, for messages.
+pub fn display_path(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Read and validate one fixture file; `Err` holds every problem found in it.
+pub fn load(path: &Path, cx: &FixtureContext<'_>) -> Result<Fixture, Vec<Problem>> {
+    let file = display_path(cx.root, path);
+    let text = read_limited(path).map_err(|message| {
+        vec![Problem {
+            file: file.clone(),
+            position: None,
+            message,
+            help: None,
+        }]
+    })?;
+    let text = String::from_utf8(text).map_err(|e| {
+        vec![Problem {
+            file: file.clone(),
+            position: None,
+            message: format!(
+                "the file is not valid UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+            help: Some("save the fixture as UTF-8".into()),
+        }]
+    })?;
+    let mut v = Validator {
+        file,
+        text: &text,
+        dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        cx,
+        problems: Vec::new(),
+    };
+    let raw: RawFixture = match toml::from_str(&text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let message = syntax_message(e.message());
+            let help = unknown_field_help(e.message());
+            v.error(e.span(), message, help);
+            return Err(v.problems);
+        }
+    };
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fixture = v.fixture(name, path, raw);
+    match fixture {
+        Some(fixture) if v.problems.is_empty() => Ok(fixture),
+        _ => {
+            v.problems
+                .sort_by_key(|p| p.position.unwrap_or((usize::MAX, 0)));
+            Err(v.problems)
+        }
+    }
+}
+
+/// A file's bytes, refusing anything over [`MAX_FIXTURE_FILE_BYTES`].
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("failed to read the file: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FIXTURE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("failed to read the file: {e}"))?;
+    if bytes.len() as u64 > MAX_FIXTURE_FILE_BYTES {
+        return Err(format!(
+            "the file is larger than the {MAX_FIXTURE_FILE_BYTES}-byte limit"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A parser or serde message on one line, lowercase first letter, no trailing period.
+fn syntax_message(message: &str) -> String {
+    let flat = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = flat.trim_end_matches('.');
+    format!("invalid fixture: {flat}")
+}
+
+/// `did you mean ...?` for serde's `unknown field `x`, expected one of `a`, `b``.
+fn unknown_field_help(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    suggest(field, &names).map(|name| format!("did you mean `{name}`?"))
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let offset = (0..=offset)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// `a` or `an`, for the word that follows.
+pub fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// How a TOML value's type reads in a message: `a string`, `an integer`, ...
+pub fn type_name(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a date-time",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+/// The closest of `names` to `name`, when it is close enough to be a typo.
+pub fn suggest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|n| (strsim::jaro_winkler(name, n), *n))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let text = "a = 1\nbé = x\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 6), (2, 1));
+        assert_eq!(line_column(text, text.find('=').unwrap()), (1, 3));
+        let second_eq = text.rfind('=').unwrap();
+        assert_eq!(line_column(text, second_eq), (2, 4));
+        assert_eq!(line_column(text, 10_000), (3, 1));
+    }
+
+    #[test]
+    fn stubs_match_exact_urls_prefixes_and_methods() {
+        let stub = StubbedResponse {
+            url: "https://a.com/v1/x".into(),
+            method: Some("POST".into()),
+            status: 200,
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        assert!(stub.matches("post", "https://a.com/v1/x"));
+        assert!(stub.matches("POST", "https://a.com/v1/x/"));
+        assert!(!stub.matches("GET", "https://a.com/v1/x"));
+        assert!(!stub.matches("POST", "https://a.com/v1/xy"));
+        let prefix = StubbedResponse {
+            url: "https://a.com/v1/*".into(),
+            method: None,
+            ..stub
+        };
+        assert!(prefix.matches("GET", "https://a.com/v1/anything?q=1"));
+        assert!(!prefix.matches("GET", "https://a.com/v2/"));
+    }
+}

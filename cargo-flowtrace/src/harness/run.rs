@@ -1,0 +1,446 @@
+//! Running cases: each in the embedded runtime, under the plugin's own manifest, in parallel.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use flowtrace_plugins::manifest::{Manifest, PluginKind};
+use flowtrace_plugins::services::{LogLevel, MemoryKv, MemoryLog, StaticTraces};
+use flowtrace_plugins::{LoadError, LoadOptions, Plugin, PreparedTrace, Runtime, Services};
+use serde::Serialize;
+
+use super::expect::{self, KindExpect, Mismatch, Outcome};
+use super::fixture::{display_path, Fixture, Input};
+use super::snapshot::{self, SnapshotOutcome};
+use super::stub::FixtureHttp;
+
+/// What the cases run against.
+pub struct Suite<'a> {
+    /// The host; give it a compiled cache (`RuntimeConfig::cache_dir`) so each case's load
+    /// reuses the first one's compilation.
+    pub runtime: &'a Runtime,
+    /// The component, as built (manifest embedded).
+    pub component: &'a [u8],
+    /// The plugin's manifest: its grants are the only ones a case gets.
+    pub manifest: &'a Manifest,
+    /// The plugin's directory: paths in messages are relative to it; the `fs-read` grants
+    /// are too.
+    pub root: &'a Path,
+    /// `--bless`: write snapshots that are missing or differ.
+    pub bless: bool,
+}
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Every expectation met.
+    Ok,
+    /// At least one mismatch.
+    Failed,
+    /// `ignore` in the fixture.
+    Ignored,
+}
+
+/// The report on one case.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CaseReport {
+    /// The case name (the fixture's file name without `.toml`).
+    pub name: String,
+    /// The fixture file, relative to the plugin's directory.
+    pub file: String,
+    /// How it ended.
+    pub status: Status,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<Mismatch>,
+    /// Why it was ignored, when a reason was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_reason: Option<String>,
+    /// The snapshot `--bless` wrote, relative to the plugin's directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blessed: Option<String>,
+    /// What the plugin logged (and wrote to stdout/stderr) during the case.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogLine>,
+    /// The requests the plugin made to the HTTP stub.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_requests: Vec<String>,
+    /// The result (as in the snapshot), when the calls succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    /// Wall-clock time of the case, load included.
+    #[serde(serialize_with = "seconds")]
+    pub exec_time: Duration,
+}
+
+/// One line of plugin log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    /// Its level.
+    pub level: LogLevel,
+    /// The text, as the plugin wrote it.
+    pub message: String,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl Suite<'_> {
+    /// Run `fixtures` on `jobs` threads; `on_done` sees each report as its case finishes.
+    /// Reports come back in the order of `fixtures`.
+    ///
+    /// A problem that is not the case's (the component does not load under the policy, a
+    /// snapshot cannot be written) stops the run: the error is returned.
+    pub fn run(
+        &self,
+        fixtures: &[Fixture],
+        jobs: usize,
+        on_done: &(dyn Fn(&CaseReport) + Sync),
+    ) -> Result<Vec<CaseReport>> {
+        let slots: Mutex<Vec<Option<CaseReport>>> = Mutex::new(vec![None; fixtures.len()]);
+        let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let stop = AtomicBool::new(false);
+        let record = |i: usize, result: Result<CaseReport>| match result {
+            Ok(report) => {
+                on_done(&report);
+                slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(report);
+            }
+            Err(e) => {
+                stop.store(true, Ordering::SeqCst);
+                failure
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+            }
+        };
+        // The first case that runs alone compiles the component into the cache; the others
+        // then load it from there instead of all compiling it at once.
+        let first = fixtures.iter().position(|f| f.ignore.is_none());
+        if let Some(i) = first {
+            record(i, self.case(&fixtures[i]));
+        }
+        let next = AtomicUsize::new(0);
+        let worker = || loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= fixtures.len() || stop.load(Ordering::SeqCst) {
+                break;
+            }
+            if Some(i) != first {
+                record(i, self.case(&fixtures[i]));
+            }
+        };
+        std::thread::scope(|s| {
+            for _ in 0..jobs.max(1).min(fixtures.len().max(1)) {
+                s.spawn(worker);
+            }
+        });
+        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        Ok(slots
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    fn case(&self, fixture: &Fixture) -> Result<CaseReport> {
+        let started = Instant::now();
+        let mut report = CaseReport {
+            name: fixture.name.clone(),
+            file: display_path(self.root, &fixture.path),
+            status: Status::Ok,
+            mismatches: Vec::new(),
+            ignore_reason: None,
+            blessed: None,
+            log: Vec::new(),
+            http_requests: Vec::new(),
+            result: None,
+            exec_time: Duration::ZERO,
+        };
+        if let Some(reason) = &fixture.ignore {
+            report.status = Status::Ignored;
+            report.ignore_reason = (!reason.is_empty()).then(|| reason.clone());
+            return Ok(report);
+        }
+        let log = Arc::new(MemoryLog::default());
+        let http = Arc::new(FixtureHttp::new(fixture.http.clone()));
+        let traces: Vec<PreparedTrace> = match &fixture.input {
+            Input::Traces { traces, .. } => {
+                traces.iter().cloned().map(PreparedTrace::new).collect()
+            }
+            Input::Texts(_) => Vec::new(),
+        };
+        let services = Services {
+            log: log.clone(),
+            kv: Arc::new(MemoryKv::default()),
+            traces: Some(Arc::new(StaticTraces::new(traces.clone()))),
+            embeddings: None,
+            http_stub: Some(http.clone()),
+            data_dir: Some(self.root.to_path_buf()),
+            env: Some(fixture.env.clone()),
+        };
+        let options = LoadOptions {
+            grants: None,
+            config: fixture.config.clone(),
+            services,
+            cache_dir: None,
+        };
+        let called = match self.runtime.load(self.component, self.manifest, options) {
+            Ok(plugin) => self.call(&plugin, fixture, &traces),
+            // Config overrides are the case's own doing; anything else is the plugin's.
+            Err(e @ LoadError::Config { .. }) => Err(error_text(&e)),
+            Err(e) => {
+                return Err(anyhow::Error::new(e)).with_context(|| {
+                    format!("failed to load the plugin for case `{}`", fixture.name)
+                })
+            }
+        };
+        match (&fixture.expect.outcome, called) {
+            (Outcome::Error(expected), Err(error)) => {
+                report
+                    .mismatches
+                    .extend(expect::check_error(&error, expected));
+            }
+            (Outcome::Error(expected), Ok(called)) => {
+                report.mismatches.push(Mismatch::new(format!(
+                    "expected an error containing {expected:?}, but the call succeeded: {}",
+                    called.summary
+                )));
+                report.result = Some(called.json);
+            }
+            (Outcome::Success(_), Err(error)) => {
+                report
+                    .mismatches
+                    .push(Mismatch::new(format!("the call failed: {error}")));
+            }
+            (Outcome::Success(_), Ok(called)) => {
+                report.mismatches.extend(called.mismatches);
+                if let Some(path) = &fixture.expect.snapshot {
+                    let shown = display_path(self.root, path);
+                    match snapshot::compare(
+                        path,
+                        &shown,
+                        &called.bytes,
+                        called.is_json,
+                        self.bless,
+                    )? {
+                        SnapshotOutcome::Matched => {}
+                        SnapshotOutcome::Blessed => report.blessed = Some(shown),
+                        SnapshotOutcome::Mismatch(m) => report.mismatches.push(m),
+                    }
+                }
+                report.result = Some(called.json);
+            }
+        }
+        for what in http.unmatched() {
+            report.mismatches.push(
+                Mismatch::new(format!(
+                    "the plugin requested `{what}`, which no `[[http]]` entry stubs"
+                ))
+                .with_help(format!(
+                    "add an `[[http]]` entry with `url = \"{}\"` and the response to give",
+                    what.split_once(' ').map_or(what.as_str(), |(_, url)| url)
+                )),
+            );
+        }
+        report.http_requests = http.requests();
+        report.log = log
+            .lines()
+            .into_iter()
+            .map(|(level, message)| LogLine { level, message })
+            .collect();
+        if !report.mismatches.is_empty() {
+            report.status = Status::Failed;
+        }
+        report.exec_time = started.elapsed();
+        Ok(report)
+    }
+
+    /// Call the plugin as its kind and the fixture's input say; `Err` is the error text.
+    fn call(
+        &self,
+        plugin: &Plugin,
+        fixture: &Fixture,
+        traces: &[PreparedTrace],
+    ) -> Result<Called, String> {
+        let expectations = match &fixture.expect.outcome {
+            Outcome::Success(k) => Some(k),
+            Outcome::Error(_) => None,
+        };
+        match self.manifest.plugin.kind {
+            PluginKind::Evaluator => {
+                let mut results = Vec::new();
+                let mut mismatches = Vec::new();
+                for (i, trace) in traces.iter().enumerate() {
+                    let result = plugin.evaluate(trace).map_err(|e| error_text(&e))?;
+                    if let Some(KindExpect::Evaluator {
+                        passed,
+                        score,
+                        label,
+                        metrics,
+                        findings,
+                    }) = expectations
+                    {
+                        let prefix = if traces.len() > 1 {
+                            format!(
+                                "trace {} of {} (`{}`)",
+                                i + 1,
+                                traces.len(),
+                                trace.trace().id
+                            )
+                        } else {
+                            String::new()
+                        };
+                        mismatches.extend(
+                            expect::check_eval(
+                                &result,
+                                *passed,
+                                *score,
+                                label.as_deref(),
+                                metrics,
+                                *findings,
+                            )
+                            .into_iter()
+                            .map(|m| m.about(&prefix)),
+                        );
+                    }
+                    results.push(result);
+                }
+                let summary = results
+                    .iter()
+                    .map(|r| format!("passed = {}, score = {}", r.passed, r.score))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                match &results[..] {
+                    [one] => Called::json(one, mismatches, summary),
+                    all => Called::json(&all, mismatches, summary),
+                }
+            }
+            PluginKind::Exporter => {
+                let Input::Traces { format, .. } = &fixture.input else {
+                    return Err("an exporter needs a `trace`".into());
+                };
+                let format = match format {
+                    Some(f) => f.clone(),
+                    None => plugin
+                        .formats()
+                        .map_err(|e| error_text(&e))?
+                        .into_iter()
+                        .next()
+                        .map(|f| f.name)
+                        .ok_or("the exporter lists no formats")?,
+                };
+                let output = plugin.export(&format, traces).map_err(|e| error_text(&e))?;
+                let mismatches = match expectations {
+                    Some(KindExpect::Exporter { contains }) => {
+                        expect::check_export(&output, contains)
+                    }
+                    _ => Vec::new(),
+                };
+                let summary = format!("{} bytes of `{format}`", output.len());
+                let json = serde_json::json!({
+                    "format": format,
+                    "output": String::from_utf8_lossy(&output),
+                });
+                Ok(Called {
+                    json,
+                    bytes: output,
+                    is_json: false,
+                    mismatches,
+                    summary,
+                })
+            }
+            PluginKind::Embedder => {
+                let Input::Texts(texts) = &fixture.input else {
+                    return Err("an embedder needs `texts`".into());
+                };
+                let dimension = plugin.dimension().map_err(|e| error_text(&e))?;
+                let vectors = plugin.embed(texts).map_err(|e| error_text(&e))?;
+                let mismatches = match expectations {
+                    Some(KindExpect::Embedder { dimension: want }) => {
+                        expect::check_embed(dimension, &vectors, texts.len(), *want)
+                    }
+                    _ => Vec::new(),
+                };
+                let summary = format!("{} vectors of dimension {dimension}", vectors.len());
+                #[derive(Serialize)]
+                struct Embedded<'a> {
+                    dimension: u32,
+                    vectors: &'a [Vec<f32>],
+                }
+                let embedded = Embedded {
+                    dimension,
+                    vectors: &vectors,
+                };
+                Called::json(&embedded, mismatches, summary)
+            }
+            PluginKind::Transformer => {
+                let output = plugin.transform(traces).map_err(|e| error_text(&e))?;
+                let mismatches = match expectations {
+                    Some(KindExpect::Transformer { traces, spans }) => {
+                        expect::check_transform(&output, *traces, *spans)
+                    }
+                    _ => Vec::new(),
+                };
+                let summary = format!("{} traces", output.len());
+                Called::json(&output, mismatches, summary)
+            }
+        }
+    }
+}
+
+/// What a successful call gave.
+struct Called {
+    /// The result as JSON (for events and JSON snapshots).
+    json: serde_json::Value,
+    /// The snapshot's bytes.
+    bytes: Vec<u8>,
+    /// Whether `bytes` is JSON.
+    is_json: bool,
+    /// The expectations it did not meet.
+    mismatches: Vec<Mismatch>,
+    /// One line about it, for "expected an error, but ...".
+    summary: String,
+}
+
+impl Called {
+    /// A result that is JSON: the snapshot is `value` pretty-printed, fields in their
+    /// declared order.
+    fn json(
+        value: &impl Serialize,
+        mismatches: Vec<Mismatch>,
+        summary: String,
+    ) -> Result<Self, String> {
+        let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
+        let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+        bytes.push(b'\n');
+        Ok(Self {
+            json,
+            bytes,
+            is_json: true,
+            mismatches,
+            summary,
+        })
+    }
+}
+
+/// An error and its sources on one line, `a: b: c`, without repeats.
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,37 @@
+//! `cargo flowtrace`: scaffold, build, check and test Flowtrace plugins.
+//!
+//! The binary (`src/main.rs`) only parses the command line ([`cli::Cli`]), runs the command
+//! ([`commands::Command::exec`]) and reports the error ([`error::report`]). Everything else
+//! lives here, one module per concern:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`build`] | `cargo build` for `wasm32-wasip2`, the manifest embedded, the capability check |
+//! | [`cli`] | the command line: shared flags, the `cargo flowtrace` / `cargo-flowtrace` forms |
+//! | [`commands`] | one file per command |
+//! | [`context`] | what every command gets: the terminal, the flags, manifest discovery, `$FLOWTRACE_HOME` |
+//! | [`term`] | the one terminal type: status lines, JSON messages, progress bars |
+//! | [`error`] | `error:` / `Caused by:` / `help:` rendering, typed failures with exit codes |
+//! | [`harness`] | test fixtures, run in the embedded runtime (`cargo flowtrace test`) |
+//! | [`exit_codes`] | the documented exit codes |
+//! | [`inspection`] | what `inspect` shows of a component, for people and as JSON |
+//! | [`scaffold`] | writing a plugin from a template (`new`, `init`) |
+//! | [`templates`] | the plugin templates embedded in the binary |
+//! | [`toolchain`] | detecting and installing the language toolchains |
+//! | [`logging`] | `tracing` with `FLOWTRACE_LOG` |
+
+pub mod build;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod exit_codes;
+pub mod harness;
+pub mod inspection;
+pub mod logging;
+pub mod scaffold;
+pub mod templates;
+pub mod term;
+pub mod toolchain;
+
+pub use context::Context;

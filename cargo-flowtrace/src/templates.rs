@@ -1,0 +1,201 @@
+//! The plugin templates, embedded in the binary from the repository's `templates/`.
+//!
+//! Each template is a directory with a `template.toml`:
+//!
+//! ```toml
+//! description = "An evaluator: scores a trace"
+//! kind = "evaluator"          # the plugin kind it scaffolds
+//! ```
+//!
+//! Every other file is written into the new plugin: files ending in `.hbs` are rendered with
+//! Handlebars (strict: an unknown variable is an error; no HTML escaping) and lose the
+//! suffix, the others are copied as they are. The variables are the fields of [`Vars`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context as _, Result};
+use flowtrace_plugins::manifest::PluginKind;
+use handlebars::Handlebars;
+use include_dir::{include_dir, Dir, DirEntry};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ResultExt;
+
+/// The embedded `templates/` directory (see `build.rs`).
+static TEMPLATES: Dir<'static> = include_dir!("$FLOWTRACE_TEMPLATES_DIR");
+
+/// The file describing a template; not copied.
+pub const TEMPLATE_FILE: &str = "template.toml";
+
+/// Suffix of the files rendered with Handlebars.
+pub const HBS_SUFFIX: &str = ".hbs";
+
+/// The template `new` and `init` use without `--template`.
+pub const DEFAULT_TEMPLATE: &str = "rust-evaluator";
+
+/// One embedded template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Its directory name, e.g. `rust-evaluator`.
+    pub name: String,
+    /// `description` from `template.toml`.
+    pub description: String,
+    /// `kind` from `template.toml`.
+    pub kind: PluginKind,
+    dir: &'static Dir<'static>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct RawTemplate {
+    description: String,
+    kind: String,
+}
+
+/// The values a template is rendered with; in `.hbs` files: `{{id}}`, `{{crate_name}}`, ...
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vars {
+    /// The plugin id: `sample-evaluator`.
+    pub id: String,
+    /// Its display name: `Sample Evaluator`.
+    pub name: String,
+    /// The Rust crate name: `sample_evaluator`.
+    pub crate_name: String,
+    /// The plugin kind: `evaluator`.
+    pub kind: String,
+    /// A TOML array of `Name <email>` strings, from git's `user.name` and `user.email`, or
+    /// `[]`: `authors = {{authors}}`.
+    pub authors: String,
+    /// A TOML value for the SDK dependency: `{ path = "/abs/sdk/rust" }` or `"0.1"`:
+    /// `flowtrace-plugin-sdk = {{sdk_dependency}}`.
+    pub sdk_dependency: String,
+    /// The contract requirement: `^0.1`.
+    pub flowtrace_version: String,
+}
+
+/// A rendered file, relative to the plugin's directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// Where it goes, relative (`src/lib.rs`).
+    pub path: PathBuf,
+    /// What it holds.
+    pub contents: Vec<u8>,
+}
+
+/// Every embedded template, by name.
+pub fn all() -> Result<Vec<Template>> {
+    let mut templates = Vec::new();
+    for dir in TEMPLATES.dirs() {
+        let Some(file) = dir.get_file(dir.path().join(TEMPLATE_FILE)) else {
+            continue;
+        };
+        let name = dir_name(dir);
+        let text = file
+            .contents_utf8()
+            .ok_or_else(|| anyhow!("`{name}/{TEMPLATE_FILE}` is not UTF-8"))?;
+        let raw: RawTemplate = toml::from_str(text).with_context(|| {
+            format!("invalid `{name}/{TEMPLATE_FILE}` in the embedded templates")
+        })?;
+        let kind = PluginKind::parse(&raw.kind).ok_or_else(|| {
+            anyhow!(
+                "invalid `kind = \"{}\"` in the embedded template `{name}`",
+                raw.kind
+            )
+        })?;
+        templates.push(Template {
+            name,
+            description: raw.description.trim().to_string(),
+            kind,
+            dir,
+        });
+    }
+    templates.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(templates)
+}
+
+/// The template called `name`; the error lists the others.
+pub fn find(name: &str) -> Result<Template> {
+    let templates = all()?;
+    if templates.is_empty() {
+        return Err(anyhow!("this build of cargo-flowtrace has no templates"))
+            .help("build cargo-flowtrace from a checkout that has the `templates/` directory");
+    }
+    let names: Vec<&str> = templates.iter().map(|t| t.name.as_str()).collect();
+    let help = format!(
+        "the templates are: {} (`cargo flowtrace new --list-templates` describes them)",
+        names.join(", ")
+    );
+    templates
+        .iter()
+        .find(|t| t.name == name)
+        .cloned()
+        .ok_or_else(|| anyhow!("no template named `{name}`"))
+        .help(help)
+}
+
+impl Template {
+    /// Render every file with `vars`, in path order. Nothing is written.
+    pub fn render(&self, vars: &Vars) -> Result<Vec<RenderedFile>> {
+        let mut hbs = Handlebars::new();
+        hbs.set_strict_mode(true);
+        hbs.register_escape_fn(handlebars::no_escape);
+        let mut files = Vec::new();
+        self.collect(self.dir, &hbs, vars, &mut files)?;
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    fn collect(
+        &self,
+        dir: &'static Dir<'static>,
+        hbs: &Handlebars<'_>,
+        vars: &Vars,
+        out: &mut Vec<RenderedFile>,
+    ) -> Result<()> {
+        for entry in dir.entries() {
+            let relative = entry
+                .path()
+                .strip_prefix(self.dir.path())
+                .unwrap_or(entry.path());
+            match entry {
+                DirEntry::Dir(sub) => {
+                    // A template built in place leaves a `target/` behind: never copy it.
+                    if relative != Path::new("target") {
+                        self.collect(sub, hbs, vars, out)?;
+                    }
+                }
+                DirEntry::File(_) if relative == Path::new(TEMPLATE_FILE) => {}
+                DirEntry::File(file) => {
+                    let rel = relative.to_string_lossy();
+                    match rel.strip_suffix(HBS_SUFFIX) {
+                        Some(target) => {
+                            let source = file.contents_utf8().ok_or_else(|| {
+                                anyhow!("template file `{}/{rel}` is not UTF-8", self.name)
+                            })?;
+                            let rendered =
+                                hbs.render_template(source, vars).with_context(|| {
+                                    format!("failed to render template file `{}/{rel}`", self.name)
+                                })?;
+                            out.push(RenderedFile {
+                                path: PathBuf::from(target),
+                                contents: rendered.into_bytes(),
+                            });
+                        }
+                        None => out.push(RenderedFile {
+                            path: relative.to_path_buf(),
+                            contents: file.contents().to_vec(),
+                        }),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn dir_name(dir: &Dir<'_>) -> String {
+    dir.path()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

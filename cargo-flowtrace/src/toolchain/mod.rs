@@ -1,0 +1,178 @@
+//! The toolchains plugins are built with: find them, check their versions, install the
+//! pinned ones under `$FLOWTRACE_HOME/toolchains` (TOOLCHAIN.md).
+//!
+//! `doctor` reports every [`Check`]; `build` calls the `ensure_*` functions, which install
+//! what is missing (with a status line and a spinner) or fail with the command to run:
+//!
+//! * [`ensure_rust_target`]: the `wasm32-wasip2` target, through rustup.
+//! * [`python::ensure_componentize_py`]: componentize-py in a venv, returns its path.
+//! * [`node::ensure_componentize_js`]: componentize-js through npm, returns its path.
+
+pub mod node;
+pub mod process;
+pub mod python;
+pub mod rust;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::term::{Message, Term};
+
+pub use rust::{ensure_rust_target, ensure_rust_target_in, WASM_TARGET};
+
+/// Where the managed toolchains live: `$FLOWTRACE_HOME/toolchains`.
+pub fn toolchains_dir(home: &Path) -> PathBuf {
+    home.join("toolchains")
+}
+
+/// The state of one tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Found, at a version that works.
+    Ok,
+    /// Not found.
+    Missing,
+    /// Found, at a version that does not work.
+    WrongVersion,
+}
+
+impl Status {
+    /// `ok`, `missing`, `wrong version`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Missing => "missing",
+            Status::WrongVersion => "wrong version",
+        }
+    }
+}
+
+/// What `doctor --fix` can install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installer {
+    /// `rustup target add wasm32-wasip2`.
+    RustTarget,
+    /// A venv with componentize-py.
+    ComponentizePy,
+    /// componentize-js through npm.
+    ComponentizeJs,
+}
+
+/// One tool, as `doctor` reports it (the JSON `toolchain-check` message).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Check {
+    /// What was checked: `rustc`, `wasm32-wasip2`, `componentize-py`, ...
+    pub name: &'static str,
+    /// Which plugins need it: `rust`, `python`, `typescript`.
+    pub needed_for: &'static str,
+    /// Whether every build needs it (the Rust toolchain) or only plugins in other languages.
+    pub required: bool,
+    /// The version found (or `installed`), when found.
+    pub found: Option<String>,
+    /// What works, e.g. `1.82 or newer`, `0.25.1`.
+    pub expected: String,
+    /// Whether it works.
+    pub status: Status,
+    /// Where it is or goes, for the managed toolchains.
+    pub location: Option<PathBuf>,
+    /// The command that fixes it, when it does not work.
+    pub fix: Option<String>,
+    /// Whether `doctor --fix` can run that fix.
+    pub fixable: bool,
+    #[serde(skip)]
+    installer: Option<Installer>,
+}
+
+impl Message for Check {
+    const REASON: &'static str = "toolchain-check";
+}
+
+impl Check {
+    /// Whether it works.
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+
+    /// What `doctor --fix` runs for it, when it does not work and can be installed.
+    pub fn installer(&self) -> Option<Installer> {
+        self.installer.filter(|_| !self.is_ok() && self.fixable)
+    }
+}
+
+/// Builder for the checks: the fields every check has.
+pub(crate) fn check(
+    name: &'static str,
+    needed_for: &'static str,
+    expected: impl Into<String>,
+) -> Check {
+    Check {
+        name,
+        needed_for,
+        required: needed_for == "rust",
+        found: None,
+        expected: expected.into(),
+        status: Status::Missing,
+        location: None,
+        fix: None,
+        fixable: false,
+        installer: None,
+    }
+}
+
+impl Check {
+    pub(crate) fn found(mut self, found: Option<String>, ok: bool) -> Self {
+        self.status = match (&found, ok) {
+            (None, _) => Status::Missing,
+            (Some(_), true) => Status::Ok,
+            (Some(_), false) => Status::WrongVersion,
+        };
+        self.found = found;
+        self
+    }
+
+    pub(crate) fn fix(mut self, fix: impl Into<String>, installer: Option<Installer>) -> Self {
+        if !self.is_ok() {
+            self.fix = Some(fix.into());
+            self.fixable = installer.is_some();
+            self.installer = installer;
+        }
+        self
+    }
+
+    pub(crate) fn location(mut self, path: PathBuf) -> Self {
+        self.location = Some(path);
+        self
+    }
+}
+
+/// Every check, in the order `doctor` shows them.
+pub fn check_all(home: &Path) -> Vec<Check> {
+    let python = python::check_python();
+    let componentize_py = python::check_componentize_py(home, python.is_ok());
+    let node = node::check_node();
+    let npm = node::check_npm();
+    let componentize_js = node::check_componentize_js(home, node.is_ok() && npm.is_ok());
+    vec![
+        rust::check_rustup(),
+        rust::check_rustc(),
+        rust::check_target(),
+        python,
+        componentize_py,
+        node,
+        npm,
+        componentize_js,
+    ]
+}
+
+/// Install what `installer` installs.
+pub fn install(term: &Term, home: &Path, installer: Installer) -> Result<()> {
+    match installer {
+        Installer::RustTarget => rust::add_target(term, None),
+        Installer::ComponentizePy => python::install_componentize_py(term, home).map(drop),
+        Installer::ComponentizeJs => node::install_componentize_js(term, home).map(drop),
+    }
+}

@@ -1,0 +1,158 @@
+//! rustup, rustc and the `wasm32-wasip2` target.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{anyhow, Result};
+use semver::Version;
+
+use super::process::{first_line, parse_version, run_logged};
+use super::{check, Check, Installer};
+use crate::error::ResultExt;
+use crate::term::Term;
+
+/// The target Rust plugins build for: it emits a component directly.
+pub const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// The oldest rustc with `wasm32-wasip2` as a tier-2 target (rustup can install it).
+pub const MIN_RUSTC: Version = Version::new(1, 82, 0);
+
+/// The command that installs the target.
+pub const ADD_TARGET: &str = "rustup target add wasm32-wasip2";
+
+/// `$RUSTC`, as cargo uses it, else `rustc`.
+fn rustc() -> OsString {
+    std::env::var_os("RUSTC")
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "rustc".into())
+}
+
+/// Whether rustup runs.
+pub fn has_rustup() -> bool {
+    first_line("rustup", &["--version"]).is_some()
+}
+
+/// `rustup`: installs targets; optional when the target came another way.
+pub fn check_rustup() -> Check {
+    let found = first_line("rustup", &["--version"])
+        .and_then(|l| parse_version(&l))
+        .map(|v| v.to_string());
+    check("rustup", "rust", "any")
+        .found(found, true)
+        .fix("install rustup from https://rustup.rs", None)
+}
+
+/// `rustc`, at [`MIN_RUSTC`] or newer.
+pub fn check_rustc() -> Check {
+    let version = first_line(rustc(), &["--version"]).and_then(|l| parse_version(&l));
+    let ok = version.as_ref().is_some_and(|v| *v >= MIN_RUSTC);
+    let fix = if version.is_some() {
+        "rustup update stable"
+    } else {
+        "install Rust with rustup from https://rustup.rs"
+    };
+    check(
+        "rustc",
+        "rust",
+        format!("{}.{} or newer", MIN_RUSTC.major, MIN_RUSTC.minor),
+    )
+    .found(version.map(|v| v.to_string()), ok)
+    .fix(fix, None)
+}
+
+/// The `wasm32-wasip2` target of the active toolchain.
+pub fn check_target() -> Check {
+    let installed = target_installed(None).unwrap_or(false);
+    let fixable = has_rustup();
+    check(WASM_TARGET, "rust", "installed")
+        .found(installed.then(|| "installed".to_string()), true)
+        .fix(ADD_TARGET, fixable.then_some(Installer::RustTarget))
+}
+
+/// The sysroot of the toolchain active in `dir` (rustup reads `rust-toolchain.toml` there).
+fn sysroot(dir: Option<&Path>) -> Result<PathBuf> {
+    let mut command = Command::new(rustc());
+    command.args(["--print", "sysroot"]);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let output = command
+        .output()
+        .map_err(|e| anyhow!("failed to run `rustc --print sysroot`: {e}"))
+        .help("install Rust with rustup from https://rustup.rs")?;
+    if !output.status.success() {
+        return Err(anyhow!(
+            "`rustc --print sysroot` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+    ))
+}
+
+/// Whether the toolchain active in `dir` (default: the current directory) has the target's
+/// standard library.
+pub fn target_installed(dir: Option<&Path>) -> Result<bool> {
+    Ok(sysroot(dir)?
+        .join("lib/rustlib")
+        .join(WASM_TARGET)
+        .join("lib")
+        .is_dir())
+}
+
+/// `rustup target add wasm32-wasip2`, run in `dir` (for its `rust-toolchain.toml`), with a
+/// status line.
+pub fn add_target(term: &Term, dir: Option<&Path>) -> Result<()> {
+    let mut command = Command::new("rustup");
+    command.args(["target", "add", WASM_TARGET]);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    run_logged(
+        term,
+        "Installing",
+        &format!("the `{WASM_TARGET}` target (`{ADD_TARGET}`)"),
+        command,
+    )
+    .help(format!("run `{ADD_TARGET}` yourself to see why it fails"))?;
+    if !target_installed(dir)? {
+        return Err(anyhow!(
+            "`{ADD_TARGET}` succeeded, but the active toolchain still has no `{WASM_TARGET}` target"
+        ))
+        .help("check which toolchain is active with `rustup show`");
+    }
+    term.status("Installed", format_args!("the `{WASM_TARGET}` target"));
+    Ok(())
+}
+
+/// Make sure the active toolchain can build for `wasm32-wasip2`: install the target through
+/// rustup (with a status line) if it is missing, or fail with the command to run when
+/// rustup is not available.
+pub fn ensure_rust_target(term: &Term) -> Result<()> {
+    ensure_inner(term, None)
+}
+
+/// [`ensure_rust_target`] for the toolchain active in `dir` (a plugin with a
+/// `rust-toolchain.toml` may pin its own).
+pub fn ensure_rust_target_in(term: &Term, dir: &Path) -> Result<()> {
+    ensure_inner(term, Some(dir))
+}
+
+fn ensure_inner(term: &Term, dir: Option<&Path>) -> Result<()> {
+    if target_installed(dir)? {
+        return Ok(());
+    }
+    if !has_rustup() {
+        return Err(anyhow!(
+            "the Rust toolchain has no `{WASM_TARGET}` target, and rustup is not there to \
+             install it"
+        ))
+        .help(format!(
+            "install rustup from https://rustup.rs and run `{ADD_TARGET}`, or install the \
+             `{WASM_TARGET}` standard library for your Rust toolchain"
+        ));
+    }
+    add_target(term, dir)
+}

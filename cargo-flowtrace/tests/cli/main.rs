@@ -1,0 +1,9 @@
+//! The one integration test binary of `cargo-flowtrace`: the real binary, run in temporary
+//! directories. Golden files live in `tests/golden/`; `BLESS=1` rewrites them.
+
+mod doctor;
+mod help;
+mod inspect;
+mod invocation;
+mod new;
+mod support;
