@@ -1,15 +1,18 @@
 //! Developer automation: `cargo xtask demo`, `cargo xtask bench`.
 
 mod bench;
+mod bench_build;
 mod demo;
 mod wit;
 
 use anyhow::{bail, Context, Result};
 
-const USAGE: &str = "usage: cargo xtask <demo | bench [--quick] | wit [--check]>
+const USAGE: &str =
+    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | wit [--check]>
 
   demo    load a WAT evaluator and run it over the real OpenTelemetry traces
   bench   runtime figures as JSON (rebuilds itself with --release)
+  bench-build  what `cargo flowtrace build` adds to an incremental `cargo build`, as JSON
   wit     copy wit/ into the SDKs; --check fails when a copy drifted (CI)";
 
 fn main() -> Result<()> {
@@ -19,6 +22,8 @@ fn main() -> Result<()> {
         Some("wit") => wit::run(&args[1..]),
         Some("bench") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench") => bench::run(&args[1..]),
+        Some("bench-build") if cfg!(debug_assertions) => release_rerun(&args),
+        Some("bench-build") => bench_build::run(&args[1..]),
         Some(other) => bail!("unknown xtask `{other}`\n\n{USAGE}"),
         None => bail!("{USAGE}"),
     }

@@ -167,8 +167,11 @@ pub fn missing_sdk_capabilities(stderr: &str) -> Vec<(&'static str, &'static str
         ("embeddings", "embeddings"),
     ]
     .into_iter()
-    .filter(|(module, _)| {
-        plain.contains(&format!("flowtrace_plugin_sdk::{module}`"))
+    .filter(|(module, capability)| {
+        // The SDK's stand-in modules say so themselves; without them the module is missing.
+        plain.contains(&format!(
+            "needs the capability `{capability}`, which this plugin does not declare"
+        )) || plain.contains(&format!("flowtrace_plugin_sdk::{module}`"))
             || plain.contains(&format!("flowtrace_plugin_sdk::{module}::"))
             || plain.contains(&format!(
                 "could not find `{module}` in `flowtrace_plugin_sdk`"
@@ -213,7 +216,7 @@ pub fn cargo_program() -> PathBuf {
 /// The error for a failed `cargo build`.
 pub fn failed(outcome: &CargoOutcome, id: &str) -> anyhow::Error {
     anyhow!(
-        "failed to compile plugin `{id}`: `cargo build` exited with {}",
+        "failed to compile plugin `{id}`: `cargo build` failed ({})",
         outcome.status
     )
 }
@@ -231,5 +234,8 @@ mod tests {
             [("kv", "storage"), ("embeddings", "embeddings")]
         );
         assert_eq!(missing_sdk_capabilities("error: mismatched types"), []);
+        let stderr = "error[E0277]: `traces` needs the capability `traces`, which this plugin \
+                      does not declare\n";
+        assert_eq!(missing_sdk_capabilities(stderr), [("traces", "traces")]);
     }
 }

@@ -184,13 +184,31 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         std::fs::read(built).with_context(|| format!("failed to read `{}`", built.display()))?;
     let bytes = inspect::embed_manifest(&component, &text)
         .with_context(|| format!("failed to embed the manifest into `{}`", built.display()))?;
-    let inspection = inspect::inspect(&bytes).with_context(|| {
+    drop(component);
+    tracing::debug!(elapsed = ?started.elapsed(), "read and embedded");
+    let output = target_dir
+        .join(OUTPUT_DIR)
+        .join(format!("{id}-{}.wasm", manifest.plugin.version));
+    // Write the file while the component is inspected (the two take about as long on a
+    // dev build's multi-megabyte component); it is renamed into place only if it passes.
+    let (inspection, staged) = std::thread::scope(|s| {
+        let staged = s.spawn(|| {
+            let staged = stage(&output, &bytes);
+            tracing::debug!(elapsed = ?started.elapsed(), "staged");
+            staged
+        });
+        let inspection = inspect::inspect(&bytes);
+        tracing::debug!(elapsed = ?started.elapsed(), "inspected");
+        (inspection, staged.join())
+    });
+    let inspection = inspection.with_context(|| {
         format!(
             "cargo built `{}`, but it is not a valid plugin component",
             built.display()
         )
     })?;
-    tracing::debug!(elapsed = ?started.elapsed(), "embedded and inspected");
+    let staged = staged.map_err(|_| anyhow!("writing `{}` panicked", output.display()))??;
+    tracing::debug!(elapsed = ?started.elapsed(), "inspected and staged");
     term.status(
         "Validating",
         format_args!(
@@ -200,9 +218,6 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         ),
     );
     let report = capability::check(&inspection, &manifest);
-    let output = target_dir
-        .join(OUTPUT_DIR)
-        .join(format!("{id}-{}.wasm", manifest.plugin.version));
     let finished = |success: bool, elapsed: Duration| BuildFinished {
         success,
         plugin: &id,
@@ -232,7 +247,10 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
     for warning in &inspection.warnings {
         term.warn(warning);
     }
-    write_atomically(&output, &bytes)?;
+    staged
+        .persist(&output)
+        .map_err(|e| e.error)
+        .with_context(|| format!("failed to write `{}`", output.display()))?;
     let elapsed = started.elapsed();
     tracing::debug!(?elapsed, "wrote the plugin");
     term.status(
@@ -345,18 +363,34 @@ pub fn human_size(bytes: usize) -> String {
     }
 }
 
-/// Write `bytes` to `path` through a temp file in the same directory and a rename, creating
-/// the directory: a reader sees the old file or the new one, never half of one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Write `bytes` to a temp file beside `path` (creating the directory), to be renamed into
+/// place with [`tempfile::NamedTempFile::persist`]: a reader sees the old file or the new
+/// one, never half of one. The file gets the usual permissions (`0644` less the umask), not
+/// a temp file's `0600`.
+pub fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
         .with_context(|| format!("failed to create a temp file in `{}`", dir.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
-    tmp.persist(path)
+    Ok(tmp)
+}
+
+/// Write `bytes` to `path` atomically (see [`stage`]).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    stage(path, bytes)?
+        .persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     Ok(())

@@ -6,7 +6,7 @@ use clap::Args;
 use crate::build::{self, BuildRequest};
 use crate::context::Context;
 
-/// Build the plugin into a validated component.
+/// Build the plugin into a validated component
 ///
 /// Runs `cargo build --target wasm32-wasip2` on the package beside flowtrace.toml (installing
 /// the target through rustup when it is missing), with the Rust SDK's features for the

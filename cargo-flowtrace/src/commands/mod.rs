@@ -24,9 +24,9 @@ pub enum Command {
     New(new::NewCommand),
     /// Create a plugin in an existing directory from a template
     Init(init::InitCommand),
-    /// Build the plugin into a validated component
+    // No doc comment: clap takes the one-line summary and the long help from the command's
+    // own doc comment (a comment here would replace both).
     Build(build::BuildCommand),
-    /// Build the plugin if it changed, then run its test fixtures
     Test(test::TestCommand),
     /// Show what a component imports and exports, and what the host would allow it
     Inspect(inspect::InspectCommand),

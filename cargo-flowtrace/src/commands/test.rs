@@ -14,7 +14,9 @@ use crate::error::TestsFailed;
 use crate::harness::report::{self, RunStarted, Summary};
 use crate::harness::{self, CaseReport, FixtureContext, Suite, TESTS_DIR};
 
-/// Build the plugin if it changed, then run its test fixtures in the embedded runtime.
+/// Build the plugin if it changed, then run its test fixtures
+///
+/// The fixtures run in the embedded runtime, as the plugin runs in Flowtrace.
 ///
 /// Each `tests/<case>.toml` names an input (a trace file in Flowtrace JSON or OpenTelemetry
 /// OTLP/JSON, or texts for an embedder), config overrides, stubbed HTTP responses, and what

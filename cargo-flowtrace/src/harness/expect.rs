@@ -195,7 +195,7 @@ pub fn check_eval(
                 result
                     .explanation
                     .as_deref()
-                    .map(|e| format!(": {e}"))
+                    .map(|e| format!("; {e}"))
                     .unwrap_or_default()
             )));
         }

@@ -222,7 +222,10 @@ pub fn load(path: &Path, cx: &FixtureContext<'_>) -> Result<Fixture, Vec<Problem
 /// A file's bytes, refusing anything over [`MAX_FIXTURE_FILE_BYTES`].
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("failed to read the file: {e}"))?;
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "the file does not exist".to_string(),
+        _ => format!("failed to read the file: {e}"),
+    })?;
     let mut bytes = Vec::new();
     file.take(MAX_FIXTURE_FILE_BYTES + 1)
         .read_to_end(&mut bytes)

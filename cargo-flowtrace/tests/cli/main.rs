@@ -1,7 +1,9 @@
 //! The one integration test binary of `cargo-flowtrace`: the real binary, run in temporary
 //! directories. Golden files live in `tests/golden/`; `BLESS=1` rewrites them.
 
+mod build;
 mod doctor;
+mod harness;
 mod help;
 mod inspect;
 mod invocation;

@@ -1,0 +1,433 @@
+//! `build` end to end: real plugins scaffolded from the templates, built by real cargo for
+//! `wasm32-wasip2`, checked by the runtime; and every way a build goes wrong.
+//!
+//! Guest builds share one target directory (`target/tmp/guest-tests`), so the SDK and its
+//! wit-bindgen dependencies compile once for the whole test run. Each test gives its plugin
+//! its own crate name: cargo copies a cdylib to `<target>/wasm32-wasip2/debug/<name>.wasm`,
+//! and two tests building the same name at once would read each other's file.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{assert_golden, flowtrace, normalize, run, tmp, validated, Run};
+
+/// The target directory every guest build of the test run shares.
+pub fn guest_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-tests")
+}
+
+/// The binary, building guests into [`guest_target`].
+pub fn guest(dir: &Path) -> Command {
+    let mut command = flowtrace(dir);
+    command.env("CARGO_TARGET_DIR", guest_target());
+    command
+}
+
+/// `cargo flowtrace new <name> --template <template>` in `dir`; the plugin's directory.
+pub fn new_plugin(dir: &Path, name: &str, template: &str) -> PathBuf {
+    run(guest(dir), ["new", name, "--template", template]).expect_code(0);
+    dir.join(name)
+}
+
+/// Run the binary in `plugin` with `args`.
+pub fn in_plugin<I, S>(plugin: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(guest(plugin), args)
+}
+
+/// `text` with the temp dir, the guest target dir and timings made stable, for goldens.
+pub fn stable(text: &str, dir: &Path) -> String {
+    let text = normalize(text, &guest_target());
+    let text = text.replace("[TMP]", "[TARGET]");
+    let text = normalize(&text, dir);
+    mask_after(&mask_after(&text, "finished in ", 's'), " in ", 's')
+}
+
+/// Replace the number after each `marker` (digits and dots, then `unit`) with `[TIME]`.
+fn mask_after(text: &str, marker: &str, unit: char) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(marker) {
+        let (before, after) = rest.split_at(at + marker.len());
+        out.push_str(before);
+        let digits = after
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(after.len());
+        if digits > 0 && after[digits..].starts_with(unit) {
+            out.push_str("[TIME]");
+            rest = &after[digits..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replace `from` with `to` in the file at `path`; panics when `from` is not there.
+pub fn edit(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "`{from}` not in {}", path.display());
+    fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Where `build` writes the plugin `id`.
+fn artefact(id: &str) -> PathBuf {
+    guest_target()
+        .join("flowtrace")
+        .join(format!("{id}-0.1.0.wasm"))
+}
+
+/// `new`, `build` and `test` for one template; the build's JSON message is checked too.
+fn template_builds_and_passes(template: &str, name: &str) {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), name, template);
+
+    let out = in_plugin(&plugin, ["build"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains(&format!("Finished plugin `{name}` v0.1.0 in ")),
+        "{}",
+        out.stderr
+    );
+    let bytes = validated(fs::read(artefact(name)).unwrap());
+    let inspection = flowtrace_plugins::inspect::inspect(&bytes).unwrap();
+    let manifest = fs::read_to_string(plugin.join("flowtrace.toml")).unwrap();
+    assert_eq!(
+        inspection.embedded_manifest.as_deref(),
+        Some(manifest.as_str())
+    );
+
+    let out = in_plugin(&plugin, ["test"]).expect_code(0);
+    let last = out.stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with(" passed, 0 failed") && !last.starts_with("0 "),
+        "last line `{last}`\n{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("test result: ok."), "{}", out.stdout);
+}
+
+#[test]
+fn the_evaluator_template_builds_and_passes_its_tests() {
+    template_builds_and_passes("rust-evaluator", "e2e-evaluator");
+}
+
+#[test]
+fn the_exporter_template_builds_and_passes_its_tests() {
+    template_builds_and_passes("rust-exporter", "e2e-exporter");
+}
+
+#[test]
+fn the_embedder_template_builds_and_passes_its_tests() {
+    template_builds_and_passes("rust-embedder", "e2e-embedder");
+}
+
+#[test]
+fn the_transformer_template_builds_and_passes_its_tests() {
+    template_builds_and_passes("rust-transformer", "e2e-transformer");
+}
+
+#[test]
+fn json_mode_reports_the_artefact_with_its_hash_and_verdicts() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "json-build", "rust-evaluator");
+    let out = in_plugin(&plugin, ["build", "--message-format", "json"]).expect_code(0);
+    let lines = out.json_lines();
+    assert_eq!(lines.len(), 1, "{}", out.stdout);
+    let msg = &lines[0];
+    assert_eq!(msg["reason"], "build-finished");
+    assert_eq!(msg["success"], true);
+    assert_eq!(msg["plugin"], "json-build");
+    assert_eq!(msg["profile"], "dev");
+    let path = PathBuf::from(msg["artefact"].as_str().unwrap());
+    assert_eq!(path, artefact("json-build"));
+    let bytes = fs::read(&path).unwrap();
+    assert_eq!(msg["size"], bytes.len());
+    let sha = msg["sha256"].as_str().unwrap();
+    assert_eq!(
+        sha,
+        flowtrace_plugins::inspect::inspect(&bytes).unwrap().sha256
+    );
+    let imports = msg["imports"].as_array().unwrap();
+    let types = imports
+        .iter()
+        .find(|i| i["import"] == "flowtrace:plugin/types@0.1.0")
+        .expect("an evaluator imports the types interface");
+    assert_eq!(types["verdict"], "ok");
+    assert!(imports.iter().all(|i| i["verdict"] != "undeclared"));
+}
+
+#[test]
+fn an_sdk_capability_module_without_the_capability_does_not_compile() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "kv-undeclared", "rust-evaluator");
+    let lib = plugin.join("src/lib.rs");
+    edit(
+        &lib,
+        "let max_ms: u64 = config::get(\"max-span-ms\")?;",
+        "let max_ms: u64 = config::get(\"max-span-ms\")?;\n        \
+         flowtrace_plugin_sdk::kv::set(\"runs\", b\"1\")?;",
+    );
+    let out = in_plugin(&plugin, ["build", "-q"]).expect_code(1);
+    assert!(
+        out.stderr.contains("`kv` needs the capability `storage`"),
+        "the SDK's own diagnostic is shown: {}",
+        out.stderr
+    );
+    let ours = out.stderr.rsplit("error[E0277]").next().unwrap();
+    let tail = ours
+        .split_once("\nerror: failed to compile plugin")
+        .map(|(_, t)| t)
+        .expect("our error follows cargo's");
+    assert_golden(
+        "build/undeclared-sdk-module.stderr",
+        &format!(
+            "error: failed to compile plugin{}",
+            stable(tail, dir.path())
+        ),
+    );
+
+    // Declared, it builds and its tests pass.
+    fs::write(
+        plugin.join("flowtrace.toml"),
+        fs::read_to_string(plugin.join("flowtrace.toml")).unwrap()
+            + "\n[capabilities]\nstorage = true\n",
+    )
+    .unwrap();
+    in_plugin(&plugin, ["test", "-q"]).expect_code(0);
+}
+
+#[test]
+fn a_capability_enabled_behind_the_manifests_back_is_a_policy_violation() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "kv-sneaky", "rust-evaluator");
+    edit(
+        &plugin.join("src/lib.rs"),
+        "let max_ms: u64 = config::get(\"max-span-ms\")?;",
+        "let max_ms: u64 = config::get(\"max-span-ms\")?;\n        \
+         flowtrace_plugin_sdk::kv::set(\"runs\", b\"1\")?;",
+    );
+    // The SDK feature turned on by hand: the code compiles and imports `kv`.
+    let cargo_toml = plugin.join("Cargo.toml");
+    let text = fs::read_to_string(&cargo_toml).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("flowtrace-plugin-sdk = {"))
+        .unwrap();
+    let sneaky = line.replace(" }", ", features = [\"storage\"] }");
+    fs::write(&cargo_toml, text.replace(line, &sneaky)).unwrap();
+
+    let out = in_plugin(&plugin, ["build", "-q"]).expect_code(4);
+    assert_golden(
+        "build/policy-violation.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+    assert!(
+        !artefact("kv-sneaky").exists(),
+        "a plugin that breaks the policy is not written"
+    );
+
+    let out = in_plugin(&plugin, ["build", "--message-format", "json"]).expect_code(4);
+    let lines = out.json_lines();
+    let finished = lines
+        .iter()
+        .find(|l| l["reason"] == "build-finished")
+        .unwrap();
+    assert_eq!(finished["success"], false);
+    assert!(finished.get("artefact").is_none());
+    let kv = finished["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["import"] == "flowtrace:plugin/kv@0.1.0")
+        .unwrap();
+    assert_eq!(kv["verdict"], "undeclared");
+    assert_eq!(kv["manifest-line"], "storage = true");
+    assert_eq!(lines.last().unwrap()["reason"], "error");
+    assert_eq!(lines.last().unwrap()["exit-code"], 4);
+}
+
+#[test]
+fn compile_errors_are_shown_as_cargo_renders_them() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "broken-code", "rust-evaluator");
+    edit(
+        &plugin.join("src/lib.rs"),
+        "let max_ms: u64 = config::get(\"max-span-ms\")?;",
+        "let max_ms: u64 = config::get(\"max-span-ms\")?;\n        let oops: u32 = \"text\";",
+    );
+    let out = in_plugin(&plugin, ["build"]).expect_code(1);
+    let plain = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--lib",
+            "--target",
+            "wasm32-wasip2",
+            "--color",
+            "never",
+        ])
+        .env("CARGO_TARGET_DIR", guest_target())
+        .current_dir(&plugin)
+        .output()
+        .unwrap();
+    assert!(!plain.status.success());
+    let plain = String::from_utf8(plain.stderr).unwrap();
+    let diagnostics = |text: &str| -> String {
+        let start = text.find("error[E0308]").expect("a type error");
+        let end = text
+            .find("error: could not compile")
+            .expect("cargo's summary");
+        text[start..end].to_string()
+    };
+    assert_eq!(diagnostics(&out.stderr), diagnostics(&plain));
+    assert!(
+        out.stderr.ends_with(
+            "error: failed to compile plugin `broken-code`: `cargo build` failed (exit status: 101)\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_package_that_is_not_a_cdylib_is_refused_with_the_lines_to_add() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "not-cdylib", "rust-evaluator");
+    edit(
+        &plugin.join("Cargo.toml"),
+        "[lib]\ncrate-type = [\"cdylib\"]\n",
+        "",
+    );
+    let out = in_plugin(&plugin, ["build"]).expect_code(1);
+    assert_golden("build/not-cdylib.stderr", &stable(&out.stderr, dir.path()));
+}
+
+#[test]
+fn without_a_manifest_the_error_says_how_to_get_one() {
+    let dir = tmp();
+    let out = in_plugin(dir.path(), ["build"]).expect_code(1);
+    assert_golden("build/no-manifest.stderr", &stable(&out.stderr, dir.path()));
+}
+
+#[test]
+fn a_broken_manifest_is_reported_with_every_problem() {
+    let dir = tmp();
+    fs::write(
+        dir.path().join("flowtrace.toml"),
+        "[plugin]\nid = \"Bad_Id\"\nname = \"x\"\nversion = \"1\"\nkind = \"evaluator\"\n\n\
+         [build]\nlanguage = \"rust\"\n\n[limits]\ntimout = \"2s\"\n",
+    )
+    .unwrap();
+    let out = in_plugin(dir.path(), ["build"]).expect_code(1);
+    assert_golden(
+        "build/broken-manifest.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+}
+
+#[test]
+fn a_manifest_without_a_cargo_package_says_what_to_do() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "no-cargo", "rust-evaluator");
+    fs::remove_file(plugin.join("Cargo.toml")).unwrap();
+    let out = in_plugin(&plugin, ["build"]).expect_code(1);
+    assert_golden(
+        "build/no-cargo-toml.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+}
+
+#[test]
+fn inspect_reads_a_component_built_by_plain_cargo() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "plain-cargo", "rust-evaluator");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--target", "wasm32-wasip2", "-q"])
+        .env("CARGO_TARGET_DIR", guest_target())
+        .current_dir(&plugin)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let wasm = guest_target().join("wasm32-wasip2/debug/plain_cargo.wasm");
+    validated(fs::read(&wasm).unwrap());
+
+    let out = run(guest(dir.path()), [OsStr::new("inspect"), wasm.as_os_str()]).expect_code(0);
+    assert!(
+        out.stdout
+            .contains("no manifest: showing the capability each import needs"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("flowtrace:plugin/evaluator@0.1.0"));
+
+    // With the plugin's manifest, every import gets its verdict.
+    let manifest = plugin.join("flowtrace.toml");
+    let out = run(
+        guest(dir.path()),
+        [
+            OsStr::new("inspect"),
+            wasm.as_os_str(),
+            OsStr::new("--manifest-path"),
+            manifest.as_os_str(),
+            OsStr::new("--message-format"),
+            OsStr::new("json"),
+        ],
+    )
+    .expect_code(0);
+    let msg = &out.json_lines()[0];
+    assert_eq!(msg["reason"], "inspection");
+    assert_eq!(msg["policy-ok"], true);
+}
+
+#[test]
+fn build_help() {
+    let dir = tmp();
+    let out = run(flowtrace(dir.path()), ["build", "--help"]).expect_code(0);
+    assert_golden("help/build.txt", &out.stdout);
+}
+
+#[test]
+fn test_help() {
+    let dir = tmp();
+    let out = run(flowtrace(dir.path()), ["test", "--help"]).expect_code(0);
+    assert_golden("help/test.txt", &out.stdout);
+}
+
+#[test]
+fn timings_are_masked() {
+    assert_eq!(
+        mask_after("in 1.25s: x; finished in 0.10s", " in ", 's'),
+        "in 1.25s: x; finished in [TIME]s"
+    );
+    assert_eq!(
+        mask_after("Finished plugin `x` v0.1.0 in 3.02s: y", " in ", 's'),
+        "Finished plugin `x` v0.1.0 in [TIME]s: y"
+    );
+}
+
+#[test]
+fn the_sample_evaluator_passes_its_fixtures() {
+    let dir = tmp();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sample-evaluator");
+    let out = run(
+        guest(dir.path()),
+        [
+            OsStr::new("test"),
+            OsStr::new("--manifest-path"),
+            example.as_os_str(),
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(
+        out.stdout.lines().last(),
+        Some("8 passed, 0 failed"),
+        "{}",
+        out.stdout
+    );
+}

@@ -1,0 +1,408 @@
+//! `test`: fixtures run end to end on plugins built from the templates (failures, diffs,
+//! `--bless`, bad fixtures, JSON events), and the harness library on components written in
+//! the WebAssembly text format (stubbed HTTP, several traces, errors, ignored cases).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::sync::Mutex;
+
+use cargo_flowtrace::harness::{self, FixtureContext, Status, Suite};
+use flowtrace_plugins::manifest::Manifest;
+use flowtrace_plugins::{testing, Runtime, RuntimeConfig};
+
+use crate::build::{edit, in_plugin, new_plugin, stable};
+use crate::support::{assert_golden, tmp};
+
+// ---------------------------------------------------------------------------------------------
+// End to end, on the evaluator template
+
+#[test]
+fn a_failing_fixture_fails_the_run_with_a_readable_diff() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "failing-fixtures", "rust-evaluator");
+    // The snapshot says the trace scored better than it does.
+    edit(
+        &plugin.join("tests/snapshots/failed-tool.json"),
+        "\"score\": 0.5,",
+        "\"score\": 0.75,",
+    );
+    fs::write(
+        plugin.join("tests/wrong.toml"),
+        "trace = \"traces/agent.json\"\n\n[expect]\npassed = false\nscore = { min = 0.1, max = 0.2 }\n\
+         label = \"slow\"\nmetrics = { spans = 2, erors = 0 }\n",
+    )
+    .unwrap();
+    let out = in_plugin(&plugin, ["test", "-q"]).expect_code(3);
+    // Cases finish in any order: the lines of the run are sorted for the golden.
+    let stdout = stable(&out.stdout, dir.path());
+    let (cases, rest) = stdout.split_once("\nfailures:\n").unwrap();
+    let mut lines: Vec<&str> = cases.lines().collect();
+    lines.sort();
+    assert_golden(
+        "test/failures.stdout",
+        &format!("{}\n\nfailures:\n{rest}", lines.join("\n")),
+    );
+    assert_eq!(out.stderr, "error: 2 of 5 tests failed\n");
+}
+
+#[test]
+fn bless_writes_a_missing_snapshot_then_the_run_passes() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "blessing", "rust-evaluator");
+    fs::write(
+        plugin.join("tests/slow-snapshot.toml"),
+        "trace = \"traces/agent.json\"\n[config]\nmax-span-ms = 100\n[expect]\nsnapshot = true\n",
+    )
+    .unwrap();
+    let snapshot = plugin.join("tests/snapshots/slow-snapshot.json");
+    let out = in_plugin(&plugin, ["test", "-q", "slow-snapshot"]).expect_code(3);
+    assert!(
+        out.stdout
+            .contains("snapshot `tests/snapshots/slow-snapshot.json` does not exist yet"),
+        "{}",
+        out.stdout
+    );
+    assert!(!snapshot.exists());
+
+    let out = in_plugin(&plugin, ["test", "-q", "--bless"]).expect_code(0);
+    assert!(
+        out.stdout
+            .contains("test slow-snapshot ... ok (blessed `tests/snapshots/slow-snapshot.json`)"),
+        "{}",
+        out.stdout
+    );
+    let written: serde_json::Value = serde_json::from_slice(&fs::read(&snapshot).unwrap()).unwrap();
+    assert_eq!(written["label"], "slow");
+    assert_eq!(written["passed"], false);
+
+    let out = in_plugin(&plugin, ["test", "-q"]).expect_code(0);
+    assert_eq!(out.stdout.lines().last(), Some("5 passed, 0 failed"));
+    assert!(!out.stdout.contains("blessed"), "{}", out.stdout);
+}
+
+#[test]
+fn bad_fixtures_are_reported_with_file_line_and_column() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "bad-fixtures", "rust-evaluator");
+    let tests = plugin.join("tests");
+    fs::write(tests.join("syntax.toml"), "trace = \"traces/agent.json\n").unwrap();
+    fs::write(
+        tests.join("typos.toml"),
+        "trace = \"traces/agent.json\"\n[expect]\npased = true\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("values.toml"),
+        "trace = \"traces/missing.json\"\n[config]\nmax-span-ms = \"fast\"\nmax-span = 3\n\
+         [expect]\nscore = { min = 0.9, max = 0.1 }\ndimension = 3\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("traces/broken.json"),
+        "{\"id\": \"x\",\n  \"spans\": [}\n",
+    )
+    .unwrap();
+    fs::write(tests.join("json.toml"), "trace = \"traces/broken.json\"\n").unwrap();
+    let out = in_plugin(&plugin, ["test", "-q"]).expect_code(1);
+    assert_golden("test/bad-fixtures.stderr", &stable(&out.stderr, dir.path()));
+    assert_eq!(out.stdout, "", "nothing runs while a fixture is broken");
+}
+
+#[test]
+fn an_expected_metric_the_plugin_never_returns_names_the_ones_it_does() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "metric-typo", "rust-evaluator");
+    fs::write(
+        plugin.join("tests/typo.toml"),
+        "trace = \"traces/agent.json\"\n[expect]\nmetrics = { span = 3 }\n",
+    )
+    .unwrap();
+    let out = in_plugin(&plugin, ["test", "-q", "typo"]).expect_code(3);
+    assert_golden("test/metric-typo.stdout", &stable(&out.stdout, dir.path()));
+}
+
+#[test]
+fn json_mode_writes_one_event_per_case_and_a_summary() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "json-events", "rust-evaluator");
+    let out = in_plugin(&plugin, ["test", "--message-format", "json", "l"]).expect_code(0);
+    let lines = out.json_lines();
+    let reasons: Vec<&str> = lines
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "build-finished",
+            "test-run-started",
+            "test-case",
+            "test-case",
+            "test-case",
+            "test-summary"
+        ]
+    );
+    assert_eq!(lines[1]["count"], 3);
+    assert_eq!(lines[1]["filtered-out"], 1, "`ok` has no `l`");
+    let mut names: Vec<&str> = lines[2..5]
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["failed-tool", "otlp", "slow"]);
+    for case in &lines[2..5] {
+        assert_eq!(case["status"], "ok");
+        assert!(case["exec-time"].as_f64().unwrap() >= 0.0);
+        assert!(case["result"]["score"].is_number(), "{case}");
+    }
+    let summary = &lines[5];
+    assert_eq!(summary["outcome"], "ok");
+    assert_eq!(summary["passed"], 3);
+    assert_eq!(summary["failed"], 0);
+    assert_eq!(summary["skipped"], 0);
+    assert_eq!(summary["filtered-out"], 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness library, on WAT components
+
+/// A manifest for a test plugin, from `extra` TOML after the `[plugin]` and `[build]` tables.
+fn manifest(kind: &str, extra: &str) -> Manifest {
+    let text = format!(
+        "[plugin]\nid = \"wat-plugin\"\nname = \"WAT plugin\"\nversion = \"0.1.0\"\n\
+         kind = \"{kind}\"\n\n[build]\nlanguage = \"rust\"\n\n{extra}"
+    );
+    Manifest::from_str(&text, Path::new("flowtrace.toml")).unwrap()
+}
+
+/// The WAT guest that sends `GET http://<config authority>/hello` and scores status / 1000.
+fn http_evaluator() -> Vec<u8> {
+    testing::componentize(
+        &testing::guest_wat("http"),
+        "package test:guest; world w {
+            import wasi:http/outgoing-handler@0.2.12;
+            import flowtrace:plugin/config@0.1.0;
+            export flowtrace:plugin/evaluator@0.1.0;
+        }",
+    )
+    .unwrap()
+}
+
+/// Write `fixtures` (name, TOML) into `dir/tests`, load them and run them; the reports by name.
+fn run_fixtures(
+    dir: &Path,
+    component: &[u8],
+    manifest: &Manifest,
+    fixtures: &[(&str, &str)],
+) -> BTreeMap<String, harness::CaseReport> {
+    let tests = dir.join("tests");
+    fs::create_dir_all(tests.join("traces")).unwrap();
+    let trace = serde_json::to_vec(&testing::trace_with_spans(3)).unwrap();
+    fs::write(tests.join("traces/three.json"), trace).unwrap();
+    let mut two = serde_json::to_vec(&testing::trace_with_spans(1)).unwrap();
+    two.push(b'\n');
+    let mut second = testing::trace_with_spans(2);
+    second.id = "second".into();
+    two.extend(serde_json::to_vec(&second).unwrap());
+    fs::write(tests.join("traces/two.jsonl"), two).unwrap();
+    for (name, text) in fixtures {
+        fs::write(tests.join(format!("{name}.toml")), text).unwrap();
+    }
+    let files = harness::discover(&tests).unwrap();
+    let cx = FixtureContext {
+        root: dir,
+        manifest,
+    };
+    let fixtures = harness::load_all(&files, &cx).unwrap_or_else(|e| panic!("{e}"));
+    let runtime = Runtime::with_config(RuntimeConfig {
+        cache_dir: Some(dir.join("cache")),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let suite = Suite {
+        runtime: &runtime,
+        component,
+        manifest,
+        root: dir,
+        bless: false,
+    };
+    let seen = Mutex::new(Vec::new());
+    let reports = suite
+        .run(&fixtures, 4, &|r| seen.lock().unwrap().push(r.name.clone()))
+        .unwrap();
+    assert_eq!(seen.into_inner().unwrap().len(), reports.len());
+    reports.into_iter().map(|r| (r.name.clone(), r)).collect()
+}
+
+fn messages(report: &harness::CaseReport) -> Vec<String> {
+    report
+        .mismatches
+        .iter()
+        .map(|m| m.message.clone())
+        .collect()
+}
+
+#[test]
+fn stubbed_http_answers_matching_requests_and_unmatched_ones_fail_naming_the_url() {
+    let dir = tmp();
+    let manifest = manifest(
+        "evaluator",
+        "[capabilities]\nnetwork = { hosts = [\"api.example.com\"] }\n\n\
+         [config]\nauthority = { type = \"string\", default = \"api.example.com\" }\n",
+    );
+    let reports = run_fixtures(
+        dir.path(),
+        &http_evaluator(),
+        &manifest,
+        &[
+            (
+                "stubbed",
+                "trace = \"traces/three.json\"\n[[http]]\nurl = \"http://api.example.com/hello\"\n\
+                 method = \"GET\"\nstatus = 201\nbody = \"hi\"\n[expect]\nscore = 0.201\n",
+            ),
+            (
+                "prefix",
+                "trace = \"traces/three.json\"\n[[http]]\nurl = \"http://api.example.com/*\"\n\
+                 status = 404\n[expect]\nscore = 0.404\n",
+            ),
+            (
+                "unstubbed",
+                "trace = \"traces/three.json\"\n[expect]\nscore = 0.2\n",
+            ),
+            (
+                "refused-host",
+                "trace = \"traces/three.json\"\n[config]\nauthority = \"evil.example.org\"\n\
+                 [expect]\nerror = \"capability denied: GET http://evil.example.org/hello\"\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        reports["stubbed"].status,
+        Status::Ok,
+        "{:?}",
+        reports["stubbed"]
+    );
+    assert_eq!(
+        reports["stubbed"].http_requests,
+        ["GET http://api.example.com/hello"]
+    );
+    assert_eq!(
+        reports["prefix"].status,
+        Status::Ok,
+        "{:?}",
+        reports["prefix"]
+    );
+    let unstubbed = &reports["unstubbed"];
+    assert_eq!(unstubbed.status, Status::Failed);
+    assert_eq!(
+        messages(unstubbed),
+        [
+            "the call failed: plugin `wat-plugin` failed: unavailable: request failed",
+            "the plugin requested `GET http://api.example.com/hello`, which no `[[http]]` entry stubs",
+        ]
+    );
+    assert_eq!(
+        unstubbed.mismatches[1].help.as_deref(),
+        Some(
+            "add an `[[http]]` entry with `url = \"http://api.example.com/hello\"` and the \
+             response to give"
+        )
+    );
+    assert_eq!(
+        reports["refused-host"].status,
+        Status::Ok,
+        "{:?}",
+        reports["refused-host"]
+    );
+}
+
+#[test]
+fn a_stub_for_a_host_the_manifest_does_not_allow_is_a_fixture_error() {
+    let dir = tmp();
+    let manifest = manifest("evaluator", "");
+    fs::create_dir_all(dir.path().join("tests")).unwrap();
+    let path = dir.path().join("tests/stub.toml");
+    fs::write(
+        &path,
+        "texts = [\"a\"]\ntrace = '{\"id\": \"t\", \"spans\": []}'\n\n[[http]]\nurl = \"https://api.openai.com/v1/x\"\n",
+    )
+    .unwrap();
+    let cx = FixtureContext {
+        root: dir.path(),
+        manifest: &manifest,
+    };
+    let err = harness::load_all(&[path], &cx).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid fixture `tests/stub.toml`: 2 problems\n  \
+         tests/stub.toml:1:9: `texts` is the input of embedder plugins; this plugin is an evaluator\n    \
+         help: give a `trace` instead\n  \
+         tests/stub.toml:5:7: host `api.openai.com` is not allowed by the manifest: the policy refuses the request before any stub sees it\n    \
+         help: add `network = { hosts = [\"api.openai.com\"] }` under `[capabilities]` in flowtrace.toml"
+    );
+}
+
+#[test]
+fn every_trace_of_an_input_is_scored_and_errors_ignores_and_config_are_cases_of_their_own() {
+    let dir = tmp();
+    let manifest = manifest(
+        "evaluator",
+        "[config]\nlevel = { type = \"integer\", default = 1 }\n",
+    );
+    let component = testing::evaluator(&testing::guest_wat("scan-infos"));
+    let reports = run_fixtures(
+        dir.path(),
+        &component,
+        &manifest,
+        &[
+            (
+                "two-traces",
+                "trace = \"traces/two.jsonl\"\n[expect]\npassed = false\n",
+            ),
+            (
+                "ignored",
+                "ignore = \"not today\"\ntrace = \"traces/three.json\"\n",
+            ),
+            ("no-expectations", "trace = \"traces/three.json\"\n"),
+            (
+                "wrong-error",
+                "trace = \"traces/three.json\"\n[expect]\nerror = \"boom\"\n",
+            ),
+            (
+                "inline",
+                "[trace]\nid = \"inline\"\n[[trace.spans]]\nid = \"a\"\nname = \"root\"\n",
+            ),
+        ],
+    );
+    let two = &reports["two-traces"];
+    assert_eq!(two.status, Status::Failed);
+    let msgs = messages(two);
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(msgs[0].starts_with("trace 1 of 2 (`"), "{msgs:?}");
+    assert!(
+        msgs[1].starts_with("trace 2 of 2 (`second`): expected passed = false"),
+        "{msgs:?}"
+    );
+    assert!(two.result.as_ref().unwrap().is_array());
+
+    let ignored = &reports["ignored"];
+    assert_eq!(ignored.status, Status::Ignored);
+    assert_eq!(ignored.ignore_reason.as_deref(), Some("not today"));
+    assert_eq!(reports["no-expectations"].status, Status::Ok);
+    assert_eq!(
+        reports["inline"].status,
+        Status::Ok,
+        "{:?}",
+        reports["inline"]
+    );
+    let wrong = &reports["wrong-error"];
+    assert_eq!(wrong.status, Status::Failed);
+    assert!(
+        messages(wrong)[0].starts_with(
+            "expected an error containing \"boom\", but the call succeeded: passed = true"
+        ),
+        "{:?}",
+        messages(wrong)
+    );
+}
