@@ -5,6 +5,7 @@
 //! always come from the component's real imports.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use wasm_encoder::{CustomSection, Encode};
 use wasmparser::{Parser, Payload};
@@ -50,13 +51,57 @@ pub enum EmbedError {
 /// The input is not validated beyond its header and its top-level section framing; validate
 /// the result with [`inspect`](super::inspect).
 pub fn embed_manifest(component: &[u8], manifest: &str) -> Result<Vec<u8>, EmbedError> {
+    let kept = kept_ranges(component, manifest)?;
+    let mut out = Vec::with_capacity(component.len() + manifest.len() + 32);
+    for range in kept {
+        out.extend_from_slice(&component[range]);
+    }
+    append_section(&mut out, manifest);
+    Ok(out)
+}
+
+/// [`embed_manifest`] on a component the caller owns: when it has no top-level manifest
+/// section yet (what a compiler writes), the section is appended in place, without copying
+/// a component that can be megabytes long.
+pub fn embed_manifest_owned(mut component: Vec<u8>, manifest: &str) -> Result<Vec<u8>, EmbedError> {
+    let kept = kept_ranges(&component, manifest)?;
+    if kept[..] == [0..component.len()] {
+        append_section(&mut component, manifest);
+        return Ok(component);
+    }
+    embed_manifest(&component, manifest)
+}
+
+fn append_section(out: &mut Vec<u8>, manifest: &str) {
+    out.push(0); // custom section id, the same in components and core modules
+    CustomSection {
+        name: Cow::Borrowed(MANIFEST_SECTION),
+        data: Cow::Borrowed(manifest.as_bytes()),
+    }
+    .encode(out);
+}
+
+/// The byte ranges of `component` to keep (adjacent ones merged): the header and every
+/// top-level section but the manifest sections.
+fn kept_ranges(component: &[u8], manifest: &str) -> Result<Vec<Range<usize>>, EmbedError> {
     if manifest.len() > MAX_EMBEDDED_MANIFEST_BYTES {
         return Err(EmbedError::TooLarge {
             size: manifest.len(),
         });
     }
     check_header(component).map_err(|source| EmbedError::NotAComponent { source })?;
-    let mut out = Vec::with_capacity(component.len() + manifest.len() + 32);
+    let truncated = |needed| EmbedError::NotAComponent {
+        source: InspectError::Truncated {
+            len: component.len(),
+            needed,
+            source: None,
+        },
+    };
+    let mut kept: Vec<Range<usize>> = Vec::new();
+    let mut keep = |range: Range<usize>| match kept.last_mut() {
+        Some(last) if last.end == range.start => last.end = range.end,
+        _ => kept.push(range),
+    };
     let mut parser = Parser::new(0);
     let mut offset = 0usize;
     loop {
@@ -66,20 +111,11 @@ pub fn embed_manifest(component: &[u8], manifest: &str) -> Result<Vec<u8>, Embed
         {
             wasmparser::Chunk::Parsed { consumed, payload } => (payload, consumed),
             // With `eof = true` the parser reports a truncated input as an error.
-            wasmparser::Chunk::NeedMoreData(_) => {
-                return Err(EmbedError::NotAComponent {
-                    source: InspectError::Truncated {
-                        len: component.len(),
-                        needed: component.len() + 1,
-                        source: None,
-                    },
-                });
-            }
+            wasmparser::Chunk::NeedMoreData(_) => return Err(truncated(component.len() + 1)),
         };
         let start = offset;
         offset += consumed;
         match payload {
-            Payload::Version { .. } => out.extend_from_slice(&component[start..offset]),
             Payload::CustomSection(reader) if reader.name() == MANIFEST_SECTION => {}
             Payload::ModuleSection {
                 unchecked_range, ..
@@ -87,28 +123,16 @@ pub fn embed_manifest(component: &[u8], manifest: &str) -> Result<Vec<u8>, Embed
             | Payload::ComponentSection {
                 unchecked_range, ..
             } => {
-                // The parser stepped over the nested module or component; copy it whole.
-                let Some(nested) = component.get(start..unchecked_range.end) else {
-                    return Err(EmbedError::NotAComponent {
-                        source: InspectError::Truncated {
-                            len: component.len(),
-                            needed: unchecked_range.end,
-                            source: None,
-                        },
-                    });
-                };
-                out.extend_from_slice(nested);
+                // The parser stepped over the nested module or component; keep it whole.
+                if unchecked_range.end > component.len() {
+                    return Err(truncated(unchecked_range.end));
+                }
+                keep(start..unchecked_range.end);
                 offset = unchecked_range.end;
             }
             Payload::End(_) => break,
-            _ => out.extend_from_slice(&component[start..offset]),
+            _ => keep(start..offset),
         }
     }
-    out.push(0); // custom section id, the same in components and core modules
-    CustomSection {
-        name: Cow::Borrowed(MANIFEST_SECTION),
-        data: Cow::Borrowed(manifest.as_bytes()),
-    }
-    .encode(&mut out);
-    Ok(out)
+    Ok(kept)
 }

@@ -19,7 +19,7 @@ use wasmparser::{
     ComponentExternalKind, ComponentTypeRef, Parser, Payload, Validator, WasmFeatures,
 };
 
-pub use embed::{embed_manifest, EmbedError};
+pub use embed::{embed_manifest, embed_manifest_owned, EmbedError};
 pub use error::{InspectError, InspectWarning};
 pub use name::InterfaceName;
 

@@ -1,6 +1,6 @@
 //! What can go wrong in the registry.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use semver::{Version, VersionReq};
@@ -327,4 +327,16 @@ fn warnings_suffix(warnings: &[InspectWarning]) -> String {
         .iter()
         .map(|w| format!("; {w}"))
         .collect::<String>()
+}
+
+impl RegistryError {
+    /// The `map_err` for an I/O failure while doing `action` on `path`.
+    pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| RegistryError::Io {
+            action,
+            path,
+            source,
+        }
+    }
 }

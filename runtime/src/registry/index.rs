@@ -266,14 +266,7 @@ impl Index {
 /// half of one: a temp file in the same directory, flushed when `durable`, then renamed.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<(), RegistryError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RegistryError::Io {
-            action,
-            path,
-            source,
-        }
-    };
+    let io = RegistryError::io;
     let mut tmp = tempfile::Builder::new()
         .prefix(INDEX_TEMP_PREFIX)
         .suffix(".tmp")

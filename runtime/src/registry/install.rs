@@ -225,14 +225,7 @@ impl Registry {
         }
 
         // Stage.
-        let io = |action: &'static str, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| RegistryError::Io {
-                action,
-                path,
-                source,
-            }
-        };
+        let io = RegistryError::io;
         let txn = self.store.new_tmp_dir("install-")?;
         write_synced(
             &txn.path().join(super::recover::INTENT_FILE),
@@ -324,14 +317,7 @@ impl Registry {
         txn: &Path,
         version_dir: &Path,
     ) -> Result<(), RegistryError> {
-        let io = |action: &'static str, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| RegistryError::Io {
-                action,
-                path,
-                source,
-            }
-        };
+        let io = RegistryError::io;
         let plugin_dir = version_dir.parent().expect("a version dir has a parent");
         fs::create_dir_all(plugin_dir).map_err(io("create directory", plugin_dir))?;
         if fs::symlink_metadata(version_dir).is_ok() {

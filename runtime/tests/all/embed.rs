@@ -4,8 +4,8 @@
 
 use flowtrace_plugins::capability;
 use flowtrace_plugins::inspect::{
-    embed_manifest, inspect, EmbedError, InspectError, InspectWarning, FEATURES, MANIFEST_SECTION,
-    MAX_EMBEDDED_MANIFEST_BYTES,
+    embed_manifest, embed_manifest_owned, inspect, EmbedError, InspectError, InspectWarning,
+    FEATURES, MANIFEST_SECTION, MAX_EMBEDDED_MANIFEST_BYTES,
 };
 use flowtrace_plugins::manifest::PluginKind;
 use flowtrace_plugins::testing;
@@ -101,6 +101,11 @@ fn embedding_replaces_every_earlier_manifest_section() {
         "embedding twice is embedding once"
     );
 
+    // The owned form appends in place when there is nothing to replace, and agrees with the
+    // borrowed one either way.
+    assert_eq!(embed_manifest_owned(plain.clone(), MANIFEST).unwrap(), once);
+    assert_eq!(embed_manifest_owned(once.clone(), MANIFEST).unwrap(), once);
+
     let edited = MANIFEST.replace("0.1.0", "0.2.0");
     let replaced = embed_manifest(&once, &edited).unwrap();
     validate(&replaced);
@@ -119,6 +124,10 @@ fn embedding_replaces_every_earlier_manifest_section() {
         [InspectWarning::DuplicateManifest { count: 2 }]
     );
     let fixed = embed_manifest(&messy, MANIFEST).unwrap();
+    assert_eq!(
+        embed_manifest_owned(messy.clone(), MANIFEST).unwrap(),
+        fixed
+    );
     validate(&fixed);
     let inspection = inspect(&fixed).unwrap();
     assert_eq!(inspection.warnings, []);
