@@ -73,7 +73,16 @@ impl CargoBuild<'_> {
     }
 
     /// Run cargo, showing its stderr line by line as it comes.
-    pub fn run(&self, term: &Term) -> Result<CargoOutcome> {
+    ///
+    /// `on_artefact` runs on its own thread as soon as cargo reports the package's `.wasm`,
+    /// while cargo is still writing its fingerprints and exiting; its result comes back with
+    /// the outcome (`None` when cargo reported no artefact). Whatever it prepared is only to
+    /// be used when cargo succeeded.
+    pub fn run<T: Send>(
+        &self,
+        term: &Term,
+        on_artefact: impl FnOnce(&Path) -> T + Send,
+    ) -> Result<(CargoOutcome, Option<T>)> {
         let mut command = self.command();
         let shown = display(&command);
         term.verbose_status("Running", format_args!("`{shown}`"));
@@ -85,27 +94,47 @@ impl CargoBuild<'_> {
             .with_context(|| format!("failed to run `{shown}`"))?;
         let stderr = child.stderr.take().context("cargo's stderr is not piped")?;
         let stdout = child.stdout.take().context("cargo's stdout is not piped")?;
-        let (artefact, fresh, kept) = std::thread::scope(|s| {
+        let (found, kept, prepared) = std::thread::scope(|s| {
             let forward = s.spawn(|| forward_stderr(term, stderr));
-            let found = self.read_messages(term, stdout);
+            let mut on_artefact = Some(on_artefact);
+            let mut preparing = None;
+            let found = self.read_messages(term, stdout, |path: &Path| {
+                if let Some(f) = on_artefact.take() {
+                    let path = path.to_path_buf();
+                    preparing = Some(s.spawn(move || f(&path)));
+                }
+            });
             let kept = forward.join().unwrap_or_default();
-            (found.0, found.1, kept)
+            let prepared = preparing.map(|p| p.join());
+            (found, kept, prepared)
         });
         let status = child
             .wait()
             .with_context(|| format!("failed to wait for `{shown}`"))?;
-        Ok(CargoOutcome {
+        let prepared = match prepared {
+            Some(Ok(value)) => Some(value),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => None,
+        };
+        let (artefact, fresh) = found;
+        let outcome = CargoOutcome {
             status,
             artefact,
             fresh,
             stderr: kept,
             command: shown,
-        })
+        };
+        Ok((outcome, prepared))
     }
 
-    /// The package's cdylib `.wasm` among cargo's JSON messages; other stdout lines (a build
-    /// script's output) go to our stderr.
-    fn read_messages(&self, term: &Term, stdout: impl Read) -> (Option<PathBuf>, bool) {
+    /// The package's cdylib `.wasm` among cargo's JSON messages (`found` is told at once);
+    /// other stdout lines (a build script's output) go to our stderr.
+    fn read_messages(
+        &self,
+        term: &Term,
+        stdout: impl Read,
+        mut found: impl FnMut(&Path),
+    ) -> (Option<PathBuf>, bool) {
         let mut artefact = None;
         let mut fresh = false;
         for message in Message::parse_stream(BufReader::new(stdout)) {
@@ -115,7 +144,9 @@ impl CargoBuild<'_> {
                         && same_file(a.manifest_path.as_std_path(), self.manifest_path) =>
                 {
                     if let Some(wasm) = a.filenames.iter().find(|f| f.extension() == Some("wasm")) {
-                        artefact = Some(wasm.clone().into_std_path_buf());
+                        let wasm = wasm.clone().into_std_path_buf();
+                        found(&wasm);
+                        artefact = Some(wasm);
                         fresh = a.fresh;
                     }
                 }

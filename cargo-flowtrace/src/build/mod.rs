@@ -158,57 +158,36 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         color: term.stderr_has_color(),
         quiet: term.is_quiet(),
     };
+    let file_name = format!("{id}-{}.wasm", manifest.plugin.version);
+    // The component is read, given its manifest, inspected and written to a temp file as
+    // soon as cargo reports it, while cargo finishes; used only if cargo then succeeds.
     let compile = || {
         let _spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
-        run.run(term)
+        run.run(term, |artefact| prepare(artefact, &text, &file_name))
     };
-    let mut outcome = compile()?;
+    let (mut outcome, mut prepared) = compile()?;
     if !outcome.status.success() && !target_checked && cargo::target_missing(&outcome.stderr) {
         toolchain::ensure_rust_target_in(term, &root)?;
-        outcome = compile()?;
+        (outcome, prepared) = compile()?;
     }
     tracing::debug!(elapsed = ?started.elapsed(), fresh = outcome.fresh, "cargo finished");
     if !outcome.status.success() {
         return Err(compile_error(&outcome, &manifest));
     }
-    let built = outcome.artefact.as_ref().ok_or_else(|| {
+    let Prepared {
+        bytes,
+        inspection,
+        staged,
+        target_dir,
+        output,
+    } = prepared.ok_or_else(|| {
         anyhow!(
             "`{}` succeeded but reported no `.wasm` for package `{}`",
             outcome.command,
             package.name
         )
-    })?;
-    let target_dir = target_dir_of(built);
-
-    let component =
-        std::fs::read(built).with_context(|| format!("failed to read `{}`", built.display()))?;
-    let bytes = inspect::embed_manifest(&component, &text)
-        .with_context(|| format!("failed to embed the manifest into `{}`", built.display()))?;
-    drop(component);
-    tracing::debug!(elapsed = ?started.elapsed(), "read and embedded");
-    let output = target_dir
-        .join(OUTPUT_DIR)
-        .join(format!("{id}-{}.wasm", manifest.plugin.version));
-    // Write the file while the component is inspected (the two take about as long on a
-    // dev build's multi-megabyte component); it is renamed into place only if it passes.
-    let (inspection, staged) = std::thread::scope(|s| {
-        let staged = s.spawn(|| {
-            let staged = stage(&output, &bytes);
-            tracing::debug!(elapsed = ?started.elapsed(), "staged");
-            staged
-        });
-        let inspection = inspect::inspect(&bytes);
-        tracing::debug!(elapsed = ?started.elapsed(), "inspected");
-        (inspection, staged.join())
-    });
-    let inspection = inspection.with_context(|| {
-        format!(
-            "cargo built `{}`, but it is not a valid plugin component",
-            built.display()
-        )
-    })?;
-    let staged = staged.map_err(|_| anyhow!("writing `{}` panicked", output.display()))??;
-    tracing::debug!(elapsed = ?started.elapsed(), "inspected and staged");
+    })??;
+    tracing::debug!(elapsed = ?started.elapsed(), "component ready");
     term.status(
         "Validating",
         format_args!(
@@ -274,6 +253,48 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         target_dir,
         fresh: outcome.fresh,
         elapsed,
+    })
+}
+
+/// A component read, given its manifest, inspected and staged for writing.
+struct Prepared {
+    bytes: Vec<u8>,
+    inspection: Inspection,
+    staged: tempfile::NamedTempFile,
+    target_dir: PathBuf,
+    output: PathBuf,
+}
+
+/// Read the component cargo built at `artefact`, embed `manifest`, then inspect it while
+/// it is written to a temp file beside `<target dir>/flowtrace/<file_name>` (the two take
+/// about as long on a dev build's multi-megabyte component).
+fn prepare(artefact: &Path, manifest: &str, file_name: &str) -> Result<Prepared> {
+    let target_dir = target_dir_of(artefact);
+    let output = target_dir.join(OUTPUT_DIR).join(file_name);
+    // Room for the manifest section up front: it is appended without copying the component.
+    let component = read_with_room(artefact, manifest.len() + 64)?;
+    let bytes = inspect::embed_manifest_owned(component, manifest)
+        .with_context(|| format!("failed to embed the manifest into `{}`", artefact.display()))?;
+    let (inspection, staged) = std::thread::scope(|s| {
+        let staged = s.spawn(|| stage(&output, &bytes));
+        (inspect::inspect(&bytes), staged.join())
+    });
+    let inspection = inspection.with_context(|| {
+        format!(
+            "cargo built `{}`, but it is not a valid plugin component",
+            artefact.display()
+        )
+    })?;
+    let staged = match staged {
+        Ok(staged) => staged?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    Ok(Prepared {
+        bytes,
+        inspection,
+        staged,
+        target_dir,
+        output,
     })
 }
 
@@ -361,6 +382,17 @@ pub fn human_size(bytes: usize) -> String {
     } else {
         format!("{bytes} B")
     }
+}
+
+/// The bytes of the file at `path`, in a buffer with `room` bytes to spare.
+fn read_with_room(path: &Path, room: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let context = || format!("failed to read `{}`", path.display());
+    let mut file = std::fs::File::open(path).with_context(context)?;
+    let len = file.metadata().with_context(context)?.len();
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(room));
+    file.read_to_end(&mut bytes).with_context(context)?;
+    Ok(bytes)
 }
 
 /// Write `bytes` to a temp file beside `path` (creating the directory), to be renamed into

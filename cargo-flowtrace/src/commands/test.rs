@@ -86,7 +86,10 @@ impl TestCommand {
                 "no test fixtures in `{}`",
                 tests_dir.display()
             ));
-            term.help("add a case as `tests/<case>.toml`, e.g. `trace = \"traces/ok.json\"` and `[expect] passed = true`");
+            term.help(
+                "add a case as `tests/<case>.toml`, e.g. `trace = \"traces/ok.json\"` and \
+                 `[expect] passed = true`",
+            );
         }
 
         let runtime = Runtime::with_config(RuntimeConfig {

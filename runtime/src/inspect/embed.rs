@@ -65,7 +65,7 @@ pub fn embed_manifest(component: &[u8], manifest: &str) -> Result<Vec<u8>, Embed
 /// a component that can be megabytes long.
 pub fn embed_manifest_owned(mut component: Vec<u8>, manifest: &str) -> Result<Vec<u8>, EmbedError> {
     let kept = kept_ranges(&component, manifest)?;
-    if kept[..] == [0..component.len()] {
+    if kept.len() == 1 && kept[0] == (0..component.len()) {
         append_section(&mut component, manifest);
         return Ok(component);
     }
