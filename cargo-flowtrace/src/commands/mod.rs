@@ -19,18 +19,14 @@ use crate::context::Context;
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+// No doc comments on the variants: clap would take them over each command struct's own
+// doc comment, which is the full help text with examples.
 pub enum Command {
-    /// Create a plugin in a new directory from a template
     New(new::NewCommand),
-    /// Create a plugin in an existing directory from a template
     Init(init::InitCommand),
-    // No doc comment: clap takes the one-line summary and the long help from the command's
-    // own doc comment (a comment here would replace both).
     Build(build::BuildCommand),
     Test(test::TestCommand),
-    /// Show what a component imports and exports, and what the host would allow it
     Inspect(inspect::InspectCommand),
-    /// Check the toolchains plugins are built with, and install what is missing
     Doctor(doctor::DoctorCommand),
 }
 
