@@ -166,17 +166,10 @@ fn main_package(wit: &str) -> &str {
 
 /// `97483 bytes (95.2 KiB)`.
 fn format_size(bytes: usize) -> String {
-    const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
     if bytes < 1024 {
         return format!("{bytes} bytes");
     }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{bytes} bytes ({value:.1} {})", UNITS[unit])
+    format!("{bytes} bytes ({})", crate::build::human_size(bytes))
 }
 
 #[cfg(test)]
