@@ -215,8 +215,7 @@ impl Plugin {
             })
             .await?;
         let traces: Vec<Trace> = out.into_iter().map(convert::trace_from_wit).collect();
-        let size = serde_json::to_vec(&traces).map_or(usize::MAX, |v| v.len());
-        self.check_output(size)?;
+        self.check_output(traces.iter().map(trace_size).sum())?;
         Ok(traces)
     }
 
@@ -278,4 +277,39 @@ impl crate::host::services::EmbeddingProvider for Plugin {
                 .map_err(|e| PluginError::Unavailable(e.to_string()))
         })
     }
+}
+
+/// Bytes a returned trace carries (its strings plus a fixed part per span and attribute),
+/// measured without serialising it.
+fn trace_size(t: &Trace) -> usize {
+    use crate::trace::{Attribute, AttributeValue};
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let attrs = |a: &[Attribute]| -> usize {
+        a.iter()
+            .map(|a| {
+                16 + a.key.len()
+                    + match &a.value {
+                        AttributeValue::Text(s) | AttributeValue::Json(s) => s.len(),
+                        _ => 8,
+                    }
+            })
+            .sum()
+    };
+    32 + t.id.len()
+        + opt(&t.input)
+        + opt(&t.output)
+        + attrs(&t.attributes)
+        + t.spans
+            .iter()
+            .map(|s| {
+                96 + s.id.len()
+                    + opt(&s.parent_id)
+                    + s.name.len()
+                    + opt(&s.status_message)
+                    + opt(&s.input)
+                    + opt(&s.output)
+                    + opt(&s.model)
+                    + attrs(&s.attributes)
+            })
+            .sum::<usize>()
 }
