@@ -14,7 +14,7 @@ use crate::exit_codes;
 use crate::term::Verbosity;
 
 /// Shared by every command's help: what the tool is.
-const ABOUT: &str = "Scaffold, build, check and test Flowtrace plugins (WebAssembly components)";
+const ABOUT: &str = "Scaffold, build, check, test and run Flowtrace plugins (WebAssembly components)";
 
 /// Examples for the top-level help ([`Cli::command_factory`] appends the exit codes).
 const AFTER_HELP: &str = "\
@@ -23,6 +23,7 @@ Examples:
   cargo flowtrace build                 build the plugin in this directory into a component
   cargo flowtrace test                  run its fixtures in the embedded runtime
   cargo flowtrace inspect plugin.wasm   show a component's imports and their verdicts
+  cargo flowtrace eval . traces.jsonl   run the evaluator over a file of traces
   cargo flowtrace doctor --fix          check and install the toolchains";
 
 /// The command line, as the binary was called.

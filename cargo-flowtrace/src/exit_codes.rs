@@ -19,7 +19,8 @@ pub const ERROR: i32 = 1;
 /// The command line could not be parsed (clap's own code for usage errors).
 pub const USAGE: i32 = 2;
 
-/// `cargo flowtrace test` ran, and at least one fixture failed.
+/// `cargo flowtrace test` ran, and at least one fixture failed; or `cargo flowtrace eval
+/// --fail-on` ran, and a trace failed or could not be evaluated.
 pub const TESTS_FAILED: i32 = 3;
 
 /// The component breaks the capability policy: an undeclared capability, an unknown or

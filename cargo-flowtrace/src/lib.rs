@@ -12,6 +12,7 @@
 //! | [`context`] | what every command gets: the terminal, the flags, manifest discovery, `$FLOWTRACE_HOME` |
 //! | [`term`] | the one terminal type: status lines, JSON messages, progress bars |
 //! | [`error`] | `error:` / `Caused by:` / `help:` rendering, typed failures with exit codes |
+//! | [`eval`] | an evaluator over files of traces, in parallel (`cargo flowtrace eval`) |
 //! | [`harness`] | test fixtures, run in the embedded runtime (`cargo flowtrace test`) |
 //! | [`exit_codes`] | the documented exit codes |
 //! | [`inspection`] | what `inspect` shows of a component, for people and as JSON |
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod eval;
 pub mod exit_codes;
 pub mod harness;
 pub mod inspection;

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod doctor;
+pub mod eval;
 pub mod init;
 pub mod inspect;
 pub mod new;
@@ -27,6 +28,7 @@ pub enum Command {
     Build(build::BuildCommand),
     Test(test::TestCommand),
     Inspect(inspect::InspectCommand),
+    Eval(eval::EvalCommand),
     Doctor(doctor::DoctorCommand),
 }
 
@@ -39,6 +41,7 @@ impl Command {
             Command::Build(command) => command.exec(cx),
             Command::Test(command) => command.exec(cx),
             Command::Inspect(command) => command.exec(cx),
+            Command::Eval(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
         }
     }

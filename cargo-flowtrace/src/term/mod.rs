@@ -183,7 +183,7 @@ impl Term {
     /// green, then the message: `   Compiling sample-evaluator v0.1.0`. Hidden by `-q`.
     ///
     /// Verbs in use: `Creating`, `Compiling`, `Validating`, `Embedding`, `Finished`,
-    /// `Installing`, `Installed`, `Running`, `Checking`, `Fixing`.
+    /// `Installing`, `Installed`, `Running`, `Checking`, `Fixing`, `Evaluating`.
     pub fn status(&self, verb: &str, message: impl Display) {
         self.status_with_style(verb, message, style::STATUS);
     }
@@ -314,7 +314,32 @@ impl Term {
         len: Option<u64>,
         message: impl Into<String>,
     ) -> Progress<'_> {
-        Progress::new(self, verb, len, message.into(), self.progress_allowed)
+        Progress::new(
+            self,
+            verb,
+            len,
+            progress::Unit::Steps,
+            message.into(),
+            self.progress_allowed,
+        )
+    }
+
+    /// [`progress`](Self::progress) over `total` bytes of input, shown as `1.2 MiB/4.0 MiB`:
+    /// for work whose number of items is not known until the input is read.
+    pub fn progress_bytes(
+        &self,
+        verb: &'static str,
+        total: u64,
+        message: impl Into<String>,
+    ) -> Progress<'_> {
+        Progress::new(
+            self,
+            verb,
+            Some(total),
+            progress::Unit::Bytes,
+            message.into(),
+            self.progress_allowed,
+        )
     }
 
     fn active_bar(&self) -> Option<indicatif::ProgressBar> {

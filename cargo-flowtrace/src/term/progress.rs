@@ -15,6 +15,15 @@ pub const SHOW_AFTER: Duration = Duration::from_millis(400);
 /// How often a visible bar or spinner is redrawn.
 const TICK: Duration = Duration::from_millis(100);
 
+/// What a bar's position counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Steps, shown as `3/10`.
+    Steps,
+    /// Bytes, shown as `1.2 MiB/4.0 MiB` (input read, when the number of items is unknown).
+    Bytes,
+}
+
 /// A progress bar or spinner from [`Term::progress`]. Cleared when dropped.
 #[derive(Debug)]
 pub struct Progress<'t> {
@@ -29,6 +38,7 @@ impl<'t> Progress<'t> {
         term: &'t Term,
         verb: &'static str,
         len: Option<u64>,
+        unit: Unit,
         message: String,
         allowed: bool,
     ) -> Self {
@@ -41,7 +51,7 @@ impl<'t> Progress<'t> {
         }
         let bar = match len {
             Some(len) => ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden())
-                .with_style(bar_style()),
+                .with_style(bar_style(unit)),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
                 .with_style(spinner_style()),
         }
@@ -100,8 +110,12 @@ impl Drop for Progress<'_> {
     }
 }
 
-fn bar_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:>12.cyan.bold} [{bar:25}] {pos}/{len}: {wide_msg}")
+fn bar_style(unit: Unit) -> ProgressStyle {
+    let template = match unit {
+        Unit::Steps => "{prefix:>12.cyan.bold} [{bar:25}] {pos}/{len}: {wide_msg}",
+        Unit::Bytes => "{prefix:>12.cyan.bold} [{bar:25}] {bytes}/{total_bytes}: {wide_msg}",
+    };
+    ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
 }

@@ -1,11 +1,12 @@
 //! Loading what the registry holds into a [`Runtime`]: what Flowtrace does at start.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Registry, RegistryError};
 use crate::error::LoadError;
 use crate::host::Services;
-use crate::manifest::{PluginId, PluginKind};
+use crate::manifest::{ConfigValue, PluginId, PluginKind};
 use crate::plugin::{LoadOptions, Plugin};
 use crate::Runtime;
 
@@ -88,12 +89,51 @@ impl Registry {
         id: &PluginId,
         services: &Services,
     ) -> Result<Plugin, LoadEnabledError> {
+        self.load(runtime, id, services)
+    }
+
+    /// Load the active version of one installed plugin, enabled or not, the way
+    /// [`load_enabled`](Registry::load_enabled) loads each: its recorded sha256 checked
+    /// ([`read_component`](Registry::read_component)), only the capabilities the user
+    /// granted, and its precompiled code (compiled there on the first load when the install
+    /// did not precompile it).
+    ///
+    /// ```no_run
+    /// use flowtrace_plugins::manifest::PluginId;
+    /// use flowtrace_plugins::registry::Registry;
+    /// use flowtrace_plugins::{Runtime, Services};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let runtime = Runtime::new()?;
+    /// let registry = Registry::open_default()?;
+    /// let plugin = registry.load(&runtime, &PluginId::parse("sample-evaluator")?, &Services::default())?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn load(
+        &self,
+        runtime: &Runtime,
+        id: &PluginId,
+        services: &Services,
+    ) -> Result<Plugin, LoadEnabledError> {
+        self.load_with_config(runtime, id, services, BTreeMap::new())
+    }
+
+    /// [`load`](Registry::load) with overrides of the plugin's `[config]` defaults, checked
+    /// against the declared types (a wrong one is [`LoadError::Config`]).
+    pub fn load_with_config(
+        &self,
+        runtime: &Runtime,
+        id: &PluginId,
+        services: &Services,
+        config: BTreeMap<String, ConfigValue>,
+    ) -> Result<Plugin, LoadEnabledError> {
         let installed = self.read_component(id)?;
         let options = LoadOptions {
             grants: Some(installed.grants),
-            cache_dir: Some(installed.precompiled_dir),
+            config,
             services: services.clone(),
-            ..LoadOptions::default()
+            cache_dir: Some(installed.precompiled_dir),
         };
         Ok(runtime.load(&installed.bytes, &installed.manifest, options)?)
     }

@@ -134,20 +134,49 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             if is_blank(text) {
                 continue;
             }
-            let mut traces = TraceSet::default();
-            let parsed = serde_json::from_slice::<Value>(text)
-                .map_err(|source| TraceError::InvalidJson { source })
-                .and_then(|value| traces.add(&value, Path::Root, true));
-            if let Err(error) = parsed {
-                let source = Box::new(error);
-                return Some(Err(TraceError::Line {
-                    line: self.line,
-                    source,
-                }));
+            match parse_line(text) {
+                Ok(traces) => self.pending.extend(traces),
+                Err(error) => {
+                    let source = Box::new(error);
+                    return Some(Err(TraceError::Line {
+                        line: self.line,
+                        source,
+                    }));
+                }
             }
-            self.pending.extend(traces.finish());
         }
     }
+}
+
+/// Reads one line of JSON lines the way [`TraceReader`] reads each of its lines: a Flowtrace
+/// trace, an array of them, or an OTLP/JSON export (every trace in it, spans merged by trace
+/// id). A blank line holds no traces; a leading byte-order mark is ignored.
+///
+/// For callers that split the lines themselves, e.g. to parse them on several threads. The
+/// error says what is wrong with the line, not where: the caller knows its number.
+///
+/// ```
+/// use flowtrace_plugins::trace::parse_json_line;
+///
+/// let traces = parse_json_line(br#"[{"id":"a","spans":[]},{"id":"b","spans":[]}]"#).unwrap();
+/// assert_eq!(traces.len(), 2);
+/// assert!(parse_json_line(b"  \n").unwrap().is_empty());
+/// assert!(parse_json_line(b"{\"id\": ").is_err());
+/// ```
+pub fn parse_json_line(line: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    let text = strip_bom(line);
+    if is_blank(text) {
+        return Ok(Vec::new());
+    }
+    parse_line(text)
+}
+
+fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    let mut traces = TraceSet::default();
+    let value =
+        serde_json::from_slice::<Value>(text).map_err(|source| TraceError::InvalidJson { source })?;
+    traces.add(&value, Path::Root, true)?;
+    Ok(traces.finish())
 }
 
 /// Traces in input order, Flowtrace ones as they are, OTLP ones merged by trace id.

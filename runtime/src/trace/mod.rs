@@ -15,7 +15,8 @@
 //!   and the pre-1.0 `instrumentationLibrarySpans`.
 //!
 //! A streaming [`TraceReader`] reads JSON lines one line at a time and reports a bad line with
-//! its number, then goes on.
+//! its number, then goes on; [`parse_json_line`] parses one line the same way, for callers that
+//! split the lines themselves (to parse them on several threads).
 //!
 //! # From OTLP to the model
 //!
@@ -85,5 +86,5 @@ mod otlp;
 mod otlp_value;
 
 pub use error::TraceError;
-pub use formats::{from_otlp_json, from_otlp_value, parse_traces, TraceReader};
+pub use formats::{from_otlp_json, from_otlp_value, parse_json_line, parse_traces, TraceReader};
 pub use model::*;

@@ -1,0 +1,258 @@
+//! `cargo flowtrace eval <PLUGIN> <TRACES>...`
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{anyhow, Context as _, Result};
+use clap::{Args, ValueEnum};
+
+use crate::context::Context;
+use crate::error::ResultExt;
+use crate::eval::report::{self, EvalRecord, Tally, Verdict};
+use crate::eval::{input, run, source, LoadRequest, PluginSource};
+use crate::exit_codes;
+
+/// How many errors human output lists before it only counts them.
+const ERRORS_SHOWN: u64 = 10;
+
+/// Run an evaluator over files of traces, on every core
+///
+/// PLUGIN is a plugin directory (built first, like `test` does), a built component (`.wasm`,
+/// with the flowtrace.toml that `cargo flowtrace build` embeds), or the id of a plugin
+/// installed in `$FLOWTRACE_HOME` (default `~/.flowtrace`), loaded with the capabilities the
+/// user granted it and its precompiled code. An existing path is taken as a path; anything
+/// else as an id. A plugin that is not an evaluator is refused.
+///
+/// Each trace file is Flowtrace JSON (one trace or an array), JSON lines (one trace, array
+/// or OTLP/JSON export per line), or an OTLP/JSON export with any number of traces; the
+/// format is told from the content. JSON lines are streamed: memory stays flat however many
+/// lines there are (a single JSON document is parsed whole).
+///
+/// Traces are evaluated in parallel, each in a fresh instance under the plugin's limits.
+/// Results come out in input order. A trace that cannot be evaluated (an unparsable line,
+/// a trap, a timeout, an invalid result, an error the plugin returns) is an error in the
+/// results, with its file and line, and the run goes on.
+///
+/// Human output: `Evaluating` and `Finished` status lines, the first errors, and a summary
+/// table on stdout (traces, passed, failed, errors, mean score, and the mean, min and max of
+/// every numeric or boolean metric). `--output <file>` writes one JSON object per trace
+/// (`file`, `line`, `trace-id`, `verdict`, the result's fields, `error`); `--output -` writes
+/// them to stdout and the summary to stderr. `--message-format json` writes an `eval-result`
+/// message per trace and a final `eval-summary`.
+///
+/// The exit code is 0 when every trace was read and run, whatever the verdicts; with
+/// `--fail-on error` it is 3 when a trace could not be evaluated, and with `--fail-on failed`
+/// also when one failed.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo flowtrace eval . traces.jsonl                    the plugin in this directory
+  cargo flowtrace eval sample-evaluator traces/*.json    an installed plugin, many files
+  cargo flowtrace eval my-eval-0.1.0.wasm export.json -o results.jsonl
+  cargo flowtrace eval my-eval traces.jsonl --config threshold=0.8 --fail-on failed
+  cargo flowtrace eval my-eval traces.jsonl --output - | jq 'select(.verdict != \"passed\")'
+  cargo flowtrace eval my-eval traces.jsonl --message-format json")]
+pub struct EvalCommand {
+    /// The evaluator: an installed plugin's id, a plugin directory, or a component (`.wasm`)
+    #[arg(value_name = "PLUGIN")]
+    pub plugin: String,
+
+    /// Files of traces: Flowtrace JSON, JSON lines, or OTLP/JSON
+    #[arg(value_name = "TRACES", required = true)]
+    pub traces: Vec<PathBuf>,
+
+    /// Write one JSON line per trace to FILE (`-` for stdout)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Evaluate N traces at once [default: the number of CPUs]
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+
+    /// Override a `[config]` value of the plugin (repeatable); lists are `a,b,c`
+    #[arg(long, value_name = "KEY=VALUE", value_parser = source::parse_config_arg)]
+    pub config: Vec<(String, String)>,
+
+    /// Exit with code 3 when a trace could not be evaluated (`error`), or also when one
+    /// failed (`failed`)
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub fail_on: Option<FailOn>,
+
+    /// Build a plugin directory with the release profile
+    #[arg(long)]
+    pub release: bool,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Failed,
+}
+
+impl EvalCommand {
+    /// Run `eval`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let term = &cx.term;
+        let to_stdout = self.output.as_deref().is_some_and(|p| p.as_os_str() == "-");
+        if to_stdout && term.is_json() {
+            return Err(anyhow!(
+                "`--output -` cannot be used with `--message-format json`"
+            ))
+            .help("the `eval-result` messages on stdout already hold every result; drop `--output -`, or write them to a file")
+            .exit_code(exit_codes::USAGE);
+        }
+        let source = PluginSource::parse(&self.plugin)?;
+        // Before the plugin is built or loaded: a typo in a file name fails at once.
+        let files = input::open_all(&self.traces)?;
+        let mut output: Option<(String, Box<dyn Write>)> = match &self.output {
+            None => None,
+            Some(_) if to_stdout => Some(("stdout".into(), Box::new(BufWriter::new(io::stdout())))),
+            Some(path) => {
+                let file = File::create(path)
+                    .with_context(|| format!("failed to create `{}`", path.display()))?;
+                Some((format!("`{}`", path.display()), Box::new(BufWriter::new(file))))
+            }
+        };
+        let loaded = source::load(
+            term,
+            &source,
+            &LoadRequest {
+                release: self.release,
+                config: self.config.clone(),
+            },
+        )?;
+        let plugin = &loaded.plugin;
+        let jobs = self.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            NonZeroUsize::get,
+        );
+        let total_bytes: u64 = files.iter().map(|f| f.size).sum();
+        let what = match files.as_slice() {
+            [one] => format!("`{}`", one.shown),
+            many => format!("{} files", many.len()),
+        };
+        term.status(
+            "Evaluating",
+            format_args!(
+                "{what} with {} ({jobs} {})",
+                loaded.description,
+                if jobs == 1 { "thread" } else { "threads" }
+            ),
+        );
+
+        let started = Instant::now();
+        let mut tally = Tally::default();
+        let mut errors_shown = 0u64;
+        let progress = term.progress_bytes("Evaluating", total_bytes, plugin.id().to_string());
+        let mut on_record = |record: &EvalRecord, read: u64| -> Result<()> {
+            tally.add(record);
+            if let Some((name, out)) = &mut output {
+                serde_json::to_writer(&mut *out, record)
+                    .map_err(io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .with_context(|| format!("failed to write the results to {name}"))?;
+            }
+            term.emit(record)?;
+            if term.is_human() && record.verdict == Verdict::Error {
+                if errors_shown < ERRORS_SHOWN {
+                    term.error(error_line(record));
+                }
+                errors_shown += 1;
+            }
+            if !progress.is_hidden() {
+                progress.set_position(read);
+                progress.set_message(format!(
+                    "{} traces, {} failed, {} errors",
+                    tally.total(),
+                    tally.failed(),
+                    tally.errors()
+                ));
+            }
+            Ok(())
+        };
+        run::run(plugin, files, jobs, &mut on_record)?;
+        drop(progress);
+        if let Some((name, out)) = &mut output {
+            out.flush()
+                .with_context(|| format!("failed to write the results to {name}"))?;
+        }
+        let elapsed = started.elapsed();
+        let summary = tally.finish(plugin.id().to_string(), jobs, elapsed);
+
+        if term.is_human() {
+            if errors_shown > ERRORS_SHOWN {
+                let more = errors_shown - ERRORS_SHOWN;
+                match &output {
+                    Some((name, _)) => term.note(format_args!(
+                        "{more} more errors not shown; {name} has every result"
+                    )),
+                    None => term.note(format_args!(
+                        "{more} more errors not shown; `--output <file>` writes every result"
+                    )),
+                }
+            }
+            let rate = summary.traces as f64 / elapsed.as_secs_f64().max(1e-9);
+            term.status(
+                "Finished",
+                format_args!(
+                    "{} {} in {:.2}s ({rate:.0} traces/s)",
+                    summary.traces,
+                    if summary.traces == 1 { "trace" } else { "traces" },
+                    elapsed.as_secs_f64()
+                ),
+            );
+            let mut table = Vec::new();
+            report::table(&mut table, &summary)?;
+            if to_stdout {
+                term.stderr_line(String::from_utf8_lossy(&table).trim_end());
+            } else {
+                let mut out = term.stdout();
+                out.write_all(&table)?;
+                out.flush()?;
+            }
+        }
+        term.emit(&summary)?;
+        if summary.traces == 0 {
+            term.warn("no traces in the input");
+        }
+        let (bad, what) = match self.fail_on {
+            None => return Ok(()),
+            Some(FailOn::Error) => (summary.errors, "could not be evaluated"),
+            Some(FailOn::Failed) => (
+                summary.errors + summary.failed,
+                "failed or could not be evaluated",
+            ),
+        };
+        if bad == 0 {
+            return Ok(());
+        }
+        Err(anyhow!(
+            "{bad} of {} {} {what}",
+            summary.traces,
+            if summary.traces == 1 { "trace" } else { "traces" }
+        ))
+        .exit_code(exit_codes::TESTS_FAILED)
+    }
+}
+
+/// `traces.jsonl:12: trace `abc`: trapped: ...`, control characters neutralised.
+fn error_line(record: &EvalRecord) -> String {
+    let message = record
+        .error
+        .as_ref()
+        .map_or("no result", |e| e.message.as_str());
+    let message = crate::term::sanitize(message);
+    let message = message.lines().next().unwrap_or_default();
+    match &record.trace_id {
+        Some(id) => format!(
+            "{}: trace `{}`: {message}",
+            record.location(),
+            crate::term::sanitize(id)
+        ),
+        None => format!("{}: {message}", record.location()),
+    }
+}

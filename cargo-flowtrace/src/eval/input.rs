@@ -1,0 +1,337 @@
+//! Reading trace files as a stream of work items, with memory flat in the number of traces.
+//!
+//! The format is told from the content ([`Layout::detect`]): a file whose first non-blank line
+//! is a JSON object or array on its own is JSON lines (each line a Flowtrace trace, an array
+//! of them, or an OTLP/JSON export), read one line at a time; the lines are
+//! parsed by the workers ([`parse_json_line`]), so parsing runs on every core. Anything else
+//! is one JSON document (a pretty-printed trace, array or OTLP/JSON export), which has to be
+//! parsed whole ([`parse_traces`]).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Result};
+use flowtrace_plugins::trace::{parse_json_line, parse_traces, Trace};
+use serde_json::Value;
+
+use crate::error::ResultExt;
+use crate::harness::run::error_text;
+
+/// One trace file, opened.
+#[derive(Debug)]
+pub struct TraceFile {
+    /// As the user wrote it, for messages and results.
+    pub shown: String,
+    /// Its path.
+    pub path: PathBuf,
+    /// Its size in bytes (for the progress bar).
+    pub size: u64,
+    file: File,
+}
+
+/// Open every file before anything runs, so a typo fails the command at once; every file
+/// that cannot be opened is named.
+pub fn open_all(paths: &[PathBuf]) -> Result<Vec<TraceFile>> {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        let opened = File::open(path).and_then(|file| {
+            let meta = file.metadata()?;
+            if meta.is_dir() {
+                return Err(std::io::Error::other("it is a directory"));
+            }
+            Ok((file, meta.len()))
+        });
+        match opened {
+            Ok((file, size)) => files.push(TraceFile {
+                shown: path.display().to_string(),
+                path: path.clone(),
+                size,
+                file,
+            }),
+            Err(e) => problems.push(format!("`{}`: {e}", path.display())),
+        }
+    }
+    match problems.len() {
+        0 => Ok(files),
+        1 => Err(anyhow!("failed to open trace file {}", problems[0]))
+            .help("pass files of traces: Flowtrace JSON, JSON lines or OTLP/JSON"),
+        n => Err(anyhow!(
+            "failed to open {n} trace files:\n  {}",
+            problems.join("\n  ")
+        ))
+        .help("pass files of traces: Flowtrace JSON, JSON lines or OTLP/JSON"),
+    }
+}
+
+/// What a work item holds.
+#[derive(Debug)]
+pub enum Payload {
+    /// One line of JSON lines, not parsed yet: it may hold several traces.
+    Line(Vec<u8>),
+    /// One trace of a whole document.
+    Trace(Box<Trace>),
+    /// The input could not be read here: the error, for the results.
+    Unreadable(String),
+}
+
+/// One work item: a line or a trace, and where it came from.
+#[derive(Debug)]
+pub struct Item {
+    /// Index of the file in the command line's list.
+    pub file: usize,
+    /// Line number (from 1) for JSON lines and for errors that know theirs.
+    pub line: Option<usize>,
+    /// Bytes of all input read up to the end of this item (progress).
+    pub progress: u64,
+    /// What to evaluate.
+    pub payload: Payload,
+}
+
+/// How a file is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// JSON lines: one value per line.
+    Lines,
+    /// One JSON document.
+    Document,
+}
+
+impl Layout {
+    /// JSON lines when the first non-blank line is an object or an array on its own, or when
+    /// it is not, the second is, and the first does not open a document (it does not end
+    /// with `{`, `[` or `,`): a JSON lines file whose first line is broken. A document
+    /// otherwise.
+    pub fn detect<'a>(first_lines: impl IntoIterator<Item = &'a [u8]>) -> Layout {
+        let is_value = |l: &[u8]| {
+            serde_json::from_slice::<Value>(l).is_ok_and(|v| v.is_object() || v.is_array())
+        };
+        let mut lines = first_lines
+            .into_iter()
+            .map(|l| l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l))
+            .filter(|l| !is_blank(l));
+        let Some(first) = lines.next() else {
+            return Layout::Document;
+        };
+        if is_value(first) {
+            return Layout::Lines;
+        }
+        let opens_document = matches!(first.trim_ascii().last(), Some(b'{' | b'[' | b','));
+        match lines.next() {
+            Some(second) if !opens_document && is_value(second) => Layout::Lines,
+            _ => Layout::Document,
+        }
+    }
+}
+
+/// Read `file` (the `index`-th), giving each item to `send`, which returns `false` to stop
+/// (the run was cancelled). `offset` is the bytes of the files before this one. Returns the
+/// bytes read.
+pub fn read(
+    index: usize,
+    file: TraceFile,
+    offset: u64,
+    send: &mut dyn FnMut(Item) -> bool,
+) -> u64 {
+    let mut reader = BufReader::with_capacity(1 << 16, file.file);
+    // The first two non-blank lines decide the layout; they are kept to be read again.
+    let mut head = Vec::new();
+    let mut bounds = Vec::new();
+    while bounds.len() < 2 {
+        let start = head.len();
+        match reader.read_until(b'\n', &mut head) {
+            Ok(0) => break,
+            Ok(_) => {
+                if !is_blank(&head[start..]) {
+                    bounds.push(start..head.len());
+                }
+            }
+            Err(e) => {
+                send(Item {
+                    file: index,
+                    line: None,
+                    progress: offset + file.size,
+                    payload: Payload::Unreadable(format!("failed to read the file: {e}")),
+                });
+                return file.size;
+            }
+        }
+    }
+    let layout = Layout::detect(bounds.iter().map(|r| &head[r.clone()]));
+    let mut source = Cursor::new(head).chain(reader);
+    match layout {
+        Layout::Lines => read_lines(index, &mut source, offset, send),
+        Layout::Document => {
+            read_document(index, &mut source, offset, file.size, send);
+            file.size
+        }
+    }
+}
+
+fn read_lines(
+    index: usize,
+    source: &mut impl BufRead,
+    offset: u64,
+    send: &mut dyn FnMut(Item) -> bool,
+) -> u64 {
+    let mut read = 0u64;
+    let mut line = 0usize;
+    loop {
+        let mut buffer = Vec::new();
+        match source.read_until(b'\n', &mut buffer) {
+            Ok(0) => return read,
+            Ok(n) => {
+                read += n as u64;
+                line += 1;
+            }
+            Err(e) => {
+                // An I/O error may repeat forever: report it once and stop reading the file.
+                send(Item {
+                    file: index,
+                    line: Some(line + 1),
+                    progress: offset + read,
+                    payload: Payload::Unreadable(format!("failed to read the file: {e}")),
+                });
+                return read;
+            }
+        }
+        if is_blank(&buffer) {
+            continue;
+        }
+        let item = Item {
+            file: index,
+            line: Some(line),
+            progress: offset + read,
+            payload: Payload::Line(buffer),
+        };
+        if !send(item) {
+            return read;
+        }
+    }
+}
+
+fn read_document(
+    index: usize,
+    source: &mut impl Read,
+    offset: u64,
+    size: u64,
+    send: &mut dyn FnMut(Item) -> bool,
+) {
+    let mut bytes = Vec::new();
+    if let Err(e) = source.read_to_end(&mut bytes) {
+        send(Item {
+            file: index,
+            line: None,
+            progress: offset + size,
+            payload: Payload::Unreadable(format!("failed to read the file: {e}")),
+        });
+        return;
+    }
+    let traces = match parse_traces(&bytes) {
+        Ok(traces) => traces,
+        Err(e) => {
+            send(Item {
+                file: index,
+                line: e.line(),
+                progress: offset + size,
+                payload: Payload::Unreadable(error_text(&e)),
+            });
+            return;
+        }
+    };
+    drop(bytes);
+    let count = traces.len() as u64;
+    for (i, trace) in traces.into_iter().enumerate() {
+        let item = Item {
+            file: index,
+            line: None,
+            progress: offset + size * (i as u64 + 1) / count.max(1),
+            payload: Payload::Trace(Box::new(trace)),
+        };
+        if !send(item) {
+            return;
+        }
+    }
+}
+
+/// The traces of one item, or why there are none.
+pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
+    match payload {
+        Payload::Line(bytes) => parse_json_line(&bytes).map_err(|e| error_text(&e)),
+        Payload::Trace(trace) => Ok(vec![*trace]),
+        Payload::Unreadable(error) => Err(error),
+    }
+}
+
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_follows_the_first_two_lines() {
+        let lines = |text: &'static str| Layout::detect(text.lines().map(str::as_bytes));
+        assert_eq!(lines("{\"id\":\"a\",\"spans\":[]}\n{\"id\":\"b\"}"), Layout::Lines);
+        assert_eq!(lines("not json\n{\"id\":\"b\",\"spans\":[]}"), Layout::Lines);
+        assert_eq!(lines("{\n  \"id\": \"a\",\n  \"spans\": []\n}"), Layout::Document);
+        assert_eq!(lines("[\n{\"id\":\"a\",\"spans\":[]}\n]"), Layout::Document);
+        assert_eq!(
+            lines("{\"resourceSpans\": [\n{\"resource\": {}, \"scopeSpans\": []}\n]}"),
+            Layout::Document
+        );
+        assert_eq!(lines("\u{feff}{\"resourceSpans\":[]}"), Layout::Lines);
+        assert_eq!(lines(""), Layout::Document);
+    }
+
+    fn items(text: &str) -> Vec<Item> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        std::fs::write(&path, text).unwrap();
+        let file = open_all(std::slice::from_ref(&path)).unwrap().remove(0);
+        let mut out = Vec::new();
+        read(0, file, 0, &mut |item| {
+            out.push(item);
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn json_lines_come_one_item_per_non_blank_line_with_its_number() {
+        let text = "{\"id\":\"a\",\"spans\":[]}\n\n{broken\n{\"id\":\"c\",\"spans\":[]}\n";
+        let got = items(text);
+        let lines: Vec<_> = got.iter().map(|i| i.line).collect();
+        assert_eq!(lines, [Some(1), Some(3), Some(4)]);
+        assert_eq!(got.last().unwrap().progress, text.len() as u64);
+        let parsed: Vec<_> = got.into_iter().map(|i| traces_of(i.payload)).collect();
+        assert_eq!(parsed[0].as_ref().unwrap()[0].id, "a");
+        assert!(parsed[1].as_ref().unwrap_err().contains("not valid JSON"));
+        assert_eq!(parsed[2].as_ref().unwrap()[0].id, "c");
+    }
+
+    #[test]
+    fn a_document_is_parsed_whole_and_a_broken_one_is_one_error() {
+        let got = items("[\n {\"id\":\"a\",\"spans\":[]},\n {\"id\":\"b\",\"spans\":[]}\n]\n");
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|i| i.line.is_none()));
+        let got = items("{\n \"id\": \"a\",\n");
+        assert_eq!(got.len(), 1);
+        let Payload::Unreadable(error) = &got[0].payload else {
+            panic!("{:?}", got[0]);
+        };
+        assert!(error.contains("not valid JSON"), "{error}");
+    }
+
+    #[test]
+    fn missing_files_are_all_named() {
+        let error = open_all(&[PathBuf::from("nope-1.jsonl"), PathBuf::from("nope-2.jsonl")])
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("failed to open 2 trace files:"), "{text}");
+        assert!(text.contains("`nope-1.jsonl`") && text.contains("`nope-2.jsonl`"), "{text}");
+    }
+}

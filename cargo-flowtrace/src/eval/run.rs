@@ -1,0 +1,251 @@
+//! The pipeline: one reader thread, `jobs` workers, results written in input order.
+//!
+//! ```text
+//! reader ──items──▶ workers (parse the line, evaluate) ──results──▶ caller's thread
+//!    ▲                                                         (reorders, writes, tallies)
+//!    └──────────────────── window: items in flight ◀──────────────────┘
+//! ```
+//!
+//! Every item in flight (queued, being evaluated, or finished and waiting for an earlier one
+//! to be written) holds a permit of a window of [`window`]`(jobs)` items, so memory is flat
+//! in the number of traces: a slow trace (at worst, the plugin's timeout) holds back the
+//! output, never memory.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use anyhow::Result;
+use flowtrace_plugins::{Plugin, PreparedTrace};
+
+use super::input::{self, Item, TraceFile};
+use super::report::{EvalRecord, ErrorKind, RecordError, Verdict};
+
+/// Items in flight at most with `jobs` workers: enough to keep every worker busy while one
+/// result is late, small enough to stay a few megabytes.
+pub fn window(jobs: usize) -> usize {
+    (64 * jobs).max(256)
+}
+
+/// Evaluate every trace of `files` with `plugin` on `jobs` threads. `on_record` sees each
+/// record in input order (file by file, line by line) on the caller's thread, with the bytes
+/// of input read so far; its error stops the run and is returned.
+pub fn run(
+    plugin: &Plugin,
+    files: Vec<TraceFile>,
+    jobs: usize,
+    on_record: &mut dyn FnMut(&EvalRecord, u64) -> Result<()>,
+) -> Result<()> {
+    let jobs = jobs.max(1);
+    let names: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
+    let window = Window::new(window(jobs));
+    let cancelled = AtomicBool::new(false);
+    let (item_tx, item_rx) = mpsc::channel::<(u64, Item)>();
+    let item_rx = Mutex::new(item_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, u64, Vec<EvalRecord>)>();
+
+    std::thread::scope(|s| {
+        let reader = {
+            let (window, cancelled) = (&window, &cancelled);
+            std::thread::Builder::new()
+                .name("eval-reader".into())
+                .spawn_scoped(s, move || {
+                    let mut seq = 0u64;
+                    let mut offset = 0u64;
+                    for (index, file) in files.into_iter().enumerate() {
+                        let size = file.size;
+                        let mut send = |item: Item| {
+                            if !window.acquire() || cancelled.load(Ordering::Relaxed) {
+                                return false;
+                            }
+                            let sent = item_tx.send((seq, item)).is_ok();
+                            seq += 1;
+                            sent
+                        };
+                        input::read(index, file, offset, &mut send);
+                        offset += size;
+                        if cancelled.load(Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                    // Dropping the sender ends the workers once the queue is empty.
+                })
+        };
+        for i in 0..jobs {
+            let done_tx = done_tx.clone();
+            let (item_rx, names) = (&item_rx, &names);
+            let spawned = std::thread::Builder::new()
+                .name(format!("eval-{i}"))
+                .spawn_scoped(s, move || loop {
+                    // The lock is held only while waiting for the next item.
+                    let next = item_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((seq, item)) = next else { break };
+                    let progress = item.progress;
+                    let records = evaluate(plugin, &names[item.file], item);
+                    if done_tx.send((seq, progress, records)).is_err() {
+                        break;
+                    }
+                });
+            if let Err(e) = spawned {
+                // Without any worker nothing would drain the queue.
+                if i == 0 {
+                    cancelled.store(true, Ordering::Relaxed);
+                    window.close();
+                    return Err(anyhow::Error::new(e).context("failed to start a worker thread"));
+                }
+                break;
+            }
+        }
+        drop(done_tx);
+
+        // Write in input order: hold back what finished early.
+        let mut pending: BTreeMap<u64, (u64, Vec<EvalRecord>)> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut failure = None;
+        for (seq, progress, records) in &done_rx {
+            pending.insert(seq, (progress, records));
+            while let Some((progress, records)) = pending.remove(&next) {
+                next += 1;
+                window.release();
+                if failure.is_some() {
+                    continue;
+                }
+                for record in &records {
+                    if let Err(e) = on_record(record, progress) {
+                        failure = Some(e);
+                        // Stop the reader; the workers finish what they hold.
+                        cancelled.store(true, Ordering::Relaxed);
+                        window.close();
+                        break;
+                    }
+                }
+            }
+        }
+        if reader.is_err() {
+            return Err(anyhow::anyhow!("failed to start the reader thread"));
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    })
+}
+
+/// The records of one item: one per trace it holds, or one error.
+fn evaluate(plugin: &Plugin, file: &str, item: Item) -> Vec<EvalRecord> {
+    let started = Instant::now();
+    let record = |trace_id, verdict, result, error| EvalRecord {
+        file: file.to_string(),
+        line: item.line,
+        trace_id,
+        verdict,
+        result,
+        error,
+        exec_time: started.elapsed(),
+    };
+    let traces = match input::traces_of(item.payload) {
+        Ok(traces) => traces,
+        Err(message) => {
+            let error = RecordError {
+                kind: ErrorKind::Input,
+                message,
+            };
+            return vec![record(None, Verdict::Error, None, Some(error))];
+        }
+    };
+    traces
+        .into_iter()
+        .map(|trace| {
+            let id = trace.id.clone();
+            match plugin.evaluate(&PreparedTrace::new(trace)) {
+                Ok(result) => {
+                    let verdict = if result.passed {
+                        Verdict::Passed
+                    } else {
+                        Verdict::Failed
+                    };
+                    record(Some(id), verdict, Some(result), None)
+                }
+                Err(e) => {
+                    let error = RecordError {
+                        kind: ErrorKind::of(&e),
+                        message: e.reason.to_string(),
+                    };
+                    record(Some(id), Verdict::Error, None, Some(error))
+                }
+            }
+        })
+        .collect()
+}
+
+/// A counting semaphore over the items in flight; closing it lets every waiter through
+/// with `false`.
+struct Window {
+    free: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl Window {
+    fn new(size: usize) -> Self {
+        Window {
+            free: Mutex::new((size, false)),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Take a permit, waiting for one; `false` when closed.
+    fn acquire(&self) -> bool {
+        let mut state = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match *state {
+                (_, true) => return false,
+                (0, false) => {
+                    state = self
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                (n, false) => {
+                    state.0 = n - 1;
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn release(&self) {
+        let mut state = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 += 1;
+        self.changed.notify_one();
+    }
+
+    fn close(&self) {
+        let mut state = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 = true;
+        self.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_blocks_at_its_size_and_opens_on_release_or_close() {
+        let window = Window::new(2);
+        assert!(window.acquire());
+        assert!(window.acquire());
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| window.acquire());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(!waiter.is_finished(), "a third permit was given out");
+            window.release();
+            assert!(waiter.join().unwrap());
+            let waiter = s.spawn(|| window.acquire());
+            window.close();
+            assert!(!waiter.join().unwrap());
+        });
+    }
+}

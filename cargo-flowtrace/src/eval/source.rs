@@ -1,0 +1,355 @@
+//! Where the evaluator comes from: an installed plugin, a plugin directory, or a `.wasm`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context as _, Result};
+use flowtrace_plugins::inspect;
+use flowtrace_plugins::manifest::{
+    self, ConfigType, ConfigValue, Manifest, PluginId, PluginKind, MANIFEST_FILE_NAME,
+};
+use flowtrace_plugins::registry::Registry;
+use flowtrace_plugins::{LoadOptions, Plugin, Runtime, RuntimeConfig, Services};
+
+use crate::build::{self, BuildRequest};
+use crate::context;
+use crate::error::ResultExt;
+use crate::term::Term;
+
+/// The plugin argument of `eval`: an existing path is a directory or a component, anything
+/// else a plugin id in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// A plugin directory (or its `flowtrace.toml`): built first, like `test` does.
+    Dir(PathBuf),
+    /// A built component with its manifest embedded.
+    Wasm(PathBuf),
+    /// A plugin installed in `$FLOWTRACE_HOME`.
+    Installed(PluginId),
+}
+
+impl PluginSource {
+    /// Decide what `arg` names: an existing path is a directory or a file; otherwise it must
+    /// be a plugin id.
+    pub fn parse(arg: &str) -> Result<Self> {
+        let path = Path::new(arg);
+        if path.is_dir() {
+            return Ok(PluginSource::Dir(path.to_path_buf()));
+        }
+        if path.is_file() {
+            // A plugin's manifest names its directory.
+            if path.file_name().is_some_and(|n| n == MANIFEST_FILE_NAME) {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                return Ok(PluginSource::Dir(dir.to_path_buf()));
+            }
+            return Ok(PluginSource::Wasm(path.to_path_buf()));
+        }
+        PluginId::parse(arg)
+            .map(PluginSource::Installed)
+            .map_err(|_| anyhow!("`{arg}` does not exist"))
+            .help(
+                "pass the id of an installed plugin, a plugin directory or a component (`.wasm`)",
+            )
+    }
+}
+
+/// What the plugin is loaded with.
+#[derive(Debug, Clone, Default)]
+pub struct LoadRequest {
+    /// `--release`: build a plugin directory with the release profile.
+    pub release: bool,
+    /// `--config key=value`, as given.
+    pub config: Vec<(String, String)>,
+}
+
+/// A loaded evaluator, and how to name it in messages.
+#[derive(Debug)]
+pub struct LoadedEvaluator {
+    /// The plugin, ready to call from many threads.
+    pub plugin: Plugin,
+    /// `` `id` v1.2.3 ``, with where it came from.
+    pub description: String,
+}
+
+/// Load the evaluator `source` names: build a directory first, read a component's embedded
+/// manifest, or load an installed plugin with its grants and precompiled code. A plugin of
+/// another kind is refused before it is loaded.
+pub fn load(term: &Term, source: &PluginSource, request: &LoadRequest) -> Result<LoadedEvaluator> {
+    match source {
+        PluginSource::Dir(dir) => load_dir(term, dir, request),
+        PluginSource::Wasm(path) => load_wasm(path, request),
+        PluginSource::Installed(id) => load_installed(id, request),
+    }
+}
+
+fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
+    let manifest_path = context::manifest_at(dir)?;
+    let built = build::build(
+        term,
+        &BuildRequest {
+            manifest_path,
+            release: request.release,
+        },
+    )?;
+    let manifest = &built.manifest;
+    ensure_evaluator(manifest, &format!("plugin `{}`", manifest.plugin.id))?;
+    let config = config_overrides(manifest, &request.config)?;
+    let runtime = Runtime::with_config(RuntimeConfig {
+        cache_dir: Some(built.target_dir.join(build::OUTPUT_DIR).join("cache")),
+        ..RuntimeConfig::default()
+    })
+    .context("failed to start the plugin runtime")?;
+    let options = LoadOptions {
+        grants: None,
+        config,
+        services: Services::default(),
+        cache_dir: None,
+    };
+    let plugin = runtime
+        .load(&built.bytes, manifest, options)
+        .with_context(|| format!("failed to load `{}`", built.artefact.display()))?;
+    Ok(LoadedEvaluator {
+        description: format!(
+            "`{}` v{} ({})",
+            manifest.plugin.id,
+            manifest.plugin.version,
+            built.root.display()
+        ),
+        plugin,
+    })
+}
+
+fn load_wasm(path: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let inspection = inspect::inspect(&bytes)
+        .with_context(|| format!("failed to inspect `{}`", path.display()))?;
+    let Some(text) = &inspection.embedded_manifest else {
+        return Err(anyhow!(
+            "`{}` has no embedded manifest (custom section `{}`)",
+            path.display(),
+            inspect::MANIFEST_SECTION
+        ))
+        .help(
+            "build the plugin with `cargo flowtrace build`, which embeds its flowtrace.toml in \
+             the component, or pass the plugin's directory",
+        );
+    };
+    let name = format!("{}#{}", path.display(), inspect::MANIFEST_SECTION);
+    let manifest = manifest::parse(text, Path::new(&name))
+        .with_context(|| format!("the manifest embedded in `{}` is invalid", path.display()))?;
+    ensure_evaluator(&manifest, &format!("`{}`", path.display()))?;
+    let config = config_overrides(&manifest, &request.config)?;
+    let runtime = Runtime::new().context("failed to start the plugin runtime")?;
+    let options = LoadOptions {
+        grants: None,
+        config,
+        services: Services::default(),
+        cache_dir: None,
+    };
+    let plugin = runtime
+        .load(&bytes, &manifest, options)
+        .with_context(|| format!("failed to load `{}`", path.display()))?;
+    Ok(LoadedEvaluator {
+        description: format!(
+            "`{}` v{} ({})",
+            manifest.plugin.id,
+            manifest.plugin.version,
+            path.display()
+        ),
+        plugin,
+    })
+}
+
+fn load_installed(id: &PluginId, request: &LoadRequest) -> Result<LoadedEvaluator> {
+    let home = context::flowtrace_home()?;
+    let not_installed = || {
+        Err(anyhow!(
+            "plugin `{id}` is not installed, and there is no file or directory `{id}`"
+        ))
+    };
+    if !home.is_dir() {
+        return not_installed().with_help(|| {
+            format!(
+                "no plugin registry at `{}` (`$FLOWTRACE_HOME`); pass a plugin directory or a \
+                 component (`.wasm`) instead",
+                home.display()
+            )
+        });
+    }
+    let registry = Registry::open(&home)
+        .with_context(|| format!("failed to open the plugin registry at `{}`", home.display()))?;
+    let installed = registry
+        .list()
+        .with_context(|| format!("failed to read the plugin registry at `{}`", home.display()))?;
+    let Some(summary) = installed.iter().find(|p| p.id == *id) else {
+        let evaluators: Vec<String> = installed
+            .iter()
+            .filter(|p| p.kind == PluginKind::Evaluator)
+            .map(|p| format!("`{}`", p.id))
+            .collect();
+        let help = if evaluators.is_empty() {
+            format!(
+                "no evaluator is installed in `{}`; pass a plugin directory or a component \
+                 (`.wasm`) instead",
+                home.display()
+            )
+        } else {
+            format!("installed evaluators: {}", evaluators.join(", "))
+        };
+        return not_installed().help(help);
+    };
+    if summary.kind != PluginKind::Evaluator {
+        return Err(not_an_evaluator(
+            &format!("plugin `{id}`"),
+            summary.kind,
+        ));
+    }
+    let config = if request.config.is_empty() {
+        BTreeMap::new()
+    } else {
+        let path = registry.store().manifest_path(id, &summary.version);
+        let manifest = Manifest::from_file(&path)
+            .with_context(|| format!("failed to read the manifest of plugin `{id}`"))?;
+        config_overrides(&manifest, &request.config)?
+    };
+    let runtime = Runtime::new().context("failed to start the plugin runtime")?;
+    let plugin = registry
+        .load_with_config(&runtime, id, &Services::default(), config)
+        .with_context(|| format!("failed to load the installed plugin `{id}`"))?;
+    let disabled = if summary.enabled { "" } else { ", disabled" };
+    Ok(LoadedEvaluator {
+        description: format!("`{id}` v{} (installed{disabled})", summary.version),
+        plugin,
+    })
+}
+
+fn ensure_evaluator(manifest: &Manifest, subject: &str) -> Result<()> {
+    match manifest.plugin.kind {
+        PluginKind::Evaluator => Ok(()),
+        kind => Err(not_an_evaluator(subject, kind)),
+    }
+}
+
+fn not_an_evaluator(subject: &str, kind: PluginKind) -> anyhow::Error {
+    let article = match kind {
+        PluginKind::Transformer => "a",
+        _ => "an",
+    };
+    crate::error::with_help(
+        anyhow!("{subject} is {article} {}, not an evaluator", kind_name(kind)),
+        "`cargo flowtrace eval` runs evaluators: plugins with `kind = \"evaluator\"` in their \
+         flowtrace.toml",
+    )
+}
+
+fn kind_name(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Evaluator => "evaluator",
+        PluginKind::Exporter => "exporter",
+        PluginKind::Embedder => "embedder",
+        PluginKind::Transformer => "transformer",
+    }
+}
+
+/// Parse `--config key=value` (the argument as typed).
+pub fn parse_config_arg(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{arg}` is not `key=value`")),
+    }
+}
+
+/// The `--config` values as the types the manifest declares. A key the manifest does not
+/// declare is passed on as text, for the runtime to refuse with the list of declared keys.
+/// Every wrong value is reported at once.
+pub fn config_overrides(
+    manifest: &Manifest,
+    given: &[(String, String)],
+) -> Result<BTreeMap<String, ConfigValue>> {
+    let mut values = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (key, text) in given {
+        let Some(field) = manifest.config.get(key) else {
+            values.insert(key.clone(), ConfigValue::String(text.clone()));
+            continue;
+        };
+        let value = match field.ty {
+            ConfigType::String => Some(ConfigValue::String(text.clone())),
+            ConfigType::Integer => text.trim().parse().ok().map(ConfigValue::Integer),
+            ConfigType::Float => text.trim().parse().ok().map(ConfigValue::Float),
+            ConfigType::Boolean => text.trim().parse().ok().map(ConfigValue::Boolean),
+            ConfigType::StringList => Some(ConfigValue::StringList(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )),
+        };
+        match value {
+            Some(value) => {
+                values.insert(key.clone(), value);
+            }
+            None => problems.push(format!(
+                "`--config {key}={text}`: `{key}` is declared as `{}`",
+                field.ty.as_str()
+            )),
+        }
+    }
+    if problems.is_empty() {
+        return Ok(values);
+    }
+    Err(anyhow!(
+        "invalid config for plugin `{}`:\n  {}",
+        manifest.plugin.id,
+        problems.join("\n  ")
+    ))
+    .help("give integers as `42`, floats as `0.5`, booleans as `true` or `false`, and string lists as `a,b,c`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_values_take_the_declared_types() {
+        let manifest = Manifest::from_str(
+            "[plugin]\nid = \"p\"\nname = \"p\"\nversion = \"0.1.0\"\nkind = \"evaluator\"\n\
+             [build]\nlanguage = \"rust\"\n[config]\nn = { type = \"integer\", default = 1 }\n\
+             x = { type = \"float\", default = 0.5 }\nflag = { type = \"boolean\", default = false }\n\
+             names = { type = \"string-list\", default = [] }\n",
+            Path::new("flowtrace.toml"),
+        )
+        .unwrap();
+        let given: Vec<(String, String)> = ["n=3", "x=0.25", "flag=true", "names=a, b", "other=1"]
+            .iter()
+            .map(|a| parse_config_arg(a).unwrap())
+            .collect();
+        let values = config_overrides(&manifest, &given).unwrap();
+        assert_eq!(values["n"], ConfigValue::Integer(3));
+        assert_eq!(values["x"], ConfigValue::Float(0.25));
+        assert_eq!(values["flag"], ConfigValue::Boolean(true));
+        assert_eq!(
+            values["names"],
+            ConfigValue::StringList(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(values["other"], ConfigValue::String("1".into()));
+
+        let bad = vec![("n".to_string(), "three".to_string())];
+        let error = config_overrides(&manifest, &bad).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid config for plugin `p`:\n  `--config n=three`: `n` is declared as `integer`"
+        );
+        assert!(parse_config_arg("novalue").is_err());
+        assert!(parse_config_arg("=1").is_err());
+    }
+}
