@@ -169,10 +169,12 @@ fn evaluate(plugin: &Plugin, file: &str, item: Item) -> Vec<EvalRecord> {
                     record(Some(id), verdict, Some(result), None)
                 }
                 Err(e) => {
-                    let error = RecordError {
-                        kind: ErrorKind::of(&e),
-                        message: e.reason.to_string(),
+                    let kind = ErrorKind::of(&e);
+                    let message = match kind {
+                        ErrorKind::Plugin => format!("plugin error: {}", e.reason),
+                        _ => e.reason.to_string(),
                     };
+                    let error = RecordError { kind, message };
                     record(Some(id), Verdict::Error, None, Some(error))
                 }
             }

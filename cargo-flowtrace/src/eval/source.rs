@@ -267,9 +267,8 @@ pub fn parse_config_arg(arg: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The `--config` values as the types the manifest declares. A key the manifest does not
-/// declare is passed on as text, for the runtime to refuse with the list of declared keys.
-/// Every wrong value is reported at once.
+/// The `--config` values as the types the manifest declares. Every undeclared key and wrong
+/// value is reported at once.
 pub fn config_overrides(
     manifest: &Manifest,
     given: &[(String, String)],
@@ -278,7 +277,16 @@ pub fn config_overrides(
     let mut problems = Vec::new();
     for (key, text) in given {
         let Some(field) = manifest.config.get(key) else {
-            values.insert(key.clone(), ConfigValue::String(text.clone()));
+            let declared: Vec<String> = manifest.config.keys().map(|k| format!("`{k}`")).collect();
+            problems.push(format!(
+                "`--config {key}={text}`: `{key}` is not declared under `[config]` in the \
+                 plugin's manifest (declared: {})",
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared.join(", ")
+                }
+            ));
             continue;
         };
         let value = match field.ty {
@@ -312,7 +320,10 @@ pub fn config_overrides(
         manifest.plugin.id,
         problems.join("\n  ")
     ))
-    .help("give integers as `42`, floats as `0.5`, booleans as `true` or `false`, and string lists as `a,b,c`")
+    .help(
+        "set only the keys the plugin declares under `[config]`; give integers as `42`, floats \
+         as `0.5`, booleans as `true` or `false`, and string lists as `a,b,c`",
+    )
 }
 
 #[cfg(test)]
@@ -329,7 +340,7 @@ mod tests {
             Path::new("flowtrace.toml"),
         )
         .unwrap();
-        let given: Vec<(String, String)> = ["n=3", "x=0.25", "flag=true", "names=a, b", "other=1"]
+        let given: Vec<(String, String)> = ["n=3", "x=0.25", "flag=true", "names=a, b"]
             .iter()
             .map(|a| parse_config_arg(a).unwrap())
             .collect();
@@ -341,13 +352,17 @@ mod tests {
             values["names"],
             ConfigValue::StringList(vec!["a".into(), "b".into()])
         );
-        assert_eq!(values["other"], ConfigValue::String("1".into()));
 
-        let bad = vec![("n".to_string(), "three".to_string())];
+        let bad: Vec<(String, String)> = ["n=three", "other=1"]
+            .iter()
+            .map(|a| parse_config_arg(a).unwrap())
+            .collect();
         let error = config_overrides(&manifest, &bad).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "invalid config for plugin `p`:\n  `--config n=three`: `n` is declared as `integer`"
+            "invalid config for plugin `p`:\n  `--config n=three`: `n` is declared as \
+             `integer`\n  `--config other=1`: `other` is not declared under `[config]` in the \
+             plugin's manifest (declared: `flag`, `n`, `names`, `x`)"
         );
         assert!(parse_config_arg("novalue").is_err());
         assert!(parse_config_arg("=1").is_err());

@@ -3,6 +3,7 @@
 
 mod build;
 mod doctor;
+mod eval;
 mod harness;
 mod help;
 mod inspect;

@@ -1,0 +1,546 @@
+//! `eval`: an evaluator written in the WebAssembly text format over generated files of
+//! traces, from a `.wasm`, from the registry and from a plugin directory; every way the
+//! input or the plugin can be wrong.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use flowtrace_plugins::inspect;
+use flowtrace_plugins::registry::{InstallRequest, Registry, Source};
+use flowtrace_plugins::{testing, Runtime};
+use serde_json::Value;
+
+use crate::build::{in_plugin, new_plugin};
+use crate::support::{assert_golden, flowtrace, normalize, run, tmp, validated, Run};
+
+/// A core module whose verdict depends on the number of spans `n` of the trace:
+/// `n == 99` loops forever (timeout), `n % 10 == 3` traps, `n % 10 == 5` returns the plugin
+/// error `failed("boom")`, `n % 10 == 7` scores 2.0 (an invalid result); otherwise an odd
+/// `n` fails with score 0.25 and an even one passes with 1.0, each with a metric `spans = n`.
+const GUEST: &str = r#"(module
+  (import "flowtrace:plugin/types@0.1.0" "[method]trace.span-count" (func $span_count (param i32) (result i32)))
+  (import "flowtrace:plugin/types@0.1.0" "[resource-drop]trace" (func $drop_trace (param i32)))
+  @PRELUDE@
+  (data (i32.const 2048) "boom")
+  (data (i32.const 2056) "spans")
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate") (param $t i32) (result i32)
+    (local $n i32) (local $odd i32) (local $r i32)
+    (local.set $n (call $span_count (local.get $t)))
+    (call $drop_trace (local.get $t))
+    (if (i32.eq (local.get $n) (i32.const 99)) (then (loop $spin (br $spin))))
+    (if (i32.eq (i32.rem_u (local.get $n) (i32.const 10)) (i32.const 3)) (then unreachable))
+    (if (i32.eq (i32.rem_u (local.get $n) (i32.const 10)) (i32.const 5))
+      (then
+        (memory.fill (i32.const 1024) (i32.const 0) (i32.const 64))
+        (i32.store8 (i32.const 1024) (i32.const 1))
+        (i32.store8 (i32.const 1032) (i32.const 3))
+        (i32.store (i32.const 1036) (i32.const 2048))
+        (i32.store (i32.const 1040) (i32.const 4))
+        (return (i32.const 1024))))
+    (if (i32.eq (i32.rem_u (local.get $n) (i32.const 10)) (i32.const 7))
+      (then (return (call $ok (f64.const 2) (i32.const 1)))))
+    (local.set $odd (i32.and (local.get $n) (i32.const 1)))
+    (local.set $r
+      (call $ok
+        (select (f64.const 0.25) (f64.const 1) (local.get $odd))
+        (i32.eqz (local.get $odd))))
+    ;; metrics = [{ name: "spans", value: float(n) }]
+    (i32.store (i32.const 3072) (i32.const 2056))
+    (i32.store (i32.const 3076) (i32.const 5))
+    (i32.store8 (i32.const 3080) (i32.const 0))
+    (f64.store (i32.const 3088) (f64.convert_i32_u (local.get $n)))
+    (i32.store (i32.const 1068) (i32.const 3072))
+    (i32.store (i32.const 1072) (i32.const 1))
+    (local.get $r))
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate-batch") (param i32 i32) (result i32)
+    unreachable))"#;
+
+/// What [`GUEST`] makes of a trace with `n` spans: the verdict and the error kind.
+fn expected(n: usize) -> (&'static str, Option<&'static str>) {
+    match n {
+        99 => ("error", Some("timeout")),
+        n if n % 10 == 3 => ("error", Some("trap")),
+        n if n % 10 == 5 => ("error", Some("plugin")),
+        n if n % 10 == 7 => ("error", Some("invalid-result")),
+        n if n % 2 == 1 => ("failed", None),
+        _ => ("passed", None),
+    }
+}
+
+fn manifest_text(id: &str, kind: &str) -> String {
+    format!(
+        "[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"0.1.0\"\nkind = \"{kind}\"\n\n\
+         [build]\nlanguage = \"rust\"\n\n[limits]\ntimeout = \"200ms\"\n"
+    )
+}
+
+/// The test evaluator, without a manifest.
+fn bare_evaluator() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| validated(testing::evaluator(&testing::expand(GUEST))))
+}
+
+/// The test evaluator with its manifest embedded, as `cargo flowtrace build` writes it.
+fn evaluator(id: &str) -> Vec<u8> {
+    let bytes = inspect::embed_manifest(bare_evaluator(), &manifest_text(id, "evaluator"))
+        .expect("the manifest embeds");
+    validated(bytes)
+}
+
+/// The runtime's WAT exporter, with an exporter manifest embedded.
+fn exporter(id: &str) -> Vec<u8> {
+    let bytes = testing::componentize(
+        &testing::guest_wat("exporter"),
+        "package test:guest; world w { import flowtrace:plugin/log@0.1.0; export flowtrace:plugin/exporter@0.1.0; }",
+    )
+    .expect("the exporter componentizes");
+    validated(inspect::embed_manifest(&bytes, &manifest_text(id, "exporter")).unwrap())
+}
+
+/// The number of spans of trace `i` in generated files: `i % 20`, and 99 (a timeout) for
+/// every 250th.
+fn spans_of(i: usize) -> usize {
+    if i % 250 == 249 {
+        99
+    } else {
+        i % 20
+    }
+}
+
+/// A trace `t-<i>` with `n` spans, as one line of Flowtrace JSON.
+fn trace_line(i: usize, n: usize) -> String {
+    let mut trace = testing::trace_with_spans(n);
+    trace.id = format!("t-{i}");
+    serde_json::to_string(&trace).unwrap()
+}
+
+/// `count` traces as JSON lines (trace `i` on line `i + 1`).
+fn write_traces(path: &Path, count: usize) {
+    let mut text = String::new();
+    for i in 0..count {
+        text.push_str(&trace_line(i, spans_of(i)));
+        text.push('\n');
+    }
+    fs::write(path, text).unwrap();
+}
+
+fn eval(dir: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["eval"];
+    all.extend_from_slice(args);
+    run(flowtrace(dir), all)
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn count_by(values: &[Value], key: impl Fn(&Value) -> String) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        *out.entry(key(v)).or_insert(0) += 1;
+    }
+    out
+}
+
+/// `error.kind` of a record, or its verdict when it has no error.
+fn outcome(record: &Value) -> String {
+    match record["error"]["kind"].as_str() {
+        Some(kind) => kind.to_string(),
+        None => record["verdict"].as_str().unwrap().to_string(),
+    }
+}
+
+fn expected_outcomes(count: usize) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for i in 0..count {
+        let (verdict, error) = expected(spans_of(i));
+        *out.entry(error.unwrap_or(verdict).to_string()).or_insert(0) += 1;
+    }
+    out
+}
+
+#[test]
+fn a_thousand_traces_with_failures_and_errors_are_all_counted() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("mixed")).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 1000);
+
+    let out = eval(
+        dir.path(),
+        &[
+            "plugin.wasm",
+            "traces.jsonl",
+            "--output",
+            "results.jsonl",
+            "-j",
+            "2",
+        ],
+    )
+    .expect_code(0);
+    // 500 passed (score 1), 196 failed (score 0.25), 304 errors: 100 traps, 100 plugin
+    // errors, 100 invalid results, 4 timeouts.
+    assert_golden("eval/mixed.stdout", &out.stdout);
+    let stderr: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        stderr[0],
+        "  Evaluating `traces.jsonl` with `mixed` v0.1.0 (plugin.wasm) (2 threads)"
+    );
+    // The first errors in input order, with file and line: trace `t-3` is on line 4.
+    assert!(
+        stderr[1].starts_with("error: traces.jsonl:4: trace `t-3`: trapped: "),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        stderr[2],
+        "error: traces.jsonl:6: trace `t-5`: plugin error: boom"
+    );
+    assert_eq!(
+        stderr[3],
+        "error: traces.jsonl:8: trace `t-7`: returned an invalid result: score 2 is outside 0.0..=1.0"
+    );
+    assert_eq!(
+        stderr[11],
+        "note: 294 more errors not shown; `results.jsonl` has every result"
+    );
+    assert!(
+        stderr[12].starts_with("    Finished 1000 traces in "),
+        "{}",
+        out.stderr
+    );
+
+    let results = read_jsonl(&dir.path().join("results.jsonl"));
+    assert_eq!(results.len(), 1000);
+    assert_eq!(count_by(&results, outcome), expected_outcomes(1000));
+    assert_eq!(
+        count_by(&results, |r| r["verdict"].as_str().unwrap().to_string()),
+        BTreeMap::from([
+            ("error".to_string(), 304),
+            ("failed".to_string(), 196),
+            ("passed".to_string(), 500),
+        ])
+    );
+    for (i, record) in results.iter().enumerate() {
+        // In input order, each with its file, line and trace.
+        assert_eq!(record["file"], "traces.jsonl");
+        assert_eq!(record["line"], i + 1);
+        assert_eq!(record["trace-id"], format!("t-{i}"));
+        let n = spans_of(i);
+        match expected(n) {
+            ("passed", _) => assert_eq!(record["score"], 1.0, "{record}"),
+            ("failed", _) => {
+                assert_eq!(record["score"], 0.25, "{record}");
+                assert_eq!(record["passed"], false, "{record}");
+            }
+            _ => assert!(record.get("score").is_none(), "{record}"),
+        }
+        if record["verdict"] != "error" {
+            assert_eq!(
+                record["metrics"],
+                serde_json::json!([{"name": "spans", "value": n as f64}])
+            );
+        }
+    }
+    let timeout = &results[249]["error"];
+    assert_eq!(timeout["kind"], "timeout");
+    assert_eq!(timeout["message"], "timed out after 200ms");
+}
+
+#[test]
+fn json_mode_writes_one_result_per_trace_then_the_summary() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("mixed")).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 300);
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl", "--message-format", "json"],
+    )
+    .expect_code(0);
+    let messages = out.json_lines();
+    assert_eq!(messages.len(), 301, "{}", out.stdout);
+    let (results, summary) = messages.split_at(300);
+    assert!(results.iter().all(|m| m["reason"] == "eval-result"));
+    assert_eq!(count_by(results, outcome), expected_outcomes(300));
+    let summary = &summary[0];
+    assert_eq!(summary["reason"], "eval-summary");
+    assert_eq!(summary["plugin"], "mixed");
+    let counts: Vec<u64> = ["traces", "passed", "failed", "errors"]
+        .iter()
+        .map(|k| summary[*k].as_u64().unwrap())
+        .collect();
+    let expected = expected_outcomes(300);
+    let errors = 300 - expected["passed"] - expected["failed"];
+    assert_eq!(
+        counts,
+        [
+            300,
+            expected["passed"] as u64,
+            expected["failed"] as u64,
+            errors as u64
+        ]
+    );
+    assert_eq!(summary["metrics"][0]["name"], "spans");
+    // No status lines on stdout, no table.
+    assert!(!out.stdout.contains("Finished"));
+}
+
+#[test]
+fn fail_on_turns_errors_or_failures_into_exit_code_3() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("mixed")).unwrap();
+    fs::write(
+        dir.path().join("ok.jsonl"),
+        format!("{}\n{}\n", trace_line(0, 0), trace_line(1, 1)),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("bad.jsonl"),
+        format!("{}\n{}\n", trace_line(0, 0), trace_line(1, 3)),
+    )
+    .unwrap();
+    // One passed, one failed: no errors.
+    eval(
+        dir.path(),
+        &["plugin.wasm", "ok.jsonl", "-q", "--fail-on", "error"],
+    )
+    .expect_code(0);
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "ok.jsonl", "-q", "--fail-on", "failed"],
+    )
+    .expect_code(3);
+    assert_eq!(
+        out.stderr,
+        "error: 1 of 2 traces failed or could not be evaluated\n"
+    );
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "bad.jsonl", "-q", "--fail-on", "error"],
+    )
+    .expect_code(3);
+    assert!(
+        out.stderr
+            .ends_with("error: 1 of 2 traces could not be evaluated\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_installed_plugin_is_evaluated_by_its_id() {
+    let dir = tmp();
+    let home = dir.path().join("flowtrace-home");
+    let runtime = Runtime::new().unwrap();
+    let registry = Registry::open(&home).unwrap().precompiling_with(&runtime);
+    registry
+        .install(InstallRequest::new(
+            evaluator("installed-eval"),
+            Source::File {
+                path: PathBuf::from("installed-eval.wasm"),
+            },
+        ))
+        .unwrap();
+    registry
+        .install(InstallRequest::new(
+            exporter("some-exporter"),
+            Source::File {
+                path: PathBuf::from("some-exporter.wasm"),
+            },
+        ))
+        .unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 20);
+
+    let out = eval(
+        dir.path(),
+        &["installed-eval", "traces.jsonl", "-o", "-", "-q"],
+    )
+    .expect_code(0);
+    // `--output -`: the results on stdout, the summary on stderr.
+    let results: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(count_by(&results, outcome), expected_outcomes(20));
+    assert!(
+        out.stderr.contains("traces        20\n"),
+        "{}",
+        out.stderr
+    );
+
+    let out = eval(dir.path(), &["some-exporter", "traces.jsonl"]).expect_code(1);
+    assert_golden("eval/installed-exporter.stderr", &out.stderr);
+    let out = eval(dir.path(), &["not-there", "traces.jsonl"]).expect_code(1);
+    assert_golden("eval/not-installed.stderr", &out.stderr);
+}
+
+#[test]
+fn config_overrides_are_checked_against_the_manifest() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("mixed")).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 2);
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl", "--config", "threshold=0.5"],
+    )
+    .expect_code(1);
+    assert_golden("eval/undeclared-config.stderr", &out.stderr);
+}
+
+#[test]
+fn a_component_without_a_manifest_is_refused_with_the_fix() {
+    let dir = tmp();
+    fs::write(dir.path().join("bare.wasm"), bare_evaluator()).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 2);
+    let out = eval(dir.path(), &["bare.wasm", "traces.jsonl"]).expect_code(1);
+    assert_golden("eval/no-manifest.stderr", &out.stderr);
+}
+
+#[test]
+fn a_component_of_another_kind_is_refused() {
+    let dir = tmp();
+    fs::write(dir.path().join("exporter.wasm"), exporter("an-exporter")).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 2);
+    let out = eval(dir.path(), &["exporter.wasm", "traces.jsonl"]).expect_code(1);
+    assert_golden("eval/exporter.stderr", &out.stderr);
+}
+
+#[test]
+fn missing_trace_files_are_named_before_anything_runs() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("mixed")).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 2);
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl", "missing.jsonl"],
+    )
+    .expect_code(1);
+    assert_golden(
+        "eval/missing-file.stderr",
+        &normalize(&out.stderr, dir.path()),
+    );
+    let out = eval(dir.path(), &["no-such-plugin.wasm", "traces.jsonl"]).expect_code(1);
+    assert_golden("eval/missing-plugin.stderr", &out.stderr);
+}
+
+#[test]
+fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("mixed")).unwrap();
+    fs::write(
+        dir.path().join("traces.jsonl"),
+        format!(
+            "{}\n{{\"id\": \"cut\", \"spans\": [\n\n{}\n{{\"resourceLogs\": []}}\n{}\n",
+            trace_line(0, 0),
+            trace_line(1, 1),
+            trace_line(2, 2)
+        ),
+    )
+    .unwrap();
+    // A pretty-printed document is read whole, alongside.
+    let mut doc = testing::trace_with_spans(4);
+    doc.id = "doc".into();
+    fs::write(
+        dir.path().join("doc.json"),
+        serde_json::to_string_pretty(&[doc]).unwrap(),
+    )
+    .unwrap();
+    let out = eval(
+        dir.path(),
+        &[
+            "plugin.wasm",
+            "traces.jsonl",
+            "doc.json",
+            "-o",
+            "results.jsonl",
+        ],
+    )
+    .expect_code(0);
+    let results = read_jsonl(&dir.path().join("results.jsonl"));
+    let summary: Vec<String> = results
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{} {} {}",
+                r["file"].as_str().unwrap(),
+                r["line"],
+                r["trace-id"].as_str().unwrap_or("-"),
+                outcome(r)
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "traces.jsonl:1 t-0 passed",
+            "traces.jsonl:2 - input",
+            "traces.jsonl:4 t-1 failed",
+            "traces.jsonl:5 - input",
+            "traces.jsonl:6 t-2 passed",
+            "doc.json:null doc passed",
+        ]
+    );
+    assert!(
+        results[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("input is not valid JSON"),
+        "{}",
+        results[1]
+    );
+    assert!(
+        results[3]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("an OTLP logs export"),
+        "{}",
+        results[3]
+    );
+    assert!(out.stdout.starts_with("traces         6\npassed         3\nfailed         1\nerrors         2\n"), "{}", out.stdout);
+    assert!(out.stderr.contains("error: traces.jsonl:2: input is not valid JSON"), "{}", out.stderr);
+}
+
+#[test]
+fn a_plugin_directory_is_built_then_evaluated() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "eval-from-dir", "rust-evaluator");
+    let out = in_plugin(
+        &plugin,
+        [
+            "eval",
+            ".",
+            "tests/traces/agent.json",
+            "tests/traces/failed-tool.json",
+            "tests/traces/otlp-agent.json",
+            "--message-format",
+            "json",
+        ],
+    )
+    .expect_code(0);
+    let messages = out.json_lines();
+    let summary = messages.last().unwrap();
+    assert_eq!(summary["reason"], "eval-summary", "{}", out.stdout);
+    assert_eq!(summary["plugin"], "eval-from-dir");
+    assert_eq!(summary["traces"], 3, "{}", out.stdout);
+    assert_eq!(summary["errors"], 0, "{}", out.stdout);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["reason"] == "build-finished" && m["success"] == true),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn eval_help() {
+    let dir = tmp();
+    let out = run(flowtrace(dir.path()), ["eval", "--help"]).expect_code(0);
+    assert_golden("help/eval.txt", &out.stdout);
+}
