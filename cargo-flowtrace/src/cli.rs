@@ -14,7 +14,8 @@ use crate::exit_codes;
 use crate::term::Verbosity;
 
 /// Shared by every command's help: what the tool is.
-const ABOUT: &str = "Scaffold, build, check, test and run Flowtrace plugins (WebAssembly components)";
+const ABOUT: &str =
+    "Scaffold, build, check, test and run Flowtrace plugins (WebAssembly components)";
 
 /// Examples for the top-level help ([`Cli::command_factory`] appends the exit codes).
 const AFTER_HELP: &str = "\

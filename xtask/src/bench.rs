@@ -2,7 +2,9 @@
 //!
 //! Measures, for WAT evaluators over the 20-span agent trace: evaluate per call (median, p99)
 //! for three ways of reading the trace, a fresh instance, the same logic in native Rust, and
-//! loading a large component from the compiled cache versus compiling it.
+//! loading a large component from the compiled cache versus compiling it; then `eval`
+//! ([`crate::bench_eval`]): throughput on one worker and on every core, peak memory for 1,000
+//! and 10,000 traces, and the first load of an installed plugin.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,7 @@ use flowtrace_plugins::testing;
 use flowtrace_plugins::{LoadOptions, PreparedTrace, Runtime, RuntimeConfig};
 use serde_json::{json, Value};
 
-struct Stats {
+pub struct Stats {
     median: Duration,
     p99: Duration,
     n: usize,
@@ -29,7 +31,7 @@ impl Stats {
         }
     }
 
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         json!({
             "median-us": us(self.median),
             "p99-us": us(self.p99),
@@ -42,7 +44,7 @@ fn us(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6 * 100.0).round() / 100.0
 }
 
-fn sample(n: usize, mut f: impl FnMut()) -> Stats {
+pub fn sample(n: usize, mut f: impl FnMut()) -> Stats {
     for _ in 0..n / 10 {
         f();
     }
@@ -108,6 +110,7 @@ pub fn run(args: &[String]) -> Result<()> {
     });
 
     let cache = bench_cache(quick)?;
+    let eval = crate::bench_eval::run(quick).context("benchmarking `cargo flowtrace eval`")?;
     let accessors_median = evaluate["scan-accessors"]["median-us"]
         .as_f64()
         .unwrap_or(0.0);
@@ -120,6 +123,7 @@ pub fn run(args: &[String]) -> Result<()> {
         },
         "ratio-accessors-to-native": (accessors_median / us(native.median).max(0.01) * 10.0).round() / 10.0,
         "load": cache,
+        "eval": eval,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_build;
+mod bench_eval;
 mod demo;
 mod wit;
 
@@ -11,7 +12,7 @@ const USAGE: &str =
     "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | wit [--check]>
 
   demo    load a WAT evaluator and run it over the real OpenTelemetry traces
-  bench   runtime figures as JSON (rebuilds itself with --release)
+  bench   runtime and `eval` figures as JSON (rebuilds itself with --release)
   bench-build  what `cargo flowtrace build` adds to an incremental `cargo build`, as JSON
   wit     copy wit/ into the SDKs; --check fails when a copy drifted (CI)";
 
@@ -20,6 +21,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("demo") => demo::run(),
         Some("wit") => wit::run(&args[1..]),
+        Some(bench_eval::PEAK_RSS) => bench_eval::peak_rss_main(&args[1..]),
         Some("bench") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-build") if cfg!(debug_assertions) => release_rerun(&args),
@@ -31,7 +33,21 @@ fn main() -> Result<()> {
 
 /// Benchmarks of a debug build measure the wrong thing: run the release build instead.
 fn release_rerun(args: &[String]) -> Result<()> {
-    eprintln!("note: benchmarks run optimised; building xtask with --release");
+    eprintln!("note: benchmarks run optimised; building xtask and cargo-flowtrace with --release");
+    // `bench` runs the release `cargo-flowtrace` beside the xtask binary.
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            "cargo-flowtrace",
+        ])
+        .status()
+        .context("failed to run `cargo build --release -p cargo-flowtrace`")?;
+    if !status.success() {
+        bail!("`cargo build --release -p cargo-flowtrace` failed ({status})");
+    }
     let status = std::process::Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
         .args(args)

@@ -114,7 +114,10 @@ impl EvalCommand {
             Some(path) => {
                 let file = File::create(path)
                     .with_context(|| format!("failed to create `{}`", path.display()))?;
-                Some((format!("`{}`", path.display()), Box::new(BufWriter::new(file))))
+                Some((
+                    format!("`{}`", path.display()),
+                    Box::new(BufWriter::new(file)),
+                ))
             }
         };
         let loaded = source::load(
@@ -201,7 +204,11 @@ impl EvalCommand {
                 format_args!(
                     "{} {} in {:.2}s ({rate:.0} traces/s)",
                     summary.traces,
-                    if summary.traces == 1 { "trace" } else { "traces" },
+                    if summary.traces == 1 {
+                        "trace"
+                    } else {
+                        "traces"
+                    },
                     elapsed.as_secs_f64()
                 ),
             );
@@ -233,7 +240,11 @@ impl EvalCommand {
         Err(anyhow!(
             "{bad} of {} {} {what}",
             summary.traces,
-            if summary.traces == 1 { "trace" } else { "traces" }
+            if summary.traces == 1 {
+                "trace"
+            } else {
+                "traces"
+            }
         ))
         .exit_code(exit_codes::TESTS_FAILED)
     }

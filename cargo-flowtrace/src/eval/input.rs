@@ -128,12 +128,7 @@ impl Layout {
 /// Read `file` (the `index`-th), giving each item to `send`, which returns `false` to stop
 /// (the run was cancelled). `offset` is the bytes of the files before this one. Returns the
 /// bytes read.
-pub fn read(
-    index: usize,
-    file: TraceFile,
-    offset: u64,
-    send: &mut dyn FnMut(Item) -> bool,
-) -> u64 {
+pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Item) -> bool) -> u64 {
     let mut reader = BufReader::with_capacity(1 << 16, file.file);
     // The first two non-blank lines decide the layout; they are kept to be read again.
     let mut head = Vec::new();
@@ -275,9 +270,18 @@ mod tests {
     #[test]
     fn layout_follows_the_first_two_lines() {
         let lines = |text: &'static str| Layout::detect(text.lines().map(str::as_bytes));
-        assert_eq!(lines("{\"id\":\"a\",\"spans\":[]}\n{\"id\":\"b\"}"), Layout::Lines);
-        assert_eq!(lines("not json\n{\"id\":\"b\",\"spans\":[]}"), Layout::Lines);
-        assert_eq!(lines("{\n  \"id\": \"a\",\n  \"spans\": []\n}"), Layout::Document);
+        assert_eq!(
+            lines("{\"id\":\"a\",\"spans\":[]}\n{\"id\":\"b\"}"),
+            Layout::Lines
+        );
+        assert_eq!(
+            lines("not json\n{\"id\":\"b\",\"spans\":[]}"),
+            Layout::Lines
+        );
+        assert_eq!(
+            lines("{\n  \"id\": \"a\",\n  \"spans\": []\n}"),
+            Layout::Document
+        );
         assert_eq!(lines("[\n{\"id\":\"a\",\"spans\":[]}\n]"), Layout::Document);
         assert_eq!(
             lines("{\"resourceSpans\": [\n{\"resource\": {}, \"scopeSpans\": []}\n]}"),
@@ -328,10 +332,13 @@ mod tests {
 
     #[test]
     fn missing_files_are_all_named() {
-        let error = open_all(&[PathBuf::from("nope-1.jsonl"), PathBuf::from("nope-2.jsonl")])
-            .unwrap_err();
+        let error =
+            open_all(&[PathBuf::from("nope-1.jsonl"), PathBuf::from("nope-2.jsonl")]).unwrap_err();
         let text = error.to_string();
         assert!(text.starts_with("failed to open 2 trace files:"), "{text}");
-        assert!(text.contains("`nope-1.jsonl`") && text.contains("`nope-2.jsonl`"), "{text}");
+        assert!(
+            text.contains("`nope-1.jsonl`") && text.contains("`nope-2.jsonl`"),
+            "{text}"
+        );
     }
 }

@@ -21,7 +21,7 @@ use anyhow::Result;
 use flowtrace_plugins::{Plugin, PreparedTrace};
 
 use super::input::{self, Item, TraceFile};
-use super::report::{EvalRecord, ErrorKind, RecordError, Verdict};
+use super::report::{ErrorKind, EvalRecord, RecordError, Verdict};
 
 /// Items in flight at most with `jobs` workers: enough to keep every worker busy while one
 /// result is late, small enough to stay a few megabytes.
@@ -204,10 +204,7 @@ impl Window {
             match *state {
                 (_, true) => return false,
                 (0, false) => {
-                    state = self
-                        .changed
-                        .wait(state)
-                        .unwrap_or_else(|e| e.into_inner());
+                    state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
                 }
                 (n, false) => {
                     state.0 = n - 1;

@@ -52,9 +52,7 @@ impl PluginSource {
         PluginId::parse(arg)
             .map(PluginSource::Installed)
             .map_err(|_| anyhow!("`{arg}` does not exist"))
-            .help(
-                "pass the id of an installed plugin, a plugin directory or a component (`.wasm`)",
-            )
+            .help("pass the id of an installed plugin, a plugin directory or a component (`.wasm`)")
     }
 }
 
@@ -205,10 +203,7 @@ fn load_installed(id: &PluginId, request: &LoadRequest) -> Result<LoadedEvaluato
         return not_installed().help(help);
     };
     if summary.kind != PluginKind::Evaluator {
-        return Err(not_an_evaluator(
-            &format!("plugin `{id}`"),
-            summary.kind,
-        ));
+        return Err(not_an_evaluator(&format!("plugin `{id}`"), summary.kind));
     }
     let config = if request.config.is_empty() {
         BTreeMap::new()
@@ -242,7 +237,10 @@ fn not_an_evaluator(subject: &str, kind: PluginKind) -> anyhow::Error {
         _ => "an",
     };
     crate::error::with_help(
-        anyhow!("{subject} is {article} {}, not an evaluator", kind_name(kind)),
+        anyhow!(
+            "{subject} is {article} {}, not an evaluator",
+            kind_name(kind)
+        ),
         "`cargo flowtrace eval` runs evaluators: plugins with `kind = \"evaluator\"` in their \
          flowtrace.toml",
     )

@@ -368,11 +368,7 @@ fn an_installed_plugin_is_evaluated_by_its_id() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(count_by(&results, outcome), expected_outcomes(20));
-    assert!(
-        out.stderr.contains("traces        20\n"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("traces        20\n"), "{}", out.stderr);
 
     let out = eval(dir.path(), &["some-exporter", "traces.jsonl"]).expect_code(1);
     assert_golden("eval/installed-exporter.stderr", &out.stderr);
@@ -502,8 +498,19 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
         "{}",
         results[3]
     );
-    assert!(out.stdout.starts_with("traces         6\npassed         3\nfailed         1\nerrors         2\n"), "{}", out.stdout);
-    assert!(out.stderr.contains("error: traces.jsonl:2: input is not valid JSON"), "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with(
+            "traces         6\npassed         3\nfailed         1\nerrors         2\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("error: traces.jsonl:2: input is not valid JSON"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -173,8 +173,8 @@ pub fn parse_json_line(line: &[u8]) -> Result<Vec<Trace>, TraceError> {
 
 fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
     let mut traces = TraceSet::default();
-    let value =
-        serde_json::from_slice::<Value>(text).map_err(|source| TraceError::InvalidJson { source })?;
+    let value = serde_json::from_slice::<Value>(text)
+        .map_err(|source| TraceError::InvalidJson { source })?;
     traces.add(&value, Path::Root, true)?;
     Ok(traces.finish())
 }

@@ -1400,3 +1400,50 @@ fn enabled_plugins_load_precompiled_with_their_grants_and_a_tampered_one_is_refu
         other => panic!("expected a hash mismatch, got {other:?}"),
     }
 }
+
+#[test]
+fn one_plugin_loads_by_id_disabled_or_not_with_checked_config() {
+    use std::collections::BTreeMap;
+
+    use flowtrace_plugins::cache::CacheOutcome;
+    use flowtrace_plugins::manifest::ConfigValue;
+    use flowtrace_plugins::registry::LoadEnabledError;
+    use flowtrace_plugins::{LoadError, PreparedTrace, Runtime, Services};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new().unwrap();
+    let reg = Registry::open(dir.path()).unwrap();
+    let config = "[config]\nlimit = { type = \"float\", default = 0.5 }";
+    install(&reg, "delta", "1.0.0", config);
+    reg.disable(&pid("delta"), false).unwrap();
+
+    // Installed without a precompiler: the first load compiles into `precompiled/`, the
+    // next one loads from there.
+    let first = reg
+        .load(&runtime, &pid("delta"), &Services::default())
+        .unwrap();
+    assert_eq!(first.cache_outcome(), CacheOutcome::Miss);
+    let r = first
+        .evaluate(&PreparedTrace::new(testing::trace_with_spans(0)))
+        .unwrap();
+    assert_eq!(r.score, 1.0);
+    let overrides = BTreeMap::from([("limit".to_string(), ConfigValue::Float(0.25))]);
+    let second = reg
+        .load_with_config(&runtime, &pid("delta"), &Services::default(), overrides)
+        .unwrap();
+    assert_eq!(second.cache_outcome(), CacheOutcome::Hit);
+
+    let wrong = BTreeMap::from([("limit".to_string(), ConfigValue::Boolean(true))]);
+    match reg.load_with_config(&runtime, &pid("delta"), &Services::default(), wrong) {
+        Err(LoadEnabledError::Load(LoadError::Config { problems, .. })) => {
+            assert_eq!(problems, ["`limit` is a float, not a boolean"]);
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    match reg.load(&runtime, &pid("nobody"), &Services::default()) {
+        Err(LoadEnabledError::Registry(RegistryError::NotInstalled { id })) => {
+            assert_eq!(id.as_str(), "nobody");
+        }
+        other => panic!("expected not installed, got {other:?}"),
+    }
+}

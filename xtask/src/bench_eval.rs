@@ -1,0 +1,289 @@
+//! The `eval` entries of `cargo xtask bench`: the real `cargo-flowtrace eval` (the release
+//! binary beside this one) over generated files of the 20-span agent trace, and the first
+//! load of an installed plugin.
+//!
+//! - `throughput`: 10,000 traces (JSON lines) with 1 worker and with every core; traces/s
+//!   over the run (from the `eval-summary`, plugin load excluded) and over the whole process.
+//! - `peak-memory`: the maximum RSS of the `eval` process (`getrusage` of a wrapper process
+//!   that runs only it) for 1,000 and 10,000 traces: it should not grow with the count.
+//! - `installed-first-load`: `Registry::load` of a ~20 MB component installed with and without
+//!   a precompiled artefact.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use flowtrace_plugins::cache::CacheOutcome;
+use flowtrace_plugins::inspect;
+use flowtrace_plugins::manifest::PluginId;
+use flowtrace_plugins::registry::{InstallRequest, Registry, Source};
+use flowtrace_plugins::{testing, Runtime, Services};
+use serde_json::{json, Value};
+
+/// The hidden xtask that runs a command and prints its peak RSS in KiB.
+pub const PEAK_RSS: &str = "__peak-rss";
+
+const MANIFEST: &str =
+    "[plugin]\nid = \"bench-eval\"\nname = \"bench-eval\"\nversion = \"0.1.0\"\n\
+                        kind = \"evaluator\"\n\n[build]\nlanguage = \"rust\"\n";
+
+pub fn run(quick: bool) -> Result<Value> {
+    let tool = tool()?;
+    let dir = tempfile::tempdir()?;
+    let plugin = dir.path().join("bench-eval.wasm");
+    let component = testing::evaluator(&testing::guest_wat("scan-infos"));
+    std::fs::write(&plugin, inspect::embed_manifest(&component, MANIFEST)?)?;
+
+    let (small, large) = if quick {
+        (1_000, 3_000)
+    } else {
+        (1_000, 10_000)
+    };
+    let small_file = dir.path().join("small.jsonl");
+    let large_file = dir.path().join("large.jsonl");
+    write_traces(&small_file, small)?;
+    write_traces(&large_file, large)?;
+
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let runs = if quick { 1 } else { 3 };
+    let one = best_of(runs, || throughput(&tool, &plugin, &large_file, 1, large))?;
+    let all = best_of(runs, || {
+        throughput(&tool, &plugin, &large_file, cores, large)
+    })?;
+    let ratio = all.run_rate / one.run_rate;
+
+    // What a worker does per line besides evaluating: parse it, prepare the trace.
+    let line = serde_json::to_vec(&testing::agent_trace())?;
+    let parse = crate::bench::sample(if quick { 200 } else { 2000 }, || {
+        let traces = flowtrace_plugins::trace::parse_json_line(&line).expect("the line parses");
+        std::hint::black_box(traces);
+    });
+
+    let rss_small = peak_rss_kib(&tool, &plugin, &small_file)?;
+    let rss_large = peak_rss_kib(&tool, &plugin, &large_file)?;
+
+    Ok(json!({
+        "trace-json-bytes": std::fs::metadata(&large_file)?.len() / large as u64,
+        "parse-line": parse.json(),
+        "throughput": {
+            "traces": large,
+            "cores": cores,
+            "1-worker": one.json(),
+            format!("{cores}-workers"): all.json(),
+            "speedup": round(ratio, 2),
+            "note": "run rate: traces / the run's duration (plugin load excluded); process rate: traces / the whole process's wall-clock time; best of the runs",
+        },
+        "peak-memory": {
+            format!("{small}-traces-mib"): round(rss_small as f64 / 1024.0, 1),
+            format!("{large}-traces-mib"): round(rss_large as f64 / 1024.0, 1),
+            "growth": round(rss_large as f64 / rss_small as f64, 2),
+            "note": "maximum RSS of the `cargo-flowtrace eval` process, all cores, JSON lines input",
+        },
+        "installed-first-load": installed_first_load(quick)?,
+    }))
+}
+
+/// The release `cargo-flowtrace` beside this binary.
+fn tool() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("failed to find the xtask binary")?;
+    let tool = exe.with_file_name(format!("cargo-flowtrace{}", std::env::consts::EXE_SUFFIX));
+    if !tool.is_file() {
+        bail!(
+            "`{}` does not exist: build it with `cargo build --release -p cargo-flowtrace`",
+            tool.display()
+        );
+    }
+    Ok(tool)
+}
+
+/// `count` agent traces with distinct ids, one per line.
+fn write_traces(path: &Path, count: usize) -> Result<()> {
+    let mut trace = testing::agent_trace();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in 0..count {
+        trace.id = format!("{i:032x}");
+        serde_json::to_writer(&mut out, &trace)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+struct Throughput {
+    run_rate: f64,
+    process_rate: f64,
+    run_seconds: f64,
+}
+
+impl Throughput {
+    fn json(&self) -> Value {
+        json!({
+            "traces-per-s": round(self.run_rate, 0),
+            "process-traces-per-s": round(self.process_rate, 0),
+            "run-s": round(self.run_seconds, 3),
+        })
+    }
+}
+
+fn best_of(runs: usize, mut f: impl FnMut() -> Result<Throughput>) -> Result<Throughput> {
+    let mut best: Option<Throughput> = None;
+    for _ in 0..runs {
+        let t = f()?;
+        if best.as_ref().is_none_or(|b| t.run_rate > b.run_rate) {
+            best = Some(t);
+        }
+    }
+    best.context("no runs")
+}
+
+fn throughput(
+    tool: &Path,
+    plugin: &Path,
+    traces: &Path,
+    jobs: usize,
+    count: usize,
+) -> Result<Throughput> {
+    let started = Instant::now();
+    let output = Command::new(tool)
+        .args(["eval", "--message-format", "json", "-j"])
+        .arg(jobs.to_string())
+        .arg(plugin)
+        .arg(traces)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("failed to run `{}`", tool.display()))?;
+    let wall = started.elapsed().as_secs_f64();
+    if !output.status.success() {
+        bail!("`cargo-flowtrace eval` failed ({})", output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary: Value = stdout
+        .lines()
+        .last()
+        .map(serde_json::from_str)
+        .transpose()?
+        .context("no output from `cargo-flowtrace eval`")?;
+    if summary["reason"] != "eval-summary" || summary["traces"] != count || summary["errors"] != 0 {
+        bail!("unexpected summary: {summary}");
+    }
+    let seconds = summary["duration"].as_f64().context("no duration")?;
+    Ok(Throughput {
+        run_rate: count as f64 / seconds,
+        process_rate: count as f64 / wall,
+        run_seconds: seconds,
+    })
+}
+
+/// Peak RSS of `cargo-flowtrace eval` over `traces`, measured by a wrapper process.
+fn peak_rss_kib(tool: &Path, plugin: &Path, traces: &Path) -> Result<u64> {
+    let exe = std::env::current_exe()?;
+    let output = Command::new(exe)
+        .arg(PEAK_RSS)
+        .arg(tool)
+        .args(["eval", "-q", "--output"])
+        .arg(traces.with_extension("results"))
+        .arg(plugin)
+        .arg(traces)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("failed to run the peak-RSS wrapper")?;
+    if !output.status.success() {
+        bail!("measuring peak RSS failed ({})", output.status);
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim()
+        .parse()
+        .with_context(|| format!("peak RSS wrapper printed {text:?}"))
+}
+
+/// `xtask __peak-rss <cmd> <args>...`: run the command (stdout discarded), then print the
+/// maximum RSS of this process's children in KiB, which is the command's alone.
+pub fn peak_rss_main(args: &[String]) -> Result<()> {
+    let (program, rest) = args
+        .split_first()
+        .context("usage: __peak-rss <cmd> <args>...")?;
+    let status = Command::new(program)
+        .args(rest)
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("failed to run `{program}`"))?;
+    if !status.success() {
+        bail!("`{program}` failed ({status})");
+    }
+    // SAFETY: `getrusage` only writes the `rusage` it is given, which is zeroed and ours.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) != 0 {
+            bail!("getrusage failed: {}", std::io::Error::last_os_error());
+        }
+        usage
+    };
+    // Linux reports KiB.
+    println!("{}", usage.ru_maxrss);
+    Ok(())
+}
+
+/// First `Registry::load` of an installed ~20 MB component: from the precompiled artefact
+/// written at install, versus compiling it (an install without a precompiler).
+fn installed_first_load(quick: bool) -> Result<Value> {
+    let funcs = if quick { 500 } else { 4000 };
+    let component = testing::evaluator(&testing::large_module_wat(funcs, 16 << 20));
+    let component = inspect::embed_manifest(&component, MANIFEST)?;
+    let id = PluginId::parse("bench-eval").map_err(anyhow::Error::msg)?;
+    let runtime = Runtime::new()?;
+    let mut out = serde_json::Map::new();
+    out.insert("component-bytes".into(), json!(component.len()));
+    for precompiled in [true, false] {
+        let home = tempfile::tempdir()?;
+        let mut registry = Registry::open(home.path())?;
+        if precompiled {
+            registry = registry.precompiling_with(&runtime);
+        }
+        let started = Instant::now();
+        registry.install(InstallRequest::new(
+            component.clone(),
+            Source::File {
+                path: "bench-eval.wasm".into(),
+            },
+        ))?;
+        let install = started.elapsed();
+        let started = Instant::now();
+        let plugin = registry.load(&runtime, &id, &Services::default())?;
+        let load = started.elapsed();
+        let expected = if precompiled {
+            CacheOutcome::Hit
+        } else {
+            CacheOutcome::Miss
+        };
+        if plugin.cache_outcome() != expected {
+            bail!(
+                "expected {expected:?} on the first load, got {:?}",
+                plugin.cache_outcome()
+            );
+        }
+        let key = if precompiled {
+            "precompiled"
+        } else {
+            "from-source"
+        };
+        out.insert(
+            key.into(),
+            json!({
+                "install-ms": round(install.as_secs_f64() * 1e3, 1),
+                "first-load-ms": round(load.as_secs_f64() * 1e3, 1),
+            }),
+        );
+    }
+    out.insert(
+        "note".into(),
+        json!("first Registry::load after install (sha256 checks of component and manifest included); from-source compiles and stores the artefact on that load"),
+    );
+    Ok(Value::Object(out))
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
