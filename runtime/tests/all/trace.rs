@@ -4,7 +4,7 @@ use std::error::Error;
 
 use base64::Engine as _;
 use flowtrace_plugins::trace::{
-    from_otlp_json, from_otlp_value, parse_traces, Attribute, AttributeValue, Span, SpanKind,
+    from_otlp_json, from_otlp_value, parse_json_line, parse_traces, Attribute, AttributeValue, Span, SpanKind,
     SpanStatus, Trace, TraceError, TraceReader,
 };
 use serde_json::{json, Value};
@@ -739,4 +739,32 @@ fn truncated_files_give_errors_never_panics() {
             }
         }
     }
+}
+
+#[test]
+fn one_json_line_parses_as_the_whole_document_would() {
+    // A Flowtrace trace takes the direct path into the model: the same trace.
+    let agent = flowtrace_plugins::testing::agent_trace();
+    let line = serde_json::to_vec(&agent).unwrap();
+    assert_eq!(parse_json_line(&line).unwrap(), vec![agent]);
+    // A repeated key, an unknown field: what every other path says.
+    for text in [
+        &br#"{"id":"a","id":"b","spans":[]}"#[..],
+        br#"{"id":"a","spanz":[]}"#,
+        br#"{"spans":[]}"#,
+        br#"[{"id":"a","spans":[]},{"id":"b","spans":[]}]"#,
+        b"\xEF\xBB\xBF{\"id\":\"bom\"}",
+        b"{\"id\": ",
+    ] {
+        let line = parse_json_line(text).map_err(|e| e.to_string());
+        let whole = parse_traces(text).map_err(|e| e.to_string());
+        assert_eq!(line, whole, "{}", String::from_utf8_lossy(text));
+    }
+    // Each real OTLP export, on one line.
+    for (name, _, _) in FIXTURES {
+        let text = fixture(name);
+        let line = serde_json::to_vec(&fixture_json(name)).unwrap();
+        assert_eq!(parse_json_line(&line).unwrap(), parse_traces(&text).unwrap(), "{name}");
+    }
+    assert!(parse_json_line(b" \r\n").unwrap().is_empty());
 }
