@@ -3,7 +3,9 @@
 //! load of an installed plugin.
 //!
 //! - `throughput`: 10,000 traces (JSON lines) with 1 worker and with every core; traces/s
-//!   over the run (from the `eval-summary`, plugin load excluded) and over the whole process.
+//!   over the run (from the `eval-summary`, plugin load excluded) and over the whole process;
+//!   for the scan-infos guest as it is (its memory grows on every call) and with a Rust-like
+//!   initial memory (it does not).
 //! - `peak-memory`: the maximum RSS of the `eval` process (`getrusage` of a wrapper process
 //!   that runs only it) for 1,000 and 10,000 traces: it should not grow with the count.
 //! - `installed-first-load`: `Registry::load` of a ~20 MB component installed with and without
@@ -32,9 +34,24 @@ const MANIFEST: &str =
 pub fn run(quick: bool) -> Result<Value> {
     let tool = tool()?;
     let dir = tempfile::tempdir()?;
+    // The scan-infos guest as it is: one page of memory, and its first allocation (the span
+    // infos) grows it, so every call grows memory and every reset shrinks it back (an
+    // `mprotect` each way, and a TLB shootdown across the cores). A Rust guest starts with
+    // 17 pages and allocates inside them: the same guest with that memory is the other case.
+    let scan_infos = testing::guest_wat("scan-infos");
+    let rust_like = scan_infos.replace(
+        "(memory (export \"memory\") 1)",
+        "(memory (export \"memory\") 17)",
+    );
+    if rust_like == scan_infos {
+        bail!("the test guests' prelude no longer declares `(memory (export \"memory\") 1)`");
+    }
     let plugin = dir.path().join("bench-eval.wasm");
-    let component = testing::evaluator(&testing::guest_wat("scan-infos"));
-    std::fs::write(&plugin, inspect::embed_manifest(&component, MANIFEST)?)?;
+    let plugin_17 = dir.path().join("bench-eval-17-pages.wasm");
+    for (path, wat) in [(&plugin, &scan_infos), (&plugin_17, &rust_like)] {
+        let component = testing::evaluator(wat);
+        std::fs::write(path, inspect::embed_manifest(&component, MANIFEST)?)?;
+    }
 
     let (small, large) = if quick {
         (1_000, 3_000)
@@ -48,11 +65,21 @@ pub fn run(quick: bool) -> Result<Value> {
 
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let runs = if quick { 1 } else { 3 };
-    let one = best_of(runs, || throughput(&tool, &plugin, &large_file, 1, large))?;
-    let all = best_of(runs, || {
-        throughput(&tool, &plugin, &large_file, cores, large)
-    })?;
-    let ratio = all.run_rate / one.run_rate;
+    let mut scaling = serde_json::Map::new();
+    for (name, plugin) in [("1-page-guest", &plugin), ("17-page-guest", &plugin_17)] {
+        let one = best_of(runs, || throughput(&tool, plugin, &large_file, 1, large))?;
+        let all = best_of(runs, || {
+            throughput(&tool, plugin, &large_file, cores, large)
+        })?;
+        scaling.insert(
+            name.into(),
+            json!({
+                "1-worker": one.json(),
+                format!("{cores}-workers"): all.json(),
+                "speedup": round(all.run_rate / one.run_rate, 2),
+            }),
+        );
+    }
 
     // What a worker does per line besides evaluating: parse it, prepare the trace.
     let line = serde_json::to_vec(&testing::agent_trace())?;
@@ -60,6 +87,9 @@ pub fn run(quick: bool) -> Result<Value> {
         let traces = flowtrace_plugins::trace::parse_json_line(&line).expect("the line parses");
         std::hint::black_box(traces);
     });
+
+    let in_process =
+        in_process_scaling(&rust_like, &line, cores, if quick { 3000 } else { 10_000 })?;
 
     let rss_small = peak_rss_kib(&tool, &plugin, &small_file)?;
     let rss_large = peak_rss_kib(&tool, &plugin, &large_file)?;
@@ -70,11 +100,10 @@ pub fn run(quick: bool) -> Result<Value> {
         "throughput": {
             "traces": large,
             "cores": cores,
-            "1-worker": one.json(),
-            format!("{cores}-workers"): all.json(),
-            "speedup": round(ratio, 2),
-            "note": "run rate: traces / the run's duration (plugin load excluded); process rate: traces / the whole process's wall-clock time; best of the runs",
+            "guests": scaling,
+            "note": "traces-per-s: traces / the run's duration (plugin load excluded); process-traces-per-s: traces / the whole process's wall-clock time; best of the runs; `--message-format json`, stdout read by this process",
         },
+        "in-process": in_process,
         "peak-memory": {
             format!("{small}-traces-mib"): round(rss_small as f64 / 1024.0, 1),
             format!("{large}-traces-mib"): round(rss_large as f64 / 1024.0, 1),
@@ -280,6 +309,57 @@ fn installed_first_load(quick: bool) -> Result<Value> {
         "note".into(),
         json!("first Registry::load after install (sha256 checks of component and manifest included); from-source compiles and stores the artefact on that load"),
     );
+    Ok(Value::Object(out))
+}
+
+/// The same work without the command around it: `threads` threads each parsing `n / threads`
+/// lines and evaluating them (one `Plugin` shared), against one thread; and each half alone.
+fn in_process_scaling(wat: &str, line: &[u8], threads: usize, n: usize) -> Result<Value> {
+    use flowtrace_plugins::manifest::PluginKind;
+    use flowtrace_plugins::{LoadOptions, PreparedTrace};
+
+    let runtime = Runtime::new()?;
+    let manifest = testing::manifest("scaling", PluginKind::Evaluator);
+    let plugin = runtime.load(&testing::evaluator(wat), &manifest, LoadOptions::default())?;
+    let parse = || {
+        flowtrace_plugins::trace::parse_json_line(line)
+            .expect("the line parses")
+            .remove(0)
+    };
+    let prepared = PreparedTrace::new(parse());
+    let rate = |threads: usize, work: &(dyn Fn() + Sync)| {
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| (0..n / threads).for_each(|_| work()));
+            }
+        });
+        n as f64 / started.elapsed().as_secs_f64()
+    };
+    let mut out = serde_json::Map::new();
+    let works: [(&str, &(dyn Fn() + Sync)); 3] = [
+        ("parse", &|| drop(std::hint::black_box(parse()))),
+        ("evaluate", &|| {
+            plugin.evaluate(&prepared).expect("evaluate");
+        }),
+        ("parse-prepare-evaluate", &|| {
+            plugin
+                .evaluate(&PreparedTrace::new(parse()))
+                .expect("evaluate");
+        }),
+    ];
+    for (name, work) in works {
+        let one = rate(1, work);
+        let all = rate(threads, work);
+        out.insert(
+            name.into(),
+            json!({
+                "1-thread-per-s": round(one, 0),
+                format!("{threads}-threads-per-s"): round(all, 0),
+                "speedup": round(all / one, 2),
+            }),
+        );
+    }
     Ok(Value::Object(out))
 }
 

@@ -172,13 +172,17 @@ fn read_lines(
 ) -> u64 {
     let mut read = 0u64;
     let mut line = 0usize;
+    // Each line moves to a worker in its own buffer; sizing it like the last one saves the
+    // reallocations of growing it (lines of one file tend to be alike).
+    let mut capacity = 0usize;
     loop {
-        let mut buffer = Vec::new();
+        let mut buffer = Vec::with_capacity(capacity.min(1 << 20));
         match source.read_until(b'\n', &mut buffer) {
             Ok(0) => return read,
             Ok(n) => {
                 read += n as u64;
                 line += 1;
+                capacity = n + n / 8;
             }
             Err(e) => {
                 // An I/O error may repeat forever: report it once and stop reading the file.
