@@ -4,8 +4,8 @@ use std::error::Error;
 
 use base64::Engine as _;
 use flowtrace_plugins::trace::{
-    from_otlp_json, from_otlp_value, parse_json_line, parse_traces, Attribute, AttributeValue, Span, SpanKind,
-    SpanStatus, Trace, TraceError, TraceReader,
+    from_otlp_json, from_otlp_value, parse_json_line, parse_traces, Attribute, AttributeValue,
+    Span, SpanKind, SpanStatus, Trace, TraceError, TraceReader,
 };
 use serde_json::{json, Value};
 
@@ -764,7 +764,11 @@ fn one_json_line_parses_as_the_whole_document_would() {
     for (name, _, _) in FIXTURES {
         let text = fixture(name);
         let line = serde_json::to_vec(&fixture_json(name)).unwrap();
-        assert_eq!(parse_json_line(&line).unwrap(), parse_traces(&text).unwrap(), "{name}");
+        assert_eq!(
+            parse_json_line(&line).unwrap(),
+            parse_traces(&text).unwrap(),
+            "{name}"
+        );
     }
     assert!(parse_json_line(b" \r\n").unwrap().is_empty());
 }
