@@ -141,7 +141,7 @@ impl EvalCommand {
         term.status(
             "Evaluating",
             format_args!(
-                "{what} with {} ({jobs} {})",
+                "{what} with {}, {jobs} {}",
                 loaded.description,
                 if jobs == 1 { "thread" } else { "threads" }
             ),

@@ -189,7 +189,7 @@ fn a_thousand_traces_with_failures_and_errors_are_all_counted() {
     let stderr: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(
         stderr[0],
-        "  Evaluating `traces.jsonl` with `mixed` v0.1.0 (plugin.wasm) (2 threads)"
+        "  Evaluating `traces.jsonl` with `mixed` v0.1.0 (plugin.wasm), 2 threads"
     );
     // The first errors in input order, with file and line: trace `t-3` is on line 4.
     assert!(
@@ -288,6 +288,26 @@ fn json_mode_writes_one_result_per_trace_then_the_summary() {
     assert_eq!(summary["metrics"][0]["name"], "spans");
     // No status lines on stdout, no table.
     assert!(!out.stdout.contains("Finished"));
+
+    // The results are on stdout already: `--output -` would mix two streams.
+    let out = eval(
+        dir.path(),
+        &[
+            "plugin.wasm",
+            "traces.jsonl",
+            "--message-format",
+            "json",
+            "-o",
+            "-",
+        ],
+    )
+    .expect_code(2);
+    assert!(
+        out.stderr
+            .starts_with("error: `--output -` cannot be used with `--message-format json`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
