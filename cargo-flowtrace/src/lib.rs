@@ -29,6 +29,7 @@ pub mod exit_codes;
 pub mod harness;
 pub mod inspection;
 pub mod logging;
+pub mod registry;
 pub mod scaffold;
 pub mod templates;
 pub mod term;

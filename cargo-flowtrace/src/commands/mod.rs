@@ -6,11 +6,17 @@
 //! [`Command::exec`]. The exit codes are appended to its `--help` automatically.
 
 pub mod build;
+pub mod disable;
 pub mod doctor;
+pub mod enable;
+pub mod info;
 pub mod init;
 pub mod inspect;
+pub mod install;
+pub mod list;
 pub mod new;
 pub mod test;
+pub mod uninstall;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -28,6 +34,12 @@ pub enum Command {
     Test(test::TestCommand),
     Inspect(inspect::InspectCommand),
     Doctor(doctor::DoctorCommand),
+    Install(install::InstallCommand),
+    List(list::ListCommand),
+    Info(info::InfoCommand),
+    Enable(enable::EnableCommand),
+    Disable(disable::DisableCommand),
+    Uninstall(uninstall::UninstallCommand),
 }
 
 impl Command {
@@ -40,6 +52,12 @@ impl Command {
             Command::Test(command) => command.exec(cx),
             Command::Inspect(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
+            Command::Install(command) => command.exec(cx),
+            Command::List(command) => command.exec(cx),
+            Command::Info(command) => command.exec(cx),
+            Command::Enable(command) => command.exec(cx),
+            Command::Disable(command) => command.exec(cx),
+            Command::Uninstall(command) => command.exec(cx),
         }
     }
 }

@@ -8,4 +8,5 @@ mod help;
 mod inspect;
 mod invocation;
 mod new;
+mod registry;
 mod support;
