@@ -687,3 +687,84 @@ fn unknown_plugins_and_bad_ids_say_what_to_do() {
     );
     assert!(out.stderr.contains("help:"), "{}", out.stderr);
 }
+
+/// Run the binary on a pseudo-terminal (util-linux `script`), typing `answer`.
+fn on_a_terminal(dir: &Path, args: &[&str], answer: &str) -> Run {
+    let binary = env!("CARGO_BIN_EXE_cargo-flowtrace");
+    let command_line: Vec<String> = std::iter::once(binary)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let mut script = Command::new("script");
+    script
+        .args(["--quiet", "--return", "--command"])
+        .arg(command_line.join(" "))
+        .arg("/dev/null");
+    // The environment `flowtrace` sets, on `script` instead of the binary.
+    let template = flowtrace(dir);
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(v) => script.env(key, v),
+            None => script.env_remove(key),
+        };
+    }
+    script
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = script.spawn().expect("util-linux `script` runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::new(),
+    }
+}
+
+#[test]
+fn on_a_terminal_an_upgrade_asks_before_granting() {
+    let dir = tmp();
+    let v1 = built(dir.path(), "asks", "0.1.0", "");
+    let v2 = built(
+        dir.path(),
+        "asks",
+        "0.2.0",
+        "[capabilities]\ntraces = true\n",
+    );
+    let v3 = built(
+        dir.path(),
+        "asks",
+        "0.3.0",
+        "[capabilities]\ntraces = true\nstorage = true\n",
+    );
+    cli(dir.path(), &["install", s(&v1)]).expect_code(0);
+
+    // The terminal shows everything on one stream: stdout of `script`.
+    let out = on_a_terminal(dir.path(), &["install", s(&v2)], "n\n").expect_code(0);
+    assert!(out.stdout.contains("+ traces"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Grant these capabilities and enable `asks`? [y/N]"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(listed(dir.path())[0]["enabled"], false);
+
+    let out = on_a_terminal(dir.path(), &["enable", "asks"], "y\n").expect_code(0);
+    assert!(out.stdout.contains("Enabled asks v0.2.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("Granted traces"), "{}", out.stdout);
+    assert_eq!(listed(dir.path())[0]["enabled"], true);
+
+    let out = on_a_terminal(dir.path(), &["install", s(&v3)], "yes\n").expect_code(0);
+    assert!(out.stdout.contains("+ storage"), "{}", out.stdout);
+    assert!(out.stdout.contains("Enabled asks v0.3.0"), "{}", out.stdout);
+    let plugin = &listed(dir.path())[0];
+    assert_eq!(plugin["enabled"], true);
+    assert_eq!(plugin["capabilities"]["storage"], true);
+}
