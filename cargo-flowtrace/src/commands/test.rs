@@ -18,9 +18,9 @@ use crate::harness::{self, CaseReport, FixtureContext, Suite, TESTS_DIR};
 ///
 /// The fixtures run in the embedded runtime, as the plugin runs in Flowtrace.
 ///
-/// Each `tests/<case>.toml` names an input (a trace file in Flowtrace JSON or OpenTelemetry
-/// OTLP/JSON, or texts for an embedder), config overrides, stubbed HTTP responses, and what
-/// to expect: `passed`, a `score` range, a `label`, `metrics`, an `error`, or a `snapshot`
+/// Each `tests/<case>.toml` (or `.json`, with the same keys) names an input (a trace file in
+/// Flowtrace JSON or OpenTelemetry OTLP/JSON, or texts for an embedder), config overrides,
+/// stubbed HTTP responses, and what to expect: `passed`, a `score` range, a `label`, `metrics`, an `error`, or a `snapshot`
 /// of the whole result. Cases run in parallel, each with the plugin's own capabilities (the
 /// production policy, never a lenient mock) and a fresh plugin log, shown when it fails.
 ///
@@ -88,7 +88,7 @@ impl TestCommand {
             ));
             term.help(
                 "add a case as `tests/<case>.toml`, e.g. `trace = \"traces/ok.json\"` and \
-                 `[expect] passed = true`",
+                 `[expect] passed = true`, or as `tests/<case>.json` with the same keys",
             );
         }
 

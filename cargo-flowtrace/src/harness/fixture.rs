@@ -11,6 +11,7 @@ use flowtrace_plugins::trace::Trace;
 use super::expect::Expect;
 
 mod expectations;
+mod json;
 mod raw;
 mod validate;
 
@@ -23,13 +24,48 @@ pub const FIXTURE_SCHEMA: u32 = 1;
 /// Largest fixture or trace file read: far beyond any real one.
 pub const MAX_FIXTURE_FILE_BYTES: u64 = 64 << 20;
 
+/// The language a fixture file is written in, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// `*.toml`
+    Toml,
+    /// `*.json`: the same keys and shapes, as JSON.
+    Json,
+}
+
+impl Syntax {
+    /// The syntax of a fixture file named `path`, when its extension is one.
+    pub fn of(path: &Path) -> Option<Syntax> {
+        match path.extension()?.to_str()? {
+            "toml" => Some(Syntax::Toml),
+            "json" => Some(Syntax::Json),
+            _ => None,
+        }
+    }
+
+    /// `toml` or `json`, whichever this is: for `help:` lines that show fixture text.
+    pub fn pick<'a>(self, toml: &'a str, json: &'a str) -> &'a str {
+        match self {
+            Syntax::Toml => toml,
+            Syntax::Json => json,
+        }
+    }
+
+    /// What a table (TOML) or an object (JSON) is called.
+    pub fn table(self) -> &'static str {
+        self.pick("a table", "an object")
+    }
+}
+
 /// One test case: what to feed the plugin, under which config, and what to expect.
 #[derive(Debug, Clone)]
 pub struct Fixture {
-    /// The case name: the file name without `.toml`.
+    /// The case name: the file name without `.toml` or `.json`.
     pub name: String,
     /// The fixture file.
     pub path: PathBuf,
+    /// Its language.
+    pub syntax: Syntax,
     /// `description`
     pub description: Option<String>,
     /// `ignore`: skipped, with the reason (empty when none was given).
@@ -188,21 +224,46 @@ pub fn load(path: &Path, cx: &FixtureContext<'_>) -> Result<Fixture, Vec<Problem
             help: Some("save the fixture as UTF-8".into()),
         }]
     })?;
+    let syntax = Syntax::of(path).unwrap_or(Syntax::Toml);
     let mut v = Validator {
         file,
         text: &text,
+        syntax,
         dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
         cx,
         problems: Vec::new(),
     };
-    let raw: RawFixture = match toml::from_str(&text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let message = syntax_message(e.message());
-            let help = unknown_field_help(e.message());
-            v.error(e.span(), message, help);
-            return Err(v.problems);
-        }
+    let raw: RawFixture = match syntax {
+        Syntax::Toml => match toml::from_str(&text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = syntax_message(e.message());
+                let help = unknown_field_help(e.message());
+                v.error(e.span(), message, help);
+                return Err(v.problems);
+            }
+        },
+        Syntax::Json => match json::from_str(&text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = syntax_message(&e.message);
+                let help = unknown_field_help(&e.message).or_else(|| {
+                    e.message
+                        .contains("`null` is not allowed")
+                        .then(|| "give a value, or leave the key out".to_string())
+                });
+                match e.position {
+                    Some(position) => v.problems.push(Problem {
+                        file: v.file.clone(),
+                        position: Some(position),
+                        message,
+                        help,
+                    }),
+                    None => v.error(e.span, message, help),
+                }
+                return Err(v.problems);
+            }
+        },
     };
     let name = path
         .file_stem()

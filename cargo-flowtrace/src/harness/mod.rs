@@ -3,8 +3,24 @@
 //!
 //! # Fixtures
 //!
-//! Each `tests/<case>.toml` is one test case named `<case>`. Unknown keys are errors, and
-//! every problem in every fixture is reported at once, with its file, line and column.
+//! Each `tests/<case>.toml` or `tests/<case>.json` is one test case named `<case>`. Unknown
+//! keys are errors, and every problem in every fixture is reported at once, with its file,
+//! line and column.
+//!
+//! A JSON fixture has exactly the keys and shapes of a TOML one, written as JSON; `null`
+//! counts as an absent key, and is allowed inside `trace` and `body-json` (which are JSON
+//! anyway) but nowhere else. Duplicate keys are errors, as in TOML:
+//!
+//! ```json
+//! {
+//!   "trace": "traces/truncated.json",
+//!   "config": {"max-output-chars": 100},
+//!   "http": [{"url": "https://api.openai.com/v1/embeddings", "body-json": {"data": []}}],
+//!   "expect": {"passed": false, "score": {"min": 0.5, "max": 0.9}, "snapshot": true}
+//! }
+//! ```
+//!
+//! The TOML form, with every key:
 //!
 //! ```toml
 //! description = "a truncated answer fails"   # optional, for people
@@ -67,14 +83,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-pub use fixture::{Fixture, FixtureContext, FixtureErrors, Problem};
+pub use fixture::{Fixture, FixtureContext, FixtureErrors, Problem, Syntax};
 pub use run::{CaseReport, Status, Suite};
 
 /// The directory of fixtures, beside the manifest.
 pub const TESTS_DIR: &str = "tests";
 
-/// The fixture files in `dir` (`*.toml`, not recursive), sorted by name; none when the
-/// directory does not exist.
+/// The fixture files in `dir` (`*.toml` and `*.json`, not recursive), sorted by name; none
+/// when the directory does not exist.
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -88,7 +104,7 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>> {
         let entry =
             entry.with_context(|| format!("failed to read directory `{}`", dir.display()))?;
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+        if fixture::Syntax::of(&path).is_some() && path.is_file() {
             files.push(path);
         }
     }

@@ -12,7 +12,7 @@ use flowtrace_plugins::{LoadError, LoadOptions, Plugin, PreparedTrace, Runtime, 
 use serde::Serialize;
 
 use super::expect::{self, KindExpect, Mismatch, Outcome};
-use super::fixture::{display_path, Fixture, Input};
+use super::fixture::{display_path, Fixture, Input, Syntax};
 use super::snapshot::{self, SnapshotOutcome};
 use super::stub::FixtureHttp;
 
@@ -240,14 +240,26 @@ impl Suite<'_> {
             }
         }
         for what in http.unmatched() {
+            let url = what.split_once(' ').map_or(what.as_str(), |(_, url)| url);
+            let (entry, help) = match fixture.syntax {
+                Syntax::Toml => (
+                    "no `[[http]]` entry",
+                    format!(
+                        "add an `[[http]]` entry with `url = \"{url}\"` and the response to give"
+                    ),
+                ),
+                Syntax::Json => (
+                    "no entry of `http`",
+                    format!(
+                        "add an entry to `http` with `\"url\": \"{url}\"` and the response to give"
+                    ),
+                ),
+            };
             report.mismatches.push(
                 Mismatch::new(format!(
-                    "the plugin requested `{what}`, which no `[[http]]` entry stubs"
+                    "the plugin requested `{what}`, which {entry} stubs"
                 ))
-                .with_help(format!(
-                    "add an `[[http]]` entry with `url = \"{}\"` and the response to give",
-                    what.split_once(' ').map_or(what.as_str(), |(_, url)| url)
-                )),
+                .with_help(help),
             );
         }
         report.http_requests = http.requests();

@@ -110,6 +110,109 @@ fn bad_fixtures_are_reported_with_file_line_and_column() {
 }
 
 #[test]
+fn json_fixtures_run_like_toml_ones() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "json-fixtures", "rust-evaluator");
+    let tests = plugin.join("tests");
+    // The TOML `slow` case, as JSON.
+    fs::write(
+        tests.join("slow-json.json"),
+        r#"{
+  "description": "the `slow` case, as JSON",
+  "trace": "traces/agent.json",
+  "config": {"max-span-ms": 500},
+  "expect": {"passed": false, "score": {"min": 0.3, "max": 0.4}, "label": "slow",
+             "metrics": {"slow": 2}, "snapshot": null}
+}
+"#,
+    )
+    .unwrap();
+    // An inline trace with `null`s, as Flowtrace JSON exports often have; a wrong expectation.
+    fs::write(
+        tests.join("inline-json.json"),
+        r#"{
+  "trace": {"id": "t1", "input": null, "spans": [
+    {"id": "a", "parent-id": null, "name": "root", "kind": "agent-step", "status": "ok",
+     "start-time-ns": 0, "end-time-ns": 1000}
+  ]},
+  "expect": {"passed": true, "metrics": {"spans": 2}}
+}
+"#,
+    )
+    .unwrap();
+    let out = in_plugin(&plugin, ["test", "-q", "json"]).expect_code(3);
+    assert!(
+        out.stdout.contains("test slow-json ... ok"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("test inline-json ... FAILED"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "---- inline-json (tests/inline-json.json) ----
+metric `spans`: expected 2, got 1
+"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.lines().last(), Some("1 passed, 1 failed"));
+}
+
+#[test]
+fn bad_json_fixtures_are_reported_with_file_line_and_column() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "bad-json-fixtures", "rust-evaluator");
+    let tests = plugin.join("tests");
+    fs::write(
+        tests.join("syntax.json"),
+        "{\"trace\": \"traces/agent.json\",\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("typos.json"),
+        "{\"trace\": \"traces/agent.json\",\n \"expect\": {\"pased\": true}}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("values.json"),
+        "{\n  \"trace\": \"traces/missing.json\",\n  \"config\": {\"max-span-ms\": \"fast\", \"max-span\": 3},\n  \
+         \"expect\": {\"score\": {\"min\": 0.9, \"max\": 0.1}, \"dimension\": 3}\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("nulls.json"),
+        "{\"trace\": \"traces/agent.json\", \"trace\": null}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("types.json"),
+        "{\"trace\": 3,\n \"expect\": {\"score\": [1], \"label\": null}}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("null-metric.json"),
+        "{\"trace\": \"traces/agent.json\",\n \"expect\": {\"metrics\": {\"spans\": null}}}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("missing.json"),
+        "{\"expect\": {\"passed\": true}}\n",
+    )
+    .unwrap();
+    let out = in_plugin(&plugin, ["test", "-q"]).expect_code(1);
+    assert_golden(
+        "test/bad-json-fixtures.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+    assert_eq!(out.stdout, "", "nothing runs while a fixture is broken");
+}
+
+#[test]
 fn an_expected_metric_the_plugin_never_returns_names_the_ones_it_does() {
     let dir = tmp();
     let plugin = new_plugin(dir.path(), "metric-typo", "rust-evaluator");
