@@ -213,6 +213,95 @@ fn bad_json_fixtures_are_reported_with_file_line_and_column() {
 }
 
 #[test]
+fn fixtures_in_subdirectories_are_named_by_their_path_and_data_files_are_not_fixtures() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "nested-fixtures", "rust-evaluator");
+    let tests = plugin.join("tests");
+    // A trace kept beside its fixture: named as its `trace`, so not a fixture itself.
+    fs::create_dir_all(tests.join("otlp")).unwrap();
+    fs::copy(
+        tests.join("traces/otlp-agent.json"),
+        tests.join("otlp/openai-chat.otlp.json"),
+    )
+    .unwrap();
+    fs::write(
+        tests.join("otlp/openai-chat.toml"),
+        "trace = \"openai-chat.otlp.json\"\n[expect]\npassed = true\nsnapshot = true\n",
+    )
+    .unwrap();
+    fs::create_dir_all(tests.join("nested/deep")).unwrap();
+    fs::write(
+        tests.join("nested/deep/slow.json"),
+        r#"{"trace": "../../traces/agent.json", "config": {"max-span-ms": 500},
+            "expect": {"label": "slow", "snapshot": true}}"#,
+    )
+    .unwrap();
+
+    let out = in_plugin(&plugin, ["test", "-q", "--bless", "otlp/"]).expect_code(0);
+    assert!(
+        out.stdout.contains(
+            "test otlp/openai-chat ... ok (blessed `tests/otlp/snapshots/openai-chat.json`)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("1 passed; 0 failed; 0 skipped; 5 filtered out"),
+        "{}",
+        out.stdout
+    );
+    assert!(tests.join("otlp/snapshots/openai-chat.json").is_file());
+
+    // The snapshots `--bless` writes are not fixtures either.
+    in_plugin(&plugin, ["test", "-q", "--bless"]).expect_code(0);
+    assert!(tests.join("nested/deep/snapshots/slow.json").is_file());
+    let out = in_plugin(&plugin, ["test", "--message-format", "json"]).expect_code(0);
+    let names: Vec<String> = out
+        .json_lines()
+        .iter()
+        .filter(|l| l["reason"] == "test-case")
+        .map(|l| {
+            format!(
+                "{} {}",
+                l["name"].as_str().unwrap(),
+                l["file"].as_str().unwrap()
+            )
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "failed-tool tests/failed-tool.toml",
+            "nested/deep/slow tests/nested/deep/slow.json",
+            "ok tests/ok.toml",
+            "otlp tests/otlp.toml",
+            "otlp/openai-chat tests/otlp/openai-chat.toml",
+            "slow tests/slow.toml",
+        ]
+    );
+
+    // A trace nothing names, outside `traces/`, and two files with one case name.
+    fs::copy(
+        tests.join("traces/agent.json"),
+        tests.join("nested/agent.json"),
+    )
+    .unwrap();
+    fs::write(
+        tests.join("ok.json"),
+        "{\"trace\": \"traces/agent.json\"}\n",
+    )
+    .unwrap();
+    let out = in_plugin(&plugin, ["test", "-q"]).expect_code(1);
+    assert_golden(
+        "test/discovery-problems.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+}
+
+#[test]
 fn an_expected_metric_the_plugin_never_returns_names_the_ones_it_does() {
     let dir = tmp();
     let plugin = new_plugin(dir.path(), "metric-typo", "rust-evaluator");
