@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use flowtrace_plugins::manifest::{ConfigValue, Manifest};
 use flowtrace_plugins::trace::Trace;
 
+use super::embed::EmbeddingsStub;
 use super::expect::Expect;
 
 mod expectations;
@@ -80,6 +81,8 @@ pub struct Fixture {
     pub env: BTreeMap<String, String>,
     /// `[[http]]`: the stubbed responses.
     pub http: Vec<StubbedResponse>,
+    /// `[embeddings]`: what the `embeddings` interface answers; `None` fails every call.
+    pub embeddings: Option<EmbeddingsStub>,
     /// `[expect]`
     pub expect: Expect,
 }

@@ -54,6 +54,13 @@
 //! headers = { "content-type" = "application/json" }
 //! body = '{"data": []}'             # or body-json = { data = [] }
 //!
+//! [embeddings]                      # plugins granted `embeddings`: what the host's embedder
+//! dimension = 3                     # answers (an installed embedder plugin, in Flowtrace).
+//! vectors = { "hello" = [0.5, 0.0, 0.5] }   # optional: exact vectors; a text not listed fails
+//!                                   # the case. Without `vectors`, each text gets a stable
+//!                                   # unit vector from a hash of it. Without the section, a
+//!                                   # call to `embeddings` fails the case.
+//!
 //! [expect]                          # every key optional; with none, the call must just succeed
 //! passed = false                    # evaluators
 //! score = { min = 0.5, max = 0.9 }  # or an exact `score = 1.0`
@@ -74,11 +81,13 @@
 //! (the snapshot holds one result object, or an array for several traces). The plugin is
 //! loaded for each case with the manifest's own capabilities (the policy engine of
 //! production, never a lenient mock), a fresh in-memory log (shown when the case fails), a
-//! fresh key-value store, the case's traces behind the `traces` interface, and the stub as
-//! its only network; `fs-read` grants are relative to the plugin's directory.
+//! fresh key-value store, the case's traces behind the `traces` interface, `[embeddings]`
+//! behind the `embeddings` interface, and the stub as its only network; `fs-read` grants are
+//! relative to the plugin's directory.
 //!
 //! A fixture may say `schema = 1`: the format's version, for upgrades.
 
+pub mod embed;
 pub mod expect;
 pub mod fixture;
 pub mod report;

@@ -598,3 +598,115 @@ fn every_trace_of_an_input_is_scored_and_errors_ignores_and_config_are_cases_of_
         messages(wrong)
     );
 }
+
+/// The WAT guest that embeds "hello" through the host and scores the vector's first value / 10.
+fn embeddings_evaluator() -> Vec<u8> {
+    crate::support::validated(
+        testing::componentize(
+            &testing::guest_wat("embeddings-user"),
+            "package test:guest; world w {
+                import flowtrace:plugin/embeddings@0.1.0;
+                export flowtrace:plugin/evaluator@0.1.0;
+            }",
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn a_plugin_granted_embeddings_is_served_the_fixtures_embeddings() {
+    let dir = tmp();
+    let manifest = manifest("evaluator", "[capabilities]\nembeddings = true\n");
+    let hello = harness::embed::hash_vector("hello", 8)[0];
+    let reports = run_fixtures(
+        dir.path(),
+        &embeddings_evaluator(),
+        &manifest,
+        &[
+            (
+                "exact",
+                "trace = \"traces/three.json\"\n[embeddings]\ndimension = 3\n\
+                 vectors = { hello = [5, 0.0, 0.0] }\n[expect]\nscore = 0.5\n",
+            ),
+            (
+                "hashed",
+                &format!(
+                    "trace = \"traces/three.json\"\n[embeddings]\ndimension = 8\n\
+                     [expect]\nscore = {}\n",
+                    f64::from(hello) / 10.0
+                ),
+            ),
+            ("undeclared", "trace = \"traces/three.json\"\n"),
+            (
+                "unlisted",
+                "trace = \"traces/three.json\"\n[embeddings]\ndimension = 1\n\
+                 vectors = { hullo = [1] }\n",
+            ),
+        ],
+    );
+    for ok in ["exact", "hashed"] {
+        assert_eq!(reports[ok].status, Status::Ok, "{:?}", reports[ok]);
+    }
+    let undeclared = &reports["undeclared"];
+    assert_eq!(undeclared.status, Status::Failed);
+    assert_eq!(
+        messages(undeclared),
+        [
+            "the call failed: plugin `wat-plugin` failed: unavailable: the test fixture declares \
+             no `[embeddings]` to answer embedding calls",
+            "the plugin called `embeddings.embed`, but the fixture declares no `[embeddings]`",
+        ]
+    );
+    assert_eq!(
+        undeclared.mismatches[1].help.as_deref(),
+        Some(
+            "add `[embeddings]` with `dimension = <n>` (every text then gets a stable hash-based \
+             vector), and `vectors = { \"<text>\" = [...] }` for exact ones"
+        )
+    );
+    let unlisted = &reports["unlisted"];
+    assert_eq!(unlisted.status, Status::Failed);
+    assert_eq!(
+        messages(unlisted)[1],
+        "the plugin embedded \"hello\", which the fixture's `vectors` does not list"
+    );
+}
+
+#[test]
+fn an_embeddings_section_is_checked_against_the_manifest_and_its_dimension() {
+    let dir = tmp();
+    fs::create_dir_all(dir.path().join("tests")).unwrap();
+    let path = dir.path().join("tests/embed.json");
+    fs::write(
+        &path,
+        "{\"trace\": \"{\\\"id\\\": \\\"t\\\", \\\"spans\\\": []}\",\n \
+         \"embeddings\": {\"dimension\": 2, \"vectors\": {\"a\": [1, 2, 3]}}}\n",
+    )
+    .unwrap();
+    let cx = |manifest| FixtureContext {
+        root: dir.path(),
+        manifest,
+    };
+    let without = manifest("evaluator", "");
+    let err = harness::load_all(std::slice::from_ref(&path), &cx(&without)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid fixture `tests/embed.json`: 2 problems\n  \
+         tests/embed.json:2:16: `embeddings` answers the `embeddings` capability, which \
+         flowtrace.toml does not declare: the policy refuses every call before it\n    \
+         help: add `embeddings = true` under `[capabilities]` in flowtrace.toml, or remove the section\n  \
+         tests/embed.json:2:50: the vector for \"a\" has 3 values, but `dimension` is 2"
+    );
+    let with = manifest("evaluator", "[capabilities]\nembeddings = true\n");
+    fs::write(
+        &path,
+        "{\"trace\": \"{\\\"id\\\": \\\"t\\\", \\\"spans\\\": []}\", \"embeddings\": {\"dimension\": 0}}",
+    )
+    .unwrap();
+    let err = harness::load_all(std::slice::from_ref(&path), &cx(&with)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid fixture `tests/embed.json`: 1 problem\n  \
+         tests/embed.json:1:73: `dimension` 0 is outside 1..=65536"
+    );
+}
