@@ -710,3 +710,59 @@ fn an_embeddings_section_is_checked_against_the_manifest_and_its_dimension() {
          tests/embed.json:1:73: `dimension` 0 is outside 1..=65536"
     );
 }
+
+#[test]
+fn a_binary_exporter_snapshot_shows_a_hex_summary_not_a_text_diff() {
+    // The `count` exporter, writing "<traces>", a 0xff byte, then "<spans>": not UTF-8.
+    let wat = testing::guest_wat("exporter").replace(
+        "(i32.store8 (i32.const 3101) (i32.const 32))",
+        "(i32.store8 (i32.const 3101) (i32.const 255))",
+    );
+    assert!(wat.contains("(i32.const 255)"));
+    let component = crate::support::validated(
+        testing::componentize(
+            &wat,
+            "package test:guest; world w { export flowtrace:plugin/exporter@0.1.0; }",
+        )
+        .unwrap(),
+    );
+    let dir = tmp();
+    let snapshots = dir.path().join("tests/snapshots");
+    fs::create_dir_all(&snapshots).unwrap();
+    fs::write(snapshots.join("same.out"), b"1\xff3").unwrap();
+    fs::write(snapshots.join("changed.out"), b"1\xff4").unwrap();
+    let reports = run_fixtures(
+        dir.path(),
+        &component,
+        &manifest("exporter", ""),
+        &[
+            (
+                "same",
+                "trace = \"traces/three.json\"\n[expect]\nsnapshot = true\n",
+            ),
+            (
+                "changed",
+                "trace = \"traces/three.json\"\n[expect]\nsnapshot = true\n",
+            ),
+        ],
+    );
+    assert_eq!(reports["same"].status, Status::Ok, "{:?}", reports["same"]);
+    let changed = &reports["changed"];
+    assert_eq!(changed.status, Status::Failed);
+    assert_eq!(
+        messages(changed),
+        [
+            "the binary output differs from snapshot `tests/snapshots/changed.out` (the snapshot \
+             is 3 bytes, the result 3)"
+        ]
+    );
+    assert_eq!(
+        changed.mismatches[0].diff.as_deref(),
+        Some(
+            "--- snapshot (3 bytes)\n+++ actual (3 bytes)\n\
+             @@ first difference at byte 2 (0x2) @@\n\
+             -00000000  31 ff 34                                          |1.4|\n\
+             +00000000  31 ff 33                                          |1.3|\n"
+        )
+    );
+}
