@@ -364,10 +364,17 @@ impl Suite<'_> {
                     _ => Vec::new(),
                 };
                 let summary = format!("{} bytes of `{format}`", output.len());
-                let json = serde_json::json!({
-                    "format": format,
-                    "output": String::from_utf8_lossy(&output),
-                });
+                // Text as text; anything else (protobuf, parquet) as base64, never mangled.
+                let json = match std::str::from_utf8(&output) {
+                    Ok(text) => serde_json::json!({ "format": format, "output": text }),
+                    Err(_) => {
+                        use base64::Engine as _;
+                        serde_json::json!({
+                            "format": format,
+                            "output-base64": base64::engine::general_purpose::STANDARD.encode(&output),
+                        })
+                    }
+                };
                 Ok(Called {
                     json,
                     bytes: output,

@@ -747,6 +747,11 @@ fn a_binary_exporter_snapshot_shows_a_hex_summary_not_a_text_diff() {
         ],
     );
     assert_eq!(reports["same"].status, Status::Ok, "{:?}", reports["same"]);
+    // JSON output carries the bytes as they are, in base64, not a lossy string.
+    assert_eq!(
+        reports["same"].result,
+        Some(serde_json::json!({ "format": "count", "output-base64": "Mf8z" }))
+    );
     let changed = &reports["changed"];
     assert_eq!(changed.status, Status::Failed);
     assert_eq!(
