@@ -24,6 +24,8 @@ Examples:
   cargo flowtrace build                 build the plugin in this directory into a component
   cargo flowtrace test                  run its fixtures in the embedded runtime
   cargo flowtrace inspect plugin.wasm   show a component's imports and their verdicts
+  cargo flowtrace install .             install it into the local registry
+  cargo flowtrace list                  the installed plugins
   cargo flowtrace eval . traces.jsonl   run the evaluator over a file of traces
   cargo flowtrace doctor --fix          check and install the toolchains";
 

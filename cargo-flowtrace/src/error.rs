@@ -33,6 +33,7 @@ use std::fmt;
 
 use flowtrace_plugins::capability::{CapabilityError, ExportProblem};
 use flowtrace_plugins::inspect::InspectError;
+use flowtrace_plugins::registry::{RegistryError, ResolveError};
 use flowtrace_plugins::LoadError;
 use serde::Serialize;
 
@@ -294,6 +295,10 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
                 link.downcast_ref::<LoadError>(),
                 Some(LoadError::Policy { .. })
             )
+            || matches!(
+                link.downcast_ref::<RegistryError>(),
+                Some(RegistryError::Policy { .. })
+            )
         {
             return exit_codes::POLICY_VIOLATION;
         }
@@ -316,6 +321,15 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
             found.extend(e.help());
         } else if let Some(LoadError::Policy { report, .. }) = link.downcast_ref::<LoadError>() {
             found.extend(report.errors().iter().filter_map(CapabilityError::help));
+        } else if let Some(e) = link.downcast_ref::<RegistryError>() {
+            match e {
+                RegistryError::Policy { report, .. } => {
+                    found.extend(report.errors().iter().filter_map(CapabilityError::help));
+                }
+                other => found.extend(other.help()),
+            }
+        } else if let Some(e) = link.downcast_ref::<ResolveError>() {
+            found.extend(e.help());
         }
         for help in found {
             if !out.contains(&help) {

@@ -6,8 +6,8 @@
 //! wasm32-wasip2`; touch it again, time `cargo-flowtrace build` (the release binary). Both
 //! recompile the plugin crate only. Medians, and the overhead of the medians; and what the
 //! two steps of ours that grow with the component's size cost on their own (embedding the
-//! manifest, inspecting the component). Guest builds go
-//! to `target/bench-build`.
+//! manifest, inspecting the component). Guest builds go to `target/bench-build` (under
+//! `$CARGO_TARGET_DIR` when it is set).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,13 +40,23 @@ pub fn run(args: &[String]) -> Result<()> {
             ])
             .current_dir(&root),
     )?;
-    let tool = root.join("target/release/cargo-flowtrace");
+    // `cargo build` puts the binary under `$CARGO_TARGET_DIR` when it is set.
+    let target_root = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let tool = target_root.join("release/cargo-flowtrace");
 
     let work = tempfile::tempdir()?;
+    // A copy: the target dir may be shared, and another build may replace the binary.
+    let copied = work.path().join("cargo-flowtrace");
+    std::fs::copy(&tool, &copied)
+        .with_context(|| format!("failed to copy `{}`", tool.display()))?;
+    let tool = copied;
     let plugin = work.path().join("sample-evaluator");
     copy_plugin(&root.join("examples/sample-evaluator"), &plugin, &root)?;
     // Kept between runs, so the SDK and its dependencies compile once.
-    let target = root.join("target/bench-build");
+    let target = target_root.join("bench-build");
 
     let mut profiles = Vec::new();
     let profiles_asked: Vec<bool> = match args.iter().position(|a| a == "--profile") {

@@ -277,7 +277,9 @@ fn prepare(artefact: &Path, manifest: &str, file_name: &str) -> Result<Prepared>
         .with_context(|| format!("failed to embed the manifest into `{}`", artefact.display()))?;
     let (inspection, staged) = std::thread::scope(|s| {
         let staged = s.spawn(|| stage(&output, &bytes));
-        (inspect::inspect(&bytes), staged.join())
+        // The world as WIT is for `inspect` to show; the build needs the imports.
+        let options = inspect::InspectOptions { world_wit: false };
+        (inspect::inspect_with(&bytes, options), staged.join())
     });
     let inspection = inspection.with_context(|| {
         format!(

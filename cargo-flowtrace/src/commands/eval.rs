@@ -121,7 +121,7 @@ impl EvalCommand {
             }
         };
         let loaded = source::load(
-            term,
+            cx,
             &source,
             &LoadRequest {
                 release: self.release,

@@ -6,12 +6,18 @@
 //! [`Command::exec`]. The exit codes are appended to its `--help` automatically.
 
 pub mod build;
+pub mod disable;
 pub mod doctor;
+pub mod enable;
 pub mod eval;
+pub mod info;
 pub mod init;
 pub mod inspect;
+pub mod install;
+pub mod list;
 pub mod new;
 pub mod test;
+pub mod uninstall;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -30,6 +36,12 @@ pub enum Command {
     Inspect(inspect::InspectCommand),
     Eval(eval::EvalCommand),
     Doctor(doctor::DoctorCommand),
+    Install(install::InstallCommand),
+    List(list::ListCommand),
+    Info(info::InfoCommand),
+    Enable(enable::EnableCommand),
+    Disable(disable::DisableCommand),
+    Uninstall(uninstall::UninstallCommand),
 }
 
 impl Command {
@@ -43,6 +55,12 @@ impl Command {
             Command::Inspect(command) => command.exec(cx),
             Command::Eval(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
+            Command::Install(command) => command.exec(cx),
+            Command::List(command) => command.exec(cx),
+            Command::Info(command) => command.exec(cx),
+            Command::Enable(command) => command.exec(cx),
+            Command::Disable(command) => command.exec(cx),
+            Command::Uninstall(command) => command.exec(cx),
         }
     }
 }

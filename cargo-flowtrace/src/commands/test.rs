@@ -18,22 +18,26 @@ use crate::harness::{self, CaseReport, FixtureContext, Suite, TESTS_DIR};
 ///
 /// The fixtures run in the embedded runtime, as the plugin runs in Flowtrace.
 ///
-/// Each `tests/<case>.toml` names an input (a trace file in Flowtrace JSON or OpenTelemetry
-/// OTLP/JSON, or texts for an embedder), config overrides, stubbed HTTP responses, and what
-/// to expect: `passed`, a `score` range, a `label`, `metrics`, an `error`, or a `snapshot`
+/// Each `tests/<case>.toml` (or `.json`, with the same keys) names an input (a trace file in
+/// Flowtrace JSON or OpenTelemetry OTLP/JSON, or texts for an embedder), config overrides,
+/// stubbed HTTP responses, and what to expect: `passed`, a `score` range, a `label`, `metrics`, an `error`, or a `snapshot`
 /// of the whole result. Cases run in parallel, each with the plugin's own capabilities (the
 /// production policy, never a lenient mock) and a fresh plugin log, shown when it fails.
 ///
-/// The fixture format is described in the README of every plugin template.
+/// Fixtures may sit in subdirectories of `tests/`; files in `traces/` and `snapshots/`
+/// directories, and the files a fixture names as its `trace` or `snapshot`, are data, not
+/// fixtures. The fixture format is described in the README of every plugin template.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   cargo flowtrace test                       every case in tests/
   cargo flowtrace test truncated             the cases whose name contains `truncated`
+  cargo flowtrace test otlp/                 the cases in tests/otlp/
   cargo flowtrace test --bless               write or update the snapshots, then review them
   cargo flowtrace test --message-format json one `test-case` message per case, then a `test-summary`")]
 pub struct TestCommand {
-    /// Run only the cases whose name contains this text
+    /// Run only the cases whose name contains this text (a case in a subdirectory is named
+    /// by its path: `otlp/openai-chat`)
     #[arg(value_name = "FILTER")]
     pub filter: Option<String>,
 
@@ -70,7 +74,7 @@ impl TestCommand {
             .filter(|f| {
                 self.filter
                     .as_deref()
-                    .is_none_or(|filter| harness::case_name(f).contains(filter))
+                    .is_none_or(|filter| harness::case_name(&tests_dir, f).contains(filter))
             })
             .collect();
         let filtered_out = total_files - files.len();
@@ -88,7 +92,7 @@ impl TestCommand {
             ));
             term.help(
                 "add a case as `tests/<case>.toml`, e.g. `trace = \"traces/ok.json\"` and \
-                 `[expect] passed = true`",
+                 `[expect] passed = true`, or as `tests/<case>.json` with the same keys",
             );
         }
 

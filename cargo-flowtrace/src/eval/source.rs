@@ -8,11 +8,10 @@ use flowtrace_plugins::inspect;
 use flowtrace_plugins::manifest::{
     self, ConfigType, ConfigValue, Manifest, PluginId, PluginKind, MANIFEST_FILE_NAME,
 };
-use flowtrace_plugins::registry::Registry;
 use flowtrace_plugins::{LoadOptions, Plugin, Runtime, RuntimeConfig, Services};
 
 use crate::build::{self, BuildRequest};
-use crate::context;
+use crate::context::{self, Context};
 use crate::error::ResultExt;
 use crate::term::Term;
 
@@ -77,11 +76,11 @@ pub struct LoadedEvaluator {
 /// Load the evaluator `source` names: build a directory first, read a component's embedded
 /// manifest, or load an installed plugin with its grants and precompiled code. A plugin of
 /// another kind is refused before it is loaded.
-pub fn load(term: &Term, source: &PluginSource, request: &LoadRequest) -> Result<LoadedEvaluator> {
+pub fn load(cx: &Context, source: &PluginSource, request: &LoadRequest) -> Result<LoadedEvaluator> {
     match source {
-        PluginSource::Dir(dir) => load_dir(term, dir, request),
+        PluginSource::Dir(dir) => load_dir(&cx.term, dir, request),
         PluginSource::Wasm(path) => load_wasm(path, request),
-        PluginSource::Installed(id) => load_installed(id, request),
+        PluginSource::Installed(id) => load_installed(cx, id, request),
     }
 }
 
@@ -164,7 +163,7 @@ fn load_wasm(path: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
     })
 }
 
-fn load_installed(id: &PluginId, request: &LoadRequest) -> Result<LoadedEvaluator> {
+fn load_installed(cx: &Context, id: &PluginId, request: &LoadRequest) -> Result<LoadedEvaluator> {
     let home = context::flowtrace_home()?;
     let not_installed = || {
         Err(anyhow!(
@@ -180,8 +179,7 @@ fn load_installed(id: &PluginId, request: &LoadRequest) -> Result<LoadedEvaluato
             )
         });
     }
-    let registry = Registry::open(&home)
-        .with_context(|| format!("failed to open the plugin registry at `{}`", home.display()))?;
+    let registry = crate::registry::open(cx)?;
     let installed = registry
         .list()
         .with_context(|| format!("failed to read the plugin registry at `{}`", home.display()))?;
@@ -193,8 +191,8 @@ fn load_installed(id: &PluginId, request: &LoadRequest) -> Result<LoadedEvaluato
             .collect();
         let help = if evaluators.is_empty() {
             format!(
-                "no evaluator is installed in `{}`; pass a plugin directory or a component \
-                 (`.wasm`) instead",
+                "no evaluator is installed in `{}`; install one with `cargo flowtrace install \
+                 <plugin directory>`, or pass a plugin directory or a component (`.wasm`)",
                 home.display()
             )
         } else {

@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use flowtrace_plugins::manifest::{ConfigValue, Manifest};
 use flowtrace_plugins::trace::Trace;
 
+use super::embed::EmbeddingsStub;
 use super::expect::Expect;
 
 mod expectations;
+mod json;
 mod raw;
 mod validate;
 
@@ -23,13 +25,49 @@ pub const FIXTURE_SCHEMA: u32 = 1;
 /// Largest fixture or trace file read: far beyond any real one.
 pub const MAX_FIXTURE_FILE_BYTES: u64 = 64 << 20;
 
+/// The language a fixture file is written in, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// `*.toml`
+    Toml,
+    /// `*.json`: the same keys and shapes, as JSON.
+    Json,
+}
+
+impl Syntax {
+    /// The syntax of a fixture file named `path`, when its extension is one.
+    pub fn of(path: &Path) -> Option<Syntax> {
+        match path.extension()?.to_str()? {
+            "toml" => Some(Syntax::Toml),
+            "json" => Some(Syntax::Json),
+            _ => None,
+        }
+    }
+
+    /// `toml` or `json`, whichever this is: for `help:` lines that show fixture text.
+    pub fn pick<'a>(self, toml: &'a str, json: &'a str) -> &'a str {
+        match self {
+            Syntax::Toml => toml,
+            Syntax::Json => json,
+        }
+    }
+
+    /// What a table (TOML) or an object (JSON) is called.
+    pub fn table(self) -> &'static str {
+        self.pick("a table", "an object")
+    }
+}
+
 /// One test case: what to feed the plugin, under which config, and what to expect.
 #[derive(Debug, Clone)]
 pub struct Fixture {
-    /// The case name: the file name without `.toml`.
+    /// The case name: the file's path under `tests/` without `.toml` or `.json`
+    /// (`otlp/openai-chat`).
     pub name: String,
     /// The fixture file.
     pub path: PathBuf,
+    /// Its language.
+    pub syntax: Syntax,
     /// `description`
     pub description: Option<String>,
     /// `ignore`: skipped, with the reason (empty when none was given).
@@ -43,6 +81,8 @@ pub struct Fixture {
     pub env: BTreeMap<String, String>,
     /// `[[http]]`: the stubbed responses.
     pub http: Vec<StubbedResponse>,
+    /// `[embeddings]`: what the `embeddings` interface answers; `None` fails every call.
+    pub embeddings: Option<EmbeddingsStub>,
     /// `[expect]`
     pub expect: Expect,
 }
@@ -188,27 +228,60 @@ pub fn load(path: &Path, cx: &FixtureContext<'_>) -> Result<Fixture, Vec<Problem
             help: Some("save the fixture as UTF-8".into()),
         }]
     })?;
+    let syntax = Syntax::of(path).unwrap_or(Syntax::Toml);
     let mut v = Validator {
         file,
         text: &text,
+        syntax,
         dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
         cx,
         problems: Vec::new(),
     };
-    let raw: RawFixture = match toml::from_str(&text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let message = syntax_message(e.message());
-            let help = unknown_field_help(e.message());
-            v.error(e.span(), message, help);
-            return Err(v.problems);
-        }
+    let raw: RawFixture = match syntax {
+        Syntax::Toml => match toml::from_str(&text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = syntax_message(e.message());
+                let help = unknown_field_help(e.message());
+                v.error(e.span(), message, help);
+                return Err(v.problems);
+            }
+        },
+        Syntax::Json => match json::from_str(&text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = syntax_message(&e.message);
+                let help = looks_like_trace(&text)
+                    .then(|| {
+                        "this file looks like a trace, not a fixture: keep traces in a `traces/` \
+                         directory, or name this file as a fixture's `trace`"
+                            .to_string()
+                    })
+                    .or_else(|| unknown_field_help(&e.message))
+                    .or_else(|| {
+                        e.message
+                            .contains("`null` is not allowed")
+                            .then(|| "give a value, or leave the key out".to_string())
+                    });
+                match e.position {
+                    Some(position) => v.problems.push(Problem {
+                        file: v.file.clone(),
+                        position: Some(position),
+                        message,
+                        help,
+                    }),
+                    None => v.error(e.span, message, help),
+                }
+                return Err(v.problems);
+            }
+        },
     };
-    let name = path
+    let name = super::case_name(&cx.root.join(super::TESTS_DIR), path);
+    let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let fixture = v.fixture(name, path, raw);
+    let fixture = v.fixture(name, &stem, path, raw);
     match fixture {
         Some(fixture) if v.problems.is_empty() => Ok(fixture),
         _ => {
@@ -216,6 +289,44 @@ pub fn load(path: &Path, cx: &FixtureContext<'_>) -> Result<Fixture, Vec<Problem
                 .sort_by_key(|p| p.position.unwrap_or((usize::MAX, 0)));
             Err(v.problems)
         }
+    }
+}
+
+/// The files the fixture at `path` names as its `trace` or `snapshot`, normalised, read
+/// leniently (a fixture that does not parse names none; loading it reports why).
+pub(super) fn referenced_files(path: &Path) -> Vec<PathBuf> {
+    let Ok(bytes) = read_limited(path) else {
+        return Vec::new();
+    };
+    let value: serde_json::Value = match Syntax::of(path) {
+        Some(Syntax::Json) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        _ => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| toml::from_str(text).ok())
+            .unwrap_or_default(),
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let trace = value.get("trace").and_then(serde_json::Value::as_str);
+    let snapshot = value
+        .get("expect")
+        .and_then(|e| e.get("snapshot"))
+        .and_then(serde_json::Value::as_str);
+    trace
+        .filter(|t| !t.trim_start().starts_with(['{', '[']))
+        .into_iter()
+        .chain(snapshot)
+        .map(|rel| super::normalize(&dir.join(rel)))
+        .collect()
+}
+
+/// Whether JSON `text` is a Flowtrace trace (or several) or an OTLP export, not a fixture.
+fn looks_like_trace(text: &str) -> bool {
+    let is_trace =
+        |v: &serde_json::Value| v.get("spans").is_some() || v.get("resourceSpans").is_some();
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(items)) => items.first().is_some_and(is_trace),
+        Ok(value) => is_trace(&value),
+        Err(_) => false,
     }
 }
 

@@ -11,8 +11,9 @@ use flowtrace_plugins::services::{LogLevel, MemoryKv, MemoryLog, StaticTraces};
 use flowtrace_plugins::{LoadError, LoadOptions, Plugin, PreparedTrace, Runtime, Services};
 use serde::Serialize;
 
+use super::embed::{EmbedProblem, FixtureEmbeddings};
 use super::expect::{self, KindExpect, Mismatch, Outcome};
-use super::fixture::{display_path, Fixture, Input};
+use super::fixture::{display_path, Fixture, Input, Syntax};
 use super::snapshot::{self, SnapshotOutcome};
 use super::stub::FixtureHttp;
 
@@ -171,6 +172,7 @@ impl Suite<'_> {
         }
         let log = Arc::new(MemoryLog::default());
         let http = Arc::new(FixtureHttp::new(fixture.http.clone()));
+        let embeddings = Arc::new(FixtureEmbeddings::new(fixture.embeddings.clone()));
         let traces: Vec<PreparedTrace> = match &fixture.input {
             Input::Traces { traces, .. } => {
                 traces.iter().cloned().map(PreparedTrace::new).collect()
@@ -181,7 +183,7 @@ impl Suite<'_> {
             log: log.clone(),
             kv: Arc::new(MemoryKv::default()),
             traces: Some(Arc::new(StaticTraces::new(traces.clone()))),
-            embeddings: None,
+            embeddings: Some(embeddings.clone()),
             http_stub: Some(http.clone()),
             data_dir: Some(self.root.to_path_buf()),
             env: Some(fixture.env.clone()),
@@ -240,15 +242,32 @@ impl Suite<'_> {
             }
         }
         for what in http.unmatched() {
+            let url = what.split_once(' ').map_or(what.as_str(), |(_, url)| url);
+            let (entry, help) = match fixture.syntax {
+                Syntax::Toml => (
+                    "no `[[http]]` entry",
+                    format!(
+                        "add an `[[http]]` entry with `url = \"{url}\"` and the response to give"
+                    ),
+                ),
+                Syntax::Json => (
+                    "no entry of `http`",
+                    format!(
+                        "add an entry to `http` with `\"url\": \"{url}\"` and the response to give"
+                    ),
+                ),
+            };
             report.mismatches.push(
                 Mismatch::new(format!(
-                    "the plugin requested `{what}`, which no `[[http]]` entry stubs"
+                    "the plugin requested `{what}`, which {entry} stubs"
                 ))
-                .with_help(format!(
-                    "add an `[[http]]` entry with `url = \"{}\"` and the response to give",
-                    what.split_once(' ').map_or(what.as_str(), |(_, url)| url)
-                )),
+                .with_help(help),
             );
+        }
+        for problem in embeddings.problems() {
+            report
+                .mismatches
+                .push(embed_mismatch(&problem, fixture.syntax));
         }
         report.http_requests = http.requests();
         report.log = log
@@ -345,10 +364,17 @@ impl Suite<'_> {
                     _ => Vec::new(),
                 };
                 let summary = format!("{} bytes of `{format}`", output.len());
-                let json = serde_json::json!({
-                    "format": format,
-                    "output": String::from_utf8_lossy(&output),
-                });
+                // Text as text; anything else (protobuf, parquet) as base64, never mangled.
+                let json = match std::str::from_utf8(&output) {
+                    Ok(text) => serde_json::json!({ "format": format, "output": text }),
+                    Err(_) => {
+                        use base64::Engine as _;
+                        serde_json::json!({
+                            "format": format,
+                            "output-base64": base64::engine::general_purpose::STANDARD.encode(&output),
+                        })
+                    }
+                };
                 Ok(Called {
                     json,
                     bytes: output,
@@ -393,6 +419,33 @@ impl Suite<'_> {
                 Called::json(&output, mismatches, summary)
             }
         }
+    }
+}
+
+/// The mismatch for an embedding call the fixture does not answer.
+fn embed_mismatch(problem: &EmbedProblem, syntax: Syntax) -> Mismatch {
+    match problem {
+        EmbedProblem::Undeclared { call } => Mismatch::new(format!(
+            "the plugin called `embeddings.{call}`, but the fixture declares no {}",
+            syntax.pick("`[embeddings]`", "`embeddings`")
+        ))
+        .with_help(syntax.pick(
+            "add `[embeddings]` with `dimension = <n>` (every text then gets a stable hash-based \
+             vector), and `vectors = { \"<text>\" = [...] }` for exact ones",
+            "add `\"embeddings\": {\"dimension\": <n>}` (every text then gets a stable \
+             hash-based vector), with `\"vectors\": {\"<text>\": [...]}` for exact ones",
+        )),
+        EmbedProblem::Unlisted { text } => Mismatch::new(format!(
+            "the plugin embedded {text:?}, which the fixture's `vectors` does not list"
+        ))
+        .with_help(format!(
+            "add {} to the fixture's `vectors`, or remove `vectors` to give every text a \
+             hash-based vector",
+            match syntax {
+                Syntax::Toml => format!("`{text:?} = [...]`"),
+                Syntax::Json => format!("`{text:?}: [...]`"),
+            }
+        )),
     }
 }
 

@@ -48,7 +48,7 @@ mod sanitize;
 
 use std::fmt::Display;
 use std::io::{self, IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anstream::AutoStream;
 use serde::Serialize;
@@ -106,14 +106,17 @@ pub trait Message: Serialize {
 }
 
 /// Where human and machine output goes, and how it looks.
-#[derive(Debug)]
+///
+/// A clone writes to the same streams with the same settings and shares the progress bar,
+/// for callbacks that must own what they print with (the registry's lock-wait hook).
+#[derive(Debug, Clone)]
 pub struct Term {
     format: MessageFormat,
     verbosity: Verbosity,
     color: anstream::ColorChoice,
     progress_allowed: bool,
     /// The progress bar being drawn, if any: other stderr output is printed around it.
-    active_bar: Mutex<Option<indicatif::ProgressBar>>,
+    active_bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
 }
 
 impl Term {
@@ -135,7 +138,7 @@ impl Term {
             verbosity,
             color,
             progress_allowed,
-            active_bar: Mutex::new(None),
+            active_bar: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -278,6 +281,15 @@ impl Term {
     pub fn emit<M: Message>(&self, message: &M) -> anyhow::Result<()> {
         if self.is_json() {
             self.emit_with_reason(M::REASON, message)?;
+        }
+        Ok(())
+    }
+
+    /// [`emit`](Self::emit) for a value that is not a [`Message`] (a type of the runtime
+    /// crate): `{"reason": reason, ...value}` when `--message-format json`, else nothing.
+    pub fn emit_as(&self, reason: &str, value: &impl Serialize) -> anyhow::Result<()> {
+        if self.is_json() {
+            self.emit_with_reason(reason, value)?;
         }
         Ok(())
     }

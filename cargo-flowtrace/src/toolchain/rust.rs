@@ -95,11 +95,16 @@ fn sysroot(dir: Option<&Path>) -> Result<PathBuf> {
 /// Whether the toolchain active in `dir` (default: the current directory) has the target's
 /// standard library.
 pub fn target_installed(dir: Option<&Path>) -> Result<bool> {
-    Ok(sysroot(dir)?
+    Ok(has_target(&sysroot(dir)?))
+}
+
+/// Whether the toolchain at `sysroot` has the target's standard library.
+fn has_target(sysroot: &Path) -> bool {
+    sysroot
         .join("lib/rustlib")
         .join(WASM_TARGET)
         .join("lib")
-        .is_dir())
+        .is_dir()
 }
 
 /// `rustup target add wasm32-wasip2`, run in `dir` (for its `rust-toolchain.toml`), with a
@@ -141,17 +146,22 @@ pub fn ensure_rust_target_in(term: &Term, dir: &Path) -> Result<()> {
 }
 
 fn ensure_inner(term: &Term, dir: Option<&Path>) -> Result<()> {
-    if target_installed(dir)? {
+    let sysroot = sysroot(dir)?;
+    if has_target(&sysroot) {
         return Ok(());
     }
     if !has_rustup() {
+        let rustlib = sysroot.join("lib/rustlib");
         return Err(anyhow!(
-            "the Rust toolchain has no `{WASM_TARGET}` target, and rustup is not there to \
-             install it"
+            "the Rust toolchain at `{}` has no `{WASM_TARGET}` target, and rustup is not there \
+             to install it",
+            sysroot.display()
         ))
         .help(format!(
-            "install rustup from https://rustup.rs and run `{ADD_TARGET}`, or install the \
-             `{WASM_TARGET}` standard library for your Rust toolchain"
+            "install rustup from https://rustup.rs, then run `{ADD_TARGET}`; for a toolchain \
+             rustup does not manage, install its `{WASM_TARGET}` standard library (the \
+             `rust-std` component for `{WASM_TARGET}`) into `{}`",
+            rustlib.display()
         ));
     }
     add_target(term, dir)

@@ -431,3 +431,97 @@ fn the_sample_evaluator_passes_its_fixtures() {
         out.stdout
     );
 }
+
+/// A `bin/` directory in `dir` holding only a `rustc` whose sysroot lacks the wasm target and
+/// a `cargo` whose builds fail the way cargo does when the target is missing (it leaves
+/// `cargo-ran` behind); no `rustup`.
+#[cfg(unix)]
+fn toolchain_without_target(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    let sysroot = dir.join("sysroot");
+    fs::create_dir_all(sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu/lib")).unwrap();
+    fs::create_dir_all(&bin).unwrap();
+    let scripts = [
+        (
+            "rustc",
+            format!(
+                "#!/bin/sh\ncase \"$1 $2\" in\n  \"--print sysroot\") echo '{}' ;;\n  \
+                 \"--version \") echo 'rustc 1.95.0 (fake)' ;;\n  *) exit 1 ;;\nesac\n",
+                sysroot.display()
+            ),
+        ),
+        (
+            "cargo",
+            // Builtins only: nothing else is on this PATH.
+            format!(
+                "#!/bin/sh\n: > '{}'\n{}exit 101\n",
+                dir.join("cargo-ran").display(),
+                [
+                    "   Compiling no-target v0.1.0",
+                    "error[E0463]: can't find crate for `core`",
+                    "  |",
+                    "  = note: the `wasm32-wasip2` target may not be installed",
+                    "  = help: consider downloading the target with `rustup target add wasm32-wasip2`",
+                    "",
+                    "error: could not compile `no-target` (lib) due to 1 previous error",
+                ]
+                .iter()
+                .map(|line| format!("echo '{}' >&2\n", line.replace('\'', "'\\''")))
+                .collect::<String>()
+            ),
+        ),
+    ];
+    for (name, text) in scripts {
+        let path = bin.join(name);
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+#[cfg(unix)]
+#[test]
+fn a_missing_wasm_target_without_rustup_names_the_target_and_how_to_get_it() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "no-target", "rust-evaluator");
+    let bin = toolchain_without_target(dir.path());
+    let build = |target_dir: &Path| {
+        let mut command = flowtrace(&plugin);
+        command
+            .env("PATH", &bin)
+            .env("CARGO_TARGET_DIR", target_dir)
+            .env_remove("CARGO")
+            .env_remove("RUSTC")
+            .env_remove("RUSTUP_TOOLCHAIN");
+        run(command, ["build"])
+    };
+
+    // No earlier build for the target: the toolchain is asked before cargo runs.
+    let fresh = dir.path().join("fresh-target");
+    let out = build(&fresh).expect_code(1);
+    assert!(!dir.path().join("cargo-ran").exists(), "{}", out.stderr);
+    assert_golden(
+        "build/missing-target-no-rustup.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+
+    // A target dir that has built for the target before: cargo runs, fails for want of
+    // `core`, and the same error follows cargo's.
+    let used = dir.path().join("used-target");
+    fs::create_dir_all(used.join("wasm32-wasip2")).unwrap();
+    let out = build(&used).expect_code(1);
+    assert!(dir.path().join("cargo-ran").exists(), "{}", out.stderr);
+    let (cargo_part, ours) = out
+        .stderr
+        .split_once("error: could not compile `no-target` (lib) due to 1 previous error\n")
+        .unwrap_or_else(|| panic!("cargo's own error is shown first: {}", out.stderr));
+    assert!(
+        cargo_part.contains("the `wasm32-wasip2` target may not be installed"),
+        "{cargo_part}"
+    );
+    assert_golden(
+        "build/missing-target-no-rustup.stderr",
+        &stable(ours, dir.path()),
+    );
+}

@@ -110,6 +110,198 @@ fn bad_fixtures_are_reported_with_file_line_and_column() {
 }
 
 #[test]
+fn json_fixtures_run_like_toml_ones() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "json-fixtures", "rust-evaluator");
+    let tests = plugin.join("tests");
+    // The TOML `slow` case, as JSON.
+    fs::write(
+        tests.join("slow-json.json"),
+        r#"{
+  "description": "the `slow` case, as JSON",
+  "trace": "traces/agent.json",
+  "config": {"max-span-ms": 500},
+  "expect": {"passed": false, "score": {"min": 0.3, "max": 0.4}, "label": "slow",
+             "metrics": {"slow": 2}, "snapshot": null}
+}
+"#,
+    )
+    .unwrap();
+    // An inline trace with `null`s, as Flowtrace JSON exports often have; a wrong expectation.
+    fs::write(
+        tests.join("inline-json.json"),
+        r#"{
+  "trace": {"id": "t1", "input": null, "spans": [
+    {"id": "a", "parent-id": null, "name": "root", "kind": "agent-step", "status": "ok",
+     "start-time-ns": 0, "end-time-ns": 1000}
+  ]},
+  "expect": {"passed": true, "metrics": {"spans": 2}}
+}
+"#,
+    )
+    .unwrap();
+    let out = in_plugin(&plugin, ["test", "-q", "json"]).expect_code(3);
+    assert!(
+        out.stdout.contains("test slow-json ... ok"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("test inline-json ... FAILED"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "---- inline-json (tests/inline-json.json) ----
+metric `spans`: expected 2, got 1
+"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.lines().last(), Some("1 passed, 1 failed"));
+}
+
+#[test]
+fn bad_json_fixtures_are_reported_with_file_line_and_column() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "bad-json-fixtures", "rust-evaluator");
+    let tests = plugin.join("tests");
+    fs::write(
+        tests.join("syntax.json"),
+        "{\"trace\": \"traces/agent.json\",\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("typos.json"),
+        "{\"trace\": \"traces/agent.json\",\n \"expect\": {\"pased\": true}}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("values.json"),
+        "{\n  \"trace\": \"traces/missing.json\",\n  \"config\": {\"max-span-ms\": \"fast\", \"max-span\": 3},\n  \
+         \"expect\": {\"score\": {\"min\": 0.9, \"max\": 0.1}, \"dimension\": 3}\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("nulls.json"),
+        "{\"trace\": \"traces/agent.json\", \"trace\": null}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("types.json"),
+        "{\"trace\": 3,\n \"expect\": {\"score\": [1], \"label\": null}}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("null-metric.json"),
+        "{\"trace\": \"traces/agent.json\",\n \"expect\": {\"metrics\": {\"spans\": null}}}\n",
+    )
+    .unwrap();
+    fs::write(
+        tests.join("missing.json"),
+        "{\"expect\": {\"passed\": true}}\n",
+    )
+    .unwrap();
+    let out = in_plugin(&plugin, ["test", "-q"]).expect_code(1);
+    assert_golden(
+        "test/bad-json-fixtures.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+    assert_eq!(out.stdout, "", "nothing runs while a fixture is broken");
+}
+
+#[test]
+fn fixtures_in_subdirectories_are_named_by_their_path_and_data_files_are_not_fixtures() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "nested-fixtures", "rust-evaluator");
+    let tests = plugin.join("tests");
+    // A trace kept beside its fixture: named as its `trace`, so not a fixture itself.
+    fs::create_dir_all(tests.join("otlp")).unwrap();
+    fs::copy(
+        tests.join("traces/otlp-agent.json"),
+        tests.join("otlp/openai-chat.otlp.json"),
+    )
+    .unwrap();
+    fs::write(
+        tests.join("otlp/openai-chat.toml"),
+        "trace = \"openai-chat.otlp.json\"\n[expect]\npassed = true\nsnapshot = true\n",
+    )
+    .unwrap();
+    fs::create_dir_all(tests.join("nested/deep")).unwrap();
+    fs::write(
+        tests.join("nested/deep/slow.json"),
+        r#"{"trace": "../../traces/agent.json", "config": {"max-span-ms": 500},
+            "expect": {"label": "slow", "snapshot": true}}"#,
+    )
+    .unwrap();
+
+    let out = in_plugin(&plugin, ["test", "-q", "--bless", "otlp/"]).expect_code(0);
+    assert!(
+        out.stdout.contains(
+            "test otlp/openai-chat ... ok (blessed `tests/otlp/snapshots/openai-chat.json`)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("1 passed; 0 failed; 0 skipped; 5 filtered out"),
+        "{}",
+        out.stdout
+    );
+    assert!(tests.join("otlp/snapshots/openai-chat.json").is_file());
+
+    // The snapshots `--bless` writes are not fixtures either.
+    in_plugin(&plugin, ["test", "-q", "--bless"]).expect_code(0);
+    assert!(tests.join("nested/deep/snapshots/slow.json").is_file());
+    let out = in_plugin(&plugin, ["test", "--message-format", "json"]).expect_code(0);
+    let names: Vec<String> = out
+        .json_lines()
+        .iter()
+        .filter(|l| l["reason"] == "test-case")
+        .map(|l| {
+            format!(
+                "{} {}",
+                l["name"].as_str().unwrap(),
+                l["file"].as_str().unwrap()
+            )
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "failed-tool tests/failed-tool.toml",
+            "nested/deep/slow tests/nested/deep/slow.json",
+            "ok tests/ok.toml",
+            "otlp tests/otlp.toml",
+            "otlp/openai-chat tests/otlp/openai-chat.toml",
+            "slow tests/slow.toml",
+        ]
+    );
+
+    // A trace nothing names, outside `traces/`, and two files with one case name.
+    fs::copy(
+        tests.join("traces/agent.json"),
+        tests.join("nested/agent.json"),
+    )
+    .unwrap();
+    fs::write(
+        tests.join("ok.json"),
+        "{\"trace\": \"traces/agent.json\"}\n",
+    )
+    .unwrap();
+    let out = in_plugin(&plugin, ["test", "-q"]).expect_code(1);
+    assert_golden(
+        "test/discovery-problems.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+}
+
+#[test]
 fn an_expected_metric_the_plugin_never_returns_names_the_ones_it_does() {
     let dir = tmp();
     let plugin = new_plugin(dir.path(), "metric-typo", "rust-evaluator");
@@ -404,5 +596,178 @@ fn every_trace_of_an_input_is_scored_and_errors_ignores_and_config_are_cases_of_
         ),
         "{:?}",
         messages(wrong)
+    );
+}
+
+/// The WAT guest that embeds "hello" through the host and scores the vector's first value / 10.
+fn embeddings_evaluator() -> Vec<u8> {
+    crate::support::validated(
+        testing::componentize(
+            &testing::guest_wat("embeddings-user"),
+            "package test:guest; world w {
+                import flowtrace:plugin/embeddings@0.1.0;
+                export flowtrace:plugin/evaluator@0.1.0;
+            }",
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn a_plugin_granted_embeddings_is_served_the_fixtures_embeddings() {
+    let dir = tmp();
+    let manifest = manifest("evaluator", "[capabilities]\nembeddings = true\n");
+    let hello = harness::embed::hash_vector("hello", 8)[0];
+    let reports = run_fixtures(
+        dir.path(),
+        &embeddings_evaluator(),
+        &manifest,
+        &[
+            (
+                "exact",
+                "trace = \"traces/three.json\"\n[embeddings]\ndimension = 3\n\
+                 vectors = { hello = [5, 0.0, 0.0] }\n[expect]\nscore = 0.5\n",
+            ),
+            (
+                "hashed",
+                &format!(
+                    "trace = \"traces/three.json\"\n[embeddings]\ndimension = 8\n\
+                     [expect]\nscore = {}\n",
+                    f64::from(hello) / 10.0
+                ),
+            ),
+            ("undeclared", "trace = \"traces/three.json\"\n"),
+            (
+                "unlisted",
+                "trace = \"traces/three.json\"\n[embeddings]\ndimension = 1\n\
+                 vectors = { hullo = [1] }\n",
+            ),
+        ],
+    );
+    for ok in ["exact", "hashed"] {
+        assert_eq!(reports[ok].status, Status::Ok, "{:?}", reports[ok]);
+    }
+    let undeclared = &reports["undeclared"];
+    assert_eq!(undeclared.status, Status::Failed);
+    assert_eq!(
+        messages(undeclared),
+        [
+            "the call failed: plugin `wat-plugin` failed: unavailable: the test fixture declares \
+             no `[embeddings]` to answer embedding calls",
+            "the plugin called `embeddings.embed`, but the fixture declares no `[embeddings]`",
+        ]
+    );
+    assert_eq!(
+        undeclared.mismatches[1].help.as_deref(),
+        Some(
+            "add `[embeddings]` with `dimension = <n>` (every text then gets a stable hash-based \
+             vector), and `vectors = { \"<text>\" = [...] }` for exact ones"
+        )
+    );
+    let unlisted = &reports["unlisted"];
+    assert_eq!(unlisted.status, Status::Failed);
+    assert_eq!(
+        messages(unlisted)[1],
+        "the plugin embedded \"hello\", which the fixture's `vectors` does not list"
+    );
+}
+
+#[test]
+fn an_embeddings_section_is_checked_against_the_manifest_and_its_dimension() {
+    let dir = tmp();
+    fs::create_dir_all(dir.path().join("tests")).unwrap();
+    let path = dir.path().join("tests/embed.json");
+    fs::write(
+        &path,
+        "{\"trace\": \"{\\\"id\\\": \\\"t\\\", \\\"spans\\\": []}\",\n \
+         \"embeddings\": {\"dimension\": 2, \"vectors\": {\"a\": [1, 2, 3]}}}\n",
+    )
+    .unwrap();
+    let cx = |manifest| FixtureContext {
+        root: dir.path(),
+        manifest,
+    };
+    let without = manifest("evaluator", "");
+    let err = harness::load_all(std::slice::from_ref(&path), &cx(&without)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid fixture `tests/embed.json`: 2 problems\n  \
+         tests/embed.json:2:16: `embeddings` answers the `embeddings` capability, which \
+         flowtrace.toml does not declare: the policy refuses every call before it\n    \
+         help: add `embeddings = true` under `[capabilities]` in flowtrace.toml, or remove the section\n  \
+         tests/embed.json:2:50: the vector for \"a\" has 3 values, but `dimension` is 2"
+    );
+    let with = manifest("evaluator", "[capabilities]\nembeddings = true\n");
+    fs::write(
+        &path,
+        "{\"trace\": \"{\\\"id\\\": \\\"t\\\", \\\"spans\\\": []}\", \"embeddings\": {\"dimension\": 0}}",
+    )
+    .unwrap();
+    let err = harness::load_all(std::slice::from_ref(&path), &cx(&with)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid fixture `tests/embed.json`: 1 problem\n  \
+         tests/embed.json:1:73: `dimension` 0 is outside 1..=65536"
+    );
+}
+
+#[test]
+fn a_binary_exporter_snapshot_shows_a_hex_summary_not_a_text_diff() {
+    // The `count` exporter, writing "<traces>", a 0xff byte, then "<spans>": not UTF-8.
+    let wat = testing::guest_wat("exporter").replace(
+        "(i32.store8 (i32.const 3101) (i32.const 32))",
+        "(i32.store8 (i32.const 3101) (i32.const 255))",
+    );
+    assert!(wat.contains("(i32.const 255)"));
+    let component = crate::support::validated(
+        testing::componentize(
+            &wat,
+            "package test:guest; world w { export flowtrace:plugin/exporter@0.1.0; }",
+        )
+        .unwrap(),
+    );
+    let dir = tmp();
+    let snapshots = dir.path().join("tests/snapshots");
+    fs::create_dir_all(&snapshots).unwrap();
+    fs::write(snapshots.join("same.out"), b"1\xff3").unwrap();
+    fs::write(snapshots.join("changed.out"), b"1\xff4").unwrap();
+    let reports = run_fixtures(
+        dir.path(),
+        &component,
+        &manifest("exporter", ""),
+        &[
+            (
+                "same",
+                "trace = \"traces/three.json\"\n[expect]\nsnapshot = true\n",
+            ),
+            (
+                "changed",
+                "trace = \"traces/three.json\"\n[expect]\nsnapshot = true\n",
+            ),
+        ],
+    );
+    assert_eq!(reports["same"].status, Status::Ok, "{:?}", reports["same"]);
+    // JSON output carries the bytes as they are, in base64, not a lossy string.
+    assert_eq!(
+        reports["same"].result,
+        Some(serde_json::json!({ "format": "count", "output-base64": "Mf8z" }))
+    );
+    let changed = &reports["changed"];
+    assert_eq!(changed.status, Status::Failed);
+    assert_eq!(
+        messages(changed),
+        [
+            "the binary output differs from snapshot `tests/snapshots/changed.out` (the snapshot \
+             is 3 bytes, the result 3)"
+        ]
+    );
+    assert_eq!(
+        changed.mismatches[0].diff.as_deref(),
+        Some(
+            "--- snapshot (3 bytes)\n+++ actual (3 bytes)\n\
+             @@ first difference at byte 2 (0x2) @@\n\
+             -00000000  31 ff 34                                          |1.4|\n\
+             +00000000  31 ff 33                                          |1.3|\n"
+        )
     );
 }

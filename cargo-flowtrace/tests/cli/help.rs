@@ -36,6 +36,16 @@ fn inspect_help() {
 }
 
 #[test]
+fn install_help() {
+    golden_help("install", &["install", "--help"]);
+}
+
+#[test]
+fn list_help() {
+    golden_help("list", &["list", "--help"]);
+}
+
+#[test]
 fn doctor_help() {
     golden_help("doctor", &["doctor", "--help"]);
 }

@@ -9,4 +9,5 @@ mod help;
 mod inspect;
 mod invocation;
 mod new;
+mod registry;
 mod support;

@@ -180,14 +180,54 @@ pub struct CustomSection {
     pub size: usize,
 }
 
+/// What [`inspect_with`] works out besides the checks, which always run in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InspectOptions {
+    /// Decode the component's world and print it as WIT ([`Inspection::world_wit`]). A
+    /// caller that does not show the world (a build, which only needs the imports) saves the
+    /// decode; `world_wit` is then `None`, with no warning.
+    pub world_wit: bool,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        Self { world_wit: true }
+    }
+}
+
 /// Validate `bytes` as a component and describe it.
 ///
 /// Fails on anything that is not a valid component this host's engine can load: empty input,
 /// garbage, a truncated file, a core module, an unsupported binary version, a feature the
 /// engine does not enable, or any validation error.
 pub fn inspect(bytes: &[u8]) -> Result<Inspection, InspectError> {
+    inspect_with(bytes, InspectOptions::default())
+}
+
+/// [`inspect`], with a choice of what to describe. Validation runs on its own thread while
+/// the component is hashed and its imports, exports and sections are read; an invalid
+/// component fails exactly as with [`inspect`].
+pub fn inspect_with(bytes: &[u8], options: InspectOptions) -> Result<Inspection, InspectError> {
     check_header(bytes)?;
-    let validated = Validator::new_with_features(FEATURES).validate_all(bytes);
+    let (validated, described) = std::thread::scope(|s| {
+        let validating = s.spawn(|| Validator::new_with_features(FEATURES).validate_all(bytes));
+        let mut inspection = Inspection {
+            imports: Vec::new(),
+            exports: Vec::new(),
+            world_wit: None,
+            custom_sections: Vec::new(),
+            embedded_manifest: None,
+            warnings: Vec::new(),
+            size: bytes.len(),
+            sha256: hex::encode(Sha256::digest(bytes)),
+        };
+        let walked = walk(bytes, &mut inspection).map(|()| inspection);
+        let validated = match validating.join() {
+            Ok(validated) => validated,
+            Err(panic) => panic::resume_unwind(panic),
+        };
+        (validated, walked)
+    });
     // Checked even when the validator accepts: wasmparser 0.254 takes a component whose
     // nested module section is cut right after the module's header as a complete, valid
     // component (the nested parser stops at the end of the input).
@@ -199,23 +239,14 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection, InspectError> {
         });
     }
     validated.map_err(validation_error)?;
-
-    let mut inspection = Inspection {
-        imports: Vec::new(),
-        exports: Vec::new(),
-        world_wit: None,
-        custom_sections: Vec::new(),
-        embedded_manifest: None,
-        warnings: Vec::new(),
-        size: bytes.len(),
-        sha256: hex::encode(Sha256::digest(bytes)),
-    };
-    walk(bytes, &mut inspection).map_err(|source| InspectError::Invalid { source })?;
-    match print_world(bytes) {
-        Ok(wit) => inspection.world_wit = Some(wit),
-        Err(reason) => inspection
-            .warnings
-            .push(InspectWarning::WorldNotDecoded { reason }),
+    let mut inspection = described.map_err(|source| InspectError::Invalid { source })?;
+    if options.world_wit {
+        match print_world(bytes) {
+            Ok(wit) => inspection.world_wit = Some(wit),
+            Err(reason) => inspection
+                .warnings
+                .push(InspectWarning::WorldNotDecoded { reason }),
+        }
     }
     Ok(inspection)
 }

@@ -135,7 +135,7 @@ pub enum RegistryError {
         report: Box<CapabilityReport>,
     },
     /// The same version is installed already.
-    #[error("plugin `{id}` {version} is already installed, use --force to reinstall it")]
+    #[error("plugin `{id}` {version} is already installed")]
     AlreadyInstalled {
         /// The plugin.
         id: PluginId,
@@ -290,6 +290,12 @@ impl RegistryError {
                     .into()
             }
             RegistryError::AlreadyInstalled { .. } => "pass `--force` to reinstall it".into(),
+            RegistryError::NotInstalled { .. } => {
+                "`cargo flowtrace list` shows the installed plugins".into()
+            }
+            RegistryError::VersionNotInstalled { id, .. } => {
+                format!("`cargo flowtrace info {id}` shows its installed versions")
+            }
             RegistryError::Downgrade { .. } => "pass `--allow-downgrade` to install it".into(),
             RegistryError::ActiveVersion { id, .. } => format!(
                 "uninstall the whole plugin (`cargo flowtrace uninstall {id}`), or install \

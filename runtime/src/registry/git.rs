@@ -93,6 +93,14 @@ impl GitError {
                  `#<branch, tag or commit>`"
                     .into(),
             ),
+            GitError::InvalidRev { .. } => Some(
+                "name a branch, tag or commit after the `#`, e.g. `#main`, `#v1.2.0` or \
+                 `#1a2b3c4`"
+                    .into(),
+            ),
+            GitError::RevNotFound { .. } => Some(
+                "check the branch, tag or commit name (`git ls-remote <url>` lists them)".into(),
+            ),
             GitError::Spawn { .. } => Some("install git and put it on `PATH`".into()),
             _ => None,
         }

@@ -50,7 +50,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{BoxError, RegistryError};
-pub use grants::{CapabilityDiff, CapabilityItem};
+pub use grants::{items as capability_items, CapabilityDiff, CapabilityItem};
 pub use index::{Source, INDEX_FORMAT_VERSION};
 pub use install::{InstallRequest, InstallStep, Precompile};
 pub use lifecycle::InstalledComponent;

@@ -157,7 +157,7 @@ fn install_round_trip() {
     let again = reg.install(request("round-trip", "0.1.0", "")).unwrap_err();
     assert_eq!(
         again.to_string(),
-        "plugin `round-trip` 0.1.0 is already installed, use --force to reinstall it"
+        "plugin `round-trip` 0.1.0 is already installed"
     );
     let mut forced = request("round-trip", "0.1.0", "");
     forced.force = true;
@@ -1173,7 +1173,7 @@ fn concurrent_installs_serialise() {
     assert_eq!(expect_result(&first), "ok upgraded");
     assert_eq!(
         expect_result(&second),
-        "err plugin `race` 3.0.0 is already installed, use --force to reinstall it"
+        "err plugin `race` 3.0.0 is already installed"
     );
     // 1.0.0 is kept only when it won the free-running race (2.0.0 then upgraded it).
     let expected_versions = if ra == "ok installed" { 3 } else { 2 };

@@ -1,0 +1,69 @@
+//! `cargo flowtrace enable <id> [--grant]`
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use flowtrace_plugins::registry::RegistryError;
+
+use crate::context::Context;
+use crate::registry::{self, describe_items};
+
+/// Enable an installed plugin, so Flowtrace runs it.
+///
+/// Its dependencies must be installed and enabled at versions that satisfy it. A plugin
+/// whose installed version asks for capabilities beyond those granted (an upgrade that wants
+/// a new capability, host or environment variable) is enabled only once they are granted:
+/// `--grant` grants them; on a terminal you are shown them and asked.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo flowtrace enable sample-evaluator
+  cargo flowtrace enable sample-evaluator --grant     approve what its upgrade asks for")]
+pub struct EnableCommand {
+    /// The plugin's id, as `cargo flowtrace list` shows it
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Grant the capabilities the installed version asks for beyond those granted
+    #[arg(long)]
+    pub grant: bool,
+}
+
+impl EnableCommand {
+    /// Run `enable`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let term = &cx.term;
+        let id = registry::parse_id(&self.id)?;
+        let registry = registry::open(cx)?;
+        let outcome = match registry.enable(&id, self.grant) {
+            Err(RegistryError::GrantsPending { id, version, added })
+                if registry::can_prompt(term) =>
+            {
+                registry::show_pending(term, &id, &version, &added);
+                let question = format!("Grant these capabilities and enable `{id}`?");
+                if !registry::confirm(&question)? {
+                    term.note(format_args!("`{id}` stays disabled"));
+                    return Ok(());
+                }
+                registry.enable(&id, true)
+            }
+            other => other,
+        }
+        .with_context(|| format!("failed to enable plugin `{id}`"))?;
+        if outcome.unchanged {
+            term.note(format_args!(
+                "plugin `{}` v{} is enabled already",
+                outcome.id, outcome.version
+            ));
+        } else {
+            term.status(
+                "Enabled",
+                format_args!("{} v{}", outcome.id, outcome.version),
+            );
+        }
+        if !outcome.granted.is_empty() {
+            term.status("Granted", describe_items(&outcome.granted));
+        }
+        term.emit_as("plugin-enabled", &outcome)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! `cargo flowtrace info <id>`
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use flowtrace_plugins::registry::PluginDetails;
+
+use crate::context::Context;
+use crate::registry::{self, describe_capabilities, describe_items};
+use crate::term::style;
+
+/// Show everything the registry knows of an installed plugin.
+///
+/// Its description, kind and language; whether it is enabled; the capabilities granted,
+/// those its manifest declares, and any awaiting `enable --grant`; its dependencies and the
+/// enabled plugins depending on it; and every installed version with its sha256, source,
+/// install time and directory. `--message-format json` writes one `plugin-info` message.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo flowtrace info sample-evaluator
+  cargo flowtrace info sample-evaluator --message-format json")]
+pub struct InfoCommand {
+    /// The plugin's id, as `cargo flowtrace list` shows it
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+impl InfoCommand {
+    /// Run `info`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let id = registry::parse_id(&self.id)?;
+        let registry = registry::open(cx)?;
+        let details = registry
+            .info(&id)
+            .with_context(|| format!("failed to read plugin `{id}` from the registry"))?;
+        cx.term.emit_as("plugin-info", &details)?;
+        if cx.term.is_human() {
+            print(&mut cx.term.stdout(), &details)?;
+        }
+        Ok(())
+    }
+}
+
+fn print(out: &mut impl std::io::Write, details: &PluginDetails) -> std::io::Result<()> {
+    let s = &details.summary;
+    let h = style::HEADER;
+    writeln!(out, "{h}{} {}{h:#} ({})", s.id, s.version, s.name)?;
+    if let Some(description) = &details.description {
+        writeln!(out, "{description}")?;
+    }
+    writeln!(out)?;
+    let enabled = if s.enabled {
+        "yes".to_string()
+    } else if s.pending_grants.is_empty() {
+        "no".to_string()
+    } else {
+        format!("no: waits for `cargo flowtrace enable {} --grant`", s.id)
+    };
+    let field = |out: &mut dyn std::io::Write, name: &str, value: &dyn std::fmt::Display| {
+        writeln!(out, "{name:>14}: {value}")
+    };
+    field(out, "kind", &s.kind)?;
+    field(out, "language", &s.language)?;
+    field(out, "enabled", &enabled)?;
+    field(out, "granted", &describe_capabilities(&s.capabilities))?;
+    field(
+        out,
+        "declared",
+        &describe_capabilities(&details.declared_capabilities),
+    )?;
+    if !s.pending_grants.is_empty() {
+        field(out, "pending", &describe_items(&s.pending_grants))?;
+    }
+    let dependencies: Vec<String> = details
+        .dependencies
+        .iter()
+        .map(|(id, req)| format!("{id} {req}"))
+        .collect();
+    field(out, "dependencies", &joined_or_none(&dependencies))?;
+    let dependents: Vec<String> = details.dependents.iter().map(ToString::to_string).collect();
+    field(out, "dependents", &joined_or_none(&dependents))?;
+    field(out, "source", &s.source)?;
+    writeln!(out)?;
+    writeln!(out, "{h}installed versions{h:#}")?;
+    for v in &details.installed {
+        writeln!(
+            out,
+            "  {}{}",
+            v.version,
+            if v.active { " (active)" } else { "" }
+        )?;
+        writeln!(
+            out,
+            "      sha256: {}",
+            v.sha256
+                .as_deref()
+                .unwrap_or("(none recorded: refused at load)")
+        )?;
+        writeln!(out, "      source: {}", v.source)?;
+        writeln!(out, "   installed: {}", v.installed_at)?;
+        writeln!(out, "        path: {}", v.path.display())?;
+    }
+    Ok(())
+}
+
+fn joined_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}

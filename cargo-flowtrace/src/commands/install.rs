@@ -1,0 +1,174 @@
+//! `cargo flowtrace install <source>`
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use flowtrace_plugins::registry::{InstallAction, InstallOutcome, InstallRequest};
+use flowtrace_plugins::{Runtime, RuntimeConfig};
+
+use crate::context::Context;
+use crate::registry::source::{BuildOptions, InstallSource};
+use crate::registry::{self, describe_capabilities, describe_items};
+use crate::term::style;
+
+/// Install a plugin into the local registry.
+///
+/// The registry is `$FLOWTRACE_HOME` (default `~/.flowtrace`). SOURCE is a plugin directory,
+/// a built component, a `.tar.gz` archive or a git repository (see Sources below).
+///
+/// The component is validated and checked against its manifest's capabilities, its
+/// dependencies are resolved against the installed plugins, and it is compiled to native
+/// code so its first load is fast. The install is staged and renamed into place: an
+/// interrupted install leaves the previous state.
+///
+/// A fresh install is enabled with the capabilities its manifest declares. An upgrade whose
+/// manifest asks for more (a new capability, host or environment variable) is installed
+/// disabled until the new capabilities are granted: on a terminal you are asked; otherwise
+/// run `cargo flowtrace enable <id> --grant`.
+///
+/// Another process installing at the same time holds the registry lock; this one waits
+/// (`$FLOWTRACE_LOCK_TIMEOUT` seconds, default 300) and says who it waits for.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Sources:
+  <dir>              a plugin directory, built first with `cargo flowtrace build --release`
+  <file>.wasm        a component built by `cargo flowtrace build` (its manifest is embedded)
+  <file>.tar.gz      an archive of a plugin directory, or holding one built component
+  https://...#<rev>  a git repository (also `file://...` or a local path to a repository),
+                     optionally at a branch, tag or commit; cloned with the system git,
+                     without running hooks or fetching submodules, then built
+Files are told apart by their first bytes, not their names.
+
+Examples:
+  cargo flowtrace install .                                  the plugin in this directory
+  cargo flowtrace install target/flowtrace/my-eval-0.1.0.wasm
+  cargo flowtrace install my-eval-0.1.0.tar.gz
+  cargo flowtrace install https://github.com/acme/my-eval.git#v0.2.0
+  cargo flowtrace install ../my-eval --force                 reinstall the same version")]
+pub struct InstallCommand {
+    /// A plugin directory, a built `.wasm`, a `.tar.gz` archive or a git URL
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+
+    /// Read SOURCE as a git repository even when it is a plugin directory
+    #[arg(long)]
+    pub git: bool,
+
+    /// Reinstall a version that is installed already
+    #[arg(long)]
+    pub force: bool,
+
+    /// Install a version lower than the installed one
+    #[arg(long)]
+    pub allow_downgrade: bool,
+
+    /// Build sources with the dev profile instead of `--release`
+    #[arg(long)]
+    pub debug: bool,
+}
+
+impl InstallCommand {
+    /// Run `install`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let term = &cx.term;
+        let source = InstallSource::classify(&self.source, self.git)?;
+        let runtime = Runtime::with_config(RuntimeConfig::default())
+            .context("failed to start the plugin runtime")?;
+        let verbose = term.clone();
+        let registry = registry::open(cx)?
+            .precompiling_with(&runtime)
+            .on_install_step(move |step| verbose.verbose_status("Install", step));
+
+        let prepared = source.prepare(
+            term,
+            &registry,
+            BuildOptions {
+                release: !self.debug,
+            },
+        )?;
+        let shown = prepared.source.to_string();
+        let request = InstallRequest {
+            force: self.force,
+            allow_downgrade: self.allow_downgrade,
+            ..InstallRequest::new(prepared.component, prepared.source)
+        };
+        let outcome = {
+            let _progress = term.progress("Installing", None, shown);
+            registry
+                .install(request)
+                .with_context(|| format!("failed to install `{}`", self.source))?
+        };
+
+        report(cx, &outcome);
+        term.emit_as("plugin-installed", &outcome)?;
+
+        if !outcome.pending.is_empty() && registry::can_prompt(term) {
+            let question = format!("Grant these capabilities and enable `{}`?", outcome.id);
+            if registry::confirm(&question)? {
+                let enabled = registry
+                    .enable(&outcome.id, true)
+                    .with_context(|| format!("failed to enable `{}`", outcome.id))?;
+                term.status(
+                    "Enabled",
+                    format_args!("{} v{}", enabled.id, enabled.version),
+                );
+                term.emit_as("plugin-enabled", &enabled)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn report(cx: &Context, outcome: &InstallOutcome) {
+    let term = &cx.term;
+    let verb = match outcome.action {
+        InstallAction::Installed => "Installed",
+        InstallAction::Upgraded => "Upgraded",
+        InstallAction::Downgraded => "Downgraded",
+        InstallAction::Reinstalled => "Reinstalled",
+    };
+    let versions = match (&outcome.previous, outcome.action) {
+        (Some(previous), InstallAction::Upgraded | InstallAction::Downgraded) => {
+            format!("v{previous} -> v{}", outcome.version)
+        }
+        _ => format!("v{}", outcome.version),
+    };
+    term.status(
+        verb,
+        format_args!("{} {versions} ({})", outcome.id, outcome.kind),
+    );
+    term.status(
+        "Granted",
+        match describe_capabilities(&outcome.granted).as_str() {
+            "none" => "no capabilities".to_string(),
+            some => some.to_string(),
+        },
+    );
+    if outcome.action != InstallAction::Installed && !outcome.changes.removed.is_empty() {
+        term.status_with_style(
+            "Dropped",
+            format_args!(
+                "{} (no longer asked for)",
+                describe_items(&outcome.changes.removed)
+            ),
+            style::DIM,
+        );
+    }
+    if !outcome.pending.is_empty() {
+        registry::show_pending(term, &outcome.id, &outcome.version, &outcome.pending);
+        if !registry::can_prompt(term) {
+            term.help(format_args!(
+                "review them, then run `cargo flowtrace enable {} --grant`",
+                outcome.id
+            ));
+        }
+    } else if !outcome.enabled {
+        term.note(format_args!(
+            "`{}` stays disabled, as it was; `cargo flowtrace enable {}` enables it",
+            outcome.id, outcome.id
+        ));
+    }
+    for warning in &outcome.warnings {
+        term.warn(warning);
+    }
+    term.verbose_status("Stored", outcome.path.display());
+}

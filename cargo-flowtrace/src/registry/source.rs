@@ -1,0 +1,425 @@
+//! What `cargo flowtrace install <source>` installs from, and how it becomes a component.
+//!
+//! | source | recognised by | how |
+//! |---|---|---|
+//! | plugin directory | a directory holding `flowtrace.toml` | built with `cargo flowtrace build --release` |
+//! | built component | a file starting with the wasm magic `\0asm` | installed as is (the manifest is embedded by `build`) |
+//! | archive | a file starting with the gzip magic | extracted safely into the registry's scratch area; a single `.wasm` at its root is installed, else a `flowtrace.toml` there is built |
+//! | git | `https://` or `file://` URL, a path to a repository (a directory with `.git` and no `flowtrace.toml`, or any directory with `--git`), each with an optional `#rev` | cloned with the system `git` (no hooks, no submodules), then built |
+//!
+//! Files are told apart by their first bytes, not their names: a `.wasm` that is really a
+//! tarball is treated as the archive it is.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use flowtrace_plugins::manifest::MANIFEST_FILE_NAME;
+use flowtrace_plugins::registry::archive::{self, ArchiveLimits};
+use flowtrace_plugins::registry::git::{self, GitSource};
+use flowtrace_plugins::registry::{Registry, Source};
+
+use crate::build::{self, BuildRequest};
+use crate::error::{with_help, ResultExt};
+use crate::term::Term;
+
+/// The largest `.wasm` read into memory to install.
+pub const MAX_COMPONENT_BYTES: u64 = 512 << 20;
+
+const WASM_MAGIC: &[u8] = b"\0asm";
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// A source, recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallSource {
+    /// A plugin directory, to build.
+    Dir(PathBuf),
+    /// A built component.
+    Wasm(PathBuf),
+    /// A `.tar.gz` archive.
+    Archive(PathBuf),
+    /// A git repository.
+    Git(GitSource),
+}
+
+impl InstallSource {
+    /// Recognise `arg`; `force_git` (`--git`) reads it as a git URL or repository path.
+    pub fn classify(arg: &str, force_git: bool) -> Result<InstallSource> {
+        let git = |arg: &str| {
+            GitSource::parse(arg)
+                .map(InstallSource::Git)
+                .map_err(|e| match e.help() {
+                    Some(help) => with_help(e, help),
+                    None => e.into(),
+                })
+        };
+        if force_git || looks_like_url(arg) {
+            return git(arg);
+        }
+        let path = Path::new(arg);
+        let metadata = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(_) => {
+                // `path/to/repo#v1.2.0`
+                if let Some((repo, _)) = arg.rsplit_once('#') {
+                    if Path::new(repo).is_dir() {
+                        return git(arg);
+                    }
+                }
+                return Err(anyhow!("`{arg}` is not a file, a directory or a git URL")).help(
+                    "pass a plugin directory, a built `.wasm`, a `.tar.gz` archive, or a git \
+                     repository (`https://...`, `file://...` or a local path, optionally \
+                     followed by `#<branch, tag or commit>`)",
+                );
+            }
+        };
+        if metadata.is_dir() {
+            if path.join(MANIFEST_FILE_NAME).is_file() {
+                return Ok(InstallSource::Dir(path.to_path_buf()));
+            }
+            if path.join(".git").exists() {
+                return git(arg);
+            }
+            return Err(anyhow!(
+                "`{arg}` is a directory without `{MANIFEST_FILE_NAME}`: not a plugin directory"
+            ))
+            .help(format!(
+                "pass the directory holding the plugin's `{MANIFEST_FILE_NAME}`, or create one \
+                 with `cargo flowtrace new <path>`"
+            ));
+        }
+        let mut head = [0u8; 4];
+        let read = File::open(path)
+            .and_then(|mut f| read_prefix(&mut f, &mut head))
+            .with_context(|| format!("failed to read `{arg}`"))?;
+        let head = &head[..read];
+        if head.starts_with(WASM_MAGIC) {
+            Ok(InstallSource::Wasm(path.to_path_buf()))
+        } else if head.starts_with(GZIP_MAGIC) {
+            Ok(InstallSource::Archive(path.to_path_buf()))
+        } else {
+            Err(anyhow!(
+                "`{arg}` is neither a WebAssembly component nor a gzip archive (it starts with \
+                 {})",
+                describe_head(head)
+            ))
+            .help(
+                "pass a component built by `cargo flowtrace build` (`target/flowtrace/*.wasm`) \
+                 or a `.tar.gz` archive of a plugin",
+            )
+        }
+    }
+}
+
+fn looks_like_url(arg: &str) -> bool {
+    arg.starts_with('-') || arg.contains("://") || arg.contains("::") || arg.starts_with("git@")
+}
+
+fn read_prefix(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn describe_head(head: &[u8]) -> String {
+    if head.is_empty() {
+        return "nothing: it is empty".into();
+    }
+    let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+    format!("bytes `{}`", hex.join(" "))
+}
+
+/// A component ready to install, with where it came from.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The component, manifest embedded.
+    pub component: Vec<u8>,
+    /// What the index records.
+    pub source: Source,
+}
+
+/// How to build a source that needs building.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildOptions {
+    /// `--release` unless `install --debug`.
+    pub release: bool,
+}
+
+impl InstallSource {
+    /// Turn the source into a component: build it, read it, extract it or clone it (into
+    /// `registry`'s scratch area, removed afterwards).
+    pub fn prepare(
+        &self,
+        term: &Term,
+        registry: &Registry,
+        options: BuildOptions,
+    ) -> Result<Prepared> {
+        match self {
+            InstallSource::Dir(dir) => {
+                let built = build_dir(term, dir, options)?;
+                Ok(Prepared {
+                    component: built,
+                    source: Source::Path {
+                        path: absolute(dir),
+                    },
+                })
+            }
+            InstallSource::Wasm(path) => Ok(Prepared {
+                component: read_component(path)?,
+                source: Source::File {
+                    path: absolute(path),
+                },
+            }),
+            InstallSource::Archive(path) => prepare_archive(term, registry, path, options),
+            InstallSource::Git(source) => prepare_git(term, registry, source, options),
+        }
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn build_dir(term: &Term, dir: &Path, options: BuildOptions) -> Result<Vec<u8>> {
+    let built = build::build(
+        term,
+        &BuildRequest {
+            manifest_path: dir.join(MANIFEST_FILE_NAME),
+            release: options.release,
+        },
+    )?;
+    Ok(built.bytes)
+}
+
+fn read_component(path: &Path) -> Result<Vec<u8>> {
+    let file = File::open(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let size = file
+        .metadata()
+        .with_context(|| format!("failed to read `{}`", path.display()))?
+        .len();
+    if size > MAX_COMPONENT_BYTES {
+        bail!(
+            "`{}` is {size} bytes, over the {} MiB a plugin component may have",
+            path.display(),
+            MAX_COMPONENT_BYTES >> 20
+        );
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(MAX_COMPONENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    Ok(bytes)
+}
+
+fn prepare_archive(
+    term: &Term,
+    registry: &Registry,
+    path: &Path,
+    options: BuildOptions,
+) -> Result<Prepared> {
+    let shown = path.display();
+    let file = File::open(path).with_context(|| format!("failed to read `{shown}`"))?;
+    let scratch = registry
+        .scratch_dir("archive-")
+        .context("failed to create a scratch directory in the registry")?;
+    let dest = scratch.path().join("contents");
+    term.status("Unpacking", &shown);
+    let extracted = archive::extract_tar_gz(std::io::BufReader::new(file), &dest, &ArchiveLimits::default())
+        .with_context(|| format!("refused to extract the archive `{shown}`"))
+        .help("an archive of a plugin holds only plain files and directories under one root, with relative paths that stay inside it")?;
+    term.verbose_status(
+        "Unpacked",
+        format_args!("{} files, {} bytes", extracted.files, extracted.bytes),
+    );
+    let root = archive_root(&dest)?;
+    let component = component_in_archive(term, &root, options)
+        .with_context(|| format!("failed to install from the archive `{shown}`"))?;
+    drop(scratch);
+    Ok(Prepared {
+        component,
+        source: Source::Archive {
+            path: absolute(path),
+        },
+    })
+}
+
+/// The archive's own root: its single top-level directory when it has nothing else
+/// (`tar czf x.tar.gz my-plugin/`), else the extraction directory itself.
+fn archive_root(dest: &Path) -> Result<PathBuf> {
+    match list_dir(dest)?.as_slice() {
+        [only] if only.is_dir() => Ok(only.clone()),
+        _ => Ok(dest.to_path_buf()),
+    }
+}
+
+fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("failed to read `{}`", dir.display()))?
+    {
+        out.push(
+            entry
+                .with_context(|| format!("failed to read `{}`", dir.display()))?
+                .path(),
+        );
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A built plugin (one `.wasm` at the root) or a plugin directory (`flowtrace.toml`).
+fn component_in_archive(term: &Term, root: &Path, options: BuildOptions) -> Result<Vec<u8>> {
+    let entries = list_dir(root)?;
+    let wasm: Vec<&PathBuf> = entries
+        .iter()
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    match wasm.as_slice() {
+        [one] => return read_component(one),
+        [] => {}
+        several => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|p| format!("`{}`", file_name(p)))
+                .collect();
+            return Err(anyhow!(
+                "the archive holds {} components at its root ({}): cannot tell which to install",
+                several.len(),
+                names.join(", ")
+            ))
+            .help("archive one built plugin per file, or the plugin directory without its built components");
+        }
+    }
+    if root.join(MANIFEST_FILE_NAME).is_file() {
+        return build_dir(term, root, options);
+    }
+    let names: Vec<String> = entries
+        .iter()
+        .map(|p| format!("`{}`", file_name(p)))
+        .collect();
+    Err(anyhow!(
+        "the archive holds neither a built component (`.wasm`) nor a `{MANIFEST_FILE_NAME}` at \
+         its root; it holds {}",
+        if names.is_empty() {
+            "nothing".to_string()
+        } else {
+            names.join(", ")
+        }
+    ))
+    .help(
+        "archive a plugin directory (`tar czf plugin.tar.gz -C my-plugin .`) or a built \
+         component (`tar czf plugin.tar.gz -C target/flowtrace my-plugin-0.1.0.wasm`)",
+    )
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn prepare_git(
+    term: &Term,
+    registry: &Registry,
+    source: &GitSource,
+    options: BuildOptions,
+) -> Result<Prepared> {
+    let scratch = registry
+        .scratch_dir("git-")
+        .context("failed to create a scratch directory in the registry")?;
+    let dest = scratch.path().join("repo");
+    let shown = match &source.rev {
+        Some(rev) => format!("{}#{rev}", source.url),
+        None => source.url.clone(),
+    };
+    term.status("Cloning", &shown);
+    let commit = git::clone(&source.url, source.rev.as_deref(), &dest)
+        .map_err(|e| match e.help() {
+            Some(help) => with_help(e, help),
+            None => e.into(),
+        })
+        .with_context(|| format!("failed to clone `{shown}`"))?;
+    term.verbose_status("Checked out", &commit);
+    if !dest.join(MANIFEST_FILE_NAME).is_file() {
+        return Err(anyhow!(
+            "the repository `{shown}` has no `{MANIFEST_FILE_NAME}` at its root"
+        ))
+        .help("install from a repository whose root is a plugin directory");
+    }
+    let component = build_dir(term, &dest, options)
+        .with_context(|| format!("failed to build the plugin cloned from `{shown}`"))?;
+    // Record where a local repository is, not where the command ran.
+    let url = if source.url.contains("://") {
+        source.url.clone()
+    } else {
+        absolute(Path::new(&source.url)).display().to_string()
+    };
+    drop(scratch);
+    Ok(Prepared {
+        component,
+        source: Source::Git {
+            url,
+            rev: source.rev.clone(),
+            commit,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_refused_urls_are_git_sources() {
+        assert!(matches!(
+            InstallSource::classify("https://example.com/p.git#v1", false),
+            Ok(InstallSource::Git(GitSource { rev: Some(r), .. })) if r == "v1"
+        ));
+        for bad in ["-uhello", "ext::sh -c touch% /tmp/pwned", "ssh://host/repo"] {
+            let error = InstallSource::classify(bad, false).unwrap_err();
+            assert!(
+                format!("{error:#}").contains("refusing git source"),
+                "{bad}: {error:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn files_are_told_apart_by_their_first_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = dir.path().join("plugin.tar.gz");
+        std::fs::write(&wasm, b"\0asm\x0d\0\x01\0").unwrap();
+        let gz = dir.path().join("plugin.wasm");
+        std::fs::write(&gz, [0x1f, 0x8b, 8, 0]).unwrap();
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "hello").unwrap();
+        let arg = |p: &Path| p.to_str().unwrap().to_string();
+        assert_eq!(
+            InstallSource::classify(&arg(&wasm), false).unwrap(),
+            InstallSource::Wasm(wasm.clone())
+        );
+        assert_eq!(
+            InstallSource::classify(&arg(&gz), false).unwrap(),
+            InstallSource::Archive(gz.clone())
+        );
+        let error = InstallSource::classify(&arg(&text), false).unwrap_err();
+        assert!(error.to_string().contains("bytes `68 65 6c 6c`"), "{error}");
+        let error = InstallSource::classify(&arg(&dir.path().join("missing")), false).unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("is not a file, a directory or a git URL"));
+        let error = InstallSource::classify(&arg(dir.path()), false).unwrap_err();
+        assert!(
+            error.to_string().contains("not a plugin directory"),
+            "{error}"
+        );
+    }
+}
