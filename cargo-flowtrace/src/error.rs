@@ -33,7 +33,7 @@ use std::fmt;
 
 use flowtrace_plugins::capability::{CapabilityError, ExportProblem};
 use flowtrace_plugins::inspect::InspectError;
-use flowtrace_plugins::registry::{RegistryError, ResolveError};
+use flowtrace_plugins::registry::{LoadEnabledError, RegistryError, ResolveError};
 use flowtrace_plugins::LoadError;
 use serde::Serialize;
 
@@ -299,6 +299,11 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
                 link.downcast_ref::<RegistryError>(),
                 Some(RegistryError::Policy { .. })
             )
+            || matches!(
+                link.downcast_ref::<LoadEnabledError>(),
+                Some(LoadEnabledError::Load(LoadError::Policy { .. }))
+                    | Some(LoadEnabledError::Registry(RegistryError::Policy { .. }))
+            )
         {
             return exit_codes::POLICY_VIOLATION;
         }
@@ -319,9 +324,21 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
             found.extend(e.help());
         } else if let Some(e) = link.downcast_ref::<ExportProblem>() {
             found.extend(e.help());
-        } else if let Some(LoadError::Policy { report, .. }) = link.downcast_ref::<LoadError>() {
+        } else if let Some(LoadError::Policy { report, .. }) = link
+            .downcast_ref::<LoadError>()
+            .or_else(|| match link.downcast_ref::<LoadEnabledError>() {
+                Some(LoadEnabledError::Load(e)) => Some(e),
+                _ => None,
+            })
+        {
             found.extend(report.errors().iter().filter_map(CapabilityError::help));
-        } else if let Some(e) = link.downcast_ref::<RegistryError>() {
+        } else if let Some(e) = link.downcast_ref::<RegistryError>().or_else(|| {
+            // Transparent: the registry error itself is not a link of the chain.
+            match link.downcast_ref::<LoadEnabledError>() {
+                Some(LoadEnabledError::Registry(e)) => Some(e),
+                _ => None,
+            }
+        }) {
             match e {
                 RegistryError::Policy { report, .. } => {
                     found.extend(report.errors().iter().filter_map(CapabilityError::help));

@@ -394,6 +394,25 @@ fn an_installed_plugin_is_evaluated_by_its_id() {
     assert_golden("eval/installed-exporter.stderr", &out.stderr);
     let out = eval(dir.path(), &["not-there", "traces.jsonl"]).expect_code(1);
     assert_golden("eval/not-installed.stderr", &out.stderr);
+
+    // A component changed after install is refused at load, with both hashes.
+    let component = home.join("plugins/installed-eval/0.1.0/plugin.wasm");
+    let mut bytes = std::fs::read(&component).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&component, &bytes).unwrap();
+    let out = eval(dir.path(), &["installed-eval", "traces.jsonl"]).expect_code(1);
+    assert!(
+        out.stderr.contains("hash mismatch: recorded sha256:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("found sha256:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cargo flowtrace install --force"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
