@@ -2,7 +2,8 @@
 //! binary beside this one) over generated files of the 20-span agent trace, and the first
 //! load of an installed plugin.
 //!
-//! - `throughput`: 10,000 traces (JSON lines) with 1 worker and with every core; traces/s
+//! - `throughput`: 10,000 traces (JSON lines) on 1 core (the process pinned to CPU 0), with 1
+//!   worker (unpinned) and with every core; traces/s
 //!   over the run (from the `eval-summary`, plugin load excluded) and over the whole process;
 //!   for the scan-infos guest as it is (its memory grows on every call) and with a Rust-like
 //!   initial memory (it does not).
@@ -67,16 +68,25 @@ pub fn run(quick: bool) -> Result<Value> {
     let runs = if quick { 1 } else { 3 };
     let mut scaling = serde_json::Map::new();
     for (name, plugin) in [("1-page-guest", &plugin), ("17-page-guest", &plugin_17)] {
-        let one = best_of(runs, || throughput(&tool, plugin, &large_file, 1, large))?;
+        // One core: the whole process (reader, worker, writer) pinned to CPU 0. One
+        // worker: unpinned, so its reader and writer still use a second core.
+        let one_core = best_of(runs, || {
+            throughput(&tool, plugin, &large_file, 1, large, true)
+        })?;
+        let one = best_of(runs, || {
+            throughput(&tool, plugin, &large_file, 1, large, false)
+        })?;
         let all = best_of(runs, || {
-            throughput(&tool, plugin, &large_file, cores, large)
+            throughput(&tool, plugin, &large_file, cores, large, false)
         })?;
         scaling.insert(
             name.into(),
             json!({
+                "1-core": one_core.json(),
                 "1-worker": one.json(),
                 format!("{cores}-workers"): all.json(),
-                "speedup": round(all.run_rate / one.run_rate, 2),
+                "speedup-vs-1-core": round(all.run_rate / one_core.run_rate, 2),
+                "speedup-vs-1-worker": round(all.run_rate / one.run_rate, 2),
             }),
         );
     }
@@ -173,14 +183,20 @@ fn throughput(
     traces: &Path,
     jobs: usize,
     count: usize,
+    pin_to_one_core: bool,
 ) -> Result<Throughput> {
-    let started = Instant::now();
-    let output = Command::new(tool)
+    let mut command = Command::new(tool);
+    command
         .args(["eval", "--message-format", "json", "-j"])
         .arg(jobs.to_string())
         .arg(plugin)
         .arg(traces)
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    if pin_to_one_core {
+        pin_to_cpu0(&mut command);
+    }
+    let started = Instant::now();
+    let output = command
         .output()
         .with_context(|| format!("failed to run `{}`", tool.display()))?;
     let wall = started.elapsed().as_secs_f64();
@@ -203,6 +219,29 @@ fn throughput(
         process_rate: count as f64 / wall,
         run_seconds: seconds,
     })
+}
+
+/// Run the child on CPU 0 only, every thread of it (`sched_setaffinity` before `exec`).
+#[cfg(target_os = "linux")]
+fn pin_to_cpu0(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec only async-signal-safe calls: `sched_setaffinity` on a
+    // stack-allocated set.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to_cpu0(_command: &mut Command) {
+    // No portable affinity call: the "1-core" figure is one worker, unpinned, there.
 }
 
 /// Peak RSS of `cargo-flowtrace eval` over `traces`, measured by a wrapper process.
