@@ -28,8 +28,9 @@ const ERRORS_SHOWN: u64 = 10;
 ///
 /// Each trace file is Flowtrace JSON (one trace or an array), JSON lines (one trace, array
 /// or OTLP/JSON export per line), or an OTLP/JSON export with any number of traces; the
-/// format is told from the content. JSON lines are streamed: memory stays flat however many
-/// lines there are (a single JSON document is parsed whole).
+/// format is told from the content. A gzip-compressed file (`traces.jsonl.gz`) is
+/// decompressed as it is read; `-` reads standard input. JSON lines are streamed: memory
+/// stays flat however many lines there are (a single JSON document is parsed whole).
 ///
 /// Traces are evaluated in parallel, each in a fresh instance under the plugin's limits.
 /// Results come out in input order. A trace that cannot be evaluated (an unparsable line,
@@ -54,13 +55,15 @@ Examples:
   cargo flowtrace eval my-eval-0.1.0.wasm export.json -o results.jsonl
   cargo flowtrace eval my-eval traces.jsonl --config threshold=0.8 --fail-on failed
   cargo flowtrace eval my-eval traces.jsonl --output - | jq 'select(.verdict != \"passed\")'
-  cargo flowtrace eval my-eval traces.jsonl --message-format json")]
+  cargo flowtrace eval my-eval traces.jsonl --message-format json
+  zcat day-*.jsonl.gz | cargo flowtrace eval my-eval -     traces from standard input")]
 pub struct EvalCommand {
     /// The evaluator: an installed plugin's id, a plugin directory, or a component (`.wasm`)
     #[arg(value_name = "PLUGIN")]
     pub plugin: String,
 
-    /// Files of traces: Flowtrace JSON, JSON lines, or OTLP/JSON
+    /// Files of traces: Flowtrace JSON, JSON lines, or OTLP/JSON, gzip-compressed or not;
+    /// `-` for standard input
     #[arg(value_name = "TRACES", required = true)]
     pub traces: Vec<PathBuf>,
 
@@ -133,7 +136,8 @@ impl EvalCommand {
             || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
             NonZeroUsize::get,
         );
-        let total_bytes: u64 = files.iter().map(|f| f.size).sum();
+        // Unknown with standard input among the files: a spinner then.
+        let total_bytes: Option<u64> = files.iter().map(|f| f.size).sum();
         let what = match files.as_slice() {
             [one] => format!("`{}`", one.shown),
             many => format!("{} files", many.len()),

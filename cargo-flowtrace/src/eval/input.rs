@@ -6,10 +6,15 @@
 //! parsed by the workers ([`parse_json_line`]), so parsing runs on every core. Anything else
 //! is one JSON document (a pretty-printed trace, array or OTLP/JSON export), which has to be
 //! parsed whole ([`parse_traces`]).
+//!
+//! A file that starts with the gzip magic is decompressed as it is read (`traces.jsonl.gz`,
+//! several gzip members one after the other included); `-` is standard input, read once.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use flowtrace_plugins::trace::{parse_json_line, parse_traces, Trace};
@@ -18,38 +23,111 @@ use serde_json::Value;
 use crate::error::ResultExt;
 use crate::harness::run::error_text;
 
+/// The name that reads standard input.
+pub const STDIN: &str = "-";
+
 /// One trace file, opened.
-#[derive(Debug)]
 pub struct TraceFile {
-    /// As the user wrote it, for messages and results.
+    /// As the user wrote it, for messages and results (`<stdin>` for `-`).
     pub shown: String,
-    /// Its path.
+    /// Its path (`-` for standard input).
     pub path: PathBuf,
-    /// Its size in bytes (for the progress bar).
-    pub size: u64,
-    file: File,
+    /// Its size in bytes on disk (for the progress bar); `None` for standard input.
+    pub size: Option<u64>,
+    /// Whether it is gzip-compressed.
+    pub gzip: bool,
+    /// The decompressed content.
+    source: Box<dyn Read + Send>,
+    /// Bytes read from the file itself (compressed ones for gzip): the progress.
+    consumed: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for TraceFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceFile")
+            .field("shown", &self.shown)
+            .field("size", &self.size)
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+fn open_one(path: &PathBuf) -> std::io::Result<TraceFile> {
+    let consumed = Arc::new(AtomicU64::new(0));
+    if path.as_os_str() == STDIN {
+        let mut stdin = BufReader::new(std::io::stdin());
+        let gzip = stdin.fill_buf()?.starts_with(&GZIP_MAGIC);
+        let counted = Counting {
+            inner: stdin,
+            count: consumed.clone(),
+        };
+        return Ok(TraceFile {
+            shown: "<stdin>".into(),
+            path: path.clone(),
+            size: None,
+            gzip,
+            source: if gzip {
+                Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(counted)))
+            } else {
+                Box::new(counted)
+            },
+            consumed,
+        });
+    }
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    let mut magic = [0u8; 2];
+    let gzip = file.read_exact(&mut magic).is_ok() && magic == GZIP_MAGIC;
+    file.rewind()?;
+    let counted = Counting {
+        inner: file,
+        count: consumed.clone(),
+    };
+    Ok(TraceFile {
+        shown: path.display().to_string(),
+        path: path.clone(),
+        size: Some(meta.len()),
+        gzip,
+        source: if gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(counted)))
+        } else {
+            Box::new(counted)
+        },
+        consumed,
+    })
 }
 
 /// Open every file before anything runs, so a typo fails the command at once; every file
-/// that cannot be opened is named.
+/// that cannot be opened is named. `-` is standard input, at most once.
 pub fn open_all(paths: &[PathBuf]) -> Result<Vec<TraceFile>> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
+    if paths.iter().filter(|p| p.as_os_str() == STDIN).count() > 1 {
+        return Err(anyhow!("standard input (`-`) is named more than once"))
+            .help("pass `-` once: standard input can be read only once");
+    }
     for path in paths {
-        let opened = File::open(path).and_then(|file| {
-            let meta = file.metadata()?;
-            if meta.is_dir() {
-                return Err(std::io::Error::other("it is a directory"));
-            }
-            Ok((file, meta.len()))
-        });
-        match opened {
-            Ok((file, size)) => files.push(TraceFile {
-                shown: path.display().to_string(),
-                path: path.clone(),
-                size,
-                file,
-            }),
+        match open_one(path) {
+            Ok(file) => files.push(file),
             Err(e) => problems.push(format!("`{}`: {e}", path.display())),
         }
     }
@@ -129,7 +207,9 @@ impl Layout {
 /// (the run was cancelled). `offset` is the bytes of the files before this one. Returns the
 /// bytes read.
 pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Item) -> bool) -> u64 {
-    let mut reader = BufReader::with_capacity(1 << 16, file.file);
+    let consumed = file.consumed.clone();
+    let progress = move || offset + consumed.load(Ordering::Relaxed);
+    let mut reader = BufReader::with_capacity(1 << 16, file.source);
     // The first two non-blank lines decide the layout; they are kept to be read again.
     let mut head = Vec::new();
     let mut bounds = Vec::new();
@@ -146,31 +226,28 @@ pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Ite
                 send(Item {
                     file: index,
                     line: None,
-                    progress: offset + file.size,
+                    progress: progress(),
                     payload: Payload::Unreadable(format!("failed to read the file: {e}")),
                 });
-                return file.size;
+                return progress() - offset;
             }
         }
     }
     let layout = Layout::detect(bounds.iter().map(|r| &head[r.clone()]));
     let mut source = Cursor::new(head).chain(reader);
     match layout {
-        Layout::Lines => read_lines(index, &mut source, offset, send),
-        Layout::Document => {
-            read_document(index, &mut source, offset, file.size, send);
-            file.size
-        }
+        Layout::Lines => read_lines(index, &mut source, &progress, send),
+        Layout::Document => read_document(index, &mut source, &progress, send),
     }
+    progress() - offset
 }
 
 fn read_lines(
     index: usize,
     source: &mut impl BufRead,
-    offset: u64,
+    progress: &dyn Fn() -> u64,
     send: &mut dyn FnMut(Item) -> bool,
-) -> u64 {
-    let mut read = 0u64;
+) {
     let mut line = 0usize;
     // Each line moves to a worker in its own buffer; sizing it like the last one saves the
     // reallocations of growing it (lines of one file tend to be alike).
@@ -178,9 +255,8 @@ fn read_lines(
     loop {
         let mut buffer = Vec::with_capacity(capacity.min(1 << 20));
         match source.read_until(b'\n', &mut buffer) {
-            Ok(0) => return read,
+            Ok(0) => return,
             Ok(n) => {
-                read += n as u64;
                 line += 1;
                 capacity = n + n / 8;
             }
@@ -189,10 +265,10 @@ fn read_lines(
                 send(Item {
                     file: index,
                     line: Some(line + 1),
-                    progress: offset + read,
+                    progress: progress(),
                     payload: Payload::Unreadable(format!("failed to read the file: {e}")),
                 });
-                return read;
+                return;
             }
         }
         if is_blank(&buffer) {
@@ -201,11 +277,11 @@ fn read_lines(
         let item = Item {
             file: index,
             line: Some(line),
-            progress: offset + read,
+            progress: progress(),
             payload: Payload::Line(buffer),
         };
         if !send(item) {
-            return read;
+            return;
         }
     }
 }
@@ -213,8 +289,7 @@ fn read_lines(
 fn read_document(
     index: usize,
     source: &mut impl Read,
-    offset: u64,
-    size: u64,
+    progress: &dyn Fn() -> u64,
     send: &mut dyn FnMut(Item) -> bool,
 ) {
     let mut bytes = Vec::new();
@@ -222,7 +297,7 @@ fn read_document(
         send(Item {
             file: index,
             line: None,
-            progress: offset + size,
+            progress: progress(),
             payload: Payload::Unreadable(format!("failed to read the file: {e}")),
         });
         return;
@@ -233,19 +308,18 @@ fn read_document(
             send(Item {
                 file: index,
                 line: e.line(),
-                progress: offset + size,
+                progress: progress(),
                 payload: Payload::Unreadable(error_text(&e)),
             });
             return;
         }
     };
     drop(bytes);
-    let count = traces.len() as u64;
-    for (i, trace) in traces.into_iter().enumerate() {
+    for trace in traces {
         let item = Item {
             file: index,
             line: None,
-            progress: offset + size * (i as u64 + 1) / count.max(1),
+            progress: progress(),
             payload: Payload::Trace(Box::new(trace)),
         };
         if !send(item) {

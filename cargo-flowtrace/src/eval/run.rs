@@ -78,7 +78,6 @@ pub fn run(
                     };
                     let mut offset = 0u64;
                     for (index, file) in files.into_iter().enumerate() {
-                        let size = file.size;
                         let mut send = |item: Item| {
                             if let Payload::Line(line) = &item.payload {
                                 bytes += line.len();
@@ -90,8 +89,7 @@ pub fn run(
                             bytes = 0;
                             ship(&mut batch)
                         };
-                        input::read(index, file, offset, &mut send);
-                        offset += size;
+                        offset += input::read(index, file, offset, &mut send);
                         if cancelled.load(Ordering::Relaxed) {
                             return;
                         }

@@ -336,18 +336,19 @@ impl Term {
         )
     }
 
-    /// [`progress`](Self::progress) over `total` bytes of input, shown as `1.2 MiB/4.0 MiB`:
-    /// for work whose number of items is not known until the input is read.
+    /// [`progress`](Self::progress) over `total` bytes of input, shown as `1.2 MiB/4.0 MiB`
+    /// (a spinner when `total` is unknown): for work whose number of items is not known
+    /// until the input is read.
     pub fn progress_bytes(
         &self,
         verb: &'static str,
-        total: u64,
+        total: Option<u64>,
         message: impl Into<String>,
     ) -> Progress<'_> {
         Progress::new(
             self,
             verb,
-            Some(total),
+            total,
             progress::Unit::Bytes,
             message.into(),
             self.progress_allowed,

@@ -590,3 +590,81 @@ fn eval_help() {
     let out = run(flowtrace(dir.path()), ["eval", "--help"]).expect_code(0);
     assert_golden("help/eval.txt", &out.stdout);
 }
+
+#[test]
+fn gzip_files_and_standard_input_are_read_like_plain_files() {
+    use std::io::Write as _;
+    let dir = tmp();
+    let wasm = dir.path().join("plugin.wasm");
+    fs::write(&wasm, evaluator("gz-eval")).unwrap();
+    let plain = dir.path().join("traces.jsonl");
+    write_traces(&plain, 60);
+    let text = fs::read(&plain).unwrap();
+    // Two gzip members one after the other, as `cat a.gz b.gz` makes: both are read.
+    let half = text[..text.len() / 2]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1;
+    let (first, rest) = text.split_at(half);
+    let mut gz = Vec::new();
+    for part in [first, rest] {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(part).unwrap();
+        gz.extend(encoder.finish().unwrap());
+    }
+    // The name does not matter: the content does.
+    let compressed = dir.path().join("traces.data");
+    fs::write(&compressed, &gz).unwrap();
+
+    let expected = expected_outcomes(60);
+    let results = |out: &Run| -> Vec<Value> {
+        out.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let from_plain = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl", "-o", "-", "-q"],
+    )
+    .expect_code(0);
+    let from_gz = eval(dir.path(), &["plugin.wasm", "traces.data", "-o", "-", "-q"]).expect_code(0);
+    assert_eq!(count_by(&results(&from_gz), outcome), expected);
+    let lines = |values: Vec<Value>| -> Vec<(Value, Value)> {
+        values
+            .into_iter()
+            .map(|v| (v["line"].clone(), v["trace-id"].clone()))
+            .collect()
+    };
+    assert_eq!(lines(results(&from_gz)), lines(results(&from_plain)));
+
+    for input in [text.clone(), gz] {
+        let mut child = flowtrace(dir.path())
+            .args(["eval", "plugin.wasm", "-", "-o", "-", "-q"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let records: Vec<Value> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(count_by(&records, outcome), expected);
+        assert_eq!(records[0]["file"], "<stdin>");
+    }
+
+    let out = eval(dir.path(), &["plugin.wasm", "-", "-"]).expect_code(1);
+    assert!(
+        out.stderr.contains("named more than once"),
+        "{}",
+        out.stderr
+    );
+}
