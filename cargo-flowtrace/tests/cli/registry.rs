@@ -768,3 +768,54 @@ fn on_a_terminal_an_upgrade_asks_before_granting() {
     assert_eq!(plugin["enabled"], true);
     assert_eq!(plugin["capabilities"]["storage"], true);
 }
+
+#[test]
+fn hostile_embedded_manifests_are_refused_and_write_nothing() {
+    let dir = tmp();
+    let long = "x".repeat(2 << 20);
+    let cases: Vec<(String, &str)> = vec![
+        (manifest("../../escape", "0.1.0", ""), "invalid plugin id"),
+        (manifest("con", "0.1.0", ""), "reserved"),
+        (manifest("ok-id", "not-semver", ""), "version"),
+        (
+            manifest("ok-id", "0.1.0", "").replace("kind = \"evaluator\"", "kind = \"rootkit\""),
+            "kind",
+        ),
+        (
+            manifest("ok-id", "0.1.0", "[plugin.extra]\nx = 1\n"),
+            "manifest",
+        ),
+        (
+            format!("{}\n# {long}\n", manifest("ok-id", "0.1.0", "")),
+            "manifest",
+        ),
+        (
+            manifest("ok-id", "0.1.0", "").replace("[plugin]", "[plugin]\nflowtrace = \"^9\""),
+            "contract",
+        ),
+    ];
+    for (i, (text, expected)) in cases.iter().enumerate() {
+        // Written raw, as a hostile producer would: not through `embed_manifest`'s checks.
+        let bytes = crate::support::with_custom_section(
+            base_component().to_vec(),
+            inspect::MANIFEST_SECTION,
+            text.as_bytes(),
+        );
+        let wasm = dir.path().join(format!("hostile-{i}.wasm"));
+        fs::write(&wasm, bytes).unwrap();
+        let out = cli(dir.path(), &["install", s(&wasm)]);
+        assert_eq!(out.code, 1, "case {i}: {}", out.stderr);
+        assert!(
+            out.stderr.to_lowercase().contains(expected),
+            "case {i} ({expected}): {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "case {i}: {}", out.stderr);
+    }
+    assert!(listed(dir.path()).is_empty());
+    let plugins: Vec<_> = fs::read_dir(home(dir.path()).join("plugins"))
+        .unwrap()
+        .collect();
+    assert!(plugins.is_empty(), "{plugins:?}");
+    assert!(!dir.path().join("escape").exists());
+}
