@@ -583,6 +583,42 @@ fn plugin_directories_and_git_repositories_are_built_then_installed() {
         .unwrap()
         .collect();
     assert!(tmp_left.is_empty(), "the clone is removed: {tmp_left:?}");
+
+    // The working tree (now 0.3.0) as a source archive, the way `tar` makes one.
+    let archive = dir.path().join("from-source-src.tar.gz");
+    let status = Command::new("tar")
+        .arg("czf")
+        .arg(&archive)
+        .args(["--exclude", "./target", "--exclude", "./.git", "-C"])
+        .arg(&plugin)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run(
+        with_guest_target(flowtrace(dir.path())),
+        ["install", "--debug", s(&archive)],
+    )
+    .expect_code(0);
+    assert!(out.stderr.contains("Unpacking"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Compiling plugin `from-source`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Upgraded from-source v0.2.0 -> v0.3.0"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(listed(dir.path())[0]["source"]["type"], "archive");
+    let tmp_left: Vec<_> = fs::read_dir(home(dir.path()).join("tmp"))
+        .unwrap()
+        .collect();
+    assert!(
+        tmp_left.is_empty(),
+        "the extracted archive is removed: {tmp_left:?}"
+    );
 }
 
 #[test]
