@@ -2,10 +2,14 @@
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use flowtrace_plugins::registry::{InstallAction, InstallOutcome, InstallRequest};
+use flowtrace_plugins::manifest::PluginId;
+use flowtrace_plugins::registry::{
+    InstallAction, InstallOutcome, InstallRequest, Registry, RegistryError, Source,
+};
 use flowtrace_plugins::{Runtime, RuntimeConfig};
 
 use crate::context::Context;
+use crate::error::with_help;
 use crate::registry::source::{BuildOptions, InstallSource};
 use crate::registry::{self, describe_capabilities, describe_items};
 use crate::term::style;
@@ -86,15 +90,28 @@ impl InstallCommand {
             },
         )?;
         let shown = prepared.source.to_string();
+        let expected_id = installed_from(&registry, &prepared.source)?;
         let request = InstallRequest {
             force: self.force,
             allow_downgrade: self.allow_downgrade,
+            expected_id: expected_id.clone(),
             ..InstallRequest::new(prepared.component, prepared.source)
         };
         let outcome = {
             let _progress = term.progress("Installing", None, shown);
             registry
                 .install(request)
+                .map_err(|e| match (&e, &expected_id) {
+                    (RegistryError::IdMismatch { .. }, Some(old)) => with_help(
+                        e,
+                        format!(
+                            "`{old}` was installed from this source; if the plugin was renamed, \
+                             uninstall the old one (`cargo flowtrace uninstall {old}`) and \
+                             install again"
+                        ),
+                    ),
+                    _ => e.into(),
+                })
                 .with_context(|| format!("failed to install `{}`", self.source))?
         };
 
@@ -116,6 +133,23 @@ impl InstallCommand {
         }
         Ok(())
     }
+}
+
+/// The plugin an earlier install took from the same plugin directory or git repository: a
+/// reinstall from there must bring the same id (a renamed manifest would otherwise install a
+/// second plugin beside the first).
+fn installed_from(registry: &Registry, source: &Source) -> Result<Option<PluginId>> {
+    let same = |recorded: &Source| match (recorded, source) {
+        (Source::Path { path: a }, Source::Path { path: b }) => a == b,
+        (Source::Git { url: a, .. }, Source::Git { url: b, .. }) => a == b,
+        _ => false,
+    };
+    Ok(registry
+        .list()
+        .context("failed to read the registry")?
+        .into_iter()
+        .find(|p| same(&p.source))
+        .map(|p| p.id))
 }
 
 fn report(cx: &Context, outcome: &InstallOutcome) {

@@ -528,6 +528,34 @@ fn plugin_directories_and_git_repositories_are_built_then_installed() {
     );
     assert_eq!(listed(dir.path())[0]["source"]["type"], "path");
 
+    // Renamed in its manifest: installing from the same directory would add a second
+    // plugin beside the first; it is refused with the way out.
+    let manifest = plugin.join("flowtrace.toml");
+    let original = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        original.replace("id = \"from-source\"", "id = \"renamed\""),
+    )
+    .unwrap();
+    let out = run(
+        with_guest_target(flowtrace(dir.path())),
+        ["install", "--debug", "--force", s(&plugin)],
+    )
+    .expect_code(1);
+    assert!(
+        out.stderr
+            .contains("expected plugin `from-source`, but the component's manifest says `renamed`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("cargo flowtrace uninstall from-source"),
+        "{}",
+        out.stderr
+    );
+    fs::write(&manifest, original).unwrap();
+    assert_eq!(listed(dir.path()).len(), 1);
+
     // The same plugin as a git repository, at a tag, after a commit that bumps the version.
     let git = |args: &[&str]| {
         let status = Command::new("git")
