@@ -95,6 +95,21 @@ impl Runtime {
         manifest: &Manifest,
         options: LoadOptions,
     ) -> Result<Plugin, LoadError> {
+        self.load_hashed(bytes, None, manifest, options)
+    }
+
+    /// [`load`](Runtime::load) of `bytes` whose sha256 the caller has just computed
+    /// (`verified_sha256`, lowercase hex): the registry checks every component against its
+    /// recorded hash before loading it, and hashing an 18 MB component again would double
+    /// the cost of a cached load. Crate-private: a wrong hash would pick another
+    /// component's compiled code.
+    pub(crate) fn load_hashed(
+        &self,
+        bytes: &[u8],
+        verified_sha256: Option<&str>,
+        manifest: &Manifest,
+        options: LoadOptions,
+    ) -> Result<Plugin, LoadError> {
         let id = manifest.plugin.id.clone();
         if !manifest.plugin.flowtrace.matches(&CONTRACT_VERSION) {
             return Err(LoadError::Contract {
@@ -113,7 +128,13 @@ impl Runtime {
         let cache = own_cache.as_ref().or(self.inner.cache.as_ref());
         // A cache hit skips validation and decoding: the entry holds the inspection of the
         // component with this sha256, made when it was compiled.
-        let lookup = cache.map(|c| c.lookup(engine, &sha256_hex(bytes)));
+        let lookup = cache.map(|c| {
+            let sha256 = match verified_sha256 {
+                Some(hash) => hash.to_string(),
+                None => sha256_hex(bytes),
+            };
+            c.lookup(engine, &sha256)
+        });
         let (inspection, compiled, outcome) = match lookup {
             Some(Lookup::Hit(hit)) => {
                 let (component, inspection) = *hit;

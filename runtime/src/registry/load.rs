@@ -135,6 +135,12 @@ impl Registry {
             services: services.clone(),
             cache_dir: Some(installed.precompiled_dir),
         };
-        Ok(runtime.load(&installed.bytes, &installed.manifest, options)?)
+        // `read_component` has just hashed the bytes and found the recorded hash.
+        Ok(runtime.load_hashed(
+            &installed.bytes,
+            Some(&installed.sha256),
+            &installed.manifest,
+            options,
+        )?)
     }
 }
