@@ -277,3 +277,34 @@ pub fn large_module_wat(funcs: usize, data_bytes: usize) -> String {
     );
     wat
 }
+
+/// `bytes` with a top-level custom section `name` holding `data` appended by hand (id 0,
+/// size, name, data), as a producer other than `cargo flowtrace build` might write it;
+/// `declared` overrides the size field, to lie about it.
+pub fn with_custom_section(
+    mut bytes: Vec<u8>,
+    name: &str,
+    data: &[u8],
+    declared: Option<u32>,
+) -> Vec<u8> {
+    let mut payload = leb128(name.len() as u32);
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    bytes.push(0);
+    bytes.extend(leb128(declared.unwrap_or(payload.len() as u32)));
+    bytes.extend(payload);
+    bytes
+}
+
+fn leb128(mut value: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}

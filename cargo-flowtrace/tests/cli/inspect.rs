@@ -6,9 +6,10 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::Path;
 
+use flowtrace_plugins::testing::with_custom_section;
+
 use crate::support::{
-    assert_golden, evaluator, evaluator_importing, flowtrace, normalize, run, tmp,
-    with_custom_section, Run,
+    assert_golden, evaluator, evaluator_importing, flowtrace, normalize, run, tmp, Run,
 };
 
 const MANIFEST: &str = r#"[plugin]
@@ -127,6 +128,7 @@ fn the_embedded_manifest_decides_the_verdicts() {
         ]),
         "flowtrace-manifest",
         MANIFEST.as_bytes(),
+        None,
     );
     write(dir.path(), "kv.wasm", &bytes);
     let out = inspect(dir.path(), &[OsStr::new("kv.wasm")]).expect_code(4);
@@ -165,6 +167,7 @@ fn a_manifest_path_overrides_the_embedded_manifest() {
         evaluator_importing(&["flowtrace:plugin/kv@0.1.0"]),
         "flowtrace-manifest",
         MANIFEST.as_bytes(),
+        None,
     );
     write(dir.path(), "kv.wasm", &bytes);
     let with_storage = format!("{MANIFEST}\n[capabilities]\nstorage = true\n");

@@ -860,10 +860,11 @@ fn hostile_embedded_manifests_are_refused_and_write_nothing() {
     ];
     for (i, (text, expected)) in cases.iter().enumerate() {
         // Written raw, as a hostile producer would: not through `embed_manifest`'s checks.
-        let bytes = crate::support::with_custom_section(
+        let bytes = testing::with_custom_section(
             base_component().to_vec(),
             inspect::MANIFEST_SECTION,
             text.as_bytes(),
+            None,
         );
         let wasm = dir.path().join(format!("hostile-{i}.wasm"));
         fs::write(&wasm, bytes).unwrap();

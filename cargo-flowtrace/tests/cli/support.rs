@@ -154,30 +154,6 @@ pub fn evaluator_importing(imports: &[&str]) -> Vec<u8> {
     validated(wat::parse_str(wat).expect("test WAT parses"))
 }
 
-/// `bytes` with a custom section `name` holding `data` appended.
-pub fn with_custom_section(mut bytes: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
-    let mut payload = leb(name.len() as u32);
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    bytes.push(0);
-    bytes.extend(leb(payload.len() as u32));
-    bytes.extend(payload);
-    bytes
-}
-
-fn leb(mut value: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 /// The target dir shared by every test that compiles a guest plugin with cargo: the SDK and
 /// wit-bindgen compile once per machine, not once per test.
 pub fn guest_target_dir() -> PathBuf {

@@ -27,30 +27,6 @@ fn validate(bytes: &[u8]) {
         .expect("the component must stay valid");
 }
 
-/// A top-level custom section appended by hand (id 0, size, name, data).
-fn with_raw_section(mut bytes: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
-    let mut payload = Vec::new();
-    leb(&mut payload, name.len() as u32);
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    bytes.push(0);
-    leb(&mut bytes, payload.len() as u32);
-    bytes.extend(payload);
-    bytes
-}
-
-fn leb(out: &mut Vec<u8>, mut v: u32) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 /// The custom sections of `bytes` at the top level, in order, by name.
 fn top_level_sections(bytes: &[u8]) -> Vec<String> {
     inspect(bytes)
@@ -115,9 +91,9 @@ fn embedding_replaces_every_earlier_manifest_section() {
     );
 
     // Two stale sections (which `inspect` distrusts), with another section between them.
-    let messy = with_raw_section(plain.clone(), MANIFEST_SECTION, b"a = 1");
-    let messy = with_raw_section(messy, "producers-ish", b"keep me");
-    let messy = with_raw_section(messy, MANIFEST_SECTION, b"a = 2");
+    let messy = testing::with_custom_section(plain.clone(), MANIFEST_SECTION, b"a = 1", None);
+    let messy = testing::with_custom_section(messy, "producers-ish", b"keep me", None);
+    let messy = testing::with_custom_section(messy, MANIFEST_SECTION, b"a = 2", None);
     validate(&messy);
     assert_eq!(
         inspect(&messy).unwrap().warnings,

@@ -18,6 +18,7 @@ use flowtrace_plugins::manifest::{
     BuildInfo, Capabilities, HostPattern, Language, Limits, Manifest, PluginId, PluginInfo,
     PluginKind, CURRENT_MANIFEST_VERSION,
 };
+use flowtrace_plugins::testing::with_custom_section;
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::{LiftLowerAbi, ManglingAndAbi, Resolve};
 
@@ -175,35 +176,6 @@ fn top_level_section_ends(bytes: &[u8]) -> Vec<usize> {
         }
     }
     ends
-}
-
-/// Append a top-level custom section; `declared` overrides the size field (to lie).
-fn with_custom_section(
-    mut bytes: Vec<u8>,
-    name: &str,
-    data: &[u8],
-    declared: Option<u32>,
-) -> Vec<u8> {
-    let mut payload = leb(name.len() as u32);
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    bytes.push(0);
-    bytes.extend(leb(declared.unwrap_or(payload.len() as u32)));
-    bytes.extend(payload);
-    bytes
-}
-
-fn leb(mut value: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 fn manifest(kind: PluginKind, language: Language, capabilities: Capabilities) -> Manifest {
