@@ -291,24 +291,32 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
         if link.is::<PolicyViolation>()
             || link.is::<CapabilityError>()
             || link.is::<ExportProblem>()
-            || matches!(
-                link.downcast_ref::<LoadError>(),
-                Some(LoadError::Policy { .. })
-            )
-            || matches!(
-                link.downcast_ref::<RegistryError>(),
-                Some(RegistryError::Policy { .. })
-            )
-            || matches!(
-                link.downcast_ref::<LoadEnabledError>(),
-                Some(LoadEnabledError::Load(LoadError::Policy { .. }))
-                    | Some(LoadEnabledError::Registry(RegistryError::Policy { .. }))
-            )
+            || matches!(load_error(*link), Some(LoadError::Policy { .. }))
+            || matches!(registry_error(*link), Some(RegistryError::Policy { .. }))
         {
             return exit_codes::POLICY_VIOLATION;
         }
     }
     exit_codes::ERROR
+}
+
+/// The runtime's load error at `link`, also inside the registry's [`LoadEnabledError`]
+/// (transparent: the error it wraps is not a link of the chain itself).
+fn load_error<'a>(link: &'a (dyn std::error::Error + 'static)) -> Option<&'a LoadError> {
+    link.downcast_ref::<LoadError>()
+        .or(match link.downcast_ref::<LoadEnabledError>() {
+            Some(LoadEnabledError::Load(e)) => Some(e),
+            _ => None,
+        })
+}
+
+/// The registry's error at `link`, also inside a [`LoadEnabledError`].
+fn registry_error<'a>(link: &'a (dyn std::error::Error + 'static)) -> Option<&'a RegistryError> {
+    link.downcast_ref::<RegistryError>()
+        .or(match link.downcast_ref::<LoadEnabledError>() {
+            Some(LoadEnabledError::Registry(e)) => Some(e),
+            _ => None,
+        })
 }
 
 /// Every `help:` line for `error`, outermost first, without repeats.
@@ -324,21 +332,9 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
             found.extend(e.help());
         } else if let Some(e) = link.downcast_ref::<ExportProblem>() {
             found.extend(e.help());
-        } else if let Some(LoadError::Policy { report, .. }) = link
-            .downcast_ref::<LoadError>()
-            .or_else(|| match link.downcast_ref::<LoadEnabledError>() {
-                Some(LoadEnabledError::Load(e)) => Some(e),
-                _ => None,
-            })
-        {
+        } else if let Some(LoadError::Policy { report, .. }) = load_error(link) {
             found.extend(report.errors().iter().filter_map(CapabilityError::help));
-        } else if let Some(e) = link.downcast_ref::<RegistryError>().or_else(|| {
-            // Transparent: the registry error itself is not a link of the chain.
-            match link.downcast_ref::<LoadEnabledError>() {
-                Some(LoadEnabledError::Registry(e)) => Some(e),
-                _ => None,
-            }
-        }) {
+        } else if let Some(e) = registry_error(link) {
             match e {
                 RegistryError::Policy { report, .. } => {
                     found.extend(report.errors().iter().filter_map(CapabilityError::help));

@@ -4,7 +4,8 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use flowtrace_plugins::manifest::PluginId;
 use flowtrace_plugins::registry::{
-    InstallAction, InstallOutcome, InstallRequest, Registry, RegistryError, Source,
+    capability_items, InstallAction, InstallOutcome, InstallRequest, Registry, RegistryError,
+    Source,
 };
 use flowtrace_plugins::{Runtime, RuntimeConfig};
 
@@ -170,13 +171,11 @@ fn report(cx: &Context, outcome: &InstallOutcome) {
         verb,
         format_args!("{} {versions} ({})", outcome.id, outcome.kind),
     );
-    term.status(
-        "Granted",
-        match describe_capabilities(&outcome.granted).as_str() {
-            "none" => "no capabilities".to_string(),
-            some => some.to_string(),
-        },
-    );
+    if capability_items(&outcome.granted).is_empty() {
+        term.status("Granted", "no capabilities");
+    } else {
+        term.status("Granted", describe_capabilities(&outcome.granted));
+    }
     if outcome.action != InstallAction::Installed && !outcome.changes.removed.is_empty() {
         term.status_with_style(
             "Dropped",

@@ -73,20 +73,12 @@ fn open_one(path: &PathBuf) -> std::io::Result<TraceFile> {
     if path.as_os_str() == STDIN {
         let mut stdin = BufReader::new(std::io::stdin());
         let gzip = stdin.fill_buf()?.starts_with(&GZIP_MAGIC);
-        let counted = Counting {
-            inner: stdin,
-            count: consumed.clone(),
-        };
         return Ok(TraceFile {
             shown: "<stdin>".into(),
             path: path.clone(),
             size: None,
             gzip,
-            source: if gzip {
-                Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(counted)))
-            } else {
-                Box::new(counted)
-            },
+            source: decoded(stdin, gzip, &consumed),
             consumed,
         });
     }
@@ -98,22 +90,32 @@ fn open_one(path: &PathBuf) -> std::io::Result<TraceFile> {
     let mut magic = [0u8; 2];
     let gzip = file.read_exact(&mut magic).is_ok() && magic == GZIP_MAGIC;
     file.rewind()?;
-    let counted = Counting {
-        inner: file,
-        count: consumed.clone(),
-    };
     Ok(TraceFile {
         shown: path.display().to_string(),
         path: path.clone(),
         size: Some(meta.len()),
         gzip,
-        source: if gzip {
-            Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(counted)))
-        } else {
-            Box::new(counted)
-        },
+        source: decoded(file, gzip, &consumed),
         consumed,
     })
+}
+
+/// `raw`'s content, decompressed when `gzip`, with the bytes read from `raw` counted in
+/// `consumed`.
+fn decoded(
+    raw: impl Read + Send + 'static,
+    gzip: bool,
+    consumed: &Arc<AtomicU64>,
+) -> Box<dyn Read + Send> {
+    let counted = Counting {
+        inner: raw,
+        count: consumed.clone(),
+    };
+    if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(counted)))
+    } else {
+        Box::new(counted)
+    }
 }
 
 /// Open every file before anything runs, so a typo fails the command at once; every file

@@ -102,10 +102,8 @@ fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEval
     })
     .context("failed to start the plugin runtime")?;
     let options = LoadOptions {
-        grants: None,
         config,
-        services: Services::default(),
-        cache_dir: None,
+        ..LoadOptions::default()
     };
     let plugin = runtime
         .load(&built.bytes, manifest, options)
@@ -144,10 +142,8 @@ fn load_wasm(path: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
     let config = config_overrides(&manifest, &request.config)?;
     let runtime = Runtime::new().context("failed to start the plugin runtime")?;
     let options = LoadOptions {
-        grants: None,
         config,
-        services: Services::default(),
-        cache_dir: None,
+        ..LoadOptions::default()
     };
     let plugin = runtime
         .load(&bytes, &manifest, options)

@@ -89,11 +89,11 @@ impl InstallSource {
                  with `cargo flowtrace new <path>`"
             ));
         }
-        let mut head = [0u8; 4];
-        let read = File::open(path)
-            .and_then(|mut f| read_prefix(&mut f, &mut head))
+        let mut head = Vec::with_capacity(4);
+        File::open(path)
+            .and_then(|f| f.take(4).read_to_end(&mut head))
             .with_context(|| format!("failed to read `{arg}`"))?;
-        let head = &head[..read];
+        let head = head.as_slice();
         if head.starts_with(WASM_MAGIC) {
             Ok(InstallSource::Wasm(path.to_path_buf()))
         } else if head.starts_with(GZIP_MAGIC) {
@@ -114,17 +114,6 @@ impl InstallSource {
 
 fn looks_like_url(arg: &str) -> bool {
     arg.starts_with('-') || arg.contains("://") || arg.contains("::") || arg.starts_with("git@")
-}
-
-fn read_prefix(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 fn describe_head(head: &[u8]) -> String {
