@@ -29,17 +29,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = PathBuf::from(env!("CARGO"));
     eprintln!("note: building cargo-flowtrace with --release");
-    check(
-        Command::new(&cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "--package",
-                "cargo-flowtrace",
-            ])
-            .current_dir(&root),
-    )?;
+    crate::build_release_cli()?;
     // `cargo build` puts the binary under `$CARGO_TARGET_DIR` when it is set.
     let target_root = std::env::var_os("CARGO_TARGET_DIR")
         .filter(|d| !d.is_empty())

@@ -31,10 +31,9 @@ fn main() -> Result<()> {
     }
 }
 
-/// Benchmarks of a debug build measure the wrong thing: run the release build instead.
-fn release_rerun(args: &[String]) -> Result<()> {
-    eprintln!("note: benchmarks run optimised; building xtask and cargo-flowtrace with --release");
-    // `bench` runs the release `cargo-flowtrace` beside the xtask binary.
+/// `cargo build --release -p cargo-flowtrace` in the workspace: the binary the benchmarks
+/// run.
+fn build_release_cli() -> Result<()> {
     let status = std::process::Command::new(env!("CARGO"))
         .args([
             "build",
@@ -43,11 +42,20 @@ fn release_rerun(args: &[String]) -> Result<()> {
             "--package",
             "cargo-flowtrace",
         ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .status()
         .context("failed to run `cargo build --release -p cargo-flowtrace`")?;
     if !status.success() {
         bail!("`cargo build --release -p cargo-flowtrace` failed ({status})");
     }
+    Ok(())
+}
+
+/// Benchmarks of a debug build measure the wrong thing: run the release build instead.
+fn release_rerun(args: &[String]) -> Result<()> {
+    eprintln!("note: benchmarks run optimised; building xtask and cargo-flowtrace with --release");
+    // `bench` runs the release `cargo-flowtrace` beside the xtask binary.
+    build_release_cli()?;
     let status = std::process::Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
         .args(args)
