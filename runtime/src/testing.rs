@@ -105,6 +105,7 @@ pub fn manifest(id: &str, kind: PluginKind) -> Manifest {
         },
         build: BuildInfo {
             language: Language::Rust,
+            entry: None,
         },
         capabilities: Capabilities::default(),
         config: BTreeMap::new(),

@@ -11,6 +11,9 @@
 
 pub mod cargo;
 pub mod package;
+mod python;
+mod rust;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,17 +24,14 @@ use flowtrace_plugins::inspect::{self, Inspection};
 use flowtrace_plugins::manifest::{self, Language, Manifest};
 use serde::Serialize;
 
-use crate::error::{self, PolicyViolation, ResultExt};
+use crate::error::{PolicyViolation, ResultExt};
 use crate::term::{Message, Term};
-use crate::toolchain;
 
 pub use package::Package;
+pub use rust::sdk_features;
 
 /// The directory under the target dir that built plugins go to.
 pub const OUTPUT_DIR: &str = "flowtrace";
-
-/// The SDK modules each capability enables, in the order features are passed.
-const SDK_FEATURES: [&str; 3] = ["storage", "traces", "embeddings"];
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -111,82 +111,38 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         .with_context(|| format!("failed to read `{}`", manifest_path.display()))?;
     let manifest = manifest::parse(&text, &shown_manifest_path(&request.manifest_path))?;
     let id = manifest.plugin.id.to_string();
-    if manifest.build.language != Language::Rust {
-        return Err(anyhow!(
-            "building `{}` plugins is not supported yet: `{id}` says `language = \"{}\"`",
-            manifest.build.language,
-            manifest.build.language
-        ))
-        .help("this version builds Rust plugins (`language = \"rust\"` under `[build]`)");
-    }
-
-    let cargo = cargo::cargo_program();
-    let package = package::locate(&root, &cargo)?;
-    tracing::debug!(elapsed = ?started.elapsed(), "located the package");
-    // Asking rustc whether the target is installed costs a process: skip it when this
-    // target dir already holds a build for the target.
-    let mut target_checked = false;
-    if !likely_target_dir(&root)
-        .join(toolchain::WASM_TARGET)
-        .is_dir()
-    {
-        toolchain::ensure_rust_target_in(term, &root)?;
-        target_checked = true;
-        tracing::debug!(elapsed = ?started.elapsed(), "checked the target");
-    }
-
-    let profile = if request.release { "release" } else { "dev" };
-    term.status(
-        "Compiling",
-        format_args!(
-            "plugin `{id}` v{} ({}, {profile})",
-            manifest.plugin.version,
-            toolchain::WASM_TARGET
-        ),
-    );
-    let features = if package.uses_sdk {
-        sdk_features(&manifest)
-    } else {
-        Vec::new()
-    };
-    let run = cargo::CargoBuild {
-        cargo: &cargo,
-        manifest_path: &package.manifest_path,
-        package: &package.name,
+    let source = Source {
+        manifest: &manifest,
+        text: &text,
+        root: &root,
         release: request.release,
-        features,
-        color: term.stderr_has_color(),
-        quiet: term.is_quiet(),
+        started,
     };
-    let file_name = format!("{id}-{}.wasm", manifest.plugin.version);
-    // The component is read, given its manifest, inspected and written to a temp file as
-    // soon as cargo reports it, while cargo finishes; used only if cargo then succeeds.
-    let compile = || {
-        let _spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
-        run.run(term, |artefact| prepare(artefact, &text, &file_name))
+    let Compiled {
+        prepared:
+            Prepared {
+                bytes,
+                inspection,
+                staged,
+                target_dir,
+                output,
+            },
+        fresh,
+        profile,
+    } = match manifest.build.language {
+        Language::Rust => rust::compile(term, &source)?,
+        Language::Python => python::compile(term, &source)?,
+        Language::TypeScript => {
+            return Err(anyhow!(
+                "building `typescript` plugins is not supported yet: `{id}` says \
+                 `language = \"typescript\"`"
+            ))
+            .help(
+                "this version builds Rust and Python plugins (`language = \"rust\"` or \
+                 `\"python\"` under `[build]`)",
+            )
+        }
     };
-    let (mut outcome, mut prepared) = compile()?;
-    if !outcome.status.success() && !target_checked && cargo::target_missing(&outcome.stderr) {
-        toolchain::ensure_rust_target_in(term, &root)?;
-        (outcome, prepared) = compile()?;
-    }
-    tracing::debug!(elapsed = ?started.elapsed(), fresh = outcome.fresh, "cargo finished");
-    if !outcome.status.success() {
-        return Err(compile_error(&outcome, &manifest));
-    }
-    let Prepared {
-        bytes,
-        inspection,
-        staged,
-        target_dir,
-        output,
-    } = prepared.ok_or_else(|| {
-        anyhow!(
-            "`{}` succeeded but reported no `.wasm` for package `{}`",
-            outcome.command,
-            package.name
-        )
-    })??;
     tracing::debug!(elapsed = ?started.elapsed(), "component ready");
     term.status(
         "Validating",
@@ -205,7 +161,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         artefact: success.then_some(output.as_path()),
         sha256: &inspection.sha256,
         size: inspection.size,
-        fresh: outcome.fresh,
+        fresh,
         imports: &report.verdicts,
         duration: elapsed.as_secs_f64(),
     };
@@ -226,10 +182,12 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
     for warning in &inspection.warnings {
         term.warn(warning);
     }
-    staged
-        .persist(&output)
-        .map_err(|e| e.error)
-        .with_context(|| format!("failed to write `{}`", output.display()))?;
+    if let Some(staged) = staged {
+        staged
+            .persist(&output)
+            .map_err(|e| e.error)
+            .with_context(|| format!("failed to write `{}`", output.display()))?;
+    }
     let elapsed = started.elapsed();
     tracing::debug!(?elapsed, "wrote the plugin");
     term.status(
@@ -251,42 +209,79 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         inspection,
         report,
         target_dir,
-        fresh: outcome.fresh,
+        fresh,
         elapsed,
     })
 }
 
-/// A component read, given its manifest, inspected and staged for writing.
-struct Prepared {
-    bytes: Vec<u8>,
-    inspection: Inspection,
-    staged: tempfile::NamedTempFile,
-    target_dir: PathBuf,
-    output: PathBuf,
+/// What a language driver builds from.
+pub(crate) struct Source<'a> {
+    /// The manifest, parsed.
+    pub manifest: &'a Manifest,
+    /// Its text, embedded into the component.
+    pub text: &'a str,
+    /// The plugin's directory, absolute.
+    pub root: &'a Path,
+    /// `--release`
+    pub release: bool,
+    /// When the build started, for the debug log.
+    pub started: Instant,
 }
 
-/// Read the component cargo built at `artefact`, embed `manifest`, then inspect it while
-/// it is written to a temp file beside `<target dir>/flowtrace/<file_name>` (the two take
-/// about as long on a dev build's multi-megabyte component).
-fn prepare(artefact: &Path, manifest: &str, file_name: &str) -> Result<Prepared> {
-    let target_dir = target_dir_of(artefact);
-    let output = target_dir.join(OUTPUT_DIR).join(file_name);
+impl Source<'_> {
+    /// `<id>-<version>.wasm`
+    pub fn file_name(&self) -> String {
+        artefact_file_name(self.manifest)
+    }
+}
+
+/// What a language driver hands back: the component, manifest embedded, inspected.
+pub(crate) struct Compiled {
+    pub prepared: Prepared,
+    /// Whether nothing had to be rebuilt.
+    pub fresh: bool,
+    /// `dev` or `release`, as the build reports it.
+    pub profile: &'static str,
+}
+
+/// A component read, given its manifest, inspected and staged for writing.
+pub(crate) struct Prepared {
+    pub bytes: Vec<u8>,
+    pub inspection: Inspection,
+    /// The temp file to rename onto `output`; `None` when `output` already holds `bytes`.
+    pub staged: Option<tempfile::NamedTempFile>,
+    pub target_dir: PathBuf,
+    pub output: PathBuf,
+}
+
+/// `<id>-<version>.wasm`, the file name of a built plugin.
+pub fn artefact_file_name(manifest: &Manifest) -> String {
+    format!("{}-{}.wasm", manifest.plugin.id, manifest.plugin.version)
+}
+
+/// The target dir of a plugin not built by cargo (Python, TypeScript): `<root>/target`.
+pub fn own_target_dir(root: &Path) -> PathBuf {
+    root.join("target")
+}
+
+/// Read the component a toolchain built at `artefact`, embed `manifest`, then inspect it
+/// while it is written to a temp file beside `output` (the two take about as long on a
+/// multi-megabyte component).
+pub(crate) fn prepare(
+    artefact: &Path,
+    manifest: &str,
+    output: PathBuf,
+    target_dir: PathBuf,
+) -> Result<Prepared> {
     // Room for the manifest section up front: it is appended without copying the component.
     let component = read_with_room(artefact, manifest.len() + 64)?;
     let bytes = inspect::embed_manifest_owned(component, manifest)
         .with_context(|| format!("failed to embed the manifest into `{}`", artefact.display()))?;
     let (inspection, staged) = std::thread::scope(|s| {
         let staged = s.spawn(|| stage(&output, &bytes));
-        // The world as WIT is for `inspect` to show; the build needs the imports.
-        let options = inspect::InspectOptions { world_wit: false };
-        (inspect::inspect_with(&bytes, options), staged.join())
+        (inspect_built(&bytes, artefact), staged.join())
     });
-    let inspection = inspection.with_context(|| {
-        format!(
-            "cargo built `{}`, but it is not a valid plugin component",
-            artefact.display()
-        )
-    })?;
+    let inspection = inspection?;
     let staged = match staged {
         Ok(staged) => staged?,
         Err(panic) => std::panic::resume_unwind(panic),
@@ -294,32 +289,22 @@ fn prepare(artefact: &Path, manifest: &str, file_name: &str) -> Result<Prepared>
     Ok(Prepared {
         bytes,
         inspection,
-        staged,
+        staged: Some(staged),
         target_dir,
         output,
     })
 }
 
-/// Where cargo most likely puts its output for the package in `root`: `$CARGO_TARGET_DIR`,
-/// `$CARGO_BUILD_TARGET_DIR`, else `root/target`. Only a hint (cargo's config files and
-/// workspaces can say otherwise); the real one comes from cargo's messages.
-fn likely_target_dir(root: &Path) -> PathBuf {
-    ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"]
-        .into_iter()
-        .find_map(|var| std::env::var_os(var).filter(|v| !v.is_empty()))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-}
-
-/// Cargo's target dir, from the path of an artefact it built for the wasm target
-/// (`<target dir>/wasm32-wasip2/<profile>/<name>.wasm`).
-fn target_dir_of(artefact: &Path) -> PathBuf {
-    artefact
-        .ancestors()
-        .find(|dir| dir.file_name().is_some_and(|n| n == toolchain::WASM_TARGET))
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| artefact.parent().unwrap_or(Path::new(".")).to_path_buf())
+/// Inspect a component a toolchain built at `artefact`, for the capability check.
+pub(crate) fn inspect_built(bytes: &[u8], artefact: &Path) -> Result<Inspection> {
+    // The world as WIT is for `inspect` to show; the build needs the imports.
+    let options = inspect::InspectOptions { world_wit: false };
+    inspect::inspect_with(bytes, options).with_context(|| {
+        format!(
+            "`{}` was built, but it is not a valid plugin component",
+            artefact.display()
+        )
+    })
 }
 
 /// The manifest path as the user gave it, for messages (cargo-style relative paths read
@@ -329,48 +314,6 @@ fn shown_manifest_path(path: &Path) -> PathBuf {
         Ok(cwd) => path.strip_prefix(&cwd).unwrap_or(path).to_path_buf(),
         Err(_) => path.to_path_buf(),
     }
-}
-
-/// `flowtrace-plugin-sdk/<capability>` for each declared capability the SDK gates.
-pub fn sdk_features(manifest: &Manifest) -> Vec<String> {
-    let caps = &manifest.capabilities;
-    SDK_FEATURES
-        .into_iter()
-        .filter(|f| match *f {
-            "storage" => caps.storage,
-            "traces" => caps.traces,
-            "embeddings" => caps.embeddings,
-            _ => false,
-        })
-        .map(|f| format!("{}/{f}", package::SDK_PACKAGE))
-        .collect()
-}
-
-/// The error for a failed compile, with a `help:` for the failures we recognise.
-fn compile_error(outcome: &cargo::CargoOutcome, manifest: &Manifest) -> anyhow::Error {
-    let mut err = cargo::failed(outcome, manifest.plugin.id.as_str());
-    let caps = &manifest.capabilities;
-    for (module, capability) in cargo::missing_sdk_capabilities(&outcome.stderr) {
-        let declared = match capability {
-            "storage" => caps.storage,
-            "traces" => caps.traces,
-            "embeddings" => caps.embeddings,
-            _ => true,
-        };
-        if !declared {
-            err = error::with_help(
-                err,
-                format!(
-                    "`flowtrace_plugin_sdk::{module}` needs capability `{capability}`: add \
-                     `{capability} = true` under `[capabilities]` in flowtrace.toml"
-                ),
-            );
-        }
-    }
-    if cargo::target_missing(&outcome.stderr) {
-        err = error::with_help(err, format!("run `{}`", toolchain::rust::ADD_TARGET));
-    }
-    err
 }
 
 /// `1.2 MiB`, `95.3 KiB`, `512 B`.

@@ -6,8 +6,9 @@ use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
 use flowtrace_plugins::capability::{self, CapabilityError, CapabilityReport};
 use flowtrace_plugins::inspect::{self, Inspection};
-use flowtrace_plugins::manifest::{self, Manifest, MANIFEST_FILE_NAME};
+use flowtrace_plugins::manifest::{self, Language, Manifest, MANIFEST_FILE_NAME};
 
+use crate::build;
 use crate::context::{self, Context};
 use crate::error::{self, PolicyViolation, ResultExt};
 use crate::inspection::{self, ManifestSource, View};
@@ -154,6 +155,11 @@ impl Target {
 /// package (`cargo metadata` knows about workspaces and `.cargo/config.toml`), else
 /// `$CARGO_TARGET_DIR` or the plugin's `target/`.
 fn built_component(dir: &Path, manifest: &Manifest) -> PathBuf {
+    if manifest.build.language != Language::Rust {
+        return build::own_target_dir(dir)
+            .join(build::OUTPUT_DIR)
+            .join(build::artefact_file_name(manifest));
+    }
     let cargo_target_dir = || -> Option<PathBuf> {
         let cargo_toml = dir.join("Cargo.toml");
         if !cargo_toml.is_file() {
@@ -169,10 +175,9 @@ fn built_component(dir: &Path, manifest: &Manifest) -> PathBuf {
     let target_dir = cargo_target_dir()
         .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
         .unwrap_or_else(|| dir.join("target"));
-    target_dir.join("flowtrace").join(format!(
-        "{}-{}.wasm",
-        manifest.plugin.id, manifest.plugin.version
-    ))
+    target_dir
+        .join(build::OUTPUT_DIR)
+        .join(build::artefact_file_name(manifest))
 }
 
 /// The manifest that decides the verdicts, and where it came from.

@@ -27,6 +27,38 @@ pub fn toolchains_dir(home: &Path) -> PathBuf {
     home.join("toolchains")
 }
 
+/// Hold the lock on `$FLOWTRACE_HOME/toolchains` (created) while installing into it, so
+/// that two processes never install the same toolchain at once; a second one says it
+/// waits.
+pub fn lock_toolchains(term: &Term, home: &Path) -> Result<std::fs::File> {
+    use anyhow::Context as _;
+    let dir = toolchains_dir(home);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("failed to open `{}`", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            term.status(
+                "Blocking",
+                format_args!("waiting for file lock on `{}`", dir.display()),
+            );
+            file.lock()
+                .with_context(|| format!("failed to lock `{}`", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("failed to lock `{}`", path.display()))
+        }
+    }
+    Ok(file)
+}
+
 /// The state of one tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -170,6 +202,10 @@ pub fn check_all(home: &Path) -> Vec<Check> {
 
 /// Install what `installer` installs.
 pub fn install(term: &Term, home: &Path, installer: Installer) -> Result<()> {
+    let _lock = match installer {
+        Installer::RustTarget => None,
+        Installer::ComponentizePy | Installer::ComponentizeJs => Some(lock_toolchains(term, home)?),
+    };
     match installer {
         Installer::RustTarget => rust::add_target(term, None),
         Installer::ComponentizePy => python::install_componentize_py(term, home).map(drop),

@@ -144,5 +144,10 @@ pub fn ensure_componentize_js(term: &Term, home: &Path) -> Result<PathBuf> {
         ))
         .help("install Node.js, then run `cargo flowtrace doctor --fix`");
     }
+    // Two builds at once must not both install: the second waits, then finds it done.
+    let _lock = super::lock_toolchains(term, home)?;
+    if check_componentize_js(home, true).is_ok() {
+        return Ok(componentize_js(home));
+    }
     install_componentize_js(term, home)
 }

@@ -14,6 +14,10 @@ use crate::term::Term;
 /// The componentize-py release plugins are built with (TOOLCHAIN.md).
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 
+/// The Python inside components built by [`COMPONENTIZE_PY_VERSION`]: the version pure-Python
+/// dependencies are installed for.
+pub const GUEST_PYTHON: &str = "3.14";
+
 /// The oldest Python componentize-py runs on.
 pub const MIN_PYTHON: Version = Version::new(3, 10, 0);
 
@@ -32,6 +36,11 @@ fn venv_bin(home: &Path, program: &str) -> PathBuf {
         ("bin", "")
     };
     venv_dir(home).join(dir).join(format!("{program}{suffix}"))
+}
+
+/// The venv's `python`.
+pub fn venv_python(home: &Path) -> PathBuf {
+    venv_bin(home, "python")
 }
 
 /// The venv's `componentize-py`.
@@ -152,6 +161,11 @@ pub fn ensure_componentize_py(term: &Term, home: &Path) -> Result<PathBuf> {
             MIN_PYTHON.minor
         ))
         .help("install Python 3.10 or newer, then run `cargo flowtrace doctor --fix`");
+    }
+    // Two builds at once must not both install: the second waits, then finds it done.
+    let _lock = super::lock_toolchains(term, home)?;
+    if check_componentize_py(home, true).is_ok() {
+        return Ok(componentize_py(home));
     }
     install_componentize_py(term, home)
 }

@@ -264,7 +264,7 @@ fn relative_dir(cx: &mut Cx<'_, '_>, path: &Spanned<String>) -> Option<String> {
     }
 }
 
-fn normalise_relative(s: &str) -> Result<String, Problem> {
+pub(super) fn normalise_relative(s: &str) -> Result<String, Problem> {
     let fail = |reason: &str, help: Option<&str>| Err((reason.into(), help.map(String::from)));
     if s.is_empty() {
         return fail(

@@ -53,6 +53,20 @@ pub struct PluginInfo {
 pub struct BuildInfo {
     /// `language`: picks the build driver.
     pub language: Language,
+    /// `entry`: the plugin's main source file, relative to the manifest's directory,
+    /// `/`-separated and normalised (Python: the module to build, default `app.py`;
+    /// TypeScript: the module to bundle, default `src/index.ts`). Rust plugins have none:
+    /// cargo's `Cargo.toml` says what to build.
+    pub entry: Option<String>,
+}
+
+impl BuildInfo {
+    /// The entry file: `entry`, else the language's default (`None` for Rust).
+    pub fn entry_or_default(&self) -> Option<&str> {
+        self.entry
+            .as_deref()
+            .or_else(|| self.language.default_entry())
+    }
 }
 
 /// A plugin id: one path component, `[a-z0-9][a-z0-9-]*`, at most 64 bytes.
@@ -178,6 +192,24 @@ impl Language {
             Language::Rust => "rust",
             Language::Python => "python",
             Language::TypeScript => "typescript",
+        }
+    }
+
+    /// The entry file a plugin in this language has without `[build] entry`.
+    pub fn default_entry(self) -> Option<&'static str> {
+        match self {
+            Language::Rust => None,
+            Language::Python => Some("app.py"),
+            Language::TypeScript => Some("src/index.ts"),
+        }
+    }
+
+    /// The file extensions an entry file in this language may have.
+    pub fn entry_extensions(self) -> &'static [&'static str] {
+        match self {
+            Language::Rust => &[],
+            Language::Python => &["py"],
+            Language::TypeScript => &["ts", "mts", "js", "mjs"],
         }
     }
 

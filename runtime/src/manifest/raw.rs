@@ -55,6 +55,7 @@ pub(crate) struct RawPlugin {
 #[serde(deny_unknown_fields, rename_all = "kebab-case", expecting = "a table")]
 pub(crate) struct RawBuild {
     pub language: Field<String>,
+    pub entry: Field<String>,
 }
 
 /// `[capabilities]`

@@ -265,18 +265,14 @@ fn version_req(cx: &mut Cx<'_, '_>, req: &Spanned<String>, what: &str) -> Option
 
 fn build_info(cx: &mut Cx<'_, '_>, raw: Spanned<RawBuild>) -> Option<BuildInfo> {
     let table = raw.span();
+    let raw = raw.into_inner();
     let languages = ["rust", "python", "typescript"];
-    let language = cx.required(
-        raw.into_inner().language,
-        &["build", "language"],
-        table,
-        || {
-            format!(
-                "add `language = \"rust\"`; valid languages: {}",
-                languages.join(", ")
-            )
-        },
-    )?;
+    let language = cx.required(raw.language, &["build", "language"], table, || {
+        format!(
+            "add `language = \"rust\"`; valid languages: {}",
+            languages.join(", ")
+        )
+    })?;
     let parsed = Language::parse(language.get_ref());
     if parsed.is_none() {
         cx.error(
@@ -285,7 +281,68 @@ fn build_info(cx: &mut Cx<'_, '_>, raw: Spanned<RawBuild>) -> Option<BuildInfo> 
             Some(suggest(language.get_ref(), &languages, "languages")),
         );
     }
-    Some(BuildInfo { language: parsed? })
+    let entry = cx.optional(raw.entry, &["build", "entry"]);
+    let entry = match (entry, parsed) {
+        (Some(entry), Some(language)) => Some(entry_file(cx, &entry, language)?),
+        _ => None,
+    };
+    Some(BuildInfo {
+        language: parsed?,
+        entry,
+    })
+}
+
+/// `[build] entry`: a file under the plugin's directory with an extension of `language`.
+fn entry_file(cx: &mut Cx<'_, '_>, entry: &Spanned<String>, language: Language) -> Option<String> {
+    let shown = show(entry.get_ref());
+    let Some(defaults) = language.default_entry() else {
+        cx.error(
+            entry.span(),
+            format!("`entry` is for Python and TypeScript plugins, this one is `{language}`"),
+            Some("remove `entry`: cargo builds the package whose `Cargo.toml` is beside flowtrace.toml".into()),
+        );
+        return None;
+    };
+    let normal = match super::capabilities::normalise_relative(entry.get_ref()) {
+        Ok(normal) if normal != "." => normal,
+        Ok(_) => {
+            cx.error(
+                entry.span(),
+                format!("invalid `entry` `{shown}`: it names a directory"),
+                Some(format!(
+                    "name the main source file, e.g. `entry = \"{defaults}\"`"
+                )),
+            );
+            return None;
+        }
+        Err((reason, _)) => {
+            let reason = reason.replace(
+                "the plugin's data directory",
+                "the directory of flowtrace.toml",
+            );
+            cx.error(
+                entry.span(),
+                format!("invalid `entry` `{shown}`: {reason}"),
+                Some(format!("e.g. `entry = \"{defaults}\"`")),
+            );
+            return None;
+        }
+    };
+    let extensions = language.entry_extensions();
+    let extension = normal.rsplit_once('.').map(|(_, ext)| ext);
+    if !extension.is_some_and(|ext| extensions.contains(&ext)) {
+        let list: Vec<String> = extensions.iter().map(|e| format!("`.{e}`")).collect();
+        cx.error(
+            entry.span(),
+            format!(
+                "invalid `entry` `{shown}`: a {language} entry file ends in {}",
+                list.join(" or ")
+            ),
+            Some(format!("e.g. `entry = \"{defaults}\"`")),
+        );
+        return None;
+    }
+    Some(normal)
 }
 
 fn dependencies(

@@ -191,7 +191,10 @@ fn manifest(kind: PluginKind, language: Language, capabilities: Capabilities) ->
             authors: Vec::new(),
             license: None,
         },
-        build: BuildInfo { language },
+        build: BuildInfo {
+            language,
+            entry: None,
+        },
         capabilities,
         config: BTreeMap::new(),
         dependencies: BTreeMap::new(),

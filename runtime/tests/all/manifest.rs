@@ -245,6 +245,35 @@ fn empty_network_list_means_no_network() {
     assert!(!m.capabilities.allows_host("example.com"));
 }
 
+#[test]
+fn entry_is_normalised_and_defaults_per_language() {
+    let with = |language: &str, entry: Option<&str>| {
+        let entry = entry.map_or(String::new(), |e| format!("entry = \"{e}\"\n"));
+        let text = format!(
+            "[plugin]\nid = \"x\"\nname = \"X\"\nversion = \"1.0.0\"\nkind = \"evaluator\"\n\
+             [build]\nlanguage = \"{language}\"\n{entry}"
+        );
+        manifest::parse(&text, Path::new(MANIFEST_FILE_NAME)).unwrap()
+    };
+    let m = with("python", Some("./src//plugin.py"));
+    assert_eq!(m.build.entry.as_deref(), Some("src/plugin.py"));
+    assert_eq!(m.build.entry_or_default(), Some("src/plugin.py"));
+    assert_eq!(
+        with("python", None).build.entry_or_default(),
+        Some("app.py")
+    );
+    let ts = with("typescript", None);
+    assert_eq!(ts.build.language, Language::TypeScript);
+    assert_eq!(ts.build.entry_or_default(), Some("src/index.ts"));
+    assert_eq!(
+        with("typescript", Some("main.mjs"))
+            .build
+            .entry_or_default(),
+        Some("main.mjs")
+    );
+    assert_eq!(with("rust", None).build.entry_or_default(), None);
+}
+
 /// A temp dir holding `flowtrace.toml` with `bytes`, and a way to hide the dir in output.
 fn temp_manifest(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

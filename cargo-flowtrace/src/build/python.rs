@@ -1,0 +1,690 @@
+//! The Python driver: componentize-py over the plugin's entry module, against the world
+//! synthesised from the manifest, with the Python SDK (`flowtrace_plugin`, embedded in
+//! this binary) on the module path.
+//!
+//! Everything it writes is under `<plugin>/target/flowtrace/python/`:
+//!
+//! | path | what |
+//! |---|---|
+//! | `wit/` | the contract and `build.wit`, the plugin's world ([`super::world`]) |
+//! | `bindings/` | `componentize-py bindings` of that world, for editors and type checkers |
+//! | `sdk/flowtrace_plugin/` | the SDK |
+//! | `deps/` | the packages `pyproject.toml` lists under `[project] dependencies` |
+//! | `entry/_flowtrace_entry.py` | the module componentize-py builds: loads the plugin's module |
+//! | `stamp.json` | what the last build was made from, so an unchanged plugin is not rebuilt |
+//!
+//! componentize-py imports the entry module while it builds (it snapshots the initialised
+//! interpreter), so an exception at import time, such as the SDK's `CapabilityNotDeclared`
+//! for a module whose capability the manifest does not grant, fails the build.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{anyhow, Context as _, Result};
+use flowtrace_plugins::manifest::{Manifest, PluginKind};
+use include_dir::{include_dir, Dir};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::world::{self, write_if_changed};
+use super::{inspect_built, own_target_dir, prepare, Compiled, Prepared, Source, OUTPUT_DIR};
+use crate::error::{self, ResultExt};
+use crate::term::Term;
+use crate::toolchain::process::display;
+use crate::toolchain::python as toolchain;
+
+/// The Python SDK, `sdk/python/flowtrace_plugin` of this repository.
+static SDK: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/python/flowtrace_plugin");
+
+/// The SDK's import name.
+pub const SDK_PACKAGE: &str = "flowtrace_plugin";
+
+/// The module componentize-py builds.
+const ENTRY_MODULE: &str = "_flowtrace_entry";
+
+/// Directories of a plugin that never hold its sources: not hashed for staleness.
+const NOT_SOURCES: [&str; 7] = [
+    "target",
+    "tests",
+    "__pycache__",
+    "node_modules",
+    "venv",
+    "env",
+    "build",
+];
+
+/// What a Python build was made from; equal stamps mean the component is up to date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Stamp {
+    /// This tool's version (the SDK and the entry module come with it).
+    tool: String,
+    /// componentize-py's version.
+    componentize_py: String,
+    /// SHA-256 over every source file (path and content) and the manifest.
+    inputs: String,
+    /// SHA-256 of the component written from them.
+    component: String,
+}
+
+/// Build the Python plugin whose manifest is `source.manifest`.
+pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
+    let Source {
+        manifest,
+        text,
+        root,
+        started,
+        ..
+    } = *source;
+    let id = manifest.plugin.id.as_str();
+    let entry = Entry::find(root, manifest)?;
+    let target_dir = own_target_dir(root);
+    let work = target_dir.join(OUTPUT_DIR).join("python");
+    let output = target_dir.join(OUTPUT_DIR).join(source.file_name());
+    let stamp_path = work.join("stamp.json");
+    let dependencies = read_dependencies(root)?;
+
+    let inputs = hash_inputs(root, text, &dependencies)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "hashed the sources");
+    if let Some(prepared) = up_to_date(&stamp_path, &inputs, &output, &target_dir) {
+        return Ok(Compiled {
+            prepared,
+            fresh: true,
+            profile: "release",
+        });
+    }
+
+    let home = crate::context::flowtrace_home()?;
+    let componentize_py = toolchain::ensure_componentize_py(term, &home)?;
+    term.status(
+        "Compiling",
+        format_args!(
+            "plugin `{id}` v{} (componentize-py {})",
+            manifest.plugin.version,
+            toolchain::COMPONENTIZE_PY_VERSION
+        ),
+    );
+    let wit = work.join("wit");
+    world::write_wit_dir(&wit, manifest)?;
+    write_sdk(&work.join("sdk"))?;
+    let entry_dir = work.join("entry");
+    write_if_changed(
+        &entry_dir.join(format!("{ENTRY_MODULE}.py")),
+        entry_module(&entry.module, manifest.plugin.kind).as_bytes(),
+    )?;
+    bindings(term, &componentize_py, &work)?;
+    let deps_dir = work.join("deps");
+    install_dependencies(term, &home, &deps_dir, &dependencies)?;
+
+    let built = tempfile::Builder::new()
+        .prefix(".componentize-")
+        .suffix(".wasm")
+        .tempfile_in(&work)
+        .with_context(|| format!("failed to create a temp file in `{}`", work.display()))?;
+    let mut command = Command::new(&componentize_py);
+    command
+        .current_dir(&work)
+        .arg("-d")
+        .arg(&wit)
+        .args(["-w", world::WORLD, "componentize", ENTRY_MODULE])
+        .arg("-p")
+        .arg(&entry_dir)
+        .arg("-p")
+        .arg(work.join("sdk"))
+        .arg("-p")
+        .arg(&entry.path_dir);
+    if !dependencies.is_empty() {
+        command.arg("-p").arg(&deps_dir);
+    }
+    command.arg("-o").arg(built.path());
+    run_componentize(term, command, id, manifest)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "componentize-py finished");
+
+    let prepared = prepare(built.path(), text, output, target_dir)?;
+    let stamp = Stamp {
+        tool: env!("CARGO_PKG_VERSION").to_string(),
+        componentize_py: toolchain::COMPONENTIZE_PY_VERSION.to_string(),
+        inputs,
+        component: prepared.inspection.sha256.clone(),
+    };
+    // Written before the component is renamed into place: a stamp names the component's
+    // hash, so it never makes a different (older, or unwritten) component look fresh.
+    let json = serde_json::to_vec_pretty(&stamp).expect("a stamp serialises");
+    super::write_atomically(&stamp_path, &json)?;
+    Ok(Compiled {
+        prepared,
+        fresh: false,
+        profile: "release",
+    })
+}
+
+/// The plugin's entry module.
+struct Entry {
+    /// Its import name: `app`, or `my_plugin` for `my_plugin/__init__.py`.
+    module: String,
+    /// The directory to put on the module path so that `module` imports.
+    path_dir: PathBuf,
+}
+
+impl Entry {
+    fn find(root: &Path, manifest: &Manifest) -> Result<Self> {
+        let entry = manifest
+            .build
+            .entry_or_default()
+            .expect("python has a default entry");
+        let path = root.join(entry);
+        if !path.is_file() {
+            let how = if manifest.build.entry.is_some() {
+                "or change `entry` under `[build]` in flowtrace.toml"
+            } else {
+                "or name your module under `[build]` in flowtrace.toml: `entry = \"src/plugin.py\"`"
+            };
+            return Err(anyhow!(
+                "the plugin's entry module `{entry}` does not exist in `{}`",
+                root.display()
+            ))
+            .help(format!("create `{entry}` with the plugin class, {how}"));
+        }
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let parent = path.parent().unwrap_or(root);
+        let (module, path_dir) = if stem == "__init__" {
+            let package = parent
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            (package, parent.parent().unwrap_or(root))
+        } else {
+            (stem, parent)
+        };
+        if !is_identifier(module) {
+            return Err(anyhow!(
+                "the entry `{entry}` cannot be imported: `{module}` is not a Python module name"
+            ))
+            .help(
+                "rename it to letters, digits and `_`, not starting with a digit (e.g. `app.py`)",
+            );
+        }
+        if module == SDK_PACKAGE || module == ENTRY_MODULE || module == "wit_world" {
+            return Err(anyhow!(
+                "the entry `{entry}` is named `{module}`, which the build uses itself"
+            ))
+            .help("rename it, e.g. to `app.py`");
+        }
+        Ok(Entry {
+            module: module.to_string(),
+            path_dir: path_dir.to_path_buf(),
+        })
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The module componentize-py builds: the SDK loads the plugin's module and exposes the
+/// class componentize-py looks for (`Evaluator`, `Exporter`, ...).
+fn entry_module(module: &str, kind: PluginKind) -> String {
+    let class = match kind {
+        PluginKind::Evaluator => "Evaluator",
+        PluginKind::Exporter => "Exporter",
+        PluginKind::Embedder => "Embedder",
+        PluginKind::Transformer => "Transformer",
+    };
+    format!(
+        "# Written by cargo-flowtrace: the module componentize-py builds.\n\
+         import {SDK_PACKAGE}._entry as _entry\n\
+         _entry.load(\"{module}\", \"{kind}\")\n\
+         {class} = _entry.{class}\n"
+    )
+}
+
+/// Write the embedded SDK to `dir/flowtrace_plugin`, replacing what is there when it
+/// differs (a file the SDK no longer has is removed).
+fn write_sdk(dir: &Path) -> Result<()> {
+    let package = dir.join(SDK_PACKAGE);
+    let mut files = Vec::new();
+    collect_files(&SDK, &mut files);
+    let unchanged = files.iter().all(|file| {
+        std::fs::read(package.join(file.path())).is_ok_and(|old| old == file.contents())
+    }) && count_files(&package) == files.len();
+    if unchanged {
+        return Ok(());
+    }
+    if package.exists() {
+        std::fs::remove_dir_all(&package)
+            .with_context(|| format!("failed to remove `{}`", package.display()))?;
+    }
+    for file in files {
+        let path = package.join(file.path());
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("failed to create directory `{}`", parent.display()))?;
+        }
+        std::fs::write(&path, file.contents())
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
+    }
+    Ok(())
+}
+
+fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
+    for file in dir.files() {
+        let cache = file
+            .path()
+            .components()
+            .any(|c| c.as_os_str() == "__pycache__");
+        if !cache {
+            out.push(file);
+        }
+    }
+    for sub in dir.dirs() {
+        collect_files(sub, out);
+    }
+}
+
+fn count_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if entry.file_name() == "__pycache__" {
+                0
+            } else if path.is_dir() {
+                count_files(&path)
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+/// `componentize-py bindings` for the world, when the world changed: what editors and
+/// type checkers read (`wit_world`); componentize-py generates its own while building.
+fn bindings(term: &Term, componentize_py: &Path, work: &Path) -> Result<()> {
+    let out = work.join("bindings");
+    let world = std::fs::read(work.join("wit").join(world::WORLD_FILE)).unwrap_or_default();
+    let marker = out.join(".world");
+    if out.join("wit_world").is_dir() && std::fs::read(&marker).is_ok_and(|old| old == world) {
+        return Ok(());
+    }
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .with_context(|| format!("failed to remove `{}`", out.display()))?;
+    }
+    let mut command = Command::new(componentize_py);
+    command
+        .current_dir(work)
+        .args(["-d", "wit", "-w", world::WORLD, "bindings"])
+        .arg(&out);
+    term.verbose_status("Running", format_args!("`{}`", display(&command)));
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("failed to run `{}`", display(&command)))?;
+    if !output.status.success() {
+        return Err(anyhow!(
+            "{}",
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ))
+        .context(format!(
+            "failed to generate the Python bindings: `{}` failed ({})",
+            display(&command),
+            output.status
+        ));
+    }
+    std::fs::write(&marker, world)
+        .with_context(|| format!("failed to write `{}`", marker.display()))?;
+    Ok(())
+}
+
+/// Run componentize-py: its output is shown in verbose mode, and on failure, unchanged;
+/// a failure the SDK explains (`flowtrace_plugin.errors.*: message`) gets it as a help.
+fn run_componentize(
+    term: &Term,
+    mut command: Command,
+    id: &str,
+    manifest: &Manifest,
+) -> Result<()> {
+    let shown = display(&command);
+    term.verbose_status("Running", format_args!("`{shown}`"));
+    let spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("failed to run `{shown}`"));
+    drop(spinner);
+    let output = output?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        if term.is_verbose() {
+            for line in stdout.lines().chain(stderr.lines()) {
+                term.stderr_line(line);
+            }
+        }
+        return Ok(());
+    }
+    for line in stdout.lines().chain(stderr.lines()) {
+        term.stderr_line(line);
+    }
+    let mut err = anyhow!(
+        "failed to compile plugin `{id}`: componentize-py failed ({})",
+        output.status
+    );
+    for help in helps(&stderr, manifest) {
+        err = error::with_help(err, help);
+    }
+    Err(err)
+}
+
+/// The helps for a failed componentize-py run, from the last lines of its traceback.
+fn helps(stderr: &str, manifest: &Manifest) -> Vec<String> {
+    let mut helps = Vec::new();
+    for line in stderr.lines().map(str::trim) {
+        for prefix in [
+            "flowtrace_plugin.errors.CapabilityNotDeclared: ",
+            "flowtrace_plugin.errors.BuildError: ",
+        ] {
+            if let Some(message) = line.strip_prefix(prefix) {
+                if !helps.iter().any(|h| h == message) {
+                    helps.push(message.to_string());
+                }
+            }
+        }
+        // A gated module of the generated bindings imported directly.
+        for (module, capability) in [
+            ("kv", "storage"),
+            ("traces", "traces"),
+            ("embeddings", "embeddings"),
+        ] {
+            let missing = line.contains(&format!("No module named 'wit_world.imports.{module}'"))
+                || line.contains(&format!(
+                    "cannot import name '{module}' from 'wit_world.imports'"
+                ));
+            if missing {
+                helps.push(format!(
+                    "`wit_world.imports.{module}` needs capability `{capability}`: add \
+                     `{capability} = true` under `[capabilities]` in flowtrace.toml"
+                ));
+            }
+        }
+        if let Some(rest) = line.strip_prefix("ModuleNotFoundError: No module named '") {
+            let module = rest.trim_end_matches('\'');
+            let top = module.split('.').next().unwrap_or(module);
+            if top != "wit_world" && top != SDK_PACKAGE {
+                helps.push(format!(
+                    "to bundle a package, list it under `[project] dependencies` in \
+                     pyproject.toml (pure-Python packages only); to import a module of the \
+                     plugin, put it beside `{}`",
+                    manifest.build.entry_or_default().unwrap_or("app.py")
+                ));
+            }
+        }
+    }
+    helps
+}
+
+/// `[project] dependencies` of `pyproject.toml`, when there is one.
+fn read_dependencies(root: &Path) -> Result<Vec<String>> {
+    let path = root.join("pyproject.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(Vec::new());
+    };
+    let doc: toml::Table =
+        toml::from_str(&text).with_context(|| format!("failed to parse `{}`", path.display()))?;
+    let Some(list) = doc.get("project").and_then(|p| p.get("dependencies")) else {
+        return Ok(Vec::new());
+    };
+    let list = list.as_array().ok_or_else(|| {
+        anyhow!(
+            "`project.dependencies` in `{}` is not an array of strings",
+            path.display()
+        )
+    })?;
+    list.iter()
+        .map(|d| {
+            d.as_str().map(str::to_string).ok_or_else(|| {
+                anyhow!(
+                    "`project.dependencies` in `{}` has an entry that is not a string: `{d}`",
+                    path.display()
+                )
+            })
+        })
+        .collect()
+}
+
+/// Install `dependencies` into `dir` with the toolchain venv's pip, as pure-Python wheels
+/// (a component cannot load native extensions built for this machine), when the list
+/// changed since the last install.
+fn install_dependencies(
+    term: &Term,
+    home: &Path,
+    dir: &Path,
+    dependencies: &[String],
+) -> Result<()> {
+    let marker = dir.join(".requirements");
+    let wanted = dependencies.join("\n");
+    if dependencies.is_empty() {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("failed to remove `{}`", dir.display()))?;
+        }
+        return Ok(());
+    }
+    if std::fs::read_to_string(&marker).is_ok_and(|old| old == wanted) {
+        return Ok(());
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("failed to remove `{}`", dir.display()))?;
+    }
+    let mut command = Command::new(toolchain::venv_python(home));
+    command
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--only-binary",
+            ":all:",
+            "--platform",
+            "any",
+            "--implementation",
+            "py",
+            "--python-version",
+            toolchain::GUEST_PYTHON,
+            "--target",
+        ])
+        .arg(dir)
+        .args(dependencies);
+    crate::toolchain::process::run_logged(
+        term,
+        "Installing",
+        &format!("{} Python package(s) for the plugin", dependencies.len()),
+        command,
+    )
+    .with_help(|| {
+        "a plugin can bundle pure-Python packages only (wheels tagged `py3-none-any`): \
+         packages with native code cannot run in a component"
+            .to_string()
+    })?;
+    std::fs::write(&marker, wanted)
+        .with_context(|| format!("failed to write `{}`", marker.display()))?;
+    Ok(())
+}
+
+/// SHA-256 over the manifest, the dependency list and every file of the plugin but its
+/// build output, tests, caches and hidden files.
+fn hash_inputs(root: &Path, manifest: &str, dependencies: &[String]) -> Result<String> {
+    let mut files = BTreeMap::new();
+    collect_sources(root, root, &mut files)?;
+    let mut hasher = Sha256::new();
+    hasher.update(b"manifest\0");
+    hasher.update(manifest.as_bytes());
+    hasher.update(b"\0dependencies\0");
+    hasher.update(dependencies.join("\n").as_bytes());
+    let mut buffer = Vec::new();
+    for (relative, path) in files {
+        buffer.clear();
+        std::fs::File::open(&path)
+            .and_then(|mut f| f.read_to_end(&mut buffer))
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        hasher.update(b"\0file\0");
+        hasher.update(relative.as_bytes());
+        hasher.update(b"\0");
+        hasher.update((buffer.len() as u64).to_le_bytes());
+        hasher.update(&buffer);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn collect_sources(root: &Path, dir: &Path, out: &mut BTreeMap<String, PathBuf>) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("failed to read `{}`", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("failed to read `{}`", dir.display()))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let file_type = entry
+            .file_type()
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        if file_type.is_dir() {
+            if dir == root && NOT_SOURCES.contains(&name.as_ref()) || name == "__pycache__" {
+                continue;
+            }
+            collect_sources(root, &path, out)?;
+        } else if file_type.is_file() || (file_type.is_symlink() && path.is_file()) {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.insert(relative, path);
+        }
+    }
+    Ok(())
+}
+
+/// The component at `output`, when `stamp_path` says it was built from `inputs` by this
+/// tool and toolchain and the file is still the one written then.
+fn up_to_date(
+    stamp_path: &Path,
+    inputs: &str,
+    output: &Path,
+    target_dir: &Path,
+) -> Option<Prepared> {
+    let stamp: Stamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
+    let current = stamp.tool == env!("CARGO_PKG_VERSION")
+        && stamp.componentize_py == toolchain::COMPONENTIZE_PY_VERSION
+        && stamp.inputs == inputs;
+    if !current {
+        return None;
+    }
+    let bytes = std::fs::read(output).ok()?;
+    let inspection = inspect_built(&bytes, output).ok()?;
+    (inspection.sha256 == stamp.component).then(|| Prepared {
+        bytes,
+        inspection,
+        staged: None,
+        target_dir: target_dir.to_path_buf(),
+        output: output.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowtrace_plugins::manifest;
+
+    fn manifest_with(caps: &str) -> Manifest {
+        let text = format!(
+            "[plugin]\nid = \"p\"\nname = \"P\"\nversion = \"0.1.0\"\nkind = \"evaluator\"\n\
+             flowtrace = \"^0.1\"\n\n[build]\nlanguage = \"python\"\n\n[capabilities]\n{caps}\n"
+        );
+        manifest::parse(&text, Path::new("flowtrace.toml")).expect("valid manifest")
+    }
+
+    #[test]
+    fn the_entry_module_names_the_class_componentize_py_wants() {
+        let text = entry_module("app", PluginKind::Exporter);
+        assert!(
+            text.contains("_entry.load(\"app\", \"exporter\")"),
+            "{text}"
+        );
+        assert!(text.contains("Exporter = _entry.Exporter"), "{text}");
+    }
+
+    #[test]
+    fn undeclared_modules_get_the_capability_to_declare() {
+        let stderr = "Traceback (most recent call last):\n  File \"app.py\", line 3\n\
+                      flowtrace_plugin.errors.CapabilityNotDeclared: `flowtrace_plugin.kv` needs \
+                      capability `storage`: add `storage = true` under `[capabilities]` in \
+                      flowtrace.toml\n";
+        let helps = helps(stderr, &manifest_with(""));
+        assert_eq!(helps.len(), 1, "{helps:?}");
+        assert!(helps[0].starts_with("`flowtrace_plugin.kv` needs capability `storage`"));
+
+        let raw = "ModuleNotFoundError: No module named 'wit_world.imports.traces'\n";
+        let helps = super::helps(raw, &manifest_with(""));
+        assert_eq!(helps.len(), 1, "{helps:?}");
+        assert!(helps[0].contains("`traces = true`"), "{helps:?}");
+    }
+
+    #[test]
+    fn a_missing_third_party_module_points_at_pyproject() {
+        let helps = helps(
+            "ModuleNotFoundError: No module named 'requests'\n",
+            &manifest_with(""),
+        );
+        assert!(helps[0].contains("`[project] dependencies`"), "{helps:?}");
+    }
+
+    #[test]
+    fn module_names_are_python_identifiers() {
+        assert!(is_identifier("app"));
+        assert!(is_identifier("_my_plugin2"));
+        assert!(!is_identifier("my-plugin"));
+        assert!(!is_identifier("2app"));
+        assert!(!is_identifier(""));
+    }
+
+    #[test]
+    fn inputs_change_with_sources_but_not_with_tests_or_caches() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("app.py"), "x = 1\n").unwrap();
+        let first = hash_inputs(root, "m", &[]).unwrap();
+        for ignored in ["tests", "target", "__pycache__", ".venv"] {
+            std::fs::create_dir_all(root.join(ignored)).unwrap();
+            std::fs::write(root.join(ignored).join("f.py"), "y").unwrap();
+        }
+        assert_eq!(hash_inputs(root, "m", &[]).unwrap(), first);
+        std::fs::write(root.join("app.py"), "x = 2\n").unwrap();
+        let second = hash_inputs(root, "m", &[]).unwrap();
+        assert_ne!(second, first);
+        std::fs::create_dir_all(root.join("lib")).unwrap();
+        std::fs::write(root.join("lib").join("util.py"), "z").unwrap();
+        assert_ne!(hash_inputs(root, "m", &[]).unwrap(), second);
+        assert_ne!(hash_inputs(root, "other", &[]).unwrap(), second);
+        assert_ne!(
+            hash_inputs(root, "m", &["requests".into()]).unwrap(),
+            hash_inputs(root, "m", &[]).unwrap()
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! The world a plugin is built against, synthesised from its manifest: its kind's export
+//! and only the host interfaces its capabilities grant. A plugin that calls an undeclared
+//! host interface then fails to build in every language, because the bindings its
+//! toolchain generates do not have that interface.
+//!
+//! Rust plugins get the same effect from the SDK's cargo features; the Python and
+//! TypeScript drivers write the contract with this world into their build directory and
+//! point their toolchain at it.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use flowtrace_plugins::capability::{CONTRACT_PACKAGE, CONTRACT_VERSION};
+use flowtrace_plugins::manifest::Manifest;
+
+/// The contract, `wit/` of this repository, embedded: `(file name, text)`.
+pub const CONTRACT_FILES: [(&str, &str); 3] = [
+    ("types.wit", include_str!("../../../wit/types.wit")),
+    ("host.wit", include_str!("../../../wit/host.wit")),
+    ("plugins.wit", include_str!("../../../wit/plugins.wit")),
+];
+
+/// The name of the synthesised world.
+pub const WORLD: &str = "plugin";
+
+/// The file the synthesised world is written to, beside the contract's files.
+pub const WORLD_FILE: &str = "build.wit";
+
+/// The host interfaces a manifest grants, in the order they are imported: `log` and
+/// `config` always, then `kv` (`storage`), `traces`, `embeddings`.
+pub fn granted_interfaces(manifest: &Manifest) -> Vec<&'static str> {
+    let caps = &manifest.capabilities;
+    let mut interfaces = vec!["log", "config"];
+    for (granted, interface) in [
+        (caps.storage, "kv"),
+        (caps.traces, "traces"),
+        (caps.embeddings, "embeddings"),
+    ] {
+        if granted {
+            interfaces.push(interface);
+        }
+    }
+    interfaces
+}
+
+/// The text of [`WORLD_FILE`]: world [`WORLD`] in the contract's package.
+///
+/// ```text
+/// package flowtrace:plugin@0.1.0;
+///
+/// world plugin {
+///     import log;
+///     import config;
+///     import kv;
+///     export evaluator;
+/// }
+/// ```
+pub fn world_wit(manifest: &Manifest) -> String {
+    let mut text = format!(
+        "// Written by cargo-flowtrace from flowtrace.toml: the plugin's kind and the host\n\
+         // interfaces its capabilities grant. Regenerated on every build.\n\
+         package {CONTRACT_PACKAGE}@{CONTRACT_VERSION};\n\nworld {WORLD} {{\n"
+    );
+    for interface in granted_interfaces(manifest) {
+        text.push_str(&format!("    import {interface};\n"));
+    }
+    text.push_str(&format!("    export {};\n}}\n", manifest.plugin.kind));
+    text
+}
+
+/// Write the contract and the plugin's world into `dir` (created; files that are already
+/// up to date are left alone, so their mtimes do not change).
+pub fn write_wit_dir(dir: &Path, manifest: &Manifest) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
+    let world = world_wit(manifest);
+    let files = CONTRACT_FILES
+        .iter()
+        .map(|&(name, text)| (name, text))
+        .chain([(WORLD_FILE, world.as_str())]);
+    for (name, text) in files {
+        write_if_changed(&dir.join(name), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Write `bytes` to `path` unless it already holds exactly them.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    super::write_atomically(path, bytes)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowtrace_plugins::manifest::{self, PluginKind};
+
+    fn manifest(kind: PluginKind, caps: &str) -> Manifest {
+        let text = format!(
+            "[plugin]\nid = \"p\"\nname = \"P\"\nversion = \"0.1.0\"\nkind = \"{kind}\"\n\
+             flowtrace = \"^0.1\"\n\n[build]\nlanguage = \"python\"\n\n[capabilities]\n{caps}\n"
+        );
+        manifest::parse(&text, Path::new("flowtrace.toml")).expect("valid manifest")
+    }
+
+    #[test]
+    fn the_world_imports_only_what_is_granted() {
+        let world = world_wit(&manifest(PluginKind::Evaluator, ""));
+        assert!(
+            world.contains(
+                "world plugin {\n    import log;\n    import config;\n    export evaluator;\n}"
+            ),
+            "{world}"
+        );
+        let world = world_wit(&manifest(
+            PluginKind::Exporter,
+            "storage = true\nembeddings = true",
+        ));
+        assert!(
+            world.contains("    import kv;\n    import embeddings;\n    export exporter;"),
+            "{world}"
+        );
+        assert!(!world.contains("import traces"), "{world}");
+    }
+
+    #[test]
+    fn the_written_world_parses_with_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = manifest(PluginKind::Transformer, "traces = true");
+        write_wit_dir(dir.path(), &manifest).unwrap();
+        let mut resolve = wit_parser::Resolve::default();
+        let (package, _) = resolve.push_dir(dir.path()).expect("the WIT parses");
+        let world = resolve
+            .select_world(&[package], Some(WORLD))
+            .expect("world `plugin` exists");
+        let imports: Vec<String> = resolve.worlds[world]
+            .imports
+            .keys()
+            .map(|key| resolve.name_world_key(key))
+            .collect();
+        assert!(
+            imports.iter().any(|i| i == "flowtrace:plugin/traces@0.1.0"),
+            "{imports:?}"
+        );
+        assert!(
+            !imports.iter().any(|i| i.ends_with("/kv@0.1.0")),
+            "{imports:?}"
+        );
+    }
+}
