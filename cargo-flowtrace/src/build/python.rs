@@ -139,7 +139,12 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
         command.arg("-p").arg(&deps_dir);
     }
     command.arg("-o").arg(built.path());
-    run_componentize(term, command, id, manifest)?;
+    // componentize-py shows the module path entries as `/0/`, `/1/`, ... in tracebacks.
+    let mut search_path = vec![entry_dir.clone(), work.join("sdk"), entry.path_dir.clone()];
+    if !dependencies.is_empty() {
+        search_path.push(deps_dir.clone());
+    }
+    run_componentize(term, command, id, manifest, &search_path)?;
     tracing::debug!(elapsed = ?started.elapsed(), "componentize-py finished");
 
     let prepared = prepare(built.path(), text, output, target_dir)?;
@@ -348,17 +353,23 @@ fn bindings(term: &Term, componentize_py: &Path, work: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Run componentize-py: its output is shown in verbose mode, and on failure, unchanged;
-/// a failure the SDK explains (`flowtrace_plugin.errors.*: message`) gets it as a help.
+/// Run componentize-py: its output is shown in verbose mode, and on failure, as the
+/// Python traceback that caused it (paths mapped back onto the plugin's files); a failure
+/// the SDK explains (`flowtrace_plugin.errors.*: message`) gets it as a help.
 fn run_componentize(
     term: &Term,
     mut command: Command,
     id: &str,
     manifest: &Manifest,
+    search_path: &[PathBuf],
 ) -> Result<()> {
     let shown = display(&command);
     term.verbose_status("Running", format_args!("`{shown}`"));
     let spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
+    // Its own Rust backtrace says nothing about the plugin.
+    command
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0");
     let output = command
         .stdin(Stdio::null())
         .output()
@@ -375,7 +386,17 @@ fn run_componentize(
         }
         return Ok(());
     }
-    for line in stdout.lines().chain(stderr.lines()) {
+    if term.is_verbose() {
+        for line in stdout.lines() {
+            term.stderr_line(line);
+        }
+    }
+    let shown_stderr = if term.is_verbose() {
+        stderr.to_string()
+    } else {
+        plugin_traceback(&stderr, search_path)
+    };
+    for line in shown_stderr.lines() {
         term.stderr_line(line);
     }
     let mut err = anyhow!(
@@ -386,6 +407,54 @@ fn run_componentize(
         err = error::with_help(err, help);
     }
     Err(err)
+}
+
+/// What of componentize-py's stderr is about the plugin: the traceback of the exception
+/// raised while it imported the plugin (componentize-py wraps it in an `AssertionError`
+/// raised from its own command line, followed by its `Caused by:` and backtrace), with its
+/// `/N/` paths replaced by the directories of `search_path`. Anything else is kept whole.
+fn plugin_traceback(stderr: &str, search_path: &[PathBuf]) -> String {
+    const WRAPPED: &str = "AssertionError: Traceback (most recent call last):";
+    let text = match stderr.find(WRAPPED) {
+        Some(start) => {
+            let inner = &stderr[start + "AssertionError: ".len()..];
+            let end = ["\nCaused by:", "\nStack backtrace:"]
+                .iter()
+                .filter_map(|marker| inner.find(marker))
+                .min()
+                .unwrap_or(inner.len());
+            inner[..end].trim_end()
+        }
+        None => stderr.trim_end(),
+    };
+    let cwd = std::env::current_dir().ok();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(&map_traceback_path(line, search_path, cwd.as_deref()));
+        out.push('\n');
+    }
+    out
+}
+
+/// `  File "/2/app.py", line 3` -> `  File "app.py", line 3` when `/2/` is the plugin's
+/// directory and the current one.
+fn map_traceback_path(line: &str, search_path: &[PathBuf], cwd: Option<&Path>) -> String {
+    let Some(rest) = line.trim_start().strip_prefix("File \"/") else {
+        return line.to_string();
+    };
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let Some((index, path)) = rest.split_once('/') else {
+        return line.to_string();
+    };
+    let Some(dir) = index.parse::<usize>().ok().and_then(|i| search_path.get(i)) else {
+        return line.to_string();
+    };
+    let (file, tail) = path.split_once('"').unwrap_or((path, ""));
+    let real = dir.join(file);
+    let shown = cwd
+        .and_then(|cwd| real.strip_prefix(cwd).ok())
+        .unwrap_or(&real);
+    format!("{indent}File \"{}\"{tail}", shown.display())
 }
 
 /// The helps for a failed componentize-py run, from the last lines of its traceback.
@@ -653,6 +722,34 @@ mod tests {
             &manifest_with(""),
         );
         assert!(helps[0].contains("`[project] dependencies`"), "{helps:?}");
+    }
+
+    #[test]
+    fn the_traceback_is_the_plugin_s_with_real_paths() {
+        let stderr = "Traceback (most recent call last):\n  File \"/venv/bin/componentize-py\", \
+                      line 8, in <module>\n    sys.exit(script())\nAssertionError: Traceback \
+                      (most recent call last):\n  File \"/0/_flowtrace_entry.py\", line 3, in \
+                      <module>\n  File \"/2/app.py\", line 7\n    def evaluate(self\n\
+                      SyntaxError: '(' was never closed\n\nCaused by:\n    SyntaxError\n\n\
+                      Stack backtrace:\n   0: anyhow\n";
+        let path = [
+            PathBuf::from("/p/target/flowtrace/python/entry"),
+            PathBuf::from("/p/target/flowtrace/python/sdk"),
+            PathBuf::from("/p"),
+        ];
+        let shown = plugin_traceback(stderr, &path);
+        assert_eq!(
+            shown,
+            "Traceback (most recent call last):\n  File \
+             \"/p/target/flowtrace/python/entry/_flowtrace_entry.py\", line 3, in <module>\n  \
+             File \"/p/app.py\", line 7\n    def evaluate(self\nSyntaxError: '(' was never \
+             closed\n"
+        );
+        // Output of another shape is kept whole.
+        assert_eq!(
+            plugin_traceback("error: no such world\n", &path),
+            "error: no such world\n"
+        );
     }
 
     #[test]

@@ -22,9 +22,17 @@ use crate::term::{Message, Term};
 
 pub use rust::{ensure_rust_target, ensure_rust_target_in, WASM_TARGET};
 
-/// Where the managed toolchains live: `$FLOWTRACE_HOME/toolchains`.
+/// The variable that moves the managed toolchains out of `$FLOWTRACE_HOME` (a CI cache, or
+/// one install shared by several homes).
+pub const TOOLCHAINS_ENV: &str = "FLOWTRACE_TOOLCHAINS";
+
+/// Where the managed toolchains live: `$FLOWTRACE_TOOLCHAINS`, else
+/// `$FLOWTRACE_HOME/toolchains`.
 pub fn toolchains_dir(home: &Path) -> PathBuf {
-    home.join("toolchains")
+    match std::env::var_os(TOOLCHAINS_ENV).filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => home.join("toolchains"),
+    }
 }
 
 /// Hold the lock on `$FLOWTRACE_HOME/toolchains` (created) while installing into it, so

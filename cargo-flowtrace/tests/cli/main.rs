@@ -9,5 +9,6 @@ mod help;
 mod inspect;
 mod invocation;
 mod new;
+mod python;
 mod registry;
 mod support;

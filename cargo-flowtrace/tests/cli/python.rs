@@ -1,0 +1,258 @@
+//! Python plugins end to end: componentize-py (installed by the build itself on first use,
+//! into a toolchain directory the whole test run shares), the SDK embedded in the binary,
+//! the world narrowed to the manifest's capabilities, the harness on the result.
+//!
+//! A Python build takes about 10 s and loading its 18 MB component about as long, so each
+//! test builds as few plugins as it can.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::build::edit;
+use crate::support::{flowtrace, run, tmp, validated, Run};
+
+/// The managed toolchains every Python test shares: componentize-py installs once per test
+/// run (under the toolchain lock when tests race for it).
+fn toolchains() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("toolchains")
+}
+
+/// The binary, with the shared toolchains.
+fn python(dir: &Path) -> Command {
+    let mut command = flowtrace(dir);
+    command.env("FLOWTRACE_TOOLCHAINS", toolchains());
+    command
+}
+
+fn in_plugin<const N: usize>(plugin: &Path, args: [&str; N]) -> Run {
+    run(python(plugin), args)
+}
+
+const MANIFEST: &str = r#"[plugin]
+id = "py-check"
+name = "Py Check"
+version = "0.1.0"
+kind = "evaluator"
+flowtrace = "^0.1"
+
+[build]
+language = "python"
+
+[config]
+max-spans = { type = "integer", default = 10 }
+"#;
+
+/// Counts spans and errors; fails traces with more spans than `max-spans`.
+const APP: &str = r#"from flowtrace_plugin import EvalResult, Evaluator, SpanStatus, Trace, config, export
+
+
+@export
+class SpanCount(Evaluator):
+    def evaluate(self, trace: Trace) -> EvalResult:
+        limit = config.require("max-spans", int)
+        spans = trace.spans()
+        errors = [s for s in spans if s.status == SpanStatus.ERROR]
+        result = EvalResult.ok(label="ok") if len(spans) <= limit else EvalResult.fail(0.0, label="too-many")
+        for span in errors:
+            result.finding(f"`{span.name}` failed", span_id=span.id)
+        return result.metric("spans", len(spans)).metric("errors", len(errors))
+"#;
+
+/// A plugin directory with `MANIFEST`, `app.py` and two fixtures over a real OTLP export.
+fn plugin(dir: &Path) -> PathBuf {
+    let root = dir.join("py-check");
+    fs::create_dir_all(root.join("tests")).unwrap();
+    fs::write(root.join("flowtrace.toml"), MANIFEST).unwrap();
+    fs::write(root.join("app.py"), APP).unwrap();
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../templates/rust-evaluator/tests/traces/otlp-agent.json"),
+        root.join("tests/otlp-agent.json"),
+    )
+    .unwrap();
+    fs::write(
+        root.join("tests/otlp.toml"),
+        "trace = \"otlp-agent.json\"\n\n[expect]\npassed = true\nlabel = \"ok\"\n\
+         metrics = { spans = 6, errors = 0 }\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("tests/limit.toml"),
+        "trace = \"otlp-agent.json\"\nconfig = { max-spans = 2 }\n\n[expect]\npassed = false\n\
+         label = \"too-many\"\nscore = 0.0\n",
+    )
+    .unwrap();
+    root
+}
+
+fn build_json(plugin: &Path) -> serde_json::Value {
+    let out = in_plugin(plugin, ["build", "--message-format", "json"]).expect_code(0);
+    out.json_lines()
+        .into_iter()
+        .find(|l| l["reason"] == "build-finished")
+        .unwrap_or_else(|| panic!("no build-finished message:\n{}", out.stdout))
+}
+
+#[test]
+fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources_change() {
+    let dir = tmp();
+    let root = plugin(dir.path());
+
+    let out = in_plugin(&root, ["test"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Compiling plugin `py-check` v0.1.0 (componentize-py 0.25.1)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.ends_with("2 passed, 0 failed\n"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+
+    // The component: valid, the manifest embedded, exports the evaluator, imports no host
+    // interface the manifest does not grant.
+    let artefact = root.join("target/flowtrace/py-check-0.1.0.wasm");
+    let bytes = validated(fs::read(&artefact).unwrap());
+    let inspection = flowtrace_plugins::inspect::inspect(&bytes).unwrap();
+    assert_eq!(inspection.embedded_manifest.as_deref(), Some(MANIFEST));
+    let imports: Vec<&str> = inspection.imports.iter().map(|i| i.name.as_str()).collect();
+    assert!(
+        imports.contains(&"flowtrace:plugin/config@0.1.0"),
+        "{imports:?}"
+    );
+    assert!(!imports.iter().any(|i| i.contains("/kv@")), "{imports:?}");
+    // The bindings for editors are there.
+    assert!(root
+        .join("target/flowtrace/python/bindings/wit_world/imports/config.py")
+        .is_file());
+
+    // Nothing changed: fresh, the same component.
+    let finished = build_json(&root);
+    assert_eq!(finished["fresh"], true, "{finished}");
+    assert_eq!(finished["sha256"], inspection.sha256.as_str());
+    // A fixture is not a source.
+    fs::write(root.join("tests/extra.json"), "{}").unwrap();
+    assert_eq!(build_json(&root)["fresh"], true);
+    // A module beside the entry is.
+    fs::write(root.join("helpers.py"), "LIMIT = 3\n").unwrap();
+    let finished = build_json(&root);
+    assert_eq!(finished["fresh"], false, "{finished}");
+
+    // A changed plugin fails its fixture with the difference.
+    edit(&root.join("app.py"), "label=\"ok\"", "label=\"fine\"");
+    let out = in_plugin(&root, ["test", "otlp"]).expect_code(3);
+    assert!(
+        out.stdout.contains("test otlp ... FAILED"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("fine"), "{}", out.stdout);
+}
+
+#[test]
+fn python_build_errors_name_the_plugin_s_file_and_the_fix() {
+    let dir = tmp();
+    let root = plugin(dir.path());
+
+    // A module whose capability is not declared: the SDK stops the build at import time.
+    edit(
+        &root.join("app.py"),
+        "from flowtrace_plugin import",
+        "from flowtrace_plugin import kv\nfrom flowtrace_plugin import",
+    );
+    let out = in_plugin(&root, ["build"]).expect_code(1);
+    assert!(
+        out.stderr.contains("File \"app.py\", line 1, in <module>"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "help: `flowtrace_plugin.kv` needs capability `storage`: add `storage = true` \
+             under `[capabilities]` in flowtrace.toml"
+        ),
+        "{}",
+        out.stderr
+    );
+    // componentize-py's own wrapping and Rust backtrace are not the plugin's business.
+    assert!(!out.stderr.contains("Stack backtrace"), "{}", out.stderr);
+    assert!(!root.join("target/flowtrace/py-check-0.1.0.wasm").exists());
+
+    // Declared: it builds, and the component imports the interface.
+    fs::write(
+        root.join("flowtrace.toml"),
+        format!("{MANIFEST}\n[capabilities]\nstorage = true\n"),
+    )
+    .unwrap();
+    let finished = build_json(&root);
+    let imports = finished["imports"].as_array().unwrap();
+    assert!(
+        imports
+            .iter()
+            .any(|i| i["import"] == "flowtrace:plugin/kv@0.1.0" && i["verdict"] == "ok"),
+        "{imports:?}"
+    );
+
+    // A syntax error: the traceback points at the plugin's own line.
+    edit(
+        &root.join("app.py"),
+        "def evaluate(self, trace: Trace)",
+        "def evaluate(self, trace: Trace",
+    );
+    let out = in_plugin(&root, ["build"]).expect_code(1);
+    assert!(
+        out.stderr.contains("File \"app.py\", line 7"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("SyntaxError"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: failed to compile plugin `py-check`: componentize-py failed"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_python_plugin_without_its_entry_module_says_what_to_create() {
+    let dir = tmp();
+    let root = plugin(dir.path());
+    fs::remove_file(root.join("app.py")).unwrap();
+    let out = in_plugin(&root, ["build"]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("error: the plugin's entry module `app.py` does not exist in"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("help: create `app.py` with the plugin class"),
+        "{}",
+        out.stderr
+    );
+
+    // `entry` names another file; a name Python cannot import is refused before building.
+    fs::write(
+        root.join("flowtrace.toml"),
+        MANIFEST.replace(
+            "language = \"python\"",
+            "language = \"python\"\nentry = \"src/my-plugin.py\"",
+        ),
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("src")).unwrap();
+    fs::write(root.join("src/my-plugin.py"), APP).unwrap();
+    let out = in_plugin(&root, ["build"]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("`my-plugin` is not a Python module name"),
+        "{}",
+        out.stderr
+    );
+}
