@@ -107,7 +107,9 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
         ),
     );
     let wit = work.join("wit");
-    world::write_wit_dir(&wit, manifest)?;
+    // componentize-py generates `wasi:http` bindings only for a world that imports it.
+    let options = world::WorldOptions { wasi_http: true };
+    world::write_wit_dir_with(&wit, manifest, options)?;
     write_sdk(&work.join("sdk"))?;
     let entry_dir = work.join("entry");
     write_if_changed(

@@ -20,6 +20,30 @@ pub const CONTRACT_FILES: [(&str, &str); 3] = [
     ("plugins.wit", include_str!("../../../wit/plugins.wit")),
 ];
 
+/// The WASI packages at the version the host implements (`cargo-flowtrace/wasi-wit/`): what
+/// a world importing `wasi:http` needs beside the contract, in `deps/<name>/`.
+pub const WASI_FILES: [(&str, &str); 7] = [
+    ("cli", include_str!("../../wasi-wit/cli.wit")),
+    ("clocks", include_str!("../../wasi-wit/clocks.wit")),
+    ("filesystem", include_str!("../../wasi-wit/filesystem.wit")),
+    ("http", include_str!("../../wasi-wit/http.wit")),
+    ("io", include_str!("../../wasi-wit/io.wit")),
+    ("random", include_str!("../../wasi-wit/random.wit")),
+    ("sockets", include_str!("../../wasi-wit/sockets.wit")),
+];
+
+/// What a plugin with `network` imports for its outgoing HTTP requests, when its toolchain
+/// takes `wasi:http` from the world (Python); at the version of [`WASI_FILES`].
+pub const OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@0.2.12";
+
+/// What the world holds besides the contract's interfaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorldOptions {
+    /// Import [`OUTGOING_HANDLER`] when the manifest declares `network` (and write the WASI
+    /// packages it needs under `deps/`).
+    pub wasi_http: bool,
+}
+
 /// The name of the synthesised world.
 pub const WORLD: &str = "plugin";
 
@@ -56,6 +80,11 @@ pub fn granted_interfaces(manifest: &Manifest) -> Vec<&'static str> {
 /// }
 /// ```
 pub fn world_wit(manifest: &Manifest) -> String {
+    world_wit_with(manifest, WorldOptions::default())
+}
+
+/// [`world_wit`], with `options`.
+pub fn world_wit_with(manifest: &Manifest, options: WorldOptions) -> String {
     let mut text = format!(
         "// Written by cargo-flowtrace from flowtrace.toml: the plugin's kind and the host\n\
          // interfaces its capabilities grant. Regenerated on every build.\n\
@@ -64,6 +93,9 @@ pub fn world_wit(manifest: &Manifest) -> String {
     for interface in granted_interfaces(manifest) {
         text.push_str(&format!("    import {interface};\n"));
     }
+    if options.wasi_http && manifest.capabilities.has_network() {
+        text.push_str(&format!("    import {OUTGOING_HANDLER};\n"));
+    }
     text.push_str(&format!("    export {};\n}}\n", manifest.plugin.kind));
     text
 }
@@ -71,9 +103,26 @@ pub fn world_wit(manifest: &Manifest) -> String {
 /// Write the contract and the plugin's world into `dir` (created; files that are already
 /// up to date are left alone, so their mtimes do not change).
 pub fn write_wit_dir(dir: &Path, manifest: &Manifest) -> Result<()> {
+    write_wit_dir_with(dir, manifest, WorldOptions::default())
+}
+
+/// [`write_wit_dir`], with `options`.
+pub fn write_wit_dir_with(dir: &Path, manifest: &Manifest, options: WorldOptions) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
-    let world = world_wit(manifest);
+    let world = world_wit_with(manifest, options);
+    let deps = dir.join("deps");
+    if options.wasi_http && manifest.capabilities.has_network() {
+        for (name, text) in WASI_FILES {
+            write_if_changed(
+                &deps.join(name).join(format!("{name}.wit")),
+                text.as_bytes(),
+            )?;
+        }
+    } else if deps.exists() {
+        std::fs::remove_dir_all(&deps)
+            .with_context(|| format!("failed to remove `{}`", deps.display()))?;
+    }
     let files = CONTRACT_FILES
         .iter()
         .map(|&(name, text)| (name, text))
@@ -124,6 +173,36 @@ mod tests {
             "{world}"
         );
         assert!(!world.contains("import traces"), "{world}");
+    }
+
+    #[test]
+    fn a_network_plugin_s_world_imports_wasi_http_and_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = manifest(
+            PluginKind::Embedder,
+            "network = { hosts = [\"api.example.com\"] }",
+        );
+        let options = WorldOptions { wasi_http: true };
+        write_wit_dir_with(dir.path(), &manifest, options).unwrap();
+        let mut resolve = wit_parser::Resolve::default();
+        let (package, _) = resolve.push_dir(dir.path()).expect("the WIT parses");
+        let world = resolve.select_world(&[package], Some(WORLD)).unwrap();
+        let imports: Vec<String> = resolve.worlds[world]
+            .imports
+            .keys()
+            .map(|key| resolve.name_world_key(key))
+            .collect();
+        assert!(imports.iter().any(|i| i == OUTGOING_HANDLER), "{imports:?}");
+
+        // Without `network` the same options add nothing, and the deps go.
+        let manifest = manifest_without_network();
+        write_wit_dir_with(dir.path(), &manifest, options).unwrap();
+        assert!(!world_wit_with(&manifest, options).contains("wasi:http"));
+        assert!(!dir.path().join("deps").exists());
+    }
+
+    fn manifest_without_network() -> Manifest {
+        manifest(PluginKind::Embedder, "")
     }
 
     #[test]
