@@ -159,8 +159,12 @@ impl Template {
                 .unwrap_or(entry.path());
             match entry {
                 DirEntry::Dir(sub) => {
-                    // A template built in place leaves a `target/` behind: never copy it.
-                    if relative != Path::new("target") {
+                    // A template built or run in place leaves `target/`, `node_modules/`
+                    // or `__pycache__/` behind: never copy them.
+                    let generated = relative == Path::new("target")
+                        || relative == Path::new("node_modules")
+                        || relative.file_name().is_some_and(|n| n == "__pycache__");
+                    if !generated {
                         self.collect(sub, hbs, vars, out)?;
                     }
                 }

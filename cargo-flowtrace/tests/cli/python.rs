@@ -197,6 +197,22 @@ fn python_build_errors_name_the_plugin_s_file_and_the_fix() {
         "{imports:?}"
     );
 
+    // `http` without `network`: the line to add names the hosts list.
+    edit(
+        &root.join("app.py"),
+        "from flowtrace_plugin import kv\n",
+        "from flowtrace_plugin import http\n",
+    );
+    let out = in_plugin(&root, ["build"]).expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "help: `flowtrace_plugin.http` needs capability `network`: add `network = { hosts \
+             = [\"api.example.com\"] }` under `[capabilities]` in flowtrace.toml"
+        ),
+        "{}",
+        out.stderr
+    );
+
     // A syntax error: the traceback points at the plugin's own line.
     edit(
         &root.join("app.py"),
@@ -215,6 +231,111 @@ fn python_build_errors_name_the_plugin_s_file_and_the_fix() {
             .contains("error: failed to compile plugin `py-check`: componentize-py failed"),
         "{}",
         out.stderr
+    );
+}
+
+/// Asks a scoring service about each trace: `network` makes `flowtrace_plugin.http` usable.
+const JUDGE_MANIFEST: &str = r#"[plugin]
+id = "py-judge"
+name = "Py Judge"
+version = "0.1.0"
+kind = "evaluator"
+flowtrace = "^0.1"
+
+[build]
+language = "python"
+
+[capabilities]
+network = { hosts = ["api.example.com"] }
+
+[config]
+url = { type = "string", default = "https://api.example.com/v1/score" }
+"#;
+
+const JUDGE_APP: &str = r#"from flowtrace_plugin import EvalResult, Evaluator, Trace, config, export, http
+
+
+@export
+class Judge(Evaluator):
+    def evaluate(self, trace: Trace) -> EvalResult:
+        url = config.require("url", str)
+        response = http.post(url, json={"trace": trace.id}, headers={"x-plugin": "judge"}, timeout=5)
+        score = float(response.raise_for_status().json()["score"])
+        return EvalResult.ok(score) if score >= 0.5 else EvalResult.fail(score)
+"#;
+
+#[test]
+fn a_python_plugin_with_network_calls_its_hosts_and_only_them() {
+    let dir = tmp();
+    let root = dir.path().join("py-judge");
+    fs::create_dir_all(root.join("tests")).unwrap();
+    fs::write(root.join("flowtrace.toml"), JUDGE_MANIFEST).unwrap();
+    fs::write(root.join("app.py"), JUDGE_APP).unwrap();
+    let trace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../templates/rust-evaluator/tests/traces/agent.json");
+    fs::copy(trace, root.join("tests/agent.json")).unwrap();
+    let fixtures = [
+        (
+            "stubbed",
+            "[[http]]\nurl = \"https://api.example.com/v1/score\"\nmethod = \"POST\"\n\
+             body-json = { score = 0.25 }\n\n[expect]\npassed = false\nscore = 0.25\n",
+        ),
+        (
+            "server-error",
+            "[[http]]\nurl = \"https://api.example.com/*\"\nstatus = 503\nbody = \"busy\"\n\n\
+             [expect]\nerror = \"answered 503\"\n",
+        ),
+        (
+            "denied",
+            "config = { url = \"https://elsewhere.example.org/score\" }\n\n[expect]\n\
+             error = \"capability denied: POST https://elsewhere.example.org/score\"\n",
+        ),
+        ("unstubbed", "[expect]\npassed = true\n"),
+    ];
+    for (name, body) in fixtures {
+        fs::write(
+            root.join(format!("tests/{name}.toml")),
+            format!("trace = \"agent.json\"\n{body}"),
+        )
+        .unwrap();
+    }
+    let out = in_plugin(&root, ["test"]).expect_code(3);
+    for passing in ["stubbed", "server-error", "denied"] {
+        assert!(
+            out.stdout.contains(&format!("test {passing} ... ok")),
+            "{passing}\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    assert!(
+        out.stdout.contains("test unstubbed ... FAILED"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "the plugin requested `POST https://api.example.com/v1/score`, which no `[[http]]` \
+             entry stubs"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("3 passed, 1 failed\n"),
+        "{}",
+        out.stdout
+    );
+
+    // The component imports wasi:http's outgoing handler, granted by `network`.
+    let finished = build_json(&root);
+    let imports = finished["imports"].as_array().unwrap();
+    assert!(
+        imports.iter().any(|i| i["import"]
+            .as_str()
+            .is_some_and(|name| name.starts_with("wasi:http/outgoing-handler@"))
+            && i["verdict"] == "ok"),
+        "{imports:?}"
     );
 }
 
@@ -255,4 +376,102 @@ fn a_python_plugin_without_its_entry_module_says_what_to_create() {
         "{}",
         out.stderr
     );
+}
+
+/// The SDK's own unit tests (`sdk/python/tests`: the SDK against fake hosts, and against
+/// the bindings componentize-py generates for several worlds), with the shared toolchain.
+#[test]
+fn the_python_sdk_unit_tests_pass() {
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/python");
+    // The bindings tests need componentize-py: install it (once per run) through a build
+    // of nothing, `doctor --fix`, so the tests run instead of skipping.
+    let dir = tmp();
+    run(python(dir.path()), ["doctor", "--fix"]);
+    let output = Command::new("python3")
+        .args(["-m", "unittest", "discover", "-s", "tests", "-v"])
+        .current_dir(&sdk)
+        .env("FLOWTRACE_TOOLCHAINS", toolchains())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the Python SDK's unit tests failed\n{stderr}"
+    );
+    assert!(!stderr.contains("skipped"), "tests were skipped:\n{stderr}");
+    let ran = stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Ran ")?
+                .split(' ')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .unwrap_or(0);
+    assert!(ran > 100, "only {ran} tests ran:\n{stderr}");
+}
+
+/// `new` -> `test` for each Python template: every kind has a starting point that passes.
+#[test]
+fn every_python_template_builds_and_passes_its_fixtures() {
+    let dir = tmp();
+    for template in [
+        "python-evaluator",
+        "python-exporter",
+        "python-embedder",
+        "python-transformer",
+    ] {
+        let name = format!("my-{template}");
+        run(
+            python(dir.path()),
+            ["new", name.as_str(), "--template", template],
+        )
+        .expect_code(0);
+        let plugin = dir.path().join(&name);
+        let out = in_plugin(&plugin, ["test"]);
+        let last = out.stdout.lines().last().unwrap_or_default().to_string();
+        let out = out.expect_code(0);
+        assert!(
+            last.ends_with(" passed, 0 failed") && !last.starts_with("0 "),
+            "{template}: last line `{last}`\n{}",
+            out.stdout
+        );
+    }
+}
+
+/// The Python example passes its fixtures.
+#[test]
+fn the_sentiment_example_passes_its_fixtures() {
+    let dir = tmp();
+    let example = dir.path().join("sentiment-evaluator");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sentiment-evaluator"),
+        &example,
+    );
+    let out = in_plugin(&example, ["test"]).expect_code(0);
+    assert!(
+        out.stdout.ends_with(" passed, 0 failed\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Copy `from` to `to`, without build output or caches.
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == "__pycache__" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(&name));
+        } else {
+            fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
 }

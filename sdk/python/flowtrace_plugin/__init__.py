@@ -43,11 +43,12 @@ capability under ``[capabilities]`` in ``flowtrace.toml``:
 ``storage = true``       :mod:`flowtrace_plugin.kv`
 ``traces = true``        :mod:`flowtrace_plugin.traces`
 ``embeddings = true``    :mod:`flowtrace_plugin.embeddings`
+``network = {hosts=..}`` :mod:`flowtrace_plugin.http`
 =======================  ==================================
 
 Importing one of these modules without its capability fails the build with
-``flowtrace_plugin.errors.CapabilityNotDeclared`` naming the line to add. ``network``
-(outgoing HTTP through ``wasi:http``), ``env`` and ``fs-read`` need nothing from this package.
+``flowtrace_plugin.errors.CapabilityNotDeclared`` naming the line to add. ``env`` and
+``fs-read`` need nothing from this package (``os.environ`` and ``open`` see what they grant).
 
 **Unit tests.** Outside a component there is no host: build traces with
 :meth:`Trace.from_data` and run host calls inside :func:`flowtrace_plugin.testing.host`.
@@ -58,7 +59,7 @@ from __future__ import annotations
 from . import config, log
 from ._attributes import AttributeValue, as_string_list
 from ._data import Span, TraceData
-from ._plugin import Embedder, Evaluator, ExportFormat, Exporter, Transformer, export
+from ._plugin import Embedder, Evaluator, Exporter, ExportFormat, Transformer, export
 from ._result import EvalResult, Finding, MetricValue
 from ._span import SpanInfo, SpanKind, SpanStatus, TokenUsage
 from ._trace import SpanRef, Trace
@@ -69,8 +70,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AttributeValue",
-    "EvalResult",
     "Embedder",
+    "EvalResult",
     "Evaluator",
     "ExportFormat",
     "Exporter",

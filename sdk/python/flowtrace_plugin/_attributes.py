@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["AttributeValue", "as_string_list"]
 
-AttributeValue = Union[str, int, float, bool, list[Any], dict[str, Any], None]
+AttributeValue = str | int | float | bool | list[Any] | dict[str, Any] | None
 """An attribute's value as plain Python: the contract's ``text``, ``integer``, ``float`` and
 ``boolean`` arrive as ``str``, ``int``, ``float`` and ``bool``; ``json`` (an OpenTelemetry
 array or map) arrives parsed, usually as a ``list`` or a ``dict`` (the JSON text itself when it

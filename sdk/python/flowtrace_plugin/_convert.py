@@ -112,7 +112,7 @@ def plugin_error_from(raw: Any) -> PluginError:
 class HostSource:
     """A :class:`~flowtrace_plugin._trace.TraceSource` over the host's ``trace`` resource."""
 
-    __slots__ = ("_raw", "_owned")
+    __slots__ = ("_owned", "_raw")
 
     def __init__(self, raw: Any, owned: bool = False) -> None:
         self._raw = raw
@@ -125,10 +125,12 @@ class HostSource:
         return int(self._raw.span_count())
 
     def input(self) -> str | None:
-        return self._raw.input()
+        value: str | None = self._raw.input()
+        return value
 
     def output(self) -> str | None:
-        return self._raw.output()
+        value: str | None = self._raw.output()
+        return value
 
     def attributes(self) -> dict[str, AttributeValue]:
         return attributes_from(self._raw.attributes())
@@ -140,22 +142,28 @@ class HostSource:
         return list(self._raw.spans_of_kind(_types().SpanKind[kind.name]))
 
     def span_id(self, index: int) -> str | None:
-        return self._raw.span_id(index)
+        value: str | None = self._raw.span_id(index)
+        return value
 
     def span_name(self, index: int) -> str | None:
-        return self._raw.span_name(index)
+        value: str | None = self._raw.span_name(index)
+        return value
 
     def span_model(self, index: int) -> str | None:
-        return self._raw.span_model(index)
+        value: str | None = self._raw.span_model(index)
+        return value
 
     def span_input(self, index: int) -> str | None:
-        return self._raw.span_input(index)
+        value: str | None = self._raw.span_input(index)
+        return value
 
     def span_output(self, index: int) -> str | None:
-        return self._raw.span_output(index)
+        value: str | None = self._raw.span_output(index)
+        return value
 
     def span_status_message(self, index: int) -> str | None:
-        return self._raw.span_status_message(index)
+        value: str | None = self._raw.span_status_message(index)
+        return value
 
     def span_attribute(self, index: int, key: str) -> AttributeValue:
         raw = self._raw.span_attribute(index, key)

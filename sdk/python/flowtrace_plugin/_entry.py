@@ -18,7 +18,6 @@ generated ones (``wit_world``), and turns exceptions into the contract's ``plugi
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import sys
@@ -43,25 +42,36 @@ def load(module: str, kind: str) -> None:
     if kind not in KINDS:
         raise BuildError(f"unknown plugin kind `{kind}`: expected one of {', '.join(KINDS)}")
     shown = module.replace(".", "/") + ".py"
+    _host.importing = shown
     try:
         user_module = importlib.import_module(module)
     except ModuleNotFoundError as err:
         if err.name == module.split(".")[0]:
             raise BuildError(
                 f"no module `{module}`: the plugin's code goes in `{shown}` next to "
-                "flowtrace.toml"
+                "flowtrace.toml, or in the file `entry` names under `[build]`"
             ) from None
         raise
+    finally:
+        _host.importing = None
     file = getattr(user_module, "__file__", None)
     if file:
-        _user_dir = os.path.dirname(os.path.abspath(file))
-        shown = os.path.basename(file) if "." not in module else shown
+        path = os.path.abspath(file)
+        if os.path.basename(path) == "__init__.py":
+            # A package: the plugin's code is the package and what sits beside it.
+            _user_dir = os.path.dirname(os.path.dirname(path))
+            shown = f"{module.replace('.', '/')}/__init__.py"
+        else:
+            _user_dir = os.path.dirname(path)
+            shown = os.path.basename(path)
     classes = exported()
     if not classes:
         raise BuildError(_no_plugin_message(user_module, shown, kind))
     if len(classes) > 1:
         names = ", ".join(f"`{_qualified(c)}`" for c in classes)
-        raise BuildError(f"{names} are all decorated with `@export`: a plugin exports one class")
+        raise BuildError(
+            f"several classes are decorated with `@export` ({names}): a plugin exports one class"
+        )
     cls = classes[0]
     actual = kind_of(cls)[0]
     if actual != kind:
@@ -112,12 +122,6 @@ def _preload(kind: str) -> None:
     _host.backend("flowtrace_plugin._entry.load")
     from . import _convert  # noqa: F401 - imported for its side effect on sys.modules
 
-    # Everything allocated so far (the interpreter, the imported modules) lives as long as
-    # the component: move it out of the garbage collector's reach, so a collection during
-    # a call does not walk (and copy the pages of) the whole initial heap.
-    gc.collect()
-    gc.freeze()
-
 
 def _instance() -> Any:
     if _plugin_class is None:
@@ -151,7 +155,7 @@ def _error(err: BaseException) -> Any:
 def _log_error(text: str) -> None:
     try:
         _host.backend("flowtrace_plugin._entry").log("ERROR", text)
-    except Exception:  # noqa: BLE001 - the error itself is what matters
+    except Exception:
         pass
 
 

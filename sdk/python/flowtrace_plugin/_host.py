@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import CapabilityNotDeclared, NotInComponent, PluginError
+from .errors import BuildError, CapabilityNotDeclared, NotInComponent, PluginError
 
 if TYPE_CHECKING:
     from ._trace import Trace
@@ -43,6 +43,9 @@ class Backend(Protocol):
 _stand_in: Backend | None = None
 _modules: dict[str, ModuleType] = {}
 
+importing: str | None = None
+"""The file of the plugin's module while the build imports it (no host exists then)."""
+
 
 def bindings_present() -> bool:
     """Whether the generated bindings are importable (inside a component, or during its
@@ -59,9 +62,22 @@ def wit(name: str) -> ModuleType:
     module = _modules.get(name)
     if module is None:
         path = name if name == "componentize_py_types" else f"wit_world.imports.{name}"
-        module = importlib.import_module(path)
+        try:
+            module = importlib.import_module(path)
+        except ModuleNotFoundError as err:
+            # A world that also imports `wasi:http` has two `types` interfaces:
+            # componentize-py then names them by package (`flowtrace_plugin_types`,
+            # `wasi_http_types`).
+            alias = _QUALIFIED.get(name)
+            if alias is None or err.name != path:
+                raise
+            module = importlib.import_module(f"wit_world.imports.{alias}")
         _modules[name] = module
     return module
+
+
+_QUALIFIED = {"types": "flowtrace_plugin_types", "wasi_http_types": "types"}
+"""The other name of an interface whose plain name another package's interface shares."""
 
 
 def check_capability(module: str, capability: str, interface: str) -> None:
@@ -83,6 +99,11 @@ def backend(function: str) -> Backend:
     component)."""
     if _stand_in is not None:
         return _stand_in
+    if importing is not None:
+        raise BuildError(
+            f"`{function}` was called while the build imported `{importing}`, and the host "
+            "only exists during a call: call it inside the plugin's methods instead"
+        )
     if _wit_backend is not None:
         return _wit_backend
     if bindings_present():

@@ -14,7 +14,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar, Union
+from typing import TypeVar
 
 from ._data import TraceData
 from ._result import EvalResult
@@ -222,7 +222,7 @@ class Transformer(ABC):
         """
 
 
-PluginClass = Union[type[Evaluator], type[Exporter], type[Embedder], type[Transformer]]
+PluginClass = type[Evaluator] | type[Exporter] | type[Embedder] | type[Transformer]
 """A plugin class, of any kind."""
 
 KINDS: dict[str, type] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._data import Span
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EvalResult", "Finding", "MetricValue"]
 
-MetricValue = Union[float, int, bool, str]
+MetricValue = float | int | bool | str
 """A named measurement's value: the contract's ``float``, ``integer``, ``boolean`` or
 ``text``, from the Python type (``bool`` is checked before ``int``).
 
@@ -32,7 +32,9 @@ def check_score(score: object) -> float:
     ValueError: score must be between 0.0 and 1.0, got 1.5
     """
     if isinstance(score, bool) or not isinstance(score, (int, float)):
-        raise TypeError(f"score must be a float between 0.0 and 1.0, got {type(score).__name__} {score!r}")
+        raise TypeError(
+            f"score must be a float between 0.0 and 1.0, got {type(score).__name__} {score!r}"
+        )
     value = float(score)
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise ValueError(f"score must be between 0.0 and 1.0, got {score!r}")

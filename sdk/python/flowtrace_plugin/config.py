@@ -24,15 +24,19 @@ calls in :func:`flowtrace_plugin.testing.host`.
 from __future__ import annotations
 
 import json
-from typing import TypeVar, Union, overload
+from typing import TypeVar, overload
 
 from . import _host
 from .errors import InvalidConfig
 
 __all__ = ["ConfigValue", "get", "keys", "require"]
 
-ConfigValue = Union[str, int, float, bool, list[str]]
-"""A configuration value: one Python type per ``type`` of ``[config]``."""
+ConfigValue = str | int | float | bool | list[str]
+"""A configuration value: one Python type per ``type`` of ``[config]`` (``string``,
+``integer``, ``float``, ``boolean``, ``string-list``).
+
+>>> value: ConfigValue = ["ok", "slow"]
+"""
 
 _T = TypeVar("_T")
 _D = TypeVar("_D")
@@ -101,8 +105,7 @@ def require(key: str, kind: type | None = None) -> object:
         return value
     if kind not in _EXPECTED:
         raise TypeError(
-            f"`config.require` takes str, int, float, bool or list as its type, "
-            f"not {kind!r}"
+            f"`config.require` takes str, int, float, bool or list as its type, not {kind!r}"
         )
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

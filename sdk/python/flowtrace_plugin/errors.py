@@ -163,8 +163,13 @@ class CapabilityNotDeclared(BuildError):
         """The SDK module imported, e.g. ``flowtrace_plugin.kv``."""
         self.capability: str = capability
         """The capability to declare, e.g. ``storage``."""
+        line = (
+            'network = { hosts = ["api.example.com"] }'
+            if capability == "network"
+            else f"{capability} = true"
+        )
         super().__init__(
-            f"`{self.module}` needs capability `{capability}`: add `{capability} = true` "
+            f"`{self.module}` needs capability `{capability}`: add `{line}` "
             "under `[capabilities]` in flowtrace.toml"
         )
 

@@ -82,18 +82,43 @@ class TestHost:
         ``info``, ``warn``, ``error``."""
 
     def log(self, level: str, message: str) -> None:
+        """Record a log line (what :mod:`flowtrace_plugin.log` calls).
+
+        >>> h = TestHost(); h.log("INFO", "hi"); h.logs
+        [('info', 'hi')]
+        """
         self.logs.append((level.lower(), message))
 
     def config_get(self, key: str) -> ConfigValue | None:
+        """A copy of the value of ``key`` (what :func:`flowtrace_plugin.config.get` calls).
+
+        >>> TestHost(config={"n": 3}).config_get("n")
+        3
+        """
         return copy.deepcopy(self.config.get(key))
 
     def config_keys(self) -> list[str]:
+        """The config keys (what :func:`flowtrace_plugin.config.keys` calls).
+
+        >>> TestHost(config={"n": 3}).config_keys()
+        ['n']
+        """
         return list(self.config)
 
     def kv_get(self, key: str) -> bytes | None:
+        """The value under ``key`` (what :func:`flowtrace_plugin.kv.get` calls).
+
+        >>> TestHost(kv={"a": b"1"}).kv_get("a")
+        b'1'
+        """
         return self.kv.get(key)
 
     def kv_set(self, key: str, value: bytes) -> str | None:
+        """Store ``value``, or say why not (what :func:`flowtrace_plugin.kv.set` calls).
+
+        >>> h = TestHost(); h.kv_quota = 2; h.kv_set("key", b"value")
+        "the store's quota of 2 bytes would be exceeded"
+        """
         if self.kv_quota is not None:
             others = sum(len(k) + len(v) for k, v in self.kv.items() if k != key)
             if others + len(key) + len(value) > self.kv_quota:
@@ -102,12 +127,28 @@ class TestHost:
         return None
 
     def kv_delete(self, key: str) -> None:
+        """Remove ``key`` (what :func:`flowtrace_plugin.kv.delete` calls).
+
+        >>> h = TestHost(kv={"a": b"1"}); h.kv_delete("a"); h.kv
+        {}
+        """
         self.kv.pop(key, None)
 
     def kv_keys(self, prefix: str) -> list[str]:
+        """The keys starting with ``prefix``, sorted (what :func:`flowtrace_plugin.kv.keys`
+        calls).
+
+        >>> TestHost(kv={"b": b"", "a": b""}).kv_keys("")
+        ['a', 'b']
+        """
         return sorted(k for k in self.kv if k.startswith(prefix))
 
     def traces_get(self, trace_id: str) -> Trace | None:
+        """The trace ``trace_id`` (what :func:`flowtrace_plugin.traces.get` calls).
+
+        >>> TestHost(traces=[TraceData(id="t")]).traces_get("t").id
+        't'
+        """
         for data in self.traces:
             if data.id == trace_id:
                 return Trace.from_data(data)
@@ -116,6 +157,12 @@ class TestHost:
     def traces_query(
         self, name_contains: str | None, since_ns: int | None, until_ns: int | None, limit: int
     ) -> list[str]:
+        """The ids of the matching traces, newest first (what
+        :func:`flowtrace_plugin.traces.query` calls).
+
+        >>> TestHost(traces=[TraceData(id="t")]).traces_query(None, None, None, 10)
+        ['t']
+        """
         found: list[tuple[int, str]] = []
         for data in self.traces:
             root = _root(data)
@@ -132,6 +179,12 @@ class TestHost:
         return [trace_id for _, trace_id in found[: max(0, limit)]]
 
     def embeddings_dimension(self) -> int:
+        """The dimension of the vectors (what :func:`flowtrace_plugin.embeddings.dimension`
+        calls).
+
+        >>> TestHost(embedding_dimension=8).embeddings_dimension()
+        8
+        """
         if self.embedding_vectors:
             return len(next(iter(self.embedding_vectors.values())))
         if self.embedding_dimension is None:
@@ -142,6 +195,11 @@ class TestHost:
         return self.embedding_dimension
 
     def embeddings_embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text (what :func:`flowtrace_plugin.embeddings.embed` calls).
+
+        >>> TestHost(embeddings={"a": [1.0]}).embeddings_embed(["a"])
+        [[1.0]]
+        """
         if self.embedding_vectors is not None:
             missing = [t for t in texts if t not in self.embedding_vectors]
             if missing:
