@@ -168,7 +168,7 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
         .args(disabled_features(manifest))
         .arg("-o")
         .arg(built.path());
-    run_componentize(term, command, id)?;
+    run_componentize(term, command, id, &bundle)?;
     tracing::debug!(elapsed = ?started.elapsed(), "componentize-js finished");
 
     let prepared = prepare(built.path(), text, output, target_dir)?;
@@ -496,7 +496,7 @@ fn run_bundler(term: &Term, tools: &NodeTools, bundle: &Bundle<'_>) -> Result<()
 }
 
 /// Run componentize-js: its output is shown in verbose mode, and on failure, unchanged.
-fn run_componentize(term: &Term, mut command: Command, id: &str) -> Result<()> {
+fn run_componentize(term: &Term, mut command: Command, id: &str, bundle: &Path) -> Result<()> {
     let shown = display(&command);
     term.verbose_status("Running", format_args!("`{shown}`"));
     let spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
@@ -519,14 +519,35 @@ fn run_componentize(term: &Term, mut command: Command, id: &str) -> Result<()> {
     for line in stdout.lines().chain(stderr.lines()) {
         term.stderr_line(line);
     }
-    Err(anyhow!(
+    let mut err = anyhow!(
         "failed to compile plugin `{id}`: componentize-js failed ({})",
         output.status
-    ))
-    .help(
-        "the plugin's module ran while it was built: code at the top level of a module must \
-         not call the host (`log`, `config`, `fetch`, ...); call it from the plugin's methods",
-    )
+    );
+    for help in componentize_helps(&stderr, bundle) {
+        err = error::with_help(err, help);
+    }
+    Err(err)
+}
+
+/// The helps for a failed componentize-js run: it runs the bundle's top level while it
+/// builds, so what fails there is the plugin's code.
+fn componentize_helps(stderr: &str, bundle: &Path) -> Vec<String> {
+    let mut helps = Vec::new();
+    if stderr.contains("cannot call arbitrary imported functions during Wizer initialization") {
+        helps.push(
+            "the build runs the top level of the plugin's modules, where there is no host: \
+             call `log`, `config`, `fetch` and the other host functions from the plugin's \
+             methods"
+                .to_string(),
+        );
+    } else if stderr.contains("Exception while evaluating top-level script") {
+        helps.push(format!(
+            "the build runs the top level of the plugin's modules, and it threw (above); \
+             `plugin.js` lines refer to the bundle, `{}`",
+            bundle.display()
+        ));
+    }
+    helps
 }
 
 #[cfg(test)]
@@ -572,6 +593,24 @@ mod tests {
             text.contains("export const transformer = exportTransformer(plugin);"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn top_level_failures_get_a_help() {
+        let bundle = Path::new("/p/target/flowtrace/typescript/plugin.js");
+        let host_call = "1: Error: attempted to call an unknown imported function: \
+                         'flowtrace:plugin/config@0.1.0' 'get'\n\n       You cannot call arbitrary \
+                         imported functions during Wizer initialization.\n";
+        let helps = componentize_helps(host_call, bundle);
+        assert_eq!(helps.len(), 1, "{helps:?}");
+        assert!(helps[0].contains("from the plugin's methods"), "{helps:?}");
+        let thrown = "Exception while evaluating top-level script\nplugin.js:3:9 Error: boom\n";
+        let helps = componentize_helps(thrown, bundle);
+        assert!(
+            helps[0].contains("/p/target/flowtrace/typescript/plugin.js"),
+            "{helps:?}"
+        );
+        assert!(componentize_helps("out of memory", bundle).is_empty());
     }
 
     #[test]

@@ -92,7 +92,11 @@ fn installed_version(home: &Path) -> Option<String> {
 /// from a platform package; an install that skipped optional dependencies has none).
 fn installed_esbuild_version(home: &Path) -> Option<String> {
     let version = package_version(home, ESBUILD_PACKAGE)?;
-    let bin = if cfg!(windows) { "esbuild.cmd" } else { "esbuild" };
+    let bin = if cfg!(windows) {
+        "esbuild.cmd"
+    } else {
+        "esbuild"
+    };
     node_dir(home)
         .join("node_modules/.bin")
         .join(bin)
@@ -208,7 +212,12 @@ pub fn install_tools(term: &Term, home: &Path, tools: &[NodeTool]) -> Result<()>
         .arg("install")
         .arg("--prefix")
         .arg(&dir)
-        .args(["--save-exact", "--no-audit", "--no-fund", "--loglevel=error"])
+        .args([
+            "--save-exact",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
         .args(&specs);
     let what: Vec<String> = tools
         .iter()

@@ -11,3 +11,4 @@ mod invocation;
 mod new;
 mod registry;
 mod support;
+mod typescript;

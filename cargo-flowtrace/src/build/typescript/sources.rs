@@ -129,7 +129,13 @@ mod tests {
         std::fs::create_dir_all(root.join("src")).unwrap();
         std::fs::write(root.join("src/index.ts"), "export {};\n").unwrap();
         let first = hash_inputs(root, "m").unwrap();
-        for ignored in ["tests", "target", "node_modules/left-pad", ".git", "src/node_modules"] {
+        for ignored in [
+            "tests",
+            "target",
+            "node_modules/left-pad",
+            ".git",
+            "src/node_modules",
+        ] {
             std::fs::create_dir_all(root.join(ignored)).unwrap();
             std::fs::write(root.join(ignored).join("f.ts"), "x").unwrap();
         }
