@@ -18,10 +18,11 @@
 //! `flowtrace:plugin/kv@0.1.0` itself) in a plugin that does not declare `storage = true`
 //! is an esbuild error at that import, with the manifest line to add as a help.
 //!
-//! componentize-js runs with `-d fetch-event` always (a plugin serves no HTTP), and `-d
-//! http` unless the manifest declares `network` (`fetch` needs `http` alone). `stdio`
-//! stays, so `console.log` reaches the plugin log (it brings the filesystem imports with
-//! it, which the host links with nothing preopened); `random` and `clocks` stay, or
+//! componentize-js runs with `-d fetch-event` (a plugin serves no HTTP) and `-d stdio`
+//! always, and `-d http` unless the manifest declares `network` (`fetch` needs `http`
+//! alone). Without `stdio` the component imports no stdin, stdout, terminal or filesystem
+//! interfaces, and `console.log` writes nothing: the SDK's export bridge routes `console`
+//! to the plugin log instead, at each method's level. `random` and `clocks` stay, or
 //! `Math.random()` and `Date.now()` would trap.
 
 mod sources;
@@ -184,10 +185,10 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     })
 }
 
-/// The `-d` flags of componentize-js for `manifest`: `fetch-event` always, `http` without
-/// the `network` capability.
+/// The `-d` flags of componentize-js for `manifest`: `fetch-event` and `stdio` always,
+/// `http` without the `network` capability.
 fn disabled_features(manifest: &Manifest) -> Vec<&'static str> {
-    let mut flags = vec!["-d", "fetch-event"];
+    let mut flags = vec!["-d", "fetch-event", "-d", "stdio"];
     if !manifest.capabilities.has_network() {
         flags.extend(["-d", "http"]);
     }
@@ -567,14 +568,17 @@ mod tests {
     fn http_is_kept_only_for_network_plugins() {
         assert_eq!(
             disabled_features(&manifest_with("")),
-            ["-d", "fetch-event", "-d", "http"]
+            ["-d", "fetch-event", "-d", "stdio", "-d", "http"]
         );
         let network = manifest_with("network = { hosts = [\"api.example.com\"] }");
-        assert_eq!(disabled_features(&network), ["-d", "fetch-event"]);
+        assert_eq!(
+            disabled_features(&network),
+            ["-d", "fetch-event", "-d", "stdio"]
+        );
         let empty = manifest_with("network = { hosts = [] }");
         assert_eq!(
             disabled_features(&empty),
-            ["-d", "fetch-event", "-d", "http"]
+            ["-d", "fetch-event", "-d", "stdio", "-d", "http"]
         );
     }
 

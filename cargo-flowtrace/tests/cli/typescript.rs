@@ -95,11 +95,20 @@ fn the_template_builds_passes_its_tests_and_is_not_rebuilt_unchanged() {
         let name = format!("flowtrace:plugin/{granted}@0.1.0");
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
-    // No `network`: componentize-js was told to leave out `fetch` (wasi:http).
-    assert!(
-        !names.iter().any(|n| n.starts_with("wasi:http/")),
-        "{names:?}"
-    );
+    // No `network`: componentize-js was told to leave out `fetch` (wasi:http); nor its
+    // `stdio` feature (the SDK routes `console` to the plugin log), which would bring
+    // stdin, stdout, terminals and the filesystem.
+    for left_out in [
+        "wasi:http/",
+        "wasi:filesystem/",
+        "wasi:cli/stdout",
+        "wasi:cli/stdin",
+    ] {
+        assert!(
+            !names.iter().any(|n| n.starts_with(left_out)),
+            "{left_out} in {names:?}"
+        );
+    }
     // The SDK copy the template's tsconfig.json points editors at.
     assert!(plugin
         .join("target/flowtrace/typescript/sdk/src/index.ts")
@@ -276,6 +285,6 @@ fn the_sdk_unit_tests_pass() {
         .find_map(|l| l.strip_prefix("# pass "))
         .and_then(|n| n.trim().parse::<u32>().ok())
         .unwrap_or(0);
-    assert!(passed >= 19, "{passed} SDK tests passed\n{stdout}");
+    assert!(passed >= 20, "{passed} SDK tests passed\n{stdout}");
     assert!(stdout.lines().any(|l| l == "# fail 0"), "{stdout}");
 }

@@ -12,13 +12,15 @@
  * Each bridge converts the host's values into the SDK's types and back, calls the
  * plugin's methods with the plugin as `this`, waits for promises, and turns what they
  * throw into the contract's `plugin-error`: a {@link PluginError} as it is, anything else
- * as `failed` with the exception's name and message, its stack in the plugin log.
+ * as `failed` with the exception's name and message, its stack in the plugin log. Each
+ * also routes `console` to the plugin log ({@link installConsole}).
  *
  * @module
  */
 
 import type * as wit from "flowtrace:plugin/types@0.1.0";
 
+import { installConsole } from "./console";
 import type { TraceData } from "./data";
 import { Failed, PluginError, toWire } from "./error";
 import { write as writeLog } from "./log";
@@ -26,6 +28,8 @@ import type { Embedder, Evaluator, Exporter, Transformer } from "./plugin";
 import { describe, EvalResult } from "./result";
 import { Trace, type TraceSource } from "./trace";
 import { evalResultToWire, traceDataToWire } from "./wire";
+
+export { formatConsole, installConsole } from "./console";
 
 type Result<T> = wit.Result<T, wit.PluginError>;
 
@@ -108,6 +112,7 @@ function traces(raw: readonly TraceSource[]): Trace[] {
  * ```
  */
 export function exportEvaluator(impl: Evaluator) {
+  installConsole();
   const plugin = checkExport(impl, "evaluator", "defineEvaluator") as Evaluator;
   const evaluate = methodOf(plugin, "evaluator", "evaluate", "defineEvaluator({ evaluate(trace) { ... } })");
   const batch = (plugin as { evaluateBatch?: unknown }).evaluateBatch;
@@ -181,6 +186,7 @@ export function exportEvaluator(impl: Evaluator) {
  * ```
  */
 export function exportExporter(impl: Exporter) {
+  installConsole();
   const plugin = checkExport(impl, "exporter", "defineExporter") as Exporter;
   const formats = methodOf(plugin, "exporter", "formats", "defineExporter({ formats() { ... }, exportTraces(format, traces) { ... } })");
   const exportTraces = methodOf(plugin, "exporter", "exportTraces", "defineExporter({ formats() { ... }, exportTraces(format, traces) { ... } })");
@@ -230,6 +236,7 @@ function bytesOf(value: Uint8Array | string): Uint8Array {
  * ```
  */
 export function exportEmbedder(impl: Embedder) {
+  installConsole();
   const plugin = checkExport(impl, "embedder", "defineEmbedder") as Embedder;
   const dimension = methodOf(plugin, "embedder", "dimension", "defineEmbedder({ dimension() { ... }, embed(texts) { ... } })");
   const embed = methodOf(plugin, "embedder", "embed", "defineEmbedder({ dimension() { ... }, embed(texts) { ... } })");
@@ -288,6 +295,7 @@ export function exportEmbedder(impl: Embedder) {
  * ```
  */
 export function exportTransformer(impl: Transformer) {
+  installConsole();
   const plugin = checkExport(impl, "transformer", "defineTransformer") as Transformer;
   const transform = methodOf(plugin, "transformer", "transform", "defineTransformer({ transform(traces) { ... } })");
   return {

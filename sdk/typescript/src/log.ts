@@ -1,6 +1,7 @@
 /**
  * The plugin log (`flowtrace:plugin/log`, always granted). The host shows each line with
- * the plugin's id; `console.log` (stdout) and `console.error` (stderr) end up there too.
+ * the plugin's id; `console.log`, `console.warn`, `console.error`, ... end up there too,
+ * at their level.
  *
  * ```ts
  * import { log } from "@flowtrace/plugin-sdk";

@@ -349,6 +349,16 @@ describe("export bridges", () => {
     assert.match(err.val.val, /findings\[0\]\.spanId must be a string, got a function/);
   });
 
+  test("console goes to the plugin log at its level", () => {
+    exportEvaluator({ evaluate: () => EvalResult.pass() });
+    console.warn("flagged", 3, { ok: true }, 2n);
+    assert.deepEqual(hostLog.lines.at(-1), ["warn", 'flagged 3 {"ok":true} 2']);
+    console.log("done");
+    assert.deepEqual(hostLog.lines.at(-1), ["info", "done"]);
+    console.error(new RangeError("bad"));
+    assert.match(hostLog.lines.at(-1)?.[1] ?? "", /^RangeError: bad\n/);
+  });
+
   test("an export without its method fails while the module loads", () => {
     assert.throws(
       () => exportEvaluator({} as never),
