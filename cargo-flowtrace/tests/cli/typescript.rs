@@ -234,6 +234,63 @@ fn bundling_errors_name_the_file_and_line() {
 }
 
 #[test]
+fn npm_dependencies_are_installed_and_bundled() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "ts-deps");
+    // A local package: `npm install` links it without the registry.
+    let vendor = plugin.join("vendor/slow-rule");
+    fs::create_dir_all(&vendor).unwrap();
+    fs::write(
+        vendor.join("package.json"),
+        r#"{"name": "slow-rule", "version": "1.0.0", "type": "module", "main": "index.js"}"#,
+    )
+    .unwrap();
+    fs::write(
+        vendor.join("index.js"),
+        "export const limitMs = (configured) => Math.max(configured, 1); // slow-rule marker
+",
+    )
+    .unwrap();
+    edit(
+        &plugin.join("package.json"),
+        "\"dependencies\": {}",
+        "\"dependencies\": { \"slow-rule\": \"file:./vendor/slow-rule\" }",
+    );
+    let index = plugin.join("src/index.ts");
+    edit(
+        &index,
+        "} from \"@flowtrace/plugin-sdk\";\n",
+        "} from \"@flowtrace/plugin-sdk\";\nimport { limitMs } from \"slow-rule\";\n",
+    );
+    edit(
+        &index,
+        "config.integer(\"max-span-ms\")",
+        "limitMs(config.integer(\"max-span-ms\"))",
+    );
+
+    let out = run(ts(&plugin), ["build"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Installing 1 npm package(s) of the plugin (`npm install`)"),
+        "{}",
+        out.stderr
+    );
+    assert!(plugin.join("node_modules/slow-rule").exists());
+    let bundle = fs::read_to_string(plugin.join("target/flowtrace/typescript/plugin.js")).unwrap();
+    // esbuild heads each bundled module with its path (the link resolved).
+    assert!(
+        bundle.contains("// vendor/slow-rule/index.js"),
+        "the package is bundled"
+    );
+    imports(&artefact(&plugin, "ts-deps"));
+
+    // Installed once: the next build neither installs nor rebuilds.
+    let out = run(ts(&plugin), ["build"]).expect_code(0);
+    assert!(!out.stderr.contains("Installing"), "{}", out.stderr);
+    assert!(!out.stderr.contains("Compiling"), "{}", out.stderr);
+}
+
+#[test]
 fn the_typescript_example_passes_its_tests() {
     let dir = tmp();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/agent-budget");
