@@ -4,10 +4,26 @@
  * @module
  */
 
-/** The contract's kinds of attribute value. */
+/**
+ * The contract's kinds of attribute value.
+ *
+ * ```ts
+ * import { AttributeValue, type AttributeTag } from "@flowtrace/plugin-sdk";
+ *
+ * const tag: AttributeTag = AttributeValue.from(0.5).tag; // "float"
+ * ```
+ */
 export type AttributeTag = "text" | "integer" | "float" | "boolean" | "json";
 
-/** A JSON value, as `JSON.parse` returns it. */
+/**
+ * A JSON value, as `JSON.parse` returns it: what a `json` attribute's `value` is.
+ *
+ * ```ts
+ * import { AttributeValue, type JsonValue } from "@flowtrace/plugin-sdk";
+ *
+ * const parsed = AttributeValue.json('{"k":[1]}').value as JsonValue;
+ * ```
+ */
 export type JsonValue =
   | string
   | number
@@ -16,7 +32,16 @@ export type JsonValue =
   | JsonValue[]
   | { [key: string]: JsonValue };
 
-/** What {@link AttributeValue.from} accepts: a plain value or an `AttributeValue`. */
+/**
+ * What {@link AttributeValue.from} and {@link setAttribute} accept: a plain value or an
+ * `AttributeValue`.
+ *
+ * ```ts
+ * import type { AttributeInput } from "@flowtrace/plugin-sdk";
+ *
+ * const inputs: AttributeInput[] = ["openai", 3, 0.5, true, ["stop"], { k: 1 }];
+ * ```
+ */
 export type AttributeInput =
   | string
   | number
@@ -327,7 +352,10 @@ export function setAttribute(attributes: Attribute[], key: string, value: Attrib
   }
 }
 
-/** `value` as a number when that is exact, else as the bigint. */
+/**
+ * `value` as a number when that is exact, else as the bigint. Internal: not exported by
+ * the package.
+ */
 export function toNumber(value: bigint): number | bigint {
   const n = Number(value);
   return Number.isSafeInteger(n) ? n : value;

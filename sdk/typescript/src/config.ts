@@ -30,10 +30,24 @@ import { toNumber } from "./attribute";
  * A configuration value as JavaScript sees it: `string` (`type = "string"`), `number`
  * (`integer` and `float`; an integer too big for a number is a `bigint`), `boolean`,
  * `string[]` (`string-list`).
+ *
+ * ```ts
+ * import { config } from "@flowtrace/plugin-sdk";
+ *
+ * const value: config.ConfigValue | undefined = config.get("threshold");
+ * ```
  */
 export type ConfigValue = string | number | bigint | boolean | string[];
 
-/** The manifest's name of a value's type. */
+/**
+ * The manifest's name of a value's type, as `[config]` declares it.
+ *
+ * ```ts
+ * import { config } from "@flowtrace/plugin-sdk";
+ *
+ * const declared: config.ConfigType = "string-list";
+ * ```
+ */
 export type ConfigType = "string" | "integer" | "float" | "boolean" | "string-list";
 
 /**

@@ -51,7 +51,16 @@ export interface Span {
   attributes: Attribute[];
 }
 
-/** What {@link createSpan} takes: the id, name and kind, and any other field. */
+/**
+ * What {@link createSpan} takes: the id, name and kind, and any other field (times as
+ * numbers or bigints).
+ *
+ * ```ts
+ * import type { SpanInit } from "@flowtrace/plugin-sdk";
+ *
+ * const init: SpanInit = { id: "01", name: "search", kind: "retrieval", startTimeNs: 5 };
+ * ```
+ */
 export type SpanInit = Pick<Span, "id" | "name" | "kind"> &
   Partial<Omit<Span, "id" | "name" | "kind" | "startTimeNs" | "endTimeNs">> & {
     /** Start, nanoseconds since the Unix epoch (default 0). */

@@ -4,7 +4,15 @@
  * @module
  */
 
-/** The contract's kinds of plugin error (`plugin-error` in `types.wit`). */
+/**
+ * The contract's kinds of plugin error (`plugin-error` in `types.wit`).
+ *
+ * ```ts
+ * import { Unavailable, type PluginErrorKind } from "@flowtrace/plugin-sdk";
+ *
+ * const kind: PluginErrorKind = new Unavailable("down").kind; // "unavailable"
+ * ```
+ */
 export type PluginErrorKind = "invalid-input" | "invalid-config" | "unavailable" | "failed";
 
 /**
@@ -150,18 +158,18 @@ export class Failed extends PluginError {
   }
 }
 
-/** The contract's shape of a plugin error. */
+/** The contract's shape of a plugin error. Internal: not exported by the package. */
 export interface WirePluginError {
   tag: PluginErrorKind;
   val: string;
 }
 
-/** The error as the contract carries it. */
+/** The error as the contract carries it. Internal. */
 export function toWire(error: PluginError): WirePluginError {
   return { tag: error.kind, val: error.message };
 }
 
-/** The error the contract carried. */
+/** The error the contract carried. Internal. */
 export function fromWire(error: WirePluginError): PluginError {
   switch (error.tag) {
     case "invalid-input":

@@ -110,5 +110,13 @@ export {
 export { SpanKind, SpanStatus, totalTokens, type SpanInfo, type TokenUsage } from "./span";
 export { SpanRef, Trace, type TraceSource } from "./trace";
 
-/** The SDK's version; it targets the contract `flowtrace:plugin@0.1.0`. */
+/**
+ * The SDK's version; it targets the contract `flowtrace:plugin@0.1.0`.
+ *
+ * ```ts
+ * import { log, VERSION } from "@flowtrace/plugin-sdk";
+ *
+ * log.debug(`@flowtrace/plugin-sdk ${VERSION}`);
+ * ```
+ */
 export const VERSION = "0.1.0";

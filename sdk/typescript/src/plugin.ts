@@ -14,7 +14,15 @@ import type { PluginError } from "./error";
 import type { EvalResult } from "./result";
 import type { Trace } from "./trace";
 
-/** A value, or a promise of it: what plugin methods may return. */
+/**
+ * A value, or a promise of it: what plugin methods may return.
+ *
+ * ```ts
+ * import { EvalResult, type MaybePromise } from "@flowtrace/plugin-sdk";
+ *
+ * const later: MaybePromise<EvalResult> = Promise.resolve(EvalResult.pass());
+ * ```
+ */
 export type MaybePromise<T> = T | Promise<T>;
 
 /**

@@ -22,7 +22,15 @@ export type MetricValue =
   | { tag: "boolean"; val: boolean }
   | { tag: "text"; val: string };
 
-/** What {@link EvalResult.metric} accepts: a plain value or a {@link MetricValue}. */
+/**
+ * What {@link EvalResult.metric} accepts: a plain value or a {@link MetricValue}.
+ *
+ * ```ts
+ * import { MetricValue, type MetricInput } from "@flowtrace/plugin-sdk";
+ *
+ * const values: MetricInput[] = [3, 0.25, true, "gpt-4o", 7n, MetricValue.float(1)];
+ * ```
+ */
 export type MetricInput = number | bigint | boolean | string | MetricValue;
 
 /**
@@ -151,7 +159,16 @@ export interface Finding {
   spanId?: string;
 }
 
-/** The label and explanation {@link EvalResult.pass} and {@link EvalResult.fail} take. */
+/**
+ * The label and explanation {@link EvalResult.pass} and {@link EvalResult.fail} take.
+ *
+ * ```ts
+ * import { EvalResult, type ResultText } from "@flowtrace/plugin-sdk";
+ *
+ * const text: ResultText = { label: "ok", explanation: "every tool call succeeded" };
+ * EvalResult.pass(1, text);
+ * ```
+ */
 export interface ResultText {
   /** A short label, e.g. `ok` or `truncated`. */
   label?: string;
@@ -333,7 +350,7 @@ export function checkScore(score: unknown): number {
   return score;
 }
 
-/** `value` for a message: its type, and the value when it is short. */
+/** `value` for a message: its type, and the value when it is short. Internal. */
 export function describe(value: unknown): string {
   if (value === undefined || value === null) return String(value);
   if (typeof value === "function") return "a function";

@@ -27,7 +27,15 @@ import {
 
 /**
  * What a {@link Trace} reads from: the host's `trace` resource, or a {@link TraceData}
- * in memory ({@link Trace.fromData}).
+ * in memory ({@link Trace.fromData}). Implement it to back a `Trace` with something else
+ * (a test double that counts calls, say).
+ *
+ * ```ts
+ * import { Trace, type TraceSource } from "@flowtrace/plugin-sdk";
+ *
+ * const source: TraceSource = Trace.fromData({ id: "t", attributes: [], spans: [] }).source;
+ * new Trace(source).spanCount; // 0
+ * ```
  */
 export interface TraceSource {
   id(): string;
@@ -79,7 +87,13 @@ export class Trace {
   readonly #source: TraceSource;
   #infos: readonly SpanInfo[] | undefined;
 
-  /** A trace reading from `source`; plugins get theirs from the host. */
+  /**
+   * A trace reading from `source`; plugins get theirs from the host.
+   *
+   * ```ts
+   * const copy = new Trace(trace.source);
+   * ```
+   */
   constructor(source: TraceSource) {
     this.#source = source;
   }
@@ -253,7 +267,13 @@ export class Trace {
     return this.spans()[Symbol.iterator]();
   }
 
-  /** @internal the source, for the SDK. */
+  /**
+   * What the trace reads from.
+   *
+   * ```ts
+   * const again = new Trace(trace.source);
+   * ```
+   */
   get source(): TraceSource {
     return this.#source;
   }
@@ -283,7 +303,13 @@ export class SpanRef {
   /** The span's index in its trace. */
   readonly index: number;
 
-  /** The span at `index` of `trace`; use `trace.span(index)`, which checks the range. */
+  /**
+   * The span at `index` of `trace`; `trace.span(index)` checks the range first.
+   *
+   * ```ts
+   * const first = new SpanRef(trace, 0);
+   * ```
+   */
   constructor(trace: Trace, index: number) {
     this.trace = trace;
     this.index = index;
