@@ -103,6 +103,8 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     let stamp_path = work.join("stamp.json");
 
     install_dependencies(term, root)?;
+    // Also when nothing is rebuilt: editors and `tsc` read this copy.
+    write_sdk(&work.join("sdk"))?;
     let inputs = sources::hash_inputs(root, text)?;
     tracing::debug!(elapsed = ?started.elapsed(), "hashed the sources");
     let current = |component: &str| Stamp::new(inputs.clone(), component.to_string());
@@ -127,7 +129,6 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     );
     let wit = work.join("wit");
     world::write_wit_dir(&wit, manifest)?;
-    write_sdk(&work.join("sdk"))?;
     let script = work.join("bundle.mjs");
     write_if_changed(&script, BUNDLE_SCRIPT.as_bytes())?;
     let entry_module = work.join("entry.js");
