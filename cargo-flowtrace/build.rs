@@ -1,5 +1,5 @@
-//! Point `include_dir!` at the templates to embed, and rebuild when they, the Python SDK or
-//! the contract change.
+//! Point `include_dir!` at the templates to embed, and rebuild when they, the Python or
+//! TypeScript SDK or the contract change.
 //!
 //! The templates are `../templates` in this repository. `FLOWTRACE_TEMPLATES_DIR` overrides
 //! that (to try templates in development); when neither exists, an empty directory is
@@ -33,8 +33,12 @@ fn main() {
         empty
     };
     println!("cargo:rustc-env=FLOWTRACE_TEMPLATES_DIR={}", dir.display());
-    // Embedded with `include_dir!` / `include_str!` too: the Python SDK and the contract.
-    for embedded in ["../sdk/python/flowtrace_plugin", "../wit"] {
+    // Embedded with `include_dir!` / `include_str!` too: the SDKs and the contract.
+    for embedded in [
+        "../sdk/python/flowtrace_plugin",
+        "../sdk/typescript",
+        "../wit",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             manifest_dir.join(embedded).display()

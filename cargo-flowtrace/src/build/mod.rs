@@ -1,5 +1,7 @@
-//! Building a plugin into a validated component: `cargo build` for `wasm32-wasip2`, the
-//! manifest embedded as a custom section, the capability check, the file written.
+//! Building a plugin into a validated component: `cargo build` for `wasm32-wasip2`
+//! ([`rust`]), componentize-py ([`python`]) or esbuild and componentize-js
+//! ([`typescript`]); then the manifest embedded as a custom section, the capability check,
+//! the file written.
 //!
 //! ```text
 //!    Compiling plugin `sample-evaluator` v0.1.0 (wasm32-wasip2, dev)
@@ -13,18 +15,19 @@ pub mod cargo;
 pub mod package;
 mod python;
 mod rust;
+mod typescript;
 pub mod world;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{Context as _, Result};
 use flowtrace_plugins::capability::{self, CapabilityReport, ImportVerdict};
 use flowtrace_plugins::inspect::{self, Inspection};
 use flowtrace_plugins::manifest::{self, Language, Manifest};
 use serde::Serialize;
 
-use crate::error::{PolicyViolation, ResultExt};
+use crate::error::PolicyViolation;
 use crate::term::{Message, Term};
 
 pub use package::Package;
@@ -132,16 +135,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
     } = match manifest.build.language {
         Language::Rust => rust::compile(term, &source)?,
         Language::Python => python::compile(term, &source)?,
-        Language::TypeScript => {
-            return Err(anyhow!(
-                "building `typescript` plugins is not supported yet: `{id}` says \
-                 `language = \"typescript\"`"
-            ))
-            .help(
-                "this version builds Rust and Python plugins (`language = \"rust\"` or \
-                 `\"python\"` under `[build]`)",
-            )
-        }
+        Language::TypeScript => typescript::compile(term, &source)?,
     };
     tracing::debug!(elapsed = ?started.elapsed(), "component ready");
     term.status(

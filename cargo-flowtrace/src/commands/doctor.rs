@@ -15,9 +15,9 @@ use crate::toolchain::{self, Check};
 ///
 /// Rust plugins need rustc and the `wasm32-wasip2` target (installed with rustup). Python
 /// plugins need componentize-py, which `--fix` installs in a venv under
-/// `$FLOWTRACE_HOME/toolchains/python`; TypeScript plugins need componentize-js, which
-/// `--fix` installs with npm under `$FLOWTRACE_HOME/toolchains/node` (`$FLOWTRACE_HOME`
-/// defaults to `~/.flowtrace`).
+/// `$FLOWTRACE_HOME/toolchains/python`; TypeScript plugins need esbuild and componentize-js,
+/// which `--fix` installs with npm under `$FLOWTRACE_HOME/toolchains/node`
+/// (`$FLOWTRACE_HOME` defaults to `~/.flowtrace`).
 ///
 /// Fails (exit code 1) when the Rust toolchain cannot build plugins; the others are
 /// reported, and only needed for plugins in those languages.
@@ -28,7 +28,8 @@ Examples:
   cargo flowtrace doctor --fix
   cargo flowtrace doctor --message-format json")]
 pub struct DoctorCommand {
-    /// Install what is missing: the wasm32-wasip2 target, componentize-py, componentize-js
+    /// Install what is missing: the wasm32-wasip2 target, componentize-py, componentize-js,
+    /// esbuild
     #[arg(long)]
     pub fix: bool,
 }

@@ -6,7 +6,8 @@
 //!
 //! * [`ensure_rust_target`]: the `wasm32-wasip2` target, through rustup.
 //! * [`python::ensure_componentize_py`]: componentize-py in a venv, returns its path.
-//! * [`node::ensure_componentize_js`]: componentize-js through npm, returns its path.
+//! * [`node::ensure_node_tools`]: componentize-js and esbuild through npm, returns their
+//!   paths.
 
 pub mod node;
 pub mod process;
@@ -99,6 +100,8 @@ pub enum Installer {
     ComponentizePy,
     /// componentize-js through npm.
     ComponentizeJs,
+    /// esbuild through npm.
+    Esbuild,
 }
 
 /// One tool, as `doctor` reports it (the JSON `toolchain-check` message).
@@ -195,7 +198,9 @@ pub fn check_all(home: &Path) -> Vec<Check> {
     let componentize_py = python::check_componentize_py(home, python.is_ok());
     let node = node::check_node();
     let npm = node::check_npm();
-    let componentize_js = node::check_componentize_js(home, node.is_ok() && npm.is_ok());
+    let node_ok = node.is_ok() && npm.is_ok();
+    let componentize_js = node::check_componentize_js(home, node_ok);
+    let esbuild = node::check_esbuild(home, node_ok);
     vec![
         rust::check_rustup(),
         rust::check_rustc(),
@@ -205,6 +210,7 @@ pub fn check_all(home: &Path) -> Vec<Check> {
         node,
         npm,
         componentize_js,
+        esbuild,
     ]
 }
 
@@ -212,11 +218,14 @@ pub fn check_all(home: &Path) -> Vec<Check> {
 pub fn install(term: &Term, home: &Path, installer: Installer) -> Result<()> {
     let _lock = match installer {
         Installer::RustTarget => None,
-        Installer::ComponentizePy | Installer::ComponentizeJs => Some(lock_toolchains(term, home)?),
+        Installer::ComponentizePy | Installer::ComponentizeJs | Installer::Esbuild => {
+            Some(lock_toolchains(term, home)?)
+        }
     };
     match installer {
         Installer::RustTarget => rust::add_target(term, None),
         Installer::ComponentizePy => python::install_componentize_py(term, home).map(drop),
         Installer::ComponentizeJs => node::install_componentize_js(term, home).map(drop),
+        Installer::Esbuild => node::install_esbuild(term, home).map(drop),
     }
 }

@@ -1,4 +1,8 @@
-//! node, npm and componentize-js, installed with npm under `$FLOWTRACE_HOME/toolchains/node`.
+//! node, npm, componentize-js and esbuild, installed with npm under
+//! `$FLOWTRACE_HOME/toolchains/node`.
+//!
+//! A TypeScript plugin is bundled into one ES module by esbuild, then componentize-js turns
+//! that module into a component: both are pinned, and installed together into one npm prefix.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +20,13 @@ pub const COMPONENTIZE_JS_PACKAGE: &str = "@bytecodealliance/componentize-js";
 
 /// Its release plugins are built with (TOOLCHAIN.md: call its own CLI, not jco's).
 pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
+
+/// The bundler that turns a plugin's TypeScript or JavaScript, its npm dependencies and the
+/// SDK into the one ES module componentize-js builds.
+pub const ESBUILD_PACKAGE: &str = "esbuild";
+
+/// Its release plugins are bundled with.
+pub const ESBUILD_VERSION: &str = "0.28.2";
 
 /// The oldest node componentize-js runs on.
 pub const MIN_NODE: Version = Version::new(18, 0, 0);
@@ -54,16 +65,43 @@ pub fn check_npm() -> Check {
         .fix("install npm (it comes with Node.js)", None)
 }
 
-/// The version in the installed package's `package.json`.
-fn installed_version(home: &Path) -> Option<String> {
+/// The esbuild package under the managed prefix (the bundle script loads its JavaScript API
+/// from there).
+pub fn esbuild_dir(home: &Path) -> PathBuf {
+    node_dir(home).join("node_modules").join(ESBUILD_PACKAGE)
+}
+
+/// The version in the installed `package`'s `package.json`.
+fn package_version(home: &Path, package: &str) -> Option<String> {
     let manifest = node_dir(home)
         .join("node_modules")
-        .join(COMPONENTIZE_JS_PACKAGE)
+        .join(package)
         .join("package.json");
     let text = std::fs::read_to_string(manifest).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let version = json.get("version")?.as_str()?.to_string();
+    Some(json.get("version")?.as_str()?.to_string())
+}
+
+/// The installed componentize-js's version, when its command is there too.
+fn installed_version(home: &Path) -> Option<String> {
+    let version = package_version(home, COMPONENTIZE_JS_PACKAGE)?;
     componentize_js(home).exists().then_some(version)
+}
+
+/// The installed esbuild's version, when its native binary is there too (npm installs it
+/// from a platform package; an install that skipped optional dependencies has none).
+fn installed_esbuild_version(home: &Path) -> Option<String> {
+    let version = package_version(home, ESBUILD_PACKAGE)?;
+    let bin = if cfg!(windows) {
+        "esbuild.cmd"
+    } else {
+        "esbuild"
+    };
+    node_dir(home)
+        .join("node_modules/.bin")
+        .join(bin)
+        .exists()
+        .then_some(version)
 }
 
 /// componentize-js [`COMPONENTIZE_JS_VERSION`] under the managed prefix.
@@ -82,8 +120,76 @@ pub fn check_componentize_js(home: &Path, npm_ok: bool) -> Check {
         )
 }
 
+/// esbuild [`ESBUILD_VERSION`] under the managed prefix.
+pub fn check_esbuild(home: &Path, npm_ok: bool) -> Check {
+    let version = installed_esbuild_version(home);
+    let ok = version.as_deref() == Some(ESBUILD_VERSION);
+    check("esbuild", "typescript", ESBUILD_VERSION)
+        .found(version, ok)
+        .location(esbuild_dir(home))
+        .fix(
+            format!(
+                "npm install --prefix {} --save-exact {ESBUILD_PACKAGE}@{ESBUILD_VERSION}",
+                node_dir(home).display()
+            ),
+            npm_ok.then_some(Installer::Esbuild),
+        )
+}
+
+/// A pinned npm package of the managed prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeTool {
+    /// componentize-js.
+    ComponentizeJs,
+    /// esbuild.
+    Esbuild,
+}
+
+impl NodeTool {
+    /// Both, in install order.
+    pub const ALL: [NodeTool; 2] = [NodeTool::ComponentizeJs, NodeTool::Esbuild];
+
+    /// The npm package.
+    pub fn package(self) -> &'static str {
+        match self {
+            NodeTool::ComponentizeJs => COMPONENTIZE_JS_PACKAGE,
+            NodeTool::Esbuild => ESBUILD_PACKAGE,
+        }
+    }
+
+    /// The pinned version.
+    pub fn version(self) -> &'static str {
+        match self {
+            NodeTool::ComponentizeJs => COMPONENTIZE_JS_VERSION,
+            NodeTool::Esbuild => ESBUILD_VERSION,
+        }
+    }
+
+    /// Whether the pinned version is installed under `home`.
+    pub fn is_installed(self, home: &Path) -> bool {
+        let found = match self {
+            NodeTool::ComponentizeJs => installed_version(home),
+            NodeTool::Esbuild => installed_esbuild_version(home),
+        };
+        found.as_deref() == Some(self.version())
+    }
+}
+
 /// Install componentize-js under the managed prefix; the path of its command.
 pub fn install_componentize_js(term: &Term, home: &Path) -> Result<PathBuf> {
+    install_tools(term, home, &[NodeTool::ComponentizeJs])?;
+    Ok(componentize_js(home))
+}
+
+/// Install esbuild under the managed prefix; the path of its package.
+pub fn install_esbuild(term: &Term, home: &Path) -> Result<PathBuf> {
+    install_tools(term, home, &[NodeTool::Esbuild])?;
+    Ok(esbuild_dir(home))
+}
+
+/// Install `tools` at their pinned versions under the managed prefix, with one npm run.
+/// The caller holds the toolchains lock.
+pub fn install_tools(term: &Term, home: &Path, tools: &[NodeTool]) -> Result<()> {
     let dir = node_dir(home);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("failed to create `{}`", dir.display()))?;
@@ -97,57 +203,94 @@ pub fn install_componentize_js(term: &Term, home: &Path) -> Result<PathBuf> {
         )
         .with_context(|| format!("failed to write `{}`", package_json.display()))?;
     }
+    let specs: Vec<String> = tools
+        .iter()
+        .map(|t| format!("{}@{}", t.package(), t.version()))
+        .collect();
     let mut command = Command::new(NPM);
-    command.arg("install").arg("--prefix").arg(&dir).args([
-        "--save-exact",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        &format!("{COMPONENTIZE_JS_PACKAGE}@{COMPONENTIZE_JS_VERSION}"),
-    ]);
+    command
+        .arg("install")
+        .arg("--prefix")
+        .arg(&dir)
+        .args([
+            "--save-exact",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
+        .args(&specs);
+    let what: Vec<String> = tools
+        .iter()
+        .map(|t| format!("{} {}", t.package(), t.version()))
+        .collect();
     run_logged(
         term,
         "Installing",
-        &format!("{COMPONENTIZE_JS_PACKAGE} {COMPONENTIZE_JS_VERSION} (npm)"),
+        &format!("{} (npm)", what.join(", ")),
         command,
     )?;
-    match installed_version(home) {
-        Some(v) if v == COMPONENTIZE_JS_VERSION => {}
-        found => {
+    for tool in tools {
+        if !tool.is_installed(home) {
+            let found = package_version(home, tool.package());
             return Err(anyhow!(
-                "npm finished, but `{}` is not version {COMPONENTIZE_JS_VERSION} (found {})",
-                componentize_js(home).display(),
+                "npm finished, but `{}` in `{}` is not version {} (found {})",
+                tool.package(),
+                dir.display(),
+                tool.version(),
                 found.map_or_else(|| "nothing".to_string(), |v| format!("`{v}`"))
-            ))
+            ));
         }
     }
     term.status(
         "Installed",
-        format_args!(
-            "{COMPONENTIZE_JS_PACKAGE} {COMPONENTIZE_JS_VERSION} in `{}`",
-            dir.display()
-        ),
+        format_args!("{} in `{}`", what.join(", "), dir.display()),
     );
-    Ok(componentize_js(home))
+    Ok(())
 }
 
-/// The path of componentize-js [`COMPONENTIZE_JS_VERSION`], installed first if needed.
-pub fn ensure_componentize_js(term: &Term, home: &Path) -> Result<PathBuf> {
-    if check_componentize_js(home, true).is_ok() {
-        return Ok(componentize_js(home));
+/// What building a TypeScript plugin runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeTools {
+    /// The `componentize-js` command.
+    pub componentize_js: PathBuf,
+    /// The esbuild package directory.
+    pub esbuild: PathBuf,
+}
+
+/// componentize-js and esbuild at their pinned versions, installed first (with one npm run,
+/// under the toolchains lock) when either is missing.
+pub fn ensure_node_tools(term: &Term, home: &Path) -> Result<NodeTools> {
+    let tools = NodeTools {
+        componentize_js: componentize_js(home),
+        esbuild: esbuild_dir(home),
+    };
+    let missing = |home: &Path| -> Vec<NodeTool> {
+        NodeTool::ALL
+            .into_iter()
+            .filter(|t| !t.is_installed(home))
+            .collect()
+    };
+    if missing(home).is_empty() {
+        return Ok(tools);
     }
     if !(check_node().is_ok() && check_npm().is_ok()) {
         return Err(anyhow!(
-            "building TypeScript plugins needs componentize-js, and installing it needs Node.js \
-             {} or newer with npm",
+            "building TypeScript plugins needs componentize-js and esbuild, and installing them \
+             needs Node.js {} or newer with npm",
             MIN_NODE.major
         ))
         .help("install Node.js, then run `cargo flowtrace doctor --fix`");
     }
     // Two builds at once must not both install: the second waits, then finds it done.
     let _lock = super::lock_toolchains(term, home)?;
-    if check_componentize_js(home, true).is_ok() {
-        return Ok(componentize_js(home));
+    let missing = missing(home);
+    if !missing.is_empty() {
+        install_tools(term, home, &missing)?;
     }
-    install_componentize_js(term, home)
+    Ok(tools)
+}
+
+/// The path of componentize-js [`COMPONENTIZE_JS_VERSION`], installed first if needed.
+pub fn ensure_componentize_js(term: &Term, home: &Path) -> Result<PathBuf> {
+    Ok(ensure_node_tools(term, home)?.componentize_js)
 }

@@ -26,6 +26,7 @@ fn json_lists_every_check_then_a_summary() {
         "node",
         "npm",
         "componentize-js",
+        "esbuild",
     ] {
         assert!(
             names.contains(&expected),
@@ -46,7 +47,7 @@ fn json_lists_every_check_then_a_summary() {
 
     // A fresh FLOWTRACE_HOME has no managed toolchains; they would go under it.
     let toolchains = dir.path().join("flowtrace-home/toolchains");
-    for name in ["componentize-py", "componentize-js"] {
+    for name in ["componentize-py", "componentize-js", "esbuild"] {
         let check = checks.iter().find(|c| c["name"] == name).unwrap();
         assert_eq!(check["status"], "missing");
         assert_eq!(check["required"], false);

@@ -12,3 +12,4 @@ mod new;
 mod python;
 mod registry;
 mod support;
+mod typescript;

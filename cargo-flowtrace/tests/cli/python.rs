@@ -1,5 +1,5 @@
 //! Python plugins end to end: componentize-py (installed by the build itself on first use,
-//! into a toolchain directory the whole test run shares), the SDK embedded in the binary,
+//! into the toolchains the whole test run shares, [`toolchain_home`]), the SDK embedded in the binary,
 //! the world narrowed to the manifest's capabilities, the harness on the result.
 //!
 //! A Python build takes about 10 s and loading its 18 MB component about as long, so each
@@ -10,18 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::build::edit;
-use crate::support::{flowtrace, run, tmp, validated, Run};
-
-/// The managed toolchains every Python test shares: componentize-py installs once per test
-/// run (under the toolchain lock when tests race for it).
-fn toolchains() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("toolchains")
-}
+use crate::support::{copy_sources, flowtrace, run, tmp, toolchain_home, validated, Run};
 
 /// The binary, with the shared toolchains.
 fn python(dir: &Path) -> Command {
     let mut command = flowtrace(dir);
-    command.env("FLOWTRACE_TOOLCHAINS", toolchains());
+    command.env("FLOWTRACE_HOME", toolchain_home());
     command
 }
 
@@ -390,7 +384,7 @@ fn the_python_sdk_unit_tests_pass() {
     let output = Command::new("python3")
         .args(["-m", "unittest", "discover", "-s", "tests", "-v"])
         .current_dir(&sdk)
-        .env("FLOWTRACE_TOOLCHAINS", toolchains())
+        .env("FLOWTRACE_TOOLCHAINS", toolchain_home().join("toolchains"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("python3 runs");
@@ -446,7 +440,7 @@ fn every_python_template_builds_and_passes_its_fixtures() {
 fn the_sentiment_example_passes_its_fixtures() {
     let dir = tmp();
     let example = dir.path().join("sentiment-evaluator");
-    copy_dir(
+    copy_sources(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sentiment-evaluator"),
         &example,
     );
@@ -456,22 +450,4 @@ fn the_sentiment_example_passes_its_fixtures() {
         "{}",
         out.stdout
     );
-}
-
-/// Copy `from` to `to`, without build output or caches.
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" || name == "__pycache__" {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            copy_dir(&path, &to.join(&name));
-        } else {
-            fs::copy(&path, to.join(&name)).unwrap();
-        }
-    }
 }

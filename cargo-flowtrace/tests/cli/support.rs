@@ -159,3 +159,32 @@ pub fn evaluator_importing(imports: &[&str]) -> Vec<u8> {
 pub fn guest_target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-target")
 }
+
+/// The `$FLOWTRACE_HOME` the Python and TypeScript tests share for their toolchains
+/// (componentize-py, esbuild, componentize-js): installed by the first test that needs
+/// them, under the toolchains lock, once per target directory.
+pub fn toolchain_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target tmp dir is in the target dir")
+        .join("flowtrace-test-home")
+}
+
+/// Copy the plugin sources in `from` to `to`, without build output, installed packages or
+/// caches.
+pub fn copy_sources(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == "node_modules" || name == "__pycache__" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_sources(&path, &to.join(&name));
+        } else {
+            fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}

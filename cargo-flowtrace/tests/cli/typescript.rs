@@ -1,0 +1,323 @@
+//! TypeScript plugins end to end: scaffolded from the template (or copied from the example),
+//! bundled by real esbuild, built by real componentize-js, run in the host; the SDK's own
+//! unit tests; and the build errors a TypeScript author meets.
+//!
+//! The tests share one `$FLOWTRACE_HOME` under the target directory for the toolchain:
+//! esbuild and componentize-js (about 400 MB) are installed by the first build that needs
+//! them, under the toolchains lock, once per target directory. A TypeScript build takes
+//! about 8 s and loading its 12 MB component about 9 s, so the tests build as few plugins
+//! as they can and check everything they can on each.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cargo_flowtrace::cli::{ColorChoice, MessageFormat};
+use cargo_flowtrace::term::{Term, Verbosity};
+use cargo_flowtrace::toolchain::node;
+
+use crate::build::edit;
+use crate::support::{
+    assert_golden, copy_sources, flowtrace, normalize, run, tmp, toolchain_home, validated, Run,
+};
+
+/// The binary in `dir`, with the shared toolchain.
+fn ts(dir: &Path) -> Command {
+    let mut command = flowtrace(dir);
+    command.env("FLOWTRACE_HOME", toolchain_home());
+    command
+}
+
+/// `new <name> --template typescript-evaluator` in `dir`; the plugin's directory.
+fn new_plugin(dir: &Path, name: &str) -> PathBuf {
+    run(ts(dir), ["new", name, "--template", "typescript-evaluator"]).expect_code(0);
+    dir.join(name)
+}
+
+/// Where `build` writes the plugin `id` of `plugin`.
+fn artefact(plugin: &Path, id: &str) -> PathBuf {
+    plugin
+        .join("target/flowtrace")
+        .join(format!("{id}-0.1.0.wasm"))
+}
+
+/// The imports of the component at `path`, after validating it.
+fn imports(path: &Path) -> Vec<String> {
+    let bytes = validated(fs::read(path).unwrap());
+    let inspection = flowtrace_plugins::inspect::inspect(&bytes).unwrap();
+    inspection.imports.iter().map(|i| i.name.clone()).collect()
+}
+
+#[track_caller]
+fn assert_all_passed(out: &Run, count: usize) {
+    let last = out.stdout.lines().last().unwrap_or_default();
+    assert_eq!(last, format!("{count} passed, 0 failed"), "{}", out.stdout);
+    assert!(out.stdout.contains("test result: ok."), "{}", out.stdout);
+}
+
+#[test]
+fn the_template_builds_passes_its_tests_and_is_not_rebuilt_unchanged() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "ts-evaluator");
+
+    let out = run(ts(&plugin), ["build"]).expect_code(0);
+    assert!(
+        out.stderr.contains(&format!(
+            "Compiling plugin `ts-evaluator` v0.1.0 (esbuild {}, componentize-js {})",
+            node::ESBUILD_VERSION,
+            node::COMPONENTIZE_JS_VERSION
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Finished plugin `ts-evaluator` v0.1.0 in "),
+        "{}",
+        out.stderr
+    );
+    let path = artefact(&plugin, "ts-evaluator");
+    let bytes = validated(fs::read(&path).unwrap());
+    let inspection = flowtrace_plugins::inspect::inspect(&bytes).unwrap();
+    let manifest = fs::read_to_string(plugin.join("flowtrace.toml")).unwrap();
+    assert_eq!(
+        inspection.embedded_manifest.as_deref(),
+        Some(manifest.as_str())
+    );
+    let names = imports(&path);
+    for granted in ["log", "config"] {
+        let name = format!("flowtrace:plugin/{granted}@0.1.0");
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    // No `network`: componentize-js was told to leave out `fetch` (wasi:http); nor its
+    // `stdio` feature (the SDK routes `console` to the plugin log), which would bring
+    // stdin, stdout, terminals and the filesystem.
+    for left_out in [
+        "wasi:http/",
+        "wasi:filesystem/",
+        "wasi:cli/stdout",
+        "wasi:cli/stdin",
+    ] {
+        assert!(
+            !names.iter().any(|n| n.starts_with(left_out)),
+            "{left_out} in {names:?}"
+        );
+    }
+    // The SDK copy the template's tsconfig.json points editors at.
+    assert!(plugin
+        .join("target/flowtrace/typescript/sdk/src/index.ts")
+        .is_file());
+
+    // Unchanged: the stamp says so, componentize-js does not run.
+    let out = run(ts(&plugin), ["build", "--message-format", "json"]).expect_code(0);
+    let finished = &out.json_lines()[0];
+    assert_eq!(finished["reason"], "build-finished");
+    assert_eq!(finished["fresh"], true, "{}", out.stdout);
+    assert_eq!(finished["sha256"], inspection.sha256);
+    assert!(!out.stderr.contains("Compiling"), "{}", out.stderr);
+
+    let out = run(ts(&plugin), ["test"]).expect_code(0);
+    assert_all_passed(&out, 4);
+}
+
+#[test]
+fn an_sdk_module_without_its_capability_fails_the_build_at_the_import() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "ts-kv");
+    let index = plugin.join("src/index.ts");
+    edit(
+        &index,
+        "} from \"@flowtrace/plugin-sdk\";\n",
+        "} from \"@flowtrace/plugin-sdk\";\nimport * as kv from \"@flowtrace/plugin-sdk/kv\";\n",
+    );
+    edit(
+        &index,
+        "    const maxMs = config.integer(\"max-span-ms\");\n",
+        "    const maxMs = config.integer(\"max-span-ms\");\n    \
+         kv.set(\"runs\", String(Number(kv.getText(\"runs\") ?? \"0\") + 1));\n",
+    );
+    let out = run(ts(&plugin), ["build", "-q"]).expect_code(1);
+    assert_golden(
+        "typescript/undeclared-sdk-module.stderr",
+        &normalize(&out.stderr, dir.path()),
+    );
+    assert!(!artefact(&plugin, "ts-kv").exists());
+
+    // The host interface imported by its own name is caught the same way.
+    edit(
+        &index,
+        "import * as kv from \"@flowtrace/plugin-sdk/kv\";",
+        "import * as kv from \"flowtrace:plugin/kv@0.1.0\";",
+    );
+    let out = run(ts(&plugin), ["build", "-q"]).expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "`flowtrace:plugin/kv@0.1.0` needs the capability `storage`, which this plugin \
+             does not declare"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("help: add `storage = true` under `[capabilities]` in flowtrace.toml"),
+        "{}",
+        out.stderr
+    );
+
+    // Declared, it builds, imports `kv`, and the store works in the host.
+    edit(
+        &index,
+        "import * as kv from \"flowtrace:plugin/kv@0.1.0\";",
+        "import * as kv from \"@flowtrace/plugin-sdk/kv\";",
+    );
+    fs::write(
+        plugin.join("flowtrace.toml"),
+        fs::read_to_string(plugin.join("flowtrace.toml")).unwrap()
+            + "\n[capabilities]\nstorage = true\n",
+    )
+    .unwrap();
+    let out = run(ts(&plugin), ["test"]).expect_code(0);
+    assert_all_passed(&out, 4);
+    let names = imports(&artefact(&plugin, "ts-kv"));
+    assert!(
+        names.iter().any(|n| n == "flowtrace:plugin/kv@0.1.0"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn bundling_errors_name_the_file_and_line() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "ts-broken");
+    let index = plugin.join("src/index.ts");
+    let good = fs::read_to_string(&index).unwrap();
+
+    edit(&index, "    let errors = 0;", "    let errors = 0 +;");
+    let out = run(ts(&plugin), ["build", "-q"]).expect_code(1);
+    assert_golden(
+        "typescript/syntax-error.stderr",
+        &normalize(&out.stderr, dir.path()),
+    );
+
+    fs::write(&index, &good).unwrap();
+    edit(
+        &index,
+        "export const evaluator = ",
+        "export const myEvaluator = ",
+    );
+    let out = run(ts(&plugin), ["build", "-q"]).expect_code(1);
+    assert_golden(
+        "typescript/missing-export.stderr",
+        &normalize(&out.stderr, dir.path()),
+    );
+
+    fs::write(&index, &good).unwrap();
+    edit(
+        &index,
+        "} from \"@flowtrace/plugin-sdk\";\n",
+        "} from \"@flowtrace/plugin-sdk\";\nimport { readFileSync } from \"node:fs\";\n\
+         import leftPad from \"left-pad\";\nconsole.log(readFileSync, leftPad);\n",
+    );
+    let out = run(ts(&plugin), ["build", "-q"]).expect_code(1);
+    assert_golden(
+        "typescript/unresolved-imports.stderr",
+        &normalize(&out.stderr, dir.path()),
+    );
+    assert!(!artefact(&plugin, "ts-broken").exists());
+}
+
+#[test]
+fn npm_dependencies_are_installed_and_bundled() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "ts-deps");
+    // A local package: `npm install` links it without the registry.
+    let vendor = plugin.join("vendor/slow-rule");
+    fs::create_dir_all(&vendor).unwrap();
+    fs::write(
+        vendor.join("package.json"),
+        r#"{"name": "slow-rule", "version": "1.0.0", "type": "module", "main": "index.js"}"#,
+    )
+    .unwrap();
+    fs::write(
+        vendor.join("index.js"),
+        "export const limitMs = (configured) => Math.max(configured, 1); // slow-rule marker
+",
+    )
+    .unwrap();
+    edit(
+        &plugin.join("package.json"),
+        "\"dependencies\": {}",
+        "\"dependencies\": { \"slow-rule\": \"file:./vendor/slow-rule\" }",
+    );
+    let index = plugin.join("src/index.ts");
+    edit(
+        &index,
+        "} from \"@flowtrace/plugin-sdk\";\n",
+        "} from \"@flowtrace/plugin-sdk\";\nimport { limitMs } from \"slow-rule\";\n",
+    );
+    edit(
+        &index,
+        "config.integer(\"max-span-ms\")",
+        "limitMs(config.integer(\"max-span-ms\"))",
+    );
+
+    let out = run(ts(&plugin), ["build"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Installing 1 npm package(s) of the plugin (`npm install`)"),
+        "{}",
+        out.stderr
+    );
+    assert!(plugin.join("node_modules/slow-rule").exists());
+    let bundle = fs::read_to_string(plugin.join("target/flowtrace/typescript/plugin.js")).unwrap();
+    // esbuild heads each bundled module with its path (the link resolved).
+    assert!(
+        bundle.contains("// vendor/slow-rule/index.js"),
+        "the package is bundled"
+    );
+    imports(&artefact(&plugin, "ts-deps"));
+
+    // Installed once: the next build neither installs nor rebuilds.
+    let out = run(ts(&plugin), ["build"]).expect_code(0);
+    assert!(!out.stderr.contains("Installing"), "{}", out.stderr);
+    assert!(!out.stderr.contains("Compiling"), "{}", out.stderr);
+}
+
+#[test]
+fn the_typescript_example_passes_its_tests() {
+    let dir = tmp();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/agent-budget");
+    let plugin = dir.path().join("agent-budget");
+    copy_sources(&example, &plugin);
+    let out = run(ts(&plugin), ["test"]).expect_code(0);
+    assert_all_passed(&out, 6);
+}
+
+#[test]
+fn the_sdk_unit_tests_pass() {
+    let term = Term::new(MessageFormat::Human, Verbosity::Quiet, ColorChoice::Never);
+    let tools = node::ensure_node_tools(&term, &toolchain_home())
+        .expect("esbuild and componentize-js install (Node.js and npm are needed)");
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/typescript");
+    let out_dir = tmp();
+    let output = Command::new("node")
+        .arg(sdk.join("tests/run.mjs"))
+        .arg(&tools.esbuild)
+        .arg(out_dir.path())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the SDK's unit tests failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    let passed = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("# pass "))
+        .and_then(|n| n.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    assert!(passed >= 20, "{passed} SDK tests passed\n{stdout}");
+    assert!(stdout.lines().any(|l| l == "# fail 0"), "{stdout}");
+}
