@@ -17,8 +17,6 @@
 //! interpreter), so an exception at import time, such as the SDK's `CapabilityNotDeclared`
 //! for a module whose capability the manifest does not grant, fails the build.
 
-use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -26,10 +24,10 @@ use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::manifest::{Manifest, PluginKind};
 use include_dir::{include_dir, Dir};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::sources::{self, SourceSet};
 use super::world::{self, write_if_changed};
-use super::{inspect_built, own_target_dir, prepare, Compiled, Prepared, Source, OUTPUT_DIR};
+use super::{own_target_dir, prepare, Compiled, Source, OUTPUT_DIR};
 use crate::error::{self, ResultExt};
 use crate::term::Term;
 use crate::toolchain::process::display;
@@ -44,16 +42,13 @@ pub const SDK_PACKAGE: &str = "flowtrace_plugin";
 /// The module componentize-py builds.
 const ENTRY_MODULE: &str = "_flowtrace_entry";
 
-/// Directories of a plugin that never hold its sources: not hashed for staleness.
-const NOT_SOURCES: [&str; 7] = [
-    "target",
-    "tests",
-    "__pycache__",
-    "node_modules",
-    "venv",
-    "env",
-    "build",
-];
+/// The files of a Python plugin that its component is built from: everything but its build
+/// output, tests, virtual environments, caches and hidden files.
+const SOURCES: SourceSet<'static> = SourceSet {
+    skip_at_root: &["target", "tests", "node_modules", "venv", "env", "build"],
+    skip_anywhere: &["__pycache__"],
+    also: &[],
+};
 
 /// What a Python build was made from; equal stamps mean the component is up to date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,7 +81,7 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     let stamp_path = work.join("stamp.json");
     let dependencies = read_dependencies(root)?;
 
-    let inputs = hash_inputs(root, text, &dependencies)?;
+    let inputs = sources::hash_sources(root, text, dependencies.join("\n").as_bytes(), &SOURCES)?;
     tracing::debug!(elapsed = ?started.elapsed(), "hashed the sources");
     if let Some(prepared) = up_to_date(&stamp_path, &inputs, &output, &target_dir) {
         return Ok(Compiled {
@@ -257,29 +252,9 @@ fn entry_module(module: &str, kind: PluginKind) -> String {
 /// Write the embedded SDK to `dir/flowtrace_plugin`, replacing what is there when it
 /// differs (a file the SDK no longer has is removed).
 fn write_sdk(dir: &Path) -> Result<()> {
-    let package = dir.join(SDK_PACKAGE);
     let mut files = Vec::new();
     collect_files(&SDK, &mut files);
-    let unchanged = files.iter().all(|file| {
-        std::fs::read(package.join(file.path())).is_ok_and(|old| old == file.contents())
-    }) && count_files(&package) == files.len();
-    if unchanged {
-        return Ok(());
-    }
-    if package.exists() {
-        std::fs::remove_dir_all(&package)
-            .with_context(|| format!("failed to remove `{}`", package.display()))?;
-    }
-    for file in files {
-        let path = package.join(file.path());
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("failed to create directory `{}`", parent.display()))?;
-        }
-        std::fs::write(&path, file.contents())
-            .with_context(|| format!("failed to write `{}`", path.display()))?;
-    }
-    Ok(())
+    sources::write_embedded(&dir.join(SDK_PACKAGE), &files)
 }
 
 fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
@@ -295,25 +270,6 @@ fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>)
     for sub in dir.dirs() {
         collect_files(sub, out);
     }
-}
-
-fn count_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| {
-            let path = entry.path();
-            if entry.file_name() == "__pycache__" {
-                0
-            } else if path.is_dir() {
-                count_files(&path)
-            } else {
-                1
-            }
-        })
-        .sum()
 }
 
 /// `componentize-py bindings` for the world, when the world changed: what editors and
@@ -596,62 +552,6 @@ fn install_dependencies(
     Ok(())
 }
 
-/// SHA-256 over the manifest, the dependency list and every file of the plugin but its
-/// build output, tests, caches and hidden files.
-fn hash_inputs(root: &Path, manifest: &str, dependencies: &[String]) -> Result<String> {
-    let mut files = BTreeMap::new();
-    collect_sources(root, root, &mut files)?;
-    let mut hasher = Sha256::new();
-    hasher.update(b"manifest\0");
-    hasher.update(manifest.as_bytes());
-    hasher.update(b"\0dependencies\0");
-    hasher.update(dependencies.join("\n").as_bytes());
-    let mut buffer = Vec::new();
-    for (relative, path) in files {
-        buffer.clear();
-        std::fs::File::open(&path)
-            .and_then(|mut f| f.read_to_end(&mut buffer))
-            .with_context(|| format!("failed to read `{}`", path.display()))?;
-        hasher.update(b"\0file\0");
-        hasher.update(relative.as_bytes());
-        hasher.update(b"\0");
-        hasher.update((buffer.len() as u64).to_le_bytes());
-        hasher.update(&buffer);
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
-
-fn collect_sources(root: &Path, dir: &Path, out: &mut BTreeMap<String, PathBuf>) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("failed to read `{}`", dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("failed to read `{}`", dir.display()))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let file_type = entry
-            .file_type()
-            .with_context(|| format!("failed to read `{}`", path.display()))?;
-        if file_type.is_dir() {
-            if dir == root && NOT_SOURCES.contains(&name.as_ref()) || name == "__pycache__" {
-                continue;
-            }
-            collect_sources(root, &path, out)?;
-        } else if file_type.is_file() || (file_type.is_symlink() && path.is_file()) {
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.insert(relative, path);
-        }
-    }
-    Ok(())
-}
-
 /// The component at `output`, when `stamp_path` says it was built from `inputs` by this
 /// tool and toolchain and the file is still the one written then.
 fn up_to_date(
@@ -659,7 +559,7 @@ fn up_to_date(
     inputs: &str,
     output: &Path,
     target_dir: &Path,
-) -> Option<Prepared> {
+) -> Option<super::Prepared> {
     let stamp: Stamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
     let current = stamp.tool == env!("CARGO_PKG_VERSION")
         && stamp.componentize_py == toolchain::COMPONENTIZE_PY_VERSION
@@ -667,15 +567,7 @@ fn up_to_date(
     if !current {
         return None;
     }
-    let bytes = std::fs::read(output).ok()?;
-    let inspection = inspect_built(&bytes, output).ok()?;
-    (inspection.sha256 == stamp.component).then(|| Prepared {
-        bytes,
-        inspection,
-        staged: None,
-        target_dir: target_dir.to_path_buf(),
-        output: output.to_path_buf(),
-    })
+    sources::fresh_component(output, target_dir, &stamp.component)
 }
 
 #[cfg(test)]
@@ -761,29 +653,5 @@ mod tests {
         assert!(!is_identifier("my-plugin"));
         assert!(!is_identifier("2app"));
         assert!(!is_identifier(""));
-    }
-
-    #[test]
-    fn inputs_change_with_sources_but_not_with_tests_or_caches() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::write(root.join("app.py"), "x = 1\n").unwrap();
-        let first = hash_inputs(root, "m", &[]).unwrap();
-        for ignored in ["tests", "target", "__pycache__", ".venv"] {
-            std::fs::create_dir_all(root.join(ignored)).unwrap();
-            std::fs::write(root.join(ignored).join("f.py"), "y").unwrap();
-        }
-        assert_eq!(hash_inputs(root, "m", &[]).unwrap(), first);
-        std::fs::write(root.join("app.py"), "x = 2\n").unwrap();
-        let second = hash_inputs(root, "m", &[]).unwrap();
-        assert_ne!(second, first);
-        std::fs::create_dir_all(root.join("lib")).unwrap();
-        std::fs::write(root.join("lib").join("util.py"), "z").unwrap();
-        assert_ne!(hash_inputs(root, "m", &[]).unwrap(), second);
-        assert_ne!(hash_inputs(root, "other", &[]).unwrap(), second);
-        assert_ne!(
-            hash_inputs(root, "m", &["requests".into()]).unwrap(),
-            hash_inputs(root, "m", &[]).unwrap()
-        );
     }
 }

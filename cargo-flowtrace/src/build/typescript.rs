@@ -25,8 +25,6 @@
 //! to the plugin log instead, at each method's level. `random` and `clocks` stay, or
 //! `Math.random()` and `Date.now()` would trap.
 
-mod sources;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -36,6 +34,7 @@ use flowtrace_plugins::manifest::{Manifest, PluginKind};
 use include_dir::{include_dir, Dir};
 use serde::{Deserialize, Serialize};
 
+use super::sources::{self, SourceSet};
 use super::world::{self, write_if_changed};
 use super::{own_target_dir, prepare, Compiled, Source, OUTPUT_DIR};
 use crate::error::{self, ResultExt};
@@ -73,6 +72,20 @@ struct Stamp {
     component: String,
 }
 
+/// The files of a TypeScript plugin that its component is built from: everything but its
+/// build output, tests, installed packages and hidden files, plus npm's record of the
+/// installed packages (so that installing other versions rebuilds it).
+const SOURCES: SourceSet<'static> = SourceSet {
+    skip_at_root: &["target", "tests", "dist"],
+    skip_anywhere: &["node_modules"],
+    also: &["node_modules/.package-lock.json"],
+};
+
+/// The stamp the last build wrote, if it reads.
+fn read_stamp(path: &Path) -> Option<Stamp> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
 impl Stamp {
     fn new(inputs: String, component: String) -> Self {
         Stamp {
@@ -105,10 +118,12 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     install_dependencies(term, root)?;
     // Also when nothing is rebuilt: editors and `tsc` read this copy.
     write_sdk(&work.join("sdk"))?;
-    let inputs = sources::hash_inputs(root, text)?;
+    let inputs = sources::hash_sources(root, text, b"", &SOURCES)?;
     tracing::debug!(elapsed = ?started.elapsed(), "hashed the sources");
-    let current = |component: &str| Stamp::new(inputs.clone(), component.to_string());
-    if let Some(prepared) = sources::up_to_date(&stamp_path, current, &output, &target_dir) {
+    let fresh = read_stamp(&stamp_path)
+        .filter(|stamp| *stamp == Stamp::new(inputs.clone(), stamp.component.clone()))
+        .and_then(|stamp| sources::fresh_component(&output, &target_dir, &stamp.component));
+    if let Some(prepared) = fresh {
         return Ok(Compiled {
             prepared,
             fresh: true,
@@ -174,7 +189,7 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     tracing::debug!(elapsed = ?started.elapsed(), "componentize-js finished");
 
     let prepared = prepare(built.path(), text, output, target_dir)?;
-    let stamp = current(&prepared.inspection.sha256);
+    let stamp = Stamp::new(inputs, prepared.inspection.sha256.clone());
     // Written before the component is renamed into place: a stamp names the component's
     // hash, so it never makes a different (older, or unwritten) component look fresh.
     let json = serde_json::to_vec_pretty(&stamp).expect("a stamp serialises");
@@ -329,27 +344,7 @@ fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>)
 fn write_sdk(dir: &Path) -> Result<()> {
     let mut files = Vec::new();
     collect_files(&SDK, &mut files);
-    let unchanged = files
-        .iter()
-        .all(|file| std::fs::read(dir.join(file.path())).is_ok_and(|old| old == file.contents()))
-        && sources::count_files(dir) == files.len();
-    if unchanged {
-        return Ok(());
-    }
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)
-            .with_context(|| format!("failed to remove `{}`", dir.display()))?;
-    }
-    for file in files {
-        let path = dir.join(file.path());
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("failed to create directory `{}`", parent.display()))?;
-        }
-        std::fs::write(&path, file.contents())
-            .with_context(|| format!("failed to write `{}`", path.display()))?;
-    }
-    Ok(())
+    sources::write_embedded(dir, &files)
 }
 
 /// `npm install` in the plugin's directory when its `package.json` lists `dependencies`

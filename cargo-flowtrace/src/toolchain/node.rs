@@ -28,6 +28,15 @@ pub const ESBUILD_PACKAGE: &str = "esbuild";
 /// Its release plugins are bundled with.
 pub const ESBUILD_VERSION: &str = "0.28.2";
 
+/// What componentize-js 0.23.0 imports at run time but declares only as a development
+/// dependency: `lib/spidermonkey-embedding-splicer.js` imports
+/// `@bytecodealliance/preview2-shim`. A fresh install happens to hoist a copy to the top of
+/// `node_modules` (0.25.0, a dependency of jco's); a second `npm install` into the same
+/// prefix may not, and componentize-js then fails with `ERR_MODULE_NOT_FOUND`. So it is
+/// pinned at the version a fresh install resolves, and installed with the tools.
+pub const COMPONENTIZE_JS_RUNTIME_DEPS: [(&str, &str); 1] =
+    [("@bytecodealliance/preview2-shim", "0.25.0")];
+
 /// The oldest node componentize-js runs on.
 pub const MIN_NODE: Version = Version::new(18, 0, 0);
 
@@ -107,14 +116,26 @@ fn installed_esbuild_version(home: &Path) -> Option<String> {
 /// componentize-js [`COMPONENTIZE_JS_VERSION`] under the managed prefix.
 pub fn check_componentize_js(home: &Path, npm_ok: bool) -> Check {
     let version = installed_version(home);
-    let ok = version.as_deref() == Some(COMPONENTIZE_JS_VERSION);
+    // Its version alone is not enough: without its undeclared run-time dependency it fails.
+    let ok = NodeTool::ComponentizeJs.is_installed(home);
+    let deps: Vec<String> = COMPONENTIZE_JS_RUNTIME_DEPS
+        .iter()
+        .map(|(package, version)| format!(" {package}@{version}"))
+        .collect();
+    let version = match version {
+        Some(v) if !ok && v == COMPONENTIZE_JS_VERSION => {
+            Some(format!("{v} without {}", COMPONENTIZE_JS_RUNTIME_DEPS[0].0))
+        }
+        other => other,
+    };
     check("componentize-js", "typescript", COMPONENTIZE_JS_VERSION)
         .found(version, ok)
         .location(componentize_js(home))
         .fix(
             format!(
-                "npm install --prefix {} --save-exact {COMPONENTIZE_JS_PACKAGE}@{COMPONENTIZE_JS_VERSION}",
-                node_dir(home).display()
+                "npm install --prefix {} --save-exact {COMPONENTIZE_JS_PACKAGE}@{COMPONENTIZE_JS_VERSION}{}",
+                node_dir(home).display(),
+                deps.concat()
             ),
             npm_ok.then_some(Installer::ComponentizeJs),
         )
@@ -171,7 +192,15 @@ impl NodeTool {
             NodeTool::ComponentizeJs => installed_version(home),
             NodeTool::Esbuild => installed_esbuild_version(home),
         };
+        let runtime_deps = || {
+            COMPONENTIZE_JS_RUNTIME_DEPS
+                .iter()
+                .all(|(package, version)| {
+                    package_version(home, package).as_deref() == Some(version)
+                })
+        };
         found.as_deref() == Some(self.version())
+            && (self != NodeTool::ComponentizeJs || runtime_deps())
     }
 }
 
@@ -203,9 +232,16 @@ pub fn install_tools(term: &Term, home: &Path, tools: &[NodeTool]) -> Result<()>
         )
         .with_context(|| format!("failed to write `{}`", package_json.display()))?;
     }
-    let specs: Vec<String> = tools
+    // Every tool and pinned dependency in each run, whichever are missing: npm then lays
+    // out one consistent tree (a run naming one package can move the others' dependencies).
+    let specs: Vec<String> = NodeTool::ALL
         .iter()
         .map(|t| format!("{}@{}", t.package(), t.version()))
+        .chain(
+            COMPONENTIZE_JS_RUNTIME_DEPS
+                .iter()
+                .map(|(package, version)| format!("{package}@{version}")),
+        )
         .collect();
     let mut command = Command::new(NPM);
     command
