@@ -129,7 +129,7 @@ fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources
     assert_eq!(finished["fresh"], true, "{finished}");
     assert_eq!(finished["sha256"], inspection.sha256.as_str());
     // A fixture is not a source.
-    fs::write(root.join("tests/extra.json"), "{}").unwrap();
+    fs::write(root.join("tests/README.md"), "fixtures\n").unwrap();
     assert_eq!(build_json(&root)["fresh"], true);
     // A module beside the entry is.
     fs::write(root.join("helpers.py"), "LIMIT = 3\n").unwrap();
@@ -145,6 +145,31 @@ fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources
         out.stdout
     );
     assert!(out.stdout.contains("fine"), "{}", out.stdout);
+
+    // A pure-Python package from PyPI listed in pyproject.toml is bundled into the component.
+    fs::write(
+        root.join("pyproject.toml"),
+        "[project]\nname = \"py-check\"\nversion = \"0.1.0\"\ndependencies = [\"six==1.16.0\"]\n",
+    )
+    .unwrap();
+    edit(
+        &root.join("app.py"),
+        "label=\"fine\"",
+        "label=six.ensure_str(b\"ok\")",
+    );
+    edit(
+        &root.join("app.py"),
+        "from flowtrace_plugin",
+        "import six\nfrom flowtrace_plugin",
+    );
+    let out = in_plugin(&root, ["test"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Installing 1 Python package(s) for the plugin"),
+        "{}",
+        out.stderr
+    );
+    assert!(root.join("target/flowtrace/python/deps/six.py").is_file());
 }
 
 #[test]
