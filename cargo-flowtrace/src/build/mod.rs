@@ -133,6 +133,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
             },
         fresh,
         profile,
+        lock: _lock,
     } = match manifest.build.language {
         Language::Rust => rust::compile(term, &source)?,
         Language::Python => python::compile(term, &source)?,
@@ -237,6 +238,9 @@ pub(crate) struct Compiled {
     pub fresh: bool,
     /// `dev` or `release`, as the build reports it.
     pub profile: &'static str,
+    /// The lock on the driver's build directory, held until the component is in place:
+    /// another build of the plugin then finds it fresh.
+    pub lock: Option<std::fs::File>,
 }
 
 /// A component read, given its manifest, inspected and staged for writing.

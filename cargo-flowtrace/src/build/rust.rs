@@ -93,6 +93,8 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
         prepared,
         fresh: outcome.fresh,
         profile,
+        // Cargo locks its own build directory.
+        lock: None,
     })
 }
 

@@ -112,6 +112,9 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     let entry = find_entry(root, manifest)?;
     let target_dir = own_target_dir(root);
     let work = target_dir.join(OUTPUT_DIR).join("typescript");
+    // Two builds of one plugin at once (an editor's and a terminal's) take turns: they
+    // write the same build directory.
+    let lock = crate::toolchain::lock_dir(term, &work)?;
     let output = target_dir.join(OUTPUT_DIR).join(source.file_name());
     let stamp_path = work.join("stamp.json");
 
@@ -128,6 +131,7 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
             prepared,
             fresh: true,
             profile: "release",
+            lock: Some(lock),
         });
     }
 
@@ -198,6 +202,7 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
         prepared,
         fresh: false,
         profile: "release",
+        lock: Some(lock),
     })
 }
 

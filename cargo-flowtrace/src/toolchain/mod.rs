@@ -40,9 +40,16 @@ pub fn toolchains_dir(home: &Path) -> PathBuf {
 /// that two processes never install the same toolchain at once; a second one says it
 /// waits.
 pub fn lock_toolchains(term: &Term, home: &Path) -> Result<std::fs::File> {
+    lock_dir(term, &toolchains_dir(home))
+}
+
+/// Hold an exclusive lock on `dir` (created), through the file `dir/.lock`, until the file
+/// returned is dropped; the lock goes with the process, however it ends. When another
+/// process holds it, says so (`Blocking waiting for file lock on ...`, as cargo does) and
+/// waits.
+pub fn lock_dir(term: &Term, dir: &Path) -> Result<std::fs::File> {
     use anyhow::Context as _;
-    let dir = toolchains_dir(home);
-    std::fs::create_dir_all(&dir)
+    std::fs::create_dir_all(dir)
         .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
     let path = dir.join(".lock");
     let file = std::fs::OpenOptions::new()

@@ -476,3 +476,30 @@ fn the_sentiment_example_passes_its_fixtures() {
         out.stdout
     );
 }
+
+/// Two builds of one plugin at once take turns on its build directory: one compiles, the
+/// other then finds the component fresh (it never reads a half-written build directory).
+#[test]
+fn two_builds_of_one_python_plugin_at_once_compile_it_once() {
+    let dir = tmp();
+    let root = plugin(dir.path());
+    let spawn = || {
+        python(&root)
+            .arg("build")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs")
+    };
+    let (first, second) = (spawn(), spawn());
+    let mut compiled = 0;
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(stderr.contains("Finished plugin `py-check`"), "{stderr}");
+        compiled += stderr.matches("Compiling plugin `py-check`").count();
+    }
+    assert_eq!(compiled, 1, "the plugin was compiled {compiled} times");
+    validated(fs::read(root.join("target/flowtrace/py-check-0.1.0.wasm")).unwrap());
+}
