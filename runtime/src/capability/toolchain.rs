@@ -66,8 +66,9 @@ impl Toolchain {
                     .into(),
             ),
             Toolchain::ComponentizeJs => Some(
-                "pass `-d http fetch-event stdio random clocks` to `componentize-js` to remove \
-                 every WASI import"
+                "pass `-d stdio` to `componentize-js` to remove it (`cargo flowtrace build` \
+                 does; keep `random` and `clocks`: without them `Math.random()` and `Date.now()` \
+                 trap)"
                     .into(),
             ),
         }

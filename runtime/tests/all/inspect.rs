@@ -1036,8 +1036,9 @@ fn componentize_js_http_is_named_with_the_flags_that_remove_it() {
         Verdict::Sandboxed {
             injected_by: Some(Toolchain::ComponentizeJs),
             fix: Some(
-                "pass `-d http fetch-event stdio random clocks` to `componentize-js` to remove \
-                 every WASI import"
+                "pass `-d stdio` to `componentize-js` to remove it (`cargo flowtrace build` \
+                 does; keep `random` and `clocks`: without them `Math.random()` and `Date.now()` \
+                 trap)"
                     .into()
             ),
         }
