@@ -549,13 +549,54 @@ fn componentize_helps(stderr: &str, bundle: &Path) -> Vec<String> {
             bundle.display()
         ));
     }
+    if let Some(place) = bundle_place(stderr, bundle) {
+        helps.push(place);
+    }
     helps
+}
+
+/// Where the first `plugin.js:<line>:<column>` of `stderr` is in the plugin's sources: the
+/// module esbuild marked above that line of the bundle (`// src/index.ts`), and the line.
+fn bundle_place(stderr: &str, bundle: &Path) -> Option<String> {
+    let (_, rest) = stderr.split_once("plugin.js:")?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+    let line: usize = rest[..digits].parse().ok()?;
+    let text = std::fs::read_to_string(bundle).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let code = lines.get(line.checked_sub(1)?)?.trim();
+    // esbuild starts each module's code with a comment naming its path.
+    let module = lines[..line - 1].iter().rev().find_map(|l| {
+        let path = l.strip_prefix("// ")?;
+        let is_path = !path.contains(' ') && path.contains('.');
+        is_path.then_some(path)
+    })?;
+    Some(format!("`plugin.js:{line}` is in `{module}`: `{code}`"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use flowtrace_plugins::manifest;
+
+    #[test]
+    fn a_bundle_line_is_traced_to_its_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("plugin.js");
+        std::fs::write(
+            &bundle,
+            "// target/flowtrace/typescript/sdk/src/log.ts\nvar a = 1;\n// src/index.ts\n\
+             var broken = void 0;\nvar limit = broken.value;\n",
+        )
+        .unwrap();
+        let stderr = "Exception while evaluating top-level script\nplugin.js:5:13 TypeError: \
+                      can't access property \"value\", broken is undefined\n";
+        assert_eq!(
+            bundle_place(stderr, &bundle).as_deref(),
+            Some("`plugin.js:5` is in `src/index.ts`: `var limit = broken.value;`")
+        );
+        assert_eq!(bundle_place("no location", &bundle), None);
+        assert_eq!(bundle_place("plugin.js:99:1", &bundle), None);
+    }
 
     fn manifest_with(caps: &str) -> Manifest {
         let text = format!(
