@@ -10,13 +10,16 @@ use crate::scaffold::{self, Destination, TemplateArgs};
 
 /// Create a plugin in a new directory from a template.
 ///
-/// Writes a complete plugin: Cargo.toml, flowtrace.toml, src/lib.rs using the SDK, test
-/// fixtures that pass, a README, a .gitignore and a CI workflow. The id comes from the
-/// directory name unless `--id` is given. Existing files are never overwritten.
+/// Writes a complete plugin in Rust, Python or TypeScript: flowtrace.toml, the code using the
+/// SDK (Cargo.toml and src/lib.rs, app.py and pyproject.toml, or src/index.ts and
+/// package.json), test fixtures that pass, a README, a .gitignore and a CI workflow. The id
+/// comes from the directory name unless `--id` is given. Existing files are never
+/// overwritten.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   cargo flowtrace new my-evaluator
+  cargo flowtrace new my-judge --lang python
   cargo flowtrace new exporters/otel-bridge --template rust-exporter --id otel-bridge
   cargo flowtrace new --list-templates")]
 pub struct NewCommand {

@@ -23,9 +23,23 @@ use crate::term::{style, Message};
 /// The template flags of `new` and `init`.
 #[derive(Debug, Clone, Args)]
 pub struct TemplateArgs {
-    /// The template to start from (`--list-templates` shows them all)
-    #[arg(short, long, value_name = "NAME", default_value = DEFAULT_TEMPLATE)]
-    pub template: String,
+    /// The template to start from (`--list-templates` shows them all) [default:
+    /// rust-evaluator]
+    #[arg(short, long, value_name = "NAME", conflicts_with_all = ["lang", "kind"])]
+    pub template: Option<String>,
+
+    /// Pick the template by language instead: `--lang python` is `python-evaluator`, with
+    /// `--kind exporter` it is `python-exporter`
+    #[arg(long, value_name = "LANGUAGE", value_parser = ["rust", "python", "typescript"])]
+    pub lang: Option<String>,
+
+    /// Pick the template by plugin kind (language `rust` unless `--lang` says otherwise)
+    #[arg(
+        long,
+        value_name = "KIND",
+        value_parser = ["evaluator", "exporter", "embedder", "transformer"]
+    )]
+    pub kind: Option<String>,
 
     /// The plugin id, `[a-z0-9][a-z0-9-]*` [default: the directory name]
     #[arg(long, value_name = "ID")]
@@ -43,6 +57,22 @@ pub struct TemplateArgs {
     /// List the templates and exit
     #[arg(long)]
     pub list_templates: bool,
+}
+
+impl TemplateArgs {
+    /// The template's name: `--template`, else `<lang>-<kind>` from `--lang` and `--kind`
+    /// (`rust` and `evaluator` when absent), else the default.
+    pub fn template_name(&self) -> String {
+        match (&self.template, &self.lang, &self.kind) {
+            (Some(name), _, _) => name.clone(),
+            (None, None, None) => DEFAULT_TEMPLATE.to_string(),
+            (None, lang, kind) => format!(
+                "{}-{}",
+                lang.as_deref().unwrap_or("rust"),
+                kind.as_deref().unwrap_or("evaluator")
+            ),
+        }
+    }
 }
 
 /// `--message-format json`: one per template for `--list-templates`.
@@ -117,7 +147,7 @@ pub enum Destination {
 /// Write a plugin from the template into `dest` (as the user wrote it), never overwriting
 /// a file.
 pub fn scaffold(cx: &Context, dest: &Path, args: &TemplateArgs, how: Destination) -> Result<()> {
-    let template = templates::find(&args.template)?;
+    let template = templates::find(&args.template_name())?;
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let dest_abs = absolute(&cwd.join(dest));
     if dest_abs.exists() && !dest_abs.is_dir() {

@@ -304,3 +304,71 @@ fn odd_display_names_are_refused() {
     );
     assert!(!dir.path().join("quoted").exists());
 }
+
+#[test]
+fn lang_and_kind_pick_the_template() {
+    let dir = tmp();
+    let out = run(
+        flowtrace(dir.path()),
+        [
+            "new",
+            "py-eval",
+            "--lang",
+            "python",
+            "--message-format",
+            "json",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(out.json_lines()[0]["template"], "python-evaluator");
+    assert!(dir.path().join("py-eval/app.py").is_file());
+
+    let out = run(
+        flowtrace(dir.path()),
+        [
+            "new",
+            "rs-exp",
+            "--kind",
+            "exporter",
+            "--message-format",
+            "json",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(out.json_lines()[0]["template"], "rust-exporter");
+
+    let out = run(
+        flowtrace(dir.path()),
+        [
+            "new",
+            "ts-emb",
+            "--lang",
+            "typescript",
+            "--kind",
+            "embedder",
+        ],
+    )
+    .expect_code(1);
+    assert!(
+        out.stderr
+            .contains("no template named `typescript-embedder`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("ts-emb").exists());
+
+    // `--template` names one already.
+    let out = run(
+        flowtrace(dir.path()),
+        [
+            "new",
+            "both",
+            "--template",
+            "rust-evaluator",
+            "--lang",
+            "python",
+        ],
+    )
+    .expect_code(2);
+    assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+}
