@@ -204,15 +204,21 @@ impl NodeTool {
     }
 }
 
-/// Install componentize-js under the managed prefix; the path of its command.
+/// Install componentize-js under the managed prefix (with the other node tools, in one npm
+/// run), unless it is there; the path of its command.
 pub fn install_componentize_js(term: &Term, home: &Path) -> Result<PathBuf> {
-    install_tools(term, home, &[NodeTool::ComponentizeJs])?;
+    if !NodeTool::ComponentizeJs.is_installed(home) {
+        install_tools(term, home, &[NodeTool::ComponentizeJs])?;
+    }
     Ok(componentize_js(home))
 }
 
-/// Install esbuild under the managed prefix; the path of its package.
+/// Install esbuild under the managed prefix (with the other node tools, in one npm run),
+/// unless it is there; the path of its package.
 pub fn install_esbuild(term: &Term, home: &Path) -> Result<PathBuf> {
-    install_tools(term, home, &[NodeTool::Esbuild])?;
+    if !NodeTool::Esbuild.is_installed(home) {
+        install_tools(term, home, &[NodeTool::Esbuild])?;
+    }
     Ok(esbuild_dir(home))
 }
 
@@ -255,7 +261,7 @@ pub fn install_tools(term: &Term, home: &Path, tools: &[NodeTool]) -> Result<()>
             "--loglevel=error",
         ])
         .args(&specs);
-    let what: Vec<String> = tools
+    let what: Vec<String> = NodeTool::ALL
         .iter()
         .map(|t| format!("{} {}", t.package(), t.version()))
         .collect();
