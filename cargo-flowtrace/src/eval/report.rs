@@ -49,7 +49,12 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// The kind of a failed call.
     pub fn of(error: &CallError) -> Self {
-        match &error.reason {
+        Self::of_failure(&error.reason)
+    }
+
+    /// The kind of `failure`, one trace's in a batch call.
+    pub fn of_failure(failure: &CallFailure) -> Self {
+        match failure {
             CallFailure::Timeout { .. } => ErrorKind::Timeout,
             CallFailure::MemoryLimit { .. } => ErrorKind::MemoryLimit,
             CallFailure::Trap { .. } => ErrorKind::Trap,

@@ -21,6 +21,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use anyhow::Result;
+use flowtrace_plugins::results::EvalResult;
 use flowtrace_plugins::{Plugin, PreparedTrace};
 
 use super::input::{self, Item, Payload, TraceFile};
@@ -109,16 +110,7 @@ pub fn run(
                     // The lock is held only while waiting for the next batch.
                     let next = batch_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     let Ok((seq, items)) = next else { break };
-                    let mut records = Vec::with_capacity(items.len());
-                    for item in items {
-                        let progress = item.progress;
-                        let name = &names[item.file];
-                        records.extend(
-                            evaluate(plugin, name, item)
-                                .into_iter()
-                                .map(|r| (r, progress)),
-                        );
-                    }
+                    let records = evaluate(plugin, names, items);
                     if done_tx.send((seq, records)).is_err() {
                         break;
                     }
@@ -168,53 +160,111 @@ pub fn run(
     })
 }
 
-/// The records of one item: one per trace it holds, or one error.
-fn evaluate(plugin: &Plugin, file: &str, item: Item) -> Vec<EvalRecord> {
-    let started = Instant::now();
-    let record = |trace_id, verdict, result, error| EvalRecord {
-        file: file.to_string(),
-        line: item.line,
-        trace_id,
-        verdict,
-        result,
-        error,
-        exec_time: started.elapsed(),
-    };
-    let traces = match input::traces_of(item.payload) {
-        Ok(traces) => traces,
-        Err(message) => {
-            let error = RecordError {
-                kind: ErrorKind::Input,
-                message,
-            };
-            return vec![record(None, Verdict::Error, None, Some(error))];
-        }
-    };
-    traces
-        .into_iter()
-        .map(|trace| {
-            let id = trace.id.clone();
-            match plugin.evaluate(&PreparedTrace::new(trace)) {
-                Ok(result) => {
-                    let verdict = if result.passed {
-                        Verdict::Passed
-                    } else {
-                        Verdict::Failed
-                    };
-                    record(Some(id), verdict, Some(result), None)
-                }
-                Err(e) => {
-                    let kind = ErrorKind::of(&e);
-                    let message = match kind {
-                        ErrorKind::Plugin => format!("plugin error: {}", e.reason),
-                        _ => e.reason.to_string(),
-                    };
-                    let error = RecordError { kind, message };
-                    record(Some(id), Verdict::Error, None, Some(error))
+/// Traces per `evaluate-batch` call at most. One instance serves the whole call, and making
+/// one is most of the cost of a trace for Python and JavaScript plugins (their instances
+/// hold megabytes of interpreter state): over 1,000 traces on one worker, batching took a
+/// template evaluator from 306 to 2,588 traces/s in Python, 801 to 2,988 in TypeScript. A call
+/// that fails as a whole (a trap, the deadline, the memory cap) is made again one trace per
+/// call, so that each error lands on its own trace and one bad trace costs no others.
+pub const TRACES_PER_CALL: usize = 16;
+
+/// A trace read from an item, waiting for its result.
+struct Pending {
+    /// Index of its record in the batch's records.
+    record: usize,
+    trace: PreparedTrace,
+}
+
+/// The records of a batch of items, in order: one per trace an item holds, or one error
+/// for an item that could not be read; each with the bytes of input read up to its item.
+fn evaluate(plugin: &Plugin, names: &[String], items: Vec<Item>) -> Vec<(EvalRecord, u64)> {
+    let mut records = Vec::new();
+    let mut pending = Vec::new();
+    for item in items {
+        let started = Instant::now();
+        let file = names[item.file].clone();
+        let record = |trace_id, error| EvalRecord {
+            file: file.clone(),
+            line: item.line,
+            trace_id,
+            verdict: Verdict::Error,
+            result: None,
+            error,
+            exec_time: started.elapsed(),
+        };
+        match input::traces_of(item.payload) {
+            Ok(traces) => {
+                for trace in traces {
+                    pending.push(Pending {
+                        record: records.len(),
+                        trace: PreparedTrace::new(trace),
+                    });
+                    let id = pending.last().map(|p| p.trace.trace().id.clone());
+                    records.push((record(id, None), item.progress));
                 }
             }
-        })
-        .collect()
+            Err(message) => {
+                let error = RecordError {
+                    kind: ErrorKind::Input,
+                    message,
+                };
+                records.push((record(None, Some(error)), item.progress));
+            }
+        }
+    }
+    for chunk in pending.chunks(TRACES_PER_CALL) {
+        let started = Instant::now();
+        let traces: Vec<PreparedTrace> = chunk.iter().map(|p| p.trace.clone()).collect();
+        match plugin.evaluate_batch(&traces) {
+            Ok(results) if results.len() == chunk.len() => {
+                // The call's time, shared evenly among its traces.
+                let share = started.elapsed() / chunk.len() as u32;
+                for (pending, result) in chunk.iter().zip(results) {
+                    let record = &mut records[pending.record].0;
+                    record.exec_time += share;
+                    settle(
+                        record,
+                        result
+                            .map_err(|reason| (ErrorKind::of_failure(&reason), reason.to_string())),
+                    );
+                }
+            }
+            _ => {
+                for pending in chunk {
+                    let started = Instant::now();
+                    let result = plugin
+                        .evaluate(&pending.trace)
+                        .map_err(|e| (ErrorKind::of(&e), e.reason.to_string()));
+                    let record = &mut records[pending.record].0;
+                    record.exec_time += started.elapsed();
+                    settle(record, result);
+                }
+            }
+        }
+    }
+    records
+}
+
+/// Fill in `record` with the plugin's verdict.
+fn settle(record: &mut EvalRecord, result: Result<EvalResult, (ErrorKind, String)>) {
+    match result {
+        Ok(result) => {
+            record.verdict = if result.passed {
+                Verdict::Passed
+            } else {
+                Verdict::Failed
+            };
+            record.result = Some(result);
+        }
+        Err((kind, reason)) => {
+            let message = match kind {
+                ErrorKind::Plugin => format!("plugin error: {reason}"),
+                _ => reason,
+            };
+            record.verdict = Verdict::Error;
+            record.error = Some(RecordError { kind, message });
+        }
+    }
 }
 
 /// A counting semaphore over the items in flight; closing it lets every waiter through
