@@ -346,16 +346,13 @@ fn lang_and_kind_pick_the_template() {
             "typescript",
             "--kind",
             "embedder",
+            "--message-format",
+            "json",
         ],
     )
-    .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("no template named `typescript-embedder`"),
-        "{}",
-        out.stderr
-    );
-    assert!(!dir.path().join("ts-emb").exists());
+    .expect_code(0);
+    assert_eq!(out.json_lines()[0]["template"], "typescript-embedder");
+    assert!(dir.path().join("ts-emb/src/index.ts").is_file());
 
     // `--template` names one already.
     let out = run(

@@ -120,6 +120,30 @@ fn the_template_builds_passes_its_tests_and_is_not_rebuilt_unchanged() {
     assert_all_passed(&out, 4);
 }
 
+/// `new` -> `test` for the other kinds' templates: each builds into a valid component that
+/// exports its kind's interface and passes every fixture it comes with (the same fixtures,
+/// traces and snapshots as the Rust and Python templates of its kind).
+#[test]
+fn the_exporter_embedder_and_transformer_templates_build_and_pass_their_fixtures() {
+    let dir = tmp();
+    for (kind, fixtures) in [("exporter", 3), ("embedder", 2), ("transformer", 3)] {
+        let template = format!("typescript-{kind}");
+        let name = format!("my-{template}");
+        run(ts(dir.path()), ["new", &name, "--template", &template]).expect_code(0);
+        let plugin = dir.path().join(&name);
+
+        let out = run(ts(&plugin), ["test"]).expect_code(0);
+        assert_all_passed(&out, fixtures);
+        let bytes = validated(fs::read(artefact(&plugin, &name)).unwrap());
+        let inspection = flowtrace_plugins::inspect::inspect(&bytes).unwrap();
+        let interface = format!("flowtrace:plugin/{kind}@0.1.0");
+        assert!(
+            inspection.export(&interface).is_some(),
+            "{template}: {interface} not exported"
+        );
+    }
+}
+
 #[test]
 fn an_sdk_module_without_its_capability_fails_the_build_at_the_import() {
     let dir = tmp();
