@@ -116,7 +116,7 @@ export function totalTokens(usage: TokenUsage): number | undefined {
 /**
  * The fixed-size facts of a span: no strings, so reading them copies a few bytes.
  * Usually read through a {@link SpanRef} (`span.kind`, `span.usage`, ...);
- * `trace.infos()` gives them all.
+ * `trace.infos` gives them all.
  *
  * Times are `bigint` nanoseconds since the Unix epoch (they do not fit a `number`);
  * `SpanRef.durationMs` gives a duration as a `number`.
@@ -125,7 +125,7 @@ export function totalTokens(usage: TokenUsage): number | undefined {
  * import { totalTokens, type Trace } from "@flowtrace/plugin-sdk";
  *
  * function tokens(trace: Trace): number {
- *   return trace.infos().reduce((sum, info) => sum + (totalTokens(info.usage) ?? 0), 0);
+ *   return trace.infos.reduce((sum, info) => sum + (totalTokens(info.usage) ?? 0), 0);
  * }
  * ```
  */

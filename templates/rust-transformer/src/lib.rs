@@ -27,20 +27,24 @@ impl Transformer for Plugin {
 export_transformer!(Plugin);
 
 fn redact_trace(mut trace: TraceData, with: &str) -> TraceData {
+    // Inside a JSON attribute the replacement is written as JSON string content, so that a
+    // replacement with quotes or backslashes keeps the JSON valid.
+    let in_json = json_string_content(with);
     let mut count = 0;
-    let mut text = |s: &mut String| {
+    let mut redact = |s: &mut String, with: &str| {
         if let Some((redacted, n)) = email::redact(s, with) {
             *s = redacted;
             count += n;
         }
     };
-    trace.input.iter_mut().for_each(&mut text);
-    trace.output.iter_mut().for_each(&mut text);
+    let mut text = |s: &mut String, json: bool| redact(s, if json { &in_json } else { with });
+    trace.input.iter_mut().for_each(|s| text(s, false));
+    trace.output.iter_mut().for_each(|s| text(s, false));
     attributes(&mut trace.attributes, &mut text);
     for span in &mut trace.spans {
-        span.input.iter_mut().for_each(&mut text);
-        span.output.iter_mut().for_each(&mut text);
-        span.status_message.iter_mut().for_each(&mut text);
+        span.input.iter_mut().for_each(|s| text(s, false));
+        span.output.iter_mut().for_each(|s| text(s, false));
+        span.status_message.iter_mut().for_each(|s| text(s, false));
         attributes(&mut span.attributes, &mut text);
     }
     if count > 0 {
@@ -49,11 +53,27 @@ fn redact_trace(mut trace: TraceData, with: &str) -> TraceData {
     trace
 }
 
-fn attributes(attributes: &mut [Attribute], text: &mut impl FnMut(&mut String)) {
+/// `text(value, is_json)` for each text and JSON attribute.
+fn attributes(attributes: &mut [Attribute], text: &mut impl FnMut(&mut String, bool)) {
     for attribute in attributes {
         match &mut attribute.value {
-            AttributeValue::Text(s) | AttributeValue::Json(s) => text(s),
+            AttributeValue::Text(s) => text(s, false),
+            AttributeValue::Json(s) => text(s, true),
             _ => {}
         }
     }
+}
+
+/// `s` escaped to go between the quotes of a JSON string.
+fn json_string_content(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
