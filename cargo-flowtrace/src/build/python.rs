@@ -321,38 +321,14 @@ fn bindings(term: &Term, componentize_py: &Path, work: &Path) -> Result<()> {
 /// the SDK explains (`flowtrace_plugin.errors.*: message`) gets it as a help.
 fn run_componentize(
     term: &Term,
-    mut command: Command,
+    command: Command,
     id: &str,
     manifest: &Manifest,
     search_path: &[PathBuf],
 ) -> Result<()> {
-    let shown = display(&command);
-    term.verbose_status("Running", format_args!("`{shown}`"));
-    let spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
-    // Its own Rust backtrace says nothing about the plugin.
-    command
-        .env("RUST_BACKTRACE", "0")
-        .env("RUST_LIB_BACKTRACE", "0");
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("failed to run `{shown}`"));
-    drop(spinner);
-    let output = output?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success() {
-        if term.is_verbose() {
-            for line in stdout.lines().chain(stderr.lines()) {
-                term.stderr_line(line);
-            }
-        }
+    let sources::ToolRun { status, stderr, .. } = sources::run_componentizer(term, command, id)?;
+    if status.success() {
         return Ok(());
-    }
-    if term.is_verbose() {
-        for line in stdout.lines() {
-            term.stderr_line(line);
-        }
     }
     let shown_stderr = if term.is_verbose() {
         stderr.to_string()
@@ -362,10 +338,7 @@ fn run_componentize(
     for line in shown_stderr.lines() {
         term.stderr_line(line);
     }
-    let mut err = anyhow!(
-        "failed to compile plugin `{id}`: componentize-py failed ({})",
-        output.status
-    );
+    let mut err = anyhow!("failed to compile plugin `{id}`: componentize-py failed ({status})");
     for help in helps(&stderr, manifest) {
         err = error::with_help(err, help);
     }

@@ -1,6 +1,6 @@
 //! What the Python and TypeScript drivers share: hashing a plugin's sources for their
-//! staleness stamps, reusing a component a stamp vouches for, and writing an embedded SDK
-//! into the build directory.
+//! staleness stamps, reusing a component a stamp vouches for, writing an embedded SDK into
+//! the build directory, and running the toolchain that makes the component.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -10,6 +10,54 @@ use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
 use super::{inspect_built, Prepared};
+use crate::term::Term;
+use crate::toolchain::process::display;
+
+/// How a componentizer run ended, its output decoded.
+pub(crate) struct ToolRun {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `command` (componentize-py or componentize-js making plugin `id`'s component) under
+/// a spinner, its output captured: shown whole in verbose mode; on failure the caller shows
+/// what of it matters. Its own Rust backtraces are turned off (they say nothing about the
+/// plugin).
+pub(crate) fn run_componentizer(
+    term: &Term,
+    mut command: std::process::Command,
+    id: &str,
+) -> Result<ToolRun> {
+    let shown = display(&command);
+    term.verbose_status("Running", format_args!("`{shown}`"));
+    let spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
+    command
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0")
+        .stdin(std::process::Stdio::null());
+    let output = command
+        .output()
+        .with_context(|| format!("failed to run `{shown}`"));
+    drop(spinner);
+    let output = output?;
+    let run = ToolRun {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    if term.is_verbose() {
+        for line in run.stdout.lines() {
+            term.stderr_line(line);
+        }
+        if run.status.success() {
+            for line in run.stderr.lines() {
+                term.stderr_line(line);
+            }
+        }
+    }
+    Ok(run)
+}
 
 /// Which files of a plugin are its sources.
 pub(crate) struct SourceSet<'a> {

@@ -498,34 +498,24 @@ fn run_bundler(term: &Term, tools: &NodeTools, bundle: &Bundle<'_>) -> Result<()
 }
 
 /// Run componentize-js: its output is shown in verbose mode, and on failure, unchanged.
-fn run_componentize(term: &Term, mut command: Command, id: &str, bundle: &Path) -> Result<()> {
-    let shown = display(&command);
-    term.verbose_status("Running", format_args!("`{shown}`"));
-    let spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("failed to run `{shown}`"));
-    drop(spinner);
-    let output = output?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success() {
-        if term.is_verbose() {
-            for line in stdout.lines().chain(stderr.lines()) {
-                term.stderr_line(line);
-            }
-        }
+fn run_componentize(term: &Term, command: Command, id: &str, bundle: &Path) -> Result<()> {
+    let run = sources::run_componentizer(term, command, id)?;
+    if run.status.success() {
         return Ok(());
     }
-    for line in stdout.lines().chain(stderr.lines()) {
+    if !term.is_verbose() {
+        for line in run.stdout.lines() {
+            term.stderr_line(line);
+        }
+    }
+    for line in run.stderr.lines() {
         term.stderr_line(line);
     }
     let mut err = anyhow!(
         "failed to compile plugin `{id}`: componentize-js failed ({})",
-        output.status
+        run.status
     );
-    for help in componentize_helps(&stderr, bundle) {
+    for help in componentize_helps(&run.stderr, bundle) {
         err = error::with_help(err, help);
     }
     Err(err)
