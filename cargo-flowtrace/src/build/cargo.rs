@@ -8,9 +8,11 @@ use std::process::{Command, ExitStatus, Stdio};
 use anyhow::{anyhow, Context as _, Result};
 use cargo_metadata::{Message, TargetKind};
 
+use super::world::gated_interfaces;
 use crate::term::Term;
 use crate::toolchain::process::display;
 use crate::toolchain::rust::WASM_TARGET;
+use flowtrace_plugins::capability::Capability;
 
 /// Most bytes of cargo's stderr kept to look for known problems (all of it is shown).
 const KEPT_STDERR: usize = 4 << 20;
@@ -189,26 +191,22 @@ fn forward_stderr(term: &Term, stderr: impl Read) -> String {
 
 /// The capabilities whose SDK module a failed build could not find, with the module:
 /// `flowtrace_plugin_sdk::kv` is only there with `storage` declared, and so on.
-pub fn missing_sdk_capabilities(stderr: &str) -> Vec<(&'static str, &'static str)> {
+pub fn missing_sdk_capabilities(stderr: &str) -> Vec<(&'static str, Capability)> {
     // Colours split the text: look at it without escape sequences.
     let plain = strip_ansi(stderr);
-    [
-        ("kv", "storage"),
-        ("traces", "traces"),
-        ("embeddings", "embeddings"),
-    ]
-    .into_iter()
-    .filter(|(module, capability)| {
-        // The SDK's stand-in modules say so themselves; without them the module is missing.
-        plain.contains(&format!(
-            "needs the capability `{capability}`, which this plugin does not declare"
-        )) || plain.contains(&format!("flowtrace_plugin_sdk::{module}`"))
-            || plain.contains(&format!("flowtrace_plugin_sdk::{module}::"))
-            || plain.contains(&format!(
-                "could not find `{module}` in `flowtrace_plugin_sdk`"
-            ))
-    })
-    .collect()
+    gated_interfaces()
+        .filter(|(module, capability)| {
+            // The SDK's stand-in modules say so themselves; without them the module is
+            // missing.
+            plain.contains(&format!(
+                "needs the capability `{capability}`, which this plugin does not declare"
+            )) || plain.contains(&format!("flowtrace_plugin_sdk::{module}`"))
+                || plain.contains(&format!("flowtrace_plugin_sdk::{module}::"))
+                || plain.contains(&format!(
+                    "could not find `{module}` in `flowtrace_plugin_sdk`"
+                ))
+        })
+        .collect()
 }
 
 /// Whether cargo failed because the target's standard library is missing.
@@ -262,11 +260,17 @@ mod tests {
                       error[E0433]: failed to resolve: could not find `\u{1b}[1membeddings\u{1b}[0m` in `flowtrace_plugin_sdk`\n";
         assert_eq!(
             missing_sdk_capabilities(stderr),
-            [("kv", "storage"), ("embeddings", "embeddings")]
+            [
+                ("kv", Capability::Storage),
+                ("embeddings", Capability::Embeddings)
+            ]
         );
         assert_eq!(missing_sdk_capabilities("error: mismatched types"), []);
         let stderr = "error[E0277]: `traces` needs the capability `traces`, which this plugin \
                       does not declare\n";
-        assert_eq!(missing_sdk_capabilities(stderr), [("traces", "traces")]);
+        assert_eq!(
+            missing_sdk_capabilities(stderr),
+            [("traces", Capability::Traces)]
+        );
     }
 }

@@ -6,13 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Result};
 use flowtrace_plugins::manifest::Manifest;
 
-use super::{cargo, package, prepare, Compiled, Source, OUTPUT_DIR};
+use super::{cargo, package, prepare, world, Compiled, Source, OUTPUT_DIR};
 use crate::error;
 use crate::term::Term;
 use crate::toolchain;
-
-/// The SDK modules each capability enables, in the order features are passed.
-const SDK_FEATURES: [&str; 3] = ["storage", "traces", "embeddings"];
 
 /// Build the cargo package beside the manifest.
 pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
@@ -122,36 +119,24 @@ fn target_dir_of(artefact: &Path) -> PathBuf {
 
 /// `flowtrace-plugin-sdk/<capability>` for each declared capability the SDK gates.
 pub fn sdk_features(manifest: &Manifest) -> Vec<String> {
-    let caps = &manifest.capabilities;
-    SDK_FEATURES
-        .into_iter()
-        .filter(|f| match *f {
-            "storage" => caps.storage,
-            "traces" => caps.traces,
-            "embeddings" => caps.embeddings,
-            _ => false,
-        })
-        .map(|f| format!("{}/{f}", package::SDK_PACKAGE))
+    // The SDK has a feature per capability that gates a host interface, named after it.
+    world::gated_interfaces()
+        .filter(|(_, capability)| capability.is_granted(&manifest.capabilities))
+        .map(|(_, capability)| format!("{}/{capability}", package::SDK_PACKAGE))
         .collect()
 }
 
 /// The error for a failed compile, with a `help:` for the failures we recognise.
 fn compile_error(outcome: &cargo::CargoOutcome, manifest: &Manifest) -> anyhow::Error {
     let mut err = cargo::failed(outcome, manifest.plugin.id.as_str());
-    let caps = &manifest.capabilities;
     for (module, capability) in cargo::missing_sdk_capabilities(&outcome.stderr) {
-        let declared = match capability {
-            "storage" => caps.storage,
-            "traces" => caps.traces,
-            "embeddings" => caps.embeddings,
-            _ => true,
-        };
-        if !declared {
+        if !capability.is_granted(&manifest.capabilities) {
             err = error::with_help(
                 err,
                 format!(
                     "`flowtrace_plugin_sdk::{module}` needs capability `{capability}`: add \
-                     `{capability} = true` under `[capabilities]` in flowtrace.toml"
+                     `{}` under `[capabilities]` in flowtrace.toml",
+                    capability.manifest_line()
                 ),
             );
         }

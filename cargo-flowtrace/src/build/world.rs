@@ -10,7 +10,9 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use flowtrace_plugins::capability::{CONTRACT_PACKAGE, CONTRACT_VERSION};
+use flowtrace_plugins::capability::{
+    self, Capability, Grant, CONTRACT_PACKAGE, CONTRACT_VERSION, HOST_INTERFACES,
+};
 use flowtrace_plugins::manifest::Manifest;
 
 /// The contract, `wit/` of this repository, embedded: `(file name, text)`.
@@ -50,21 +52,23 @@ pub const WORLD: &str = "plugin";
 /// The file the synthesised world is written to, beside the contract's files.
 pub const WORLD_FILE: &str = "build.wit";
 
-/// The host interfaces a manifest grants, in the order they are imported: `log` and
-/// `config` always, then `kv` (`storage`), `traces`, `embeddings`.
+/// The host interfaces a manifest grants, in the order they are imported: the contract's
+/// table (`HOST_INTERFACES`, which the capability check and the linker read too), without
+/// `types`, which the kind's export brings in itself.
 pub fn granted_interfaces(manifest: &Manifest) -> Vec<&'static str> {
-    let caps = &manifest.capabilities;
-    let mut interfaces = vec!["log", "config"];
-    for (granted, interface) in [
-        (caps.storage, "kv"),
-        (caps.traces, "traces"),
-        (caps.embeddings, "embeddings"),
-    ] {
-        if granted {
-            interfaces.push(interface);
-        }
-    }
-    interfaces
+    capability::granted_interfaces(&manifest.capabilities)
+        .into_iter()
+        .filter(|interface| *interface != "types")
+        .collect()
+}
+
+/// Each host interface that only a capability grants, with that capability: `kv` and
+/// `storage`, `traces` and `traces`, `embeddings` and `embeddings`.
+pub fn gated_interfaces() -> impl Iterator<Item = (&'static str, Capability)> {
+    HOST_INTERFACES.iter().filter_map(|i| match i.grant {
+        Grant::Capability(capability) => Some((i.name, capability)),
+        Grant::Always => None,
+    })
 }
 
 /// The text of [`WORLD_FILE`]: world [`WORLD`] in the contract's package.
