@@ -17,13 +17,13 @@
 //! interpreter), so an exception at import time, such as the SDK's `CapabilityNotDeclared`
 //! for a module whose capability the manifest does not grant, fails the build.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::manifest::{Manifest, PluginKind};
 use include_dir::{include_dir, Dir};
-use serde::{Deserialize, Serialize};
 
 use super::sources::{self, SourceSet};
 use super::world::{self, write_if_changed};
@@ -50,18 +50,12 @@ const SOURCES: SourceSet<'static> = SourceSet {
     also: &[],
 };
 
-/// What a Python build was made from; equal stamps mean the component is up to date.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct Stamp {
-    /// This tool's version (the SDK and the entry module come with it).
-    tool: String,
-    /// componentize-py's version.
-    componentize_py: String,
-    /// SHA-256 over every source file (path and content) and the manifest.
-    inputs: String,
-    /// SHA-256 of the component written from them.
-    component: String,
+/// What shaped a Python component besides its sources, for the staleness stamp.
+fn stamped_toolchain() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "componentize-py".to_string(),
+        toolchain::COMPONENTIZE_PY_VERSION.to_string(),
+    )])
 }
 
 /// Build the Python plugin whose manifest is `source.manifest`.
@@ -86,7 +80,14 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
 
     let inputs = sources::hash_sources(root, text, dependencies.join("\n").as_bytes(), &SOURCES)?;
     tracing::debug!(elapsed = ?started.elapsed(), "hashed the sources");
-    if let Some(prepared) = up_to_date(&stamp_path, &inputs, &output, &target_dir) {
+    let fresh = sources::stamped_component(
+        &stamp_path,
+        &stamped_toolchain(),
+        &inputs,
+        &output,
+        &target_dir,
+    );
+    if let Some(prepared) = fresh {
         return Ok(Compiled {
             prepared,
             fresh: true,
@@ -149,16 +150,8 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     tracing::debug!(elapsed = ?started.elapsed(), "componentize-py finished");
 
     let prepared = prepare(built.path(), text, output, target_dir)?;
-    let stamp = Stamp {
-        tool: env!("CARGO_PKG_VERSION").to_string(),
-        componentize_py: toolchain::COMPONENTIZE_PY_VERSION.to_string(),
-        inputs,
-        component: prepared.inspection.sha256.clone(),
-    };
-    // Written before the component is renamed into place: a stamp names the component's
-    // hash, so it never makes a different (older, or unwritten) component look fresh.
-    let json = serde_json::to_vec_pretty(&stamp).expect("a stamp serialises");
-    super::write_atomically(&stamp_path, &json)?;
+    let component = prepared.inspection.sha256.clone();
+    sources::write_stamp(&stamp_path, stamped_toolchain(), inputs, component)?;
     Ok(Compiled {
         prepared,
         fresh: false,
@@ -408,19 +401,16 @@ fn helps(stderr: &str, manifest: &Manifest) -> Vec<String> {
             }
         }
         // A gated module of the generated bindings imported directly.
-        for (module, capability) in [
-            ("kv", "storage"),
-            ("traces", "traces"),
-            ("embeddings", "embeddings"),
-        ] {
+        for (module, capability) in world::gated_interfaces() {
             let missing = line.contains(&format!("No module named 'wit_world.imports.{module}'"))
                 || line.contains(&format!(
                     "cannot import name '{module}' from 'wit_world.imports'"
                 ));
             if missing {
                 helps.push(format!(
-                    "`wit_world.imports.{module}` needs capability `{capability}`: add \
-                     `{capability} = true` under `[capabilities]` in flowtrace.toml"
+                    "`wit_world.imports.{module}` needs capability `{capability}`: add `{}` \
+                     under `[capabilities]` in flowtrace.toml",
+                    capability.manifest_line()
                 ));
             }
         }
@@ -528,24 +518,6 @@ fn install_dependencies(
     std::fs::write(&marker, wanted)
         .with_context(|| format!("failed to write `{}`", marker.display()))?;
     Ok(())
-}
-
-/// The component at `output`, when `stamp_path` says it was built from `inputs` by this
-/// tool and toolchain and the file is still the one written then.
-fn up_to_date(
-    stamp_path: &Path,
-    inputs: &str,
-    output: &Path,
-    target_dir: &Path,
-) -> Option<super::Prepared> {
-    let stamp: Stamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
-    let current = stamp.tool == env!("CARGO_PKG_VERSION")
-        && stamp.componentize_py == toolchain::COMPONENTIZE_PY_VERSION
-        && stamp.inputs == inputs;
-    if !current {
-        return None;
-    }
-    sources::fresh_component(output, target_dir, &stamp.component)
 }
 
 #[cfg(test)]

@@ -145,8 +145,61 @@ fn collect_sources(
     Ok(())
 }
 
+/// What a Python or TypeScript build was made from (`stamp.json` in its build directory);
+/// equal stamps mean the component is up to date.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Stamp {
+    /// This tool's version (the embedded SDKs and entry modules come with it).
+    tool: String,
+    /// The toolchain and what else shaped the component: name -> version or hash.
+    toolchain: BTreeMap<String, String>,
+    /// [`hash_sources`] of the plugin.
+    inputs: String,
+    /// SHA-256 of the component written from them.
+    component: String,
+}
+
+/// The component at `output`, when `stamp_path` says it was built by this tool with
+/// `toolchain` from `inputs`, and the file is still the one written then.
+pub(crate) fn stamped_component(
+    stamp_path: &Path,
+    toolchain: &BTreeMap<String, String>,
+    inputs: &str,
+    output: &Path,
+    target_dir: &Path,
+) -> Option<Prepared> {
+    let stamp: Stamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
+    let current = stamp.tool == env!("CARGO_PKG_VERSION")
+        && stamp.toolchain == *toolchain
+        && stamp.inputs == inputs;
+    if !current {
+        return None;
+    }
+    fresh_component(output, target_dir, &stamp.component)
+}
+
+/// Record that the component with hash `component` was built with `toolchain` from
+/// `inputs`. Written before the component is renamed into place: the stamp names the
+/// component's hash, so it never makes a different (older, or unwritten) one look fresh.
+pub(crate) fn write_stamp(
+    stamp_path: &Path,
+    toolchain: BTreeMap<String, String>,
+    inputs: String,
+    component: String,
+) -> Result<()> {
+    let stamp = Stamp {
+        tool: env!("CARGO_PKG_VERSION").to_string(),
+        toolchain,
+        inputs,
+        component,
+    };
+    let json = serde_json::to_vec_pretty(&stamp).expect("a stamp serialises");
+    super::write_atomically(stamp_path, &json)
+}
+
 /// The component at `output`, when it is still the one whose hash a stamp recorded.
-pub(crate) fn fresh_component(output: &Path, target_dir: &Path, sha256: &str) -> Option<Prepared> {
+fn fresh_component(output: &Path, target_dir: &Path, sha256: &str) -> Option<Prepared> {
     let bytes = std::fs::read(output).ok()?;
     let inspection = inspect_built(&bytes, output).ok()?;
     (inspection.sha256 == sha256).then(|| Prepared {

@@ -25,6 +25,7 @@
 //! to the plugin log instead, at each method's level. `random` and `clocks` stay, or
 //! `Math.random()` and `Date.now()` would trap.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -54,24 +55,6 @@ pub const SDK_PACKAGE: &str = "@flowtrace/plugin-sdk";
 /// The files of the SDK that the build writes (its sources and package metadata).
 const SDK_PARTS: [&str; 4] = ["src", "package.json", "tsconfig.json", "README.md"];
 
-/// What a TypeScript build was made from; equal stamps mean the component is up to date.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct Stamp {
-    /// This tool's version.
-    tool: String,
-    /// SHA-256 of the embedded SDK and bundle script.
-    sdk: String,
-    /// componentize-js's version.
-    componentize_js: String,
-    /// esbuild's version.
-    esbuild: String,
-    /// SHA-256 over every source file, the manifest and the installed npm packages' lock.
-    inputs: String,
-    /// SHA-256 of the component written from them.
-    component: String,
-}
-
 /// The files of a TypeScript plugin that its component is built from: everything but its
 /// build output, tests, installed packages and hidden files, plus npm's record of the
 /// installed packages (so that installing other versions rebuilds it).
@@ -81,22 +64,20 @@ const SOURCES: SourceSet<'static> = SourceSet {
     also: &["node_modules/.package-lock.json"],
 };
 
-/// The stamp the last build wrote, if it reads.
-fn read_stamp(path: &Path) -> Option<Stamp> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-}
-
-impl Stamp {
-    fn new(inputs: String, component: String) -> Self {
-        Stamp {
-            tool: env!("CARGO_PKG_VERSION").to_string(),
-            sdk: sdk_hash(),
-            componentize_js: toolchain::COMPONENTIZE_JS_VERSION.to_string(),
-            esbuild: toolchain::ESBUILD_VERSION.to_string(),
-            inputs,
-            component,
-        }
-    }
+/// What shaped a TypeScript component besides its sources, for the staleness stamp: the
+/// embedded SDK and bundle script, componentize-js and esbuild.
+fn stamped_toolchain() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("sdk".to_string(), sdk_hash()),
+        (
+            "componentize-js".to_string(),
+            toolchain::COMPONENTIZE_JS_VERSION.to_string(),
+        ),
+        (
+            "esbuild".to_string(),
+            toolchain::ESBUILD_VERSION.to_string(),
+        ),
+    ])
 }
 
 /// Build the TypeScript plugin whose manifest is `source.manifest`.
@@ -123,9 +104,13 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     write_sdk(&work.join("sdk"))?;
     let inputs = sources::hash_sources(root, text, b"", &SOURCES)?;
     tracing::debug!(elapsed = ?started.elapsed(), "hashed the sources");
-    let fresh = read_stamp(&stamp_path)
-        .filter(|stamp| *stamp == Stamp::new(inputs.clone(), stamp.component.clone()))
-        .and_then(|stamp| sources::fresh_component(&output, &target_dir, &stamp.component));
+    let fresh = sources::stamped_component(
+        &stamp_path,
+        &stamped_toolchain(),
+        &inputs,
+        &output,
+        &target_dir,
+    );
     if let Some(prepared) = fresh {
         return Ok(Compiled {
             prepared,
@@ -193,11 +178,8 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     tracing::debug!(elapsed = ?started.elapsed(), "componentize-js finished");
 
     let prepared = prepare(built.path(), text, output, target_dir)?;
-    let stamp = Stamp::new(inputs, prepared.inspection.sha256.clone());
-    // Written before the component is renamed into place: a stamp names the component's
-    // hash, so it never makes a different (older, or unwritten) component look fresh.
-    let json = serde_json::to_vec_pretty(&stamp).expect("a stamp serialises");
-    super::write_atomically(&stamp_path, &json)?;
+    let component = prepared.inspection.sha256.clone();
+    sources::write_stamp(&stamp_path, stamped_toolchain(), inputs, component)?;
     Ok(Compiled {
         prepared,
         fresh: false,
@@ -408,7 +390,7 @@ struct BundleRequest<'a> {
     outfile: &'a Path,
     sdk: &'a Path,
     granted: Vec<&'static str>,
-    capabilities: serde_json::Value,
+    capabilities: std::collections::BTreeMap<&'static str, &'static str>,
     contract: serde_json::Value,
     #[serde(rename = "exportName")]
     export_name: &'static str,
@@ -437,11 +419,9 @@ fn run_bundler(term: &Term, tools: &NodeTools, bundle: &Bundle<'_>) -> Result<()
         outfile: bundle.bundle,
         sdk: bundle.sdk,
         granted: world::granted_interfaces(bundle.manifest),
-        capabilities: serde_json::json!({
-            "kv": "storage",
-            "traces": "traces",
-            "embeddings": "embeddings",
-        }),
+        capabilities: world::gated_interfaces()
+            .map(|(interface, capability)| (interface, capability.as_str()))
+            .collect(),
         contract: serde_json::json!({
             "package": CONTRACT_PACKAGE,
             "version": CONTRACT_VERSION.to_string(),
