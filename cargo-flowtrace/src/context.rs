@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use flowtrace_plugins::cache::{CacheDir, CacheKey};
 use flowtrace_plugins::manifest::MANIFEST_FILE_NAME;
+use flowtrace_plugins::registry::Store;
 
 use crate::cli::GlobalArgs;
 use crate::error::ResultExt;
@@ -57,6 +59,20 @@ pub fn flowtrace_home() -> Result<PathBuf> {
             "set `{FLOWTRACE_HOME_ENV}` to the directory Flowtrace should use"
         )),
     }
+}
+
+/// The build cache of compiled code of a plugin directory (`target/flowtrace/cache`), sealed
+/// with the key of this user's Flowtrace home: entries a cloned repository or a copied
+/// `target/` brings along do not verify and are compiled again, never loaded.
+pub fn build_cache(target_dir: &Path) -> Result<CacheDir> {
+    let home = flowtrace_home()?;
+    let key_path = Store::new(&home).cache_key_path();
+    let key = CacheKey::load_or_create(&key_path)
+        .context("failed to set up the key that seals compiled code")?;
+    Ok(CacheDir::new(
+        target_dir.join(crate::build::OUTPUT_DIR).join("cache"),
+        key,
+    ))
 }
 
 /// The manifest `path` names: the file itself, or `flowtrace.toml` in the directory.

@@ -1,14 +1,23 @@
 //! The compiled-component cache.
 //!
 //! Compiling a Python or JavaScript component takes seconds; loading its compiled form takes
-//! milliseconds. Entries live under `<dir>/<wasmtime version>-<engine hash>/` as
-//! `<component sha256>.cwasm` plus a `.meta` sidecar recording the component hash and an
-//! xxh3-128 checksum of the `.cwasm`. An entry is used only when its sidecar matches and the
-//! checksum verifies, so a truncated, corrupted or foreign file is recompiled, never
-//! deserialized. Both files are written to a temp file and renamed into place.
+//! milliseconds. But compiled code is native code: wasmtime runs it as it finds it, so an
+//! entry must be code that this machine's user compiled, never bytes that arrived from
+//! somewhere else (a plugin directory cloned with its `target/`, an archive, a registry).
+//!
+//! Every entry is therefore sealed with a [`CacheKey`]: a random 256-bit secret that only the
+//! user's Flowtrace home holds (`$FLOWTRACE_HOME/cache.key`, mode 0600). Entries live under
+//! `<dir>/wasmtime-<version>-<engine hash>/` as `<component sha256>.cwasm` plus a `.meta`
+//! sidecar holding the entry's description (component hash, wasmtime version, the
+//! component's inspection) and a keyed BLAKE3 MAC over that description and every byte of the
+//! `.cwasm`. An entry is used only when the MAC verifies under this key: a forged, foreign,
+//! truncated or corrupted entry is recompiled (with a warning) and replaced, never
+//! deserialized. The `.cwasm` is read into memory once and the code wasmtime loads is the
+//! very bytes the MAC was checked over, so nothing can swap the file in between.
 
+use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -26,14 +35,201 @@ pub enum CacheOutcome {
     Hit,
     /// No entry; compiled and stored.
     Miss,
-    /// An entry was there but invalid (corrupt, stale, foreign); compiled and replaced.
+    /// An entry was there but could not be trusted or used (not sealed with this key,
+    /// corrupt, stale, another component's); compiled and replaced.
     Replaced,
 }
+
+/// The secret that seals compiled-cache entries: entries sealed with another key (made by
+/// another user, on another machine, or forged) are never loaded.
+///
+/// ```
+/// use flowtrace_plugins::cache::CacheKey;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let home = tempfile::tempdir()?;
+/// let key = CacheKey::load_or_create(&home.path().join("cache.key"))?;
+/// // The same file gives the same key.
+/// assert_eq!(key, CacheKey::load_or_create(&home.path().join("cache.key"))?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct CacheKey([u8; KEY_LEN]);
+
+const KEY_LEN: usize = 32;
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CacheKey(..)")
+    }
+}
+
+/// Why the cache key could not be read or created.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheKeyError {
+    /// The operating system's random source failed.
+    #[error("failed to generate a random cache key")]
+    Random {
+        /// The cause.
+        #[source]
+        source: getrandom::Error,
+    },
+    /// The key file could not be read or written.
+    #[error("failed to {action} `{}`", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CacheKey {
+    /// A fresh random key held only in memory: what this process compiles with it can be
+    /// loaded by this process alone.
+    pub fn ephemeral() -> Result<Self, CacheKeyError> {
+        let mut key = [0u8; KEY_LEN];
+        getrandom::fill(&mut key).map_err(|source| CacheKeyError::Random { source })?;
+        Ok(Self(key))
+    }
+
+    /// The key stored at `path`, created (32 random bytes, readable by its owner only) when
+    /// there is none. A key file that other users could read or write, that another user
+    /// owns, or that is not exactly 32 bytes is not trusted: it is replaced by a new key,
+    /// which turns every entry sealed with the old one into a recompile.
+    pub fn load_or_create(path: &Path) -> Result<Self, CacheKeyError> {
+        let io = |action, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CacheKeyError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        match read_key(path) {
+            Ok(Some(key)) => return Ok(key),
+            Ok(None) => {}
+            Err(reason) => {
+                tracing::warn!(
+                    "not trusting the compiled-cache key `{}` ({reason}); replacing it, so \
+                     compiled code made with it will be compiled again",
+                    path.display()
+                );
+                let key = Self::ephemeral()?;
+                write_key(path, &key, true).map_err(io("write", path))?;
+                return Ok(key);
+            }
+        }
+        let key = Self::ephemeral()?;
+        match write_key(path, &key, false) {
+            Ok(()) => Ok(key),
+            // Another process created it first: use theirs, so both seal alike.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match read_key(path) {
+                Ok(Some(key)) => Ok(key),
+                _ => Err(CacheKeyError::Io {
+                    action: "read",
+                    path: path.to_path_buf(),
+                    source: e,
+                }),
+            },
+            Err(e) => Err(io("create", path)(e)),
+        }
+    }
+
+    fn mac(&self, body: &[u8], code: &[u8]) -> blake3::Hash {
+        let mut hasher = blake3::Hasher::new_keyed(&self.0);
+        hasher.update(SEAL_DOMAIN);
+        hasher.update(&(body.len() as u64).to_le_bytes());
+        hasher.update(body);
+        hasher.update(code);
+        hasher.finalize()
+    }
+}
+
+/// `Ok(None)`: no key file. `Err(reason)`: a file that must not be trusted.
+fn read_key(path: &Path) -> Result<Option<CacheKey>, String> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.mode() & 0o077 != 0 {
+            return Err(format!(
+                "its mode {:o} lets other users read or write it",
+                meta.mode() & 0o777
+            ));
+        }
+        // SAFETY: `geteuid` has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(format!("it belongs to user {}, not {me}", meta.uid()));
+        }
+    }
+    if !meta.is_file() || meta.len() != KEY_LEN as u64 {
+        return Err(format!("it is not a {KEY_LEN}-byte file"));
+    }
+    let mut key = [0u8; KEY_LEN];
+    file.read_exact(&mut key).map_err(|e| e.to_string())?;
+    Ok(Some(CacheKey(key)))
+}
+
+/// Write the key to a temp file (mode 0600 from its creation) and move it into place:
+/// without `replace`, only if no key is there yet (a hard link fails on an existing file).
+fn write_key(path: &Path, key: &CacheKey, replace: bool) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    // `tempfile` creates its files with mode 0600 on Unix.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(&key.0)?;
+    tmp.as_file().sync_all()?;
+    if replace {
+        tmp.persist(path).map_err(|e| e.error)?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    }
+    Ok(())
+}
+
+/// Where a cache lives and the key its entries are sealed with.
+#[derive(Debug, Clone)]
+pub struct CacheDir {
+    /// The directory (created when the first entry is stored).
+    pub dir: PathBuf,
+    /// The key that seals and checks its entries.
+    pub key: CacheKey,
+}
+
+impl CacheDir {
+    /// A cache at `dir` sealed with `key`.
+    pub fn new(dir: impl Into<PathBuf>, key: CacheKey) -> Self {
+        Self {
+            dir: dir.into(),
+            key,
+        }
+    }
+}
+
+/// Tag hashed before every sealed entry, so a MAC made for anything else never verifies.
+const SEAL_DOMAIN: &[u8] = b"flowtrace compiled-cache entry v2\0";
+/// First line of every `.meta` file.
+const META_MAGIC: &str = "flowtrace-cache-v2";
+/// A sidecar bigger than this is not ours (inspections are a few KiB).
+const META_MAX: u64 = 16 << 20;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Meta {
     component_sha256: String,
-    cwasm_xxh3: String,
     cwasm_len: u64,
     wasmtime: String,
     /// The inspection of the component, so a cached load skips validating and decoding it
@@ -47,7 +243,8 @@ pub(crate) enum Lookup {
     Hit(Box<(Component, Inspection)>),
     /// No entry.
     Absent,
-    /// An entry that cannot be used (corrupt, stale, foreign); it will be replaced.
+    /// An entry that cannot be used (not sealed with this key, corrupt, stale, foreign); it
+    /// will be replaced.
     Invalid,
 }
 
@@ -56,18 +253,23 @@ pub(crate) enum Lookup {
 pub(crate) struct CompileCache {
     root: PathBuf,
     dir: PathBuf,
+    key: CacheKey,
 }
 
 impl CompileCache {
-    pub(crate) fn new(root: PathBuf, engine: &Engine) -> Self {
+    pub(crate) fn new(at: &CacheDir, engine: &Engine) -> Self {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let dir = root.join(format!(
+        let dir = at.dir.join(format!(
             "wasmtime-{}-{:016x}",
             wasmtime_version(),
             hasher.finish()
         ));
-        Self { root, dir }
+        Self {
+            root: at.dir.clone(),
+            dir,
+            key: at.key.clone(),
+        }
     }
 
     pub(crate) fn root(&self) -> &Path {
@@ -88,59 +290,57 @@ impl CompileCache {
             return Lookup::Absent;
         }
         match self.try_load(engine, &cwasm, &meta, sha256) {
-            Some(hit) => Lookup::Hit(Box::new(hit)),
-            None => Lookup::Invalid,
+            Ok(hit) => Lookup::Hit(Box::new(hit)),
+            Err(reason) => {
+                tracing::warn!(
+                    "compiled cache entry `{}` {reason}; compiling the component again",
+                    cwasm.display()
+                );
+                Lookup::Invalid
+            }
         }
     }
 
+    /// The entry, or why it cannot be used (words that follow "entry `x`").
     fn try_load(
         &self,
         engine: &Engine,
         cwasm: &Path,
         meta: &Path,
         sha256: &str,
-    ) -> Option<(Component, Inspection)> {
-        let meta: Meta = serde_json::from_slice(&std::fs::read(meta).ok()?).ok()?;
+    ) -> Result<(Component, Inspection), String> {
+        let sidecar = read_bounded(meta, META_MAX)
+            .map_err(|e| format!("has no readable sidecar `{}` ({e})", meta.display()))?;
+        let (mac, body) = split_sidecar(&sidecar)
+            .ok_or_else(|| format!("has a sidecar `{}` in no known format", meta.display()))?;
+        let code = std::fs::read(cwasm).map_err(|e| format!("cannot be read ({e})"))?;
+        // The seal first: nothing of an entry is believed before it verifies.
+        if self.key.mac(body, &code) != mac {
+            return Err(
+                "was not compiled on this machine by this user, or was altered since \
+                 (its seal does not verify with this Flowtrace home's key)"
+                    .into(),
+            );
+        }
+        let meta: Meta = serde_json::from_slice(body)
+            .map_err(|e| format!("has a sealed sidecar that does not parse ({e})"))?;
         if meta.component_sha256 != sha256
             || meta.inspection.sha256 != sha256
-            || meta.wasmtime != wasmtime_version()
+            || meta.cwasm_len != code.len() as u64
         {
-            return None;
+            return Err("belongs to another component".into());
         }
-        if !self.verify(cwasm, &meta) {
-            tracing::warn!("cache entry `{}` is corrupt; recompiling", cwasm.display());
-            return None;
+        if meta.wasmtime != wasmtime_version() {
+            return Err(format!("was made by wasmtime {}", meta.wasmtime));
         }
-        // SAFETY: the file was written by `compile_and_store` through this engine's
-        // `Component::serialize` and renamed into place whole (never written in place); the
-        // sidecar's checksum over exactly these bytes proves they are the ones written, and
-        // wasmtime checks the engine compatibility header itself.
-        match unsafe { Component::deserialize_file(engine, cwasm) } {
-            Ok(component) => Some((component, meta.inspection)),
-            Err(err) => {
-                tracing::warn!(
-                    "cache entry `{}` is stale ({err}); recompiling",
-                    cwasm.display()
-                );
-                None
-            }
-        }
-    }
-
-    /// Whether the `.cwasm` has the length and checksum its sidecar recorded. Reads through a
-    /// map of the file: no copy of a 20 MB entry.
-    fn verify(&self, cwasm: &Path, meta: &Meta) -> bool {
-        let Ok(file) = std::fs::File::open(cwasm) else {
-            return false;
-        };
-        if file.metadata().map(|m| m.len()).ok() != Some(meta.cwasm_len) {
-            return false;
-        }
-        // SAFETY: entries are only ever replaced by renaming a new file over them, never
-        // modified in place, so the mapped bytes cannot change while they are read.
-        match unsafe { memmap2::Mmap::map(&file) } {
-            Ok(map) => checksum(&map) == meta.cwasm_xxh3,
-            Err(_) => false,
+        // SAFETY: `code` is exactly the bytes this key sealed, and only `compile_and_store`
+        // seals, over the output of this engine configuration's `Component::serialize`; the
+        // key never leaves this user's Flowtrace home. wasmtime checks the engine
+        // compatibility header itself, and copies `code` into memory of its own, so nothing
+        // can change the bytes between the check above and their use.
+        match unsafe { Component::deserialize(engine, &code) } {
+            Ok(component) => Ok((component, meta.inspection)),
+            Err(err) => Err(format!("is stale ({err})")),
         }
     }
 
@@ -159,20 +359,54 @@ impl CompileCache {
             move |source| CacheFailure::Io { path, source }
         };
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let meta = Meta {
+        let body = serde_json::to_vec(&Meta {
             component_sha256: inspection.sha256.clone(),
-            cwasm_xxh3: checksum(&serialized),
             cwasm_len: serialized.len() as u64,
             wasmtime: wasmtime_version().to_string(),
             inspection: inspection.clone(),
-        };
+        })
+        .expect("serialising plain data");
+        let mac = self.key.mac(&body, &serialized);
+        let mut sidecar = format!("{META_MAGIC}\n{}\n", mac.to_hex()).into_bytes();
+        sidecar.extend_from_slice(&body);
         // Meta last: a crash between the two renames leaves a `.cwasm` whose old or missing
-        // sidecar does not match it, which `try_load` treats as no entry.
+        // sidecar does not seal it, which `try_load` treats as an invalid entry.
         write_atomic(&self.dir, &cwasm, &serialized).map_err(io(&cwasm))?;
-        let meta = serde_json::to_vec(&meta).expect("serialising plain data");
-        write_atomic(&self.dir, &meta_path, &meta).map_err(io(&meta_path))?;
+        write_atomic(&self.dir, &meta_path, &sidecar).map_err(io(&meta_path))?;
         Ok(component)
     }
+}
+
+/// Seal `code` again under `key`, keeping the sidecar's description: what a forger who
+/// knows the format does (tests of the forgery routes use it).
+#[cfg(feature = "test-support")]
+pub(crate) fn reseal(meta: &Path, code: &[u8], key: &CacheKey) {
+    let sidecar = std::fs::read(meta).expect("a readable sidecar");
+    let (_, body) = split_sidecar(&sidecar).expect("a sidecar in the current format");
+    let mut out = format!("{META_MAGIC}\n{}\n", key.mac(body, code).to_hex()).into_bytes();
+    out.extend_from_slice(body);
+    std::fs::write(meta, out).expect("a writable sidecar");
+}
+
+/// `META_MAGIC \n <mac hex> \n <body>`.
+fn split_sidecar(sidecar: &[u8]) -> Option<(blake3::Hash, &[u8])> {
+    let rest = sidecar
+        .strip_prefix(META_MAGIC.as_bytes())?
+        .strip_prefix(b"\n")?;
+    let newline = rest.iter().position(|&b| b == b'\n')?;
+    let mac = std::str::from_utf8(&rest[..newline]).ok()?;
+    let mac = blake3::Hash::from_hex(mac).ok()?;
+    Some((mac, &rest[newline + 1..]))
+}
+
+fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let mut data = Vec::new();
+    file.take(max + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Err(std::io::Error::other(format!("larger than {max} bytes")));
+    }
+    Ok(data)
 }
 
 /// Why the cache could not produce a component.
@@ -191,10 +425,6 @@ fn write_atomic(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
-}
-
-fn checksum(data: &[u8]) -> String {
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(data))
 }
 
 fn wasmtime_version() -> &'static str {

@@ -1,12 +1,11 @@
 //! The wasmtime engine every plugin of a host shares: configuration, caps, the epoch ticker.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::cache::CompileCache;
+use crate::cache::{CacheDir, CompileCache};
 
 /// How often the epoch advances; the granularity of every deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -37,8 +36,11 @@ impl Default for HostCaps {
 pub struct RuntimeConfig {
     /// Per-call caps.
     pub caps: HostCaps,
-    /// Where compiled components are cached (`None`: compile at every load).
-    pub cache_dir: Option<PathBuf>,
+    /// Where compiled components are cached, and the key that seals them (`None`: compile
+    /// at every load). Use the key of the user's Flowtrace home
+    /// ([`Registry::cache_key`](crate::registry::Registry::cache_key)) so entries outlive
+    /// the process, or [`CacheKey::ephemeral`](crate::cache::CacheKey::ephemeral).
+    pub cache: Option<CacheDir>,
     /// Instances that may be alive at once across all plugins (the pooling allocator's
     /// size); `None` allocates on demand instead of from a pool.
     pub pool_size: Option<u32>,
@@ -48,7 +50,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
             caps: HostCaps::default(),
-            cache_dir: None,
+            cache: None,
             pool_size: Some(128),
         }
     }
@@ -115,7 +117,7 @@ impl Runtime {
         start_ticker(&engine).map_err(|e| RuntimeError {
             source: Box::new(e),
         })?;
-        let cache = config.cache_dir.map(|dir| CompileCache::new(dir, &engine));
+        let cache = config.cache.map(|at| CompileCache::new(&at, &engine));
         Ok(Self {
             inner: Arc::new(RuntimeInner {
                 engine,

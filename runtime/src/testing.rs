@@ -309,3 +309,56 @@ fn leb128(mut value: u32) -> Vec<u8> {
         out.push(byte | 0x80);
     }
 }
+
+/// Forge the compiled-cache entries of the component whose sha256 is `sha256` under
+/// `cache_root` (any engine configuration) the way an attacker who knows the format would: overwrite the compiled code (the ELF `.text` section) with `int3` (a trap
+/// instruction on x86, illegal bytes elsewhere) and seal the entry again with `key`. Loaded
+/// by a home whose key is `key`, the entry's code would kill the process; by any other home,
+/// it must be compiled again. Returns how many entries were forged.
+pub fn forge_cache_entries(
+    cache_root: &std::path::Path,
+    sha256: &str,
+    key: &crate::cache::CacheKey,
+) -> usize {
+    let mut forged = 0;
+    let mut dirs = vec![cache_root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a readable cache directory") {
+            let path = entry.expect("a readable cache directory").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "cwasm")
+                && path.file_stem().is_some_and(|stem| stem == sha256)
+            {
+                let mut code = std::fs::read(&path).expect("a readable entry");
+                let (offset, size) = elf_text_section(&code);
+                assert!(size > 0, "an empty .text in {}", path.display());
+                code[offset..offset + size].fill(0xcc);
+                std::fs::write(&path, &code).expect("a writable entry");
+                crate::cache::reseal(&path.with_extension("meta"), &code, key);
+                forged += 1;
+            }
+        }
+    }
+    forged
+}
+
+/// The offset and size of the `.text` section of an ELF file (a compiled cache entry).
+fn elf_text_section(elf: &[u8]) -> (usize, usize) {
+    let u16_at = |at: usize| u16::from_le_bytes(elf[at..at + 2].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(elf[at..at + 8].try_into().unwrap()) as usize;
+    assert_eq!(&elf[..4], b"\x7fELF", "a compiled entry is an ELF file");
+    let (shoff, shentsize) = (u64_at(0x28), u16_at(0x3a));
+    let (shnum, shstrndx) = (u16_at(0x3c), u16_at(0x3e));
+    let header = |i: usize| shoff + i * shentsize;
+    let strtab = u64_at(header(shstrndx) + 24);
+    (0..shnum)
+        .map(header)
+        .find(|&h| {
+            let name = &elf[strtab + u32_at(h)..];
+            name.starts_with(b".text\0")
+        })
+        .map(|h| (u64_at(h + 24), u64_at(h + 32)))
+        .expect("a .text section")
+}

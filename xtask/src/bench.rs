@@ -137,7 +137,10 @@ fn bench_cache(quick: bool) -> Result<Value> {
     let bytes = testing::evaluator(&wat);
     let dir = tempfile::tempdir()?;
     let runtime = Runtime::with_config(RuntimeConfig {
-        cache_dir: Some(dir.path().to_path_buf()),
+        cache: Some(flowtrace_plugins::cache::CacheDir::new(
+            dir.path(),
+            flowtrace_plugins::cache::CacheKey::ephemeral()?,
+        )),
         ..RuntimeConfig::default()
     })?;
     let manifest = testing::manifest("large", PluginKind::Evaluator);

@@ -9,7 +9,7 @@ use clap::Args;
 use flowtrace_plugins::{Runtime, RuntimeConfig};
 
 use crate::build::{self, BuildRequest};
-use crate::context::Context;
+use crate::context::{self, Context};
 use crate::error::TestsFailed;
 use crate::harness::report::{self, RunStarted, Summary};
 use crate::harness::{self, CaseReport, FixtureContext, Suite, TESTS_DIR};
@@ -97,7 +97,7 @@ impl TestCommand {
         }
 
         let runtime = Runtime::with_config(RuntimeConfig {
-            cache_dir: Some(built.target_dir.join(build::OUTPUT_DIR).join("cache")),
+            cache: Some(context::build_cache(&built.target_dir)?),
             ..RuntimeConfig::default()
         })
         .context("failed to start the plugin runtime")?;

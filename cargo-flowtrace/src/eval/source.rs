@@ -97,7 +97,7 @@ fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEval
     ensure_evaluator(manifest, &format!("plugin `{}`", manifest.plugin.id))?;
     let config = config_overrides(manifest, &request.config)?;
     let runtime = Runtime::with_config(RuntimeConfig {
-        cache_dir: Some(built.target_dir.join(build::OUTPUT_DIR).join("cache")),
+        cache: Some(context::build_cache(&built.target_dir)?),
         ..RuntimeConfig::default()
     })
     .context("failed to start the plugin runtime")?;

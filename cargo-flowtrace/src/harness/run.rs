@@ -19,7 +19,7 @@ use super::stub::FixtureHttp;
 
 /// What the cases run against.
 pub struct Suite<'a> {
-    /// The host; give it a compiled cache (`RuntimeConfig::cache_dir`) so each case's load
+    /// The host; give it a compiled cache (`RuntimeConfig::cache`) so each case's load
     /// reuses the first one's compilation.
     pub runtime: &'a Runtime,
     /// The component, as built (manifest embedded).
@@ -192,7 +192,7 @@ impl Suite<'_> {
             grants: None,
             config: fixture.config.clone(),
             services,
-            cache_dir: None,
+            cache: None,
         };
         let called = match self.runtime.load(self.component, self.manifest, options) {
             Ok(plugin) => self.call(&plugin, fixture, &traces),

@@ -7,12 +7,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use flowtrace_plugins::cache::CacheKey;
 use flowtrace_plugins::inspect;
 use flowtrace_plugins::registry::{InstallRequest, Registry, Source};
 use flowtrace_plugins::{testing, Runtime};
 use serde_json::Value;
 
-use crate::build::{in_plugin, new_plugin};
+use sha2::{Digest, Sha256};
+
+use crate::build::{guest_target, in_plugin, new_plugin};
 use crate::support::{assert_golden, flowtrace, normalize, run, tmp, validated, Run};
 
 /// A core module whose verdict depends on the number of spans `n` of the trace:
@@ -382,12 +385,7 @@ fn an_installed_plugin_is_evaluated_by_its_id() {
     )
     .expect_code(0);
     // `--output -`: the results on stdout, the summary on stderr.
-    let results: Vec<Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(count_by(&results, outcome), expected_outcomes(20));
+    assert_eq!(count_by(&out.json_lines(), outcome), expected_outcomes(20));
     assert!(out.stderr.contains("traces        20\n"), "{}", out.stderr);
 
     let out = eval(dir.path(), &["some-exporter", "traces.jsonl"]).expect_code(1);
@@ -582,6 +580,105 @@ fn a_plugin_directory_is_built_then_evaluated() {
         "{}",
         out.stdout
     );
+
+    // The compiled cache under `target/` as a cloned repository could carry it: code made
+    // and sealed on another machine (here: forged to trap, sealed with another key). It is
+    // compiled again with a warning, never run, by `eval` and by `test`.
+    // (The tests share one target dir: only this plugin's entry is forged.)
+    let cache = guest_target().join("flowtrace/cache");
+    let built = messages
+        .iter()
+        .find(|m| m["reason"] == "build-finished")
+        .unwrap();
+    let sha256 = built["sha256"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{built}"));
+    let attacker = CacheKey::ephemeral().unwrap();
+    assert_eq!(testing::forge_cache_entries(&cache, sha256, &attacker), 1);
+    let out = in_plugin(&plugin, ["eval", ".", "tests/traces/agent.json"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("was not compiled on this machine by this user"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("compiling the component again"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(testing::forge_cache_entries(&cache, sha256, &attacker), 1);
+    let out = in_plugin(&plugin, ["test"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("was not compiled on this machine by this user"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn forged_precompiled_code_of_an_installed_plugin_is_never_run() {
+    // Another home installs the plugin, forges its precompiled code to trap and seals it
+    // with its own key; the victim's installed copy gets that `precompiled/` directory.
+    let dir = tmp();
+    let runtime = Runtime::new().unwrap();
+    let attacker_home = dir.path().join("attacker-home");
+    let attacker = Registry::open(&attacker_home)
+        .unwrap()
+        .precompiling_with(&runtime);
+    let component = evaluator("forged-eval");
+    let source = || Source::File {
+        path: PathBuf::from("forged-eval.wasm"),
+    };
+    attacker
+        .install(InstallRequest::new(component.clone(), source()))
+        .unwrap();
+    let precompiled = "plugins/forged-eval/0.1.0/precompiled";
+    let forged = attacker_home.join(precompiled);
+    let sha256 = hex::encode(Sha256::digest(&component));
+    assert_eq!(
+        testing::forge_cache_entries(&forged, &sha256, attacker.cache_key()),
+        1
+    );
+
+    let home = dir.path().join("flowtrace-home");
+    let victim = Registry::open(&home).unwrap().precompiling_with(&runtime);
+    victim
+        .install(InstallRequest::new(component, source()))
+        .unwrap();
+    fs::remove_dir_all(home.join(precompiled)).unwrap();
+    copy_dir(&forged, &home.join(precompiled));
+
+    write_traces(&dir.path().join("traces.jsonl"), 20);
+    let out = eval(dir.path(), &["forged-eval", "traces.jsonl", "-o", "-"]).expect_code(0);
+    assert_eq!(count_by(&out.json_lines(), outcome), expected_outcomes(20));
+    assert!(
+        out.stderr
+            .contains("was not compiled on this machine by this user"),
+        "{}",
+        out.stderr
+    );
+    // Replaced by this home's own code: the next run is quiet.
+    let out = eval(dir.path(), &["forged-eval", "traces.jsonl", "-o", "-"]).expect_code(0);
+    assert!(
+        !out.stderr.contains("compiled cache entry"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 #[test]

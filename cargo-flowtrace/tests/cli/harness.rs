@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use cargo_flowtrace::harness::{self, FixtureContext, Status, Suite};
+use flowtrace_plugins::cache::{CacheDir, CacheKey};
 use flowtrace_plugins::manifest::Manifest;
 use flowtrace_plugins::{testing, Runtime, RuntimeConfig};
 
@@ -408,7 +409,10 @@ fn run_fixtures(
     };
     let fixtures = harness::load_all(&files, &cx).unwrap_or_else(|e| panic!("{e}"));
     let runtime = Runtime::with_config(RuntimeConfig {
-        cache_dir: Some(dir.join("cache")),
+        cache: Some(CacheDir::new(
+            dir.join("cache"),
+            CacheKey::ephemeral().unwrap(),
+        )),
         ..RuntimeConfig::default()
     })
     .unwrap();

@@ -11,7 +11,7 @@ mod calls;
 mod run;
 
 use crate::bindings::{embedder, evaluator, exporter, transformer};
-use crate::cache::{CacheFailure, CacheOutcome, CompileCache, Lookup};
+use crate::cache::{CacheDir, CacheFailure, CacheOutcome, CompileCache, Lookup};
 use crate::capability::{self, CapabilityReport};
 use crate::engine::Runtime;
 use crate::error::LoadError;
@@ -31,9 +31,9 @@ pub struct LoadOptions {
     pub config: BTreeMap<String, ConfigValue>,
     /// The services behind the host interfaces.
     pub services: Services,
-    /// Keep this plugin's compiled code here instead of in the runtime's cache directory
-    /// (the registry keeps it next to the installed component).
-    pub cache_dir: Option<std::path::PathBuf>,
+    /// Keep this plugin's compiled code here instead of in the runtime's cache (the
+    /// registry keeps it next to the installed component, sealed with its home's key).
+    pub cache: Option<CacheDir>,
 }
 
 /// The limits in force for a plugin: its `[limits]`, within the host's caps.
@@ -122,9 +122,9 @@ impl Runtime {
         let config = resolve_config(manifest, options.config)?;
         let engine = &self.inner.engine;
         let own_cache = options
-            .cache_dir
+            .cache
             .as_ref()
-            .map(|dir| CompileCache::new(dir.clone(), engine));
+            .map(|at| CompileCache::new(at, engine));
         let cache = own_cache.as_ref().or(self.inner.cache.as_ref());
         // A cache hit skips validation and decoding: the entry holds the inspection of the
         // component with this sha256, made when it was compiled.
@@ -230,15 +230,11 @@ impl Runtime {
 }
 
 impl Runtime {
-    /// Compile `bytes` into the compiled cache at `dir` (what an install does, so the first
+    /// Compile `bytes` into the compiled cache `at` (what an install does, so the first
     /// load is fast). Validates the component; the policy is checked at every load.
-    pub fn precompile(
-        &self,
-        bytes: &[u8],
-        dir: &std::path::Path,
-    ) -> Result<CacheOutcome, LoadError> {
+    pub fn precompile(&self, bytes: &[u8], at: &CacheDir) -> Result<CacheOutcome, LoadError> {
         let engine = &self.inner.engine;
-        let cache = CompileCache::new(dir.to_path_buf(), engine);
+        let cache = CompileCache::new(at, engine);
         let anonymous = || crate::manifest::PluginId::parse("unnamed").expect("a valid id");
         match cache.lookup(engine, &sha256_hex(bytes)) {
             Lookup::Hit(_) => return Ok(CacheOutcome::Hit),

@@ -262,6 +262,13 @@ pub enum RegistryError {
         #[source]
         source: BoxError,
     },
+    /// The home's compiled-cache key could not be read or created.
+    #[error("failed to set up the compiled-cache key of the registry")]
+    CacheKey {
+        /// Why.
+        #[source]
+        source: crate::cache::CacheKeyError,
+    },
 }
 
 impl RegistryError {

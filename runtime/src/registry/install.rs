@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
+use crate::cache::CacheDir;
 use crate::capability::{self, CONTRACT_VERSION};
 use crate::inspect::{self, InspectWarning, MANIFEST_SECTION};
 use crate::manifest::{Capabilities, Manifest, PluginId};
@@ -114,16 +115,17 @@ impl FromStr for InstallStep {
     }
 }
 
-/// What the precompiler hook gets: compile `component` into `dir` (the staged
-/// `precompiled/` directory, e.g. as [`LoadOptions::cache_dir`](crate::LoadOptions)).
+/// What the precompiler hook gets: compile `component` into `cache` (the staged
+/// `precompiled/` directory with the home's key, e.g. as
+/// [`LoadOptions::cache`](crate::LoadOptions)).
 #[derive(Debug)]
 pub struct Precompile<'a> {
     /// The component.
     pub component: &'a [u8],
     /// Its manifest.
     pub manifest: &'a Manifest,
-    /// Where the compiled code goes.
-    pub dir: &'a Path,
+    /// Where the compiled code goes, and the key that seals it.
+    pub cache: &'a CacheDir,
 }
 
 /// A component that passed every check that does not need the registry.
@@ -250,7 +252,7 @@ impl Registry {
             precompile(&Precompile {
                 component: &request.component,
                 manifest,
-                dir: &precompiled,
+                cache: &CacheDir::new(&precompiled, self.cache_key.clone()),
             })
             .map_err(|source| RegistryError::Precompile {
                 id: id.clone(),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use semver::Version;
 use sha2::{Digest, Sha256};
 
+use crate::cache::CacheDir;
 use crate::manifest::{Capabilities, Manifest, PluginId, PluginKind};
 
 use super::error::RegistryError;
@@ -35,8 +36,9 @@ pub struct InstalledComponent {
     pub grants: Capabilities,
     /// Whether it is enabled.
     pub enabled: bool,
-    /// Its compiled-code cache: pass as [`LoadOptions::cache_dir`](crate::LoadOptions).
-    pub precompiled_dir: PathBuf,
+    /// Its compiled-code cache, sealed with the home's key: pass as
+    /// [`LoadOptions::cache`](crate::LoadOptions).
+    pub precompiled: CacheDir,
     /// SHA-256 of `bytes`, lowercase hex.
     pub sha256: String,
 }
@@ -316,7 +318,10 @@ impl Registry {
         }
         Ok(InstalledComponent {
             id: id.clone(),
-            precompiled_dir: self.store.precompiled_dir(id, &version),
+            precompiled: CacheDir::new(
+                self.store.precompiled_dir(id, &version),
+                self.cache_key.clone(),
+            ),
             version,
             bytes,
             manifest,

@@ -39,7 +39,7 @@ impl Registry {
         let runtime = runtime.clone();
         self.with_precompiler(move |p| {
             runtime
-                .precompile(p.component, p.dir)
+                .precompile(p.component, p.cache)
                 .map(drop)
                 .map_err(|e| Box::new(e) as crate::error::BoxError)
         })
@@ -133,7 +133,7 @@ impl Registry {
             grants: Some(installed.grants),
             config,
             services: services.clone(),
-            cache_dir: Some(installed.precompiled_dir),
+            cache: Some(installed.precompiled),
         };
         // `read_component` has just hashed the bytes and found the recorded hash.
         Ok(runtime.load_hashed(

@@ -45,6 +45,7 @@ mod report;
 mod resolve;
 mod store;
 
+use crate::cache::CacheKey;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,6 +84,7 @@ pub struct Registry {
     on_step: Option<Arc<StepHook>>,
     precompile: Option<Arc<PrecompileHook>>,
     recovered: Vec<Recovered>,
+    cache_key: CacheKey,
 }
 
 impl std::fmt::Debug for Registry {
@@ -112,6 +114,8 @@ impl Registry {
         let store = Store::new(home);
         store.create_dirs()?;
         let recovered = recover::recover(&store)?;
+        let cache_key = CacheKey::load_or_create(&store.cache_key_path())
+            .map_err(|source| RegistryError::CacheKey { source })?;
         Ok(Registry {
             store,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -119,6 +123,7 @@ impl Registry {
             on_step: None,
             precompile: None,
             recovered,
+            cache_key,
         })
     }
 
@@ -131,6 +136,12 @@ impl Registry {
     /// The paths of this registry.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The key of this home that seals compiled code (`cache.key`): give it to every cache
+    /// of this user's machine ([`CacheDir`]), so code compiled elsewhere is never loaded.
+    pub fn cache_key(&self) -> &CacheKey {
+        &self.cache_key
     }
 
     /// What [`open`](Registry::open) cleaned up after an interrupted operation.

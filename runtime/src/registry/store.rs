@@ -16,6 +16,7 @@ use super::error::RegistryError;
 /// ```text
 /// $FLOWTRACE_HOME/
 ///   index.json                 the index: what is installed, enabled, granted
+///   cache.key                  the secret that seals compiled code (mode 0600)
 ///   registry.lock              the writers' file lock, with its sidecar:
 ///   registry.lock.holder       pid and command of the process holding it
 ///   plugins/<id>/<version>/
@@ -47,6 +48,12 @@ impl Store {
     /// `index.json`: the registry index.
     pub fn index_path(&self) -> PathBuf {
         self.home.join("index.json")
+    }
+
+    /// `cache.key`: the secret (mode 0600) that seals compiled code made on this machine;
+    /// see [`CacheKey`](crate::cache::CacheKey).
+    pub fn cache_key_path(&self) -> PathBuf {
+        self.home.join("cache.key")
     }
 
     /// `registry.lock`: the file lock that serialises writers.
@@ -97,7 +104,8 @@ impl Store {
     }
 
     /// `plugins/<id>/<version>/precompiled/`: the compiled-component cache of this version
-    /// (pass it as [`LoadOptions::cache_dir`](crate::LoadOptions)).
+    /// (with [`Registry::cache_key`](super::Registry::cache_key), pass it as
+    /// [`LoadOptions::cache`](crate::LoadOptions)).
     pub fn precompiled_dir(&self, id: &PluginId, version: &Version) -> PathBuf {
         precompiled_in(&self.version_dir(id, version))
     }

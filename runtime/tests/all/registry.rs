@@ -371,7 +371,10 @@ fn components_that_cannot_be_installed() {
 fn precompiler_runs_before_the_commit() {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::open(dir.path()).unwrap().with_precompiler(|p| {
-        std::fs::write(p.dir.join("native.bin"), p.component.len().to_string())?;
+        std::fs::write(
+            p.cache.dir.join("native.bin"),
+            p.component.len().to_string(),
+        )?;
         Ok(())
     });
     let out = install(&reg, "compiled", "1.0.0", "");
