@@ -6,11 +6,15 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::cache::{CacheDir, CompileCache};
+use crate::error::PrepareError;
+use crate::host::trace::PreparedTrace;
+use crate::trace::Trace;
 
 /// How often the epoch advances; the granularity of every deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// The most a plugin may use in one call. A plugin's `[limits]` may ask for less, never more.
+/// The most a plugin may use in one call, and the largest trace the host prepares for one. A
+/// plugin's `[limits]` may ask for less, never more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostCaps {
     /// Linear memory per instance, bytes (default 128 MiB).
@@ -19,6 +23,9 @@ pub struct HostCaps {
     pub timeout: Duration,
     /// Size of what a call returns, bytes (default 1 MiB).
     pub output: u64,
+    /// Spans per trace (default 100,000): [`Runtime::prepare`] refuses a larger trace before
+    /// doing any work on it, so no trace costs the host more than this many spans' worth.
+    pub spans: usize,
 }
 
 impl Default for HostCaps {
@@ -27,6 +34,7 @@ impl Default for HostCaps {
             memory: 128 << 20,
             timeout: Duration::from_secs(5),
             output: 1 << 20,
+            spans: 100_000,
         }
     }
 }
@@ -130,6 +138,21 @@ impl Runtime {
     /// The caps of this host.
     pub fn caps(&self) -> HostCaps {
         self.inner.caps
+    }
+
+    /// Prepare `trace` for plugins ([`PreparedTrace::new`]) if it has no more spans than
+    /// the cap ([`HostCaps::spans`]); a larger trace is refused before any work is done on
+    /// it.
+    pub fn prepare(&self, trace: Trace) -> Result<PreparedTrace, PrepareError> {
+        let cap = self.inner.caps.spans;
+        if trace.spans.len() > cap {
+            return Err(PrepareError::TooManySpans {
+                spans: trace.spans.len(),
+                trace: trace.id,
+                cap,
+            });
+        }
+        Ok(PreparedTrace::new(trace))
     }
 
     /// The wasmtime engine (for embedders that compile other things with it).

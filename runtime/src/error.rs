@@ -165,6 +165,23 @@ pub enum CallFailure {
     Instantiate(#[source] BoxError),
 }
 
+/// Why a trace could not be prepared for plugins.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrepareError {
+    /// The trace has more spans than the host's cap
+    /// ([`HostCaps::spans`](crate::HostCaps::spans)).
+    #[error("trace `{trace}` has {spans} spans, more than the cap of {cap}")]
+    TooManySpans {
+        /// The trace id.
+        trace: String,
+        /// Its number of spans.
+        spans: usize,
+        /// The cap.
+        cap: usize,
+    },
+}
+
 fn article(kind: PluginKind) -> &'static str {
     match kind {
         PluginKind::Evaluator | PluginKind::Exporter | PluginKind::Embedder => "an",

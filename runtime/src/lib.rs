@@ -63,7 +63,7 @@ pub mod results;
 pub mod trace;
 
 pub use engine::{HostCaps, Runtime, RuntimeConfig, RuntimeError, EPOCH_TICK};
-pub use error::{CallError, CallFailure, LoadError};
+pub use error::{CallError, CallFailure, LoadError, PrepareError};
 pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;

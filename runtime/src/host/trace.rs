@@ -12,8 +12,11 @@ use crate::trace::{Span, Trace};
 
 /// A trace made ready for plugins: spans in start-time order with parents resolved to indices.
 ///
-/// Preparing costs one sort; a prepared trace is immutable and cheap to clone (an `Arc`), so
-/// prepare once and hand the same value to every plugin that looks at the trace.
+/// Preparing is linear in the number of spans apart from one sort, whatever the parent links
+/// (chains, cycles, self-parents, missing parents); [`Runtime::prepare`](crate::Runtime::prepare)
+/// also refuses a trace over the host's span cap. A prepared trace is immutable and cheap to
+/// clone (an `Arc`), so prepare once and hand the same value to every plugin that looks at the
+/// trace.
 #[derive(Debug, Clone)]
 pub struct PreparedTrace {
     inner: Arc<Prepared>,
@@ -76,28 +79,67 @@ impl From<Trace> for PreparedTrace {
     }
 }
 
-/// Depth of each span in the parent tree (0 for roots and orphans), cycle-safe.
+/// Depth of each span in the parent tree: 0 for a root, for a span whose parent is not in
+/// the trace, and for a span on a parent cycle (a span that is its own parent included);
+/// otherwise one more than its parent's. Linear in the number of spans: each span's depth is
+/// found once, by walking up to the nearest span whose depth is known, then assigned on the
+/// way back down.
 fn depths(spans: &[Span]) -> Vec<u32> {
+    const UNKNOWN: u32 = u32::MAX;
+    const ON_PATH: u32 = u32::MAX - 1;
     let by_id: HashMap<&str, usize> = spans
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))
         .collect();
-    spans
+    let parent: Vec<Option<usize>> = spans
         .iter()
-        .map(|s| {
-            let mut depth = 0u32;
-            let mut cur = s.parent_id.as_deref();
-            while let Some(p) = cur.and_then(|p| by_id.get(p)) {
-                depth += 1;
-                if depth as usize > spans.len() {
-                    break; // a cycle in the parent links: stop counting
+        .map(|s| s.parent_id.as_deref().and_then(|p| by_id.get(p).copied()))
+        .collect();
+    let mut depth = vec![UNKNOWN; spans.len()];
+    // The spans walked from `start` upwards whose depth is not known yet.
+    let mut path: Vec<usize> = Vec::new();
+    for start in 0..spans.len() {
+        if depth[start] != UNKNOWN {
+            continue;
+        }
+        path.clear();
+        let mut cur = start;
+        // The depth of the span the top of `path` hangs from.
+        let above = loop {
+            match depth[cur] {
+                UNKNOWN => {
+                    depth[cur] = ON_PATH;
+                    path.push(cur);
+                    match parent[cur] {
+                        Some(p) => cur = p,
+                        None => {
+                            // A root (or an orphan): the top of the path.
+                            path.pop();
+                            depth[cur] = 0;
+                            break 0;
+                        }
+                    }
                 }
-                cur = spans[*p].parent_id.as_deref();
+                ON_PATH => {
+                    // Back on the path: `cur` and the spans walked after it form a cycle.
+                    let at = path.iter().rposition(|&i| i == cur).expect("on the path");
+                    for &i in &path[at..] {
+                        depth[i] = 0;
+                    }
+                    path.truncate(at);
+                    break 0;
+                }
+                known => break known,
             }
-            depth
-        })
-        .collect()
+        };
+        let mut d = above;
+        for &i in path.iter().rev() {
+            d += 1;
+            depth[i] = d;
+        }
+    }
+    depth
 }
 
 /// What the resource table holds for a `trace` handle.
@@ -264,5 +306,96 @@ impl HostTrace for HostState {
     fn drop(&mut self, this: Resource<TraceHandle>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{SpanKind, SpanStatus, TokenUsage};
+
+    fn span(id: &str, parent: Option<&str>) -> Span {
+        Span {
+            id: id.to_string(),
+            parent_id: parent.map(str::to_string),
+            name: id.to_string(),
+            kind: SpanKind::Custom,
+            status: SpanStatus::Unset,
+            status_message: None,
+            input: None,
+            output: None,
+            model: None,
+            start_time_ns: 0,
+            end_time_ns: None,
+            usage: TokenUsage::default(),
+            cost_usd: None,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Depth by span id, whatever order the spans come in.
+    fn depths_by_id(spans: &[Span]) -> Vec<(String, u32)> {
+        let mut out: Vec<(String, u32)> = spans
+            .iter()
+            .map(|s| s.id.clone())
+            .zip(depths(spans))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn depths_of_chains_cycles_self_parents_and_orphans() {
+        let spans = vec![
+            span("d", Some("z")),
+            span("z", Some("y")), // hangs from the cycle x <-> y
+            span("x", Some("y")),
+            span("y", Some("x")),
+            span("b", Some("a")),
+            span("c", Some("b")),
+            span("a", None),
+            span("s", Some("s")), // its own parent
+            span("o", Some("missing")),
+            span("p", Some("o")),
+        ];
+        let expected: Vec<(String, u32)> = [
+            ("a", 0),
+            ("b", 1),
+            ("c", 2),
+            ("d", 2),
+            ("o", 0),
+            ("p", 1),
+            ("s", 0),
+            ("x", 0),
+            ("y", 0),
+            ("z", 1),
+        ]
+        .iter()
+        .map(|(id, d)| (id.to_string(), *d))
+        .collect();
+        assert_eq!(depths_by_id(&spans), expected);
+        // The same depths in any order of the spans.
+        let mut reversed = spans.clone();
+        reversed.reverse();
+        assert_eq!(depths_by_id(&reversed), expected);
+        let mut rotated = spans;
+        rotated.rotate_left(3);
+        assert_eq!(depths_by_id(&rotated), expected);
+    }
+
+    #[test]
+    fn a_long_cycle_and_the_chain_into_it() {
+        // 0 <- 1 <- ... <- 999 <- 0: one cycle of 1,000; then a tail of 10 hanging from 500.
+        let n = 1000;
+        let mut spans: Vec<Span> = (0..n)
+            .map(|i| span(&format!("c{i}"), Some(&format!("c{}", (i + n - 1) % n))))
+            .collect();
+        spans.push(span("t0", Some("c500")));
+        for i in 1..10 {
+            spans.push(span(&format!("t{i}"), Some(&format!("t{}", i - 1))));
+        }
+        let depth = depths(&spans);
+        assert!(depth[..n].iter().all(|&d| d == 0));
+        assert_eq!(depth[n..], (1..=10).collect::<Vec<u32>>());
     }
 }

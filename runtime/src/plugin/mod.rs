@@ -370,6 +370,11 @@ impl Plugin {
         &self.inner.manifest
     }
 
+    /// The runtime it was loaded into.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> EffectiveLimits {
         self.inner.limits

@@ -7,6 +7,7 @@ mod http;
 mod inspect;
 mod kinds;
 mod manifest;
+mod prepare;
 mod registry;
 mod runtime;
 mod trace;
