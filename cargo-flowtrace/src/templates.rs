@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ResultExt;
 
 /// The embedded `templates/` directory (see `build.rs`).
-static TEMPLATES: Dir<'static> = include_dir!("$FLOWTRACE_TEMPLATES_DIR");
+static TEMPLATES: Dir<'static> = include_dir!("$FLOWTRACE_EMBEDDED/templates");
 
 /// The file describing a template; not copied.
 pub const TEMPLATE_FILE: &str = "template.toml";

@@ -12,9 +12,9 @@ use crate::manifest::{
 };
 use crate::trace::{Attribute, AttributeValue, Span, SpanKind, SpanStatus, TokenUsage, Trace};
 
-/// The repository's `wit/` directory.
+/// The contract: this crate's copy of the repository's `wit/` (`cargo xtask wit`).
 pub fn wit_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wit")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wit")
 }
 
 const PRELUDE: &str = include_str!("../tests/guests/prelude.wat");

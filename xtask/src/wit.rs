@@ -1,12 +1,13 @@
-//! `cargo xtask wit [--check]`: copy the contract in `wit/` to every SDK that needs its own
-//! copy, or (with `--check`, in CI) fail when a copy has drifted.
+//! `cargo xtask wit [--check]`: copy the contract in `wit/` to every crate that needs its own
+//! copy (a published crate cannot reach outside its directory), or (with `--check`, in CI)
+//! fail when a copy has drifted.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
 /// Where copies live, relative to the repository root.
-const COPIES: &[&str] = &["sdk/rust/wit"];
+const COPIES: &[&str] = &["sdk/rust/wit", "runtime/wit"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

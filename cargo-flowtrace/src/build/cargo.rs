@@ -30,6 +30,8 @@ pub struct CargoBuild<'a> {
     pub release: bool,
     /// `--features` values, e.g. `flowtrace-plugin-sdk/storage`.
     pub features: Vec<String>,
+    /// `--config` values, e.g. the `[patch]` that supplies the SDK.
+    pub config: Vec<String>,
     /// `--color always` when our stderr shows colours (cargo's stderr is a pipe).
     pub color: bool,
     /// `--quiet` for cargo too.
@@ -64,6 +66,9 @@ impl CargoBuild<'_> {
             .args(["--color", if self.color { "always" } else { "never" }]);
         if self.release {
             command.arg("--release");
+        }
+        for config in &self.config {
+            command.arg("--config").arg(config);
         }
         if !self.features.is_empty() {
             command.arg("--features").arg(self.features.join(","));

@@ -15,6 +15,7 @@ pub mod cargo;
 pub mod package;
 mod python;
 mod rust;
+pub mod rust_sdk;
 mod sources;
 mod typescript;
 pub mod world;

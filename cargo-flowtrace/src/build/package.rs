@@ -17,9 +17,29 @@ pub struct Package {
     pub manifest_path: PathBuf,
     /// The package name.
     pub name: String,
-    /// Whether it depends on the Rust SDK directly (so `--features flowtrace-plugin-sdk/..`
-    /// applies).
-    pub uses_sdk: bool,
+    /// How it depends on the Rust SDK directly (so `--features flowtrace-plugin-sdk/..`
+    /// applies), when it does.
+    pub sdk: Option<SdkDependency>,
+}
+
+/// How a package depends on the Rust SDK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdkDependency {
+    /// By version from crates.io, `flowtrace-plugin-sdk = "0.1"`: the build supplies the SDK
+    /// it carries (see [`super::rust_sdk`]).
+    Registry {
+        /// The version requirement as written: `0.1`.
+        requirement: String,
+    },
+    /// By path, git, another registry or the workspace: used as it is.
+    Other,
+}
+
+impl Package {
+    /// Whether it depends on the Rust SDK directly.
+    pub fn uses_sdk(&self) -> bool {
+        self.sdk.is_some()
+    }
 }
 
 /// The lines that make a package a cdylib, for the `help:`.
@@ -70,17 +90,39 @@ fn read_cdylib(manifest_path: &Path) -> Option<Package> {
             tables.extend(target.get("dependencies").and_then(toml::Value::as_table));
         }
     }
-    let uses_sdk = tables.iter().any(|deps| {
-        deps.iter().any(|(key, value)| {
-            key == SDK_PACKAGE
-                || value.get("package").and_then(toml::Value::as_str) == Some(SDK_PACKAGE)
+    let sdk = tables.iter().find_map(|deps| {
+        deps.iter().find_map(|(key, value)| {
+            let is_sdk = match value.get("package").and_then(toml::Value::as_str) {
+                Some(package) => package == SDK_PACKAGE,
+                None => key == SDK_PACKAGE,
+            };
+            is_sdk.then(|| sdk_dependency(value))
         })
     });
     Some(Package {
         manifest_path: manifest_path.to_path_buf(),
         name,
-        uses_sdk,
+        sdk,
     })
+}
+
+/// How the dependency `value` (from a `[dependencies]` table) names the SDK.
+fn sdk_dependency(value: &toml::Value) -> SdkDependency {
+    let other_source = ["path", "git", "registry", "workspace"];
+    match value {
+        toml::Value::String(requirement) => SdkDependency::Registry {
+            requirement: requirement.clone(),
+        },
+        toml::Value::Table(table) if !other_source.iter().any(|k| table.contains_key(*k)) => {
+            match table.get("version").and_then(toml::Value::as_str) {
+                Some(requirement) => SdkDependency::Registry {
+                    requirement: requirement.to_string(),
+                },
+                None => SdkDependency::Other,
+            }
+        }
+        _ => SdkDependency::Other,
+    }
 }
 
 /// The package as `cargo metadata` sees it; fails when it is not a cdylib.
@@ -144,13 +186,24 @@ fn locate_with_metadata(manifest_path: PathBuf, cargo: &Path) -> Result<Package>
         );
         return Err(anyhow!(what)).help(help);
     }
+    let sdk = package
+        .dependencies
+        .iter()
+        .find(|d| d.name == SDK_PACKAGE && d.kind == cargo_metadata::DependencyKind::Normal)
+        .map(|d| {
+            let crates_io = d.source.as_ref().is_some_and(|s| s.is_crates_io());
+            if d.path.is_none() && crates_io {
+                SdkDependency::Registry {
+                    requirement: d.req.to_string(),
+                }
+            } else {
+                SdkDependency::Other
+            }
+        });
     Ok(Package {
         manifest_path,
         name,
-        uses_sdk: package
-            .dependencies
-            .iter()
-            .any(|d| d.name == SDK_PACKAGE && d.kind == cargo_metadata::DependencyKind::Normal),
+        sdk,
     })
 }
 

@@ -33,8 +33,8 @@ use crate::term::Term;
 use crate::toolchain::process::display;
 use crate::toolchain::python as toolchain;
 
-/// The Python SDK, `sdk/python/flowtrace_plugin` of this repository.
-static SDK: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/python/flowtrace_plugin");
+/// The Python SDK, `sdk/python/flowtrace_plugin` of this repository (see `build.rs`).
+static SDK: Dir<'static> = include_dir!("$FLOWTRACE_EMBEDDED/sdk-python");
 
 /// The SDK's import name.
 pub const SDK_PACKAGE: &str = "flowtrace_plugin";

@@ -1,12 +1,14 @@
-//! The Rust driver: `cargo build --target wasm32-wasip2`, the SDK's features from the
-//! manifest's capabilities, cargo's diagnostics passed through unchanged.
+//! The Rust driver: `cargo build --target wasm32-wasip2`, the SDK this binary carries
+//! ([`rust_sdk`]), the SDK's features from the manifest's capabilities, cargo's diagnostics
+//! passed through unchanged.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 use flowtrace_plugins::manifest::Manifest;
 
-use super::{cargo, package, prepare, world, Compiled, Source, OUTPUT_DIR};
+use super::package::SdkDependency;
+use super::{cargo, package, prepare, rust_sdk, world, Compiled, Source, OUTPUT_DIR};
 use crate::error;
 use crate::term::Term;
 use crate::toolchain;
@@ -24,6 +26,15 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
     let cargo = cargo::cargo_program();
     let package = package::locate(root, &cargo)?;
     tracing::debug!(elapsed = ?started.elapsed(), "located the package");
+    let config = match &package.sdk {
+        Some(SdkDependency::Registry { requirement }) => {
+            rust_sdk::check_requirement(requirement, &package.manifest_path)?;
+            let supplied = rust_sdk::supply(root, &likely_target_dir(root))?;
+            tracing::debug!(elapsed = ?started.elapsed(), dir = %supplied.dir.display(), "supplied the SDK");
+            supplied.cargo_config()
+        }
+        _ => Vec::new(),
+    };
     // Asking rustc whether the target is installed costs a process: skip it when this
     // target dir already holds a build for the target.
     let mut target_checked = false;
@@ -45,7 +56,7 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
             toolchain::WASM_TARGET
         ),
     );
-    let features = if package.uses_sdk {
+    let features = if package.uses_sdk() {
         sdk_features(manifest)
     } else {
         Vec::new()
@@ -56,6 +67,7 @@ pub(crate) fn compile(term: &Term, source: &Source<'_>) -> Result<Compiled> {
         package: &package.name,
         release,
         features,
+        config,
         color: term.stderr_has_color(),
         quiet: term.is_quiet(),
     };

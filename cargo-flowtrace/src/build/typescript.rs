@@ -43,8 +43,8 @@ use crate::term::Term;
 use crate::toolchain::node::{self as toolchain, NodeTools};
 use crate::toolchain::process::display;
 
-/// The TypeScript SDK, `sdk/typescript` of this repository.
-static SDK: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/typescript");
+/// The TypeScript SDK, `sdk/typescript` of this repository (see `build.rs`).
+static SDK: Dir<'static> = include_dir!("$FLOWTRACE_EMBEDDED/sdk-typescript");
 
 /// The script that runs esbuild.
 const BUNDLE_SCRIPT: &str = include_str!("typescript/bundle.mjs");

@@ -15,11 +15,20 @@ use flowtrace_plugins::capability::{
 };
 use flowtrace_plugins::manifest::Manifest;
 
-/// The contract, `wit/` of this repository, embedded: `(file name, text)`.
+/// The contract, `wit/` of this repository, embedded (see `build.rs`): `(file name, text)`.
 pub const CONTRACT_FILES: [(&str, &str); 3] = [
-    ("types.wit", include_str!("../../../wit/types.wit")),
-    ("host.wit", include_str!("../../../wit/host.wit")),
-    ("plugins.wit", include_str!("../../../wit/plugins.wit")),
+    (
+        "types.wit",
+        include_str!(concat!(env!("FLOWTRACE_EMBEDDED"), "/wit/types.wit")),
+    ),
+    (
+        "host.wit",
+        include_str!(concat!(env!("FLOWTRACE_EMBEDDED"), "/wit/host.wit")),
+    ),
+    (
+        "plugins.wit",
+        include_str!(concat!(env!("FLOWTRACE_EMBEDDED"), "/wit/plugins.wit")),
+    ),
 ];
 
 /// The WASI packages at the version the host implements (`cargo-flowtrace/wasi-wit/`): what

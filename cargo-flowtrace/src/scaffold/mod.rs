@@ -10,11 +10,11 @@ use clap::Args;
 use flowtrace_plugins::CONTRACT_VERSION;
 use serde::Serialize;
 
-pub use values::SDK_VERSION;
 use values::{
     authors, check_name, check_rust_package_name, display_name, plugin_id, sdk_dependency,
 };
 
+use crate::build::rust_sdk;
 use crate::context::Context;
 use crate::error::ResultExt;
 use crate::templates::{self, RenderedFile, Template, Vars, DEFAULT_TEMPLATE};
@@ -49,8 +49,8 @@ pub struct TemplateArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
-    /// Depend on the Rust SDK at this directory [default: the SDK of this source checkout
-    /// when there is one, else the published version]
+    /// Depend on the Rust SDK at this directory [default: the version this cargo-flowtrace
+    /// carries, which `build` supplies]
     #[arg(long, value_name = "DIR")]
     pub sdk_path: Option<PathBuf>,
 
@@ -168,9 +168,15 @@ pub fn scaffold(cx: &Context, dest: &Path, args: &TemplateArgs, how: Destination
         sdk_dependency: sdk_dependency(&cwd, args.sdk_path.as_deref())?,
         flowtrace_version: format!("^{}.{}", CONTRACT_VERSION.major, CONTRACT_VERSION.minor),
     };
-    let files = template.render(&vars)?;
+    let mut files = template.render(&vars)?;
     if files.iter().any(|f| f.path == Path::new("Cargo.toml")) {
         check_rust_package_name(&id, args.id.is_some())?;
+        // The SDK by version: `build` supplies it, and these files point a plain `cargo
+        // build` and rust-analyzer at what `build` wrote.
+        if args.sdk_path.is_none() {
+            files.extend(rust_sdk::scaffold_files());
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
     }
     refuse_overwrite(dest, &dest_abs, &files, how)?;
 

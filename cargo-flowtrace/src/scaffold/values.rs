@@ -7,10 +7,8 @@ use std::process::Command;
 use anyhow::{anyhow, bail, Context as _, Result};
 use flowtrace_plugins::manifest::PluginId;
 
+use crate::build::rust_sdk;
 use crate::error::ResultExt;
-
-/// The SDK version a plugin depends on when this binary does not run from a source checkout.
-pub const SDK_VERSION: &str = "0.1";
 
 /// The id from `--id`, or else from the directory name; the error says which rule breaks.
 pub(super) fn plugin_id(flag: Option<&str>, dest: &Path) -> Result<PluginId> {
@@ -184,33 +182,25 @@ pub(super) fn authors(dir: &Path) -> String {
     serde_json::to_string(&Vec::from_iter(author)).unwrap_or_else(|_| "[]".into())
 }
 
-/// The TOML value for the SDK dependency.
+/// The TOML value for the SDK dependency: the version this binary carries (`"0.1"`), which
+/// `build` supplies ([`crate::build::rust_sdk`]); `{ path = "..." }` with `--sdk-path`.
 pub(super) fn sdk_dependency(cwd: &Path, flag: Option<&Path>) -> Result<String> {
-    let path = match flag {
-        Some(path) => {
-            let dir = cwd.join(path);
-            if !dir.join("Cargo.toml").is_file() {
-                return Err(anyhow!(
-                    "`{}` is not the Rust SDK: it has no `Cargo.toml`",
-                    path.display()
-                ))
-                .help("pass the `sdk/rust` directory of a cargo-flowtrace checkout");
-            }
-            dir
-        }
-        None => {
-            let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/rust");
-            if !checkout.join("Cargo.toml").is_file() {
-                return Ok(format!("\"{SDK_VERSION}\""));
-            }
-            checkout
-        }
+    let Some(path) = flag else {
+        return Ok(format!("\"{}\"", rust_sdk::requirement()));
     };
-    let path = path
+    let dir = cwd.join(path);
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(anyhow!(
+            "`{}` is not the Rust SDK: it has no `Cargo.toml`",
+            path.display()
+        ))
+        .help("pass the `sdk/rust` directory of a cargo-flowtrace checkout");
+    }
+    let dir = dir
         .canonicalize()
-        .with_context(|| format!("failed to resolve `{}`", path.display()))?;
-    let path = serde_json::to_string(&path.to_string_lossy())?;
-    Ok(format!("{{ path = {path} }}"))
+        .with_context(|| format!("failed to resolve `{}`", dir.display()))?;
+    let dir = serde_json::to_string(&dir.to_string_lossy())?;
+    Ok(format!("{{ path = {dir} }}"))
 }
 
 #[cfg(test)]
