@@ -33,6 +33,7 @@ use std::fmt;
 
 use flowtrace_plugins::capability::{CapabilityError, ExportProblem};
 use flowtrace_plugins::inspect::InspectError;
+use flowtrace_plugins::registry::oci::OciError;
 use flowtrace_plugins::registry::{LoadEnabledError, RegistryError, ResolveError};
 use flowtrace_plugins::LoadError;
 use serde::Serialize;
@@ -343,6 +344,8 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
             }
         } else if let Some(e) = link.downcast_ref::<ResolveError>() {
             found.extend(e.help());
+        } else if let Some(e) = link.downcast_ref::<OciError>() {
+            found.extend(crate::registry::oci::help(e));
         }
         for help in found {
             if !out.contains(&help) {

@@ -41,13 +41,21 @@ Sources:
   https://...#<rev>  a git repository (also `file://...` or a local path to a repository),
                      optionally at a branch, tag or commit; cloned with the system git,
                      without running hooks or fetching submodules, then built
-Files are told apart by their first bytes, not their names.
+  oci://HOST/REPO:TAG  an artifact in an OCI registry (`@sha256:...` pins a digest; no tag:
+                     the highest semver tag); every digest and size is checked
+  ID@REQ             the highest version of ID matching REQ (`my-eval@^1.2`; `ID` alone: any)
+                     in the registries listed in `$FLOWTRACE_HOME/config.toml`
+  <file>.oci.tar     a package written by `cargo flowtrace package`
+Files are told apart by their first bytes, not their names. Registry credentials come from
+`$FLOWTRACE_REGISTRY_USERNAME`/`$FLOWTRACE_REGISTRY_PASSWORD`, else Docker's config.json.
 
 Examples:
   cargo flowtrace install .                                  the plugin in this directory
   cargo flowtrace install target/flowtrace/my-eval-0.1.0.wasm
   cargo flowtrace install my-eval-0.1.0.tar.gz
   cargo flowtrace install https://github.com/acme/my-eval.git#v0.2.0
+  cargo flowtrace install oci://ghcr.io/acme/my-eval:0.2.0
+  cargo flowtrace install my-eval@^0.2                       from the configured registries
   cargo flowtrace install ../my-eval --force                 reinstall the same version")]
 pub struct InstallCommand {
     /// A plugin directory, a built `.wasm`, a `.tar.gz` archive or a git URL
@@ -69,6 +77,11 @@ pub struct InstallCommand {
     /// Build sources with the dev profile instead of `--release`
     #[arg(long)]
     pub debug: bool,
+
+    /// Speak plain HTTP to a registry that is not on this machine (loopback registries
+    /// always get plain HTTP)
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 impl InstallCommand {
@@ -88,6 +101,7 @@ impl InstallCommand {
             &registry,
             BuildOptions {
                 release: !self.debug,
+                insecure: self.insecure,
             },
         )?;
         let shown = prepared.source.to_string();
@@ -143,6 +157,9 @@ fn installed_from(registry: &Registry, source: &Source) -> Result<Option<PluginI
     let same = |recorded: &Source| match (recorded, source) {
         (Source::Path { path: a }, Source::Path { path: b }) => a == b,
         (Source::Git { url: a, .. }, Source::Git { url: b, .. }) => a == b,
+        (Source::Oci { reference: a, .. }, Source::Oci { reference: b, .. }) => {
+            repository_part(a) == repository_part(b)
+        }
         _ => false,
     };
     Ok(registry
@@ -151,6 +168,15 @@ fn installed_from(registry: &Registry, source: &Source) -> Result<Option<PluginI
         .into_iter()
         .find(|p| same(&p.source))
         .map(|p| p.id))
+}
+
+/// `oci://host/repo` of `oci://host/repo:tag`.
+fn repository_part(reference: &str) -> &str {
+    let tail = reference.rfind('/').unwrap_or(0);
+    match reference[tail..].find(':') {
+        Some(i) => &reference[..tail + i],
+        None => reference,
+    }
 }
 
 fn report(cx: &Context, outcome: &InstallOutcome) {

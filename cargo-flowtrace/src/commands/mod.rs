@@ -16,6 +16,8 @@ pub mod inspect;
 pub mod install;
 pub mod list;
 pub mod new;
+pub mod package;
+pub mod publish;
 pub mod test;
 pub mod uninstall;
 
@@ -36,6 +38,8 @@ pub enum Command {
     Inspect(inspect::InspectCommand),
     Eval(eval::EvalCommand),
     Doctor(doctor::DoctorCommand),
+    Package(package::PackageCommand),
+    Publish(publish::PublishCommand),
     Install(install::InstallCommand),
     List(list::ListCommand),
     Info(info::InfoCommand),
@@ -55,6 +59,8 @@ impl Command {
             Command::Inspect(command) => command.exec(cx),
             Command::Eval(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
+            Command::Package(command) => command.exec(cx),
+            Command::Publish(command) => command.exec(cx),
             Command::Install(command) => command.exec(cx),
             Command::List(command) => command.exec(cx),
             Command::Info(command) => command.exec(cx),

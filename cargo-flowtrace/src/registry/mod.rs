@@ -5,6 +5,7 @@
 //! The registry itself (layout, index, lock, staged installs, dependency solving) lives in
 //! the runtime crate, [`flowtrace_plugins::registry`], so Flowtrace uses the same code.
 
+pub mod oci;
 pub mod source;
 
 use std::io::{self, BufRead, IsTerminal, Write};

@@ -6,6 +6,9 @@
 //! | built component | a file starting with the wasm magic `\0asm` | installed as is (the manifest is embedded by `build`) |
 //! | archive | a file starting with the gzip magic | extracted safely into the registry's scratch area; a single `.wasm` at its root is installed, else a `flowtrace.toml` there is built |
 //! | git | `https://` or `file://` URL, a path to a repository (a directory with `.git` and no `flowtrace.toml`, or any directory with `--git`), each with an optional `#rev` | cloned with the system `git` (no hooks, no submodules), then built |
+//! | OCI reference | `oci://HOST[:PORT]/REPOSITORY[:TAG\|@DIGEST]` | pulled (no tag: the highest semver tag), every digest and size checked |
+//! | registry id | `ID@REQ` or `ID` (not an existing path) | the highest version matching `REQ` in the registries of `$FLOWTRACE_HOME/config.toml` |
+//! | package | a tar file (`ustar` magic): the OCI image layout `cargo flowtrace package` writes | read, every blob's digest checked |
 //!
 //! Files are told apart by their first bytes, not their names: a `.wasm` that is really a
 //! tarball is treated as the archive it is.
@@ -15,13 +18,17 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use flowtrace_plugins::manifest::PluginId;
 use flowtrace_plugins::manifest::MANIFEST_FILE_NAME;
 use flowtrace_plugins::registry::archive::{self, ArchiveLimits};
 use flowtrace_plugins::registry::git::{self, GitSource};
+use flowtrace_plugins::registry::oci::{annotations, layout, OciReference, SCHEME};
 use flowtrace_plugins::registry::{Registry, Source};
+use semver::{Version, VersionReq};
 
 use crate::build::{self, BuildRequest};
 use crate::error::{with_help, ResultExt};
+use crate::registry::oci::{self as registries, RegistrySettings};
 use crate::term::Term;
 
 /// The largest `.wasm` read into memory to install.
@@ -29,6 +36,33 @@ pub const MAX_COMPONENT_BYTES: u64 = 512 << 20;
 
 const WASM_MAGIC: &[u8] = b"\0asm";
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+/// `ustar` at offset 257 of a tar file's first header.
+const TAR_MAGIC_AT: usize = 257;
+const TAR_MAGIC: &[u8] = b"ustar";
+
+/// `ID@REQ`, or a bare `ID`, when `arg` reads as one.
+fn registry_id(arg: &str) -> Option<Result<InstallSource>> {
+    let (id, req) = match arg.split_once('@') {
+        Some((id, req)) => (id, Some(req)),
+        None => (arg, None),
+    };
+    let id = PluginId::parse(id).ok()?;
+    let req = match req {
+        None => VersionReq::STAR,
+        Some(req) => match VersionReq::parse(req) {
+            Ok(req) => req,
+            Err(e) => {
+                return Some(
+                    Err(anyhow!(
+                        "invalid version requirement `{req}` for `{id}`: {e}"
+                    ))
+                    .help("write a semver requirement, e.g. `my-eval@^1.2` or `my-eval@=1.2.3`"),
+                )
+            }
+        },
+    };
+    Some(Ok(InstallSource::Registry { id, req }))
+}
 
 /// A source, recognised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +75,17 @@ pub enum InstallSource {
     Archive(PathBuf),
     /// A git repository.
     Git(GitSource),
+    /// An artifact in an OCI registry.
+    Oci(OciReference),
+    /// A plugin id and version requirement, looked up in the configured registries.
+    Registry {
+        /// The plugin.
+        id: PluginId,
+        /// The versions wanted.
+        req: VersionReq,
+    },
+    /// A package (`<id>-<version>.oci.tar`).
+    Package(PathBuf),
 }
 
 impl InstallSource {
@@ -54,6 +99,14 @@ impl InstallSource {
                     None => e.into(),
                 })
         };
+        if arg.starts_with(SCHEME) {
+            return OciReference::parse(arg)
+                .map(InstallSource::Oci)
+                .map_err(|e| match crate::registry::oci::help(&e) {
+                    Some(help) => with_help(e, help),
+                    None => e.into(),
+                });
+        }
         if force_git || looks_like_url(arg) {
             return git(arg);
         }
@@ -61,16 +114,24 @@ impl InstallSource {
         let metadata = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(_) => {
+                // `my-eval@^1.2` or `my-eval`: a plugin of the configured registries.
+                if let Some(found) = registry_id(arg) {
+                    return found;
+                }
                 // `path/to/repo#v1.2.0`
                 if let Some((repo, _)) = arg.rsplit_once('#') {
                     if Path::new(repo).is_dir() {
                         return git(arg);
                     }
                 }
-                return Err(anyhow!("`{arg}` is not a file, a directory or a git URL")).help(
-                    "pass a plugin directory, a built `.wasm`, a `.tar.gz` archive, or a git \
-                     repository (`https://...`, `file://...` or a local path, optionally \
-                     followed by `#<branch, tag or commit>`)",
+                return Err(anyhow!(
+                    "`{arg}` is not a file, a directory, a git URL or a registry reference"
+                ))
+                .help(
+                    "pass a plugin directory, a built `.wasm`, a package or `.tar.gz` archive, \
+                     a git repository (`https://...`, `file://...` or a local path, optionally \
+                     followed by `#<branch, tag or commit>`), `oci://HOST/REPOSITORY:TAG`, or \
+                     `ID@VERSION` from the configured registries",
                 );
             }
         };
@@ -89,16 +150,22 @@ impl InstallSource {
                  with `cargo flowtrace new <path>`"
             ));
         }
-        let mut head = Vec::with_capacity(4);
+        let mut head = Vec::with_capacity(TAR_MAGIC_AT + TAR_MAGIC.len());
         File::open(path)
-            .and_then(|f| f.take(4).read_to_end(&mut head))
+            .and_then(|f| {
+                f.take((TAR_MAGIC_AT + TAR_MAGIC.len()) as u64)
+                    .read_to_end(&mut head)
+            })
             .with_context(|| format!("failed to read `{arg}`"))?;
         let head = head.as_slice();
         if head.starts_with(WASM_MAGIC) {
             Ok(InstallSource::Wasm(path.to_path_buf()))
         } else if head.starts_with(GZIP_MAGIC) {
             Ok(InstallSource::Archive(path.to_path_buf()))
+        } else if head.get(TAR_MAGIC_AT..) == Some(TAR_MAGIC) {
+            Ok(InstallSource::Package(path.to_path_buf()))
         } else {
+            let head = &head[..head.len().min(4)];
             Err(anyhow!(
                 "`{arg}` is neither a WebAssembly component nor a gzip archive (it starts with \
                  {})",
@@ -133,11 +200,13 @@ pub struct Prepared {
     pub source: Source,
 }
 
-/// How to build a source that needs building.
+/// How to build or fetch a source.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildOptions {
     /// `--release` unless `install --debug`.
     pub release: bool,
+    /// `--insecure`: plain HTTP to registries that are not on this machine.
+    pub insecure: bool,
 }
 
 impl InstallSource {
@@ -167,8 +236,90 @@ impl InstallSource {
             }),
             InstallSource::Archive(path) => prepare_archive(term, registry, path, options),
             InstallSource::Git(source) => prepare_git(term, registry, source, options),
+            InstallSource::Oci(reference) => prepare_oci(term, registry, reference, None, options),
+            InstallSource::Registry { id, req } => {
+                let settings = RegistrySettings::load(registry.store().home())?;
+                let client = settings.client(options.insecure);
+                let (repository, version) =
+                    registries::resolve(&client, &settings.registries, id, req)?;
+                let reference = repository.with_tag(&version.to_string());
+                prepare_oci(term, registry, &reference, Some(id), options)
+            }
+            InstallSource::Package(path) => {
+                let settings = RegistrySettings::load(registry.store().home())?;
+                let file = File::open(path)
+                    .with_context(|| format!("failed to read `{}`", path.display()))?;
+                let artifact = layout::read(std::io::BufReader::new(file), settings.max_blob)
+                    .with_context(|| format!("failed to read the package `{}`", path.display()))?;
+                Ok(Prepared {
+                    component: artifact.component,
+                    source: Source::Archive {
+                        path: absolute(path),
+                    },
+                })
+            }
         }
     }
+}
+
+/// Pull `reference` (the highest semver tag when it names none). `expected_id`: the plugin
+/// the user asked for, which the artifact must carry.
+fn prepare_oci(
+    term: &Term,
+    registry: &Registry,
+    reference: &OciReference,
+    expected_id: Option<&PluginId>,
+    options: BuildOptions,
+) -> Result<Prepared> {
+    let settings = RegistrySettings::load(registry.store().home())?;
+    let client = settings.client(options.insecure);
+    let reference = if reference.tag.is_none() && reference.digest.is_none() {
+        let versions = registries::block_on(client.versions(reference))?
+            .with_context(|| format!("failed to list the versions of `{reference}`"))?;
+        let latest = versions.last().ok_or_else(|| {
+            with_help(
+                anyhow!("`{reference}` has no semver tag to install"),
+                "name a tag: `oci://HOST/REPOSITORY:VERSION`",
+            )
+        })?;
+        reference.with_tag(&latest.to_string())
+    } else {
+        reference.clone()
+    };
+    let pulled = {
+        let _progress = term.progress("Downloading", None, reference.to_string());
+        registries::block_on(client.pull(&reference, expected_id))?
+            .with_context(|| format!("failed to pull `{reference}`"))?
+    };
+    term.status(
+        "Downloaded",
+        format_args!(
+            "{reference} ({}, {} bytes)",
+            pulled.info.digest,
+            pulled.component.len()
+        ),
+    );
+    if let Some(tag) = &reference.tag {
+        if let Ok(version) = Version::parse(tag) {
+            let says = pulled.info.manifest.annotations.get(annotations::VERSION);
+            if says.is_some_and(|v| *v != version.to_string()) {
+                return Err(anyhow!(
+                    "`{reference}` holds version {} under the tag {tag}",
+                    says.map(String::as_str).unwrap_or_default()
+                ))
+                .help(
+                    "a plugin's tag must be its version: publish it with `cargo flowtrace publish`",
+                );
+            }
+        }
+    }
+    Ok(Prepared {
+        component: pulled.component,
+        source: Source::Oci {
+            reference: reference.to_string(),
+            digest: pulled.info.digest,
+        },
+    })
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -404,7 +555,7 @@ mod tests {
         let error = InstallSource::classify(&arg(&dir.path().join("missing")), false).unwrap_err();
         assert!(error
             .to_string()
-            .contains("is not a file, a directory or a git URL"));
+            .contains("is not a file, a directory, a git URL or a registry reference"));
         let error = InstallSource::classify(&arg(dir.path()), false).unwrap_err();
         assert!(
             error.to_string().contains("not a plugin directory"),

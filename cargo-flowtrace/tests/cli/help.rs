@@ -79,3 +79,13 @@ fn every_command_documents_the_exit_codes() {
         }
     }
 }
+
+#[test]
+fn package_help() {
+    golden_help("package", &["package", "--help"]);
+}
+
+#[test]
+fn publish_help() {
+    golden_help("publish", &["publish", "--help"]);
+}

@@ -378,7 +378,10 @@ fn unsafe_sources_are_refused_before_anything_runs() {
         ("ext::sh -c touch% pwned", "refusing git source"),
         ("ssh://host/repo.git", "refusing git source"),
         ("https://example.com/r.git#-x", "invalid git revision"),
-        ("does/not/exist", "is not a file, a directory or a git URL"),
+        (
+            "does/not/exist",
+            "is not a file, a directory, a git URL or a registry reference",
+        ),
     ] {
         let out = cli(dir.path(), &["install", source]).expect_code(1);
         assert!(out.stderr.contains(expected), "{source}: {}", out.stderr);

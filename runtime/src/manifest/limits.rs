@@ -73,6 +73,19 @@ pub(crate) fn size(raw: &RawQuantity) -> Result<u64, Problem> {
     u64::try_from(bytes).map_err(|_| ("too large".to_string(), None))
 }
 
+/// A size as people write it in settings files (`"64MiB"`, `"1.5GB"`, `"4096"`): bytes, or
+/// why not (with an example of the right form).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let raw = match text.trim().parse::<i64>() {
+        Ok(i) => RawQuantity::Integer(i),
+        Err(_) => RawQuantity::Text(text.trim().to_string()),
+    };
+    size(&raw).map_err(|(reason, example)| match example {
+        Some(example) => format!("{reason} (e.g. {example})"),
+        None => reason,
+    })
+}
+
 /// A duration with a unit: `"500ms"`, `"2s"`, `"1.5s"`, `"1m"`.
 pub(crate) fn duration(raw: &RawQuantity) -> Result<Duration, Problem> {
     let nanos = match raw {

@@ -44,6 +44,7 @@ mod raw;
 mod validate;
 
 pub use error::{Diagnostic, ManifestError};
+pub use limits::parse_size;
 pub use model::*;
 
 /// The largest manifest read, in bytes: 1 MiB, far beyond any real one.

@@ -86,6 +86,13 @@ pub enum Source {
         /// The commit that was checked out (`git rev-parse HEAD`).
         commit: String,
     },
+    /// An OCI registry.
+    Oci {
+        /// `oci://host[:port]/repository:tag`, as asked for (the tag resolved).
+        reference: String,
+        /// The manifest digest that was pulled, `sha256:<hex>`.
+        digest: String,
+    },
 }
 
 impl fmt::Display for Source {
@@ -97,6 +104,10 @@ impl fmt::Display for Source {
             }
             Source::Git { url, commit, .. } => {
                 write!(f, "{url}@{}", commit.get(..12).unwrap_or(commit))
+            }
+            Source::Oci { reference, digest } => {
+                let hex = digest.trim_start_matches("sha256:");
+                write!(f, "{reference}@sha256:{}", hex.get(..12).unwrap_or(hex))
             }
         }
     }
@@ -293,7 +304,7 @@ pub(crate) fn now_rfc3339() -> String {
 }
 
 /// Seconds since the epoch as RFC 3339 (Howard Hinnant's `civil_from_days`).
-fn rfc3339(secs: u64) -> String {
+pub(crate) fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;

@@ -40,6 +40,8 @@ mod install;
 mod lifecycle;
 mod load;
 mod lock;
+#[cfg(feature = "oci")]
+pub mod oci;
 mod recover;
 mod report;
 mod resolve;

@@ -1,0 +1,146 @@
+//! `cargo flowtrace package`
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use flowtrace_plugins::registry::oci::{created_from_env, layout, Artifact};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::build::{self, BuildRequest, OUTPUT_DIR};
+use crate::context::Context;
+
+/// Package the plugin into one file, to publish, share or install
+///
+/// Builds the plugin (`--release`, unless `--debug`) and writes
+/// `<target dir>/flowtrace/package/<id>-<version>.oci.tar`: an OCI image layout holding the
+/// plugin as one OCI artifact, in the layout of the WebAssembly OCI artifact convention that
+/// `wkg`, `wash` and `spin` push (an image manifest with a config of type
+/// `application/vnd.wasm.config.v0+json` and one `application/wasm` layer, the component,
+/// with the plugin's id, kind, capabilities and contract version as annotations).
+///
+/// The package is what `cargo flowtrace publish` pushes, byte for byte: its digest is the
+/// digest the registry will serve. `cargo flowtrace install <file>.oci.tar` installs it, and
+/// `skopeo copy oci-archive:<file>.oci.tar docker://...` copies it to any registry. The same
+/// component gives the same package (entries sorted, times zero; the artifact's `created` is
+/// `$SOURCE_DATE_EPOCH`, else the Unix epoch).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo flowtrace package                          target/flowtrace/package/<id>-<version>.oci.tar
+  cargo flowtrace package -o my-eval.oci.tar
+  cargo flowtrace install target/flowtrace/package/my-eval-0.1.0.oci.tar")]
+pub struct PackageCommand {
+    /// Package a dev build instead of a release build
+    #[arg(long)]
+    pub debug: bool,
+
+    /// Where to write the package
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `{"reason": "plugin-packaged", ...}`
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Packaged {
+    /// The plugin id.
+    pub id: String,
+    /// Its version.
+    pub version: String,
+    /// The package file.
+    pub path: PathBuf,
+    /// The artifact's digest (its manifest's), as a registry serves it.
+    pub digest: String,
+    /// SHA-256 of the package file.
+    pub sha256: String,
+    /// Size of the package file, bytes.
+    pub size: u64,
+    /// `dev` or `release`.
+    pub profile: &'static str,
+    /// The artifact itself (not serialised).
+    #[serde(skip)]
+    pub artifact: Artifact,
+}
+
+impl PackageCommand {
+    /// Run `package`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let packaged = package(cx, !self.debug, self.output.as_deref())?;
+        cx.term.emit_as("plugin-packaged", &packaged)?;
+        if !cx.term.is_json() {
+            println!("{}", packaged.digest);
+        }
+        Ok(())
+    }
+}
+
+/// Build the plugin of this directory and write its package (to `output`, or beside the
+/// built component).
+pub fn package(cx: &Context, release: bool, output: Option<&Path>) -> Result<Packaged> {
+    let term = &cx.term;
+    let built = build::build(
+        term,
+        &BuildRequest {
+            manifest_path: cx.manifest_path()?,
+            release,
+        },
+    )?;
+    let id = built.manifest.plugin.id.to_string();
+    let version = built.manifest.plugin.version.to_string();
+    let artifact = Artifact::from_component(built.bytes, &created_from_env())
+        .context("failed to package the plugin")?;
+    let path = match output {
+        Some(path) => path.to_path_buf(),
+        None => built
+            .target_dir
+            .join(OUTPUT_DIR)
+            .join("package")
+            .join(format!("{id}-{version}.oci.tar")),
+    };
+    let mut bytes = Vec::new();
+    layout::write(&artifact, &mut bytes).context("failed to write the package")?;
+    write_atomic(&path, &bytes)?;
+    let packaged = Packaged {
+        id,
+        version,
+        digest: artifact.digest(),
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        size: bytes.len() as u64,
+        profile: if release { "release" } else { "dev" },
+        path,
+        artifact,
+    };
+    term.status(
+        "Packaged",
+        format_args!(
+            "{} v{} ({}, {} bytes) to {}",
+            packaged.id,
+            packaged.version,
+            packaged.profile,
+            packaged.size,
+            packaged.path.display()
+        ),
+    );
+    term.verbose_status("Digest", &packaged.digest);
+    Ok(packaged)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("failed to write in `{}`", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `cargo flowtrace publish`
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context as _, Result};
+use clap::Args;
+use flowtrace_plugins::manifest::PluginId;
+use flowtrace_plugins::registry::oci::{annotations, layout, OciReference};
+use serde::Serialize;
+
+use crate::commands::package;
+use crate::context::{self, Context};
+use crate::error::ResultExt;
+use crate::registry::oci::{self as registries, RegistrySettings, CONFIG_FILE};
+
+/// Publish the plugin to an OCI registry
+///
+/// Packages the plugin (as `cargo flowtrace package` does: a release build, unless
+/// `--debug`) and pushes it to REPOSITORY with its version as the tag, in the layout of the
+/// WebAssembly OCI artifact convention (config `application/vnd.wasm.config.v0+json`, one
+/// `application/wasm` layer). Prints the digest the registry serves, the same as the
+/// package's.
+///
+/// REPOSITORY is `oci://HOST[:PORT]/PATH`; without it, the plugin goes to
+/// `<first entry of registries>/<id>` of `$FLOWTRACE_HOME/config.toml`. A registry on this
+/// machine (`localhost`, `127.0.0.1`, `[::1]`) is spoken to over plain HTTP; any other needs
+/// TLS unless `--insecure`. Credentials come from `$FLOWTRACE_REGISTRY_USERNAME` and
+/// `$FLOWTRACE_REGISTRY_PASSWORD`, else from Docker's `config.json` (`docker login`); they
+/// are never printed.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo flowtrace publish oci://ghcr.io/acme/my-eval
+  cargo flowtrace publish oci://127.0.0.1:5000/flowtrace/my-eval
+  cargo flowtrace publish --package target/flowtrace/package/my-eval-0.1.0.oci.tar oci://...
+  cargo flowtrace publish                 to the first of `registries` in config.toml")]
+pub struct PublishCommand {
+    /// `oci://HOST[:PORT]/REPOSITORY` (a tag, if given, must be the plugin's version)
+    #[arg(value_name = "REPOSITORY")]
+    pub repository: Option<String>,
+
+    /// Push this package (from `cargo flowtrace package`) instead of building one
+    #[arg(long, value_name = "FILE")]
+    pub package: Option<PathBuf>,
+
+    /// Publish a dev build instead of a release build
+    #[arg(long, conflicts_with = "package")]
+    pub debug: bool,
+
+    /// Speak plain HTTP to a registry that is not on this machine
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// `{"reason": "plugin-published", ...}`
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct Published<'a> {
+    id: &'a str,
+    version: &'a str,
+    reference: String,
+    digest: &'a str,
+}
+
+impl PublishCommand {
+    /// Run `publish`.
+    pub fn exec(self, cx: &Context) -> Result<()> {
+        let term = &cx.term;
+        let home = context::flowtrace_home()?;
+        let settings = RegistrySettings::load(&home)?;
+        let given = self
+            .repository
+            .as_deref()
+            .map(OciReference::parse)
+            .transpose()
+            .context("invalid REPOSITORY")?;
+        let artifact = match &self.package {
+            Some(path) => {
+                let file = std::fs::File::open(path)
+                    .with_context(|| format!("failed to read `{}`", path.display()))?;
+                layout::read(std::io::BufReader::new(file), u64::MAX)
+                    .with_context(|| format!("failed to read the package `{}`", path.display()))?
+            }
+            None => package::package(cx, !self.debug, None)?.artifact,
+        };
+        let info = artifact.info()?;
+        let note = |key: &str| {
+            info.manifest
+                .annotations
+                .get(key)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (id, version) = (note(annotations::ID), note(annotations::VERSION));
+        let repository = match given {
+            Some(reference) => reference,
+            None => {
+                let first = settings
+                    .registries
+                    .first()
+                    .ok_or_else(|| anyhow!("no REPOSITORY given and no registry configured"))
+                    .with_help(|| {
+                        format!(
+                            "pass `oci://HOST/REPOSITORY`, or add `registries = \
+                         [\"oci://HOST/NAMESPACE\"]` to `{}`",
+                            home.join(CONFIG_FILE).display()
+                        )
+                    })?;
+                let id = PluginId::parse(&id).map_err(|e| anyhow!("{e}"))?;
+                registries::repository_of(first, &id)
+            }
+        };
+        if repository.digest.is_some() {
+            return Err(anyhow!("`{repository}` names a digest: a push names a tag"))
+                .help("pass the repository alone; the plugin's version becomes the tag");
+        }
+        if let Some(tag) = &repository.tag {
+            if *tag != version {
+                return Err(anyhow!(
+                    "`{repository}` tags the plugin `{tag}`, but its version is {version}"
+                ))
+                .help("pass the repository alone; the plugin's version becomes the tag");
+            }
+        }
+        let target = repository.with_tag(&version);
+        let client = settings.client(self.insecure);
+        let digest = {
+            let _progress = term.progress("Publishing", None, target.to_string());
+            registries::block_on(client.push(&target, &artifact))?
+                .with_context(|| format!("failed to publish to `{target}`"))?
+        };
+        term.status(
+            "Published",
+            format_args!("{id} v{version} to {target} ({digest})"),
+        );
+        term.emit_as(
+            "plugin-published",
+            &Published {
+                id: &id,
+                version: &version,
+                reference: target.to_string(),
+                digest: &digest,
+            },
+        )?;
+        if !term.is_json() {
+            println!("{}@{digest}", target.repository_url());
+        }
+        Ok(())
+    }
+}
