@@ -105,7 +105,11 @@ impl InstallCommand {
             },
         )?;
         let shown = prepared.source.to_string();
-        let expected_id = installed_from(&registry, &prepared.source)?;
+        let expected_id = match &source {
+            // `install ID@REQ`: whatever the artifact says, it must be ID.
+            InstallSource::Registry { id, .. } => Some(id.clone()),
+            _ => installed_from(&registry, &prepared.source)?,
+        };
         let request = InstallRequest {
             force: self.force,
             allow_downgrade: self.allow_downgrade,

@@ -215,6 +215,11 @@ pub fn help(error: &OciError) -> Option<String> {
             "check that `{registry}` is up and reachable; a registry other than this machine \
              needs TLS, or `--insecure` for plain HTTP"
         ),
+        OciError::Interrupted { .. } => {
+            "nothing was installed; run the command again (a proxy or an unstable network may \
+             cut long transfers)"
+                .into()
+        }
         OciError::NotFound { .. } => {
             "check the repository and tag (`skopeo list-tags docker://HOST/REPOSITORY` lists \
              the tags)"
@@ -236,6 +241,10 @@ pub fn help(error: &OciError) -> Option<String> {
         OciError::NoEmbeddedManifest => {
             "build the plugin with `cargo flowtrace build`: it embeds `flowtrace.toml`".into()
         }
+        OciError::IdMismatch { expected, .. } => format!(
+            "the repository for `{expected}` holds another plugin: check the configured \
+             registries, or install the artifact by its reference (`oci://...`)"
+        ),
         OciError::BadReference { .. } => {
             "write `oci://HOST[:PORT]/REPOSITORY[:TAG]`, e.g. `oci://ghcr.io/acme/my-eval:0.1.0`"
                 .into()

@@ -351,12 +351,25 @@ fn map_error(e: OciDistributionError, reference: &OciReference, had_credentials:
             code: 401 | 403, ..
         } => unauthorized(),
         OciDistributionError::ServerError { code: 404, .. } => not_found(),
-        OciDistributionError::RequestError(ref err) if err.is_connect() || err.is_timeout() => {
-            OciError::Unreachable {
-                registry: reference.registry.clone(),
-                source: Box::new(e),
+        OciDistributionError::RequestError(ref err) => match err.status().map(|s| s.as_u16()) {
+            Some(401 | 403) => unauthorized(),
+            Some(404) => not_found(),
+            _ if err.is_connect() || (err.is_timeout() && !err.is_body()) => {
+                OciError::Unreachable {
+                    registry: reference.registry.clone(),
+                    source: Box::new(e),
+                }
             }
-        }
+            _ if err.is_body() || err.is_decode() || err.is_timeout() => OciError::Interrupted {
+                registry: reference.registry.clone(),
+                reference: reference.to_string(),
+                source: Box::new(e),
+            },
+            _ => OciError::Registry {
+                reference: reference.to_string(),
+                source: Box::new(e),
+            },
+        },
         other => OciError::Registry {
             reference: reference.to_string(),
             source: Box::new(other),

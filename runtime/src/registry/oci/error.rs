@@ -38,6 +38,17 @@ pub enum OciError {
         /// The full reference.
         reference: String,
     },
+    /// The connection broke off in the middle of a transfer.
+    #[error("the connection to `{registry}` broke off during the transfer of `{reference}`")]
+    Interrupted {
+        /// `host[:port]`.
+        registry: String,
+        /// The full reference.
+        reference: String,
+        /// The transport error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Another failure of the distribution API.
     #[error("the registry failed on `{reference}`")]
     Registry {

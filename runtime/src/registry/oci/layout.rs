@@ -146,7 +146,7 @@ pub fn read(input: impl Read, max_blob: u64) -> Result<Artifact, OciError> {
         }
         let mut data = Vec::with_capacity(size as usize);
         entry
-            .take(cap + 1)
+            .take(cap.saturating_add(1))
             .read_to_end(&mut data)
             .map_err(|e| bad(format!("`{path}` cannot be read ({e})")))?;
         match slot {
