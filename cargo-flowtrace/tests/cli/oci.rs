@@ -336,7 +336,7 @@ fn credentials_come_from_the_environment_or_docker_and_are_never_printed() {
     .unwrap();
     let mut command = flowtrace(dir.path());
     command.env("DOCKER_CONFIG", &docker);
-    let out = run(command, &["install", &format!("{repository}:1.0.0"), "-v"]).expect_code(0);
+    let out = run(command, ["install", &format!("{repository}:1.0.0"), "-v"]).expect_code(0);
     assert!(
         out.stderr.contains("Installed private v1.0.0"),
         "{}",
