@@ -67,8 +67,9 @@ fn expected_files(template: &str) -> BTreeSet<PathBuf> {
 
 /// `0.1` for the SDK version in the repository's `sdk/rust/Cargo.toml`.
 pub fn sdk_requirement() -> String {
-    let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/rust/Cargo.toml"))
-        .unwrap();
+    let text =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/rust/Cargo.toml"))
+            .unwrap();
     let cargo: toml::Table = toml::from_str(&text).unwrap();
     let version = semver::Version::parse(cargo["package"]["version"].as_str().unwrap()).unwrap();
     format!("{}.{}", version.major, version.minor)
