@@ -149,6 +149,13 @@ pub enum CallFailure {
     /// It returned something the contract forbids (a score outside 0..1, wrong vector count).
     #[error("returned an invalid result: {0}")]
     InvalidResult(String),
+    /// The key-value store refused the writes a batch call held back (its quota, say); the
+    /// call's traces are evaluated again one per call, where the guest sees the refusal.
+    #[error("the key-value store refused the writes of the batch: {reason}")]
+    KvCommit {
+        /// The store's reason.
+        reason: String,
+    },
     /// The plugin is of another kind than the call needs.
     #[error("is {actual} `{kind}` plugin, not {expected}", actual = article(*kind))]
     WrongKind {

@@ -67,7 +67,9 @@ pub use error::{CallError, CallFailure, LoadError, PrepareError};
 pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;
-pub use plugin::{EffectiveLimits, LoadOptions, Plugin, CONTRACT_VERSION};
+pub use plugin::{
+    EffectiveLimits, Evaluation, LoadOptions, Plugin, CONTRACT_VERSION, TRACES_PER_CALL,
+};
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod testing;

@@ -34,6 +34,7 @@ pub fn guest_wat(name: &str) -> String {
         "transformer" => include_str!("../tests/guests/transformer.wat"),
         "exporter" => include_str!("../tests/guests/exporter.wat"),
         "traces-user" => include_str!("../tests/guests/traces-user.wat"),
+        "counter" => include_str!("../tests/guests/counter.wat"),
         other => panic!("no test guest named `{other}`"),
     };
     expand(src)
@@ -79,6 +80,9 @@ pub fn componentize(core_wat: &str, world: &str) -> Result<Vec<u8>, String> {
         .encode()
         .map_err(|e| format!("encode: {e:#}"))
 }
+
+/// The world of the `counter` guest: `log`, `kv`, `traces` and the monotonic clock.
+pub const COUNTER_WORLD: &str = "package test:guest; world w { import flowtrace:plugin/log@0.1.0; import flowtrace:plugin/kv@0.1.0; import flowtrace:plugin/traces@0.1.0; import wasi:clocks/monotonic-clock@0.2.12; export flowtrace:plugin/evaluator@0.1.0; }";
 
 /// Componentize a core module as an evaluator with only the always-granted imports.
 pub fn evaluator(core_wat: &str) -> Vec<u8> {

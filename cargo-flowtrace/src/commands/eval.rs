@@ -32,10 +32,12 @@ const ERRORS_SHOWN: u64 = 10;
 /// decompressed as it is read; `-` reads standard input. JSON lines are streamed: memory
 /// stays flat however many lines there are (a single JSON document is parsed whole).
 ///
-/// Traces are evaluated in parallel, each in a fresh instance under the plugin's limits.
-/// Results come out in input order. A trace that cannot be evaluated (an unparsable line,
-/// a trap, a timeout, an invalid result, an error the plugin returns) is an error in the
-/// results, with its file and line, and the run goes on.
+/// Traces are evaluated in parallel, each once and under the plugin's limits (its timeout is
+/// each trace's), up to 16 in one instance of the plugin (one, for a plugin granted
+/// `network` or `embeddings`). Results come out in input order. A trace that cannot be
+/// evaluated (an unparsable line, more spans than `--max-spans`, a trap, a timeout, an
+/// invalid result, an error the plugin returns) is an error in the results, with its file
+/// and line, and the run goes on.
 ///
 /// Human output: `Evaluating` and `Finished` status lines, the first errors, and a summary
 /// table on stdout (traces, passed, failed, errors, mean score, and the mean, min and max of
@@ -87,6 +89,11 @@ pub struct EvalCommand {
     /// Build a plugin directory with the release profile
     #[arg(long)]
     pub release: bool,
+
+    /// Refuse traces of more than N spans: each is an error in the results, and the run goes
+    /// on [default: 100000]
+    #[arg(long, value_name = "N")]
+    pub max_spans: Option<NonZeroUsize>,
 }
 
 /// `--fail-on`.
@@ -129,6 +136,7 @@ impl EvalCommand {
             &LoadRequest {
                 release: self.release,
                 config: self.config.clone(),
+                max_spans: self.max_spans.map(NonZeroUsize::get),
             },
         )?;
         let plugin = &loaded.plugin;

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use flowtrace_plugins::results::{EvalResult, MetricValue};
-use flowtrace_plugins::{CallError, CallFailure};
+use flowtrace_plugins::{CallError, CallFailure, PrepareError};
 use serde::Serialize;
 
 use crate::term::Message;
@@ -44,6 +44,8 @@ pub enum ErrorKind {
     CapabilityDenied,
     /// The host could not run the call (instance pool, instantiation).
     Host,
+    /// The trace has more spans than the host's cap (`--max-spans`).
+    TooManySpans,
 }
 
 impl ErrorKind {
@@ -52,7 +54,7 @@ impl ErrorKind {
         Self::of_failure(&error.reason)
     }
 
-    /// The kind of `failure`, one trace's in a batch call.
+    /// The kind of `failure`.
     pub fn of_failure(failure: &CallFailure) -> Self {
         match failure {
             CallFailure::Timeout { .. } => ErrorKind::Timeout,
@@ -75,6 +77,24 @@ pub struct RecordError {
     pub kind: ErrorKind,
     /// What went wrong, on one line.
     pub message: String,
+}
+
+impl RecordError {
+    /// Why the host would not prepare a trace, with the flag that lifts the cap.
+    pub fn of_prepare(error: &PrepareError) -> Self {
+        match error {
+            PrepareError::TooManySpans { spans, cap, .. } => RecordError {
+                kind: ErrorKind::TooManySpans,
+                message: format!(
+                    "{spans} spans, more than the cap of {cap}; raise it with `--max-spans {spans}`"
+                ),
+            },
+            other => RecordError {
+                kind: ErrorKind::Input,
+                message: other.to_string(),
+            },
+        }
+    }
 }
 
 /// The result of one trace: a line of `--output`, and an `eval-result` message.

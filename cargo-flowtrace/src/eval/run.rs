@@ -160,14 +160,6 @@ pub fn run(
     })
 }
 
-/// Traces per `evaluate-batch` call at most. One instance serves the whole call, and making
-/// one is most of the cost of a trace for Python and JavaScript plugins (their instances
-/// hold megabytes of interpreter state): over 1,000 traces on one worker, batching took a
-/// template evaluator from 306 to 2,588 traces/s in Python, 801 to 2,988 in TypeScript. A call
-/// that fails as a whole (a trap, the deadline, the memory cap) is made again one trace per
-/// call, so that each error lands on its own trace and one bad trace costs no others.
-pub const TRACES_PER_CALL: usize = 16;
-
 /// A trace read from an item, waiting for its result.
 struct Pending {
     /// Index of its record in the batch's records.
@@ -176,7 +168,14 @@ struct Pending {
 }
 
 /// The records of a batch of items, in order: one per trace an item holds, or one error
-/// for an item that could not be read; each with the bytes of input read up to its item.
+/// for an item that could not be read or a trace over the span cap; each with the bytes of
+/// input read up to its item.
+///
+/// The traces go to [`Plugin::evaluate_each`], which evaluates each once: up to
+/// [`TRACES_PER_CALL`](flowtrace_plugins::TRACES_PER_CALL) per `evaluate-batch` call in one
+/// instance (for Python and JavaScript plugins, making an instance is most of the cost of a
+/// trace), and when a call fails as a whole, each error still lands on its own trace, no
+/// trace's effects happen twice, and a looping trace costs one deadline.
 fn evaluate(plugin: &Plugin, names: &[String], items: Vec<Item>) -> Vec<(EvalRecord, u64)> {
     let mut records = Vec::new();
     let mut pending = Vec::new();
@@ -195,12 +194,20 @@ fn evaluate(plugin: &Plugin, names: &[String], items: Vec<Item>) -> Vec<(EvalRec
         match input::traces_of(item.payload) {
             Ok(traces) => {
                 for trace in traces {
-                    pending.push(Pending {
-                        record: records.len(),
-                        trace: PreparedTrace::new(trace),
-                    });
-                    let id = pending.last().map(|p| p.trace.trace().id.clone());
-                    records.push((record(id, None), item.progress));
+                    let id = Some(trace.id.clone());
+                    match plugin.runtime().prepare(trace) {
+                        Ok(trace) => {
+                            pending.push(Pending {
+                                record: records.len(),
+                                trace,
+                            });
+                            records.push((record(id, None), item.progress));
+                        }
+                        Err(e) => {
+                            let error = RecordError::of_prepare(&e);
+                            records.push((record(id, Some(error)), item.progress));
+                        }
+                    }
                 }
             }
             Err(message) => {
@@ -212,35 +219,16 @@ fn evaluate(plugin: &Plugin, names: &[String], items: Vec<Item>) -> Vec<(EvalRec
             }
         }
     }
-    for chunk in pending.chunks(TRACES_PER_CALL) {
-        let started = Instant::now();
-        let traces: Vec<PreparedTrace> = chunk.iter().map(|p| p.trace.clone()).collect();
-        match plugin.evaluate_batch(&traces) {
-            Ok(results) if results.len() == chunk.len() => {
-                // The call's time, shared evenly among its traces.
-                let share = started.elapsed() / chunk.len() as u32;
-                for (pending, result) in chunk.iter().zip(results) {
-                    let record = &mut records[pending.record].0;
-                    record.exec_time += share;
-                    settle(
-                        record,
-                        result
-                            .map_err(|reason| (ErrorKind::of_failure(&reason), reason.to_string())),
-                    );
-                }
-            }
-            _ => {
-                for pending in chunk {
-                    let started = Instant::now();
-                    let result = plugin
-                        .evaluate(&pending.trace)
-                        .map_err(|e| (ErrorKind::of(&e), e.reason.to_string()));
-                    let record = &mut records[pending.record].0;
-                    record.exec_time += started.elapsed();
-                    settle(record, result);
-                }
-            }
-        }
+    let traces: Vec<PreparedTrace> = pending.iter().map(|p| p.trace.clone()).collect();
+    for (pending, evaluation) in pending.iter().zip(plugin.evaluate_each(&traces)) {
+        let record = &mut records[pending.record].0;
+        record.exec_time += evaluation.exec_time;
+        settle(
+            record,
+            evaluation
+                .result
+                .map_err(|e| (ErrorKind::of(&e), e.reason.to_string())),
+        );
     }
     records
 }

@@ -62,6 +62,19 @@ pub struct LoadRequest {
     pub release: bool,
     /// `--config key=value`, as given.
     pub config: Vec<(String, String)>,
+    /// `--max-spans`: the host's cap on spans per trace (none: the runtime's default).
+    pub max_spans: Option<usize>,
+}
+
+impl LoadRequest {
+    /// The runtime's configuration for this request.
+    fn runtime_config(&self) -> RuntimeConfig {
+        let mut config = RuntimeConfig::default();
+        if let Some(spans) = self.max_spans {
+            config.caps.spans = spans;
+        }
+        config
+    }
 }
 
 /// A loaded evaluator, and how to name it in messages.
@@ -98,7 +111,7 @@ fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEval
     let config = config_overrides(manifest, &request.config)?;
     let runtime = Runtime::with_config(RuntimeConfig {
         cache: Some(context::build_cache(&built.target_dir)?),
-        ..RuntimeConfig::default()
+        ..request.runtime_config()
     })
     .context("failed to start the plugin runtime")?;
     let options = LoadOptions {
@@ -140,7 +153,8 @@ fn load_wasm(path: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
         .with_context(|| format!("the manifest embedded in `{}` is invalid", path.display()))?;
     ensure_evaluator(&manifest, &format!("`{}`", path.display()))?;
     let config = config_overrides(&manifest, &request.config)?;
-    let runtime = Runtime::new().context("failed to start the plugin runtime")?;
+    let runtime = Runtime::with_config(request.runtime_config())
+        .context("failed to start the plugin runtime")?;
     let options = LoadOptions {
         config,
         ..LoadOptions::default()
@@ -207,7 +221,8 @@ fn load_installed(cx: &Context, id: &PluginId, request: &LoadRequest) -> Result<
             .with_context(|| format!("failed to read the manifest of plugin `{id}`"))?;
         config_overrides(&manifest, &request.config)?
     };
-    let runtime = Runtime::new().context("failed to start the plugin runtime")?;
+    let runtime = Runtime::with_config(request.runtime_config())
+        .context("failed to start the plugin runtime")?;
     let plugin = registry
         .load_with_config(&runtime, id, &Services::default(), config)
         .with_context(|| format!("failed to load the installed plugin `{id}`"))?;

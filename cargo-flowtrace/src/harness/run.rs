@@ -173,11 +173,17 @@ impl Suite<'_> {
         let log = Arc::new(MemoryLog::default());
         let http = Arc::new(FixtureHttp::new(fixture.http.clone()));
         let embeddings = Arc::new(FixtureEmbeddings::new(fixture.embeddings.clone()));
-        let traces: Vec<PreparedTrace> = match &fixture.input {
-            Input::Traces { traces, .. } => {
-                traces.iter().cloned().map(PreparedTrace::new).collect()
-            }
-            Input::Texts(_) => Vec::new(),
+        // A trace over the host's span cap fails the case, as it would fail in Flowtrace.
+        let (traces, refused) = match &fixture.input {
+            Input::Traces { traces, .. } => match traces
+                .iter()
+                .map(|t| self.runtime.prepare(t.clone()))
+                .collect::<Result<Vec<PreparedTrace>, _>>()
+            {
+                Ok(traces) => (traces, None),
+                Err(e) => (Vec::new(), Some(error_text(&e))),
+            },
+            Input::Texts(_) => (Vec::new(), None),
         };
         let services = Services {
             log: log.clone(),
@@ -194,15 +200,18 @@ impl Suite<'_> {
             services,
             cache: None,
         };
-        let called = match self.runtime.load(self.component, self.manifest, options) {
-            Ok(plugin) => self.call(&plugin, fixture, &traces),
-            // Config overrides are the case's own doing; anything else is the plugin's.
-            Err(e @ LoadError::Config { .. }) => Err(error_text(&e)),
-            Err(e) => {
-                return Err(anyhow::Error::new(e)).with_context(|| {
-                    format!("failed to load the plugin for case `{}`", fixture.name)
-                })
-            }
+        let called = match refused {
+            Some(refusal) => Err(refusal),
+            None => match self.runtime.load(self.component, self.manifest, options) {
+                Ok(plugin) => self.call(&plugin, fixture, &traces),
+                // Config overrides are the case's own doing; anything else is the plugin's.
+                Err(e @ LoadError::Config { .. }) => Err(error_text(&e)),
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)).with_context(|| {
+                        format!("failed to load the plugin for case `{}`", fixture.name)
+                    })
+                }
+            },
         };
         match (&fixture.expect.outcome, called) {
             (Outcome::Error(expected), Err(error)) => {

@@ -765,3 +765,152 @@ fn gzip_files_and_standard_input_are_read_like_plain_files() {
         out.stderr
     );
 }
+
+/// The runtime's `counter` guest (it counts its evaluations in `kv`; 1 span loops, 3 spans
+/// trap, both after counting), granted `storage` and `traces`, with a 200 ms timeout.
+fn counter_evaluator() -> Vec<u8> {
+    let bytes = testing::componentize(&testing::guest_wat("counter"), testing::COUNTER_WORLD)
+        .expect("the counter componentizes");
+    let manifest = format!(
+        "{}\n[capabilities]\nstorage = true\ntraces = true\n",
+        manifest_text("counter", "evaluator")
+    );
+    validated(inspect::embed_manifest(&bytes, &manifest).unwrap())
+}
+
+/// Traces `t-0`.. with 10 + i spans, except those `special` names.
+fn counter_traces(path: &Path, count: usize, special: &[(usize, usize)]) {
+    let mut text = String::new();
+    for i in 0..count {
+        let n = special
+            .iter()
+            .find(|(at, _)| *at == i)
+            .map_or(10 + i, |(_, n)| *n);
+        text.push_str(&trace_line(i, n));
+        text.push('\n');
+    }
+    fs::write(path, text).unwrap();
+}
+
+/// Each record's `calls` metric, or its error kind.
+fn calls_or_error(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| match r["error"]["kind"].as_str() {
+            Some(kind) => kind.to_string(),
+            None => {
+                let calls = r["metrics"].as_array().unwrap().iter();
+                let calls = calls.clone().find(|m| m["name"] == "calls").unwrap();
+                calls["value"].to_string()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn eval_of_a_batch_with_a_trap_evaluates_every_trace_once() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), counter_evaluator()).unwrap();
+    // Trace 5 of 20 counts, then traps: the batch call of traces 0..=15 fails as a whole.
+    counter_traces(&dir.path().join("traces.jsonl"), 20, &[(5, 3)]);
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl", "-o", "-", "-j", "1"],
+    )
+    .expect_code(0);
+    // Each trace sees every earlier trace's count once (traces run twice saw 6..=25).
+    let expected: Vec<String> = (0..20)
+        .map(|i| match i {
+            5 => "trap".to_string(),
+            i => i.to_string(),
+        })
+        .collect();
+    assert_eq!(
+        calls_or_error(&out.json_lines()),
+        expected,
+        "{}",
+        out.stderr
+    );
+    // The guest's log line of the trapping trace, once.
+    assert_eq!(out.stderr.matches("trapping").count(), 1, "{}", out.stderr);
+}
+
+#[test]
+fn eval_of_a_looping_trace_costs_one_deadline() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), counter_evaluator()).unwrap();
+    counter_traces(&dir.path().join("traces.jsonl"), 16, &[(5, 1)]);
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl", "-o", "-", "-j", "1"],
+    )
+    .expect_code(0);
+    let records = out.json_lines();
+    let expected: Vec<String> = (0..16)
+        .map(|i| match i {
+            5 => "timeout".to_string(),
+            i => i.to_string(),
+        })
+        .collect();
+    assert_eq!(calls_or_error(&records), expected, "{}", out.stderr);
+    // The looping trace ran once (it logs `looping` as it starts to loop), not again alone.
+    assert_eq!(out.stderr.matches("looping").count(), 1, "{}", out.stderr);
+    // Its time is what it spent: its deadline, not nothing and not two.
+    let spent = records[5]["exec-time"].as_f64().unwrap();
+    assert!((0.2..0.4).contains(&spent), "exec-time {spent}");
+    let total: f64 = records
+        .iter()
+        .map(|r| r["exec-time"].as_f64().unwrap())
+        .sum();
+    assert!(total < 2.0, "exec-times add up to {total} s");
+}
+
+#[test]
+fn eval_of_a_trace_over_the_span_cap_is_an_error_and_the_others_run() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("capped")).unwrap();
+    fs::write(
+        dir.path().join("traces.jsonl"),
+        [trace_line(0, 10), trace_line(1, 60), trace_line(2, 20)].join("\n"),
+    )
+    .unwrap();
+    let out = eval(
+        dir.path(),
+        &[
+            "plugin.wasm",
+            "traces.jsonl",
+            "--max-spans",
+            "50",
+            "-o",
+            "out.jsonl",
+        ],
+    )
+    .expect_code(0);
+    let records = read_jsonl(&dir.path().join("out.jsonl"));
+    assert_eq!(
+        records.iter().map(outcome).collect::<Vec<_>>(),
+        ["passed", "too-many-spans", "passed"]
+    );
+    assert_eq!(
+        records[1]["error"]["message"],
+        "60 spans, more than the cap of 50; raise it with `--max-spans 60`"
+    );
+    assert_eq!(records[1]["trace-id"], "t-1");
+    assert!(
+        out.stderr.contains(
+            "error: traces.jsonl:2: trace `t-1`: 60 spans, more than the cap of 50; raise it with `--max-spans 60`\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    // The default cap is 100,000: the same file passes whole.
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl", "-o", "-", "-q"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        out.json_lines().iter().map(outcome).collect::<Vec<_>>(),
+        ["passed", "passed", "passed"]
+    );
+}

@@ -62,6 +62,18 @@ impl Capability {
         }
     }
 
+    /// Whether a call that uses it may be made again without its effects happening twice:
+    /// reads (`env`, `fs-read`, `traces`) and `storage` (the host holds a batch call's writes
+    /// back until the call succeeds) may; `network` (a request sent cannot be taken back) and
+    /// `embeddings` (served by another plugin, which may send requests) may not. Evaluators
+    /// granted only repeatable capabilities get several traces per call.
+    pub fn is_repeatable(self) -> bool {
+        match self {
+            Capability::Env | Capability::FsRead | Capability::Storage | Capability::Traces => true,
+            Capability::Network | Capability::Embeddings => false,
+        }
+    }
+
     /// The line to add under `[capabilities]` to declare it, with a placeholder where the
     /// author must fill in their own value.
     pub fn manifest_line(self) -> &'static str {

@@ -1,5 +1,6 @@
 //! The host side of the contract: per-store state, the linker, and one file per interface.
 
+pub(crate) mod batch;
 mod config;
 pub(crate) mod convert;
 mod embeddings;
@@ -23,6 +24,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings;
 use crate::manifest::{Capabilities, ConfigValue, PluginId};
+use batch::{BatchScope, KvStage};
 use services::{EmbeddingProvider, HttpStub, KvStore, LogLevel, LogSink, TraceProvider};
 
 /// Most bytes of log text one call may write; past it, one notice and then silence.
@@ -91,33 +93,42 @@ pub struct Denial {
     pub reason: String,
 }
 
-/// State of one call: log budget and the denials it met.
+/// State of one call: log budget, the denials it met, and for a batch call its progress.
 pub(crate) struct CallScope {
     pub(crate) ctx: Arc<PluginContext>,
     logged: AtomicUsize,
     pub(crate) denials: Mutex<Vec<Denial>>,
+    /// Set for a batch call: its log lines are held back here until its outcome is known.
+    pub(crate) batch: Option<BatchScope>,
 }
 
 impl CallScope {
-    pub(crate) fn new(ctx: Arc<PluginContext>) -> Self {
+    pub(crate) fn new(ctx: Arc<PluginContext>, batch: Option<BatchScope>) -> Self {
         Self {
             ctx,
             logged: AtomicUsize::new(0),
             denials: Mutex::new(Vec::new()),
+            batch,
         }
     }
 
-    /// Log one line within the per-call budget.
+    /// Log one line within the per-call budget (held back in a batch call).
     pub(crate) fn log_line(&self, level: LogLevel, message: &str) {
         let before = self.logged.fetch_add(message.len(), Ordering::Relaxed);
         if before + message.len() <= MAX_LOG_BYTES_PER_CALL {
-            self.ctx.services.log.log(&self.ctx.id, level, message);
+            self.emit(level, message);
         } else if before <= MAX_LOG_BYTES_PER_CALL {
-            self.ctx.services.log.log(
-                &self.ctx.id,
+            self.emit(
                 LogLevel::Warn,
                 "log output of this call passed 1 MiB; the rest is dropped",
             );
+        }
+    }
+
+    fn emit(&self, level: LogLevel, message: &str) {
+        match &self.batch {
+            Some(batch) => batch.hold(level, message),
+            None => self.ctx.services.log.log(&self.ctx.id, level, message),
         }
     }
 
@@ -192,11 +203,27 @@ pub(crate) struct HostState {
     pub(crate) limiter: Limiter,
     pub(crate) ctx: Arc<PluginContext>,
     pub(crate) scope: Arc<CallScope>,
+    /// A batch call's `kv` writes, held back until it succeeds.
+    pub(crate) kv_stage: Option<KvStage>,
+    /// The batch trace whose handle the guest read last (saves telling the scope again).
+    pub(crate) on_trace: Option<u32>,
 }
 
 impl HostState {
+    /// The state of a single call.
     pub(crate) fn new(ctx: &Arc<PluginContext>, memory: usize) -> Self {
-        let scope = Arc::new(CallScope::new(ctx.clone()));
+        Self::with_scope(ctx, memory, CallScope::new(ctx.clone(), None))
+    }
+
+    /// The state of a batch call: log lines and `kv` writes held back, progress tracked.
+    pub(crate) fn for_batch(ctx: &Arc<PluginContext>, memory: usize, batch: BatchScope) -> Self {
+        let mut state = Self::with_scope(ctx, memory, CallScope::new(ctx.clone(), Some(batch)));
+        state.kv_stage = Some(KvStage::default());
+        state
+    }
+
+    fn with_scope(ctx: &Arc<PluginContext>, memory: usize, scope: CallScope) -> Self {
+        let scope = Arc::new(scope);
         let mut wasi = WasiCtx::builder();
         wasi.stdout(stdio::LogPipe::new(scope.clone(), LogLevel::Info))
             .stderr(stdio::LogPipe::new(scope.clone(), LogLevel::Warn))
@@ -227,6 +254,8 @@ impl HostState {
             },
             ctx: ctx.clone(),
             scope,
+            kv_stage: None,
+            on_trace: None,
         }
     }
 }

@@ -100,6 +100,43 @@ pub trait KvStore: Send + Sync {
     fn delete(&self, plugin: &PluginId, key: &str);
     /// Keys starting with `prefix`, sorted.
     fn keys(&self, plugin: &PluginId, prefix: &str) -> Vec<String>;
+
+    /// Apply `writes` (a value, or `None` to delete the key), all or none: the writes a batch
+    /// call held back, committed when it succeeded. On an error nothing may stay applied, or
+    /// the traces of the batch, evaluated again one per call, write twice.
+    ///
+    /// The default applies them one by one and, when one is refused, puts back the values it
+    /// had replaced; a store that can apply them at once should.
+    fn commit(
+        &self,
+        plugin: &PluginId,
+        writes: Vec<(String, Option<Vec<u8>>)>,
+    ) -> Result<(), String> {
+        let mut undo: Vec<(String, Option<Vec<u8>>)> = Vec::with_capacity(writes.len());
+        for (key, value) in writes {
+            let before = self.get(plugin, &key);
+            let applied = match value {
+                Some(value) => self.set(plugin, &key, value),
+                None => {
+                    self.delete(plugin, &key);
+                    Ok(())
+                }
+            };
+            if let Err(e) = applied {
+                for (key, before) in undo.into_iter().rev() {
+                    match before {
+                        Some(value) => {
+                            let _ = self.set(plugin, &key, value);
+                        }
+                        None => self.delete(plugin, &key),
+                    }
+                }
+                return Err(e);
+            }
+            undo.push((key, before));
+        }
+        Ok(())
+    }
 }
 
 /// An in-memory [`KvStore`] with a per-plugin quota on the bytes of keys and values.
@@ -169,6 +206,35 @@ impl KvStore for MemoryKv {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    fn commit(
+        &self,
+        plugin: &PluginId,
+        writes: Vec<(String, Option<Vec<u8>>)>,
+    ) -> Result<(), String> {
+        let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        let map = data.entry(plugin.clone()).or_default();
+        // The last write of each key wins, as if applied in order.
+        let writes: BTreeMap<String, Option<Vec<u8>>> = writes.into_iter().collect();
+        let size = |k: &str, v: Option<&Vec<u8>>| v.map_or(0, |v| k.len() + v.len());
+        let used: usize = map.iter().map(|(k, v)| size(k, Some(v))).sum();
+        let after = writes.iter().fold(used, |total, (k, v)| {
+            total - size(k, map.get(k)) + size(k, v.as_ref())
+        });
+        if after > self.quota {
+            return Err(format!(
+                "storage quota of {} bytes exceeded ({after} bytes after the batch's writes)",
+                self.quota
+            ));
+        }
+        for (key, value) in writes {
+            match value {
+                Some(value) => map.insert(key, value),
+                None => map.remove(&key),
+            };
+        }
+        Ok(())
     }
 }
 

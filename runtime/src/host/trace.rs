@@ -143,11 +143,31 @@ fn depths(spans: &[Span]) -> Vec<u32> {
 }
 
 /// What the resource table holds for a `trace` handle.
-pub struct TraceHandle(pub(crate) PreparedTrace);
+pub struct TraceHandle {
+    pub(crate) trace: PreparedTrace,
+    /// Its position in a batch call's traces (none for a trace read through `traces`).
+    pub(crate) slot: Option<u32>,
+}
+
+impl TraceHandle {
+    pub(crate) fn new(trace: PreparedTrace, slot: Option<u32>) -> Self {
+        Self { trace, slot }
+    }
+}
 
 impl HostState {
-    fn trace(&self, handle: &Resource<TraceHandle>) -> wasmtime::Result<&PreparedTrace> {
-        Ok(&self.table.get(handle)?.0)
+    /// The trace behind `handle`; reading a batch trace tells the batch the guest is on it.
+    fn trace(&mut self, handle: &Resource<TraceHandle>) -> wasmtime::Result<&PreparedTrace> {
+        let entry = self.table.get(handle)?;
+        if let Some(slot) = entry.slot {
+            if self.on_trace != Some(slot) {
+                self.on_trace = Some(slot);
+                if let Some(batch) = &self.scope.batch {
+                    batch.touch(slot as usize);
+                }
+            }
+        }
+        Ok(&entry.trace)
     }
 }
 

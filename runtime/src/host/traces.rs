@@ -16,7 +16,7 @@ impl Host for HostState {
             return Ok(None);
         };
         match provider.get(&id) {
-            Some(trace) => Ok(Some(self.table.push(TraceHandle(trace))?)),
+            Some(trace) => Ok(Some(self.table.push(TraceHandle::new(trace, None))?)),
             None => Ok(None),
         }
     }

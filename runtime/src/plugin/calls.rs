@@ -20,7 +20,10 @@ impl Plugin {
         let result = self
             .run(async |store, instance| {
                 let guest = indices.load(&mut *store, instance)?;
-                let handle = store.data_mut().table.push(TraceHandle(trace.clone()))?;
+                let handle = store
+                    .data_mut()
+                    .table
+                    .push(TraceHandle::new(trace.clone(), None))?;
                 let out = guest.call_evaluate(&mut *store, handle).await?;
                 Ok(out.map_err(convert::plugin_error))
             })
@@ -29,7 +32,7 @@ impl Plugin {
         self.validate_eval(convert::eval_result(result))
     }
 
-    fn validate_eval(&self, result: EvalResult) -> Result<EvalResult, CallError> {
+    pub(super) fn validate_eval(&self, result: EvalResult) -> Result<EvalResult, CallError> {
         if !(0.0..=1.0).contains(&result.score) {
             return Err(self.fail(CallFailure::InvalidResult(format!(
                 "score {} is outside 0.0..=1.0",
@@ -42,55 +45,6 @@ impl Plugin {
     /// [`Plugin::evaluate_async`] for synchronous callers.
     pub fn evaluate(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
         block_on(self.evaluate_async(trace))
-    }
-
-    /// Score several traces in one instance (evaluator plugins). One result per trace; a
-    /// trap or limit fails the whole batch.
-    pub async fn evaluate_batch_async(
-        &self,
-        traces: &[PreparedTrace],
-    ) -> Result<Vec<Result<EvalResult, CallFailure>>, CallError> {
-        let Exports::Evaluator(indices) = &self.inner.exports else {
-            return Err(self.wrong_kind("an evaluator"));
-        };
-        let results = self
-            .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
-                let handles = push_traces(store, traces)?;
-                let out = guest.call_evaluate_batch(&mut *store, &handles).await?;
-                Ok(Ok(out))
-            })
-            .await?;
-        if results.len() != traces.len() {
-            return Err(self.fail(CallFailure::InvalidResult(format!(
-                "{} results for {} traces",
-                results.len(),
-                traces.len()
-            ))));
-        }
-        self.check_output(
-            results
-                .iter()
-                .map(|r| r.as_ref().map_or(64, eval_size))
-                .sum(),
-        )?;
-        Ok(results
-            .into_iter()
-            .map(|r| match r {
-                Ok(r) => self
-                    .validate_eval(convert::eval_result(r))
-                    .map_err(|e| e.reason),
-                Err(e) => Err(CallFailure::Plugin(convert::plugin_error(e))),
-            })
-            .collect())
-    }
-
-    /// [`Plugin::evaluate_batch_async`] for synchronous callers.
-    pub fn evaluate_batch(
-        &self,
-        traces: &[PreparedTrace],
-    ) -> Result<Vec<Result<EvalResult, CallFailure>>, CallError> {
-        block_on(self.evaluate_batch_async(traces))
     }
 
     /// The formats an exporter writes.
@@ -231,12 +185,17 @@ fn push_traces(
 ) -> wasmtime::Result<Vec<Resource<TraceHandle>>> {
     traces
         .iter()
-        .map(|t| Ok(store.data_mut().table.push(TraceHandle(t.clone()))?))
+        .map(|t| {
+            Ok(store
+                .data_mut()
+                .table
+                .push(TraceHandle::new(t.clone(), None))?)
+        })
         .collect()
 }
 
 /// Bytes an evaluation result carries (its strings plus a fixed part per item).
-fn eval_size(r: &crate::bindings::types::EvalResult) -> usize {
+pub(super) fn eval_size(r: &crate::bindings::types::EvalResult) -> usize {
     use crate::bindings::types::MetricValue;
     let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     32 + opt(&r.label)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use sha2::Digest;
 use wasmtime::component::{Component, InstancePre};
 
+mod batch;
 mod calls;
 mod run;
 
@@ -20,6 +21,7 @@ use crate::inspect;
 use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId, PluginKind};
 
 pub use crate::capability::CONTRACT_VERSION;
+pub use batch::{Evaluation, TRACES_PER_CALL};
 
 /// How to load a plugin beyond its bytes and manifest.
 #[derive(Debug, Clone, Default)]

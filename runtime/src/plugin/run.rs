@@ -2,15 +2,22 @@
 //! typed failure.
 
 use std::future::Future;
+use std::time::Duration;
 
 use wasmtime::component::Instance;
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::Plugin;
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, CallFailure};
+use crate::host::batch::BatchScope;
 use crate::host::{HostState, LimitHit};
 use crate::results::PluginError;
+
+/// Epoch ticks that cover `d` (one more, so a deadline is never early).
+fn ticks(d: Duration) -> u64 {
+    d.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1
+}
 
 /// Run `fut` on a runtime from synchronous code, wherever it is called from.
 pub(super) fn block_on<F>(fut: F) -> F::Output
@@ -45,17 +52,41 @@ impl Plugin {
         })
     }
 
-    /// A fresh store and instance with the deadline and memory limit armed.
+    /// A fresh store and instance for a single call, with the deadline and memory limit
+    /// armed.
     async fn instantiate(&self) -> Result<(Store<HostState>, Instance), CallError> {
-        let limits = self.inner.limits;
-        let mut store = Store::new(
-            &self.inner.runtime.inner.engine,
-            HostState::new(&self.inner.ctx, limits.memory),
-        );
+        self.instantiate_with(HostState::new(&self.inner.ctx, self.inner.limits.memory))
+            .await
+    }
+
+    /// A fresh store over `state` and an instance, with the memory limit and the deadline
+    /// armed: the call's, or in a batch call the deadline of the trace the guest is on.
+    pub(super) async fn instantiate_with(
+        &self,
+        state: HostState,
+    ) -> Result<(Store<HostState>, Instance), CallError> {
+        let batch = state.scope.batch.is_some();
+        let mut store = Store::new(&self.inner.runtime.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let ticks = limits.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        store.set_epoch_deadline(ticks(self.inner.limits.timeout));
+        if batch {
+            // At each deadline, look again: the guest may have moved on to another trace.
+            store.epoch_deadline_callback(|cx| {
+                let left = cx
+                    .data()
+                    .scope
+                    .batch
+                    .as_ref()
+                    .map_or(Duration::ZERO, BatchScope::remaining);
+                Ok(if left.is_zero() {
+                    UpdateDeadline::Interrupt
+                } else {
+                    UpdateDeadline::Continue(ticks(left))
+                })
+            });
+        } else {
+            store.epoch_deadline_trap();
+        }
         match self.inner.pre.instantiate_async(&mut store).await {
             Ok(instance) => Ok((store, instance)),
             Err(err) => Err(self.classify(&store, err)),
@@ -63,7 +94,7 @@ impl Plugin {
     }
 
     /// Map a wasmtime error to what went wrong, looking at what the store recorded.
-    fn classify(&self, store: &Store<HostState>, err: wasmtime::Error) -> CallError {
+    pub(super) fn classify(&self, store: &Store<HostState>, err: wasmtime::Error) -> CallError {
         let state = store.data();
         if let Some(LimitHit::Memory { limit, desired }) = state.limiter.hit {
             return self.fail(CallFailure::MemoryLimit { limit, desired });

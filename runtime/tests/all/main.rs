@@ -1,5 +1,6 @@
 //! The one integration test binary of `flowtrace-plugins` (one link, one wasmtime).
 
+mod batch;
 mod cache;
 mod embed;
 mod host;
