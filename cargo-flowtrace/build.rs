@@ -78,10 +78,22 @@ fn main() {
             );
         }
     }
-    // The version of the Rust SDK this binary carries, for `env!`.
-    let version = package_version(&out.join("sdk-rust/Cargo.toml"))
-        .expect("the Rust SDK's Cargo.toml has a `version`");
-    println!("cargo:rustc-env=FLOWTRACE_RUST_SDK_VERSION={version}");
+    // The versions of the SDKs this binary carries, for `env!`.
+    let versions = [
+        ("RUST", package_version(&out.join("sdk-rust/Cargo.toml"))),
+        (
+            "PYTHON",
+            python_version(&out.join("sdk-python/__init__.py")),
+        ),
+        (
+            "TYPESCRIPT",
+            npm_version(&out.join("sdk-typescript/package.json")),
+        ),
+    ];
+    for (language, version) in versions {
+        let version = version.unwrap_or_else(|| panic!("no version in the {language} SDK"));
+        println!("cargo:rustc-env=FLOWTRACE_{language}_SDK_VERSION={version}");
+    }
     println!("cargo:rustc-env=FLOWTRACE_EMBEDDED={}", out.display());
 }
 
@@ -161,4 +173,20 @@ fn package_version(path: &Path) -> Option<String> {
         }
     }
     None
+}
+
+/// `__version__ = "..."` in the Python file at `path`.
+fn python_version(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with("__version__"))?;
+    let value = line.split_once('=')?.1.trim();
+    Some(value.trim_matches('"').to_string())
+}
+
+/// `"version": "..."` at the top of the `package.json` at `path`.
+fn npm_version(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with("  \"version\""))?;
+    let value = line.split_once(':')?.1.trim().trim_end_matches(',');
+    Some(value.trim_matches('"').to_string())
 }

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod cargo;
+pub mod carried;
 pub mod package;
 mod python;
 mod rust;

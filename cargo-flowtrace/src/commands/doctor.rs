@@ -1,12 +1,14 @@
 //! `cargo flowtrace doctor [--fix]`
 
 use std::io::Write as _;
+use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
 use serde::Serialize;
 
-use crate::context::Context;
+use crate::build::carried::{self, Carried, Requirement};
+use crate::context::{self, Context};
 use crate::error::ResultExt;
 use crate::term::{style, Message};
 use crate::toolchain::{self, Check};
@@ -19,7 +21,12 @@ use crate::toolchain::{self, Check};
 /// which `--fix` installs with npm under `$FLOWTRACE_HOME/toolchains/node`
 /// (`$FLOWTRACE_HOME` defaults to `~/.flowtrace`).
 ///
-/// Fails (exit code 1) when the Rust toolchain cannot build plugins; the others are
+/// Also shows the contract and the SDK versions this cargo-flowtrace carries and, in a plugin
+/// directory (or with `--manifest-path`), whether the plugin's `flowtrace = "..."` and, for a
+/// Rust plugin, its `flowtrace-plugin-sdk` requirement accept them.
+///
+/// Fails (exit code 1) when the Rust toolchain cannot build plugins, or when the plugin
+/// requires a contract or SDK this cargo-flowtrace does not carry; the other toolchains are
 /// reported, and only needed for plugins in those languages.
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -42,6 +49,10 @@ struct DoctorFinished {
     required_ok: bool,
     /// Whether every toolchain works.
     all_ok: bool,
+    /// Whether this cargo-flowtrace carries what the plugin in the current directory requires
+    /// (absent outside a plugin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugin_ok: Option<bool>,
 }
 
 impl Message for DoctorFinished {
@@ -68,13 +79,23 @@ impl DoctorCommand {
             }
         }
         print(cx, &checks)?;
+        let requirements = match plugin_manifest(cx)? {
+            Some(path) => carried::requirements(&path)?,
+            None => Vec::new(),
+        };
+        print_carried(cx, &carried::carried(), &requirements)?;
 
         let required_failed: Vec<&Check> =
             checks.iter().filter(|c| c.required && !c.is_ok()).collect();
         let all_ok = checks.iter().all(Check::is_ok);
+        let not_carried: Vec<&Requirement> = requirements
+            .iter()
+            .filter(|r| r.ok == Some(false))
+            .collect();
         cx.term.emit(&DoctorFinished {
             required_ok: required_failed.is_empty(),
             all_ok,
+            plugin_ok: (!requirements.is_empty()).then_some(not_carried.is_empty()),
         })?;
         if !required_failed.is_empty() {
             let names: Vec<String> = required_failed
@@ -95,6 +116,20 @@ impl DoctorCommand {
                 names.join(", ")
             ))
             .help(help);
+        }
+        if let Some(first) = not_carried.first() {
+            let what: Vec<String> = not_carried.iter().map(|r| r.written.clone()).collect();
+            let helps: Vec<&str> = not_carried
+                .iter()
+                .filter_map(|r| r.help.as_deref())
+                .collect();
+            return Err(anyhow!(
+                "plugin `{}` requires what this cargo-flowtrace (v{}) does not carry: {}",
+                first.plugin,
+                env!("CARGO_PKG_VERSION"),
+                what.join(", ")
+            ))
+            .help(helps.join("\n      "));
         }
         if !all_ok && !self.fix && checks.iter().any(|c| c.fixable) {
             cx.term.note(
@@ -161,6 +196,69 @@ fn print(cx: &Context, checks: &[Check]) -> Result<()> {
                 ""
             };
             writeln!(out, "  {}: {how}{auto}", check.name)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The plugin `doctor` looks at: `--manifest-path`, else the nearest `flowtrace.toml`, else
+/// none.
+fn plugin_manifest(cx: &Context) -> Result<Option<PathBuf>> {
+    match cx.global.manifest_path {
+        Some(_) => cx.manifest_path().map(Some),
+        None => {
+            let cwd = std::env::current_dir()?;
+            Ok(context::find_manifest(&cwd).ok())
+        }
+    }
+}
+
+/// What this binary carries, then the plugin's requirements against it: tables on stdout
+/// (human), or one message each (JSON).
+fn print_carried(cx: &Context, carried: &Carried, requirements: &[Requirement]) -> Result<()> {
+    cx.term.emit(carried)?;
+    for requirement in requirements {
+        cx.term.emit(requirement)?;
+    }
+    if !cx.term.is_human() {
+        return Ok(());
+    }
+    let mut out = cx.term.stdout();
+    let h = style::HEADER;
+    writeln!(
+        out,
+        "\n{h}cargo-flowtrace {} carries{h:#}",
+        carried.cargo_flowtrace
+    )?;
+    let rows = [
+        ("contract", carried.contract.clone()),
+        ("rust", format!("flowtrace-plugin-sdk {}", carried.rust_sdk)),
+        ("python", format!("flowtrace_plugin {}", carried.python_sdk)),
+        (
+            "typescript",
+            format!("@flowtrace/plugin-sdk {}", carried.typescript_sdk),
+        ),
+    ];
+    for (what, version) in rows {
+        writeln!(out, "  {what:<10}  {version}")?;
+    }
+    if let Some(first) = requirements.first() {
+        writeln!(out, "\n{h}plugin `{}` requires{h:#}", first.plugin)?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        for r in requirements {
+            let (label, status) = match r.ok {
+                Some(true) => ("ok", style::GOOD),
+                Some(false) => ("not carried", style::BAD),
+                None => ("not supplied", style::CAUTION),
+            };
+            let written = r.written.replace(&format!("{}/", cwd.display()), "");
+            let note = match r.ok {
+                Some(false) => format!(" (carried: {})", r.carried),
+                None => " (the build uses what it names)".to_string(),
+                Some(true) => String::new(),
+            };
+            writeln!(out, "  {status}{label:<12}{status:#}  {written}{note}")?;
         }
     }
     out.flush()?;
