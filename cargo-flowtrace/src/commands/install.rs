@@ -49,6 +49,11 @@ Sources:
 Files are told apart by their first bytes, not their names. Registry credentials come from
 `$FLOWTRACE_REGISTRY_USERNAME`/`$FLOWTRACE_REGISTRY_PASSWORD`, else Docker's config.json.
 
+Signatures: an artifact from a registry or a package file is checked against the keys you
+trust (`cargo flowtrace trust`). Signed by a trusted key: installed. Signed by another key, or
+altered after signing: refused. Unsigned: installed with a warning, or refused with
+`--require-signature`.
+
 Examples:
   cargo flowtrace install .                                  the plugin in this directory
   cargo flowtrace install target/flowtrace/my-eval-0.1.0.wasm
@@ -82,6 +87,11 @@ pub struct InstallCommand {
     /// always get plain HTTP)
     #[arg(long)]
     pub insecure: bool,
+
+    /// Refuse an artifact from a registry or a package file unless a trusted key signed it
+    /// (also `require-signature = true` in `$FLOWTRACE_HOME/config.toml`)
+    #[arg(long)]
+    pub require_signature: bool,
 }
 
 impl InstallCommand {
@@ -102,6 +112,7 @@ impl InstallCommand {
             BuildOptions {
                 release: !self.debug,
                 insecure: self.insecure,
+                require_signature: self.require_signature,
             },
         )?;
         let shown = prepared.source.to_string();

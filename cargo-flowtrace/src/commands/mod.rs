@@ -14,11 +14,13 @@ pub mod info;
 pub mod init;
 pub mod inspect;
 pub mod install;
+pub mod key;
 pub mod list;
 pub mod new;
 pub mod package;
 pub mod publish;
 pub mod test;
+pub mod trust;
 pub mod uninstall;
 
 use anyhow::Result;
@@ -41,6 +43,8 @@ pub enum Command {
     Package(package::PackageCommand),
     Publish(publish::PublishCommand),
     Install(install::InstallCommand),
+    Key(key::KeyCommand),
+    Trust(trust::TrustCommand),
     List(list::ListCommand),
     Info(info::InfoCommand),
     Enable(enable::EnableCommand),
@@ -62,6 +66,8 @@ impl Command {
             Command::Package(command) => command.exec(cx),
             Command::Publish(command) => command.exec(cx),
             Command::Install(command) => command.exec(cx),
+            Command::Key(command) => command.exec(cx),
+            Command::Trust(command) => command.exec(cx),
             Command::List(command) => command.exec(cx),
             Command::Info(command) => command.exec(cx),
             Command::Enable(command) => command.exec(cx),

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use flowtrace_plugins::registry::oci::{created_from_env, layout, Artifact};
+use flowtrace_plugins::registry::oci::{created_from_env, layout, Artifact, SigningKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::build::{self, BuildRequest, OUTPUT_DIR};
-use crate::context::Context;
+use crate::context::{self, Context};
+use crate::registry::trust;
 
 /// Package the plugin into one file, to publish, share or install
 ///
@@ -26,6 +27,10 @@ use crate::context::Context;
 /// `skopeo copy oci-archive:<file>.oci.tar docker://...` copies it to any registry. The same
 /// component gives the same package (entries sorted, times zero; the artifact's `created` is
 /// `$SOURCE_DATE_EPOCH`, else the Unix epoch).
+///
+/// With a signing key (`cargo flowtrace key generate` makes the `default` one), the package
+/// is signed: an Ed25519 signature of its digest in `<file>.oci.tar.sig`, which `install`
+/// checks against the keys the installing user trusts.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -40,6 +45,33 @@ pub struct PackageCommand {
     /// Where to write the package
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+/// How `package` and `publish` sign.
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// Sign with this key of `$FLOWTRACE_HOME/keys/` (default: the key `default`, when you
+    /// have one: `cargo flowtrace key generate`)
+    #[arg(long, value_name = "NAME")]
+    pub key: Option<String>,
+
+    /// Do not sign, even with a default key
+    #[arg(long, conflicts_with = "key")]
+    pub no_sign: bool,
+}
+
+impl SigningArgs {
+    /// The key to sign with, if any.
+    pub fn key(&self) -> Result<Option<SigningKey>> {
+        trust::signing_key(
+            &context::flowtrace_home()?,
+            self.key.as_deref(),
+            self.no_sign,
+        )
+    }
 }
 
 /// `{"reason": "plugin-packaged", ...}`
@@ -60,15 +92,22 @@ pub struct Packaged {
     pub size: u64,
     /// `dev` or `release`.
     pub profile: &'static str,
+    /// The id of the key that signed it (the signature is `<path>.sig`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
     /// The artifact itself (not serialised).
     #[serde(skip)]
     pub artifact: Artifact,
+    /// The signature document (not serialised).
+    #[serde(skip)]
+    pub signature: Option<Vec<u8>>,
 }
 
 impl PackageCommand {
     /// Run `package`.
     pub fn exec(self, cx: &Context) -> Result<()> {
-        let packaged = package(cx, !self.debug, self.output.as_deref())?;
+        let key = self.signing.key()?;
+        let packaged = package(cx, !self.debug, self.output.as_deref(), key.as_ref())?;
         cx.term.emit_as("plugin-packaged", &packaged)?;
         if !cx.term.is_json() {
             println!("{}", packaged.digest);
@@ -79,7 +118,12 @@ impl PackageCommand {
 
 /// Build the plugin of this directory and write its package (to `output`, or beside the
 /// built component).
-pub fn package(cx: &Context, release: bool, output: Option<&Path>) -> Result<Packaged> {
+pub fn package(
+    cx: &Context,
+    release: bool,
+    output: Option<&Path>,
+    key: Option<&SigningKey>,
+) -> Result<Packaged> {
     let term = &cx.term;
     let built = build::build(
         term,
@@ -103,10 +147,26 @@ pub fn package(cx: &Context, release: bool, output: Option<&Path>) -> Result<Pac
     let mut bytes = Vec::new();
     layout::write(&artifact, &mut bytes).context("failed to write the package")?;
     write_atomic(&path, &bytes)?;
+    let digest = artifact.digest();
+    let signature = key.map(|key| key.sign(&digest));
+    let sig_path = signature_path(&path);
+    match &signature {
+        Some(document) => write_atomic(&sig_path, document)?,
+        // A signature left from an earlier package would not match this one.
+        None => match std::fs::remove_file(&sig_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to remove `{}`", sig_path.display()))
+            }
+        },
+    }
     let packaged = Packaged {
         id,
         version,
-        digest: artifact.digest(),
+        digest,
+        signed_by: key.map(|k| k.public().key_id()),
+        signature,
         sha256: hex::encode(Sha256::digest(&bytes)),
         size: bytes.len() as u64,
         profile: if release { "release" } else { "dev" },
@@ -125,7 +185,20 @@ pub fn package(cx: &Context, release: bool, output: Option<&Path>) -> Result<Pac
         ),
     );
     term.verbose_status("Digest", &packaged.digest);
+    if let Some(id) = &packaged.signed_by {
+        term.status(
+            "Signed",
+            format_args!("{} with key {id} ({})", packaged.digest, sig_path.display()),
+        );
+    }
     Ok(packaged)
+}
+
+/// `<package>.sig`: where a package's signature is kept.
+pub fn signature_path(package: &Path) -> PathBuf {
+    let mut name = package.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

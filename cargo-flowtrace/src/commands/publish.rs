@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
 use flowtrace_plugins::manifest::PluginId;
-use flowtrace_plugins::registry::oci::{annotations, layout, OciReference};
+use flowtrace_plugins::registry::oci::{annotations, layout, signature_tag, OciReference};
 use serde::Serialize;
 
 use crate::commands::package;
@@ -27,6 +27,9 @@ use crate::registry::oci::{self as registries, RegistrySettings, CONFIG_FILE};
 /// TLS unless `--insecure`. Credentials come from `$FLOWTRACE_REGISTRY_USERNAME` and
 /// `$FLOWTRACE_REGISTRY_PASSWORD`, else from Docker's `config.json` (`docker login`); they
 /// are never printed.
+///
+/// With a signing key (`cargo flowtrace key generate`), the artifact is signed and the
+/// signature pushed beside it, under the tag `sha256-<hex>.sig` of its digest.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -50,6 +53,9 @@ pub struct PublishCommand {
     /// Speak plain HTTP to a registry that is not on this machine
     #[arg(long)]
     pub insecure: bool,
+
+    #[command(flatten)]
+    pub signing: package::SigningArgs,
 }
 
 /// `{"reason": "plugin-published", ...}`
@@ -60,6 +66,7 @@ struct Published<'a> {
     version: &'a str,
     reference: String,
     digest: &'a str,
+    signed: bool,
 }
 
 impl PublishCommand {
@@ -74,14 +81,29 @@ impl PublishCommand {
             .map(OciReference::parse)
             .transpose()
             .context("invalid REPOSITORY")?;
-        let artifact = match &self.package {
+        let key = self.signing.key()?;
+        let (artifact, signature) = match &self.package {
             Some(path) => {
                 let file = std::fs::File::open(path)
                     .with_context(|| format!("failed to read `{}`", path.display()))?;
-                layout::read(std::io::BufReader::new(file), u64::MAX)
-                    .with_context(|| format!("failed to read the package `{}`", path.display()))?
+                let artifact = layout::read(std::io::BufReader::new(file), u64::MAX)
+                    .with_context(|| format!("failed to read the package `{}`", path.display()))?;
+                // Its own signature, unless a key was chosen to sign it now.
+                let beside = package::signature_path(path);
+                let signature = match (&key, self.signing.no_sign) {
+                    (Some(key), _) => Some(key.sign(&artifact.digest())),
+                    (None, false) if beside.is_file() => Some(
+                        std::fs::read(&beside)
+                            .with_context(|| format!("failed to read `{}`", beside.display()))?,
+                    ),
+                    _ => None,
+                };
+                (artifact, signature)
             }
-            None => package::package(cx, !self.debug, None)?.artifact,
+            None => {
+                let packaged = package::package(cx, !self.debug, None, key.as_ref())?;
+                (packaged.artifact, packaged.signature)
+            }
         };
         let info = artifact.info()?;
         let note = |key: &str| {
@@ -133,6 +155,24 @@ impl PublishCommand {
             "Published",
             format_args!("{id} v{version} to {target} ({digest})"),
         );
+        if let Some(document) = &signature {
+            registries::block_on(client.push_signature(
+                &target,
+                &digest,
+                artifact.manifest.len() as u64,
+                document,
+            ))?
+            .with_context(|| format!("failed to publish the signature of `{target}`"))?;
+            term.status(
+                "Signed",
+                format_args!("{digest} ({})", target.with_tag(&signature_tag(&digest))),
+            );
+        } else {
+            term.note(format_args!(
+                "`{id}` v{version} is published unsigned; `cargo flowtrace key generate` makes \
+                 a key that `publish` signs with"
+            ));
+        }
         term.emit_as(
             "plugin-published",
             &Published {
@@ -140,6 +180,7 @@ impl PublishCommand {
                 version: &version,
                 reference: target.to_string(),
                 digest: &digest,
+                signed: signature.is_some(),
             },
         )?;
         if !term.is_json() {

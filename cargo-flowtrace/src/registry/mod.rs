@@ -7,6 +7,7 @@
 
 pub mod oci;
 pub mod source;
+pub mod trust;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::Duration;

@@ -9,6 +9,8 @@
 //! registries = ["oci://registry.example.com/flowtrace"]
 //! # The largest component pulled (default 64MiB).
 //! max-blob-size = "64MiB"
+//! # Refuse artifacts without a signature by a trusted key (default: warn and install).
+//! require-signature = true
 //! ```
 
 use std::future::Future;
@@ -37,6 +39,8 @@ struct RawConfig {
     #[serde(default)]
     registries: Vec<String>,
     max_blob_size: Option<toml::Value>,
+    #[serde(default)]
+    require_signature: bool,
 }
 
 /// The registry settings.
@@ -46,6 +50,8 @@ pub struct RegistrySettings {
     pub registries: Vec<OciReference>,
     /// The largest component pulled.
     pub max_blob: u64,
+    /// Refuse unsigned artifacts (`require-signature = true`).
+    pub require_signature: bool,
     /// The file they came from.
     pub path: PathBuf,
 }
@@ -59,7 +65,7 @@ impl RegistrySettings {
                 .with_context(|| format!("invalid settings file `{}`", path.display()))
                 .help(
                     "it may hold `registries = [\"oci://HOST/NAMESPACE\", ...]` and \
-                     `max-blob-size = \"64MiB\"`",
+                     `max-blob-size = \"64MiB\"` and `require-signature = true`",
                 )?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => RawConfig::default(),
             Err(e) => {
@@ -100,6 +106,7 @@ impl RegistrySettings {
         Ok(RegistrySettings {
             registries,
             max_blob,
+            require_signature: raw.require_signature,
             path,
         })
     }

@@ -22,13 +22,16 @@ use flowtrace_plugins::manifest::PluginId;
 use flowtrace_plugins::manifest::MANIFEST_FILE_NAME;
 use flowtrace_plugins::registry::archive::{self, ArchiveLimits};
 use flowtrace_plugins::registry::git::{self, GitSource};
-use flowtrace_plugins::registry::oci::{annotations, layout, OciReference, SCHEME};
+use flowtrace_plugins::registry::oci::{
+    annotations, layout, OciReference, MAX_SIGNATURE_BYTES, SCHEME,
+};
 use flowtrace_plugins::registry::{Registry, Source};
 use semver::{Version, VersionReq};
 
 use crate::build::{self, BuildRequest};
 use crate::error::{with_help, ResultExt};
 use crate::registry::oci::{self as registries, RegistrySettings};
+use crate::registry::trust;
 use crate::term::Term;
 
 /// The largest `.wasm` read into memory to install.
@@ -207,6 +210,8 @@ pub struct BuildOptions {
     pub release: bool,
     /// `--insecure`: plain HTTP to registries that are not on this machine.
     pub insecure: bool,
+    /// `--require-signature`: refuse unsigned artifacts.
+    pub require_signature: bool,
 }
 
 impl InstallSource {
@@ -246,11 +251,21 @@ impl InstallSource {
                 prepare_oci(term, registry, &reference, Some(id), options)
             }
             InstallSource::Package(path) => {
-                let settings = RegistrySettings::load(registry.store().home())?;
+                let home = registry.store().home();
+                let settings = RegistrySettings::load(home)?;
                 let file = File::open(path)
                     .with_context(|| format!("failed to read `{}`", path.display()))?;
                 let artifact = layout::read(std::io::BufReader::new(file), settings.max_blob)
                     .with_context(|| format!("failed to read the package `{}`", path.display()))?;
+                let signature = read_signature_beside(path)?;
+                trust::verify(
+                    term,
+                    home,
+                    policy(&settings, options),
+                    &path.display().to_string(),
+                    &artifact.digest(),
+                    signature.as_deref(),
+                )?;
                 Ok(Prepared {
                     component: artifact.component,
                     source: Source::Archive {
@@ -313,13 +328,48 @@ fn prepare_oci(
             }
         }
     }
+    let signature = registries::block_on(client.pull_signature(&reference, &pulled.info.digest))?
+        .with_context(|| format!("failed to fetch the signature of `{reference}`"))?;
+    let signer = trust::verify(
+        term,
+        registry.store().home(),
+        policy(&settings, options),
+        &reference.to_string(),
+        &pulled.info.digest,
+        signature.as_deref(),
+    )?;
     Ok(Prepared {
         component: pulled.component,
         source: Source::Oci {
             reference: reference.to_string(),
             digest: pulled.info.digest,
+            signed_by: signer.map(|k| k.key.key_id()),
         },
     })
+}
+
+fn policy(settings: &RegistrySettings, options: BuildOptions) -> trust::Policy {
+    trust::Policy {
+        require: options.require_signature || settings.require_signature,
+    }
+}
+
+/// `<package>.sig`, when there is one.
+fn read_signature_beside(package: &Path) -> Result<Option<Vec<u8>>> {
+    let mut name = package.as_os_str().to_owned();
+    name.push(".sig");
+    let path = PathBuf::from(name);
+    match File::open(&path) {
+        Ok(file) => {
+            let mut data = Vec::new();
+            file.take(MAX_SIGNATURE_BYTES + 1)
+                .read_to_end(&mut data)
+                .with_context(|| format!("failed to read `{}`", path.display()))?;
+            Ok(Some(data))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("failed to read `{}`", path.display())),
+    }
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -560,3 +560,153 @@ fn an_artifact_pushed_by_another_tool_installs() {
         out.stderr
     );
 }
+
+#[test]
+fn signatures_are_made_by_your_key_and_checked_against_the_keys_you_trust() {
+    let registry = TestRegistry::start();
+    let publisher = tmp();
+    let user = tmp();
+    let out = cli(publisher.path(), &["key", "generate"]).expect_code(0);
+    let public_key = out.stdout.trim().to_string();
+    assert!(public_key.starts_with("ed25519:"), "{}", out.stdout);
+    let key_file = home(publisher.path()).join("keys/default.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the private key is readable by its owner only"
+        );
+    }
+    cli(publisher.path(), &["key", "generate"]).expect_code(1);
+
+    let package = package_file(publisher.path(), component("signed", "1.0.0", "", 0));
+    let repository = registry.url("ns/signed");
+    let out = publish(publisher.path(), &package, &repository).expect_code(0);
+    assert!(out.stderr.contains("Signed sha256:"), "{}", out.stderr);
+
+    // A user who does not trust the key: refused, with the command that trusts it.
+    let reference = format!("{repository}:1.0.0");
+    let out = cli(user.path(), &["install", &reference]).expect_code(1);
+    assert!(
+        out.stderr.contains("which is not trusted"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "cargo flowtrace trust add {public_key} --name <publisher>"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(index_bytes(user.path()), b"");
+    cli(
+        user.path(),
+        &["trust", "add", &public_key, "--name", "acme"],
+    )
+    .expect_code(0);
+    let out = cli(user.path(), &["trust", "list"]).expect_code(0);
+    assert!(out.stdout.starts_with("acme  "), "{}", out.stdout);
+    let out = cli(user.path(), &["install", &reference, "--require-signature"]).expect_code(0);
+    assert!(
+        out.stderr.contains("Verified signature of sha256:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("by `acme`"), "{}", out.stderr);
+    let plugins = listed(user.path());
+    assert!(
+        plugins[0]["source"]["signed-by"].is_string(),
+        "{}",
+        plugins[0]
+    );
+
+    // The same version pushed again with other bytes: its digest has no signature.
+    let other = package_file(
+        publisher.path(),
+        component("signed", "1.0.0", "\n[limits]\ntimeout = \"1s\"\n", 0),
+    );
+    cli(
+        publisher.path(),
+        &[
+            "publish",
+            "--no-sign",
+            "--package",
+            other.to_str().unwrap(),
+            &repository,
+        ],
+    )
+    .expect_code(0);
+    let out = cli(
+        user.path(),
+        &["install", &reference, "--force", "--require-signature"],
+    )
+    .expect_code(1);
+    assert!(
+        out.stderr
+            .contains("is not signed, and signatures are required"),
+        "{}",
+        out.stderr
+    );
+    configure(user.path(), "require-signature = true\n");
+    let out = cli(user.path(), &["install", &reference, "--force"]).expect_code(1);
+    assert!(out.stderr.contains("is not signed"), "{}", out.stderr);
+    configure(user.path(), "");
+    let out = cli(user.path(), &["install", &reference, "--force"]).expect_code(0);
+    assert!(out.stderr.contains("warning: `"), "{}", out.stderr);
+    assert!(out.stderr.contains("is not signed"), "{}", out.stderr);
+
+    // Package files carry their signature beside them: altered, or another package's, it is
+    // refused.
+    let signed_package = publisher.path().join("signed.oci.tar");
+    fs::copy(&package, &signed_package).unwrap();
+    let sig = signed_package.with_extension("tar.sig");
+    let document = key_sign(publisher.path(), &signed_package);
+    fs::write(&sig, &document).unwrap();
+    let out = cli(
+        user.path(),
+        &["install", signed_package.to_str().unwrap(), "--force"],
+    )
+    .expect_code(0);
+    assert!(out.stderr.contains("Verified signature"), "{}", out.stderr);
+    let tampered = String::from_utf8(document.clone()).unwrap();
+    let at = tampered.find("\"signature\": \"").unwrap() + 15;
+    let flipped = if &tampered[at..at + 1] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let tampered = format!("{}{flipped}{}", &tampered[..at], &tampered[at + 1..]);
+    fs::write(&sig, tampered).unwrap();
+    let out = cli(
+        user.path(),
+        &["install", signed_package.to_str().unwrap(), "--force"],
+    )
+    .expect_code(1);
+    assert!(out.stderr.contains("does not verify"), "{}", out.stderr);
+    assert!(out.stderr.contains("do not install it"), "{}", out.stderr);
+    fs::copy(&package, &signed_package).unwrap();
+    fs::copy(&other, &signed_package).unwrap();
+    fs::write(&sig, &document).unwrap();
+    let out = cli(
+        user.path(),
+        &["install", signed_package.to_str().unwrap(), "--force"],
+    )
+    .expect_code(1);
+    assert!(
+        out.stderr.contains("the signature is for sha256:"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Sign a package file as `publish --package` would, through the publisher's default key.
+fn key_sign(publisher: &Path, package: &Path) -> Vec<u8> {
+    use flowtrace_plugins::registry::oci::SigningKey;
+    let key = SigningKey::load(&home(publisher).join("keys/default.key")).unwrap();
+    let artifact = layout::read(fs::File::open(package).unwrap(), u64::MAX).unwrap();
+    key.sign(&artifact.digest())
+}

@@ -92,6 +92,9 @@ pub enum Source {
         reference: String,
         /// The manifest digest that was pulled, `sha256:<hex>`.
         digest: String,
+        /// The id of the trusted key whose signature verified, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed_by: Option<String>,
     },
 }
 
@@ -105,7 +108,9 @@ impl fmt::Display for Source {
             Source::Git { url, commit, .. } => {
                 write!(f, "{url}@{}", commit.get(..12).unwrap_or(commit))
             }
-            Source::Oci { reference, digest } => {
+            Source::Oci {
+                reference, digest, ..
+            } => {
                 let hex = digest.trim_start_matches("sha256:");
                 write!(f, "{reference}@sha256:{}", hex.get(..12).unwrap_or(hex))
             }

@@ -17,6 +17,9 @@ use super::error::RegistryError;
 /// $FLOWTRACE_HOME/
 ///   index.json                 the index: what is installed, enabled, granted
 ///   cache.key                  the secret that seals compiled code (mode 0600)
+///   config.toml                the user's settings: registries, signature policy
+///   keys/<name>.key|.pub       the user's signing keys
+///   trust/<name>.pub           the public keys whose signatures installs accept
 ///   registry.lock              the writers' file lock, with its sidecar:
 ///   registry.lock.holder       pid and command of the process holding it
 ///   plugins/<id>/<version>/
@@ -54,6 +57,21 @@ impl Store {
     /// see [`CacheKey`](crate::cache::CacheKey).
     pub fn cache_key_path(&self) -> PathBuf {
         self.home.join("cache.key")
+    }
+
+    /// `keys/`: the user's signing keys (`<name>.key`, mode 0600, and `<name>.pub`).
+    pub fn keys_dir(&self) -> PathBuf {
+        self.home.join("keys")
+    }
+
+    /// `trust/`: the public keys whose signatures installs accept (`<name>.pub`).
+    pub fn trust_dir(&self) -> PathBuf {
+        self.home.join("trust")
+    }
+
+    /// `config.toml`: the user's settings (registries, signature policy).
+    pub fn config_path(&self) -> PathBuf {
+        self.home.join("config.toml")
     }
 
     /// `registry.lock`: the file lock that serialises writers.

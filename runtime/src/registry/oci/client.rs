@@ -151,6 +151,96 @@ impl OciClient {
         reference: &OciReference,
         artifact: &Artifact,
     ) -> Result<String, OciError> {
+        let info = artifact.info()?;
+        let blobs = [
+            (info.manifest.config.digest.as_str(), &artifact.config),
+            (info.layer().digest.as_str(), &artifact.component),
+        ];
+        self.push_raw(reference, &artifact.manifest, &blobs).await
+    }
+
+    /// Push `document`, the signature of the artifact `signed` (its manifest descriptor:
+    /// digest and size) in the repository of `reference`, under the tag
+    /// `sha256-<hex>.sig`.
+    pub async fn push_signature(
+        &self,
+        reference: &OciReference,
+        signed_digest: &str,
+        signed_size: u64,
+        document: &[u8],
+    ) -> Result<String, OciError> {
+        let config = b"{}".to_vec();
+        let manifest = signature_manifest(signed_digest, signed_size, &config, document);
+        let tag = signature_tag(signed_digest);
+        self.push_raw(
+            &reference.with_tag(&tag),
+            &manifest,
+            &[
+                (digest_of(&config).as_str(), &config),
+                (digest_of(document).as_str(), &document.to_vec()),
+            ],
+        )
+        .await
+    }
+
+    /// The signature document of the artifact `signed_digest` in the repository of
+    /// `reference`, if one was pushed.
+    pub async fn pull_signature(
+        &self,
+        reference: &OciReference,
+        signed_digest: &str,
+    ) -> Result<Option<Vec<u8>>, OciError> {
+        let at = reference.with_tag(&signature_tag(signed_digest));
+        let (client, auth, had) = self.client(&at);
+        let image = at.to_client();
+        let fail = |e| map_error(e, &at, had);
+        let (bytes, _) = match client
+            .pull_manifest_raw(&image, &auth, &[MANIFEST_MEDIA_TYPE])
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                return match fail(e) {
+                    OciError::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let manifest: super::ImageManifest =
+            serde_json::from_slice(&bytes).map_err(|e| OciError::BadManifest {
+                reason: format!("the signature manifest does not parse ({e})"),
+            })?;
+        let Some(layer) = manifest
+            .layers
+            .iter()
+            .find(|l| l.media_type == SIGNATURE_MEDIA_TYPE)
+        else {
+            return Err(OciError::BadManifest {
+                reason: format!("the signature artifact `{at}` holds no signature layer"),
+            });
+        };
+        if layer.size > super::MAX_SIGNATURE_BYTES || !super::is_sha256_digest(&layer.digest) {
+            return Err(OciError::TooLarge {
+                digest: layer.digest.clone(),
+                size: layer.size,
+                max: super::MAX_SIGNATURE_BYTES,
+            });
+        }
+        let mut sink = CappedSink::new(super::MAX_SIGNATURE_BYTES, layer.size);
+        client
+            .pull_blob(&image, layer.digest.as_str(), &mut sink)
+            .await
+            .map_err(fail)?;
+        Ok(Some(sink.data))
+    }
+
+    /// Push blobs (skipping those the registry has) then the manifest bytes, as they are.
+    async fn push_raw(
+        &self,
+        reference: &OciReference,
+        manifest: &[u8],
+        blobs: &[(&str, &Vec<u8>)],
+    ) -> Result<String, OciError> {
         let (client, auth, had) = self.client(reference);
         let image = reference.to_client();
         let fail = |e| map_error(e, reference, had);
@@ -158,28 +248,21 @@ impl OciClient {
             .auth(&image, &auth, RegistryOperation::Push)
             .await
             .map_err(fail)?;
-        let info = artifact.info()?;
-        for (descriptor, data) in [
-            (&info.manifest.config, &artifact.config),
-            (info.layer(), &artifact.component),
-        ] {
-            let exists = client
-                .blob_exists(&image, &descriptor.digest)
-                .await
-                .map_err(fail)?;
+        for (digest, data) in blobs {
+            let exists = client.blob_exists(&image, digest).await.map_err(fail)?;
             if !exists {
                 client
-                    .push_blob(&image, data.clone(), &descriptor.digest)
+                    .push_blob(&image, (*data).clone(), digest)
                     .await
                     .map_err(fail)?;
             }
         }
         let content_type = http::HeaderValue::from_static(MANIFEST_MEDIA_TYPE);
         client
-            .push_manifest_raw(&image, artifact.manifest.clone(), content_type)
+            .push_manifest_raw(&image, manifest.to_vec(), content_type)
             .await
             .map_err(fail)?;
-        Ok(artifact.digest())
+        Ok(digest_of(manifest))
     }
 
     /// Pull the artifact at `reference` (a tag or a digest), checking the manifest (a
@@ -308,6 +391,43 @@ impl OciClient {
         versions.dedup();
         Ok(versions)
     }
+}
+
+/// `mediaType` of a signature document layer (and `artifactType` of its manifest).
+pub const SIGNATURE_MEDIA_TYPE: &str = "application/vnd.dev.flowtrace.signature.v1+json";
+
+/// The tag the signature of `digest` is pushed under: `sha256-<hex>.sig`.
+pub fn signature_tag(digest: &str) -> String {
+    format!("{}.sig", digest.replace(':', "-"))
+}
+
+fn signature_manifest(
+    signed_digest: &str,
+    signed_size: u64,
+    config: &[u8],
+    document: &[u8],
+) -> Vec<u8> {
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "artifactType": SIGNATURE_MEDIA_TYPE,
+        "config": {
+            "mediaType": "application/vnd.oci.empty.v1+json",
+            "digest": digest_of(config),
+            "size": config.len(),
+        },
+        "layers": [{
+            "mediaType": SIGNATURE_MEDIA_TYPE,
+            "digest": digest_of(document),
+            "size": document.len(),
+        }],
+        "subject": {
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "digest": signed_digest,
+            "size": signed_size,
+        },
+    });
+    serde_json::to_vec(&manifest).expect("serialising plain data")
 }
 
 fn map_error(e: OciDistributionError, reference: &OciReference, had_credentials: bool) -> OciError {

@@ -17,11 +17,19 @@ mod client;
 mod error;
 pub mod layout;
 mod reference;
+mod signature;
 
 pub use artifact::{
     annotations, created_from_env, digest_of, is_sha256_digest, Artifact, ArtifactInfo, Descriptor,
     ImageManifest, CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE,
 };
-pub use client::{Credentials, OciClient, OciClientConfig, Pulled, DEFAULT_MAX_BLOB};
+pub use client::{
+    signature_tag, Credentials, OciClient, OciClientConfig, Pulled, DEFAULT_MAX_BLOB,
+    SIGNATURE_MEDIA_TYPE,
+};
 pub use error::OciError;
 pub use reference::{OciReference, SCHEME};
+pub use signature::{
+    PublicKey, SignatureError, SigningKey, TrustStore, TrustedKey, MAX_SIGNATURE_BYTES,
+    SIGNATURE_FORMAT,
+};
