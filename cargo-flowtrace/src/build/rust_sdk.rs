@@ -293,6 +293,36 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_crate_links_every_part_of_the_sdk() {
+        // A published cargo-flowtrace embeds `embedded/sdk-rust` (see build.rs): it must link
+        // everything a checkout build embeds from `sdk/rust`.
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let names = |dir: &Path| -> std::collections::BTreeSet<String> {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        let mut sdk = names(&crate_dir.join("../sdk/rust"));
+        for built in ["target", "Cargo.lock", ".gitignore"] {
+            sdk.remove(built);
+        }
+        let mut linked = names(&crate_dir.join("embedded/sdk-rust"));
+        assert!(linked.remove("Cargo.toml.in"), "{linked:?}");
+        linked.insert("Cargo.toml".to_string());
+        assert_eq!(linked, sdk);
+        for name in [
+            "templates",
+            "wit",
+            "sdk-python",
+            "sdk-typescript",
+            "sdk-rust/src",
+        ] {
+            assert!(crate_dir.join("embedded").join(name).is_dir(), "{name}");
+        }
+    }
+
+    #[test]
     fn a_sync_rewrites_only_what_changed() {
         let dir = tempfile::tempdir().unwrap();
         let sdk = dir.path().join("sdk");
