@@ -2,7 +2,8 @@
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use flowtrace_plugins::manifest::PluginId;
+use flowtrace_plugins::manifest::{Manifest, PluginId};
+use flowtrace_plugins::registry::oci::OciReference;
 use flowtrace_plugins::registry::{
     capability_items, InstallAction, InstallOutcome, InstallRequest, Registry, RegistryError,
     Source,
@@ -11,6 +12,8 @@ use flowtrace_plugins::{Runtime, RuntimeConfig};
 
 use crate::context::Context;
 use crate::error::with_help;
+use crate::error::ResultExt;
+use crate::registry::oci::{self as registries, RegistrySettings};
 use crate::registry::source::{BuildOptions, InstallSource};
 use crate::registry::{self, describe_capabilities, describe_items};
 use crate::term::style;
@@ -106,14 +109,20 @@ impl InstallCommand {
             .precompiling_with(&runtime)
             .on_install_step(move |step| verbose.verbose_status("Install", step));
 
-        let prepared = source.prepare(
-            term,
+        let options = BuildOptions {
+            release: !self.debug,
+            insecure: self.insecure,
+            require_signature: self.require_signature,
+        };
+        let prepared = source.prepare(term, &registry, options)?;
+        let search = dependency_search(&registry, &prepared.source)?;
+        install_dependencies(
+            cx,
             &registry,
-            BuildOptions {
-                release: !self.debug,
-                insecure: self.insecure,
-                require_signature: self.require_signature,
-            },
+            &prepared.component,
+            &search,
+            options,
+            &mut Vec::new(),
         )?;
         let shown = prepared.source.to_string();
         let expected_id = match &source {
@@ -183,6 +192,99 @@ fn installed_from(registry: &Registry, source: &Source) -> Result<Option<PluginI
         .into_iter()
         .find(|p| same(&p.source))
         .map(|p| p.id))
+}
+
+/// Where missing dependencies are looked up: the registries of `config.toml`, then the
+/// namespace the plugin itself came from (`oci://host/ns` for `oci://host/ns/plugin:1.0.0`).
+fn dependency_search(registry: &Registry, source: &Source) -> Result<Vec<OciReference>> {
+    let settings = RegistrySettings::load(registry.store().home())?;
+    let mut search = settings.registries;
+    if let Source::Oci { reference, .. } = source {
+        if let Ok(mut parent) = OciReference::parse(repository_part(reference)) {
+            if let Some((namespace, _)) = parent.repository.rsplit_once('/') {
+                parent.repository = namespace.to_string();
+                if !search.contains(&parent) {
+                    search.push(parent);
+                }
+            }
+        }
+    }
+    Ok(search)
+}
+
+/// Install, from the registries in `search`, each dependency of `component` that no
+/// installed version satisfies (its own dependencies first): the highest version matching
+/// the requirement, through the same checks, signature policy and grants as any install.
+/// `chain` is the path of plugins being installed, to name a cycle.
+fn install_dependencies(
+    cx: &Context,
+    registry: &Registry,
+    component: &[u8],
+    search: &[OciReference],
+    options: BuildOptions,
+    chain: &mut Vec<PluginId>,
+) -> Result<()> {
+    let Some(text) = flowtrace_plugins::inspect::inspect(component)
+        .ok()
+        .and_then(|i| i.embedded_manifest)
+    else {
+        return Ok(());
+    };
+    let Ok(manifest) = Manifest::from_str(&text, std::path::Path::new("flowtrace.toml")) else {
+        // The install itself reports the manifest's problems.
+        return Ok(());
+    };
+    chain.push(manifest.plugin.id.clone());
+    for (id, req) in &manifest.dependencies {
+        let installed = registry
+            .list()
+            .context("failed to read the registry")?
+            .into_iter()
+            .any(|p| p.id == *id && req.matches(&p.version));
+        if installed {
+            continue;
+        }
+        if chain.contains(id) {
+            let mut names: Vec<String> = chain.iter().map(|p| format!("`{p}`")).collect();
+            names.push(format!("`{id}`"));
+            return Err(anyhow::anyhow!("dependency cycle: {}", names.join(" -> ")))
+                .help("a plugin cannot depend on itself, even through others");
+        }
+        if search.is_empty() {
+            // Nowhere to fetch it from: the install reports the missing dependency.
+            continue;
+        }
+        let client = RegistrySettings::load(registry.store().home())?.client(options.insecure);
+        let (repository, version) =
+            registries::resolve(&client, search, id, req).with_context(|| {
+                format!(
+                    "failed to resolve `{id}@{req}`, a dependency of `{}`",
+                    manifest.plugin.id
+                )
+            })?;
+        cx.term.status(
+            "Resolved",
+            format_args!("{id}@{req} -> v{version} (for {})", manifest.plugin.id),
+        );
+        let reference = repository.with_tag(&version.to_string());
+        let prepared = InstallSource::Oci(reference).prepare(&cx.term, registry, options)?;
+        install_dependencies(cx, registry, &prepared.component, search, options, chain)?;
+        let outcome = registry
+            .install(InstallRequest {
+                expected_id: Some(id.clone()),
+                ..InstallRequest::new(prepared.component, prepared.source)
+            })
+            .with_context(|| {
+                format!(
+                    "failed to install `{id}`, a dependency of `{}`",
+                    manifest.plugin.id
+                )
+            })?;
+        report(cx, &outcome);
+        cx.term.emit_as("plugin-installed", &outcome)?;
+    }
+    chain.pop();
+    Ok(())
 }
 
 /// `oci://host/repo` of `oci://host/repo:tag`.

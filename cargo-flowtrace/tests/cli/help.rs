@@ -89,3 +89,13 @@ fn package_help() {
 fn publish_help() {
     golden_help("publish", &["publish", "--help"]);
 }
+
+#[test]
+fn key_help() {
+    golden_help("key", &["key", "--help"]);
+}
+
+#[test]
+fn trust_help() {
+    golden_help("trust", &["trust", "--help"]);
+}

@@ -710,3 +710,61 @@ fn key_sign(publisher: &Path, package: &Path) -> Vec<u8> {
     let artifact = layout::read(fs::File::open(package).unwrap(), u64::MAX).unwrap();
     key.sign(&artifact.digest())
 }
+
+#[test]
+fn dependencies_are_fetched_from_the_registry_with_the_highest_match() {
+    let registry = TestRegistry::start();
+    let dir = tmp();
+    let deps = |list: &str| format!("\n[dependencies]\n{list}\n");
+    for (id, version, extra) in [
+        ("base", "1.0.0", String::new()),
+        ("base", "1.1.0", String::new()),
+        ("base", "2.0.0", String::new()),
+        ("middle", "0.2.0", deps("base = \"^1\"")),
+        ("top", "3.0.0", deps("middle = \"^0.2\"")),
+        ("loop-a", "1.0.0", deps("loop-b = \"1\"")),
+        ("loop-b", "1.0.0", deps("loop-a = \"1\"")),
+    ] {
+        let package = package_file(dir.path(), component(id, version, &extra, 0));
+        publish(dir.path(), &package, &registry.url(&format!("ns/{id}"))).expect_code(0);
+    }
+    // No registry configured: the dependencies come from the namespace `top` came from.
+    let out = cli(dir.path(), &["install", &registry.url("ns/top:3.0.0")]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Resolved middle@^0.2 -> v0.2.0 (for top)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Resolved base@^1 -> v1.1.0 (for middle)"),
+        "{}",
+        out.stderr
+    );
+    let mut versions: Vec<(String, String)> = listed(dir.path())
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    versions.sort();
+    assert_eq!(
+        versions,
+        [("base", "1.1.0"), ("middle", "0.2.0"), ("top", "3.0.0")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    // A cycle is named, and nothing of it is installed.
+    let before = index_bytes(dir.path());
+    let out = cli(dir.path(), &["install", &registry.url("ns/loop-a:1.0.0")]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("dependency cycle: `loop-a` -> `loop-b` -> `loop-a`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(index_bytes(dir.path()), before);
+}
