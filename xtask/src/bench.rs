@@ -109,6 +109,17 @@ pub fn run(args: &[String]) -> Result<()> {
         std::hint::black_box(testing::scan_native(p.trace()));
     });
 
+    // Preparing a deep trace: a 20,000-span parent chain, deepest span first (it took 8-26 s
+    // when depths were walked span by span, O(spans x depth)).
+    let mut chain = testing::trace_with_spans(20_000);
+    for (i, span) in chain.spans.iter_mut().enumerate() {
+        span.parent_id = (i > 0).then(|| format!("{i:016x}"));
+    }
+    chain.spans.reverse();
+    let prepare_chain = sample(if quick { 3 } else { 20 }, || {
+        std::hint::black_box(PreparedTrace::new(chain.clone()));
+    });
+
     let cache = bench_cache(quick)?;
     let eval = crate::bench_eval::run(quick).context("benchmarking `cargo flowtrace eval`")?;
     let accessors_median = evaluate["scan-accessors"]["median-us"]
@@ -121,6 +132,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "scan": native.json(),
             "scan-including-prepare": native_with_prepare.json(),
         },
+        "prepare": { "parent-chain-20000-spans": prepare_chain.json() },
         "ratio-accessors-to-native": (accessors_median / us(native.median).max(0.01) * 10.0).round() / 10.0,
         "load": cache,
         "eval": eval,

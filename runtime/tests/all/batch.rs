@@ -51,6 +51,10 @@ struct Counter {
 
 impl Counter {
     fn new(timeout: Duration, network: bool) -> Self {
+        Self::with_kv(timeout, network, MemoryKv::default())
+    }
+
+    fn with_kv(timeout: Duration, network: bool, kv: MemoryKv) -> Self {
         let bytes =
             testing::componentize(&testing::guest_wat("counter"), testing::COUNTER_WORLD).unwrap();
         let mut manifest = testing::manifest("counter", PluginKind::Evaluator);
@@ -68,7 +72,7 @@ impl Counter {
             ..Limits::default()
         };
         let (kv, log, starts) = (
-            Arc::new(MemoryKv::default()),
+            Arc::new(kv),
             Arc::new(MemoryLog::default()),
             Arc::new(Starts::default()),
         );
@@ -269,4 +273,22 @@ fn a_plugin_granted_network_gets_one_trace_per_call() {
         assert_eq!(metric(e.result.as_ref().unwrap(), "batched"), 0);
     }
     assert_eq!(counts(&out), [Some(0), Some(1), Some(2)]);
+}
+
+#[test]
+fn writes_the_store_refuses_at_commit_are_refused_to_each_trace_alone() {
+    // A quota of 5 bytes: `calls` plus its one-byte value does not fit. The batch call's
+    // staged writes are refused at commit, so its traces are evaluated one per call, where
+    // the guest sees `set` fail (and traps on it).
+    let counter = Counter::with_kv(Duration::from_secs(5), false, MemoryKv::new(5));
+    let out = counter.plugin.evaluate_each(&traces(&[10, 11, 12]));
+    for e in &out {
+        match &e.result {
+            Err(e) => assert!(matches!(e.reason, CallFailure::Trap { .. }), "{e:?}"),
+            Ok(r) => panic!("passed although its write was refused: {r:?}"),
+        }
+    }
+    assert_eq!(counter.calls(), None);
+    // Each was started twice: in the batch call, then alone.
+    assert!(counter.starts.by_spans().values().all(|&n| n == 2));
 }
