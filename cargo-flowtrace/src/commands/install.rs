@@ -44,6 +44,8 @@ Sources:
   https://...#<rev>  a git repository (also `file://...` or a local path to a repository),
                      optionally at a branch, tag or commit; cloned with the system git,
                      without running hooks or fetching submodules, then built
+  URL#<rev>:<dir>    the plugin in a directory of the repository (`URL#:<dir>` at the
+                     default branch; or `--path <dir>`)
   oci://HOST/REPO:TAG  an artifact in an OCI registry (`@sha256:...` pins a digest; no tag:
                      the highest semver tag); every digest and size is checked
   ID@REQ             the highest version of ID matching REQ (`my-eval@^1.2`; `ID` alone: any)
@@ -74,6 +76,10 @@ pub struct InstallCommand {
     #[arg(long)]
     pub git: bool,
 
+    /// The plugin's directory inside the git repository (also `URL#REV:PATH`)
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<String>,
+
     /// Reinstall a version that is installed already
     #[arg(long)]
     pub force: bool,
@@ -101,7 +107,24 @@ impl InstallCommand {
     /// Run `install`.
     pub fn exec(self, cx: &Context) -> Result<()> {
         let term = &cx.term;
-        let source = InstallSource::classify(&self.source, self.git)?;
+        let mut source = InstallSource::classify(&self.source, self.git)?;
+        if let Some(path) = &self.path {
+            source = match source {
+                InstallSource::Git(git) => {
+                    InstallSource::Git(git.with_path(path).map_err(|e| {
+                        let help = e.help();
+                        match help {
+                            Some(help) => with_help(e, help),
+                            None => e.into(),
+                        }
+                    })?)
+                }
+                _ => {
+                    return Err(anyhow::anyhow!("`--path` applies to git repositories only"))
+                        .help("pass a git URL or repository, or `--git` to read SOURCE as one")
+                }
+            };
+        }
         let runtime = Runtime::with_config(RuntimeConfig::default())
             .context("failed to start the plugin runtime")?;
         let verbose = term.clone();
@@ -180,7 +203,14 @@ impl InstallCommand {
 fn installed_from(registry: &Registry, source: &Source) -> Result<Option<PluginId>> {
     let same = |recorded: &Source| match (recorded, source) {
         (Source::Path { path: a }, Source::Path { path: b }) => a == b,
-        (Source::Git { url: a, .. }, Source::Git { url: b, .. }) => a == b,
+        (
+            Source::Git {
+                url: a, path: pa, ..
+            },
+            Source::Git {
+                url: b, path: pb, ..
+            },
+        ) => a == b && pa == pb,
         (Source::Oci { reference: a, .. }, Source::Oci { reference: b, .. }) => {
             repository_part(a) == repository_part(b)
         }

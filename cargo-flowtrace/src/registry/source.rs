@@ -526,9 +526,11 @@ fn prepare_git(
         .scratch_dir("git-")
         .context("failed to create a scratch directory in the registry")?;
     let dest = scratch.path().join("repo");
-    let shown = match &source.rev {
-        Some(rev) => format!("{}#{rev}", source.url),
-        None => source.url.clone(),
+    let shown = match (&source.rev, &source.path) {
+        (Some(rev), Some(path)) => format!("{}#{rev}:{path}", source.url),
+        (None, Some(path)) => format!("{}#:{path}", source.url),
+        (Some(rev), None) => format!("{}#{rev}", source.url),
+        (None, None) => source.url.clone(),
     };
     term.status("Cloning", &shown);
     let commit = git::clone(&source.url, source.rev.as_deref(), &dest)
@@ -538,13 +540,36 @@ fn prepare_git(
         })
         .with_context(|| format!("failed to clone `{shown}`"))?;
     term.verbose_status("Checked out", &commit);
-    if !dest.join(MANIFEST_FILE_NAME).is_file() {
+    let root = match &source.path {
+        None => dest.clone(),
+        Some(path) => {
+            let root = dest.join(path);
+            // A symbolic link in the repository must not lead the build out of it.
+            let inside = match (root.canonicalize(), dest.canonicalize()) {
+                (Ok(root), Ok(dest)) => root.starts_with(dest) && root.is_dir(),
+                _ => false,
+            };
+            if !inside {
+                return Err(anyhow!(
+                    "the repository `{}` has no directory `{path}`",
+                    source.url
+                ))
+                .help("name the plugin's directory relative to the repository's root (`git ls-tree -d HEAD` lists them)");
+            }
+            root
+        }
+    };
+    if !root.join(MANIFEST_FILE_NAME).is_file() {
+        let place = match &source.path {
+            Some(path) => format!("in `{path}`"),
+            None => "at its root".into(),
+        };
         return Err(anyhow!(
-            "the repository `{shown}` has no `{MANIFEST_FILE_NAME}` at its root"
+            "the repository `{shown}` has no `{MANIFEST_FILE_NAME}` {place}"
         ))
-        .help("install from a repository whose root is a plugin directory");
+        .help("point at the plugin's directory: `URL#REV:PATH`, `URL#:PATH` or `--path PATH`");
     }
-    let component = build_dir(term, &dest, options)
+    let component = build_dir(term, &root, options)
         .with_context(|| format!("failed to build the plugin cloned from `{shown}`"))?;
     // Record where a local repository is, not where the command ran.
     let url = if source.url.contains("://") {
@@ -559,6 +584,7 @@ fn prepare_git(
             url,
             rev: source.rev.clone(),
             commit,
+            path: source.path.clone(),
         },
     })
 }

@@ -887,3 +887,87 @@ fn hostile_embedded_manifests_are_refused_and_write_nothing() {
     assert!(plugins.is_empty(), "{plugins:?}");
     assert!(!dir.path().join("escape").exists());
 }
+
+#[test]
+fn a_plugin_in_a_directory_of_a_monorepo_installs_from_git() {
+    let dir = tmp();
+    let repo = dir.path().join("monorepo");
+    fs::create_dir_all(repo.join("plugins")).unwrap();
+    cli(&repo.join("plugins"), &["new", "mono-eval"]).expect_code(0);
+    fs::write(repo.join("README.md"), "several plugins\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/tmp", repo.join("escape")).unwrap();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", dir.path().join("gitconfig"))
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "--quiet", "-b", "main"]);
+    git(&["add", "."]);
+    git(&["commit", "--quiet", "-m", "plugins"]);
+    git(&["tag", "v1"]);
+
+    let url = format!("file://{}", repo.display());
+    let install = |args: &[&str]| {
+        let mut all = vec!["install", "--debug"];
+        all.extend_from_slice(args);
+        run(with_guest_target(flowtrace(dir.path())), all)
+    };
+    let out = install(&[&format!("{url}#v1:plugins/mono-eval")]).expect_code(0);
+    assert!(
+        out.stderr.contains("Installed mono-eval v0.1.0"),
+        "{}",
+        out.stderr
+    );
+    let source = &listed(dir.path())[0]["source"];
+    assert_eq!(source["type"], "git");
+    assert_eq!(source["rev"], "v1");
+    assert_eq!(source["path"], "plugins/mono-eval");
+    // The same with `--path`, at the default branch.
+    let out = install(&["--force", "--path", "plugins/mono-eval/", &url]).expect_code(0);
+    assert!(
+        out.stderr.contains("Reinstalled mono-eval v0.1.0"),
+        "{}",
+        out.stderr
+    );
+
+    // The repository's root is no plugin; paths out of it are refused before any clone.
+    let before = fs::read(home(dir.path()).join("index.json")).unwrap();
+    for (args, expected) in [
+        (vec![url.clone()], "has no `flowtrace.toml` at its root"),
+        (
+            vec![format!("{url}#:plugins/none")],
+            "has no directory `plugins/none`",
+        ),
+        (vec![format!("{url}#:escape")], "has no directory `escape`"),
+        (
+            vec![format!("{url}#v1:../outside")],
+            "may not hold empty, `.` or `..` parts",
+        ),
+        (vec![format!("{url}#:/etc")], "must be relative"),
+        (
+            vec![
+                "--path".into(),
+                "x".into(),
+                repo.join("plugins/mono-eval").display().to_string(),
+            ],
+            "applies to git repositories only",
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = install(&args).expect_code(1);
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("help:"), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(
+        fs::read(home(dir.path()).join("index.json")).unwrap(),
+        before
+    );
+}

@@ -18,24 +18,78 @@ pub struct GitSource {
     pub url: String,
     /// The `#rev`, when given.
     pub rev: Option<String>,
+    /// The plugin's directory inside the repository (`#rev:path`, `#:path`), `/`-separated,
+    /// relative, without `.` or `..`; `None`: the repository's root.
+    pub path: Option<String>,
 }
 
 impl GitSource {
-    /// Split `url#rev` and check both.
+    /// Split `url#rev:path` (rev and path optional: `url`, `url#rev`, `url#:path`) and
+    /// check each part.
     pub fn parse(source: &str) -> Result<GitSource, GitError> {
-        let (url, rev) = match source.rsplit_once('#') {
-            Some((url, rev)) => (url, Some(rev)),
+        let (url, fragment) = match source.rsplit_once('#') {
+            Some((url, fragment)) => (url, Some(fragment)),
             None => (source, None),
+        };
+        // A revision never holds `:` (git refuses it in ref names), so the first one ends it.
+        let (rev, path) = match fragment.map(|f| f.split_once(':').unwrap_or((f, ""))) {
+            Some((rev, path)) => (
+                (!rev.is_empty()).then_some(rev),
+                (!path.is_empty()).then_some(path),
+            ),
+            None => (None, None),
         };
         check_url(url)?;
         if let Some(rev) = rev {
             check_rev(rev)?;
         }
+        if fragment.is_some_and(|f| f.is_empty() || f == ":") {
+            return Err(GitError::InvalidRev {
+                rev: fragment.unwrap_or_default().to_string(),
+                reason: "`#` is followed by neither a revision nor `:path`",
+            });
+        }
+        let path = path.map(normalize_subdir).transpose()?;
         Ok(GitSource {
             url: url.to_string(),
             rev: rev.map(str::to_string),
+            path,
         })
     }
+
+    /// The same source with the plugin at `path` in the repository (`install --path`).
+    pub fn with_path(mut self, path: &str) -> Result<GitSource, GitError> {
+        self.path = Some(normalize_subdir(path)?);
+        Ok(self)
+    }
+}
+
+/// A plugin directory inside a repository: relative, `/`-separated, no `.`, `..` or empty
+/// parts, no control characters; trailing `/` dropped.
+pub fn normalize_subdir(path: &str) -> Result<String, GitError> {
+    let refuse = |reason| {
+        Err(GitError::InvalidPath {
+            path: path.to_string(),
+            reason,
+        })
+    };
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return refuse("it is empty");
+    }
+    if trimmed.starts_with('/') || trimmed.contains('\\') {
+        return refuse("it must be relative to the repository's root, with `/` separators");
+    }
+    if trimmed.chars().any(char::is_control) {
+        return refuse("it holds control characters");
+    }
+    if trimmed
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return refuse("it may not hold empty, `.` or `..` parts");
+    }
+    Ok(trimmed.to_string())
 }
 
 /// Why a clone failed or was refused.
@@ -54,6 +108,14 @@ pub enum GitError {
     InvalidRev {
         /// The revision as given.
         rev: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A `:path` that could leave the repository or is not a path.
+    #[error("invalid path in the repository `{path}`: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
         /// Why.
         reason: &'static str,
     },
@@ -102,6 +164,11 @@ impl GitError {
                 "check the branch, tag or commit name (`git ls-remote <url>` lists them)".into(),
             ),
             GitError::Spawn { .. } => Some("install git and put it on `PATH`".into()),
+            GitError::InvalidPath { .. } => Some(
+                "name the plugin's directory relative to the repository's root, e.g. \
+                 `#main:plugins/my-eval` or `--path plugins/my-eval`"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -85,6 +85,9 @@ pub enum Source {
         rev: Option<String>,
         /// The commit that was checked out (`git rev-parse HEAD`).
         commit: String,
+        /// The plugin's directory in the repository, when not its root.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
     },
     /// An OCI registry.
     Oci {
@@ -105,8 +108,14 @@ impl fmt::Display for Source {
             Source::Path { path } | Source::File { path } | Source::Archive { path } => {
                 write!(f, "{}", path.display())
             }
-            Source::Git { url, commit, .. } => {
-                write!(f, "{url}@{}", commit.get(..12).unwrap_or(commit))
+            Source::Git {
+                url, commit, path, ..
+            } => {
+                write!(f, "{url}@{}", commit.get(..12).unwrap_or(commit))?;
+                match path {
+                    Some(path) => write!(f, ":{path}"),
+                    None => Ok(()),
+                }
             }
             Source::Oci {
                 reference, digest, ..
