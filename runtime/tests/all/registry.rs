@@ -917,6 +917,7 @@ fn git_clone_records_the_commit_and_installs_from_it() {
                 url: source.url.clone(),
                 rev: source.rev.clone(),
                 commit: commit.clone(),
+                path: None,
             },
         ))
         .unwrap();
