@@ -3,17 +3,19 @@
 mod bench;
 mod bench_build;
 mod bench_eval;
+mod bench_share;
 mod demo;
 mod wit;
 
 use anyhow::{bail, Context, Result};
 
 const USAGE: &str =
-    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | wit [--check]>
+    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | bench-share [--runs N] [--dev] | wit [--check]>
 
   demo    load a WAT evaluator and run it over the real OpenTelemetry traces
   bench   runtime and `eval` figures as JSON (rebuilds itself with --release)
   bench-build  what `cargo flowtrace build` adds to an incremental `cargo build`, as JSON
+  bench-share  package, publish and install oci:// against a loopback registry, as JSON
   wit     copy wit/ into the SDKs; --check fails when a copy drifted (CI)";
 
 fn main() -> Result<()> {
@@ -26,6 +28,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(&args[1..]),
         Some("bench-build") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench-build") => bench_build::run(&args[1..]),
+        Some("bench-share") => bench_share::run(&args[1..]),
         Some(other) => bail!("unknown xtask `{other}`\n\n{USAGE}"),
         None => bail!("{USAGE}"),
     }
