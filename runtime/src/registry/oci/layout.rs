@@ -15,6 +15,8 @@ const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// The largest `index.json` / `oci-layout` read.
 const MAX_SMALL: u64 = 1 << 20;
+/// A plugin's layout has 5 files and 2 directories; more entries than this is not one.
+const MAX_ENTRIES: usize = 64;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,18 +95,26 @@ fn blob_path(digest: &str) -> String {
 
 /// Read an OCI image layout tar holding one plugin artifact. Only `oci-layout`,
 /// `index.json` and `blobs/sha256/<hex>` regular files are read (anything else, a link or a
-/// path out of the archive is refused), every blob must hash to its name, and no blob may
-/// exceed `max_blob` bytes.
+/// path out of the archive is refused), every blob must hash to its name, no blob may
+/// exceed `max_blob` bytes, and all of them together no more than `max_blob` plus a few MiB
+/// for the manifests and configs.
 pub fn read(input: impl Read, max_blob: u64) -> Result<Artifact, OciError> {
     let bad = |reason: String| OciError::BadLayout { reason };
     let mut archive = tar::Archive::new(input);
     let mut blobs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut index = None;
+    let mut count = 0usize;
+    let mut total = 0u64;
+    let total_cap = max_blob.saturating_add(8 << 20);
     let entries = archive
         .entries()
         .map_err(|e| bad(format!("not a tar archive ({e})")))?;
     for entry in entries {
         let entry = entry.map_err(|e| bad(format!("a damaged entry ({e})")))?;
+        count += 1;
+        if count > MAX_ENTRIES {
+            return Err(bad(format!("more than {MAX_ENTRIES} entries")));
+        }
         let path = entry
             .path()
             .map_err(|e| bad(format!("an entry with an unreadable name ({e})")))?
@@ -137,11 +147,12 @@ pub fn read(input: impl Read, max_blob: u64) -> Result<Artifact, OciError> {
         } else {
             return Err(bad(format!("unexpected entry `{path}`")));
         };
-        if size > cap {
+        total = total.saturating_add(size);
+        if size > cap || total > total_cap {
             return Err(OciError::TooLarge {
                 digest: path,
                 size,
-                max: cap,
+                max: cap.min(total_cap),
             });
         }
         let mut data = Vec::with_capacity(size as usize);
@@ -200,4 +211,45 @@ pub fn read(input: impl Read, max_blob: u64) -> Result<Artifact, OciError> {
         config,
         component,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, data) in entries {
+            let mut header = header(tar::EntryType::Regular, 0o644, data.len() as u64);
+            tar.append_data(&mut header, path, data.as_slice()).unwrap();
+        }
+        tar.into_inner().unwrap()
+    }
+
+    #[test]
+    fn hostile_layouts_are_refused() {
+        let blob = |data: &[u8]| {
+            (
+                format!("blobs/sha256/{}", &digest_of(data)[7..]),
+                data.to_vec(),
+            )
+        };
+        // Many valid blobs: over the total, though each is under the cap.
+        let many: Vec<(String, Vec<u8>)> = (0..40u8).map(|i| blob(&vec![i; 1 << 20])).collect();
+        let many: Vec<(&str, Vec<u8>)> =
+            many.iter().map(|(p, d)| (p.as_str(), d.clone())).collect();
+        let error = read(tar_of(&many).as_slice(), 16 << 20).unwrap_err();
+        assert!(matches!(error, OciError::TooLarge { .. }), "{error}");
+        // A blob whose name is not its digest; an unexpected file; a path out.
+        let wrong = format!("blobs/sha256/{}", "0".repeat(64));
+        for (entries, expected) in [
+            (vec![(wrong.as_str(), b"x".to_vec())], "digest mismatch"),
+            (vec![("etc/passwd", b"x".to_vec())], "unexpected entry"),
+            (vec![("blobs/sha256/xyz", b"x".to_vec())], "not a blob name"),
+            (vec![("oci-layout", b"{}".to_vec())], "no `index.json`"),
+        ] {
+            let error = read(tar_of(&entries).as_slice(), 1 << 20).unwrap_err();
+            assert!(error.to_string().contains(expected), "{error}");
+        }
+    }
 }
