@@ -218,9 +218,11 @@ fn a_capability_enabled_behind_the_manifests_back_is_a_policy_violation() {
     let text = fs::read_to_string(&cargo_toml).unwrap();
     let line = text
         .lines()
-        .find(|l| l.starts_with("flowtrace-plugin-sdk = {"))
+        .find(|l| l.starts_with("flowtrace-plugin-sdk = \""))
         .unwrap();
-    let sneaky = line.replace(" }", ", features = [\"storage\"] }");
+    let version = line.split('"').nth(1).unwrap();
+    let sneaky =
+        format!("flowtrace-plugin-sdk = {{ version = \"{version}\", features = [\"storage\"] }}");
     fs::write(&cargo_toml, text.replace(line, &sneaky)).unwrap();
 
     let out = in_plugin(&plugin, ["build", "-q"]).expect_code(4);
@@ -347,6 +349,8 @@ fn a_manifest_without_a_cargo_package_says_what_to_do() {
 fn inspect_reads_a_component_built_by_plain_cargo() {
     let dir = tmp();
     let plugin = new_plugin(dir.path(), "plain-cargo", "rust-evaluator");
+    // A plain `cargo build` uses the SDK once `cargo flowtrace build` has supplied it.
+    in_plugin(&plugin, ["build", "-q"]).expect_code(0);
     let status = Command::new(env!("CARGO"))
         .args(["build", "--target", "wasm32-wasip2", "-q"])
         .env("CARGO_TARGET_DIR", guest_target())

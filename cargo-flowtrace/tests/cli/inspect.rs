@@ -280,6 +280,10 @@ fn a_component_built_by_plain_cargo_is_inspected() {
     run(flowtrace(dir.path()), ["new", "plain-cargo"]).expect_code(0);
     let plugin = dir.path().join("plain-cargo");
     let target_dir = crate::support::guest_target_dir();
+    // A plain `cargo build` uses the SDK once `cargo flowtrace build` has supplied it.
+    let mut build = flowtrace(&plugin);
+    build.env("CARGO_TARGET_DIR", &target_dir);
+    run(build, ["build", "-q"]).expect_code(0);
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--target", "wasm32-wasip2"])
         .env("CARGO_TARGET_DIR", &target_dir)

@@ -82,6 +82,7 @@ pub fn commit_and_clone(dir: &Path, to: &Path) {
 /// a minute on 2 cores). The binary goes to a separate target dir, so the workspace's own
 /// `cargo-flowtrace` is never replaced. `cargo install --locked --path` compiles the same
 /// way, in release, and would compile every dependency again.
+#[cfg(unix)]
 fn cli_from_a_deleted_source_tree(dest: &Path) -> PathBuf {
     let repo = repository();
     let tmpdir = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -192,6 +193,7 @@ fn plugin_files(root: &Path) -> Vec<(PathBuf, String)> {
     out
 }
 
+#[cfg(unix)]
 #[test]
 fn a_cli_built_from_a_deleted_source_tree_makes_portable_plugins_in_every_language() {
     let dir = tmp();
@@ -295,7 +297,7 @@ where
 #[test]
 fn a_plain_cargo_build_names_cargo_flowtrace_build_until_it_has_run_then_uses_the_same_sdk() {
     let dir = tmp();
-    let plugin = new_plugin(dir.path(), "plain-cargo", "rust-evaluator");
+    let plugin = new_plugin(dir.path(), "plain-cargo-sdk", "rust-evaluator");
     let build = ["build", "--target", "wasm32-wasip2"];
 
     let out = plain_cargo(&plugin, build);

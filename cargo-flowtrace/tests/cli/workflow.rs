@@ -14,6 +14,8 @@
 //! tests share (as the workflow's cache restores them), Rust guests build into the shared
 //! target dir (as `Swatinem/rust-cache` would restore it).
 
+#![cfg(unix)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
