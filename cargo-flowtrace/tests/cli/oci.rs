@@ -768,3 +768,29 @@ fn dependencies_are_fetched_from_the_registry_with_the_highest_match() {
     );
     assert_eq!(index_bytes(dir.path()), before);
 }
+
+#[test]
+fn registries_off_this_machine_need_tls_unless_insecure() {
+    // `.invalid` never resolves: the error shows the URL that was tried, scheme included.
+    let dir = tmp();
+    let reference = "oci://registry.flowtrace-test.invalid/ns/x:1.0.0";
+    let out = cli(dir.path(), &["install", reference]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("https://registry.flowtrace-test.invalid/v2/"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("cannot reach the registry"),
+        "{}",
+        out.stderr
+    );
+    let out = cli(dir.path(), &["install", "--insecure", reference]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("http://registry.flowtrace-test.invalid/v2/"),
+        "{}",
+        out.stderr
+    );
+}
