@@ -31,7 +31,7 @@ pub enum SdkDependency {
         /// The version requirement as written: `0.1`.
         requirement: String,
     },
-    /// By path, git, another registry or the workspace: used as it is.
+    /// By path, git or another registry: used as it is.
     Other,
 }
 
@@ -96,9 +96,14 @@ fn read_cdylib(manifest_path: &Path) -> Option<Package> {
                 Some(package) => package == SDK_PACKAGE,
                 None => key == SDK_PACKAGE,
             };
-            is_sdk.then(|| sdk_dependency(value))
+            is_sdk.then_some(value)
         })
     });
+    // `flowtrace-plugin-sdk.workspace = true`: what it inherits is for `cargo metadata` to say.
+    if sdk.is_some_and(|v| v.get("workspace").is_some()) {
+        return None;
+    }
+    let sdk = sdk.map(sdk_dependency);
     Some(Package {
         manifest_path: manifest_path.to_path_buf(),
         name,
@@ -108,7 +113,7 @@ fn read_cdylib(manifest_path: &Path) -> Option<Package> {
 
 /// How the dependency `value` (from a `[dependencies]` table) names the SDK.
 fn sdk_dependency(value: &toml::Value) -> SdkDependency {
-    let other_source = ["path", "git", "registry", "workspace"];
+    let other_source = ["path", "git", "registry"];
     match value {
         toml::Value::String(requirement) => SdkDependency::Registry {
             requirement: requirement.clone(),

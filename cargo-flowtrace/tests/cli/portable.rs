@@ -75,23 +75,21 @@ pub fn commit_and_clone(dir: &Path, to: &Path) {
 ///
 /// The copy holds what a clone of the working tree would: every file git tracks or would
 /// track (`git ls-files --cached --others --exclude-standard`), symlinks as symlinks, no
-/// `target/`; a `git clone` would only see what is committed. It lives at a fixed place
-/// under the test target dir, and its build puts its intermediate files in the workspace's
-/// target dir (`build.build-dir`): the dependencies (wasmtime, ...) are the ones `cargo
-/// test` already compiled, so only `flowtrace-plugins` and `cargo-flowtrace` compile (about
-/// a minute on 2 cores). The binary goes to a separate target dir, so the workspace's own
-/// `cargo-flowtrace` is never replaced. `cargo install --locked --path` compiles the same
-/// way, in release, and would compile every dependency again.
+/// `target/`; a `git clone` would only see what is committed. It is built as `cargo install
+/// --locked --path` would, but in the dev profile, into its own target dir under the
+/// workspace's target dir, kept between runs: the first run compiles every dependency
+/// (wasmtime, ...: about 8 minutes on 2 cores), later runs only `flowtrace-plugins` and
+/// `cargo-flowtrace` (about a minute). Sharing the workspace's build dir instead would be
+/// faster but unsafe: cargo hashes workspace members by their path inside the workspace, so
+/// the copy's units would overwrite the workspace's own.
 #[cfg(unix)]
 fn cli_from_a_deleted_source_tree(dest: &Path) -> PathBuf {
     let repo = repository();
     let tmpdir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let source = tmpdir.join("portable-source");
-    let out_dir = tmpdir.join("portable-cli");
-    for dir in [&source, &out_dir] {
-        if dir.exists() {
-            fs::remove_dir_all(dir).unwrap();
-        }
+    let target_dir = tmpdir.join("portable-cli-target");
+    if source.exists() {
+        fs::remove_dir_all(&source).unwrap();
     }
     let listed = git(
         &repo,
@@ -116,13 +114,12 @@ fn cli_from_a_deleted_source_tree(dest: &Path) -> PathBuf {
             fs::copy(&from, &to).unwrap();
         }
     }
-    let build_dir = tmpdir.parent().expect("the tmp dir is in the target dir");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .args(["build", "--locked", "--quiet", "-p", "cargo-flowtrace"])
         .current_dir(&source)
-        .env("CARGO_TARGET_DIR", &out_dir)
-        .env("CARGO_BUILD_BUILD_DIR", build_dir)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("CARGO_BUILD_BUILD_DIR")
         .env_remove("FLOWTRACE_TEMPLATES_DIR")
         .output()
         .unwrap();
@@ -134,9 +131,10 @@ fn cli_from_a_deleted_source_tree(dest: &Path) -> PathBuf {
     let bin = dest.join("bin");
     fs::create_dir_all(&bin).unwrap();
     let cli = bin.join("cargo-flowtrace");
-    fs::copy(out_dir.join("debug/cargo-flowtrace"), &cli).unwrap();
+    let built = target_dir.join("debug/cargo-flowtrace");
+    fs::copy(&built, &cli).unwrap();
+    fs::remove_file(&built).unwrap();
     fs::remove_dir_all(&source).unwrap();
-    fs::remove_dir_all(&out_dir).unwrap();
     cli
 }
 
