@@ -30,6 +30,10 @@ use crate::registry::oci::{self as registries, RegistrySettings, CONFIG_FILE};
 ///
 /// With a signing key (`cargo flowtrace key generate`), the artifact is signed and the
 /// signature pushed beside it, under the tag `sha256-<hex>.sig` of its digest.
+///
+/// A version is published once: when its tag points at another artifact already, publish
+/// refuses (bump the version) unless `--force` moves the tag. Publishing the same artifact
+/// again is harmless.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -53,6 +57,10 @@ pub struct PublishCommand {
     /// Speak plain HTTP to a registry that is not on this machine
     #[arg(long)]
     pub insecure: bool,
+
+    /// Move the version's tag even when it points at another artifact already
+    #[arg(long)]
+    pub force: bool,
 
     #[command(flatten)]
     pub signing: package::SigningArgs,
@@ -146,6 +154,26 @@ impl PublishCommand {
         }
         let target = repository.with_tag(&version);
         let client = settings.client(self.insecure);
+        // A published version is immutable unless asked: whoever installed it may rely on it.
+        let ours = artifact.digest();
+        match registries::block_on(client.tag_digest(&target))?
+            .with_context(|| format!("failed to look up `{target}`"))?
+        {
+            Some(theirs) if theirs != ours && !self.force => {
+                return Err(anyhow!(
+                    "{id} v{version} is published already at `{target}` as {theirs}, which is \
+                     not this artifact ({ours})"
+                ))
+                .help(format!(
+                    "bump `version` in flowtrace.toml and publish again, or pass `--force` to \
+                     move the tag `{version}` (anyone who installed {theirs} keeps it)"
+                ));
+            }
+            Some(_) if !self.force => {
+                term.note(format_args!("{target} is this artifact already ({ours})"))
+            }
+            _ => {}
+        }
         let digest = {
             let _progress = term.progress("Publishing", None, target.to_string());
             registries::block_on(client.push(&target, &artifact))?

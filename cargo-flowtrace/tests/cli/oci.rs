@@ -263,6 +263,40 @@ fn publish_refuses_a_tag_that_is_not_the_version() {
         out.stderr
     );
     assert!(registry.raw_manifest("ns/tagged:latest").is_none());
+    // A version is published once: other bytes under the same version are refused, naming
+    // both digests; the same artifact again is harmless; `--force` moves the tag.
+    publish(dir.path(), &package, &registry.url("ns/tagged")).expect_code(0);
+    let first = registry.raw_manifest("ns/tagged:1.0.0").unwrap();
+    let out = publish(dir.path(), &package, &registry.url("ns/tagged")).expect_code(0);
+    assert!(
+        out.stderr.contains("is this artifact already"),
+        "{}",
+        out.stderr
+    );
+    let changed = package_file(
+        dir.path(),
+        component("tagged", "1.0.0", "\n[limits]\ntimeout = \"1s\"\n", 0),
+    );
+    let out = publish(dir.path(), &changed, &registry.url("ns/tagged")).expect_code(1);
+    assert!(
+        out.stderr.contains("is published already at"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("bump `version`"), "{}", out.stderr);
+    assert_eq!(registry.raw_manifest("ns/tagged:1.0.0").unwrap(), first);
+    cli(
+        dir.path(),
+        &[
+            "publish",
+            "--force",
+            "--package",
+            changed.to_str().unwrap(),
+            &registry.url("ns/tagged"),
+        ],
+    )
+    .expect_code(0);
+    assert_ne!(registry.raw_manifest("ns/tagged:1.0.0").unwrap(), first);
     // Nothing configured, nothing given.
     let out = cli(
         dir.path(),
@@ -634,6 +668,7 @@ fn signatures_are_made_by_your_key_and_checked_against_the_keys_you_trust() {
         &[
             "publish",
             "--no-sign",
+            "--force",
             "--package",
             other.to_str().unwrap(),
             &repository,

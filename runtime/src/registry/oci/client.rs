@@ -355,6 +355,21 @@ impl OciClient {
         })
     }
 
+    /// The digest `reference`'s tag points at, or `None` when the tag does not exist.
+    pub async fn tag_digest(&self, reference: &OciReference) -> Result<Option<String>, OciError> {
+        let (client, auth, had) = self.client(reference);
+        match client
+            .fetch_manifest_digest(&reference.to_client(), &auth)
+            .await
+        {
+            Ok(digest) => Ok(Some(digest)),
+            Err(e) => match map_error(e, reference, had) {
+                OciError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
     /// Every tag of the repository of `reference`.
     pub async fn tags(&self, reference: &OciReference) -> Result<Vec<String>, OciError> {
         let (client, auth, had) = self.client(reference);
