@@ -340,6 +340,16 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
                 RegistryError::Policy { report, .. } => {
                     found.extend(report.errors().iter().filter_map(CapabilityError::help));
                 }
+                RegistryError::DuplicateManifest { .. } => found.push(
+                    "rebuild the plugin with `cargo flowtrace build`: it embeds one \
+                     `flowtrace-manifest` section, its flowtrace.toml"
+                        .into(),
+                ),
+                RegistryError::GrantsPending { id, .. } => {
+                    found.push(format!(
+                        "grant them with `cargo flowtrace enable {id} --grant`"
+                    ));
+                }
                 other => found.extend(other.help()),
             }
         } else if let Some(e) = link.downcast_ref::<ResolveError>() {

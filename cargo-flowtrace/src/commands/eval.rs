@@ -46,6 +46,11 @@ const ERRORS_SHOWN: u64 = 10;
 /// them to stdout and the summary to stderr. `--message-format json` writes an `eval-result`
 /// message per trace and a final `eval-summary`.
 ///
+/// A plugin granted `fs-read` reads its directories relative to a data directory: the
+/// plugin's directory for a plugin directory (as under `cargo flowtrace test`), or
+/// `--data-dir`. An installed plugin or a `.wasm` has no directory of its own: one granted
+/// `fs-read` needs `--data-dir`, and is refused without it.
+///
 /// The exit code is 0 when every trace was read and run, whatever the verdicts; with
 /// `--fail-on error` it is 3 when a trace could not be evaluated, and with `--fail-on failed`
 /// also when one failed.
@@ -89,6 +94,11 @@ pub struct EvalCommand {
     /// Build a plugin directory with the release profile
     #[arg(long)]
     pub release: bool,
+
+    /// The directory the plugin's `fs-read` paths are relative to [default: the plugin's
+    /// directory, for a plugin directory]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 
     /// Refuse traces of more than N spans: each is an error in the results, and the run goes
     /// on [default: 100000]
@@ -137,6 +147,7 @@ impl EvalCommand {
                 release: self.release,
                 config: self.config.clone(),
                 max_spans: self.max_spans.map(NonZeroUsize::get),
+                data_dir: self.data_dir.clone(),
             },
         )?;
         let plugin = &loaded.plugin;

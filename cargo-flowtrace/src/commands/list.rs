@@ -4,7 +4,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use comfy_table::{CellAlignment, ColumnConstraint, Table};
 use flowtrace_plugins::manifest::PluginKind;
-use flowtrace_plugins::registry::PluginSummary;
+use flowtrace_plugins::registry::{BrokenPlugin, PluginSummary};
 use serde::Serialize;
 
 use crate::context::Context;
@@ -15,8 +15,10 @@ use crate::term::Message;
 ///
 /// The registry is `$FLOWTRACE_HOME` (default `~/.flowtrace`). One row per plugin: its id, active version, kind, language, whether it is enabled (or
 /// waits for capabilities to be granted), the capabilities granted, and where the active
-/// version came from. `--message-format json` writes one `plugin-list` message with every
-/// field `cargo flowtrace info` knows of each plugin's summary.
+/// version came from. A plugin whose record in the registry index is broken is left out of
+/// the table with a warning (the others are listed as usual). `--message-format json` writes
+/// one `plugin-list` message with every field `cargo flowtrace info` knows of each plugin's
+/// summary, and the broken records under `broken`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -45,6 +47,7 @@ fn parse_kind(text: &str) -> Result<PluginKind, String> {
 struct PluginList<'a> {
     home: String,
     plugins: &'a [PluginSummary],
+    broken: &'a [BrokenPlugin],
 }
 
 impl Message for PluginList<'_> {
@@ -59,12 +62,28 @@ impl ListCommand {
             .list()
             .context("failed to list the installed plugins")?;
         plugins.retain(|p| (!self.enabled || p.enabled) && self.kind.is_none_or(|k| p.kind == k));
+        // Their kind and state are unknown: shown whatever the filters.
+        let broken = registry
+            .broken()
+            .context("failed to list the installed plugins")?;
         cx.term.emit(&PluginList {
             home: registry.store().home().display().to_string(),
             plugins: &plugins,
+            broken: &broken,
         })?;
         if !cx.term.is_human() {
             return Ok(());
+        }
+        for plugin in &broken {
+            cx.term.warn(format_args!(
+                "plugin `{}` is left out: its record in the registry index is broken: {}",
+                plugin.id, plugin.problem
+            ));
+            cx.term.help(format_args!(
+                "reinstall it with `cargo flowtrace install --force <source>`, or remove it \
+                 with `cargo flowtrace uninstall {}`",
+                plugin.id
+            ));
         }
         if plugins.is_empty() {
             let filtered = self.enabled || self.kind.is_some();

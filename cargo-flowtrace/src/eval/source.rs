@@ -64,6 +64,9 @@ pub struct LoadRequest {
     pub config: Vec<(String, String)>,
     /// `--max-spans`: the host's cap on spans per trace (none: the runtime's default).
     pub max_spans: Option<usize>,
+    /// `--data-dir`: what the `fs-read` paths are relative to (none: the plugin's directory,
+    /// for a plugin directory).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl LoadRequest {
@@ -92,7 +95,7 @@ pub struct LoadedEvaluator {
 pub fn load(cx: &Context, source: &PluginSource, request: &LoadRequest) -> Result<LoadedEvaluator> {
     match source {
         PluginSource::Dir(dir) => load_dir(&cx.term, dir, request),
-        PluginSource::Wasm(path) => load_wasm(path, request),
+        PluginSource::Wasm(path) => load_wasm(&cx.term, path, request),
         PluginSource::Installed(id) => load_installed(cx, id, request),
     }
 }
@@ -114,8 +117,11 @@ fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEval
         ..request.runtime_config()
     })
     .context("failed to start the plugin runtime")?;
+    // Like `test`: the plugin's own directory, unless `--data-dir` says otherwise.
+    let data_dir = request.data_dir.as_deref().unwrap_or(&built.root);
     let options = LoadOptions {
         config,
+        services: services(term, &manifest.capabilities.fs_read, Some(data_dir))?,
         ..LoadOptions::default()
     };
     let plugin = runtime
@@ -132,11 +138,25 @@ fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEval
     })
 }
 
-fn load_wasm(path: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
+fn load_wasm(term: &Term, path: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
     let inspection = inspect::inspect(&bytes)
         .with_context(|| format!("failed to inspect `{}`", path.display()))?;
+    let duplicates = inspection.warnings.iter().find_map(|w| match w {
+        inspect::InspectWarning::DuplicateManifest { count } => Some(*count),
+        _ => None,
+    });
+    if let (None, Some(count)) = (&inspection.embedded_manifest, duplicates) {
+        // The registry's error: `helps` words its fix.
+        let error = flowtrace_plugins::registry::RegistryError::DuplicateManifest { count };
+        return Err(anyhow::Error::new(error)).with_context(|| {
+            format!(
+                "failed to read the manifest embedded in `{}`",
+                path.display()
+            )
+        });
+    }
     let Some(text) = &inspection.embedded_manifest else {
         return Err(anyhow!(
             "`{}` has no embedded manifest (custom section `{}`)",
@@ -155,8 +175,11 @@ fn load_wasm(path: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
     let config = config_overrides(&manifest, &request.config)?;
     let runtime = Runtime::with_config(request.runtime_config())
         .context("failed to start the plugin runtime")?;
+    let fs_read = &manifest.capabilities.fs_read;
+    let data_dir = needs_data_dir(fs_read, request, &format!("`{}`", path.display()))?;
     let options = LoadOptions {
         config,
+        services: services(term, fs_read, data_dir)?,
         ..LoadOptions::default()
     };
     let plugin = runtime
@@ -194,6 +217,12 @@ fn load_installed(cx: &Context, id: &PluginId, request: &LoadRequest) -> Result<
         .list()
         .with_context(|| format!("failed to read the plugin registry at `{}`", home.display()))?;
     let Some(summary) = installed.iter().find(|p| p.id == *id) else {
+        if registry.broken()?.iter().any(|b| b.id == *id) {
+            // Its record is broken: the registry's error says how.
+            registry
+                .read_component(id)
+                .with_context(|| format!("failed to load the installed plugin `{id}`"))?;
+        }
         let evaluators: Vec<String> = installed
             .iter()
             .filter(|p| p.kind == PluginKind::Evaluator)
@@ -223,14 +252,64 @@ fn load_installed(cx: &Context, id: &PluginId, request: &LoadRequest) -> Result<
     };
     let runtime = Runtime::with_config(request.runtime_config())
         .context("failed to start the plugin runtime")?;
+    // What the user granted, not what the manifest declares: that is what is linked.
+    let fs_read = &summary.capabilities.fs_read;
+    let data_dir = needs_data_dir(fs_read, request, &format!("plugin `{id}`"))?;
+    let services = services(&cx.term, fs_read, data_dir)?;
     let plugin = registry
-        .load_with_config(&runtime, id, &Services::default(), config)
+        .load_with_config(&runtime, id, &services, config)
         .with_context(|| format!("failed to load the installed plugin `{id}`"))?;
     let disabled = if summary.enabled { "" } else { ", disabled" };
     Ok(LoadedEvaluator {
         description: format!("`{id}` v{} (installed{disabled})", summary.version),
         plugin,
     })
+}
+
+/// `--data-dir` for a plugin without a directory of its own (installed, or a `.wasm`): a
+/// plugin granted `fs-read` is refused without it, rather than run with nothing to read.
+fn needs_data_dir<'a>(
+    fs_read: &[String],
+    request: &'a LoadRequest,
+    subject: &str,
+) -> Result<Option<&'a Path>> {
+    match (&request.data_dir, fs_read) {
+        (Some(dir), _) => Ok(Some(dir)),
+        (None, []) => Ok(None),
+        (None, dirs) => Err(anyhow!(
+            "{subject} reads files (`fs-read`: {}), and has no plugin directory to read them from",
+            backticked(dirs)
+        ))
+        .help("pass `--data-dir <DIR>`: the directory its `fs-read` paths are relative to"),
+    }
+}
+
+/// The services `eval` loads a plugin with: the defaults, and `data_dir` for `fs-read`. A
+/// granted directory missing under it is a warning: the plugin would see nothing there.
+fn services(term: &Term, fs_read: &[String], data_dir: Option<&Path>) -> Result<Services> {
+    let Some(dir) = data_dir else {
+        return Ok(Services::default());
+    };
+    let dir = std::path::absolute(dir)
+        .with_context(|| format!("failed to resolve `{}`", dir.display()))?;
+    for rel in fs_read {
+        if !dir.join(rel).is_dir() {
+            term.warn(format_args!(
+                "`fs-read` directory `{rel}` is not a directory under `{}`: the plugin will \
+                 not see it",
+                dir.display()
+            ));
+        }
+    }
+    Ok(Services {
+        data_dir: Some(dir),
+        ..Services::default()
+    })
+}
+
+fn backticked(items: &[String]) -> String {
+    let items: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    items.join(", ")
 }
 
 fn ensure_evaluator(manifest: &Manifest, subject: &str) -> Result<()> {

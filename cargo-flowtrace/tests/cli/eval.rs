@@ -914,3 +914,103 @@ fn eval_of_a_trace_over_the_span_cap_is_an_error_and_the_others_run() {
         ["passed", "passed", "passed"]
     );
 }
+
+/// An evaluator that counts the directories preopened for it: score 1 and passed with one,
+/// score 0 and failed with none.
+const PREOPENS_GUEST: &str = r#"(module
+  (import "flowtrace:plugin/types@0.1.0" "[resource-drop]trace" (func $drop_trace (param i32)))
+  (import "wasi:filesystem/preopens@0.2.12" "get-directories" (func $get_directories (param i32)))
+  @PRELUDE@
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate") (param $t i32) (result i32)
+    (local $n i32)
+    (call $drop_trace (local.get $t))
+    (call $get_directories (i32.const 4096))
+    (local.set $n (i32.load (i32.const 4100)))
+    (call $ok (f64.convert_i32_u (local.get $n)) (i32.eq (local.get $n) (i32.const 1))))
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate-batch") (param i32 i32) (result i32)
+    unreachable))"#;
+
+/// [`PREOPENS_GUEST`] granted `fs-read = ["data"]`, its manifest embedded.
+fn fs_reader(id: &str) -> Vec<u8> {
+    let bytes = testing::componentize(
+        &testing::expand(PREOPENS_GUEST),
+        "package test:guest; world w { import wasi:filesystem/preopens@0.2.12; export flowtrace:plugin/evaluator@0.1.0; }",
+    )
+    .expect("the fs reader componentizes");
+    let manifest = format!(
+        "{}\n[capabilities]\nfs-read = [\"data\"]\n",
+        manifest_text(id, "evaluator")
+    );
+    validated(inspect::embed_manifest(&bytes, &manifest).unwrap())
+}
+
+/// The scores of `--output -`.
+fn scores(out: &Run) -> Vec<f64> {
+    out.json_lines()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap_or_else(|| panic!("{r}")))
+        .collect()
+}
+
+#[test]
+fn fs_read_directories_are_mounted_from_the_data_dir() {
+    let dir = tmp();
+    let home = dir.path().join("flowtrace-home");
+    fs::create_dir_all(dir.path().join("files/data")).unwrap();
+    fs::write(dir.path().join("reader.wasm"), fs_reader("fs-reader")).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 2);
+    Registry::open(&home)
+        .unwrap()
+        .install(InstallRequest::new(
+            fs_reader("fs-reader"),
+            Source::File {
+                path: PathBuf::from("reader.wasm"),
+            },
+        ))
+        .unwrap();
+
+    for plugin in ["fs-reader", "reader.wasm"] {
+        // No directory of its own: refused, with the flag to pass, never run blind.
+        let out = eval(dir.path(), &[plugin, "traces.jsonl"]).expect_code(1);
+        assert!(
+            out.stderr
+                .contains("reads files (`fs-read`: `data`), and has no plugin directory"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("help: pass `--data-dir <DIR>`"),
+            "{}",
+            out.stderr
+        );
+
+        let out = eval(
+            dir.path(),
+            &[
+                plugin,
+                "traces.jsonl",
+                "--data-dir",
+                "files",
+                "-o",
+                "-",
+                "-q",
+            ],
+        )
+        .expect_code(0);
+        assert_eq!(scores(&out), [1.0, 1.0], "{}", out.stderr);
+
+        // A data dir without the granted directory: a warning, and nothing mounted.
+        let out = eval(
+            dir.path(),
+            &[plugin, "traces.jsonl", "--data-dir", ".", "-o", "-"],
+        )
+        .expect_code(0);
+        assert_eq!(scores(&out), [0.0, 0.0]);
+        assert!(
+            out.stderr
+                .contains("`fs-read` directory `data` is not a directory under"),
+            "{}",
+            out.stderr
+        );
+    }
+}

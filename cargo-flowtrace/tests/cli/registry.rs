@@ -971,3 +971,99 @@ fn a_plugin_in_a_directory_of_a_monorepo_installs_from_git() {
         before
     );
 }
+
+#[test]
+fn a_broken_index_record_costs_only_its_own_plugin() {
+    let dir = tmp();
+    for id in ["fine", "damaged"] {
+        let wasm = built(dir.path(), id, "0.1.0", "");
+        cli(dir.path(), &["install", s(&wasm)]).expect_code(0);
+    }
+    let mut record = index(dir.path());
+    record["plugins"]["damaged"]["active"] = "9.9.9".into();
+    fs::write(
+        home(dir.path()).join("index.json"),
+        serde_json::to_vec_pretty(&record).unwrap(),
+    )
+    .unwrap();
+
+    let out = cli(dir.path(), &["list"]).expect_code(0);
+    assert!(out.stdout.contains("fine"), "{}", out.stdout);
+    assert!(!out.stdout.contains("damaged"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains(
+            "warning: plugin `damaged` is left out: its record in the registry index is broken: \
+             active version 9.9.9 has no record in the index"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("cargo flowtrace uninstall damaged"),
+        "{}",
+        out.stderr
+    );
+    let lines = json(dir.path(), &["list"]);
+    assert_eq!(lines[0]["plugins"].as_array().unwrap().len(), 1);
+    assert_eq!(lines[0]["broken"][0]["id"], "damaged");
+    assert_eq!(lines[0]["broken"][0]["active"], "9.9.9");
+
+    let trace = serde_json::to_string(&testing::trace_with_spans(2)).unwrap();
+    fs::write(dir.path().join("trace.json"), trace).unwrap();
+    cli(dir.path(), &["eval", "fine", "trace.json"]).expect_code(0);
+    let out = cli(dir.path(), &["eval", "damaged", "trace.json"]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("plugin `damaged` has active version 9.9.9 but no record of it"),
+        "{}",
+        out.stderr
+    );
+
+    cli(dir.path(), &["uninstall", "damaged"]).expect_code(0);
+    let out = cli(dir.path(), &["list"]).expect_code(0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
+
+#[test]
+fn eval_of_a_plugin_waiting_for_grants_says_how_to_grant_them() {
+    let dir = tmp();
+    let v1 = built(dir.path(), "awaiting", "0.1.0", "");
+    cli(dir.path(), &["install", s(&v1)]).expect_code(0);
+    // 0.2.0 imports `kv` and `traces`: installed disabled, waiting for the grant.
+    let counter = testing::componentize(&testing::guest_wat("counter"), testing::COUNTER_WORLD)
+        .expect("the counter guest builds");
+    let v2 = dir.path().join("awaiting-0.2.0.wasm");
+    let text = manifest(
+        "awaiting",
+        "0.2.0",
+        "[capabilities]\nstorage = true\ntraces = true\n",
+    );
+    fs::write(
+        &v2,
+        validated(inspect::embed_manifest(&counter, &text).unwrap()),
+    )
+    .unwrap();
+    cli(dir.path(), &["install", s(&v2)]).expect_code(0);
+    let trace = serde_json::to_string(&testing::trace_with_spans(2)).unwrap();
+    fs::write(dir.path().join("trace.json"), trace).unwrap();
+
+    let out = cli(dir.path(), &["eval", "awaiting", "trace.json"]).expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "plugin `awaiting` 0.2.0 asks for capabilities not granted yet: storage, traces"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("help: grant them with `cargo flowtrace enable awaiting --grant`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("import"),
+        "no linker error: {}",
+        out.stderr
+    );
+}

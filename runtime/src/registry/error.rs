@@ -96,6 +96,16 @@ pub enum RegistryError {
         /// Why a section that is there was not read, if one is.
         warnings: Vec<InspectWarning>,
     },
+    /// The component carries more than one top-level manifest section: which one describes
+    /// the plugin is ambiguous, so none is read.
+    #[error(
+        "the component has {} `{MANIFEST_SECTION}` sections: exactly one must describe the plugin",
+        count_words(*count)
+    )]
+    DuplicateManifest {
+        /// How many there are.
+        count: usize,
+    },
     /// The embedded manifest does not validate.
     #[error("the manifest embedded in the component is invalid")]
     InvalidManifest {
@@ -177,7 +187,8 @@ pub enum RegistryError {
         /// Its active version.
         version: Version,
     },
-    /// The active version asks for capabilities the user has not granted yet.
+    /// The active version asks for capabilities the user has not granted yet: the fix is to
+    /// grant them to `id` ([`Registry::enable`](super::Registry::enable) with `grant`).
     #[error(
         "plugin `{id}` {version} asks for capabilities not granted yet: {}",
         items(added)
@@ -308,9 +319,6 @@ impl RegistryError {
                 "uninstall the whole plugin (`cargo flowtrace uninstall {id}`), or install \
                  another version first"
             ),
-            RegistryError::GrantsPending { id, .. } => {
-                format!("grant them with `cargo flowtrace enable {id} --grant`")
-            }
             RegistryError::HasDependents { action, .. } => {
                 format!("{action} them first, or pass `--force` to {action} it anyway")
             }
@@ -323,6 +331,16 @@ impl RegistryError {
             _ => return None,
         })
     }
+}
+
+/// `two`, `three`, ... for the counts a sentence reads better with; digits past ten.
+pub(crate) fn count_words(count: usize) -> String {
+    const WORDS: [&str; 11] = [
+        "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ];
+    WORDS
+        .get(count)
+        .map_or_else(|| count.to_string(), |w| (*w).to_string())
 }
 
 fn ids(list: &[PluginId]) -> String {

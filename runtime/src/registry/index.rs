@@ -137,6 +137,11 @@ pub(crate) struct Index {
     pub plugins: BTreeMap<PluginId, PluginRecord>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
+    /// Records that contradict themselves (an active version with no entry), moved out of
+    /// `plugins` on load so one bad record costs only its own plugin; written back as they
+    /// were unless `plugins` has the id again (a reinstall replaces it).
+    #[serde(skip)]
+    pub broken: BTreeMap<PluginId, PluginRecord>,
 }
 
 fn format_one() -> u32 {
@@ -149,6 +154,7 @@ impl Default for Index {
             format_version: INDEX_FORMAT_VERSION,
             plugins: BTreeMap::new(),
             other: Map::new(),
+            broken: BTreeMap::new(),
         }
     }
 }
@@ -207,7 +213,8 @@ pub(crate) struct VersionRecord {
 }
 
 impl PluginRecord {
-    /// The record of the active version. The index is checked on load, so it exists.
+    /// The record of the active version. [`Index::load`] moves records without one to
+    /// [`Index::broken`], so it exists.
     pub fn active_record(&self) -> &VersionRecord {
         &self.versions[&self.active]
     }
@@ -260,28 +267,41 @@ impl Index {
                 supported: INDEX_FORMAT_VERSION,
             });
         }
-        let index: Index =
+        let mut index: Index =
             serde_json::from_slice(&bytes).map_err(|source| RegistryError::IndexCorrupt {
                 path: path.clone(),
                 source,
             })?;
-        for (id, record) in &index.plugins {
-            if !record.versions.contains_key(&record.active) {
-                return Err(RegistryError::IndexInvalid {
-                    path,
-                    reason: format!(
-                        "plugin `{id}` has active version {} but no record of it",
-                        record.active
-                    ),
-                });
-            }
-        }
+        let (good, broken) = std::mem::take(&mut index.plugins)
+            .into_iter()
+            .partition(|(_, record)| record.versions.contains_key(&record.active));
+        index.plugins = good;
+        index.broken = broken;
         Ok(index)
+    }
+
+    /// The error for a plugin whose record is in [`broken`](Index::broken).
+    pub fn broken_error(&self, store: &Store, id: &PluginId) -> Option<RegistryError> {
+        let record = self.broken.get(id)?;
+        Some(RegistryError::IndexInvalid {
+            path: store.index_path(),
+            reason: format!(
+                "plugin `{id}` has active version {} but no record of it",
+                record.active
+            ),
+        })
     }
 
     /// Write the index atomically.
     pub fn save(&self, store: &Store) -> Result<(), RegistryError> {
-        let mut bytes = serde_json::to_vec_pretty(self).expect("the index serialises");
+        let mut whole = self.clone();
+        for (id, record) in &self.broken {
+            whole
+                .plugins
+                .entry(id.clone())
+                .or_insert_with(|| record.clone());
+        }
+        let mut bytes = serde_json::to_vec_pretty(&whole).expect("the index serialises");
         bytes.push(b'\n');
         write_atomic(&store.index_path(), &bytes, true)
     }

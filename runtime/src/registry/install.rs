@@ -193,6 +193,9 @@ impl Registry {
             dependencies: manifest.dependencies.clone(),
             other: Default::default(),
         };
+        // A broken record (no entry for its active version) is replaced, as on a fresh
+        // install; its version entries stay, so their files are still tracked.
+        let stale = index.broken.remove(&id);
         let entry = index
             .plugins
             .entry(id.clone())
@@ -201,7 +204,7 @@ impl Registry {
                 enabled,
                 grants: Capabilities::default(),
                 pending_grants: None,
-                versions: Default::default(),
+                versions: stale.map(|r| r.versions).unwrap_or_default(),
                 other: Default::default(),
             });
         entry.active = version.clone();
@@ -346,6 +349,12 @@ fn check(request: &InstallRequest) -> Result<Checked, RegistryError> {
     let inspection = inspect::inspect(&request.component)
         .map_err(|source| RegistryError::InvalidComponent { source })?;
     let Some(text) = inspection.embedded_manifest.clone() else {
+        if let Some(count) = inspection.warnings.iter().find_map(|w| match w {
+            InspectWarning::DuplicateManifest { count } => Some(*count),
+            _ => None,
+        }) {
+            return Err(RegistryError::DuplicateManifest { count });
+        }
         return Err(RegistryError::NoEmbeddedManifest {
             warnings: inspection
                 .warnings

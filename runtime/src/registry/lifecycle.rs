@@ -14,11 +14,11 @@ use super::grants;
 use super::index::{Index, PluginRecord};
 use super::recover::{write_synced, Intent, INTENT_FILE};
 use super::report::{
-    DependencyState, DisableOutcome, EnableOutcome, PluginDetails, PluginSummary, UninstallOutcome,
-    VersionDetails, Warning,
+    BrokenPlugin, DependencyState, DisableOutcome, EnableOutcome, PluginDetails, PluginSummary,
+    UninstallOutcome, VersionDetails, Warning,
 };
 use super::resolve;
-use super::store::sync_dir;
+use super::store::{sync_dir, Store};
 use super::Registry;
 
 /// An installed component, checked against its recorded hashes, ready to load.
@@ -54,6 +54,27 @@ impl Registry {
             .collect())
     }
 
+    /// The plugins whose record in the index is broken (an active version with no entry).
+    /// [`list`](Registry::list) leaves them out, and loading one fails with
+    /// [`RegistryError::IndexInvalid`]; the other plugins are not affected. Reinstalling one
+    /// replaces its record, and [`uninstall`](Registry::uninstall) of the whole plugin removes
+    /// it.
+    pub fn broken(&self) -> Result<Vec<BrokenPlugin>, RegistryError> {
+        let index = Index::load(&self.store)?;
+        Ok(index
+            .broken
+            .iter()
+            .map(|(id, record)| BrokenPlugin {
+                id: id.clone(),
+                active: record.active.clone(),
+                problem: format!(
+                    "active version {} has no record in the index",
+                    record.active
+                ),
+            })
+            .collect())
+    }
+
     /// The enabled plugins, of `kind` when given: what Flowtrace loads.
     pub fn enabled(&self, kind: Option<PluginKind>) -> Result<Vec<PluginSummary>, RegistryError> {
         let mut list = self.list()?;
@@ -64,7 +85,7 @@ impl Registry {
     /// Everything the registry knows of one plugin.
     pub fn info(&self, id: &PluginId) -> Result<PluginDetails, RegistryError> {
         let index = Index::load(&self.store)?;
-        let record = plugin(&index, id)?;
+        let record = plugin(&self.store, &index, id)?;
         let active = record.active_record();
         Ok(PluginDetails {
             summary: summary(id, record),
@@ -93,7 +114,7 @@ impl Registry {
     pub fn enable(&self, id: &PluginId, grant: bool) -> Result<EnableOutcome, RegistryError> {
         let _lock = self.lock()?;
         let mut index = Index::load(&self.store)?;
-        let record = plugin_mut(&mut index, id)?;
+        let record = plugin_mut(&self.store, &mut index, id)?;
         let version = record.active.clone();
         // What the active version asks for decides, whatever the pending record says.
         let requested = record.active_record().capabilities.clone();
@@ -135,7 +156,7 @@ impl Registry {
         let _lock = self.lock()?;
         let mut index = Index::load(&self.store)?;
         let dependents = resolve::dependents(&resolve::universe(&index), id);
-        let record = plugin_mut(&mut index, id)?;
+        let record = plugin_mut(&self.store, &mut index, id)?;
         let version = record.active.clone();
         if !record.enabled {
             return Ok(DisableOutcome {
@@ -175,7 +196,13 @@ impl Registry {
         let _lock = self.lock()?;
         let mut index = Index::load(&self.store)?;
         let dependents = resolve::dependents(&resolve::universe(&index), id);
-        let record = plugin_mut(&mut index, id)?;
+        if version.is_none() {
+            // A broken record can still be removed whole: what it lists goes.
+            if let Some(record) = index.broken.remove(id) {
+                index.plugins.insert(id.clone(), record);
+            }
+        }
+        let record = plugin_mut(&self.store, &mut index, id)?;
         let removed: Vec<Version> = match version {
             None => record.versions.keys().cloned().collect(),
             Some(v) if !record.versions.contains_key(v) => {
@@ -263,7 +290,7 @@ impl Registry {
     /// hash, is an error: nothing is ever loaded unchecked.
     pub fn read_component(&self, id: &PluginId) -> Result<InstalledComponent, RegistryError> {
         let index = Index::load(&self.store)?;
-        let record = plugin(&index, id)?;
+        let record = plugin(&self.store, &index, id)?;
         let version = record.active.clone();
         let entry = record.active_record();
         let recorded = |hash: &Option<String>, file| {
@@ -332,21 +359,33 @@ impl Registry {
     }
 }
 
-fn plugin<'a>(index: &'a Index, id: &PluginId) -> Result<&'a PluginRecord, RegistryError> {
+/// The record of `id`: not installed, or broken (an error naming the index), or usable.
+fn plugin<'a>(
+    store: &Store,
+    index: &'a Index,
+    id: &PluginId,
+) -> Result<&'a PluginRecord, RegistryError> {
     index
         .plugins
         .get(id)
-        .ok_or_else(|| RegistryError::NotInstalled { id: id.clone() })
+        .ok_or_else(|| missing(store, index, id))
 }
 
 fn plugin_mut<'a>(
+    store: &Store,
     index: &'a mut Index,
     id: &PluginId,
 ) -> Result<&'a mut PluginRecord, RegistryError> {
+    if !index.plugins.contains_key(id) {
+        return Err(missing(store, index, id));
+    }
+    Ok(index.plugins.get_mut(id).expect("checked above"))
+}
+
+fn missing(store: &Store, index: &Index, id: &PluginId) -> RegistryError {
     index
-        .plugins
-        .get_mut(id)
-        .ok_or_else(|| RegistryError::NotInstalled { id: id.clone() })
+        .broken_error(store, id)
+        .unwrap_or_else(|| RegistryError::NotInstalled { id: id.clone() })
 }
 
 fn summary(id: &PluginId, record: &PluginRecord) -> PluginSummary {

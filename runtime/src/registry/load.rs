@@ -121,6 +121,10 @@ impl Registry {
 
     /// [`load`](Registry::load) with overrides of the plugin's `[config]` defaults, checked
     /// against the declared types (a wrong one is [`LoadError::Config`]).
+    ///
+    /// A plugin whose active version asks for capabilities not granted yet (an upgrade that
+    /// waits for [`enable`](Registry::enable) with `grant`) is
+    /// [`RegistryError::GrantsPending`], before anything is linked.
     pub fn load_with_config(
         &self,
         runtime: &Runtime,
@@ -129,6 +133,16 @@ impl Registry {
         config: BTreeMap<String, ConfigValue>,
     ) -> Result<Plugin, LoadEnabledError> {
         let installed = self.read_component(id)?;
+        // Linking with the grants would fail on the first import they leave out: say why.
+        let added = super::grants::uncovered(&installed.grants, &installed.manifest.capabilities);
+        if !added.is_empty() {
+            return Err(RegistryError::GrantsPending {
+                id: installed.id,
+                version: installed.version,
+                added,
+            }
+            .into());
+        }
         let options = LoadOptions {
             grants: Some(installed.grants),
             config,

@@ -61,8 +61,8 @@ pub use load::{LoadEnabledError, LoadedPlugin};
 pub use lock::{LockHolder, LockWait, LockWaitHook};
 pub use recover::Recovered;
 pub use report::{
-    DependencyState, DisableOutcome, EnableOutcome, InstallAction, InstallOutcome, PluginDetails,
-    PluginSummary, UninstallOutcome, VersionDetails, Warning,
+    BrokenPlugin, DependencyState, DisableOutcome, EnableOutcome, InstallAction, InstallOutcome,
+    PluginDetails, PluginSummary, UninstallOutcome, VersionDetails, Warning,
 };
 pub use resolve::{Requirement, ResolveError};
 pub use store::{Store, TmpDir};

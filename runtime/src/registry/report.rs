@@ -172,6 +172,19 @@ pub struct UninstallOutcome {
     pub warnings: Vec<Warning>,
 }
 
+/// A plugin whose record in the index is broken: [`Registry::list`](super::Registry::list)
+/// leaves it out, [`Registry::broken`](super::Registry::broken) reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BrokenPlugin {
+    /// The plugin.
+    pub id: PluginId,
+    /// The active version the record names.
+    pub active: Version,
+    /// What is wrong with the record.
+    pub problem: String,
+}
+
 /// One row of `cargo flowtrace list`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -255,10 +255,9 @@ fn upgrade_asking_for_more_stays_disabled_until_granted() {
         "plugin `escalate` 2.0.0 asks for capabilities not granted yet: network host \
          api.b.com, env B_KEY, storage"
     );
-    assert_eq!(
-        refused.help().unwrap(),
-        "grant them with `cargo flowtrace enable escalate --grant`"
-    );
+    // The fix is data (the id in the variant): the CLI words it.
+    assert!(matches!(&refused, RegistryError::GrantsPending { id: i, .. } if *i == id));
+    assert_eq!(refused.help(), None);
     let granted = reg.enable(&id, true).unwrap();
     assert_eq!(granted.granted, up.pending);
     let loaded = reg.read_component(&id).unwrap();
@@ -1450,4 +1449,159 @@ fn one_plugin_loads_by_id_disabled_or_not_with_checked_config() {
         }
         other => panic!("expected not installed, got {other:?}"),
     }
+}
+
+#[test]
+fn a_plugin_waiting_for_grants_is_refused_at_load_with_its_id() {
+    use flowtrace_plugins::registry::LoadEnabledError;
+    use flowtrace_plugins::{Runtime, Services};
+
+    let (_home, reg) = home();
+    let runtime = Runtime::new().unwrap();
+    install(&reg, "counter", "1.0.0", "");
+    // Version 2 imports `kv` and `traces`: installed, but disabled until they are granted.
+    let counter = testing::componentize(&testing::guest_wat("counter"), testing::COUNTER_WORLD)
+        .expect("the counter guest builds");
+    let caps = "[capabilities]\nstorage = true\ntraces = true\n";
+    let up = reg
+        .install(InstallRequest::new(
+            with_manifest(&counter, &manifest("counter", "2.0.0", caps)),
+            file_source("counter"),
+        ))
+        .unwrap();
+    assert!(!up.enabled);
+
+    let err = match reg.load(&runtime, &pid("counter"), &Services::default()) {
+        Err(LoadEnabledError::Registry(e)) => e,
+        Err(other) => panic!("expected the registry to refuse it, got: {other}"),
+        Ok(_) => panic!("a plugin waiting for grants loaded"),
+    };
+    match &err {
+        RegistryError::GrantsPending { id, version, added } => {
+            assert_eq!(id.as_str(), "counter");
+            assert_eq!(version.to_string(), "2.0.0");
+            let added: Vec<String> = added.iter().map(ToString::to_string).collect();
+            assert_eq!(added, ["storage", "traces"]);
+        }
+        other => panic!("expected GrantsPending, got: {other}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "plugin `counter` 2.0.0 asks for capabilities not granted yet: storage, traces"
+    );
+    // The fix is data (the id); the words are the embedder's.
+    assert_eq!(err.help(), None);
+
+    reg.enable(&pid("counter"), true).unwrap();
+    reg.load(&runtime, &pid("counter"), &Services::default())
+        .expect("granted, it loads");
+}
+
+#[test]
+fn one_broken_index_record_leaves_the_other_plugins_usable() {
+    use flowtrace_plugins::{Runtime, Services};
+
+    let (_home, reg) = home();
+    let runtime = Runtime::new().unwrap();
+    install(&reg, "good", "1.0.0", "");
+    install(&reg, "broken", "1.0.0", "");
+    let mut json = index_json(&reg);
+    json["plugins"]["broken"]["active"] = "9.9.9".into();
+    json["plugins"]["broken"]["x-kept"] = true.into();
+    write_index(&reg, &json);
+
+    let ids: Vec<String> = reg
+        .list()
+        .unwrap()
+        .iter()
+        .map(|p| p.id.to_string())
+        .collect();
+    assert_eq!(ids, ["good"]);
+    let broken = reg.broken().unwrap();
+    assert_eq!(broken.len(), 1);
+    assert_eq!(broken[0].id.as_str(), "broken");
+    assert_eq!(broken[0].active.to_string(), "9.9.9");
+    assert_eq!(
+        broken[0].problem,
+        "active version 9.9.9 has no record in the index"
+    );
+
+    reg.load(&runtime, &pid("good"), &Services::default())
+        .expect("the good plugin loads");
+    let loaded = reg
+        .load_enabled(&runtime, None, &Services::default())
+        .unwrap();
+    let ids: Vec<&str> = loaded.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["good"]);
+
+    let err = reg.read_component(&pid("broken")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the registry index `{}` is invalid: plugin `broken` has active version 9.9.9 but \
+             no record of it",
+            reg.store().index_path().display()
+        )
+    );
+    assert!(matches!(
+        reg.info(&pid("broken")),
+        Err(RegistryError::IndexInvalid { .. })
+    ));
+
+    // Writing the index for another plugin keeps the broken record as it was.
+    reg.disable(&pid("good"), false).unwrap();
+    let json = index_json(&reg);
+    assert_eq!(json["plugins"]["broken"]["active"], "9.9.9");
+    assert_eq!(json["plugins"]["broken"]["x-kept"], true);
+    assert_eq!(json["plugins"]["good"]["enabled"], false);
+
+    // Reinstalling replaces it.
+    install(&reg, "broken", "1.0.1", "");
+    assert!(reg.broken().unwrap().is_empty());
+    let ids: Vec<String> = reg
+        .list()
+        .unwrap()
+        .iter()
+        .map(|p| p.id.to_string())
+        .collect();
+    assert_eq!(ids, ["broken", "good"]);
+
+    // Uninstalling a broken one removes it and what it lists.
+    let mut json = index_json(&reg);
+    json["plugins"]["broken"]["active"] = "9.9.9".into();
+    write_index(&reg, &json);
+    let out = reg.uninstall(&pid("broken"), None, false).unwrap();
+    assert_eq!(out.removed.len(), 2);
+    assert!(reg.broken().unwrap().is_empty());
+    assert!(index_json(&reg)["plugins"].get("broken").is_none());
+    assert!(!reg.store().plugin_dir(&pid("broken")).exists());
+}
+
+#[test]
+fn a_component_with_two_manifest_sections_is_refused_as_such() {
+    let (_home, reg) = home();
+    let once = component("twice", "1.0.0", "");
+    let twice = testing::with_custom_section(
+        once,
+        inspect::MANIFEST_SECTION,
+        manifest("twice", "2.0.0", "").as_bytes(),
+        None,
+    );
+    let twice = wasmparser::Validator::new_with_features(inspect::FEATURES)
+        .validate_all(&twice)
+        .map(|_| twice)
+        .expect("a valid component");
+    let err = reg
+        .install(InstallRequest::new(twice, file_source("twice")))
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::DuplicateManifest { count: 2 }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "the component has two `flowtrace-manifest` sections: exactly one must describe the \
+         plugin"
+    );
+    assert!(reg.list().unwrap().is_empty());
 }
