@@ -118,10 +118,20 @@ impl fmt::Display for Source {
                 }
             }
             Source::Oci {
-                reference, digest, ..
+                reference,
+                digest,
+                signed_by,
             } => {
-                let hex = digest.trim_start_matches("sha256:");
-                write!(f, "{reference}@sha256:{}", hex.get(..12).unwrap_or(hex))
+                if reference.contains('@') {
+                    f.write_str(reference)?;
+                } else {
+                    let hex = digest.trim_start_matches("sha256:");
+                    write!(f, "{reference}@sha256:{}", hex.get(..12).unwrap_or(hex))?;
+                }
+                match signed_by {
+                    Some(key) => write!(f, " (signed by {key})"),
+                    None => Ok(()),
+                }
             }
         }
     }
