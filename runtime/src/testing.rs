@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub mod fuzz;
+
 use crate::manifest::{
     BuildInfo, Capabilities, Language, Limits, Manifest, PluginId, PluginInfo, PluginKind,
     CURRENT_MANIFEST_VERSION,

@@ -4,6 +4,7 @@
 mod build;
 mod doctor;
 mod eval;
+mod fuzz;
 mod harness;
 mod help;
 mod inspect;

@@ -3,6 +3,7 @@
 mod batch;
 mod cache;
 mod embed;
+mod fuzz;
 mod host;
 mod http;
 mod inspect;
