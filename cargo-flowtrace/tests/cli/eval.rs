@@ -1014,3 +1014,49 @@ fn fs_read_directories_are_mounted_from_the_data_dir() {
         );
     }
 }
+
+#[test]
+fn a_plugin_directory_reads_its_fs_read_directories_from_itself() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "eval-data-dir", "rust-evaluator");
+    // An evaluator that labels each trace with the text of `data/answer.txt`.
+    fs::write(
+        plugin.join("src/lib.rs"),
+        r#"use flowtrace_plugin_sdk::{export_evaluator, EvalResult, Evaluator, PluginError, Trace};
+
+struct Plugin;
+
+impl Evaluator for Plugin {
+    fn evaluate(_trace: &Trace<'_>) -> Result<EvalResult, PluginError> {
+        let text = std::fs::read_to_string("data/answer.txt")
+            .unwrap_or_else(|e| format!("unreadable: {e}"));
+        Ok(EvalResult::pass(1.0).label(text.trim().to_string()))
+    }
+}
+
+export_evaluator!(Plugin);
+"#,
+    )
+    .unwrap();
+    let mut manifest = fs::read_to_string(plugin.join("flowtrace.toml")).unwrap();
+    manifest.push_str("\n[capabilities]\nfs-read = [\"data\"]\n");
+    fs::write(plugin.join("flowtrace.toml"), manifest).unwrap();
+    fs::create_dir_all(plugin.join("data")).unwrap();
+    fs::write(plugin.join("data/answer.txt"), "from-the-plugin\n").unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    fs::create_dir_all(elsewhere.join("data")).unwrap();
+    fs::write(elsewhere.join("data/answer.txt"), "from-data-dir\n").unwrap();
+
+    let labels = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["eval", ".", "tests/traces/agent.json", "-o", "-", "-q"];
+        all.extend_from_slice(args);
+        let out = in_plugin(&plugin, all).expect_code(0);
+        out.json_lines()
+            .iter()
+            .map(|r| r["label"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(labels(&[]), ["from-the-plugin"]);
+    let flag = elsewhere.to_str().unwrap();
+    assert_eq!(labels(&["--data-dir", flag]), ["from-data-dir"]);
+}
