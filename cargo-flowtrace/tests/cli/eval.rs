@@ -1060,3 +1060,35 @@ export_evaluator!(Plugin);
     let flag = elsewhere.to_str().unwrap();
     assert_eq!(labels(&["--data-dir", flag]), ["from-data-dir"]);
 }
+
+#[test]
+fn a_component_with_two_manifest_sections_is_refused_as_such() {
+    let dir = tmp();
+    let twice = testing::with_custom_section(
+        evaluator("twice"),
+        inspect::MANIFEST_SECTION,
+        manifest_text("twice", "evaluator").as_bytes(),
+        None,
+    );
+    fs::write(dir.path().join("twice.wasm"), validated(twice)).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 1);
+    let out = eval(dir.path(), &["twice.wasm", "traces.jsonl"]).expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "the component has two `flowtrace-manifest` sections: exactly one must describe \
+             the plugin"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("no embedded manifest"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("help: rebuild the plugin with `cargo flowtrace build`"),
+        "{}",
+        out.stderr
+    );
+}
