@@ -1087,7 +1087,8 @@ fn a_component_with_two_manifest_sections_is_refused_as_such() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("help: rebuild the plugin with `cargo flowtrace build`"),
+        out.stderr
+            .contains("help: rebuild the plugin with `cargo flowtrace build`"),
         "{}",
         out.stderr
     );
