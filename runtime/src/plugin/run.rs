@@ -2,7 +2,7 @@
 //! typed failure.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::Instance;
 use wasmtime::{Store, Trap, UpdateDeadline};
@@ -13,11 +13,6 @@ use crate::error::{CallError, CallFailure};
 use crate::host::batch::BatchScope;
 use crate::host::{HostState, LimitHit};
 use crate::results::PluginError;
-
-/// Epoch ticks that cover `d` (one more, so a deadline is never early).
-fn ticks(d: Duration) -> u64 {
-    d.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1
-}
 
 /// Run `fut` on a runtime from synchronous code, wherever it is called from.
 pub(super) fn block_on<F>(fut: F) -> F::Output
@@ -68,9 +63,14 @@ impl Plugin {
         let batch = state.scope.batch.is_some();
         let mut store = Store::new(&self.inner.runtime.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(ticks(self.inner.limits.timeout));
+        // Deadlines are wall-clock time, not a count of ticks: the ticker sleeps between
+        // ticks and falls behind when the CPUs are busy, so counting N ticks let calls run
+        // 5-50% past their deadline. Each tick looks at the clock instead (a few ns every
+        // 10 ms), so a call is stopped within one tick of its deadline however late the
+        // ticks are; `run` also refuses a result that came back after it.
+        store.set_epoch_deadline(1);
         if batch {
-            // At each deadline, look again: the guest may have moved on to another trace.
+            // The guest may have moved on to another trace: its deadline is the one left.
             store.epoch_deadline_callback(|cx| {
                 let left = cx
                     .data()
@@ -81,11 +81,18 @@ impl Plugin {
                 Ok(if left.is_zero() {
                     UpdateDeadline::Interrupt
                 } else {
-                    UpdateDeadline::Continue(ticks(left))
+                    UpdateDeadline::Continue(1)
                 })
             });
         } else {
-            store.epoch_deadline_trap();
+            let deadline = Instant::now() + self.inner.limits.timeout;
+            store.epoch_deadline_callback(move |_| {
+                Ok(if Instant::now() >= deadline {
+                    UpdateDeadline::Interrupt
+                } else {
+                    UpdateDeadline::Continue(1)
+                })
+            });
         }
         match self.inner.pre.instantiate_async(&mut store).await {
             Ok(instance) => Ok((store, instance)),
@@ -143,11 +150,15 @@ impl Plugin {
         ) -> wasmtime::Result<Result<T, PluginError>>,
     {
         let limit = self.inner.limits.timeout;
+        let started = Instant::now();
         let (mut store, instance) = self.instantiate().await?;
         let outcome =
             tokio::time::timeout(limit + EPOCH_TICK * 2, body(&mut store, &instance)).await;
+        // A call that finished between its deadline and the next tick is still late.
+        let late = started.elapsed() > limit;
         match outcome {
             Err(_elapsed) => Err(self.fail(CallFailure::Timeout { limit })),
+            Ok(_) if late => Err(self.fail(CallFailure::Timeout { limit })),
             Ok(Err(err)) => Err(self.classify(&store, err)),
             Ok(Ok(Err(plugin_error))) => {
                 let denials = store
