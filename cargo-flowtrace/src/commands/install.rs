@@ -212,7 +212,7 @@ fn installed_from(registry: &Registry, source: &Source) -> Result<Option<PluginI
             },
         ) => a == b && pa == pb,
         (Source::Oci { reference: a, .. }, Source::Oci { reference: b, .. }) => {
-            repository_part(a) == repository_part(b)
+            repository_of(a).is_some() && repository_of(a) == repository_of(b)
         }
         _ => false,
     };
@@ -230,7 +230,7 @@ fn dependency_search(registry: &Registry, source: &Source) -> Result<Vec<OciRefe
     let settings = RegistrySettings::load(registry.store().home())?;
     let mut search = settings.registries;
     if let Source::Oci { reference, .. } = source {
-        if let Ok(mut parent) = OciReference::parse(repository_part(reference)) {
+        if let Some(mut parent) = repository_of(reference) {
             if let Some((namespace, _)) = parent.repository.rsplit_once('/') {
                 parent.repository = namespace.to_string();
                 if !search.contains(&parent) {
@@ -317,13 +317,14 @@ fn install_dependencies(
     Ok(())
 }
 
-/// `oci://host/repo` of `oci://host/repo:tag`.
-fn repository_part(reference: &str) -> &str {
-    let tail = reference.rfind('/').unwrap_or(0);
-    match reference[tail..].find(':') {
-        Some(i) => &reference[..tail + i],
-        None => reference,
-    }
+/// The repository of a recorded reference (`oci://host/repo` of `oci://host/repo:tag` or
+/// `oci://host/repo@sha256:...`).
+fn repository_of(reference: &str) -> Option<OciReference> {
+    OciReference::parse(reference).ok().map(|r| OciReference {
+        tag: None,
+        digest: None,
+        ..r
+    })
 }
 
 fn report(cx: &Context, outcome: &InstallOutcome) {

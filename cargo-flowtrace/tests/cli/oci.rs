@@ -751,6 +751,7 @@ fn dependencies_are_fetched_from_the_registry_with_the_highest_match() {
     let registry = TestRegistry::start();
     let dir = tmp();
     let deps = |list: &str| format!("\n[dependencies]\n{list}\n");
+    let mut pinned_middle = String::new();
     for (id, version, extra) in [
         ("base", "1.0.0", String::new()),
         ("base", "1.1.0", String::new()),
@@ -761,7 +762,10 @@ fn dependencies_are_fetched_from_the_registry_with_the_highest_match() {
         ("loop-b", "1.0.0", deps("loop-a = \"1\"")),
     ] {
         let package = package_file(dir.path(), component(id, version, &extra, 0));
-        publish(dir.path(), &package, &registry.url(&format!("ns/{id}"))).expect_code(0);
+        let out = publish(dir.path(), &package, &registry.url(&format!("ns/{id}"))).expect_code(0);
+        if id == "middle" {
+            pinned_middle = out.stdout.trim().to_string();
+        }
     }
     // No registry configured: the dependencies come from the namespace `top` came from.
     let out = cli(dir.path(), &["install", &registry.url("ns/top:3.0.0")]).expect_code(0);
@@ -802,6 +806,20 @@ fn dependencies_are_fetched_from_the_registry_with_the_highest_match() {
         out.stderr
     );
     assert_eq!(index_bytes(dir.path()), before);
+
+    // Pinned by digest (`oci://host/ns/middle@sha256:...`): the namespace is still `ns`.
+    assert!(
+        pinned_middle.contains("/ns/middle@sha256:"),
+        "{pinned_middle}"
+    );
+    let other = tmp();
+    let out = cli(other.path(), &["install", &pinned_middle]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Resolved base@^1 -> v1.1.0 (for middle)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
