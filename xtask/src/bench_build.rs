@@ -19,15 +19,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 pub fn run(args: &[String]) -> Result<()> {
-    let runs: usize = match args.iter().position(|a| a == "--runs") {
-        Some(i) => args
-            .get(i + 1)
-            .context("`--runs` takes a number")?
-            .parse()
-            .context("`--runs` takes a number")?,
-        None if args.iter().any(|a| a == "--quick") => 3,
-        None => 9,
-    };
+    let quick = args.iter().any(|a| a == "--quick");
+    let runs = crate::runs_arg(args, if quick { 3 } else { 9 })?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = PathBuf::from(env!("CARGO"));
     eprintln!("note: building cargo-flowtrace with --release");

@@ -16,14 +16,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 pub fn run(args: &[String]) -> Result<()> {
-    let runs: usize = match args.iter().position(|a| a == "--runs") {
-        Some(i) => args
-            .get(i + 1)
-            .context("`--runs` takes a number")?
-            .parse()
-            .context("`--runs` takes a number")?,
-        None => 7,
-    };
+    let runs = crate::runs_arg(args, 7)?;
     let dev = args.iter().any(|a| a == "--dev");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut build = Command::new(env!("CARGO"));

@@ -36,6 +36,18 @@ fn main() -> Result<()> {
 
 /// `cargo build --release -p cargo-flowtrace` in the workspace: the binary the benchmarks
 /// run.
+/// `--runs N`, else `default`.
+fn runs_arg(args: &[String], default: usize) -> Result<usize> {
+    match args.iter().position(|a| a == "--runs") {
+        Some(i) => args
+            .get(i + 1)
+            .context("`--runs` takes a number")?
+            .parse()
+            .context("`--runs` takes a number"),
+        None => Ok(default),
+    }
+}
+
 fn build_release_cli() -> Result<()> {
     let status = std::process::Command::new(env!("CARGO"))
         .args([

@@ -1,6 +1,5 @@
 //! `cargo flowtrace package`
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -146,12 +145,12 @@ pub fn package(
     };
     let mut bytes = Vec::new();
     layout::write(&artifact, &mut bytes).context("failed to write the package")?;
-    write_atomic(&path, &bytes)?;
+    build::write_atomically(&path, &bytes)?;
     let digest = artifact.digest();
     let signature = key.map(|key| key.sign(&digest));
-    let sig_path = signature_path(&path);
+    let sig_path = trust::signature_path(&path);
     match &signature {
-        Some(document) => write_atomic(&sig_path, document)?,
+        Some(document) => build::write_atomically(&sig_path, document)?,
         // A signature left from an earlier package would not match this one.
         None => match std::fs::remove_file(&sig_path) {
             Ok(()) => {}
@@ -192,28 +191,4 @@ pub fn package(
         );
     }
     Ok(packaged)
-}
-
-/// `<package>.sig`: where a package's signature is kept.
-pub fn signature_path(package: &Path) -> PathBuf {
-    let mut name = package.as_os_str().to_owned();
-    name.push(".sig");
-    PathBuf::from(name)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("failed to create `{}`", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("failed to write in `{}`", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    Ok(())
 }

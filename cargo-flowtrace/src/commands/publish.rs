@@ -12,6 +12,7 @@ use crate::commands::package;
 use crate::context::{self, Context};
 use crate::error::ResultExt;
 use crate::registry::oci::{self as registries, RegistrySettings, CONFIG_FILE};
+use crate::registry::trust;
 
 /// Publish the plugin to an OCI registry
 ///
@@ -97,7 +98,7 @@ impl PublishCommand {
                 let artifact = layout::read(std::io::BufReader::new(file), u64::MAX)
                     .with_context(|| format!("failed to read the package `{}`", path.display()))?;
                 // Its own signature, unless a key was chosen to sign it now.
-                let beside = package::signature_path(path);
+                let beside = trust::signature_path(path);
                 let signature = match (&key, self.signing.no_sign) {
                     (Some(key), _) => Some(key.sign(&artifact.digest())),
                     (None, false) if beside.is_file() => Some(

@@ -356,9 +356,7 @@ fn policy(settings: &RegistrySettings, options: BuildOptions) -> trust::Policy {
 
 /// `<package>.sig`, when there is one.
 fn read_signature_beside(package: &Path) -> Result<Option<Vec<u8>>> {
-    let mut name = package.as_os_str().to_owned();
-    name.push(".sig");
-    let path = PathBuf::from(name);
+    let path = trust::signature_path(package);
     match File::open(&path) {
         Ok(file) => {
             let mut data = Vec::new();

@@ -1,7 +1,7 @@
 //! Signing what `package` and `publish` produce, and checking what `install` takes from a
 //! registry or a package file against the keys the user trusts.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::registry::oci::{SignatureError, SigningKey, TrustStore, TrustedKey};
@@ -9,6 +9,13 @@ use flowtrace_plugins::registry::Store;
 
 use crate::error::{with_help, ResultExt};
 use crate::term::Term;
+
+/// `<package>.sig`: where a package's signature is kept, beside it.
+pub fn signature_path(package: &Path) -> PathBuf {
+    let mut name = package.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
+}
 
 /// The key `key generate` writes when no name is given, and `package`/`publish` sign with.
 pub const DEFAULT_KEY: &str = "default";

@@ -510,6 +510,20 @@ fn with_guest_target(mut command: Command) -> Command {
     command
 }
 
+/// `git args` in `repo`, with the test's empty git configuration under `dir`.
+fn git_in(repo: &Path, dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", dir.join("gitconfig"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
 #[test]
 fn plugin_directories_and_git_repositories_are_built_then_installed() {
     let dir = tmp();
@@ -560,18 +574,7 @@ fn plugin_directories_and_git_repositories_are_built_then_installed() {
     assert_eq!(listed(dir.path()).len(), 1);
 
     // The same plugin as a git repository, at a tag, after a commit that bumps the version.
-    let git = |args: &[&str]| {
-        let status = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(&plugin)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", dir.path().join("gitconfig"))
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
-    };
+    let git = |args: &[&str]| git_in(&plugin, dir.path(), args);
     git(&["init", "--quiet", "-b", "main"]);
     git(&["add", "."]);
     git(&["commit", "--quiet", "-m", "v0.1.0"]);
@@ -897,18 +900,7 @@ fn a_plugin_in_a_directory_of_a_monorepo_installs_from_git() {
     fs::write(repo.join("README.md"), "several plugins\n").unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink("/tmp", repo.join("escape")).unwrap();
-    let git = |args: &[&str]| {
-        let status = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(&repo)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", dir.path().join("gitconfig"))
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
-    };
+    let git = |args: &[&str]| git_in(&repo, dir.path(), args);
     git(&["init", "--quiet", "-b", "main"]);
     git(&["add", "."]);
     git(&["commit", "--quiet", "-m", "plugins"]);
