@@ -91,14 +91,20 @@ pub fn verify(
             );
             Ok(Some(key))
         }
-        Err(e @ SignatureError::Untrusted { .. }) => {
-            let SignatureError::Untrusted { public_key, .. } = &e else {
-                unreachable!()
-            };
+        Err(SignatureError::Untrusted {
+            digest,
+            key_id,
+            public_key,
+        }) => {
             let help = format!(
                 "if you trust its publisher, trust the key: `cargo flowtrace trust add \
                  {public_key} --name <publisher>`"
             );
+            let e = SignatureError::Untrusted {
+                digest,
+                key_id,
+                public_key,
+            };
             Err(with_help(e, help)).with_context(|| format!("refusing to install `{what}`"))
         }
         Err(e @ (SignatureError::Invalid { .. } | SignatureError::OtherSubject { .. })) => {
