@@ -5,13 +5,15 @@
 //! so both `cargo flowtrace <cmd>` and `cargo-flowtrace <cmd>` work, with the same help.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 
-use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::Command;
+pub use crate::context::GlobalArgs;
 use crate::exit_codes;
+#[cfg(test)]
 use crate::term::Verbosity;
+pub use crate::term::{ColorChoice, MessageFormat};
 
 /// Shared by every command's help: what the tool is.
 const ABOUT: &str =
@@ -132,64 +134,6 @@ fn without_hidden_suggestion(mut error: clap::Error) -> clap::Error {
         );
     }
     error
-}
-
-/// Flags every command takes (`global`: they go before or after the command name).
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
-    /// Say more: the commands run, the files read (-vv for debug logs)
-    #[arg(short, long, action = ArgAction::Count, global = true)]
-    pub verbose: u8,
-
-    /// Print no status lines, only results, warnings and errors
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-
-    /// When to use colours
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t, global = true)]
-    pub color: ColorChoice,
-
-    /// Output format: `json` writes JSON lines (each with a `reason`) to stdout
-    #[arg(long, value_enum, value_name = "FMT", default_value_t, global = true)]
-    pub message_format: MessageFormat,
-
-    /// The plugin's flowtrace.toml, or its directory [default: the nearest flowtrace.toml in
-    /// the current directory or above]
-    #[arg(long, value_name = "PATH", global = true)]
-    pub manifest_path: Option<PathBuf>,
-}
-
-impl GlobalArgs {
-    /// `-q` wins over `-v`.
-    pub fn verbosity(&self) -> Verbosity {
-        match (self.quiet, self.verbose) {
-            (true, _) => Verbosity::Quiet,
-            (false, 0) => Verbosity::Normal,
-            (false, n) => Verbosity::Verbose(n),
-        }
-    }
-}
-
-/// `--color`: `auto` colours what goes to a terminal (unless `NO_COLOR` is set).
-///
-/// (The variants carry no doc comments: clap would list them as a long table in every
-/// command's `--help`.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum ColorChoice {
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
-
-/// `--message-format`: `human` writes status to stderr and results to stdout; `json` writes
-/// JSON lines to stdout, one object per message with a `reason` field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum MessageFormat {
-    #[default]
-    Human,
-    Json,
 }
 
 /// Append the exit-code table to the `after_help` of `command` and all its subcommands, so

@@ -7,12 +7,50 @@ use flowtrace_plugins::cache::{CacheDir, CacheKey};
 use flowtrace_plugins::manifest::MANIFEST_FILE_NAME;
 use flowtrace_plugins::registry::Store;
 
-use crate::cli::GlobalArgs;
+use clap::{ArgAction, Args};
+
 use crate::error::ResultExt;
-use crate::term::Term;
+use crate::term::{ColorChoice, MessageFormat, Term, Verbosity};
 
 /// Environment variable naming Flowtrace's home directory (default `~/.flowtrace`).
 pub const FLOWTRACE_HOME_ENV: &str = "FLOWTRACE_HOME";
+
+/// Flags every command takes (`global`: they go before or after the command name).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Say more: the commands run, the files read (-vv for debug logs)
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Print no status lines, only results, warnings and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// When to use colours
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t, global = true)]
+    pub color: ColorChoice,
+
+    /// Output format: `json` writes JSON lines (each with a `reason`) to stdout
+    #[arg(long, value_enum, value_name = "FMT", default_value_t, global = true)]
+    pub message_format: MessageFormat,
+
+    /// The plugin's flowtrace.toml, or its directory [default: the nearest flowtrace.toml in
+    /// the current directory or above]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub manifest_path: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// `-q` wins over `-v`.
+    pub fn verbosity(&self) -> Verbosity {
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, n) => Verbosity::Verbose(n),
+        }
+    }
+}
 
 /// Passed to every command's `exec`.
 #[derive(Debug)]
@@ -27,7 +65,7 @@ impl Context {
     /// A context for these flags.
     pub fn new(global: GlobalArgs) -> Self {
         Self {
-            term: Term::from_args(&global),
+            term: Term::new(global.message_format, global.verbosity(), global.color),
             global,
         }
     }

@@ -20,5 +20,5 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use exports::flowtrace::plugin::{embedder, evaluator, exporter, transformer};
+pub use exports::flowtrace::plugin::*;
 pub use flowtrace::plugin::{config, embeddings, kv, log, traces, types};

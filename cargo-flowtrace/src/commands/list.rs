@@ -37,8 +37,10 @@ pub struct ListCommand {
 }
 
 fn parse_kind(text: &str) -> Result<PluginKind, String> {
-    PluginKind::parse(text)
-        .ok_or_else(|| "expected one of `evaluator`, `exporter`, `embedder`, `transformer`".into())
+    PluginKind::parse(text).ok_or_else(|| {
+        let kinds: Vec<String> = PluginKind::ALL.iter().map(|k| format!("`{k}`")).collect();
+        format!("expected one of {}", kinds.join(", "))
+    })
 }
 
 /// `{"reason": "plugin-list", "plugins": [...]}`

@@ -325,22 +325,10 @@ fn not_an_evaluator(subject: &str, kind: PluginKind) -> anyhow::Error {
         _ => "an",
     };
     crate::error::with_help(
-        anyhow!(
-            "{subject} is {article} {}, not an evaluator",
-            kind_name(kind)
-        ),
+        anyhow!("{subject} is {article} {}, not an evaluator", kind.as_str()),
         "`cargo flowtrace eval` runs evaluators: plugins with `kind = \"evaluator\"` in their \
          flowtrace.toml",
     )
-}
-
-fn kind_name(kind: PluginKind) -> &'static str {
-    match kind {
-        PluginKind::Evaluator => "evaluator",
-        PluginKind::Exporter => "exporter",
-        PluginKind::Embedder => "embedder",
-        PluginKind::Transformer => "transformer",
-    }
 }
 
 /// Parse `--config key=value` (the argument as typed).

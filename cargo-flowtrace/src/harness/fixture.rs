@@ -13,8 +13,8 @@ use super::expect::Expect;
 
 mod expectations;
 mod json;
-mod raw;
-mod validate;
+pub(crate) mod raw;
+pub(crate) mod validate;
 
 use raw::RawFixture;
 use validate::Validator;

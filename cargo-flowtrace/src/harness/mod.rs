@@ -90,6 +90,7 @@
 pub mod embed;
 pub mod expect;
 pub mod fixture;
+pub(crate) mod kinds;
 pub mod report;
 pub mod run;
 pub mod snapshot;

@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use flowtrace_plugins::manifest::{Manifest, PluginKind};
+use flowtrace_plugins::manifest::Manifest;
 use flowtrace_plugins::services::{LogLevel, MemoryKv, MemoryLog, StaticTraces};
-use flowtrace_plugins::{LoadError, LoadOptions, Plugin, PreparedTrace, Runtime, Services};
+use flowtrace_plugins::{
+    CallError, LoadError, LoadOptions, PrepareError, PreparedTrace, Runtime, Services,
+};
 use serde::Serialize;
 
 use super::embed::{EmbedProblem, FixtureEmbeddings};
-use super::expect::{self, KindExpect, Mismatch, Outcome};
+use super::expect::{self, Mismatch, Outcome};
 use super::fixture::{display_path, Fixture, Input, Syntax};
 use super::snapshot::{self, SnapshotOutcome};
 use super::stub::FixtureHttp;
@@ -181,7 +183,7 @@ impl Suite<'_> {
                 .collect::<Result<Vec<PreparedTrace>, _>>()
             {
                 Ok(traces) => (traces, None),
-                Err(e) => (Vec::new(), Some(error_text(&e))),
+                Err(e) => (Vec::new(), Some(CaseFailure::from(e))),
             },
             Input::Texts(_) => (Vec::new(), None),
         };
@@ -203,9 +205,9 @@ impl Suite<'_> {
         let called = match refused {
             Some(refusal) => Err(refusal),
             None => match self.runtime.load(self.component, self.manifest, options) {
-                Ok(plugin) => self.call(&plugin, fixture, &traces),
+                Ok(plugin) => fixture.expect.checks.call(&plugin, &fixture.input, &traces),
                 // Config overrides are the case's own doing; anything else is the plugin's.
-                Err(e @ LoadError::Config { .. }) => Err(error_text(&e)),
+                Err(e @ LoadError::Config { .. }) => Err(CaseFailure::Config(e)),
                 Err(e) => {
                     return Err(anyhow::Error::new(e)).with_context(|| {
                         format!("failed to load the plugin for case `{}`", fixture.name)
@@ -217,7 +219,7 @@ impl Suite<'_> {
             (Outcome::Error(expected), Err(error)) => {
                 report
                     .mismatches
-                    .extend(expect::check_error(&error, expected));
+                    .extend(expect::check_error(&error_text(&error), expected));
             }
             (Outcome::Error(expected), Ok(called)) => {
                 report.mismatches.push(Mismatch::new(format!(
@@ -226,12 +228,13 @@ impl Suite<'_> {
                 )));
                 report.result = Some(called.json);
             }
-            (Outcome::Success(_), Err(error)) => {
-                report
-                    .mismatches
-                    .push(Mismatch::new(format!("the call failed: {error}")));
+            (Outcome::Success, Err(error)) => {
+                report.mismatches.push(Mismatch::new(format!(
+                    "the call failed: {}",
+                    error_text(&error)
+                )));
             }
-            (Outcome::Success(_), Ok(called)) => {
+            (Outcome::Success, Ok(called)) => {
                 report.mismatches.extend(called.mismatches);
                 if let Some(path) = &fixture.expect.snapshot {
                     let shown = display_path(self.root, path);
@@ -290,145 +293,6 @@ impl Suite<'_> {
         report.exec_time = started.elapsed();
         Ok(report)
     }
-
-    /// Call the plugin as its kind and the fixture's input say; `Err` is the error text.
-    fn call(
-        &self,
-        plugin: &Plugin,
-        fixture: &Fixture,
-        traces: &[PreparedTrace],
-    ) -> Result<Called, String> {
-        let expectations = match &fixture.expect.outcome {
-            Outcome::Success(k) => Some(k),
-            Outcome::Error(_) => None,
-        };
-        match self.manifest.plugin.kind {
-            PluginKind::Evaluator => {
-                let mut results = Vec::new();
-                let mut mismatches = Vec::new();
-                for (i, trace) in traces.iter().enumerate() {
-                    let result = plugin.evaluate(trace).map_err(|e| error_text(&e))?;
-                    if let Some(KindExpect::Evaluator {
-                        passed,
-                        score,
-                        label,
-                        metrics,
-                        findings,
-                    }) = expectations
-                    {
-                        let prefix = if traces.len() > 1 {
-                            format!(
-                                "trace {} of {} (`{}`)",
-                                i + 1,
-                                traces.len(),
-                                trace.trace().id
-                            )
-                        } else {
-                            String::new()
-                        };
-                        mismatches.extend(
-                            expect::check_eval(
-                                &result,
-                                *passed,
-                                *score,
-                                label.as_deref(),
-                                metrics,
-                                *findings,
-                            )
-                            .into_iter()
-                            .map(|m| m.about(&prefix)),
-                        );
-                    }
-                    results.push(result);
-                }
-                let summary = results
-                    .iter()
-                    .map(|r| format!("passed = {}, score = {}", r.passed, r.score))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                match &results[..] {
-                    [one] => Called::json(one, mismatches, summary),
-                    all => Called::json(&all, mismatches, summary),
-                }
-            }
-            PluginKind::Exporter => {
-                let Input::Traces { format, .. } = &fixture.input else {
-                    return Err("an exporter needs a `trace`".into());
-                };
-                let format = match format {
-                    Some(f) => f.clone(),
-                    None => plugin
-                        .formats()
-                        .map_err(|e| error_text(&e))?
-                        .into_iter()
-                        .next()
-                        .map(|f| f.name)
-                        .ok_or("the exporter lists no formats")?,
-                };
-                let output = plugin.export(&format, traces).map_err(|e| error_text(&e))?;
-                let mismatches = match expectations {
-                    Some(KindExpect::Exporter { contains }) => {
-                        expect::check_export(&output, contains)
-                    }
-                    _ => Vec::new(),
-                };
-                let summary = format!("{} bytes of `{format}`", output.len());
-                // Text as text; anything else (protobuf, parquet) as base64, never mangled.
-                let json = match std::str::from_utf8(&output) {
-                    Ok(text) => serde_json::json!({ "format": format, "output": text }),
-                    Err(_) => {
-                        use base64::Engine as _;
-                        serde_json::json!({
-                            "format": format,
-                            "output-base64": base64::engine::general_purpose::STANDARD.encode(&output),
-                        })
-                    }
-                };
-                Ok(Called {
-                    json,
-                    bytes: output,
-                    is_json: false,
-                    mismatches,
-                    summary,
-                })
-            }
-            PluginKind::Embedder => {
-                let Input::Texts(texts) = &fixture.input else {
-                    return Err("an embedder needs `texts`".into());
-                };
-                let dimension = plugin.dimension().map_err(|e| error_text(&e))?;
-                let vectors = plugin.embed(texts).map_err(|e| error_text(&e))?;
-                let mismatches = match expectations {
-                    Some(KindExpect::Embedder { dimension: want }) => {
-                        expect::check_embed(dimension, &vectors, texts.len(), *want)
-                    }
-                    _ => Vec::new(),
-                };
-                let summary = format!("{} vectors of dimension {dimension}", vectors.len());
-                #[derive(Serialize)]
-                struct Embedded<'a> {
-                    dimension: u32,
-                    vectors: &'a [Vec<f32>],
-                }
-                let embedded = Embedded {
-                    dimension,
-                    vectors: &vectors,
-                };
-                Called::json(&embedded, mismatches, summary)
-            }
-            PluginKind::Transformer => {
-                let output = plugin.transform(traces).map_err(|e| error_text(&e))?;
-                let mismatches = match expectations {
-                    Some(KindExpect::Transformer { traces, spans }) => {
-                        expect::check_transform(&output, *traces, *spans)
-                    }
-                    _ => Vec::new(),
-                };
-                let summary = format!("{} traces", output.len());
-                Called::json(&output, mismatches, summary)
-            }
-        }
-    }
 }
 
 /// The mismatch for an embedding call the fixture does not answer.
@@ -459,29 +323,50 @@ fn embed_mismatch(problem: &EmbedProblem, syntax: Syntax) -> Mismatch {
 }
 
 /// What a successful call gave.
-struct Called {
+pub(crate) struct Called {
     /// The result as JSON (for events and JSON snapshots).
-    json: serde_json::Value,
+    pub(crate) json: serde_json::Value,
     /// The snapshot's bytes.
-    bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// Whether `bytes` is JSON.
-    is_json: bool,
+    pub(crate) is_json: bool,
     /// The expectations it did not meet.
-    mismatches: Vec<Mismatch>,
+    pub(crate) mismatches: Vec<Mismatch>,
     /// One line about it, for "expected an error, but ...".
-    summary: String,
+    pub(crate) summary: String,
+}
+
+/// Why a case got no result: what `expect.error` is held against (as text, sources
+/// included: [`error_text`]).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CaseFailure {
+    /// A call of the plugin failed.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// A trace of the fixture was refused before the plugin saw it.
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// The case's config overrides do not fit the manifest.
+    #[error(transparent)]
+    Config(LoadError),
+    /// The fixture's input does not fit the call.
+    #[error("{0}")]
+    Input(&'static str),
+    /// The result could not be turned into JSON.
+    #[error("the result is not representable as JSON: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 impl Called {
     /// A result that is JSON: the snapshot is `value` pretty-printed, fields in their
     /// declared order.
-    fn json(
+    pub(crate) fn json(
         value: &impl Serialize,
         mismatches: Vec<Mismatch>,
         summary: String,
-    ) -> Result<Self, String> {
-        let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
-        let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+    ) -> Result<Self, CaseFailure> {
+        let json = serde_json::to_value(value)?;
+        let mut bytes = serde_json::to_vec_pretty(value)?;
         bytes.push(b'\n');
         Ok(Self {
             json,

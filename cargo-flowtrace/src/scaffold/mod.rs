@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args;
+use flowtrace_plugins::manifest::PluginKind;
 use flowtrace_plugins::CONTRACT_VERSION;
 use serde::Serialize;
 
@@ -37,7 +38,7 @@ pub struct TemplateArgs {
     #[arg(
         long,
         value_name = "KIND",
-        value_parser = ["evaluator", "exporter", "embedder", "transformer"]
+        value_parser = clap::builder::PossibleValuesParser::new(PluginKind::ALL.map(PluginKind::as_str))
     )]
     pub kind: Option<String>,
 

@@ -17,8 +17,7 @@
 //! ```
 //! use std::io::Write as _;
 //!
-//! use cargo_flowtrace::cli::{ColorChoice, MessageFormat};
-//! use cargo_flowtrace::term::{Message, Term, Verbosity};
+//! use cargo_flowtrace::term::{ColorChoice, Message, MessageFormat, Term, Verbosity};
 //!
 //! #[derive(serde::Serialize)]
 //! #[serde(rename_all = "kebab-case")]
@@ -53,10 +52,29 @@ use std::sync::{Arc, Mutex};
 use anstream::AutoStream;
 use serde::Serialize;
 
-use crate::cli::{ColorChoice, GlobalArgs, MessageFormat};
-
 pub use progress::Progress;
 pub use sanitize::sanitize;
+
+/// `--color`: `auto` colours what goes to a terminal (unless `NO_COLOR` is set).
+///
+/// (The variants carry no doc comments: clap would list them as a long table in every
+/// command's `--help`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--message-format`: `human` writes status to stderr and results to stdout; `json` writes
+/// JSON lines to stdout, one object per message with a `reason` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum MessageFormat {
+    #[default]
+    Human,
+    Json,
+}
 
 /// The styles used on the terminal, so every command colours alike.
 pub mod style {
@@ -140,11 +158,6 @@ impl Term {
             progress_allowed,
             active_bar: Arc::new(Mutex::new(None)),
         }
-    }
-
-    /// A terminal for the shared command-line flags.
-    pub fn from_args(args: &GlobalArgs) -> Self {
-        Self::new(args.message_format, args.verbosity(), args.color)
     }
 
     /// Whether `--message-format human` (the default).

@@ -120,59 +120,7 @@ impl fmt::Display for PluginId {
     }
 }
 
-/// What a plugin does; decides which interface it exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PluginKind {
-    /// Scores a trace.
-    Evaluator,
-    /// Sends traces somewhere else.
-    Exporter,
-    /// Turns texts into vectors.
-    Embedder,
-    /// Rewrites traces.
-    Transformer,
-}
-
-impl PluginKind {
-    /// Every kind, in contract order.
-    pub const ALL: [PluginKind; 4] = [
-        PluginKind::Evaluator,
-        PluginKind::Exporter,
-        PluginKind::Embedder,
-        PluginKind::Transformer,
-    ];
-
-    /// The manifest spelling, also the exported interface name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PluginKind::Evaluator => "evaluator",
-            PluginKind::Exporter => "exporter",
-            PluginKind::Embedder => "embedder",
-            PluginKind::Transformer => "transformer",
-        }
-    }
-
-    /// The WIT world a plugin of this kind targets.
-    pub fn world(self) -> &'static str {
-        match self {
-            PluginKind::Evaluator => "evaluator-plugin",
-            PluginKind::Exporter => "exporter-plugin",
-            PluginKind::Embedder => "embedder-plugin",
-            PluginKind::Transformer => "transformer-plugin",
-        }
-    }
-
-    /// Parse the manifest spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl fmt::Display for PluginKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::plugin::PluginKind;
 
 /// The language a plugin is written in; picks the build driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

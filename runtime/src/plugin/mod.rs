@@ -7,21 +7,21 @@ use std::time::Duration;
 use sha2::Digest;
 use wasmtime::component::{Component, InstancePre};
 
-mod batch;
-mod calls;
+mod kinds;
 mod run;
 
-use crate::bindings::{embedder, evaluator, exporter, transformer};
 use crate::cache::{CacheDir, CacheFailure, CacheOutcome, CompileCache, Lookup};
 use crate::capability::{self, CapabilityReport};
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::host::{linker, HostState, PluginContext, Services};
 use crate::inspect;
-use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId, PluginKind};
+use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId};
 
 pub use crate::capability::CONTRACT_VERSION;
-pub use batch::{Evaluation, TRACES_PER_CALL};
+pub use kinds::evaluator::batch::{Evaluation, TRACES_PER_CALL};
+use kinds::Exports;
+pub use kinds::PluginKind;
 
 /// How to load a plugin beyond its bytes and manifest.
 #[derive(Debug, Clone, Default)]
@@ -47,13 +47,6 @@ pub struct EffectiveLimits {
     pub timeout: Duration,
     /// Size of what a call returns, bytes.
     pub output: usize,
-}
-
-enum Exports {
-    Evaluator(evaluator::GuestIndices),
-    Exporter(exporter::GuestIndices),
-    Embedder(embedder::GuestIndices),
-    Transformer(transformer::GuestIndices),
 }
 
 /// A loaded, checked, compiled plugin. Cheap to clone and safe to call from many threads at
@@ -188,15 +181,7 @@ impl Runtime {
         let pre = linker(engine, &grants)
             .and_then(|l| l.instantiate_pre(&component))
             .map_err(link_err)?;
-        let exports = match manifest.plugin.kind {
-            PluginKind::Evaluator => evaluator::GuestIndices::new(&pre).map(Exports::Evaluator),
-            PluginKind::Exporter => exporter::GuestIndices::new(&pre).map(Exports::Exporter),
-            PluginKind::Embedder => embedder::GuestIndices::new(&pre).map(Exports::Embedder),
-            PluginKind::Transformer => {
-                transformer::GuestIndices::new(&pre).map(Exports::Transformer)
-            }
-        }
-        .map_err(link_err)?;
+        let exports = Exports::new(manifest.plugin.kind, &pre).map_err(link_err)?;
         let env = grants
             .env
             .iter()

@@ -6,9 +6,7 @@ use std::ops::Range;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use super::calls::eval_size;
-use super::run::block_on;
-use super::{Exports, Plugin};
+use super::eval_size;
 use crate::bindings::evaluator::GuestIndices;
 use crate::bindings::types as wit;
 use crate::capability::Capability;
@@ -18,6 +16,9 @@ use crate::host::batch::{BatchScope, HeldLine, KvStage, StageFull};
 use crate::host::services::LogLevel;
 use crate::host::trace::{PreparedTrace, TraceHandle};
 use crate::host::{convert, HostState};
+use crate::plugin::kinds::Exports;
+use crate::plugin::run::block_on;
+use crate::plugin::Plugin;
 use crate::results::EvalResult;
 
 /// Traces per `evaluate-batch` call at most in [`Plugin::evaluate_each`]. One instance serves

@@ -1,0 +1,87 @@
+//! Embedders: turn texts into vectors (`flowtrace:plugin/embedder`), and serve
+//! `flowtrace:plugin/embeddings` to the other plugins of a registry.
+
+use super::Exports;
+use crate::error::{CallError, CallFailure};
+use crate::host::convert;
+use crate::plugin::run::block_on;
+use crate::plugin::Plugin;
+use crate::results::PluginError;
+
+impl Plugin {
+    /// The embedding dimension (embedder plugins).
+    pub async fn dimension_async(&self) -> Result<u32, CallError> {
+        let Exports::Embedder(indices) = &self.inner.exports else {
+            return Err(self.wrong_kind("an embedder"));
+        };
+        self.run(async |store, instance| {
+            let guest = indices.load(&mut *store, instance)?;
+            Ok(Ok(guest.call_dimension(&mut *store).await?))
+        })
+        .await
+    }
+
+    /// [`Plugin::dimension_async`] for synchronous callers.
+    pub fn dimension(&self) -> Result<u32, CallError> {
+        block_on(self.dimension_async())
+    }
+
+    /// Embed texts (embedder plugins): one vector per text, all of the same length.
+    pub async fn embed_async(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
+        let Exports::Embedder(indices) = &self.inner.exports else {
+            return Err(self.wrong_kind("an embedder"));
+        };
+        let vectors = self
+            .run(async |store, instance| {
+                let guest = indices.load(&mut *store, instance)?;
+                let out = guest.call_embed(&mut *store, texts).await?;
+                Ok(out.map_err(convert::plugin_error))
+            })
+            .await?;
+        self.check_output(vectors.iter().map(|v| v.len() * 4).sum())?;
+        if vectors.len() != texts.len() {
+            return Err(self.fail(CallFailure::InvalidResult(format!(
+                "{} vectors for {} texts",
+                vectors.len(),
+                texts.len()
+            ))));
+        }
+        if let Some(first) = vectors.first() {
+            if let Some(bad) = vectors.iter().position(|v| v.len() != first.len()) {
+                return Err(self.fail(CallFailure::InvalidResult(format!(
+                    "vector {bad} has {} dimensions, vector 0 has {}",
+                    vectors[bad].len(),
+                    first.len()
+                ))));
+            }
+        }
+        Ok(vectors)
+    }
+
+    /// [`Plugin::embed_async`] for synchronous callers.
+    pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
+        block_on(self.embed_async(texts))
+    }
+}
+
+/// An embedder plugin serves `flowtrace:plugin/embeddings` for other plugins.
+impl crate::host::services::EmbeddingProvider for Plugin {
+    fn dimension(&self) -> crate::host::services::BoxFuture<'_, Result<u32, PluginError>> {
+        Box::pin(async move {
+            self.dimension_async()
+                .await
+                .map_err(|e| PluginError::Unavailable(e.to_string()))
+        })
+    }
+
+    fn embed(
+        &self,
+        texts: Vec<String>,
+    ) -> crate::host::services::BoxFuture<'_, Result<Vec<Vec<f32>>, PluginError>> {
+        Box::pin(async move {
+            self.embed_async(&texts)
+                .await
+                .map_err(|e| PluginError::Unavailable(e.to_string()))
+        })
+    }
+}
