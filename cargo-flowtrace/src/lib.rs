@@ -16,6 +16,7 @@
 //! | [`harness`] | test fixtures, run in the embedded runtime (`cargo flowtrace test`) |
 //! | [`exit_codes`] | the documented exit codes |
 //! | [`inspection`] | what `inspect` shows of a component, for people and as JSON |
+//! | [`junit`] | JUnit XML of `test` and `eval` runs, for CI systems |
 //! | [`scaffold`] | writing a plugin from a template (`new`, `init`) |
 //! | [`templates`] | the plugin templates embedded in the binary |
 //! | [`toolchain`] | detecting and installing the language toolchains |
@@ -30,6 +31,7 @@ pub mod eval;
 pub mod exit_codes;
 pub mod harness;
 pub mod inspection;
+pub mod junit;
 pub mod logging;
 pub mod registry;
 pub mod scaffold;

@@ -14,6 +14,7 @@ use crate::error::ResultExt;
 use crate::eval::report::{self, EvalRecord, Tally, Verdict};
 use crate::eval::{input, run, source, LoadRequest, PluginSource};
 use crate::exit_codes;
+use crate::junit;
 
 /// How many errors human output lists before it only counts them.
 const ERRORS_SHOWN: u64 = 10;
@@ -63,6 +64,7 @@ Examples:
   cargo flowtrace eval my-eval traces.jsonl --config threshold=0.8 --fail-on failed
   cargo flowtrace eval my-eval traces.jsonl --output - | jq 'select(.verdict != \"passed\")'
   cargo flowtrace eval my-eval traces.jsonl --message-format json
+  cargo flowtrace eval my-eval traces.jsonl --junit results.xml   JUnit XML for CI
   zcat day-*.jsonl.gz | cargo flowtrace eval my-eval -     traces from standard input")]
 pub struct EvalCommand {
     /// The evaluator: an installed plugin's id, a plugin directory, or a component (`.wasm`)
@@ -77,6 +79,11 @@ pub struct EvalCommand {
     /// Write one JSON line per trace to FILE (`-` for stdout)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Also write the results as JUnit XML to FILE (a testcase per trace: failed traces are
+    /// failures, traces that could not be evaluated errors), for CI systems
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 
     /// Evaluate N traces at once [default: the number of CPUs]
     #[arg(short = 'j', long, value_name = "N")]
@@ -124,6 +131,9 @@ impl EvalCommand {
             ))
             .help("the `eval-result` messages on stdout already hold every result; drop `--output -`, or write them to a file")
             .exit_code(exit_codes::USAGE);
+        }
+        if let Some(path) = &self.junit {
+            junit::check_destination(path)?;
         }
         let source = PluginSource::parse(&self.plugin)?;
         // Before the plugin is built or loaded: a typo in a file name fails at once.
@@ -174,8 +184,15 @@ impl EvalCommand {
         let mut tally = Tally::default();
         let mut errors_shown = 0u64;
         let progress = term.progress_bytes("Evaluating", total_bytes, plugin.id().to_string());
+        let mut junit = self
+            .junit
+            .as_ref()
+            .map(|_| junit::EvalSuite::new(plugin.id().as_str()));
         let mut on_record = |record: &EvalRecord, read: u64| -> Result<()> {
             tally.add(record);
+            if let Some(junit) = &mut junit {
+                junit.add(record);
+            }
             if let Some((name, out)) = &mut output {
                 serde_json::to_writer(&mut *out, record)
                     .map_err(io::Error::from)
@@ -208,6 +225,9 @@ impl EvalCommand {
         }
         let elapsed = started.elapsed();
         let summary = tally.finish(plugin.id().to_string(), jobs, elapsed);
+        if let (Some(path), Some(suite)) = (&self.junit, junit) {
+            crate::junit::write(path, &suite.finish(elapsed))?;
+        }
 
         if term.is_human() {
             if errors_shown > ERRORS_SHOWN {

@@ -1,6 +1,7 @@
 //! `cargo flowtrace test [--bless] [FILTER]`
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -12,7 +13,9 @@ use crate::build::{self, BuildRequest};
 use crate::context::{self, Context};
 use crate::error::TestsFailed;
 use crate::harness::report::{self, RunStarted, Summary};
-use crate::harness::{self, CaseReport, FixtureContext, Suite, TESTS_DIR};
+use crate::harness::{self, CaseReport, FixtureContext, Status, Suite, TESTS_DIR};
+use crate::junit;
+use crate::term::github::{self, Annotation};
 
 /// Build the plugin if it changed, then run its test fixtures
 ///
@@ -34,7 +37,11 @@ Examples:
   cargo flowtrace test truncated             the cases whose name contains `truncated`
   cargo flowtrace test otlp/                 the cases in tests/otlp/
   cargo flowtrace test --bless               write or update the snapshots, then review them
-  cargo flowtrace test --message-format json one `test-case` message per case, then a `test-summary`")]
+  cargo flowtrace test --message-format json one `test-case` message per case, then a `test-summary`
+  cargo flowtrace test --junit target/flowtrace/junit.xml   JUnit XML for CI as well
+
+With GITHUB_ACTIONS=true (GitHub Actions), each failed case is also printed as an `::error`
+annotation on its fixture's `[expect]` line.")]
 pub struct TestCommand {
     /// Run only the cases whose name contains this text (a case in a subdirectory is named
     /// by its path: `otlp/openai-chat`)
@@ -52,12 +59,20 @@ pub struct TestCommand {
     /// Run at most N cases at once [default: the number of CPUs]
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// Also write the results as JUnit XML to FILE (a testsuite for the plugin, a testcase
+    /// per fixture), for CI systems
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 impl TestCommand {
     /// Run `test`.
     pub fn exec(self, cx: &Context) -> Result<()> {
         let term = &cx.term;
+        if let Some(path) = &self.junit {
+            junit::check_destination(path)?;
+        }
         let built = build::build(
             term,
             &BuildRequest {
@@ -139,6 +154,10 @@ impl TestCommand {
             return Err(e).context("failed to write the test output");
         }
         let summary = Summary::of(&reports, filtered_out, started.elapsed());
+        if let Some(path) = &self.junit {
+            let id = built.manifest.plugin.id.to_string();
+            junit::write(path, &junit::test_report(&id, &reports, summary.exec_time))?;
+        }
         if term.is_human() {
             let mut out = term.stdout();
             report::failures(&mut out, &reports)?;
@@ -146,6 +165,14 @@ impl TestCommand {
             out.flush()?;
         }
         term.emit(&summary)?;
+        if github::enabled() {
+            annotate(
+                cx,
+                &built.root,
+                &built.manifest.plugin.id.to_string(),
+                &reports,
+            );
+        }
         if summary.failed > 0 {
             return Err(TestsFailed {
                 failed: summary.failed,
@@ -154,5 +181,37 @@ impl TestCommand {
             .into());
         }
         Ok(())
+    }
+}
+
+/// An `::error` annotation per failed case, on its fixture's `[expect]` line: on stdout, or
+/// on stderr when stdout carries JSON messages.
+fn annotate(cx: &Context, root: &Path, plugin: &str, reports: &[CaseReport]) {
+    for case in reports.iter().filter(|c| c.status == Status::Failed) {
+        let path = root.join(&case.file);
+        let line = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| github::expect_line(&text));
+        let message: Vec<String> = case
+            .mismatches
+            .iter()
+            .map(|m| match &m.help {
+                Some(help) => format!("{}\nhelp: {help}", m.message),
+                None => m.message.clone(),
+            })
+            .collect();
+        let annotation = Annotation::on(
+            &path,
+            line,
+            format!("{plugin}: test {} failed", case.name),
+            crate::term::sanitize(&message.join("\n")).into_owned(),
+        );
+        if cx.term.is_json() {
+            cx.term.stderr_line(annotation);
+        } else {
+            let mut out = cx.term.stdout();
+            // Nothing useful to do when stdout is gone: the summary already failed the run.
+            let _ = writeln!(out, "{annotation}");
+        }
     }
 }

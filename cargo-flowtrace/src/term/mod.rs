@@ -42,6 +42,7 @@
 //!
 //! `Term` is `Sync`: threads (parallel test cases) may share one `&Term`.
 
+pub mod github;
 pub mod progress;
 mod sanitize;
 

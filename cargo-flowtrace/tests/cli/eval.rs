@@ -314,6 +314,77 @@ fn json_mode_writes_one_result_per_trace_then_the_summary() {
 }
 
 #[test]
+fn junit_has_a_testcase_per_trace_with_failures_and_errors() {
+    use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
+
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("mixed")).unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 40);
+    eval(
+        dir.path(),
+        &[
+            "plugin.wasm",
+            "traces.jsonl",
+            "-q",
+            "--junit",
+            "results.xml",
+        ],
+    )
+    .expect_code(0);
+    let xml = fs::read_to_string(dir.path().join("results.xml")).unwrap();
+    let report = Report::deserialize_from_str(&xml).unwrap();
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "mixed");
+    let outcomes = expected_outcomes(40);
+    let errors = 40 - outcomes["passed"] - outcomes["failed"];
+    assert_eq!(
+        (suite.tests, suite.failures, suite.errors),
+        (40, outcomes["failed"], errors)
+    );
+    for (i, case) in suite.test_cases.iter().enumerate() {
+        // In input order, named by trace id.
+        assert_eq!(case.name.as_str(), format!("t-{i}"));
+        let (verdict, error) = expected(spans_of(i));
+        match (&case.status, verdict) {
+            (TestCaseStatus::Success { .. }, "passed") => {}
+            (
+                TestCaseStatus::NonSuccess {
+                    kind: NonSuccessKind::Failure,
+                    ..
+                },
+                "failed",
+            ) => {}
+            (
+                TestCaseStatus::NonSuccess {
+                    kind: NonSuccessKind::Error,
+                    ty,
+                    ..
+                },
+                "error",
+            ) => assert_eq!(ty.as_ref().map(|t| t.as_str()), error, "trace {i}"),
+            (status, verdict) => panic!("trace {i}: {status:?} for a {verdict} trace"),
+        }
+    }
+    // An unwritable destination is refused before the plugin runs.
+    let out = eval(
+        dir.path(),
+        &[
+            "plugin.wasm",
+            "traces.jsonl",
+            "--junit",
+            "no/such/dir/r.xml",
+        ],
+    )
+    .expect_code(1);
+    assert!(
+        out.stderr.contains("its directory does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("Finished"), "{}", out.stdout);
+}
+
+#[test]
 fn fail_on_turns_errors_or_failures_into_exit_code_3() {
     let dir = tmp();
     fs::write(dir.path().join("plugin.wasm"), evaluator("mixed")).unwrap();

@@ -48,6 +48,69 @@ fn a_failing_fixture_fails_the_run_with_a_readable_diff() {
 }
 
 #[test]
+fn junit_and_github_annotations_report_each_case_for_ci() {
+    use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
+
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "junit-cases", "rust-evaluator");
+    fs::write(
+        plugin.join("tests/wrong.toml"),
+        "# says the trace fails\ntrace = \"traces/agent.json\"\n\n[expect]\npassed = false\n",
+    )
+    .unwrap();
+    // A directory that does not exist is refused before anything is built or run.
+    let refused = in_plugin(&plugin, ["test", "-q", "--junit", "missing/junit.xml"]).expect_code(1);
+    assert!(
+        refused.stderr.contains("its directory does not exist"),
+        "{}",
+        refused.stderr
+    );
+
+    let mut command = crate::build::guest(&plugin);
+    command.env("GITHUB_ACTIONS", "true");
+    let out = crate::support::run(command, ["test", "-q", "--junit", "junit.xml"]).expect_code(3);
+    let annotations: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(
+        annotations,
+        [
+            "::error file=tests/wrong.toml,line=4,title=junit-cases%3A test wrong failed::\
+          expected passed = false, got passed = true (score 1; 0 of 3 spans flagged)"
+        ],
+        "{}",
+        out.stdout
+    );
+
+    let xml = fs::read_to_string(plugin.join("junit.xml")).unwrap();
+    let report = Report::deserialize_from_str(&xml).unwrap();
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "junit-cases");
+    assert_eq!((suite.tests, suite.failures, suite.errors), (5, 1, 0));
+    let mut names: Vec<&str> = suite.test_cases.iter().map(|c| c.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["failed-tool", "ok", "otlp", "slow", "wrong"]);
+    let wrong = suite
+        .test_cases
+        .iter()
+        .find(|c| c.name.as_str() == "wrong")
+        .unwrap();
+    match &wrong.status {
+        TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Failure,
+            message,
+            ..
+        } => assert_eq!(
+            message.as_ref().unwrap().as_str(),
+            "expected passed = false, got passed = true (score 1; 0 of 3 spans flagged)"
+        ),
+        other => panic!("`wrong` is not a failure: {other:?}"),
+    }
+    assert!(wrong.time.is_some());
+    // Without GITHUB_ACTIONS, no annotation.
+    let quiet = in_plugin(&plugin, ["test", "-q"]).expect_code(3);
+    assert!(!quiet.stdout.contains("::error"), "{}", quiet.stdout);
+}
+
+#[test]
 fn bless_writes_a_missing_snapshot_then_the_run_passes() {
     let dir = tmp();
     let plugin = new_plugin(dir.path(), "blessing", "rust-evaluator");

@@ -20,6 +20,9 @@ pub fn flowtrace(home: &Path) -> Command {
         .env_remove("FLOWTRACE_LOG")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("COLUMNS")
+        // Annotations are printed only where a test asks for them.
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_WORKSPACE")
         .env_remove("CARGO_TARGET_DIR")
         .current_dir(home);
     command
