@@ -14,7 +14,8 @@ import { write as writeLog } from "./log";
 import { describe } from "./result";
 import { Trace, type TraceSource } from "./trace";
 
-export type Result<T> = wit.Result<T, wit.PluginError>;
+/** What an exported function returning `result<T, plugin-error>` gives componentize-js. */
+export type Result<T> = { tag: "ok"; val: T } | { tag: "err"; val: wit.PluginError };
 
 /** What a plugin method gave: a value, or what it threw. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type * as wit from "flowtrace:plugin/types@0.1.0";
+import type * as wit from "flowtrace:plugin/exporter@0.1.0";
 
 import { converted, errorOf, methodOf, pluginOf, settle, traces, type Result } from "../bridge";
 import type { MaybePromise } from "../plugin";
