@@ -1,14 +1,19 @@
 //! Embeds the component type of each plugin world of `wit/` for the export macros, and
 //! checks that every function of the shim interfaces (`shim/sdk.wit`, what the SDK's Rust
 //! code is generated from) has the same type as its original in `wit/`.
+//!
+//! The plugin kinds are the worlds of `wit/` named `<kind>-plugin`: each needs an
+//! interface `<kind>` in the shim, and gets a constant `<KIND>` (its component type) in
+//! `component_types.rs`, which `src/lib.rs` includes for the `export_*!` macros.
 
 use std::path::PathBuf;
 use std::{env, fs};
 
 use wit_component::StringEncoding;
-use wit_parser::{Function, Handle, InterfaceId, Resolve, Type, TypeDefKind};
+use wit_parser::{Function, Handle, InterfaceId, Resolve, Type, TypeDefKind, WorldId};
 
-const KINDS: [&str; 4] = ["evaluator", "exporter", "embedder", "transformer"];
+/// The suffix of the name of a plugin kind's world in `wit/`.
+const WORLD_SUFFIX: &str = "-plugin";
 
 fn main() {
     println!("cargo:rerun-if-changed=wit");
@@ -30,23 +35,30 @@ fn run() -> Result<(), String> {
         .push_file(root.join("shim/sdk.wit"))
         .map_err(|e| format!("failed to read `shim/sdk.wit`: {e:#}"))?;
 
-    // The export macros (src/export.rs) spell the exported names with this version.
+    // The export macros (src/kinds/) spell the exported names with this version.
     let name = &resolve.packages[contract].name;
     if name.to_string() != "flowtrace:plugin@0.1.0" {
         return Err(format!(
-            "`wit/` is `{name}`, the export names in src/export.rs are for `flowtrace:plugin@0.1.0`: update them"
+            "`wit/` is `{name}`, the export names in src/kinds/ are for `flowtrace:plugin@0.1.0`: update them"
         ));
     }
 
+    let worlds: Vec<(String, WorldId)> = resolve.packages[contract]
+        .worlds
+        .iter()
+        .filter_map(|(name, id)| Some((name.strip_suffix(WORLD_SUFFIX)?.to_string(), *id)))
+        .collect();
+    if worlds.is_empty() {
+        return Err(format!("no world named `<kind>{WORLD_SUFFIX}` in `wit/`"));
+    }
     let mut consts = String::new();
-    for kind in KINDS {
+    for (kind, world) in worlds {
+        let kind = kind.as_str();
         let real = interface(&resolve, contract, kind)?;
-        let ours = interface(&resolve, shim, kind)?;
+        let ours = interface(&resolve, shim, kind)
+            .map_err(|e| format!("{e}: add the interface of kind `{kind}` to `shim/sdk.wit`"))?;
         check_interface(&resolve, kind, real, ours)?;
 
-        let world = resolve
-            .select_world(&[contract], Some(&format!("{kind}-plugin")))
-            .map_err(|e| format!("no world `{kind}-plugin` in `wit/`: {e:#}"))?;
         let bytes =
             wit_component::metadata::encode(&resolve, world, StringEncoding::UTF8, None, false)
                 .map_err(|e| format!("failed to encode world `{kind}-plugin`: {e:#}"))?;
@@ -55,7 +67,7 @@ fn run() -> Result<(), String> {
         consts.push_str(&format!(
             "/// The component type of world `{kind}-plugin`.\n\
              pub const {}: [u8; {}] = *include_bytes!({:?});\n",
-            kind.to_uppercase(),
+            kind.to_uppercase().replace('-', "_"),
             bytes.len(),
             file.display().to_string(),
         ));

@@ -6,6 +6,7 @@ mod bench_eval;
 mod bench_share;
 mod demo;
 mod wit;
+mod wit_ts;
 
 use anyhow::{bail, Context, Result};
 

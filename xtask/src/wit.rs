@@ -1,10 +1,13 @@
 //! `cargo xtask wit [--check]`: copy the contract in `wit/` to every crate that needs its own
-//! copy (a published crate cannot reach outside its directory), or (with `--check`, in CI)
-//! fail when a copy has drifted.
+//! copy (a published crate cannot reach outside its directory) and generate the TypeScript
+//! SDK's declarations of it ([`crate::wit_ts`]), or (with `--check`, in CI) fail when a copy
+//! or the declarations have drifted.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+
+use crate::wit_ts;
 
 /// Where copies live, relative to the repository root.
 const COPIES: &[&str] = &["sdk/rust/wit", "runtime/wit"];
@@ -69,9 +72,23 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         eprintln!("updated {copy}");
     }
+    let declarations = root.join(wit_ts::PATH);
+    if declarations.parent().is_some_and(Path::exists) {
+        let generated = wit_ts::generate(&root.join("wit"))?;
+        let current = std::fs::read_to_string(&declarations).unwrap_or_default();
+        if current != generated {
+            if check {
+                drifted.push(wit_ts::PATH);
+            } else {
+                std::fs::write(&declarations, generated)
+                    .with_context(|| format!("failed to write `{}`", declarations.display()))?;
+                eprintln!("updated {}", wit_ts::PATH);
+            }
+        }
+    }
     if !drifted.is_empty() {
         bail!(
-            "the WIT copies in {} differ from `wit/`\nhelp: edit `wit/` only, then run `cargo xtask wit` and commit the copies",
+            "out of sync with `wit/`: {}\nhelp: edit `wit/` only, then run `cargo xtask wit` and commit what it writes",
             drifted.join(", ")
         );
     }

@@ -56,10 +56,11 @@ Importing one of these modules without its capability fails the build with
 
 from __future__ import annotations
 
-from . import config, log
+from . import _kinds, config, log
 from ._attributes import AttributeValue, as_string_list
 from ._data import Span, TraceData
-from ._plugin import Embedder, Evaluator, Exporter, ExportFormat, Transformer, export
+from ._kinds import *  # noqa: F403 - the base class of each kind, listed in `_kinds.__all__`
+from ._plugin import export
 from ._result import EvalResult, Finding, MetricValue
 from ._span import SpanInfo, SpanKind, SpanStatus, TokenUsage
 from ._trace import SpanRef, Trace
@@ -70,11 +71,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AttributeValue",
-    "Embedder",
     "EvalResult",
-    "Evaluator",
-    "ExportFormat",
-    "Exporter",
     "Failed",
     "Finding",
     "InvalidConfig",
@@ -89,10 +86,10 @@ __all__ = [
     "TokenUsage",
     "Trace",
     "TraceData",
-    "Transformer",
     "Unavailable",
     "as_string_list",
     "config",
     "export",
     "log",
 ]
+__all__ += _kinds.__all__

@@ -11,25 +11,26 @@ componentize-py imports it while building (pre-initialisation), so :func:`load` 
 it imports the plugin's module, finds the class decorated with ``@export``, checks its
 kind, and imports the bindings the kind needs, so a mistake fails the build and the
 imports are part of the component's initial state. At run time componentize-py calls the
-adapter class named after the kind (:class:`Evaluator`, :class:`Exporter`,
-:class:`Embedder`, :class:`Transformer`), which converts between the SDK's types and the
-generated ones (``wit_world``), and turns exceptions into the contract's ``plugin-error``.
+adapter class named after the kind (``Evaluator``, ``Exporter``, ``Embedder``,
+``Transformer``: this module's attributes of those names are the adapters of
+``_kinds/<kind>.py``), which converts between the SDK's types and the generated ones
+(``wit_world``), and turns exceptions into the contract's ``plugin-error``.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import sys
-import traceback
 from typing import Any
 
-from . import _host
+from . import _host, _kinds
 from ._plugin import KINDS, exported, kind_of
-from ._trace import Trace
 from .errors import BuildError
 
-__all__ = ["Embedder", "Evaluator", "Exporter", "Transformer", "load"]
+_ADAPTERS: dict[str, type] = {kind.base.__name__: kind.adapter for kind in _kinds.ALL}
+"""Each kind's adapter, under the name of its base class (the name componentize-py wants)."""
+
+__all__ = ["load", *_ADAPTERS]
 
 _plugin_class: type | None = None
 _user_dir: str | None = None
@@ -123,214 +124,9 @@ def _preload(kind: str) -> None:
     from . import _convert  # noqa: F401 - imported for its side effect on sys.modules
 
 
-def _instance() -> Any:
-    if _plugin_class is None:
-        raise BuildError("`flowtrace_plugin._entry.load` was not called before the first call")
-    return _plugin_class()
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-
-
-def _error(err: BaseException) -> Any:
-    """The ``Err`` to raise for ``err``, after logging its traceback when it is not one of
-    the plugin's own :class:`~flowtrace_plugin.PluginError`."""
-    from ._convert import ConversionError, plugin_error_to
-    from .errors import PluginError
-
-    err_type = _host.wit("componentize_py_types").Err
-    if isinstance(err, err_type):
-        return err
-    if not isinstance(err, (PluginError, ConversionError)):
-        lines = traceback.format_exception(type(err), err, err.__traceback__)
-        _log_error("".join(lines).rstrip())
-    return err_type(plugin_error_to(err, _user_dir))
-
-
-def _log_error(text: str) -> None:
+def __getattr__(name: str) -> Any:
+    """The adapter of a kind, by the name of its base class: ``_entry.Evaluator``, ..."""
     try:
-        _host.backend("flowtrace_plugin._entry").log("ERROR", text)
-    except Exception:
-        pass
-
-
-def _traces(raw: list[Any]) -> list[Trace]:
-    from ._convert import HostSource
-
-    return [Trace(HostSource(trace)) for trace in raw]
-
-
-class Evaluator:
-    """``flowtrace:plugin/evaluator`` over the plugin's :class:`flowtrace_plugin.Evaluator`."""
-
-    def evaluate(self, trace: Any) -> Any:
-        from ._convert import HostSource, eval_result_to
-
-        try:
-            plugin = _instance()
-            result = plugin.evaluate(Trace(HostSource(trace)))
-            return eval_result_to(result, f"`{type(plugin).__qualname__}.evaluate`")
-        except Exception as err:
-            raise _error(err) from None
-        finally:
-            _flush()
-
-    def evaluate_batch(self, traces: list[Any]) -> list[Any]:
-        from ._convert import ConversionError, eval_result_to
-
-        ok_type = _host.wit("componentize_py_types").Ok
-        try:
-            try:
-                plugin = _instance()
-                where = f"`{type(plugin).__qualname__}.evaluate_batch`"
-                results = list(plugin.evaluate_batch(_traces(traces)))
-                if len(results) != len(traces):
-                    raise ConversionError(
-                        f"{where} returned {len(results)} results for {len(traces)} traces"
-                    )
-            except Exception as err:
-                error = _error(err)
-                return [error for _ in traces]
-            out: list[Any] = []
-            for i, result in enumerate(results):
-                try:
-                    if isinstance(result, BaseException):
-                        raise result
-                    out.append(ok_type(eval_result_to(result, f"item {i} of {where}")))
-                except Exception as err:
-                    out.append(_error(err))
-            return out
-        finally:
-            _flush()
-
-
-class Exporter:
-    """``flowtrace:plugin/exporter`` over the plugin's :class:`flowtrace_plugin.Exporter`."""
-
-    def formats(self) -> list[Any]:
-        from ._convert import ConversionError
-        from ._plugin import ExportFormat
-
-        try:
-            plugin = _instance()
-            exporter = importlib.import_module("wit_world.exports.exporter")
-            out = []
-            for fmt in plugin.formats():
-                if not isinstance(fmt, ExportFormat):
-                    raise ConversionError(
-                        f"`{type(plugin).__qualname__}.formats` must return ExportFormat "
-                        f"items, got {type(fmt).__name__} {fmt!r}"
-                    )
-                out.append(
-                    exporter.ExportFormat(
-                        name=fmt.name, media_type=fmt.media_type, file_extension=fmt.file_extension
-                    )
-                )
-            return out
-        except Exception:
-            _log_error(traceback.format_exc().rstrip())
-            raise
-        finally:
-            _flush()
-
-    def export_traces(self, format: str, traces: list[Any]) -> bytes:
-        from ._convert import ConversionError
-
-        try:
-            plugin = _instance()
-            data = plugin.export(format, _traces(traces))
-            if isinstance(data, str):
-                return data.encode("utf-8")
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                return bytes(data)
-            raise ConversionError(
-                f"`{type(plugin).__qualname__}.export` must return bytes or str, "
-                f"got {type(data).__name__}"
-            )
-        except Exception as err:
-            raise _error(err) from None
-        finally:
-            _flush()
-
-
-class Embedder:
-    """``flowtrace:plugin/embedder`` over the plugin's :class:`flowtrace_plugin.Embedder`."""
-
-    def dimension(self) -> int:
-        try:
-            return _dimension(_instance())
-        except Exception:
-            _log_error(traceback.format_exc().rstrip())
-            raise
-        finally:
-            _flush()
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        from ._convert import ConversionError
-
-        try:
-            plugin = _instance()
-            vectors = [list(vector) for vector in plugin.embed(list(texts))]
-            if len(vectors) != len(texts):
-                raise ConversionError(
-                    f"`embed` returned {len(vectors)} vectors for {len(texts)} texts"
-                )
-            dimension = _dimension(plugin)
-            for i, vector in enumerate(vectors):
-                if len(vector) != dimension:
-                    raise ConversionError(
-                        f"`embed` returned a vector of {len(vector)} numbers at {i}, "
-                        f"`dimension` is {dimension}"
-                    )
-                for x in vector:
-                    if isinstance(x, bool) or not isinstance(x, (int, float)):
-                        raise ConversionError(
-                            f"`embed` returned a vector holding {type(x).__name__} {x!r} at {i}"
-                        )
-            return [[float(x) for x in vector] for vector in vectors]
-        except Exception as err:
-            raise _error(err) from None
-        finally:
-            _flush()
-
-
-def _dimension(plugin: Any) -> int:
-    from ._convert import ConversionError
-
-    value = plugin.dimension()
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
-        raise ConversionError(
-            f"`{type(plugin).__qualname__}.dimension` must return an int from 0 to 2^32 - 1, "
-            f"got {value!r}"
-        )
-    return value
-
-
-class Transformer:
-    """``flowtrace:plugin/transformer`` over the plugin's
-    :class:`flowtrace_plugin.Transformer`."""
-
-    def transform(self, traces: list[Any]) -> list[Any]:
-        from ._convert import ConversionError, trace_data_to
-
-        try:
-            plugin = _instance()
-            where = f"`{type(plugin).__qualname__}.transform`"
-            out = plugin.transform(_traces(traces))
-            if not isinstance(out, (list, tuple)):
-                raise ConversionError(
-                    f"{where} must return a list of TraceData, got {type(out).__name__}"
-                )
-            return [
-                trace_data_to(data, f"item {i} of what {where} returned")
-                for i, data in enumerate(out)
-            ]
-        except Exception as err:
-            raise _error(err) from None
-        finally:
-            _flush()
+        return _ADAPTERS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -89,10 +89,9 @@ mod bindings;
 pub mod config;
 mod data;
 mod error;
-mod export;
 mod json;
+mod kinds;
 pub mod log;
-mod plugin;
 mod query;
 mod result;
 mod span;
@@ -119,7 +118,7 @@ pub use undeclared::traces;
 pub use attribute::{Attribute, AttributeValue};
 pub use data::{Span, TraceData};
 pub use error::PluginError;
-pub use plugin::{Embedder, Evaluator, ExportFormat, Exporter, Transformer};
+pub use kinds::*;
 pub use result::{EvalResult, Finding, Metric, MetricValue};
 pub use span::{SpanInfo, SpanKind, SpanStatus, TokenUsage};
 pub use trace::{SpanRef, Spans, Trace};
@@ -127,16 +126,16 @@ pub use trace::{SpanRef, Spans, Trace};
 /// Used by the export macros. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bindings::exports::flowtrace::sdk::{
-        embedder, evaluator, exporter, transformer,
-    };
-    pub use crate::export::Bridge;
+    use std::marker::PhantomData;
+
+    /// The generated module of each plugin interface (`evaluator`, `exporter`, ...).
+    pub use crate::bindings::exports::flowtrace::sdk::*;
     pub use wit_bindgen;
 
+    // The component type of each kind's world (`EVALUATOR`, ...), from build.rs.
     include!(concat!(env!("OUT_DIR"), "/component_types.rs"));
 
-    pub fn assert_evaluator<T: crate::Evaluator>() {}
-    pub fn assert_exporter<T: crate::Exporter>() {}
-    pub fn assert_embedder<T: crate::Embedder>() {}
-    pub fn assert_transformer<T: crate::Transformer>() {}
+    /// Implements the generated `Guest` trait of each kind (in `kinds/`) for any
+    /// implementor of the kind's trait.
+    pub struct Bridge<T>(PhantomData<T>);
 }

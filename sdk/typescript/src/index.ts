@@ -86,18 +86,8 @@ export {
   Unavailable,
   type PluginErrorKind,
 } from "./error";
-export {
-  defineEmbedder,
-  defineEvaluator,
-  defineExporter,
-  defineTransformer,
-  type Embedder,
-  type Evaluator,
-  type ExportFormat,
-  type Exporter,
-  type MaybePromise,
-  type Transformer,
-} from "./plugin";
+export * from "./kinds";
+export type { MaybePromise } from "./plugin";
 export {
   checkScore,
   EvalResult,
