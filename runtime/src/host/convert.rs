@@ -2,7 +2,10 @@
 
 use crate::bindings::types as wit;
 use crate::results::{EvalResult, Finding, Metric, MetricValue, PluginError};
-use crate::trace::{Attribute, AttributeValue, Span, SpanKind, SpanStatus, TokenUsage, Trace};
+use crate::trace::{
+    Attribute, AttributeValue, Message, MessageDirection, Span, SpanKind, SpanStatus, TokenUsage,
+    ToolCall, Trace,
+};
 
 pub(crate) fn span_kind(k: SpanKind) -> wit::SpanKind {
     match k {
@@ -107,6 +110,32 @@ pub(crate) fn span_info(s: &Span, parent: Option<u32>) -> wit::SpanInfo {
         input_len: len32(&s.input),
         output_len: len32(&s.output),
         attribute_count: u32::try_from(s.attributes.len()).unwrap_or(u32::MAX),
+    }
+}
+
+pub(crate) fn message_direction(d: wit::MessageDirection) -> MessageDirection {
+    match d {
+        wit::MessageDirection::Input => MessageDirection::Input,
+        wit::MessageDirection::Output => MessageDirection::Output,
+    }
+}
+
+pub(crate) fn tool_call(c: ToolCall) -> wit::ToolCall {
+    wit::ToolCall {
+        id: c.id,
+        name: c.name,
+        arguments: c.arguments,
+        result: c.result,
+    }
+}
+
+pub(crate) fn message(m: Message) -> wit::Message {
+    wit::Message {
+        role: m.role,
+        content: m.content,
+        tool_calls: m.tool_calls.into_iter().map(tool_call).collect(),
+        tool_call_id: m.tool_call_id,
+        finish_reason: m.finish_reason,
     }
 }
 

@@ -311,6 +311,59 @@ impl HostTrace for HostState {
             .unwrap_or_default())
     }
 
+    fn span_finish_reasons(
+        &mut self,
+        this: Resource<TraceHandle>,
+        index: u32,
+    ) -> wasmtime::Result<Vec<String>> {
+        Ok(self
+            .trace(&this)?
+            .span(index)
+            .map(Span::finish_reasons)
+            .unwrap_or_default())
+    }
+
+    fn span_messages(
+        &mut self,
+        this: Resource<TraceHandle>,
+        index: u32,
+        direction: wit::MessageDirection,
+    ) -> wasmtime::Result<Vec<wit::Message>> {
+        let direction = convert::message_direction(direction);
+        Ok(self
+            .trace(&this)?
+            .span(index)
+            .map(|s| s.messages(direction).into_iter().map(convert::message).collect())
+            .unwrap_or_default())
+    }
+
+    fn span_tool_call(
+        &mut self,
+        this: Resource<TraceHandle>,
+        index: u32,
+    ) -> wasmtime::Result<Option<wit::ToolCall>> {
+        Ok(self
+            .trace(&this)?
+            .span(index)
+            .and_then(Span::tool_call)
+            .map(convert::tool_call))
+    }
+
+    fn span_error(
+        &mut self,
+        this: Resource<TraceHandle>,
+        index: u32,
+    ) -> wasmtime::Result<Option<wit::SpanError>> {
+        Ok(self
+            .trace(&this)?
+            .span(index)
+            .and_then(Span::error)
+            .map(|e| wit::SpanError {
+                error_type: e.error_type,
+                message: e.message,
+            }))
+    }
+
     fn span(
         &mut self,
         this: Resource<TraceHandle>,

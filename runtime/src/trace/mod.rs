@@ -80,6 +80,7 @@
 
 mod error;
 mod formats;
+mod facts;
 mod genai;
 mod model;
 mod otlp;
@@ -87,4 +88,5 @@ mod otlp_value;
 
 pub use error::TraceError;
 pub use formats::{from_otlp_json, from_otlp_value, parse_json_line, parse_traces, TraceReader};
+pub use facts::{Message, MessageDirection, SpanError, ToolCall};
 pub use model::*;

@@ -133,6 +133,43 @@ declare module "flowtrace:plugin/types@0.1.0" {
     spans: Span[];
   }
 
+  /** One tool call: one a model asked for (in a message), or one a tool span executed. */
+  export interface ToolCall {
+    /** The id that ties a model's request to its execution and its result. */
+    id?: string;
+    /** The tool's (function's) name; empty when the source recorded none. */
+    name: string;
+    /** The arguments as recorded, usually JSON text. */
+    arguments?: string;
+    /** What the tool returned, for an executed tool (a tool span); none in a message. */
+    result?: string;
+  }
+
+  /** One message of an LLM call, the same shape whatever convention recorded it. */
+  export interface Message {
+    /** `system`, `user`, `assistant`, `tool`, ... as recorded; empty when not recorded. */
+    role: string;
+    /** The text of the message (its text parts, joined by newlines), when it has text. */
+    content?: string;
+    /** The tool calls the message asks for (assistant messages). */
+    toolCalls: ToolCall[];
+    /** For a tool result message: the id of the call it answers. */
+    toolCallId?: string;
+    /** Why the model stopped, on an output message that records it. */
+    finishReason?: string;
+  }
+
+  /** Which messages of an LLM call: what it was sent, or what it answered. */
+  export type MessageDirection = "input" | "output";
+
+  /** What went wrong in a span: from its status, `error.type` and exception events. */
+  export interface SpanError {
+    /** The error's type or class (`error.type`, `exception.type`), when recorded. */
+    errorType?: string;
+    /** What happened (the status message, or `exception.message`), when recorded. */
+    message?: string;
+  }
+
   /**
    * A recorded trace, owned by the host. Spans are addressed by index, `0..span-count()`,
    * in start-time order; a parent always has a lower index than its children when both
@@ -166,6 +203,21 @@ declare module "flowtrace:plugin/types@0.1.0" {
     spanAttribute(index: number, key: string): AttributeValue | undefined;
     /** Every attribute of span `index`. */
     spanAttributes(index: number): Attribute[];
+    /**
+     * Normalized facts of span `index`, read from whichever convention recorded them
+     * (OpenTelemetry GenAI, Traceloop/OpenLLMetry, OpenInference, Vercel AI SDK; see
+     * `docs/trace-model.md`); empty or none when out of range or not recorded.
+     *
+     * Why the model stopped generating, one per choice (`stop`, `length`, ...), as
+     * recorded.
+     */
+    spanFinishReasons(index: number): string[];
+    /** The messages the call was sent (`input`) or answered (`output`). */
+    spanMessages(index: number, direction: MessageDirection): Message[];
+    /** The tool a tool span executed: name, call id, arguments and result. */
+    spanToolCall(index: number): ToolCall | undefined;
+    /** What went wrong, for a span that failed. */
+    spanError(index: number): SpanError | undefined;
     /** Span `index` whole, every string copied. */
     span(index: number): Span | undefined;
     /** The whole trace by value (the most expensive call: copies every string). */

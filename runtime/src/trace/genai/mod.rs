@@ -1,15 +1,19 @@
 //! What a span's attributes say about an LLM application: kind, model, tokens, cost, input and
 //! output, read from the OpenTelemetry GenAI semantic conventions (current and older), Traceloop
-//! (OpenLLMetry) and OpenInference. The first convention that answers wins; see the module docs
-//! of [`super`] for the order. Nothing here rejects a span: what is not understood is left to
-//! the attributes, which are always kept.
+//! (OpenLLMetry), OpenInference and the Vercel AI SDK; [`facts`] reads the rest (finish
+//! reasons, messages, tool calls, errors) on demand. The first convention that answers wins;
+//! see the module docs of [`super`] and `docs/trace-model.md` for the order. Nothing here
+//! rejects a span: what is not understood is left to the attributes, which are always kept.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::facts::{Message, MessageDirection};
 use super::model::{Attribute, AttributeValue, SpanKind, TokenUsage};
+
+pub(crate) mod facts;
 
 /// The fields of a span that come from its attributes.
 pub(crate) struct GenAi {
@@ -29,7 +33,11 @@ const MODEL: &[&str] = &[
     "gen_ai.request.model",
     "llm.response.model",
     "llm.request.model",
+    "llm.response.model_name",
     "llm.model_name",
+    "llm.request.model_name",
+    "ai.response.model",
+    "ai.model.id",
     "embedding.model_name",
 ];
 const INPUT_TOKENS: &[&str] = &[
@@ -37,17 +45,22 @@ const INPUT_TOKENS: &[&str] = &[
     "gen_ai.usage.prompt_tokens",
     "llm.usage.prompt_tokens",
     "llm.token_count.prompt",
+    "ai.usage.inputTokens",
+    "ai.usage.promptTokens",
 ];
 const OUTPUT_TOKENS: &[&str] = &[
     "gen_ai.usage.output_tokens",
     "gen_ai.usage.completion_tokens",
     "llm.usage.completion_tokens",
     "llm.token_count.completion",
+    "ai.usage.outputTokens",
+    "ai.usage.completionTokens",
 ];
 const TOTAL_TOKENS: &[&str] = &[
     "gen_ai.usage.total_tokens",
     "llm.usage.total_tokens",
     "llm.token_count.total",
+    "ai.usage.totalTokens",
 ];
 const COST: &[&str] = &[
     "gen_ai.usage.cost",
@@ -62,30 +75,23 @@ const FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
 
 /// Reads what the attributes say.
 pub(crate) fn map(attributes: &[Attribute]) -> GenAi {
-    let prompts = indexed(attributes, "gen_ai.prompt.", "");
-    let completions = indexed(attributes, "gen_ai.completion.", "");
+    let indexed_messages = |prefix: &str, inner: &str| {
+        render(&facts::from_indexed(indexed(attributes, prefix, inner)))
+    };
+    let vercel = |direction| render(&facts::vercel(attributes, direction));
     let input = text(attributes, "gen_ai.input.messages")
-        .or_else(|| render(&prompts))
-        .or_else(|| render(&indexed(attributes, "llm.input_messages.", "message.")))
+        .or_else(|| indexed_messages("gen_ai.prompt.", ""))
+        .or_else(|| indexed_messages("llm.input_messages.", "message."))
+        .or_else(|| vercel(MessageDirection::Input))
         .or_else(|| text(attributes, "gen_ai.tool.call.arguments"))
         .or_else(|| text(attributes, "tool.arguments"))
+        .or_else(|| text(attributes, "ai.toolCall.args"))
         .or_else(|| text(attributes, "input.value"))
         .or_else(|| text(attributes, "traceloop.entity.input"))
         .or_else(|| text(attributes, "gen_ai.prompt"));
-    let output_messages = text(attributes, "gen_ai.output.messages");
     let mut derived = Vec::new();
     if get(attributes, FINISH_REASONS).is_none() {
-        let reasons: Vec<String> = if completions.is_empty() {
-            output_messages
-                .as_deref()
-                .map(finish_reasons)
-                .unwrap_or_default()
-        } else {
-            completions
-                .values()
-                .filter_map(|m| m.finish_reason.clone())
-                .collect()
-        };
+        let reasons = facts::finish_reasons(attributes);
         if !reasons.is_empty() {
             derived.push(Attribute {
                 key: FINISH_REASONS.to_owned(),
@@ -93,11 +99,13 @@ pub(crate) fn map(attributes: &[Attribute]) -> GenAi {
             });
         }
     }
-    let output = output_messages
-        .or_else(|| render(&completions))
-        .or_else(|| render(&indexed(attributes, "llm.output_messages.", "message.")))
+    let output = text(attributes, "gen_ai.output.messages")
+        .or_else(|| indexed_messages("gen_ai.completion.", ""))
+        .or_else(|| indexed_messages("llm.output_messages.", "message."))
+        .or_else(|| vercel(MessageDirection::Output))
         .or_else(|| text(attributes, "gen_ai.tool.call.result"))
         .or_else(|| text(attributes, "tool.result"))
+        .or_else(|| text(attributes, "ai.toolCall.result"))
         .or_else(|| text(attributes, "output.value"))
         .or_else(|| text(attributes, "traceloop.entity.output"))
         .or_else(|| text(attributes, "gen_ai.completion"));
@@ -160,6 +168,23 @@ fn kind(attributes: &[Attribute]) -> SpanKind {
         "rerank" => Some(SpanKind::Retrieval),
         _ => None,
     };
+    // The Vercel AI SDK names its operation `ai.<function>[.<step>]`; `operation.name`
+    // appends the telemetry function id after a space.
+    let by_vercel = || {
+        let operation = attr("ai.operationId")
+            .or_else(|| attr("operation.name")?.split(' ').next())?;
+        match operation {
+            "ai.generateText.doGenerate"
+            | "ai.streamText.doStream"
+            | "ai.generateObject.doGenerate"
+            | "ai.streamObject.doStream" => Some(SpanKind::LlmCall),
+            "ai.toolCall" => Some(SpanKind::ToolCall),
+            "ai.embed.doEmbed" | "ai.embedMany.doEmbed" => Some(SpanKind::Embedding),
+            "ai.generateText" | "ai.streamText" | "ai.generateObject" | "ai.streamObject"
+            | "ai.embed" | "ai.embedMany" => Some(SpanKind::AgentStep),
+            _ => None,
+        }
+    };
     // Last resorts, for spans that name no operation: what their attributes are about.
     let has = |keys: &[&str]| keys.iter().any(|key| get(attributes, key).is_some());
     let by_presence = || {
@@ -177,6 +202,7 @@ fn kind(attributes: &[Attribute]) -> SpanKind {
         .or_else(by_openinference)
         .or_else(by_traceloop)
         .or_else(by_request_type)
+        .or_else(by_vercel)
         .or_else(by_presence)
         .unwrap_or(SpanKind::Custom)
 }
@@ -221,23 +247,12 @@ fn number(value: &AttributeValue) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-/// The `finish_reason`s of GenAI "parts" output messages.
-fn finish_reasons(messages: &str) -> Vec<String> {
-    let Ok(Value::Array(messages)) = serde_json::from_str::<Value>(messages) else {
-        return Vec::new();
-    };
-    messages
-        .iter()
-        .filter_map(|m| m.get("finish_reason")?.as_str().map(str::to_owned))
-        .collect()
-}
-
 // ---- indexed messages ---------------------------------------------------------------------
 
 /// One message flattened into attributes, e.g. Traceloop's `gen_ai.prompt.1.role` or
 /// OpenInference's `llm.input_messages.1.message.role`.
 #[derive(Default)]
-struct Message {
+struct IndexedMessage {
     role: Option<String>,
     content: Option<String>,
     finish_reason: Option<String>,
@@ -253,8 +268,8 @@ struct ToolCall {
 }
 
 /// Collects `{prefix}{N}.{inner}{field}` attributes into messages, by index.
-fn indexed(attributes: &[Attribute], prefix: &str, inner: &str) -> BTreeMap<usize, Message> {
-    let mut messages = BTreeMap::<usize, Message>::new();
+fn indexed(attributes: &[Attribute], prefix: &str, inner: &str) -> BTreeMap<usize, IndexedMessage> {
+    let mut messages = BTreeMap::<usize, IndexedMessage>::new();
     for attribute in attributes {
         let Some(rest) = attribute.key.strip_prefix(prefix) else {
             continue;
@@ -271,7 +286,7 @@ fn indexed(attributes: &[Attribute], prefix: &str, inner: &str) -> BTreeMap<usiz
         let Some(field) = Field::parse(field) else {
             continue;
         };
-        let message = messages.entry(index).or_default();
+        let message: &mut IndexedMessage = messages.entry(index).or_default();
         let slot = match field {
             Field::Role => &mut message.role,
             Field::Content => &mut message.content,
@@ -359,39 +374,43 @@ enum Part<'a> {
     },
 }
 
-/// Indexed messages as "parts" JSON, so every convention yields the same input/output shape.
+/// Messages as "parts" JSON, so every convention yields the same input/output shape.
 /// Tool-call arguments that are JSON text are embedded as JSON, as the conventions do.
-fn render(messages: &BTreeMap<usize, Message>) -> Option<String> {
+fn render(messages: &[Message]) -> Option<String> {
     if messages.is_empty() {
         return None;
     }
     let rendered: Vec<PartsMessage<'_>> = messages
-        .values()
+        .iter()
         .map(|m| {
             let mut parts = Vec::new();
             if let Some(content) = m.content.as_deref() {
-                parts.push(match m.role.as_deref() {
-                    Some("tool") => Part::ToolCallResponse {
+                parts.push(match m.role.as_str() {
+                    "tool" => Part::ToolCallResponse {
                         id: m.tool_call_id.as_deref(),
                         response: content,
                     },
                     _ => Part::Text { content },
                 });
             }
-            parts.extend(m.tool_calls.values().map(|call| Part::ToolCall {
+            parts.extend(m.tool_calls.iter().map(|call| Part::ToolCall {
                 id: call.id.as_deref(),
-                name: call.name.as_deref(),
+                name: non_empty(&call.name),
                 arguments: call.arguments.as_deref().map(|arguments| {
                     serde_json::from_str(arguments)
                         .unwrap_or_else(|_| Value::String(arguments.to_owned()))
                 }),
             }));
             PartsMessage {
-                role: m.role.as_deref(),
+                role: non_empty(&m.role),
                 finish_reason: m.finish_reason.as_deref(),
                 parts,
             }
         })
         .collect();
     serde_json::to_string(&rendered).ok()
+}
+
+fn non_empty(text: &str) -> Option<&str> {
+    Some(text).filter(|text| !text.is_empty())
 }
