@@ -189,7 +189,8 @@ fn convert_span(
             AttributeValue::Json(json)
         });
     }
-    attributes.extend(genai.derived);
+    let derived = genai::derived(&attributes);
+    attributes.extend(derived);
 
     let status_message = match status {
         SpanStatus::Error => status_message.or(events.exception),

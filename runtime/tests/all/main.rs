@@ -4,6 +4,7 @@ mod batch;
 mod cache;
 mod embed;
 mod fuzz;
+mod genai;
 mod host;
 mod http;
 mod inspect;

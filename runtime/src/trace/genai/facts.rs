@@ -29,16 +29,8 @@ pub(crate) fn finish_reasons(attributes: &[Attribute]) -> Vec<String> {
             .collect();
         (!reasons.is_empty()).then_some(reasons)
     };
-    get(attributes, "gen_ai.response.finish_reasons")
-        .and_then(string_list)
-        .or_else(|| {
-            events
-                .attribute(DETAILS_EVENT, "gen_ai.response.finish_reasons")
-                .and_then(json_string_list)
-        })
+    recorded_reasons(attributes, &events)
         .or_else(from_messages)
-        .or_else(|| one(text(attributes, "llm.finish_reason")))
-        .or_else(|| one(text(attributes, "ai.response.finishReason")))
         .or_else(|| {
             let reasons: Vec<String> = events
                 .named("gen_ai.choice")
@@ -47,6 +39,19 @@ pub(crate) fn finish_reasons(attributes: &[Attribute]) -> Vec<String> {
             (!reasons.is_empty()).then_some(reasons)
         })
         .unwrap_or_default()
+}
+
+/// Finish reasons recorded for the span as a whole rather than per message.
+fn recorded_reasons(attributes: &[Attribute], events: &Events) -> Option<Vec<String>> {
+    get(attributes, "gen_ai.response.finish_reasons")
+        .and_then(string_list)
+        .or_else(|| {
+            events
+                .attribute(DETAILS_EVENT, "gen_ai.response.finish_reasons")
+                .and_then(json_string_list)
+        })
+        .or_else(|| one(text(attributes, "llm.finish_reason")))
+        .or_else(|| one(text(attributes, "ai.response.finishReason")))
 }
 
 pub(crate) fn messages(attributes: &[Attribute], direction: MessageDirection) -> Vec<Message> {
@@ -79,16 +84,7 @@ fn messages_with(
         .and_then(|value| found(json_messages(&attribute_json(value)?)))
         .or_else(|| found(json_messages(events.attribute(DETAILS_EVENT, genai)?)))
         .or_else(|| found(from_indexed(indexed(attributes, traceloop, ""))))
-        .or_else(|| {
-            let mut messages = found(from_indexed(indexed(attributes, openinference, "message.")))?;
-            if direction == MessageDirection::Output && messages.len() == 1 {
-                messages[0].finish_reason = messages[0]
-                    .finish_reason
-                    .take()
-                    .or_else(|| text(attributes, "llm.finish_reason"));
-            }
-            Some(messages)
-        })
+        .or_else(|| found(from_indexed(indexed(attributes, openinference, "message."))))
         .or_else(|| found(vercel(attributes, direction)))
         .or_else(|| {
             let older = text(attributes, older).or_else(|| {
@@ -104,6 +100,17 @@ fn messages_with(
         })
         .unwrap_or_default();
     messages.truncate(MAX_MESSAGES);
+    // Output messages without a finish reason take the span's, one per choice, when the
+    // counts match (OpenInference's `llm.finish_reason`, the older `gen_ai.completion`).
+    if direction == MessageDirection::Output && messages.iter().any(|m| m.finish_reason.is_none()) {
+        if let Some(reasons) = recorded_reasons(attributes, events) {
+            if reasons.len() == messages.len() {
+                for (message, reason) in messages.iter_mut().zip(reasons) {
+                    message.finish_reason.get_or_insert(reason);
+                }
+            }
+        }
+    }
     messages
 }
 
@@ -148,9 +155,12 @@ pub(crate) fn error(span: &Span) -> Option<SpanError> {
     }
     let events = Events::new(&span.attributes);
     let exception = |key: &str| {
-        events
-            .named("exception")
-            .find_map(|e| e.get(key)?.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+        events.named("exception").find_map(|e| {
+            e.get(key)?
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        })
     };
     Some(SpanError {
         error_type: error_type.or_else(|| exception("exception.type")),
@@ -375,7 +385,9 @@ fn json_message(value: &Value) -> Option<Message> {
 }
 
 /// Traceloop's or OpenInference's indexed messages, in index order.
-pub(super) fn from_indexed(messages: std::collections::BTreeMap<usize, IndexedMessage>) -> Vec<Message> {
+pub(super) fn from_indexed(
+    messages: std::collections::BTreeMap<usize, IndexedMessage>,
+) -> Vec<Message> {
     messages
         .into_values()
         .take(MAX_MESSAGES)

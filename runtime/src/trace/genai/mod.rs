@@ -23,9 +23,6 @@ pub(crate) struct GenAi {
     pub(crate) output: Option<String>,
     pub(crate) usage: TokenUsage,
     pub(crate) cost_usd: Option<f64>,
-    /// Attributes derived from others (`gen_ai.response.finish_reasons` from Traceloop's
-    /// indexed completions), only ever for keys the span lacks.
-    pub(crate) derived: Vec<Attribute>,
 }
 
 const MODEL: &[&str] = &[
@@ -89,16 +86,6 @@ pub(crate) fn map(attributes: &[Attribute]) -> GenAi {
         .or_else(|| text(attributes, "input.value"))
         .or_else(|| text(attributes, "traceloop.entity.input"))
         .or_else(|| text(attributes, "gen_ai.prompt"));
-    let mut derived = Vec::new();
-    if get(attributes, FINISH_REASONS).is_none() {
-        let reasons = facts::finish_reasons(attributes);
-        if !reasons.is_empty() {
-            derived.push(Attribute {
-                key: FINISH_REASONS.to_owned(),
-                value: AttributeValue::Json(Value::from(reasons).to_string()),
-            });
-        }
-    }
     let output = text(attributes, "gen_ai.output.messages")
         .or_else(|| indexed_messages("gen_ai.completion.", ""))
         .or_else(|| indexed_messages("llm.output_messages.", "message."))
@@ -133,8 +120,24 @@ pub(crate) fn map(attributes: &[Attribute]) -> GenAi {
         output,
         usage,
         cost_usd,
-        derived,
     }
+}
+
+/// Attributes derived from others, only ever for keys the span lacks: the normalized finish
+/// reasons as `gen_ai.response.finish_reasons`, so plugins that read that attribute see every
+/// convention's. Call it once the span's attributes are complete (`otel.events` included).
+pub(crate) fn derived(attributes: &[Attribute]) -> Vec<Attribute> {
+    if get(attributes, FINISH_REASONS).is_some() {
+        return Vec::new();
+    }
+    let reasons = facts::finish_reasons(attributes);
+    if reasons.is_empty() {
+        return Vec::new();
+    }
+    vec![Attribute {
+        key: FINISH_REASONS.to_owned(),
+        value: AttributeValue::Json(Value::from(reasons).to_string()),
+    }]
 }
 
 fn kind(attributes: &[Attribute]) -> SpanKind {
@@ -171,8 +174,8 @@ fn kind(attributes: &[Attribute]) -> SpanKind {
     // The Vercel AI SDK names its operation `ai.<function>[.<step>]`; `operation.name`
     // appends the telemetry function id after a space.
     let by_vercel = || {
-        let operation = attr("ai.operationId")
-            .or_else(|| attr("operation.name")?.split(' ').next())?;
+        let operation =
+            attr("ai.operationId").or_else(|| attr("operation.name")?.split(' ').next())?;
         match operation {
             "ai.generateText.doGenerate"
             | "ai.streamText.doStream"
