@@ -333,7 +333,12 @@ impl HostTrace for HostState {
         Ok(self
             .trace(&this)?
             .span(index)
-            .map(|s| s.messages(direction).into_iter().map(convert::message).collect())
+            .map(|s| {
+                s.messages(direction)
+                    .into_iter()
+                    .map(convert::message)
+                    .collect()
+            })
             .unwrap_or_default())
     }
 

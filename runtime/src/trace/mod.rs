@@ -79,14 +79,14 @@
 //!   `finish_reason` of `gen_ai.output.messages`. A `length` there means the output was cut.
 
 mod error;
-mod formats;
 mod facts;
+mod formats;
 mod genai;
 mod model;
 mod otlp;
 mod otlp_value;
 
 pub use error::TraceError;
-pub use formats::{from_otlp_json, from_otlp_value, parse_json_line, parse_traces, TraceReader};
 pub use facts::{Message, MessageDirection, SpanError, ToolCall};
+pub use formats::{from_otlp_json, from_otlp_value, parse_json_line, parse_traces, TraceReader};
 pub use model::*;
