@@ -11,7 +11,8 @@ use std::ops::Range;
 
 use crate::bindings::wit;
 use crate::{
-    Attribute, AttributeValue, Span, SpanInfo, SpanKind, SpanStatus, TokenUsage, TraceData,
+    Attribute, AttributeValue, Message, Span, SpanError, SpanInfo, SpanKind, SpanStatus,
+    TokenUsage, ToolCall, TraceData,
 };
 
 /// A recorded trace, owned by the host.
@@ -550,6 +551,82 @@ impl<'t> SpanRef<'t> {
             .into_iter()
             .map(Attribute::from_wit)
             .collect()
+    }
+
+    /// Why the model stopped generating, one entry per choice (`stop`, `length`,
+    /// `tool_calls`, ...), as recorded; empty when not recorded. The host reads it from
+    /// whichever convention recorded the span (OpenTelemetry GenAI, Traceloop, OpenInference's
+    /// `llm.finish_reason`, the Vercel AI SDK's `ai.response.finishReason`).
+    ///
+    /// ```no_run
+    /// # fn f(span: flowtrace_plugin_sdk::SpanRef<'_>) {
+    /// let cut_off = span.finish_reasons().iter().any(|r| r == "length");
+    /// # }
+    /// ```
+    pub fn finish_reasons(&self) -> Vec<String> {
+        self.trace.raw().span_finish_reasons(self.index)
+    }
+
+    /// The messages the LLM call was sent, in order (copies them); empty when not recorded.
+    ///
+    /// ```no_run
+    /// # fn f(span: flowtrace_plugin_sdk::SpanRef<'_>) {
+    /// let question = span.input_messages().into_iter().rev().find(|m| m.role == "user");
+    /// # }
+    /// ```
+    pub fn input_messages(&self) -> Vec<Message> {
+        self.messages(wit::MessageDirection::Input)
+    }
+
+    /// The messages the model answered, in order (copies them); empty when not recorded.
+    ///
+    /// ```no_run
+    /// # fn f(span: flowtrace_plugin_sdk::SpanRef<'_>) {
+    /// let asked_for_tools = span.output_messages().iter().any(|m| !m.tool_calls.is_empty());
+    /// # }
+    /// ```
+    pub fn output_messages(&self) -> Vec<Message> {
+        self.messages(wit::MessageDirection::Output)
+    }
+
+    fn messages(&self, direction: wit::MessageDirection) -> Vec<Message> {
+        self.trace
+            .raw()
+            .span_messages(self.index, direction)
+            .into_iter()
+            .map(Message::from_wit)
+            .collect()
+    }
+
+    /// The tool a tool span executed: name, call id, arguments and result. A tool-call span
+    /// always has one (its name may be empty); another span only when it names a tool.
+    ///
+    /// ```no_run
+    /// # fn f(span: flowtrace_plugin_sdk::SpanRef<'_>) {
+    /// if let Some(call) = span.tool_call() {
+    ///     flowtrace_plugin_sdk::debug!("{} returned {:?}", call.name, call.result);
+    /// }
+    /// # }
+    /// ```
+    pub fn tool_call(&self) -> Option<ToolCall> {
+        self.trace
+            .raw()
+            .span_tool_call(self.index)
+            .map(ToolCall::from_wit)
+    }
+
+    /// What went wrong, for a span with an error status or an `error.type`.
+    ///
+    /// ```no_run
+    /// # fn f(span: flowtrace_plugin_sdk::SpanRef<'_>) {
+    /// let timed_out = span.error().and_then(|e| e.error_type).is_some_and(|t| t == "timeout");
+    /// # }
+    /// ```
+    pub fn error(&self) -> Option<SpanError> {
+        self.trace
+            .raw()
+            .span_error(self.index)
+            .map(SpanError::from_wit)
     }
 
     /// The whole span, every string copied.
