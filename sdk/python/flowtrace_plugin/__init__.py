@@ -59,6 +59,7 @@ from __future__ import annotations
 from . import _kinds, config, log
 from ._attributes import AttributeValue, as_string_list
 from ._data import Span, TraceData
+from ._facts import Message, SpanError, SpanFacts, ToolCall
 from ._kinds import *  # noqa: F403 - the base class of each kind, listed in `_kinds.__all__`
 from ._plugin import export
 from ._result import EvalResult, Finding, MetricValue
@@ -76,14 +77,18 @@ __all__ = [
     "Finding",
     "InvalidConfig",
     "InvalidInput",
+    "Message",
     "MetricValue",
     "PluginError",
     "Span",
+    "SpanError",
+    "SpanFacts",
     "SpanInfo",
     "SpanKind",
     "SpanRef",
     "SpanStatus",
     "TokenUsage",
+    "ToolCall",
     "Trace",
     "TraceData",
     "Unavailable",

@@ -11,6 +11,7 @@ from typing import Any
 
 from ._attributes import AttributeValue, from_json_text, to_json_text
 from ._data import Span, TraceData
+from ._facts import Message, SpanError, ToolCall
 from ._host import wit
 from ._result import EvalResult, check_score
 from ._span import SpanInfo, SpanKind, SpanStatus, TokenUsage
@@ -109,6 +110,11 @@ def plugin_error_from(raw: Any) -> PluginError:
     return Failed(str(raw.value))
 
 
+def tool_call_from(raw: Any) -> ToolCall:
+    """The SDK's :class:`ToolCall` from the generated record."""
+    return ToolCall(name=raw.name, id=raw.id, arguments=raw.arguments, result=raw.result)
+
+
 class HostSource:
     """A :class:`~flowtrace_plugin._trace.TraceSource` over the host's ``trace`` resource."""
 
@@ -171,6 +177,31 @@ class HostSource:
 
     def span_attributes(self, index: int) -> dict[str, AttributeValue]:
         return attributes_from(self._raw.span_attributes(index))
+
+    def span_finish_reasons(self, index: int) -> list[str]:
+        return [str(reason) for reason in self._raw.span_finish_reasons(index)]
+
+    def span_messages(self, index: int, output: bool) -> list[Message]:
+        direction = _types().MessageDirection
+        raw = self._raw.span_messages(index, direction.OUTPUT if output else direction.INPUT)
+        return [
+            Message(
+                role=m.role,
+                content=m.content,
+                tool_calls=tuple(tool_call_from(c) for c in m.tool_calls),
+                tool_call_id=m.tool_call_id,
+                finish_reason=m.finish_reason,
+            )
+            for m in raw
+        ]
+
+    def span_tool_call(self, index: int) -> ToolCall | None:
+        raw = self._raw.span_tool_call(index)
+        return None if raw is None else tool_call_from(raw)
+
+    def span_error(self, index: int) -> SpanError | None:
+        raw = self._raw.span_error(index)
+        return None if raw is None else SpanError(error_type=raw.error_type, message=raw.message)
 
     def span(self, index: int) -> Span:
         raw = self._raw.span(index)

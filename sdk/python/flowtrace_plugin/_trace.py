@@ -11,13 +11,14 @@ time it is read.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from ._attributes import AttributeValue
 from ._data import Span, TraceData
+from ._facts import Message, SpanError, SpanFacts, ToolCall
 from ._span import SpanInfo, SpanKind, SpanStatus, TokenUsage
 
 __all__ = ["SpanRef", "Trace"]
@@ -54,6 +55,10 @@ class TraceSource(Protocol):
     def span_status_message(self, index: int) -> str | None: ...
     def span_attribute(self, index: int, key: str) -> AttributeValue: ...
     def span_attributes(self, index: int) -> dict[str, AttributeValue]: ...
+    def span_finish_reasons(self, index: int) -> list[str]: ...
+    def span_messages(self, index: int, output: bool) -> list[Message]: ...
+    def span_tool_call(self, index: int) -> ToolCall | None: ...
+    def span_error(self, index: int) -> SpanError | None: ...
     def span(self, index: int) -> Span: ...
     def to_data(self) -> TraceData: ...
     def close(self) -> None: ...
@@ -89,17 +94,24 @@ class Trace:
         self._infos: list[SpanInfo] | None = None
 
     @classmethod
-    def from_data(cls, data: TraceData) -> Trace:
+    def from_data(cls, data: TraceData, facts: Mapping[str, SpanFacts] | None = None) -> Trace:
         """A trace over a :class:`~flowtrace_plugin.TraceData` in memory, to run a plugin's
         code in a unit test, without a host. Spans keep the order given; parents are found
         by ``parent_id``; text lengths are UTF-8 byte counts, as the host reports them.
+        Without a host nothing normalizes attributes: ``facts`` gives the normalized facts
+        (finish reasons, messages, ...) of spans by span id; other spans have none.
+
+        >>> from flowtrace_plugin import Span, SpanFacts, TraceData
+        >>> data = TraceData(spans=[Span("01", "chat")])
+        >>> Trace.from_data(data, {"01": SpanFacts(finish_reasons=("length",))}).spans()[0].finish_reasons
+        ['length']
 
         >>> from flowtrace_plugin import Span, TraceData
         >>> trace = Trace.from_data(TraceData(id="t", spans=[Span("01", "chat", output="héllo")]))
         >>> trace.spans()[0].output_len
         6
         """
-        return cls(_DataSource(data))
+        return cls(_DataSource(data, facts or {}))
 
     @cached_property
     def id(self) -> str:
@@ -507,6 +519,66 @@ class SpanRef:
         """
         return self.trace._source.span_attributes(self.index)
 
+    @cached_property
+    def finish_reasons(self) -> list[str]:
+        """Why the model stopped generating, one entry per choice (``stop``, ``length``,
+        ``tool_calls``, ...), as recorded; empty when not recorded. The host reads it from
+        whichever convention recorded the span (OpenTelemetry GenAI, Traceloop,
+        OpenInference's ``llm.finish_reason``, the Vercel AI SDK's
+        ``ai.response.finishReason``).
+
+        >>> from flowtrace_plugin import Span, SpanFacts, TraceData
+        >>> trace = Trace.from_data(TraceData(spans=[Span("01", "chat")]),
+        ...                         {"01": SpanFacts(finish_reasons=("length",))})
+        >>> "length" in trace.spans()[0].finish_reasons
+        True
+        """
+        return self.trace._source.span_finish_reasons(self.index)
+
+    @cached_property
+    def input_messages(self) -> list[Message]:
+        """The messages the LLM call was sent, in order (copies them); empty when not
+        recorded.
+
+        >>> from flowtrace_plugin import Message, Span, SpanFacts, TraceData
+        >>> facts = SpanFacts(input_messages=(Message(role="user", content="hi"),))
+        >>> Trace.from_data(TraceData(spans=[Span("01", "chat")]), {"01": facts}).spans()[0].input_messages[0].content
+        'hi'
+        """
+        return self.trace._source.span_messages(self.index, False)
+
+    @cached_property
+    def output_messages(self) -> list[Message]:
+        """The messages the model answered, in order (copies them); empty when not recorded.
+
+        >>> from flowtrace_plugin import Span, TraceData
+        >>> Trace.from_data(TraceData(spans=[Span("01", "chat")])).spans()[0].output_messages
+        []
+        """
+        return self.trace._source.span_messages(self.index, True)
+
+    @cached_property
+    def tool_call(self) -> ToolCall | None:
+        """The tool a tool span executed: name, call id, arguments and result. A tool-call
+        span always has one (its name may be empty); another span only when it names a tool.
+
+        >>> from flowtrace_plugin import Span, SpanFacts, ToolCall, TraceData
+        >>> facts = SpanFacts(tool_call=ToolCall(name="get_weather", result="sunny"))
+        >>> Trace.from_data(TraceData(spans=[Span("01", "tool")]), {"01": facts}).spans()[0].tool_call.result
+        'sunny'
+        """
+        return self.trace._source.span_tool_call(self.index)
+
+    @cached_property
+    def error(self) -> SpanError | None:
+        """What went wrong, for a span with an error status or an ``error.type``.
+
+        >>> from flowtrace_plugin import Span, TraceData
+        >>> Trace.from_data(TraceData(spans=[Span("01", "x")])).spans()[0].error is None
+        True
+        """
+        return self.trace._source.span_error(self.index)
+
     def to_span(self) -> Span:
         """The whole span by value, every string copied.
 
@@ -535,8 +607,12 @@ def _utf8_len(text: str | None) -> int:
 class _DataSource:
     """A :class:`TraceSource` over a :class:`TraceData` in memory (:meth:`Trace.from_data`)."""
 
-    def __init__(self, data: TraceData) -> None:
+    def __init__(self, data: TraceData, facts: Mapping[str, SpanFacts]) -> None:
         self._data = data
+        self._facts = facts
+
+    def _facts_at(self, index: int) -> SpanFacts:
+        return self._facts.get(self._span_at(index).id) or SpanFacts()
 
     def _span_at(self, index: int) -> Span:
         return self._data.spans[index]
@@ -601,6 +677,19 @@ class _DataSource:
 
     def span_attributes(self, index: int) -> dict[str, AttributeValue]:
         return copy.deepcopy(self._span_at(index).attributes)
+
+    def span_finish_reasons(self, index: int) -> list[str]:
+        return list(self._facts_at(index).finish_reasons)
+
+    def span_messages(self, index: int, output: bool) -> list[Message]:
+        facts = self._facts_at(index)
+        return list(facts.output_messages if output else facts.input_messages)
+
+    def span_tool_call(self, index: int) -> ToolCall | None:
+        return self._facts_at(index).tool_call
+
+    def span_error(self, index: int) -> SpanError | None:
+        return self._facts_at(index).error
 
     def span(self, index: int) -> Span:
         return copy.deepcopy(self._span_at(index))

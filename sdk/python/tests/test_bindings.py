@@ -189,6 +189,26 @@ class FakeTrace:
         self.calls.append("span")
         return self._span(index)
 
+    # The normalized facts: every LLM call was cut off after asking for `get_weather`.
+    def span_finish_reasons(self, index: int) -> list[str]:
+        self.calls.append("span_finish_reasons")
+        return ["length"] if self._span(index).kind == self.t.SpanKind.LLM_CALL else []
+
+    def span_messages(self, index: int, direction: Any) -> list[Any]:
+        self.calls.append("span_messages")
+        call = self.t.ToolCall(id="call_1", name="get_weather", arguments="{}", result=None)
+        if direction == self.t.MessageDirection.INPUT:
+            return [self.t.Message("user", "weather?", [], None, None)]
+        return [self.t.Message("assistant", None, [call], None, "length")]
+
+    def span_tool_call(self, index: int) -> Any:
+        self.calls.append("span_tool_call")
+        return self.t.ToolCall(id="call_1", name="get_weather", arguments="{}", result="sunny")
+
+    def span_error(self, index: int) -> Any:
+        self.calls.append("span_error")
+        return self.t.SpanError(error_type="Timeout", message=None)
+
     def to_data(self) -> Any:
         self.calls.append("to_data")
         return self.raw
@@ -453,6 +473,25 @@ class EvaluatorTest(BindingsTest):
             roundtrip.spans[1].attributes.pop("raw")
             self.assertEqual(roundtrip, data)
             self.assertEqual([s.index for s in trace.spans_of_kind(SpanKind.TOOL_CALL)], [2])
+
+
+    def test_span_facts_arrive_as_sdk_values(self) -> None:
+        from flowtrace_plugin import Message, SpanError, Trace, ToolCall
+        from flowtrace_plugin._convert import HostSource
+
+        with world():
+            trace = Trace(HostSource(FakeTrace(agent())))
+            chat = trace.spans_of_kind(SpanKind.LLM_CALL)[0]
+            self.assertEqual(chat.finish_reasons, ["length"])
+            self.assertEqual(chat.input_messages, [Message(role="user", content="weather?")])
+            call = ToolCall(name="get_weather", id="call_1", arguments="{}")
+            self.assertEqual(
+                chat.output_messages,
+                [Message(role="assistant", tool_calls=(call,), finish_reason="length")],
+            )
+            self.assertTrue(chat.output_messages[0].was_cut_off)
+            self.assertEqual(chat.tool_call, ToolCall("get_weather", "call_1", "{}", "sunny"))
+            self.assertEqual(chat.error, SpanError(error_type="Timeout"))
 
 
 class LoadTest(BindingsTest):
