@@ -78,6 +78,7 @@ export {
   type JsonValue,
 } from "./attribute";
 export { createSpan, type Span, type SpanInit, type TraceData } from "./data";
+export type { Message, SpanError, SpanFacts, ToolCall } from "./facts";
 export {
   Failed,
   InvalidConfig,

@@ -15,6 +15,15 @@ import type * as wit from "flowtrace:plugin/types@0.1.0";
 
 import { findAttribute, type Attribute, type AttributeValue } from "./attribute";
 import { createSpan, type Span, type TraceData } from "./data";
+import {
+  messageFromWire,
+  spanErrorFromWire,
+  toolCallFromWire,
+  type Message,
+  type SpanError,
+  type SpanFacts,
+  type ToolCall,
+} from "./facts";
 import { totalTokens, type SpanInfo, type SpanKind, type SpanStatus, type TokenUsage } from "./span";
 import {
   attributesFromWire,
@@ -54,6 +63,11 @@ export interface TraceSource {
   spanAttributes(index: number): wit.Attribute[];
   span(index: number): wit.Span | undefined;
   toData(): wit.TraceData;
+  /** The normalized facts; a source without them gives none. */
+  spanFinishReasons?(index: number): string[];
+  spanMessages?(index: number, direction: wit.MessageDirection): wit.Message[];
+  spanToolCall?(index: number): wit.ToolCall | undefined;
+  spanError?(index: number): wit.SpanError | undefined;
 }
 
 /**
@@ -111,9 +125,16 @@ export class Trace {
    * });
    * trace.span(0)?.outputLen; // 0
    * ```
+   *
+   * Without a host nothing normalizes attributes: `facts` gives the normalized facts
+   * (finish reasons, messages, ...) of spans by span id; other spans have none.
+   *
+   * ```ts
+   * Trace.fromData(data, { s1: { finishReasons: ["length"] } }).span(0)?.finishReasons(); // ["length"]
+   * ```
    */
-  static fromData(data: TraceData): Trace {
-    return new Trace(new DataSource(data));
+  static fromData(data: TraceData, facts: Readonly<Record<string, SpanFacts>> = {}): Trace {
+    return new Trace(new DataSource(data, facts));
   }
 
   /**
@@ -580,6 +601,68 @@ export class SpanRef {
   }
 
   /**
+   * Why the model stopped generating, one entry per choice (`stop`, `length`,
+   * `tool_calls`, ...), as recorded; empty when not recorded. The host reads it from
+   * whichever convention recorded the span (OpenTelemetry GenAI, Traceloop,
+   * OpenInference's `llm.finish_reason`, the Vercel AI SDK's `ai.response.finishReason`).
+   *
+   * ```ts
+   * const cutOff = span.finishReasons().includes("length");
+   * ```
+   */
+  finishReasons(): string[] {
+    return this.trace.source.spanFinishReasons?.(this.index) ?? [];
+  }
+
+  /**
+   * The messages the LLM call was sent, in order (copies them); empty when not recorded.
+   *
+   * ```ts
+   * const question = span.inputMessages().findLast((m) => m.role === "user")?.content;
+   * ```
+   */
+  inputMessages(): Message[] {
+    return (this.trace.source.spanMessages?.(this.index, "input") ?? []).map(messageFromWire);
+  }
+
+  /**
+   * The messages the model answered, in order (copies them); empty when not recorded.
+   *
+   * ```ts
+   * const askedForTools = span.outputMessages().some((m) => m.toolCalls.length > 0);
+   * ```
+   */
+  outputMessages(): Message[] {
+    return (this.trace.source.spanMessages?.(this.index, "output") ?? []).map(messageFromWire);
+  }
+
+  /**
+   * The tool a tool span executed: name, call id, arguments and result. A tool-call span
+   * always has one (its name may be empty); another span only when it names a tool.
+   *
+   * ```ts
+   * const call = span.toolCall();
+   * if (call) log.debug(`${call.name} returned ${call.result}`);
+   * ```
+   */
+  toolCall(): ToolCall | undefined {
+    const raw = this.trace.source.spanToolCall?.(this.index);
+    return raw === undefined ? undefined : toolCallFromWire(raw);
+  }
+
+  /**
+   * What went wrong, for a span with an error status or an `error.type`.
+   *
+   * ```ts
+   * const timedOut = span.error()?.errorType === "timeout";
+   * ```
+   */
+  error(): SpanError | undefined {
+    const raw = this.trace.source.spanError?.(this.index);
+    return raw === undefined ? undefined : spanErrorFromWire(raw);
+  }
+
+  /**
    * The whole span, every string copied.
    *
    * ```ts
@@ -596,8 +679,10 @@ export class SpanRef {
 class DataSource implements TraceSource {
   readonly #data: wit.TraceData;
   readonly #parents: (number | undefined)[];
+  readonly #facts: Readonly<Record<string, SpanFacts>>;
 
-  constructor(data: TraceData) {
+  constructor(data: TraceData, facts: Readonly<Record<string, SpanFacts>>) {
+    this.#facts = facts;
     const wire = traceDataToWire(data, "trace");
     // The host's order: by start time, parents before children at equal times.
     const depth = (span: wit.Span): number => {
@@ -700,5 +785,25 @@ class DataSource implements TraceSource {
   }
   toData(): wit.TraceData {
     return this.#data;
+  }
+  #factsAt(index: number): SpanFacts {
+    const id = this.#at(index)?.id;
+    return (id !== undefined && Object.hasOwn(this.#facts, id) && this.#facts[id]) || {};
+  }
+  spanFinishReasons(index: number): string[] {
+    return [...(this.#factsAt(index).finishReasons ?? [])];
+  }
+  spanMessages(index: number, direction: wit.MessageDirection): wit.Message[] {
+    const facts = this.#factsAt(index);
+    const messages = (direction === "input" ? facts.inputMessages : facts.outputMessages) ?? [];
+    return messages.map((m) => ({ ...m, toolCalls: [...m.toolCalls] }));
+  }
+  spanToolCall(index: number): wit.ToolCall | undefined {
+    const call = this.#factsAt(index).toolCall;
+    return call === undefined ? undefined : { ...call };
+  }
+  spanError(index: number): wit.SpanError | undefined {
+    const error = this.#factsAt(index).error;
+    return error === undefined ? undefined : { ...error };
   }
 }

@@ -172,6 +172,41 @@ describe("AttributeValue", () => {
 });
 
 describe("Trace", () => {
+  test("span facts come from the source, converted to the SDK's values", () => {
+    const call = { id: "call_1", name: "get_weather", arguments: "{}" };
+    const trace = Trace.fromData(agentData(), {
+      b: {
+        finishReasons: ["length"],
+        inputMessages: [{ role: "user", content: "weather?", toolCalls: [] }],
+        outputMessages: [{ role: "assistant", toolCalls: [call], finishReason: "length" }],
+      },
+      c: { toolCall: { ...call, result: "sunny" }, error: { errorType: "Timeout" } },
+    });
+    const [a, b, c] = trace.spans();
+    assert.deepEqual(b?.finishReasons(), ["length"]);
+    assert.deepEqual(b?.inputMessages(), [{ role: "user", content: "weather?", toolCalls: [] }]);
+    assert.deepEqual(b?.outputMessages(), [
+      { role: "assistant", toolCalls: [call], finishReason: "length" },
+    ]);
+    assert.deepEqual(c?.toolCall(), { ...call, result: "sunny" });
+    assert.deepEqual(c?.error(), { errorType: "Timeout" });
+    assert.deepEqual(a?.finishReasons(), []);
+    assert.equal(a?.toolCall(), undefined);
+    assert.equal(a?.error(), undefined);
+    // A source written before the facts existed gives none.
+    const facts = ["spanFinishReasons", "spanMessages", "spanToolCall", "spanError"];
+    const older = new Proxy(trace.source, {
+      get(target, prop) {
+        if (facts.includes(String(prop))) return undefined;
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const olderB = new Trace(older).span(1);
+    assert.deepEqual(olderB?.finishReasons(), []);
+    assert.deepEqual(olderB?.outputMessages(), []);
+  });
+
   test("orders spans like the host and resolves parents", () => {
     const trace = Trace.fromData(agentData());
     assert.deepEqual(
