@@ -38,7 +38,9 @@
 //!
 //! # GenAI conventions
 //!
-//! The first rule that answers wins.
+//! The first rule that answers wins. The span facts read on demand ([`Span::finish_reasons`],
+//! [`Span::messages`], [`Span::tool_call`], [`Span::error`]) follow the same rule;
+//! `docs/trace-model.md` lists every fact and its sources, the Vercel AI SDK's `ai.*` included.
 //!
 //! - **Kind**: `gen_ai.operation.name` (`chat`, `text_completion`, `generate_content`: LLM
 //!   call; `embeddings`; `execute_tool`: tool call; `invoke_agent`, `create_agent`: agent step),
@@ -75,8 +77,10 @@
 //!
 //!   Instrumentations that put content in log records (not in the trace) give `None`.
 //! - **Finish reasons** stay visible in `gen_ai.response.finish_reasons` (a JSON array): when a
-//!   span lacks it, it is derived from Traceloop's `gen_ai.completion.N.finish_reason` or the
-//!   `finish_reason` of `gen_ai.output.messages`. A `length` there means the output was cut.
+//!   span lacks it, it is derived from [`Span::finish_reasons`] (Traceloop's
+//!   `gen_ai.completion.N.finish_reason`, the `finish_reason` of `gen_ai.output.messages`,
+//!   OpenInference's `llm.finish_reason`, the Vercel AI SDK's `ai.response.finishReason`, span
+//!   events). A `length` there means the output was cut.
 
 mod error;
 mod facts;
