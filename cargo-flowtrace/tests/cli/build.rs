@@ -430,7 +430,7 @@ fn the_sample_evaluator_passes_its_fixtures() {
     .expect_code(0);
     assert_eq!(
         out.stdout.lines().last(),
-        Some("8 passed, 0 failed"),
+        Some("9 passed, 0 failed"),
         "{}",
         out.stdout
     );

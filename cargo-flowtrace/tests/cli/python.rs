@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::build::edit;
-use crate::support::{copy_sources, flowtrace, run, tmp, toolchain_home, validated, Run};
+use crate::support::{
+    copy_sources, flowtrace, openinference_fixture, run, tmp, toolchain_home, validated, Run,
+};
 
 /// The binary, with the shared toolchains.
 fn python(dir: &Path) -> Command {
@@ -458,6 +460,49 @@ fn every_python_template_builds_and_passes_its_fixtures() {
             out.stdout
         );
     }
+}
+
+/// Flags LLM calls cut off by the token limit, and counts tool calls asked for, answered and
+/// executed, from the normalized span facts only (see `openinference_fixture`).
+const CUT_OFF_APP: &str = r#"from flowtrace_plugin import EvalResult, Evaluator, SpanKind, Trace, export
+
+
+@export
+class CutOff(Evaluator):
+    def evaluate(self, trace: Trace) -> EvalResult:
+        result = EvalResult.ok(label="ok")
+        asked, answered, tools = set(), 0, 0
+        for span in trace.spans_of_kind(SpanKind.LLM_CALL):
+            asked |= {c.id for m in span.output_messages for c in m.tool_calls}
+            answered += sum(1 for m in span.input_messages if m.tool_call_id in asked)
+            if "length" in span.finish_reasons:
+                result = EvalResult.fail(0.0, label="truncated")
+                result.finding("cut off by the token limit", span_id=span.id)
+        for span in trace.spans_of_kind(SpanKind.TOOL_CALL):
+            tools += span.tool_call is not None and span.tool_call.name == "get_weather"
+        return result.metric("asked", len(asked)).metric("answered", answered).metric("tools", tools)
+"#;
+
+/// A Python plugin reads the finish reasons, messages and tool calls the host normalized from
+/// an OpenInference export.
+#[test]
+fn a_python_plugin_reads_the_span_facts_of_an_openinference_export() {
+    let dir = tmp();
+    let root = dir.path().join("py-cut-off");
+    fs::create_dir_all(&root).unwrap();
+    fs::write(
+        root.join("flowtrace.toml"),
+        MANIFEST.replace("py-check", "py-cut-off"),
+    )
+    .unwrap();
+    fs::write(root.join("app.py"), CUT_OFF_APP).unwrap();
+    openinference_fixture(&root);
+    let out = in_plugin(&root, ["test"]).expect_code(0);
+    assert!(
+        out.stdout.ends_with("1 passed, 0 failed\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// The Python example passes its fixtures.

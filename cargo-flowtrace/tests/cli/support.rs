@@ -191,3 +191,29 @@ pub fn copy_sources(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Replaces `plugin`'s fixtures with one over an OpenInference export (`llm.finish_reason`,
+/// `llm.*_messages`, `tool.*`) whose last LLM call was cut off by the token limit. A plugin
+/// that reads the normalized span facts flags it: label `truncated`, one finding, metrics
+/// `asked` (tool calls in output messages), `answered` (tool results in input messages that
+/// name a call asked for) and `tools` (tool spans whose tool call is named `get_weather`), 1
+/// each.
+pub fn openinference_fixture(plugin: &Path) {
+    let tests = plugin.join("tests");
+    if tests.exists() {
+        std::fs::remove_dir_all(&tests).unwrap();
+    }
+    std::fs::create_dir_all(&tests).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/sample-evaluator/tests/traces/otlp-openinference.json"),
+        tests.join("otlp-openinference.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        tests.join("openinference.toml"),
+        "trace = \"otlp-openinference.json\"\n\n[expect]\npassed = false\nlabel = \"truncated\"\n\
+         findings = 1\nmetrics = { asked = 1, answered = 1, tools = 1 }\n",
+    )
+    .unwrap();
+}

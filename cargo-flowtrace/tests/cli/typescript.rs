@@ -18,7 +18,8 @@ use cargo_flowtrace::toolchain::node;
 
 use crate::build::edit;
 use crate::support::{
-    assert_golden, copy_sources, flowtrace, normalize, run, tmp, toolchain_home, validated, Run,
+    assert_golden, copy_sources, flowtrace, normalize, openinference_fixture, run, tmp,
+    toolchain_home, validated, Run,
 };
 
 /// The binary in `dir`, with the shared toolchain.
@@ -53,6 +54,44 @@ fn assert_all_passed(out: &Run, count: usize) {
     let last = out.stdout.lines().last().unwrap_or_default();
     assert_eq!(last, format!("{count} passed, 0 failed"), "{}", out.stdout);
     assert!(out.stdout.contains("test result: ok."), "{}", out.stdout);
+}
+
+/// Flags LLM calls cut off by the token limit, and counts tool calls asked for, answered and
+/// executed, from the normalized span facts only (see `openinference_fixture`).
+const CUT_OFF: &str = r#"import { defineEvaluator, EvalResult, SpanKind } from "@flowtrace/plugin-sdk";
+
+export const evaluator = defineEvaluator({
+  evaluate(trace) {
+    let result = EvalResult.pass(1, { label: "ok" });
+    const asked = new Set<string | undefined>();
+    let answered = 0;
+    let tools = 0;
+    for (const span of trace.spansOfKind(SpanKind.LlmCall)) {
+      for (const m of span.outputMessages()) for (const c of m.toolCalls) asked.add(c.id);
+      answered += span.inputMessages().filter((m) => asked.has(m.toolCallId)).length;
+      if (span.finishReasons().includes("length")) {
+        result = EvalResult.fail(0, { label: "truncated" });
+        result.finding("cut off by the token limit", span.id());
+      }
+    }
+    for (const span of trace.spansOfKind(SpanKind.ToolCall)) {
+      if (span.toolCall()?.name === "get_weather") tools += 1;
+    }
+    return result.metric("asked", asked.size).metric("answered", answered).metric("tools", tools);
+  },
+});
+"#;
+
+/// A TypeScript plugin reads the finish reasons, messages and tool calls the host normalized
+/// from an OpenInference export.
+#[test]
+fn a_typescript_plugin_reads_the_span_facts_of_an_openinference_export() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "ts-cut-off");
+    fs::write(plugin.join("src/index.ts"), CUT_OFF).unwrap();
+    openinference_fixture(&plugin);
+    let out = run(ts(&plugin), ["test"]).expect_code(0);
+    assert_all_passed(&out, 1);
 }
 
 #[test]

@@ -76,11 +76,8 @@ export_evaluator!(SampleEvaluator);
 
 fn check_llm_call(span: &SpanRef<'_>, max_chars: u64) -> Flags {
     let mut flags = Flags::default();
-    let reasons = span
-        .attribute("gen_ai.response.finish_reasons")
-        .and_then(|v| v.to_string_list())
-        .unwrap_or_default();
-    if reasons.iter().any(|r| r == "length") {
+    // Normalized by the host: OpenTelemetry GenAI, Traceloop, OpenInference, Vercel AI SDK.
+    if span.finish_reasons().iter().any(|r| r == "length") {
         flags.add(
             Issue::Truncated,
             "output cut off by the token limit (finish reason `length`)".into(),
