@@ -47,17 +47,21 @@
 //!   then OpenInference `openinference.span.kind` (`LLM`, `TOOL`, `RETRIEVER`/`RERANKER`,
 //!   `EMBEDDING`, `AGENT`/`CHAIN`: agent step), then Traceloop `traceloop.span.kind`
 //!   (`workflow`/`task`/`agent`: agent step, `tool`) and `llm.request.type` (`chat`,
-//!   `completion`, `embedding`, `rerank`). A span that names no operation is a tool call if it
+//!   `completion`, `embedding`, `rerank`), then the Vercel AI SDK's `ai.operationId` (or
+//!   `operation.name`: `ai.*.doGenerate`/`doStream`: LLM call, `ai.toolCall`, `ai.*.doEmbed`,
+//!   `ai.generateText` and the like: agent step). A span that names no operation is a tool call if it
 //!   has `gen_ai.tool.name` or `gen_ai.tool.call.id`, an agent step if it has
 //!   `gen_ai.agent.name` or `gen_ai.agent.id` (an agent's root span often carries only that),
 //!   an LLM call if it has `gen_ai.request.model` or `llm.model_name`; otherwise custom.
 //! - **Model**: `gen_ai.response.model`, `gen_ai.request.model`, `llm.response.model`,
-//!   `llm.request.model`, `llm.model_name`, `embedding.model_name`.
+//!   `llm.request.model`, `llm.response.model_name`, `llm.model_name`, `llm.request.model_name`,
+//!   `ai.response.model`, `ai.model.id`, `embedding.model_name`.
 //! - **Tokens**: input from `gen_ai.usage.input_tokens`, `gen_ai.usage.prompt_tokens`,
-//!   `llm.usage.prompt_tokens`, `llm.token_count.prompt`; output likewise (`output_tokens`,
-//!   `completion_tokens`, `llm.token_count.completion`); total from
-//!   `gen_ai.usage.total_tokens`, `llm.usage.total_tokens`, `llm.token_count.total`, never
-//!   computed. **Cost** from `gen_ai.usage.cost`, `gen_ai.usage.cost_usd`, `llm.cost.total`,
+//!   `llm.usage.prompt_tokens`, `llm.token_count.prompt`, `ai.usage.inputTokens`,
+//!   `ai.usage.promptTokens`; output likewise (`output_tokens`, `completion_tokens`,
+//!   `llm.token_count.completion`, `ai.usage.outputTokens`, `ai.usage.completionTokens`); total
+//!   from `gen_ai.usage.total_tokens`, `llm.usage.total_tokens`, `llm.token_count.total`,
+//!   `ai.usage.totalTokens`, never computed. **Cost** from `gen_ai.usage.cost`, `gen_ai.usage.cost_usd`, `llm.cost.total`,
 //!   or the sum of input and output costs; otherwise `None`.
 //! - **Input / output** are always text, and for messages always the GenAI conventions'
 //!   "parts" JSON (`[{"role":"user","parts":[{"type":"text","content":"..."}]}]`), so an
@@ -69,9 +73,11 @@
 //!      role `tool`), tool calls become `tool_call` parts with JSON arguments embedded as JSON;
 //!   3. OpenInference's indexed `llm.input_messages.N.message.*` / `llm.output_messages...`,
 //!      rendered the same way;
-//!   4. tool spans' `gen_ai.tool.call.arguments` / `gen_ai.tool.call.result` (or
-//!      `tool.arguments` / `tool.result`);
-//!   5. OpenInference `input.value` / `output.value`, Traceloop `traceloop.entity.input` /
+//!   4. the Vercel AI SDK's `ai.prompt.messages` (or `ai.prompt`) / `ai.response.text` and
+//!      `ai.response.toolCalls`, rendered the same way;
+//!   5. tool spans' `gen_ai.tool.call.arguments` / `gen_ai.tool.call.result` (or
+//!      `tool.arguments` / `tool.result`, `ai.toolCall.args` / `ai.toolCall.result`);
+//!   6. OpenInference `input.value` / `output.value`, Traceloop `traceloop.entity.input` /
 //!      `traceloop.entity.output`, and the older `gen_ai.prompt` / `gen_ai.completion`
 //!      (attributes, or `gen_ai.content.prompt` / `gen_ai.content.completion` events).
 //!
