@@ -49,8 +49,8 @@
 //!   (`workflow`/`task`/`agent`: agent step, `tool`) and `llm.request.type` (`chat`,
 //!   `completion`, `embedding`, `rerank`), then the Vercel AI SDK's `ai.operationId` (or
 //!   `operation.name`: `ai.*.doGenerate`/`doStream`: LLM call, `ai.toolCall`, `ai.*.doEmbed`,
-//!   `ai.generateText` and the like: agent step). A span that names no operation is a tool call if it
-//!   has `gen_ai.tool.name` or `gen_ai.tool.call.id`, an agent step if it has
+//!   `ai.generateText` and the like: agent step). A span that names no operation is a tool
+//!   call if it has `gen_ai.tool.name` or `gen_ai.tool.call.id`, an agent step if it has
 //!   `gen_ai.agent.name` or `gen_ai.agent.id` (an agent's root span often carries only that),
 //!   an LLM call if it has `gen_ai.request.model` or `llm.model_name`; otherwise custom.
 //! - **Model**: `gen_ai.response.model`, `gen_ai.request.model`, `llm.response.model`,
@@ -61,8 +61,9 @@
 //!   `ai.usage.promptTokens`; output likewise (`output_tokens`, `completion_tokens`,
 //!   `llm.token_count.completion`, `ai.usage.outputTokens`, `ai.usage.completionTokens`); total
 //!   from `gen_ai.usage.total_tokens`, `llm.usage.total_tokens`, `llm.token_count.total`,
-//!   `ai.usage.totalTokens`, never computed. **Cost** from `gen_ai.usage.cost`, `gen_ai.usage.cost_usd`, `llm.cost.total`,
-//!   or the sum of input and output costs; otherwise `None`.
+//!   `ai.usage.totalTokens`, never computed. **Cost** from `gen_ai.usage.cost`,
+//!   `gen_ai.usage.cost_usd`, `llm.cost.total`, or the sum of input and output costs;
+//!   otherwise `None`.
 //! - **Input / output** are always text, and for messages always the GenAI conventions'
 //!   "parts" JSON (`[{"role":"user","parts":[{"type":"text","content":"..."}]}]`), so an
 //!   evaluator reads one shape whatever the instrumentation:
