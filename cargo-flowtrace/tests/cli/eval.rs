@@ -372,12 +372,12 @@ fn junit_has_a_testcase_per_trace_with_failures_and_errors() {
             "plugin.wasm",
             "traces.jsonl",
             "--junit",
-            "no/such/dir/r.xml",
+            "traces.jsonl/r.xml",
         ],
     )
     .expect_code(1);
     assert!(
-        out.stderr.contains("its directory does not exist"),
+        out.stderr.contains("failed to create its directory"),
         "{}",
         out.stderr
     );

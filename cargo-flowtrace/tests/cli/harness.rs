@@ -58,17 +58,24 @@ fn junit_and_github_annotations_report_each_case_for_ci() {
         "# says the trace fails\ntrace = \"traces/agent.json\"\n\n[expect]\npassed = false\n",
     )
     .unwrap();
-    // A directory that does not exist is refused before anything is built or run.
-    let refused = in_plugin(&plugin, ["test", "-q", "--junit", "missing/junit.xml"]).expect_code(1);
+    // A path that cannot be a file is refused before anything is built or run.
+    let refused = in_plugin(
+        &plugin,
+        ["test", "-q", "--junit", "tests/ok.toml/junit.xml"],
+    )
+    .expect_code(1);
     assert!(
-        refused.stderr.contains("its directory does not exist"),
+        refused.stderr.contains("failed to create its directory"),
         "{}",
         refused.stderr
     );
+    assert!(!refused.stdout.contains("running"), "{}", refused.stdout);
 
     let mut command = crate::build::guest(&plugin);
     command.env("GITHUB_ACTIONS", "true");
-    let out = crate::support::run(command, ["test", "-q", "--junit", "junit.xml"]).expect_code(3);
+    // Its directory is created.
+    let out =
+        crate::support::run(command, ["test", "-q", "--junit", "ci/junit.xml"]).expect_code(3);
     let annotations: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(
         annotations,
@@ -80,7 +87,7 @@ fn junit_and_github_annotations_report_each_case_for_ci() {
         out.stdout
     );
 
-    let xml = fs::read_to_string(plugin.join("junit.xml")).unwrap();
+    let xml = fs::read_to_string(plugin.join("ci/junit.xml")).unwrap();
     let report = Report::deserialize_from_str(&xml).unwrap();
     let suite = &report.test_suites[0];
     assert_eq!(suite.name.as_str(), "junit-cases");
