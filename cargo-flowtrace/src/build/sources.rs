@@ -1,17 +1,116 @@
-//! What the Python and TypeScript drivers share: hashing a plugin's sources for their
-//! staleness stamps, reusing a component a stamp vouches for, writing an embedded SDK into
+//! What the drivers that keep their own build directory share (the componentizers of
+//! Python and TypeScript): finding the plugin's entry file, hashing its sources for the
+//! staleness stamp, reusing a component a stamp vouches for, writing an embedded SDK into
 //! the build directory, and running the toolchain that makes the component.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
+use flowtrace_plugins::manifest::Manifest;
 use sha2::{Digest, Sha256};
 
 use super::{inspect_built, Prepared};
+use crate::error::{self, ResultExt};
 use crate::term::Term;
 use crate::toolchain::process::display;
+
+/// The plugin's entry file (`[build] entry`, else the language's default).
+pub(crate) struct Entry {
+    /// Absolute.
+    pub path: PathBuf,
+    /// As the manifest names it, e.g. `src/index.ts`.
+    pub shown: String,
+}
+
+/// The entry file of the plugin at `root`; when it is missing, the error says to create it
+/// with `content` (`with the plugin class`) or to name another.
+pub(crate) fn find_entry(root: &Path, manifest: &Manifest, content: &str) -> Result<Entry> {
+    let language = manifest.build.language;
+    let entry = manifest
+        .build
+        .entry_or_default()
+        .expect("a language built from an entry file has a default entry");
+    let path = root.join(entry);
+    if !path.is_file() {
+        let how = match manifest.build.entry {
+            Some(_) => "or change `entry` under `[build]` in flowtrace.toml".to_string(),
+            None => format!(
+                "or name your module under `[build]` in flowtrace.toml: `entry = \
+                 \"src/plugin.{}\"`",
+                language.entry_extensions()[0]
+            ),
+        };
+        return Err(anyhow!(
+            "the plugin's entry module `{entry}` does not exist in `{}`",
+            root.display()
+        ))
+        .help(format!("create `{entry}` {content}, {how}"));
+    }
+    Ok(Entry {
+        path,
+        shown: entry.to_string(),
+    })
+}
+
+/// The files of an embedded directory that `keep` keeps (a directory it does not keep is
+/// skipped whole), in path order.
+pub(crate) fn embedded_files<'a>(
+    dir: &'a include_dir::Dir<'a>,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Vec<&'a include_dir::File<'a>> {
+    fn collect<'a>(
+        dir: &'a include_dir::Dir<'a>,
+        keep: &dyn Fn(&Path) -> bool,
+        out: &mut Vec<&'a include_dir::File<'a>>,
+    ) {
+        out.extend(dir.files().filter(|file| keep(file.path())));
+        for sub in dir.dirs().filter(|sub| keep(sub.path())) {
+            collect(sub, keep, out);
+        }
+    }
+    let mut files = Vec::new();
+    collect(dir, keep, &mut files);
+    files.sort_by(|a, b| a.path().cmp(b.path()));
+    files
+}
+
+/// Run `command`, the componentizer `tool` making plugin `id`'s component (see
+/// [`run_componentizer`]); when it fails, show what `explain` makes of its output and fail
+/// with the helps it found.
+pub(crate) fn componentize(
+    term: &Term,
+    command: std::process::Command,
+    id: &str,
+    tool: &str,
+    explain: impl FnOnce(&ToolRun) -> Explained,
+) -> Result<()> {
+    let run = run_componentizer(term, command, id)?;
+    if run.status.success() {
+        return Ok(());
+    }
+    let Explained { shown, helps } = explain(&run);
+    for line in shown.lines() {
+        term.stderr_line(line);
+    }
+    let mut err = anyhow!(
+        "failed to compile plugin `{id}`: {tool} failed ({})",
+        run.status
+    );
+    for help in helps {
+        err = error::with_help(err, help);
+    }
+    Err(err)
+}
+
+/// What a driver makes of a failed componentizer run.
+pub(crate) struct Explained {
+    /// What of its output to show.
+    pub shown: String,
+    /// The helps for the error.
+    pub helps: Vec<String>,
+}
 
 /// How a componentizer run ended, its output decoded.
 pub(crate) struct ToolRun {

@@ -10,10 +10,12 @@ use std::process::Command;
 use anyhow::{anyhow, Context as _, Result};
 use semver::Version;
 
-use super::process::{first_line, parse_version, run_logged};
-use super::{check, toolchains_dir, Check, Installer};
+use flowtrace_plugins::manifest::Language;
+
 use crate::error::ResultExt;
 use crate::term::Term;
+use crate::toolchain::process::{first_line, parse_version, run_logged};
+use crate::toolchain::{check, toolchains_dir, Check};
 
 /// The npm package that builds TypeScript and JavaScript plugins.
 pub const COMPONENTIZE_JS_PACKAGE: &str = "@bytecodealliance/componentize-js";
@@ -61,17 +63,21 @@ pub fn componentize_js(home: &Path) -> PathBuf {
 pub fn check_node() -> Check {
     let version = first_line("node", &["--version"]).and_then(|l| parse_version(&l));
     let ok = version.as_ref().is_some_and(|v| *v >= MIN_NODE);
-    check("node", "typescript", format!("{} or newer", MIN_NODE.major))
-        .found(version.map(|v| v.to_string()), ok)
-        .fix("install Node.js 18 or newer (https://nodejs.org)", None)
+    check(
+        "node",
+        Language::TypeScript,
+        format!("{} or newer", MIN_NODE.major),
+    )
+    .found(version.map(|v| v.to_string()), ok)
+    .fix("install Node.js 18 or newer (https://nodejs.org)", false)
 }
 
 /// `npm`, to install componentize-js.
 pub fn check_npm() -> Check {
     let version = first_line(NPM, &["--version"]).and_then(|l| parse_version(&l));
-    check("npm", "typescript", "any")
+    check("npm", Language::TypeScript, "any")
         .found(version.map(|v| v.to_string()), true)
-        .fix("install npm (it comes with Node.js)", None)
+        .fix("install npm (it comes with Node.js)", false)
 }
 
 /// The esbuild package under the managed prefix (the bundle script loads its JavaScript API
@@ -128,7 +134,7 @@ pub fn check_componentize_js(home: &Path, npm_ok: bool) -> Check {
         }
         other => other,
     };
-    check("componentize-js", "typescript", COMPONENTIZE_JS_VERSION)
+    check("componentize-js", Language::TypeScript, COMPONENTIZE_JS_VERSION)
         .found(version, ok)
         .location(componentize_js(home))
         .fix(
@@ -137,7 +143,7 @@ pub fn check_componentize_js(home: &Path, npm_ok: bool) -> Check {
                 node_dir(home).display(),
                 deps.concat()
             ),
-            npm_ok.then_some(Installer::ComponentizeJs),
+            npm_ok,
         )
 }
 
@@ -145,7 +151,7 @@ pub fn check_componentize_js(home: &Path, npm_ok: bool) -> Check {
 pub fn check_esbuild(home: &Path, npm_ok: bool) -> Check {
     let version = installed_esbuild_version(home);
     let ok = version.as_deref() == Some(ESBUILD_VERSION);
-    check("esbuild", "typescript", ESBUILD_VERSION)
+    check("esbuild", Language::TypeScript, ESBUILD_VERSION)
         .found(version, ok)
         .location(esbuild_dir(home))
         .fix(
@@ -153,7 +159,7 @@ pub fn check_esbuild(home: &Path, npm_ok: bool) -> Check {
                 "npm install --prefix {} --save-exact {ESBUILD_PACKAGE}@{ESBUILD_VERSION}",
                 node_dir(home).display()
             ),
-            npm_ok.then_some(Installer::Esbuild),
+            npm_ok,
         )
 }
 
@@ -324,7 +330,7 @@ pub fn ensure_node_tools(term: &Term, home: &Path) -> Result<NodeTools> {
         .help("install Node.js, then run `cargo flowtrace doctor --fix`");
     }
     // Two builds at once must not both install: the second waits, then finds it done.
-    let _lock = super::lock_toolchains(term, home)?;
+    let _lock = crate::toolchain::lock_toolchains(term, home)?;
     let missing = missing(home);
     if !missing.is_empty() {
         install_tools(term, home, &missing)?;

@@ -29,7 +29,7 @@ use anyhow::{anyhow, Context as _, Result};
 use include_dir::{include_dir, Dir};
 
 use super::package::SDK_PACKAGE;
-use super::world::write_if_changed;
+use crate::build::world::write_if_changed;
 use crate::error::ResultExt;
 use crate::templates::RenderedFile;
 

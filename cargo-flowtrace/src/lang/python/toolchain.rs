@@ -6,10 +6,12 @@ use std::process::Command;
 use anyhow::{anyhow, Result};
 use semver::Version;
 
-use super::process::{display, first_line, parse_version, run_logged};
-use super::{check, toolchains_dir, Check, Installer};
+use flowtrace_plugins::manifest::Language;
+
 use crate::error::ResultExt;
 use crate::term::Term;
+use crate::toolchain::process::{display, first_line, parse_version, run_logged};
+use crate::toolchain::{check, toolchains_dir, Check};
 
 /// The componentize-py release plugins are built with (TOOLCHAIN.md).
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
@@ -54,14 +56,14 @@ pub fn check_python() -> Check {
     let ok = version.as_ref().is_some_and(|v| *v >= MIN_PYTHON);
     check(
         PYTHON,
-        "python",
+        Language::Python,
         format!("{}.{} or newer", MIN_PYTHON.major, MIN_PYTHON.minor),
     )
     .found(version.map(|v| v.to_string()), ok)
     .fix(
         "install Python 3.10 or newer with its `venv` module (e.g. `apt-get install python3 \
          python3-venv`)",
-        None,
+        false,
     )
 }
 
@@ -77,7 +79,7 @@ pub fn check_componentize_py(home: &Path, python_ok: bool) -> Check {
         .as_ref()
         .is_some_and(|v| v.to_string() == COMPONENTIZE_PY_VERSION);
     let venv = venv_dir(home);
-    check("componentize-py", "python", COMPONENTIZE_PY_VERSION)
+    check("componentize-py", Language::Python, COMPONENTIZE_PY_VERSION)
         .found(version.map(|v| v.to_string()), ok)
         .location(componentize_py(home))
         .fix(
@@ -86,7 +88,7 @@ pub fn check_componentize_py(home: &Path, python_ok: bool) -> Check {
                 venv = venv.display(),
                 pip = venv_bin(home, "pip").display()
             ),
-            python_ok.then_some(Installer::ComponentizePy),
+            python_ok,
         )
 }
 
@@ -163,7 +165,7 @@ pub fn ensure_componentize_py(term: &Term, home: &Path) -> Result<PathBuf> {
         .help("install Python 3.10 or newer, then run `cargo flowtrace doctor --fix`");
     }
     // Two builds at once must not both install: the second waits, then finds it done.
-    let _lock = super::lock_toolchains(term, home)?;
+    let _lock = crate::toolchain::lock_toolchains(term, home)?;
     if check_componentize_py(home, true).is_ok() {
         return Ok(componentize_py(home));
     }
