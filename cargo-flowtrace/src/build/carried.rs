@@ -47,7 +47,7 @@ pub fn carried() -> Carried {
     Carried {
         cargo_flowtrace: env!("CARGO_PKG_VERSION"),
         contract: format!("{CONTRACT_PACKAGE}@{CONTRACT_VERSION}"),
-        sdks: Sdks(lang::drivers().map(|d| (d.language(), d.sdk())).collect()),
+        sdks: Sdks(lang::drivers().map(|(l, d)| (l, d.sdk())).collect()),
     }
 }
 

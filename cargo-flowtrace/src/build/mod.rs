@@ -216,7 +216,8 @@ pub fn artefact_file_name(manifest: &Manifest) -> String {
     format!("{}-{}.wasm", manifest.plugin.id, manifest.plugin.version)
 }
 
-/// The target dir of a plugin not built by cargo (Python, TypeScript): `<root>/target`.
+/// The target dir of a plugin whose driver keeps its own build directory (not cargo's):
+/// `<root>/target`.
 pub fn own_target_dir(root: &Path) -> PathBuf {
     root.join("target")
 }

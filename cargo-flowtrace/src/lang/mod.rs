@@ -1,7 +1,7 @@
 //! The languages plugins are written in: one [`Driver`] per language, one folder each, and
 //! [`driver`], the one place a language is added.
 //!
-//! Every build takes the same steps, in [`crate::build`]: the driver plans the build
+//! Every build takes the same steps, in [`crate::build::compile`]: the driver plans the build
 //! ([`Driver::plan`]: checks the plugin, gathers what it depends on); a driver that keeps its
 //! own build directory ([`Driver::sources`]) has it locked first and the plugin's sources
 //! hashed against the stamp of the last build, which is reused when it is fresh; then the
@@ -14,6 +14,11 @@
 //! | Rust | [`rust`] | `cargo build` for `wasm32-wasip2`, the Rust SDK supplied to cargo |
 //! | Python | [`python`] | componentize-py in a managed venv, the Python SDK on the module path |
 //! | TypeScript | [`typescript`] | esbuild, then componentize-js, both through npm |
+//!
+//! A new language is a folder here with its driver (its build, its toolchain's checks and
+//! installs, its SDK) and an arm in [`driver`]; besides, the runtime learns its name
+//! (`Language` in `flowtrace_plugins::manifest`) and the WASI imports its toolchain adds
+//! (`flowtrace_plugins::capability::Toolchain`), and `build.rs` embeds its SDK.
 
 pub mod python;
 pub mod rust;
@@ -40,16 +45,15 @@ pub(crate) fn driver(language: Language) -> &'static dyn Driver {
     }
 }
 
-/// Every driver, in the order `doctor` shows them.
-pub(crate) fn drivers() -> impl Iterator<Item = &'static dyn Driver> {
-    Language::ALL.into_iter().map(driver)
+/// Every language with its driver, in the order `doctor` shows them.
+pub(crate) fn drivers() -> impl Iterator<Item = (Language, &'static dyn Driver)> {
+    Language::ALL
+        .into_iter()
+        .map(|language| (language, driver(language)))
 }
 
 /// What a language brings: how its plugins are built, and what `doctor` reports of it.
 pub(crate) trait Driver: Sync {
-    /// The language.
-    fn language(&self) -> Language;
-
     /// The SDK of the language this binary carries (and supplies to builds).
     fn sdk(&self) -> Sdk;
 
@@ -142,13 +146,6 @@ pub(crate) mod tests {
         );
         flowtrace_plugins::manifest::parse(&text, Path::new("flowtrace.toml"))
             .expect("valid manifest")
-    }
-
-    #[test]
-    fn every_language_has_its_driver() {
-        for language in Language::ALL {
-            assert_eq!(driver(language).language(), language);
-        }
     }
 
     #[test]

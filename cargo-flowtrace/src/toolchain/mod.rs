@@ -199,7 +199,7 @@ impl Check {
 /// Every check of every driver, in the order `doctor` shows them.
 pub fn check_all(home: &Path) -> Vec<Check> {
     crate::lang::drivers()
-        .flat_map(|driver| driver.checks(home))
+        .flat_map(|(_, driver)| driver.checks(home))
         .collect()
 }
 

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, Context as _, Result};
-use flowtrace_plugins::manifest::{Language, PluginKind};
+use flowtrace_plugins::manifest::PluginKind;
 use include_dir::{include_dir, Dir};
 
 use super::{capitalised, Build, Driver, Sdk};
@@ -63,10 +63,6 @@ const SOURCES: SourceSet<'static> = SourceSet {
 pub(crate) struct Python;
 
 impl Driver for Python {
-    fn language(&self) -> Language {
-        Language::Python
-    }
-
     fn sdk(&self) -> Sdk {
         Sdk {
             package: SDK_PACKAGE,

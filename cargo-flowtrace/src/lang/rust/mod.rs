@@ -11,7 +11,7 @@ pub mod toolchain;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use flowtrace_plugins::manifest::{Language, Manifest};
+use flowtrace_plugins::manifest::Manifest;
 
 use self::package::{Package, SdkDependency};
 use super::{Build, Driver, Sdk};
@@ -27,10 +27,6 @@ pub use toolchain::WASM_TARGET;
 pub(crate) struct Rust;
 
 impl Driver for Rust {
-    fn language(&self) -> Language {
-        Language::Rust
-    }
-
     fn sdk(&self) -> Sdk {
         Sdk {
             package: package::SDK_PACKAGE,

@@ -34,7 +34,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, Result};
-use flowtrace_plugins::manifest::{Language, Manifest, PluginKind};
+use flowtrace_plugins::manifest::{Manifest, PluginKind};
 use include_dir::{include_dir, Dir};
 
 use super::{capitalised, Build, Driver, Sdk};
@@ -46,6 +46,7 @@ use crate::error::ResultExt;
 use crate::term::Term;
 use crate::toolchain::process::{display, run_logged};
 use crate::toolchain::{lock_toolchains, Check};
+use toolchain::NodeTool;
 
 /// The TypeScript SDK, `sdk/typescript` of this repository (see `build.rs`).
 static SDK: Dir<'static> = include_dir!("$FLOWTRACE_EMBEDDED/sdk-typescript");
@@ -75,10 +76,6 @@ const SOURCES: SourceSet<'static> = SourceSet {
 pub(crate) struct TypeScript;
 
 impl Driver for TypeScript {
-    fn language(&self) -> Language {
-        Language::TypeScript
-    }
-
     fn sdk(&self) -> Sdk {
         Sdk {
             package: SDK_PACKAGE,
@@ -90,17 +87,21 @@ impl Driver for TypeScript {
         let node = toolchain::check_node();
         let npm = toolchain::check_npm();
         let node_ok = node.is_ok() && npm.is_ok();
-        let componentize_js = toolchain::check_componentize_js(home, node_ok);
-        let esbuild = toolchain::check_esbuild(home, node_ok);
-        vec![node, npm, componentize_js, esbuild]
+        let tools = NodeTool::ALL.map(|tool| tool.check(home, node_ok));
+        [node, npm].into_iter().chain(tools).collect()
     }
 
+    /// Install `tool` (with the other node tools, in one npm run), unless it is there.
     fn install(&self, term: &Term, home: &Path, tool: &str) -> Result<()> {
         let _lock = lock_toolchains(term, home)?;
-        match tool {
-            "esbuild" => toolchain::install_esbuild(term, home).map(drop),
-            _ => toolchain::install_componentize_js(term, home).map(drop),
+        let tool = NodeTool::ALL
+            .into_iter()
+            .find(|t| t.name() == tool)
+            .expect("a tool of the TypeScript checks");
+        if !tool.is_installed(home) {
+            toolchain::install_tools(term, home, &[tool])?;
         }
+        Ok(())
     }
 
     fn sources(&self) -> Option<&'static SourceSet<'static>> {
@@ -334,6 +335,7 @@ fn npm_install(term: &Term, root: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::lang::tests::manifest_with;
+    use flowtrace_plugins::manifest::Language;
 
     #[test]
     fn http_is_kept_only_for_network_plugins() {
