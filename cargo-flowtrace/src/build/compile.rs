@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use flowtrace_plugins::manifest::Manifest;
 
 use super::sources;
@@ -66,15 +66,6 @@ pub(crate) enum Made {
         /// `dev` or `release`, as the toolchain reports it.
         profile: &'static str,
     },
-}
-
-/// A temp file in `work` for a componentizer to write the component to.
-pub(crate) fn component_file(work: &std::path::Path) -> Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(".componentize-")
-        .suffix(".wasm")
-        .tempfile_in(work)
-        .with_context(|| format!("failed to create a temp file in `{}`", work.display()))
 }
 
 /// The component, manifest embedded, inspected: what [`run`] hands back.

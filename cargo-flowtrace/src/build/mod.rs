@@ -12,6 +12,7 @@
 
 pub mod carried;
 pub(crate) mod compile;
+pub(crate) mod componentizer;
 pub(crate) mod sources;
 pub mod world;
 

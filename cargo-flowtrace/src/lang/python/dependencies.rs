@@ -2,7 +2,6 @@
 //! installed into the build directory as pure-Python wheels.
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{anyhow, Context as _, Result};
 
@@ -60,14 +59,9 @@ pub(super) fn bundle(term: &Term, home: &Path, dir: &Path, dependencies: &[Strin
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("failed to remove `{}`", dir.display()))?;
     }
-    let mut command = Command::new(toolchain::venv_python(home));
+    let mut command = toolchain::pip_install(home);
     command
         .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
             "--only-binary",
             ":all:",
             "--platform",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use flowtrace_plugins::manifest::Manifest;
 
-use crate::build::sources::{Explained, ToolRun};
+use crate::build::componentizer::{Explained, ToolRun};
 use crate::build::world;
 
 /// What to show of a failed componentize-py `run` (all of its stderr when `verbose`, else

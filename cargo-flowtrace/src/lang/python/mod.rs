@@ -30,7 +30,7 @@ use flowtrace_plugins::manifest::PluginKind;
 use include_dir::{include_dir, Dir};
 
 use super::{capitalised, Build, Driver, Sdk};
-use crate::build::compile::component_file;
+use crate::build::componentizer::{self, component_file};
 use crate::build::sources::{self, SourceSet};
 use crate::build::world::{self, write_if_changed};
 use crate::build::{Made, Source};
@@ -170,7 +170,7 @@ impl Build for PythonBuild<'_> {
             command.arg("-p").arg(dir);
         }
         command.arg("-o").arg(built.path());
-        sources::componentize(term, command, source.id(), "componentize-py", |run| {
+        componentizer::componentize(term, command, source.id(), "componentize-py", |run| {
             failure::explain(run, term.is_verbose(), manifest, &search_path)
         })?;
         tracing::debug!(elapsed = ?source.started.elapsed(), "componentize-py finished");

@@ -45,6 +45,19 @@ pub fn venv_python(home: &Path) -> PathBuf {
     venv_bin(home, "python")
 }
 
+/// `pip install` of the venv, quiet about pip's own version and never asking.
+pub fn pip_install(home: &Path) -> Command {
+    let mut command = Command::new(venv_python(home));
+    command.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+    ]);
+    command
+}
+
 /// The venv's `componentize-py`.
 pub fn componentize_py(home: &Path) -> PathBuf {
     venv_bin(home, "componentize-py")
@@ -115,15 +128,8 @@ pub fn install_componentize_py(term: &Term, home: &Path) -> Result<PathBuf> {
             )
         })?;
     }
-    let mut command = Command::new(&python);
-    command.args([
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        &format!("componentize-py=={COMPONENTIZE_PY_VERSION}"),
-    ]);
+    let mut command = pip_install(home);
+    command.arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}"));
     run_logged(
         term,
         "Installing",

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::build::sources::{Explained, ToolRun};
+use crate::build::componentizer::{Explained, ToolRun};
 
 /// What to show of a failed componentize-js `run` (its stdout too unless `verbose`, where
 /// it was shown already; its stderr) and the helps; `bundle` is the bundle it built.

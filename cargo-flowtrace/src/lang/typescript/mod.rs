@@ -38,7 +38,7 @@ use flowtrace_plugins::manifest::{Manifest, PluginKind};
 use include_dir::{include_dir, Dir};
 
 use super::{capitalised, Build, Driver, Sdk};
-use crate::build::compile::component_file;
+use crate::build::componentizer::{self, component_file};
 use crate::build::sources::{self, Entry, SourceSet};
 use crate::build::world::{self, write_if_changed};
 use crate::build::{Made, Source};
@@ -207,7 +207,7 @@ impl Build for TypeScriptBuild<'_> {
             .args(disabled_features(manifest))
             .arg("-o")
             .arg(built.path());
-        sources::componentize(term, command, source.id(), "componentize-js", |run| {
+        componentizer::componentize(term, command, source.id(), "componentize-js", |run| {
             failure::explain(run, term.is_verbose(), &bundle)
         })?;
         tracing::debug!(elapsed = ?source.started.elapsed(), "componentize-js finished");
