@@ -6,12 +6,13 @@ use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
 use flowtrace_plugins::capability::{self, CapabilityError, CapabilityReport};
 use flowtrace_plugins::inspect::{self, Inspection};
-use flowtrace_plugins::manifest::{self, Language, Manifest, MANIFEST_FILE_NAME};
+use flowtrace_plugins::manifest::{self, Manifest, MANIFEST_FILE_NAME};
 
 use crate::build;
 use crate::context::{self, Context};
 use crate::error::{self, PolicyViolation, ResultExt};
 use crate::inspection::{self, ManifestSource, View};
+use crate::lang;
 
 /// Show what a component imports and exports, and what the host would allow it.
 ///
@@ -151,31 +152,11 @@ impl Target {
 }
 
 /// Where `cargo flowtrace build` writes the plugin in `dir`:
-/// `<target dir>/flowtrace/<id>-<version>.wasm`. The target dir is cargo's for a Rust
-/// package (`cargo metadata` knows about workspaces and `.cargo/config.toml`), else
-/// `$CARGO_TARGET_DIR` or the plugin's `target/`.
+/// `<target dir>/flowtrace/<id>-<version>.wasm`, in the target dir of the plugin's language
+/// driver.
 fn built_component(dir: &Path, manifest: &Manifest) -> PathBuf {
-    if manifest.build.language != Language::Rust {
-        return build::own_target_dir(dir)
-            .join(build::OUTPUT_DIR)
-            .join(build::artefact_file_name(manifest));
-    }
-    let cargo_target_dir = || -> Option<PathBuf> {
-        let cargo_toml = dir.join("Cargo.toml");
-        if !cargo_toml.is_file() {
-            return None;
-        }
-        let metadata = cargo_metadata::MetadataCommand::new()
-            .manifest_path(cargo_toml)
-            .no_deps()
-            .exec()
-            .ok()?;
-        Some(metadata.target_directory.into_std_path_buf())
-    };
-    let target_dir = cargo_target_dir()
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| dir.join("target"));
-    target_dir
+    lang::driver(manifest.build.language)
+        .target_dir(dir)
         .join(build::OUTPUT_DIR)
         .join(build::artefact_file_name(manifest))
 }
