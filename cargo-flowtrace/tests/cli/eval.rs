@@ -462,6 +462,26 @@ fn missing_trace_files_are_named_before_anything_runs() {
     assert_golden("eval/missing-plugin.stderr", &out.stderr);
 }
 
+/// `eval plugin.wasm <files> -o results.jsonl` in `dir`, which must succeed: the run, the
+/// results, and each result as `file:line trace-id outcome` (trace ids cut to 8 characters).
+fn eval_to_results(dir: &Path, files: &[&str]) -> (Run, Vec<Value>, Vec<String>) {
+    let mut args = vec!["plugin.wasm"];
+    args.extend_from_slice(files);
+    args.extend(["-o", "results.jsonl"]);
+    let out = eval(dir, &args).expect_code(0);
+    let results = read_jsonl(&dir.join("results.jsonl"));
+    let summary = results
+        .iter()
+        .map(|r| {
+            let id = r["trace-id"].as_str().unwrap_or("-");
+            let id = &id[..id.len().min(8)];
+            let file = r["file"].as_str().unwrap();
+            format!("{file}:{} {id} {}", r["line"], outcome(r))
+        })
+        .collect();
+    (out, results, summary)
+}
+
 #[test]
 fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
     let dir = tmp();
@@ -484,30 +504,7 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
         serde_json::to_string_pretty(&[doc]).unwrap(),
     )
     .unwrap();
-    let out = eval(
-        dir.path(),
-        &[
-            "plugin.wasm",
-            "traces.jsonl",
-            "doc.json",
-            "-o",
-            "results.jsonl",
-        ],
-    )
-    .expect_code(0);
-    let results = read_jsonl(&dir.path().join("results.jsonl"));
-    let summary: Vec<String> = results
-        .iter()
-        .map(|r| {
-            format!(
-                "{}:{} {} {}",
-                r["file"].as_str().unwrap(),
-                r["line"],
-                r["trace-id"].as_str().unwrap_or("-"),
-                outcome(r)
-            )
-        })
-        .collect();
+    let (out, results, summary) = eval_to_results(dir.path(), &["traces.jsonl", "doc.json"]);
     assert_eq!(
         summary,
         [
@@ -827,43 +824,19 @@ fn otlp_protobuf_files_are_read_and_a_bad_record_is_an_error_with_its_offset() {
     fs::write(dir.path().join("cut.pb"), &cut[..cut.len() - 3]).unwrap();
     fs::write(dir.path().join("traces.jsonl"), trace_line(5, 2) + "\n").unwrap();
 
-    let out = eval(
-        dir.path(),
-        &[
-            "plugin.wasm",
-            "traces.binpb",
-            "body.data",
-            "cut.pb",
-            "traces.jsonl",
-            "-o",
-            "results.jsonl",
-        ],
-    )
-    .expect_code(0);
-    let results = read_jsonl(&dir.path().join("results.jsonl"));
-    let summary: Vec<String> = results
-        .iter()
-        .map(|r| {
-            let id = r["trace-id"].as_str().unwrap_or("-");
-            format!(
-                "{} {} {}",
-                r["file"].as_str().unwrap(),
-                &id[..id.len().min(4)],
-                outcome(r)
-            )
-        })
-        .collect();
+    let files = ["traces.binpb", "body.data", "cut.pb", "traces.jsonl"];
+    let (out, results, summary) = eval_to_results(dir.path(), &files);
     assert_eq!(
         summary,
         [
-            "traces.binpb 0101 passed",
-            "traces.binpb - input",
-            "traces.binpb 0202 failed",
-            "traces.binpb 0303 passed",
-            "body.data 0404 passed",
-            "cut.pb 0101 passed",
-            "cut.pb - input",
-            "traces.jsonl t-5 passed",
+            "traces.binpb:null 01010101 passed",
+            "traces.binpb:null - input",
+            "traces.binpb:null 02020202 failed",
+            "traces.binpb:null 03030303 passed",
+            "body.data:null 04040404 passed",
+            "cut.pb:null 01010101 passed",
+            "cut.pb:null - input",
+            "traces.jsonl:1 t-5 passed",
         ]
     );
     assert_eq!(
@@ -884,9 +857,6 @@ fn otlp_protobuf_files_are_read_and_a_bad_record_is_an_error_with_its_offset() {
             first.len() - 3
         )
     );
-    assert!(results
-        .iter()
-        .all(|r| r["line"].is_null() || r["file"] == "traces.jsonl"));
     assert!(
         out.stderr.contains(&format!(
             "error: traces.binpb: invalid OTLP/protobuf record at byte {bad_at}"
