@@ -28,9 +28,10 @@
 //! numbers; a length-prefixed protobuf stream by a first byte from 0 to 31 other than tab,
 //! line feed and carriage return (a length under [`MAX_RECORD_BYTES`] starts with 0 to 7, and
 //! JSON text never starts with a control character); a bare protobuf message by its first
-//! byte `0a` (a line feed) followed by a byte JSON text cannot hold (a control character JSON
-//! would have escaped, or bytes that are not UTF-8), which every message has within a few
-//! bytes; JSON otherwise. So JSON text, JSON lines included, is never read as protobuf, and
+//! byte `0a` (a line feed) with, in the first [`Encoding::HEAD_BYTES`], a byte JSON text cannot
+//! hold (a control character JSON would have escaped, or bytes that are not UTF-8), which a
+//! message has within its first few dozen bytes unless its first attribute key is kilobytes
+//! long; JSON otherwise. So JSON text, JSON lines included, is never read as protobuf, and
 //! protobuf is never read as JSON.
 //!
 //! A streaming [`TraceReader`] reads JSON lines one line at a time, or protobuf one record at

@@ -56,12 +56,14 @@ impl Encoding {
     /// - A first byte from 0 to 31 other than tab, line feed and carriage return is a
     ///   length-prefixed protobuf record: a prefix under [`MAX_RECORD_BYTES`] starts with
     ///   0 to 7, and JSON text never starts with a control character.
-    /// - A line feed (`0a`, the tag every `ExportTraceServiceRequest` starts with) followed by
-    ///   a byte JSON text cannot hold (a control character other than tab, line feed and
+    /// - A line feed (`0a`, the tag every `ExportTraceServiceRequest` starts with) with, in the
+    ///   head, a byte JSON text cannot hold (a control character other than tab, line feed and
     ///   carriage return, which JSON escapes even in strings, or bytes that are not UTF-8) is a
-    ///   bare protobuf message. Every message has one within a few bytes: the length after
-    ///   the tag, or the tag of a span list or an attribute value. JSON text that starts with a
-    ///   blank line stays JSON.
+    ///   bare protobuf message. A message has one within its first few dozen bytes: a length
+    ///   under 32, or the tag (`12`) of a span list or of an attribute's value, which an encoder
+    ///   writing fields in order (as protobuf's own do) puts at the latest after the first
+    ///   attribute's key. JSON text that
+    ///   starts with a blank line stays JSON.
     /// - Anything else is JSON (whose parser then says what is wrong, if anything).
     pub fn detect(head: &[u8]) -> Encoding {
         let head = &head[..head.len().min(Self::HEAD_BYTES)];
