@@ -13,3 +13,4 @@ mod prepare;
 mod registry;
 mod runtime;
 mod trace;
+mod trace_protobuf;
