@@ -54,6 +54,7 @@ pub mod cache;
 pub mod capability;
 mod engine;
 pub mod error;
+mod fix;
 pub mod host;
 pub mod inspect;
 pub mod manifest;
@@ -64,6 +65,7 @@ pub mod trace;
 
 pub use engine::{HostCaps, Runtime, RuntimeConfig, RuntimeError, EPOCH_TICK};
 pub use error::{CallError, CallFailure, LoadError, PrepareError};
+pub use fix::Fix;
 pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;
