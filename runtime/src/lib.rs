@@ -52,6 +52,7 @@
 mod bindings;
 pub mod cache;
 pub mod capability;
+pub mod diag;
 mod engine;
 pub mod error;
 mod fix;

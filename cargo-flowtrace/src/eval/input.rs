@@ -17,11 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
+use flowtrace_plugins::diag::error_chain;
 use flowtrace_plugins::trace::{parse_json_line, parse_traces, Trace};
 use serde_json::Value;
 
 use crate::error::ResultExt;
-use crate::harness::run::error_text;
 
 /// The name that reads standard input.
 pub const STDIN: &str = "-";
@@ -311,7 +311,7 @@ fn read_document(
                 file: index,
                 line: e.line(),
                 progress: progress(),
-                payload: Payload::Unreadable(error_text(&e)),
+                payload: Payload::Unreadable(error_chain(&e)),
             });
             return;
         }
@@ -336,7 +336,7 @@ pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
         // The parser counts lines within the line: its `line 1` would contradict the line
         // number the record gives.
         Payload::Line(bytes) => parse_json_line(&bytes)
-            .map_err(|e| error_text(&e).replace(" at line 1 column ", " at column ")),
+            .map_err(|e| error_chain(&e).replace(" at line 1 column ", " at column ")),
         Payload::Trace(trace) => Ok(vec![*trace]),
         Payload::Unreadable(error) => Err(error),
     }

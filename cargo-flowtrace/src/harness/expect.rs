@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use flowtrace_plugins::diag::closest;
 use flowtrace_plugins::results::{EvalResult, MetricValue};
 use flowtrace_plugins::trace::Trace;
-
-use super::fixture::suggest;
 
 /// `[expect]`, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,7 +241,7 @@ pub fn check_eval(
             let mut m = Mismatch::new(format!(
                 "expected metric `{name}`, but the plugin never returns it: {returned}"
             ));
-            m = match suggest(name, &names) {
+            m = match closest(name, &names) {
                 Some(close) => m.with_help(format!(
                     "did you mean `{close}`? rename it under `[expect.metrics]` in the fixture"
                 )),

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use flowtrace_plugins::diag::error_chain;
 use flowtrace_plugins::manifest::{Manifest, PluginKind};
 use flowtrace_plugins::services::{LogLevel, MemoryKv, MemoryLog, StaticTraces};
 use flowtrace_plugins::{LoadError, LoadOptions, Plugin, PreparedTrace, Runtime, Services};
@@ -181,7 +182,7 @@ impl Suite<'_> {
                 .collect::<Result<Vec<PreparedTrace>, _>>()
             {
                 Ok(traces) => (traces, None),
-                Err(e) => (Vec::new(), Some(error_text(&e))),
+                Err(e) => (Vec::new(), Some(error_chain(&e))),
             },
             Input::Texts(_) => (Vec::new(), None),
         };
@@ -205,7 +206,7 @@ impl Suite<'_> {
             None => match self.runtime.load(self.component, self.manifest, options) {
                 Ok(plugin) => self.call(&plugin, fixture, &traces),
                 // Config overrides are the case's own doing; anything else is the plugin's.
-                Err(e @ LoadError::Config { .. }) => Err(error_text(&e)),
+                Err(e @ LoadError::Config { .. }) => Err(error_chain(&e)),
                 Err(e) => {
                     return Err(anyhow::Error::new(e)).with_context(|| {
                         format!("failed to load the plugin for case `{}`", fixture.name)
@@ -307,7 +308,7 @@ impl Suite<'_> {
                 let mut results = Vec::new();
                 let mut mismatches = Vec::new();
                 for (i, trace) in traces.iter().enumerate() {
-                    let result = plugin.evaluate(trace).map_err(|e| error_text(&e))?;
+                    let result = plugin.evaluate(trace).map_err(|e| error_chain(&e))?;
                     if let Some(KindExpect::Evaluator {
                         passed,
                         score,
@@ -359,13 +360,15 @@ impl Suite<'_> {
                     Some(f) => f.clone(),
                     None => plugin
                         .formats()
-                        .map_err(|e| error_text(&e))?
+                        .map_err(|e| error_chain(&e))?
                         .into_iter()
                         .next()
                         .map(|f| f.name)
                         .ok_or("the exporter lists no formats")?,
                 };
-                let output = plugin.export(&format, traces).map_err(|e| error_text(&e))?;
+                let output = plugin
+                    .export(&format, traces)
+                    .map_err(|e| error_chain(&e))?;
                 let mismatches = match expectations {
                     Some(KindExpect::Exporter { contains }) => {
                         expect::check_export(&output, contains)
@@ -396,8 +399,8 @@ impl Suite<'_> {
                 let Input::Texts(texts) = &fixture.input else {
                     return Err("an embedder needs `texts`".into());
                 };
-                let dimension = plugin.dimension().map_err(|e| error_text(&e))?;
-                let vectors = plugin.embed(texts).map_err(|e| error_text(&e))?;
+                let dimension = plugin.dimension().map_err(|e| error_chain(&e))?;
+                let vectors = plugin.embed(texts).map_err(|e| error_chain(&e))?;
                 let mismatches = match expectations {
                     Some(KindExpect::Embedder { dimension: want }) => {
                         expect::check_embed(dimension, &vectors, texts.len(), *want)
@@ -417,7 +420,7 @@ impl Suite<'_> {
                 Called::json(&embedded, mismatches, summary)
             }
             PluginKind::Transformer => {
-                let output = plugin.transform(traces).map_err(|e| error_text(&e))?;
+                let output = plugin.transform(traces).map_err(|e| error_chain(&e))?;
                 let mismatches = match expectations {
                     Some(KindExpect::Transformer { traces, spans }) => {
                         expect::check_transform(&output, *traces, *spans)
@@ -491,18 +494,4 @@ impl Called {
             summary,
         })
     }
-}
-
-/// An error and its sources on one line, `a: b: c`, without repeats.
-pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(error);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
 }

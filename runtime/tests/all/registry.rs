@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use flowtrace_plugins::inspect;
-use flowtrace_plugins::Fix;
 use flowtrace_plugins::manifest::PluginId;
 use flowtrace_plugins::registry::archive::{self, ArchiveError, ArchiveLimits};
 use flowtrace_plugins::registry::git::{self, GitError, GitSource};
@@ -17,6 +16,7 @@ use flowtrace_plugins::registry::{
     Registry, RegistryError, ResolveError, Source, Warning,
 };
 use flowtrace_plugins::testing;
+use flowtrace_plugins::Fix;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -1498,12 +1498,7 @@ fn a_plugin_waiting_for_grants_is_refused_at_load_with_its_id() {
         "plugin `counter` 2.0.0 asks for capabilities not granted yet: storage, traces"
     );
     // The fix is data (the id); the words are the embedder's.
-    assert_eq!(
-        err.fix(),
-        Some(Fix::Grant {
-            id: pid("counter")
-        })
-    );
+    assert_eq!(err.fix(), Some(Fix::Grant { id: pid("counter") }));
 
     reg.enable(&pid("counter"), true).unwrap();
     reg.load(&runtime, &pid("counter"), &Services::default())
