@@ -56,6 +56,7 @@ pub mod diag;
 mod engine;
 pub mod error;
 mod fix;
+pub mod fs;
 pub mod host;
 pub mod inspect;
 pub mod manifest;

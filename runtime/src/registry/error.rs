@@ -351,6 +351,16 @@ fn warnings_suffix(warnings: &[InspectWarning]) -> String {
         .collect::<String>()
 }
 
+impl From<crate::fs::WriteError> for RegistryError {
+    fn from(e: crate::fs::WriteError) -> Self {
+        RegistryError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl RegistryError {
     /// The `map_err` for an I/O failure while doing `action` on `path`.
     pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Self {
