@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::inspect;
 use flowtrace_plugins::manifest::{
-    self, ConfigType, ConfigValue, Manifest, PluginId, PluginKind, MANIFEST_FILE_NAME,
+    self, ConfigValue, Manifest, PluginId, PluginKind, MANIFEST_FILE_NAME,
 };
 use flowtrace_plugins::{LoadOptions, Plugin, Runtime, RuntimeConfig, Services};
 
@@ -375,19 +375,7 @@ pub fn config_overrides(
             ));
             continue;
         };
-        let value = match field.ty {
-            ConfigType::String => Some(ConfigValue::String(text.clone())),
-            ConfigType::Integer => text.trim().parse().ok().map(ConfigValue::Integer),
-            ConfigType::Float => text.trim().parse().ok().map(ConfigValue::Float),
-            ConfigType::Boolean => text.trim().parse().ok().map(ConfigValue::Boolean),
-            ConfigType::StringList => Some(ConfigValue::StringList(
-                text.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            )),
-        };
+        let value = field.ty.parse(text);
         match value {
             Some(value) => {
                 values.insert(key.clone(), value);
