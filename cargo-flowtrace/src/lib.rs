@@ -31,6 +31,7 @@ pub mod exit_codes;
 pub mod harness;
 pub mod inspection;
 pub mod logging;
+pub mod plugin_path;
 pub mod registry;
 pub mod scaffold;
 pub mod templates;
