@@ -1,9 +1,8 @@
 //! `[config]`: the plugin's settings, each with a type and maybe a default of that type.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 
@@ -33,6 +32,9 @@ impl ConfigType {
     /// let value = serde_json::json!(2);
     /// assert_eq!(ConfigType::Float.coerce(&value), Some(ConfigValue::Float(2.0)));
     /// assert_eq!(ConfigType::String.coerce(&value), None);
+    /// assert_eq!(ConfigType::Integer.coerce(&serde_json::json!(2.5)), None);
+    /// assert_eq!(ConfigType::String.coerce(&serde_json::json!({"a": "b"})), None);
+    /// assert_eq!(ConfigType::StringList.coerce(&serde_json::json!(["a", 1])), None);
     /// let list = serde_json::json!(["a", "b"]);
     /// assert_eq!(
     ///     ConfigType::StringList.coerce(&list),
@@ -95,14 +97,16 @@ impl ConfigType {
 }
 
 /// A value of any shape, before its type is known.
+#[derive(Deserialize)]
+#[serde(untagged)]
 enum Loose {
-    String(String),
+    Boolean(bool),
     Integer(i64),
     Float(f64),
-    Boolean(bool),
+    String(String),
     Array(Vec<Loose>),
-    /// A table, a date, a null, an integer beyond `i64`: never a config value.
-    Other,
+    /// A table, a date, a null: never a config value.
+    Other(IgnoredAny),
 }
 
 impl From<&RawConfigValue> for Loose {
@@ -116,63 +120,6 @@ impl From<&RawConfigValue> for Loose {
                 Loose::Array(items.iter().map(|i| Loose::from(i.get_ref())).collect())
             }
         }
-    }
-}
-
-impl<'de> Deserialize<'de> for Loose {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LooseVisitor;
-
-        impl<'de> Visitor<'de> for LooseVisitor {
-            type Value = Loose;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Loose, E> {
-                Ok(Loose::Boolean(v))
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Loose, E> {
-                Ok(Loose::Integer(v))
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Loose, E> {
-                Ok(i64::try_from(v).map_or(Loose::Other, Loose::Integer))
-            }
-
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Loose, E> {
-                Ok(Loose::Float(v))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Loose, E> {
-                Ok(Loose::String(v.to_string()))
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Loose, E> {
-                Ok(Loose::Other)
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<Loose, E> {
-                Ok(Loose::Other)
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Loose::Array(items))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Loose::Other)
-            }
-        }
-
-        deserializer.deserialize_any(LooseVisitor)
     }
 }
 
