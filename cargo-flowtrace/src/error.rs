@@ -6,9 +6,10 @@
 //!
 //! * **A fix**: `.help("pass `--release`")` / `.with_help(|| ...)` on any `Result`
 //!   ([`ResultExt`]), or [`with_help`] on an error, adds a `help:` line. The runtime's errors
-//!   that know their fix ([`InspectError`], [`CapabilityError`], [`ExportProblem`],
-//!   [`LoadError::Policy`]) get their `help:` lines without asking, wherever they sit in the
-//!   chain.
+//!   that know their fix ([`InspectError`], [`RegistryError`], [`ResolveError`],
+//!   [`CapabilityError`], [`ExportProblem`], [`LoadError::Policy`]) get their `help:` lines
+//!   without asking, wherever they sit in the chain: a runtime [`Fix`] is data, which
+//!   [`fix_help`] words as this tool's command line.
 //! * **An exit code**: fail with [`TestsFailed`] (exit code
 //!   [`TESTS_FAILED`](exit_codes::TESTS_FAILED)) or [`PolicyViolation`]
 //!   ([`POLICY_VIOLATION`](exit_codes::POLICY_VIOLATION)); a runtime [`CapabilityError`],
@@ -35,7 +36,7 @@ use flowtrace_plugins::capability::{CapabilityError, ExportProblem};
 use flowtrace_plugins::inspect::InspectError;
 use flowtrace_plugins::registry::oci::OciError;
 use flowtrace_plugins::registry::{LoadEnabledError, RegistryError, ResolveError};
-use flowtrace_plugins::LoadError;
+use flowtrace_plugins::{Fix, LoadError};
 use serde::Serialize;
 
 use crate::exit_codes;
@@ -320,6 +321,52 @@ fn registry_error<'a>(link: &'a (dyn std::error::Error + 'static)) -> Option<&'a
         })
 }
 
+/// A runtime [`Fix`] as `cargo flowtrace` words it: the command line or flag that applies it.
+/// Fixes that need no command read as the runtime words them.
+pub fn fix_help(fix: &Fix) -> String {
+    match fix {
+        Fix::Upgrade => "upgrade cargo-flowtrace (`cargo install cargo-flowtrace`)".into(),
+        Fix::MatchContract => "rebuild the plugin against this version of the plugin SDK, or \
+                               upgrade cargo-flowtrace"
+            .into(),
+        Fix::Reinstall { .. } => "pass `--force` to reinstall it".into(),
+        Fix::AllowDowngrade { .. } => "pass `--allow-downgrade` to install it".into(),
+        Fix::ListPlugins => "`cargo flowtrace list` shows the installed plugins".into(),
+        Fix::ShowVersions { id } => {
+            format!("`cargo flowtrace info {id}` shows its installed versions")
+        }
+        Fix::UninstallPlugin { id } => format!(
+            "uninstall the whole plugin (`cargo flowtrace uninstall {id}`), or install another \
+             version first"
+        ),
+        Fix::DependentsFirst { action } => {
+            format!("{action} them first, or pass `--force` to {action} it anyway")
+        }
+        Fix::Repair { .. } => "the installed plugin was changed or damaged: reinstall it with \
+                               `cargo flowtrace install --force <source>`"
+            .into(),
+        Fix::Grant { id } => format!("grant them with `cargo flowtrace enable {id} --grant`"),
+        Fix::Activate { id, version } => format!(
+            "install `{id} {version}` again to make it the active version (with \
+             `--allow-downgrade` if it is older)"
+        ),
+        Fix::Enable { id } => format!("enable it first: `cargo flowtrace enable {id}`"),
+        Fix::EmbedManifest => "build the plugin with `cargo flowtrace build`: it embeds \
+                               `flowtrace.toml` in the component"
+            .into(),
+        Fix::EmbedOneManifest => "rebuild the plugin with `cargo flowtrace build`: it embeds \
+                                  one `flowtrace-manifest` section, its flowtrace.toml"
+            .into(),
+        Fix::RebuildComponent => "the component was built by an older or newer component model \
+                                  toolchain: rebuild it with `cargo flowtrace build`"
+            .into(),
+        Fix::PassComponent => {
+            "pass the `.wasm` component that `cargo flowtrace build` wrote".into()
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Every `help:` line for `error`, outermost first, without repeats.
 pub fn helps(error: &anyhow::Error) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -328,7 +375,7 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
         if let Some(annotated) = link.downcast_ref::<Annotated>() {
             found.extend(annotated.help.iter().cloned());
         } else if let Some(e) = link.downcast_ref::<InspectError>() {
-            found.extend(e.help());
+            found.extend(e.fix().as_ref().map(fix_help));
         } else if let Some(e) = link.downcast_ref::<CapabilityError>() {
             found.extend(e.help());
         } else if let Some(e) = link.downcast_ref::<ExportProblem>() {
@@ -340,20 +387,10 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
                 RegistryError::Policy { report, .. } => {
                     found.extend(report.errors().iter().filter_map(CapabilityError::help));
                 }
-                RegistryError::DuplicateManifest { .. } => found.push(
-                    "rebuild the plugin with `cargo flowtrace build`: it embeds one \
-                     `flowtrace-manifest` section, its flowtrace.toml"
-                        .into(),
-                ),
-                RegistryError::GrantsPending { id, .. } => {
-                    found.push(format!(
-                        "grant them with `cargo flowtrace enable {id} --grant`"
-                    ));
-                }
-                other => found.extend(other.help()),
+                other => found.extend(other.fix().as_ref().map(fix_help)),
             }
         } else if let Some(e) = link.downcast_ref::<ResolveError>() {
-            found.extend(e.help());
+            found.extend(e.fix().as_ref().map(fix_help));
         } else if let Some(e) = link.downcast_ref::<OciError>() {
             found.extend(crate::registry::oci::help(e));
         }
@@ -411,6 +448,28 @@ mod tests {
         });
         assert_eq!(error.to_string(), "1 of 3 tests failed");
         assert_eq!(exit_code(&error), exit_codes::TESTS_FAILED);
+    }
+
+    #[test]
+    fn runtime_fixes_read_as_command_lines() {
+        use flowtrace_plugins::manifest::PluginId;
+        let id = PluginId::parse("p").unwrap();
+        let error = anyhow::Error::new(RegistryError::GrantsPending {
+            id: id.clone(),
+            version: semver::Version::new(1, 0, 0),
+            added: Vec::new(),
+        })
+        .context("failed to enable plugin `p`");
+        assert_eq!(
+            helps(&error),
+            ["grant them with `cargo flowtrace enable p --grant`"]
+        );
+        assert_eq!(
+            fix_help(&Fix::Enable { id }),
+            "enable it first: `cargo flowtrace enable p`"
+        );
+        // A fix without a command reads as the runtime words it.
+        assert_eq!(fix_help(&Fix::BreakCycle), Fix::BreakCycle.to_string());
     }
 
     #[test]

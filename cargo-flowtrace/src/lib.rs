@@ -35,6 +35,7 @@ pub mod inspection;
 pub mod junit;
 pub mod lang;
 pub mod logging;
+pub mod plugin_path;
 pub mod registry;
 pub mod scaffold;
 pub mod templates;

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use flowtrace_plugins::capability::{self, CapabilityReport, ImportVerdict};
+use flowtrace_plugins::fs::{self, AtomicWrite};
 use flowtrace_plugins::inspect::{self, Inspection};
 use flowtrace_plugins::manifest::{self, Manifest};
 use serde::Serialize;
@@ -171,10 +172,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         term.warn(warning);
     }
     if let Some(staged) = staged {
-        staged
-            .persist(&output)
-            .map_err(|e| e.error)
-            .with_context(|| format!("failed to write `{}`", output.display()))?;
+        staged.commit()?;
     }
     let elapsed = started.elapsed();
     tracing::debug!(?elapsed, "wrote the plugin");
@@ -207,7 +205,7 @@ pub(crate) struct Prepared {
     pub bytes: Vec<u8>,
     pub inspection: Inspection,
     /// The temp file to rename onto `output`; `None` when `output` already holds `bytes`.
-    pub staged: Option<tempfile::NamedTempFile>,
+    pub staged: Option<fs::Staged>,
     pub target_dir: PathBuf,
     pub output: PathBuf,
 }
@@ -237,7 +235,7 @@ pub(crate) fn prepare(
     let bytes = inspect::embed_manifest_owned(component, manifest)
         .with_context(|| format!("failed to embed the manifest into `{}`", artefact.display()))?;
     let (inspection, staged) = std::thread::scope(|s| {
-        let staged = s.spawn(|| stage(&output, &bytes));
+        let staged = s.spawn(|| AtomicWrite::new().stage(&output, &bytes));
         (inspect_built(&bytes, artefact), staged.join())
     });
     let inspection = inspection?;
@@ -299,37 +297,10 @@ fn read_with_room(path: &Path, room: usize) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Write `bytes` to a temp file beside `path` (creating the directory), to be renamed into
-/// place with [`tempfile::NamedTempFile::persist`]: a reader sees the old file or the new
-/// one, never half of one. The file gets the usual permissions (`0644` less the umask), not
-/// a temp file's `0600`.
-pub fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("failed to create a temp file in `{}`", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
-    Ok(tmp)
-}
-
-/// Write `bytes` to `path` atomically (see [`stage`]).
+/// Write `bytes` to `path` atomically, with the usual permissions: a reader sees the old
+/// file or the new one, never half of one ([`flowtrace_plugins::fs`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    stage(path, bytes)?
-        .persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    Ok(())
+    Ok(fs::write_atomically(path, bytes)?)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::context::{self, Context};
 use crate::error::{self, PolicyViolation, ResultExt};
 use crate::inspection::{self, ManifestSource, View};
 use crate::lang;
+use crate::plugin_path::PluginPath;
 
 /// Show what a component imports and exports, and what the host would allow it.
 ///
@@ -92,13 +93,14 @@ impl InspectCommand {
             Some(_) => Some(cx.manifest_path()?),
             None => None,
         };
-        match &self.path {
-            Some(path) if path.is_file() => Ok(Target {
-                component: path.clone(),
-                manifest: explicit_manifest,
-                plugin_dir: None,
-            }),
-            Some(path) if path.is_dir() => {
+        let Some(path) = &self.path else {
+            let manifest = cx.manifest_path()?;
+            let dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+            return Target::in_plugin_dir(&dir, manifest);
+        };
+        match PluginPath::at(path)? {
+            Some(found) if found.is_dir() => {
+                let path = found.path();
                 let manifest = match explicit_manifest {
                     Some(m) => m,
                     None => context::manifest_at(path).with_context(|| {
@@ -110,13 +112,14 @@ impl InspectCommand {
                 };
                 Target::in_plugin_dir(path, manifest)
             }
-            Some(path) => Err(anyhow!("`{}` does not exist", path.display()))
+            // Whatever the file holds, inspecting it says what is wrong with it.
+            Some(_) => Ok(Target {
+                component: path.clone(),
+                manifest: explicit_manifest,
+                plugin_dir: None,
+            }),
+            None => Err(anyhow!("`{}` does not exist", path.display()))
                 .help("pass a component (`.wasm`) or a plugin directory"),
-            None => {
-                let manifest = cx.manifest_path()?;
-                let dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
-                Target::in_plugin_dir(&dir, manifest)
-            }
         }
     }
 }

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
+use flowtrace_plugins::diag::error_chain;
 use flowtrace_plugins::trace::{
     parse_json_line, parse_protobuf_record, parse_traces, Encoding, Framing, ProtobufRecords,
     Trace, TraceError,
@@ -30,7 +31,6 @@ use flowtrace_plugins::trace::{
 use serde_json::Value;
 
 use crate::error::ResultExt;
-use crate::harness::run::error_text;
 
 /// The name that reads standard input.
 pub const STDIN: &str = "-";
@@ -340,7 +340,7 @@ fn read_records(
                 offset: record.offset,
                 bytes: record.bytes,
             },
-            Err(e) => Payload::Unreadable(error_text(&e)),
+            Err(e) => Payload::Unreadable(error_chain(&e)),
         };
         let item = Item {
             file: index,
@@ -377,7 +377,7 @@ fn read_document(
                 file: index,
                 line: e.line(),
                 progress: progress(),
-                payload: Payload::Unreadable(error_text(&e)),
+                payload: Payload::Unreadable(error_chain(&e)),
             });
             return;
         }
@@ -402,10 +402,10 @@ pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
         // The parser counts lines within the line: its `line 1` would contradict the line
         // number the record gives.
         Payload::Line(bytes) => parse_json_line(&bytes)
-            .map_err(|e| error_text(&e).replace(" at line 1 column ", " at column ")),
+            .map_err(|e| error_chain(&e).replace(" at line 1 column ", " at column ")),
         Payload::Record { offset, bytes } => parse_protobuf_record(&bytes).map_err(|e| {
             let source = Box::new(e);
-            error_text(&TraceError::Record { offset, source })
+            error_chain(&TraceError::Record { offset, source })
         }),
         Payload::Trace(trace) => Ok(vec![*trace]),
         Payload::Unreadable(error) => Err(error),

@@ -132,11 +132,7 @@ impl Plugin {
             });
         }
         self.fail(CallFailure::Trap {
-            message: err
-                .chain()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(": "),
+            message: crate::diag::error_chain(&*err),
         })
     }
 
