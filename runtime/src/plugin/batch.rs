@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use super::calls::eval_size;
+use super::lift::{self, Lifted};
 use super::run::block_on;
 use super::{Exports, Plugin};
 use crate::bindings::evaluator::GuestIndices;
@@ -314,7 +314,7 @@ impl Plugin {
     /// writes the call held back.
     async fn call_batch(
         &self,
-        indices: &GuestIndices,
+        _indices: &GuestIndices,
         traces: &[PreparedTrace],
         state: HostState,
     ) -> (
@@ -329,7 +329,6 @@ impl Plugin {
         };
         let called = {
             let body = async {
-                let guest = indices.load(&mut store, &instance)?;
                 let handles = traces
                     .iter()
                     .enumerate()
@@ -338,7 +337,8 @@ impl Plugin {
                         Ok(store.data_mut().table.push(handle)?)
                     })
                     .collect::<wasmtime::Result<Vec<_>>>()?;
-                guest.call_evaluate_batch(&mut store, &handles).await
+                let output = self.inner.limits.output;
+                lift::evaluate_batch(&mut store, &instance, &handles, output).await
             };
             let mut body = std::pin::pin!(body);
             // The epoch deadline stops guest code; this stops a guest waiting on the host.
@@ -366,15 +366,19 @@ impl Plugin {
             }
             Some(Ok(raw)) => raw,
         };
-        if raw.len() != traces.len() {
+        if raw.len != traces.len() {
             let reason = CallFailure::InvalidResult(format!(
                 "{} results for {} traces",
-                raw.len(),
+                raw.len,
                 traces.len()
             ));
             return (Err((self.fail(reason), false)), stage);
         }
-        let results = raw.into_iter().map(|r| self.batch_result(r)).collect();
+        let results = raw
+            .items
+            .into_iter()
+            .map(|r| self.batch_result(r))
+            .collect();
         if let Some(stage) = stage {
             if let Err(reason) = self.commit(stage.into_writes()) {
                 return (
@@ -398,13 +402,10 @@ impl Plugin {
     /// One trace's result in a batch, checked as a single call's would be.
     fn batch_result(
         &self,
-        result: Result<wit::EvalResult, wit::PluginError>,
+        result: Lifted<Result<wit::EvalResult, wit::PluginError>>,
     ) -> Result<EvalResult, CallError> {
-        match result {
-            Ok(r) => {
-                self.check_output(eval_size(&r))?;
-                self.validate_eval(convert::eval_result(r))
-            }
+        match self.fits(result)? {
+            Ok(r) => self.validate_eval(convert::eval_result(r)),
             Err(e) => Err(self.fail(CallFailure::Plugin(convert::plugin_error(e)))),
         }
     }

@@ -3,6 +3,7 @@
 use wasmtime::component::Resource;
 use wasmtime::Store;
 
+use super::lift;
 use super::run::block_on;
 use super::{Exports, Plugin};
 use crate::error::{CallError, CallFailure};
@@ -14,21 +15,21 @@ use crate::trace::Trace;
 impl Plugin {
     /// Score one trace (evaluator plugins).
     pub async fn evaluate_async(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
-        let Exports::Evaluator(indices) = &self.inner.exports else {
+        let Exports::Evaluator(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an evaluator"));
         };
+        let output = self.inner.limits.output;
         let result = self
             .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
                 let handle = store
                     .data_mut()
                     .table
                     .push(TraceHandle::new(trace.clone(), None))?;
-                let out = guest.call_evaluate(&mut *store, handle).await?;
-                Ok(out.map_err(convert::plugin_error))
+                let out = lift::evaluate(store, instance, handle, output).await?;
+                Ok(out.transpose().map_err(convert::plugin_error))
             })
             .await?;
-        self.check_output(eval_size(&result))?;
+        let result = self.fits(result)?;
         self.validate_eval(convert::eval_result(result))
     }
 
@@ -49,16 +50,15 @@ impl Plugin {
 
     /// The formats an exporter writes.
     pub async fn formats_async(&self) -> Result<Vec<ExportFormat>, CallError> {
-        let Exports::Exporter(indices) = &self.inner.exports else {
+        let Exports::Exporter(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an exporter"));
         };
+        let output = self.inner.limits.output;
         let formats = self
-            .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
-                Ok(Ok(guest.call_formats(&mut *store).await?))
-            })
+            .run(async |store, instance| Ok(Ok(lift::formats(store, instance, output).await?)))
             .await?;
-        Ok(formats
+        Ok(self
+            .fits(formats)?
             .into_iter()
             .map(|f| ExportFormat {
                 name: f.name,
@@ -79,21 +79,18 @@ impl Plugin {
         format: &str,
         traces: &[PreparedTrace],
     ) -> Result<Vec<u8>, CallError> {
-        let Exports::Exporter(indices) = &self.inner.exports else {
+        let Exports::Exporter(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an exporter"));
         };
+        let output = self.inner.limits.output;
         let bytes = self
             .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
                 let handles = push_traces(store, traces)?;
-                let out = guest
-                    .call_export_traces(&mut *store, format, &handles)
-                    .await?;
-                Ok(out.map_err(convert::plugin_error))
+                let out = lift::export_traces(store, instance, format, &handles, output).await?;
+                Ok(out.transpose().map_err(convert::plugin_error))
             })
             .await?;
-        self.check_output(bytes.len())?;
-        Ok(bytes)
+        self.fits(bytes)
     }
 
     /// [`Plugin::export_async`] for synchronous callers.
@@ -120,17 +117,17 @@ impl Plugin {
 
     /// Embed texts (embedder plugins): one vector per text, all of the same length.
     pub async fn embed_async(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
-        let Exports::Embedder(indices) = &self.inner.exports else {
+        let Exports::Embedder(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an embedder"));
         };
+        let output = self.inner.limits.output;
         let vectors = self
             .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
-                let out = guest.call_embed(&mut *store, texts).await?;
-                Ok(out.map_err(convert::plugin_error))
+                let out = lift::embed(store, instance, texts, output).await?;
+                Ok(out.transpose().map_err(convert::plugin_error))
             })
             .await?;
-        self.check_output(vectors.iter().map(|v| v.len() * 4).sum())?;
+        let vectors = self.fits(vectors)?;
         if vectors.len() != texts.len() {
             return Err(self.fail(CallFailure::InvalidResult(format!(
                 "{} vectors for {} texts",
@@ -157,20 +154,19 @@ impl Plugin {
 
     /// Rewrite traces (transformer plugins).
     pub async fn transform_async(&self, traces: &[PreparedTrace]) -> Result<Vec<Trace>, CallError> {
-        let Exports::Transformer(indices) = &self.inner.exports else {
+        let Exports::Transformer(_) = &self.inner.exports else {
             return Err(self.wrong_kind("a transformer"));
         };
+        let output = self.inner.limits.output;
         let out = self
             .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
                 let handles = push_traces(store, traces)?;
-                let out = guest.call_transform(&mut *store, &handles).await?;
-                Ok(out.map_err(convert::plugin_error))
+                let out = lift::transform(store, instance, &handles, output).await?;
+                Ok(out.transpose().map_err(convert::plugin_error))
             })
             .await?;
-        let traces: Vec<Trace> = out.into_iter().map(convert::trace_from_wit).collect();
-        self.check_output(traces.iter().map(trace_size).sum())?;
-        Ok(traces)
+        let out = self.fits(out)?;
+        Ok(out.into_iter().map(convert::trace_from_wit).collect())
     }
 
     /// [`Plugin::transform_async`] for synchronous callers.
@@ -194,28 +190,6 @@ fn push_traces(
         .collect()
 }
 
-/// Bytes an evaluation result carries (its strings plus a fixed part per item).
-pub(super) fn eval_size(r: &crate::bindings::types::EvalResult) -> usize {
-    use crate::bindings::types::MetricValue;
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    32 + opt(&r.label)
-        + opt(&r.explanation)
-        + r.metrics
-            .iter()
-            .map(|m| {
-                16 + m.name.len()
-                    + match &m.value {
-                        MetricValue::Text(s) => s.len(),
-                        _ => 8,
-                    }
-            })
-            .sum::<usize>()
-        + r.findings
-            .iter()
-            .map(|f| 16 + opt(&f.span_id) + f.message.len())
-            .sum::<usize>()
-}
-
 /// An embedder plugin serves `flowtrace:plugin/embeddings` for other plugins.
 impl crate::host::services::EmbeddingProvider for Plugin {
     fn dimension(&self) -> crate::host::services::BoxFuture<'_, Result<u32, PluginError>> {
@@ -236,39 +210,4 @@ impl crate::host::services::EmbeddingProvider for Plugin {
                 .map_err(|e| PluginError::Unavailable(e.to_string()))
         })
     }
-}
-
-/// Bytes a returned trace carries (its strings plus a fixed part per span and attribute),
-/// measured without serialising it.
-fn trace_size(t: &Trace) -> usize {
-    use crate::trace::{Attribute, AttributeValue};
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    let attrs = |a: &[Attribute]| -> usize {
-        a.iter()
-            .map(|a| {
-                16 + a.key.len()
-                    + match &a.value {
-                        AttributeValue::Text(s) | AttributeValue::Json(s) => s.len(),
-                        _ => 8,
-                    }
-            })
-            .sum()
-    };
-    32 + t.id.len()
-        + opt(&t.input)
-        + opt(&t.output)
-        + attrs(&t.attributes)
-        + t.spans
-            .iter()
-            .map(|s| {
-                96 + s.id.len()
-                    + opt(&s.parent_id)
-                    + s.name.len()
-                    + opt(&s.status_message)
-                    + opt(&s.input)
-                    + opt(&s.output)
-                    + opt(&s.model)
-                    + attrs(&s.attributes)
-            })
-            .sum::<usize>()
 }

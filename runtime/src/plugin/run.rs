@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::Instance;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
+use super::lift::Lifted;
 use super::Plugin;
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, CallFailure};
@@ -194,11 +195,15 @@ impl Plugin {
         drop(HostState::new(&self.inner.ctx, self.inner.limits.memory));
     }
 
-    pub(super) fn check_output(&self, size: usize) -> Result<(), CallError> {
-        let limit = self.inner.limits.output;
-        if size > limit {
-            return Err(self.fail(CallFailure::OutputTooLarge { size, limit }));
+    /// What a call returned, if it fit the output limit ([`Lifted`]: it was measured in
+    /// guest memory, and copied only if it fit).
+    pub(super) fn fits<T>(&self, lifted: Lifted<T>) -> Result<T, CallError> {
+        match lifted {
+            Lifted::Fits(value) => Ok(value),
+            Lifted::TooLarge(size) => Err(self.fail(CallFailure::OutputTooLarge {
+                size,
+                limit: self.inner.limits.output,
+            })),
         }
-        Ok(())
     }
 }
