@@ -127,11 +127,13 @@ impl Plugin {
                 Ok(out.transpose().map_err(convert::plugin_error))
             })
             .await?;
-        let vectors = self.fits(vectors)?;
-        if vectors.len() != texts.len() {
+        let lift::Listed {
+            len,
+            items: vectors,
+        } = self.fits(vectors)?;
+        if len != texts.len() {
             return Err(self.fail(CallFailure::InvalidResult(format!(
-                "{} vectors for {} texts",
-                vectors.len(),
+                "{len} vectors for {} texts",
                 texts.len()
             ))));
         }

@@ -56,13 +56,13 @@ impl<T, E> Lifted<Result<T, E>> {
     }
 }
 
-/// A list result whose items are checked one by one (`evaluate-batch`).
+/// A list result of as many items as the host asked for (`evaluate-batch`, `embed`).
 pub(super) struct Listed<T> {
     /// How many items the guest returned.
     pub(super) len: usize,
-    /// The items, each checked against the limit on its own; empty when `len` is not the
-    /// number the host asked for (nothing of them is copied then).
-    pub(super) items: Vec<Lifted<T>>,
+    /// The items; empty when `len` is not the number the host asked for (nothing of them is
+    /// copied then).
+    pub(super) items: Vec<T>,
 }
 
 /// What one call may return: read by the lift, on the thread polling the call.
@@ -162,7 +162,7 @@ pub(super) async fn evaluate_batch(
     instance: &Instance,
     traces: &[Resource<TraceHandle>],
     output: usize,
-) -> wasmtime::Result<Listed<Result<wit::EvalResult, wit::PluginError>>> {
+) -> wasmtime::Result<Listed<Lifted<Result<wit::EvalResult, wit::PluginError>>>> {
     let budget = Budget {
         output,
         items: traces.len(),
@@ -217,20 +217,25 @@ pub(super) async fn export_traces(
     Ok(out)
 }
 
-/// `embedder.embed`, within `output` bytes.
+/// `embedder.embed`, within `output` bytes: the vectors are copied only when there is one
+/// per text (an empty vector counts nothing towards the limit, and a host `Vec` is 24 bytes).
 pub(super) async fn embed(
     store: &mut Store<HostState>,
     instance: &Instance,
     texts: &[String],
     output: usize,
-) -> Out<Vec<Vec<f32>>> {
-    let (Checked(out),) = call::<_, (Checked<Result<GuestList<GuestList<f32>>, PluginErrorM>>,)>(
+) -> Out<Listed<Vec<f32>>> {
+    let budget = Budget {
+        output,
+        items: texts.len(),
+    };
+    let (Checked(out),) = call::<_, (Checked<Result<Counted<GuestList<f32>>, PluginErrorM>>,)>(
         store,
         instance,
         EMBEDDER,
         "embed",
         (texts,),
-        single(output),
+        budget,
     )
     .await?;
     Ok(out)
@@ -346,7 +351,7 @@ unsafe impl<M: InGuest> Lift for Checked<M> {
 
 /// A list result whose items are checked one by one against the budget's output limit,
 /// after its length is checked against the budget's item count.
-struct Each<M: InGuest>(Listed<M::Owned>);
+struct Each<M: InGuest>(Listed<Lifted<M::Owned>>);
 
 // SAFETY: the canonical ABI of `Each<M>` is `list<M>`'s, and it is lifted by lifting one.
 unsafe impl<M: InGuest> ComponentType for Each<M> {
@@ -537,6 +542,58 @@ impl InGuest for GuestStr {
 
     fn copy(&self, cx: &mut LiftContext<'_>) -> wasmtime::Result<String> {
         self.to_string(cx)
+    }
+}
+
+/// A list that must have the budget's item count: measured whole, copied only when it has.
+struct Counted<M>(GuestList<M>);
+
+// SAFETY: the canonical ABI of `Counted<M>` is `list<M>`'s, and it is lifted as one.
+unsafe impl<M: ComponentType> ComponentType for Counted<M> {
+    type Lower = <GuestList<M> as ComponentType>::Lower;
+    const ABI: CanonicalAbiInfo = <GuestList<M> as ComponentType>::ABI;
+
+    fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
+        <GuestList<M> as ComponentType>::typecheck(ty, types)
+    }
+}
+
+// SAFETY: as above.
+unsafe impl<M: Lift> Lift for Counted<M> {
+    fn linear_lift_from_flat(
+        cx: &mut LiftContext<'_>,
+        ty: InterfaceType,
+        src: &Self::Lower,
+    ) -> wasmtime::Result<Self> {
+        GuestList::linear_lift_from_flat(cx, ty, src).map(Self)
+    }
+
+    fn linear_lift_from_memory(
+        cx: &mut LiftContext<'_>,
+        ty: InterfaceType,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Self> {
+        GuestList::linear_lift_from_memory(cx, ty, bytes).map(Self)
+    }
+}
+
+impl<M: InGuest> InGuest for Counted<M> {
+    type Owned = Listed<M::Owned>;
+
+    fn measure(&self, cx: &mut LiftContext<'_>, meter: &mut Meter) -> wasmtime::Result<()> {
+        self.0.measure(cx, meter)
+    }
+
+    fn copy(&self, cx: &mut LiftContext<'_>) -> wasmtime::Result<Self::Owned> {
+        let items = if self.0.len == budget()?.items {
+            self.0.copy(cx)?
+        } else {
+            Vec::new()
+        };
+        Ok(Listed {
+            len: self.0.len,
+            items,
+        })
     }
 }
 
@@ -1032,5 +1089,66 @@ impl InGuest for TraceDataM {
             attributes: self.attributes.copy(cx)?,
             spans: self.spans.copy(cx)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::bindings::types as wit;
+    use crate::{results, trace};
+
+    /// How many times what the limit counts of a result the host's copy of it may take: the
+    /// bindings' structures and the host's, both alive while one is converted into the other,
+    /// are larger than the fixed part counted for each record (strings and bytes are copied
+    /// once, as counted; vectors add 24 bytes each, one per text the host passed).
+    const COPY_FACTOR: usize = 10;
+
+    #[test]
+    fn a_copy_takes_at_most_copy_factor_times_what_the_limit_counts() {
+        // (record, fixed part counted, bytes of its structures on the host while copied)
+        let records = [
+            (
+                "eval-result",
+                32,
+                size_of::<wit::EvalResult>() + size_of::<results::EvalResult>(),
+            ),
+            (
+                "metric",
+                16,
+                size_of::<wit::Metric>() + size_of::<results::Metric>(),
+            ),
+            (
+                "finding",
+                16,
+                size_of::<wit::Finding>() + size_of::<results::Finding>(),
+            ),
+            (
+                "export-format",
+                16,
+                size_of::<crate::bindings::exporter::ExportFormat>()
+                    + size_of::<results::ExportFormat>(),
+            ),
+            (
+                "attribute",
+                16,
+                size_of::<wit::Attribute>() + size_of::<trace::Attribute>(),
+            ),
+            (
+                "span",
+                96,
+                size_of::<wit::Span>() + size_of::<trace::Span>(),
+            ),
+            (
+                "trace-data",
+                32,
+                size_of::<wit::TraceData>() + size_of::<trace::Trace>(),
+            ),
+        ];
+        for (record, counted, host) in records {
+            assert!(
+                host <= COPY_FACTOR * counted,
+                "{record}: {host} bytes on the host for {counted} counted"
+            );
+        }
     }
 }

@@ -64,6 +64,11 @@ impl Plugin {
         let batch = state.scope.batch.is_some();
         let mut store = Store::new(&self.inner.runtime.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
+        // What one host call may copy out of the guest (its arguments: log lines, `kv`
+        // values, texts to embed, WASI buffers): no more than the guest's memory limit
+        // (wasmtime's default is 128 MiB whatever the limit). Results are not counted here:
+        // they are measured in guest memory against the output limit (`lift`).
+        store.set_hostcall_fuel(self.inner.limits.memory);
         // Deadlines are wall-clock time, not a count of ticks: the ticker sleeps between
         // ticks and falls behind when the CPUs are busy, so counting N ticks let calls run
         // 5-50% past their deadline. Each tick looks at the clock instead (a few ns every

@@ -7,10 +7,13 @@
 //! part (a string, bytes or a vector) is `fill` bytes of `a` with the length field `len`,
 //! which may claim more than memory holds.
 
+use std::sync::Arc;
+
 use flowtrace_plugins::manifest::PluginKind;
 use flowtrace_plugins::results::PluginError;
+use flowtrace_plugins::services::{LogLevel, MemoryLog};
 use flowtrace_plugins::{
-    testing, CallError, CallFailure, LoadOptions, Plugin, PreparedTrace, Runtime,
+    testing, CallError, CallFailure, LoadOptions, Plugin, PreparedTrace, Runtime, Services,
 };
 
 const LIMIT: usize = 1 << 20;
@@ -411,4 +414,136 @@ fn a_result_repeating_its_own_memory_is_measured_no_further_than_memory() {
         }
         other => panic!("expected output too large, got {other:?}"),
     }
+}
+
+/// An evaluator that first runs `body` (with `$payload` and the imports of `imports`).
+fn importer(
+    imports: &str,
+    world: &str,
+    body: &str,
+    memory: u64,
+    fill: u32,
+) -> (Plugin, Arc<MemoryLog>) {
+    let core = format!(
+        r#"{imports}
+  {common}
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate") (param $t i32) (result i32)
+    (call $drop_trace (local.get $t))
+    {body}
+    (call $ok (f64.const 1) (i32.const 1)))
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate-batch") (param i32 i32) (result i32)
+    unreachable)"#,
+        common = common(fill)
+    );
+    let bytes = testing::componentize(
+        &testing::expand(&format!("(module {core})")),
+        &format!(
+            "package test:guest; world w {{ {world} export flowtrace:plugin/evaluator@0.1.0; }}"
+        ),
+    )
+    .unwrap();
+    let mut manifest = testing::manifest("importer", PluginKind::Evaluator);
+    manifest.capabilities.embeddings = world.contains("embeddings");
+    manifest.limits.memory = Some(memory);
+    let log = Arc::new(MemoryLog::default());
+    let options = LoadOptions {
+        services: Services {
+            log: log.clone(),
+            ..Services::default()
+        },
+        ..LoadOptions::default()
+    };
+    let plugin = Runtime::new()
+        .unwrap()
+        .load(&bytes, &manifest, options)
+        .unwrap();
+    (plugin, log)
+}
+
+#[test]
+fn a_host_call_copies_at_most_the_memory_limit_of_arguments() {
+    // 1,000,000 texts to embed, each the same 100 bytes: 8 MB of list in a 16 MiB guest, 124
+    // MB once copied. Refused before the copy (wasmtime's hostcall fuel, set to the memory
+    // limit), as a trap; nothing reaches the embeddings service.
+    let body = "(local.set $t (call $payload))
+    (local.set $t (call $alloc (i32.const 4) (i32.const 8000000)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $t) (i32.add (i32.const 65536) (i32.const 8000100))))
+        (i32.store (local.get $t) (i32.const 65536))
+        (i32.store offset=4 (local.get $t) (i32.const 100))
+        (local.set $t (i32.add (local.get $t) (i32.const 8)))
+        (br $next)))
+    (call $embed (i32.sub (local.get $t) (i32.const 8000000)) (i32.const 1000000) (i32.const 4096))";
+    let (plugin, _) = importer(
+        r#"(import "flowtrace:plugin/embeddings@0.1.0" "embed" (func $embed (param i32 i32 i32)))"#,
+        "import flowtrace:plugin/embeddings@0.1.0;",
+        body,
+        16 << 20,
+        100,
+    );
+    let err = plugin.evaluate(&trace()).unwrap_err();
+    assert!(
+        matches!(&err.reason, CallFailure::Trap { message } if message.contains("too much data is being copied")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_log_line_past_the_budget_is_dropped_and_one_within_it_kept() {
+    // 2 MiB of `a` in one line: past the 1 MiB a call may log, so dropped with one notice
+    // (read in guest memory, never copied); then a short line, also past the budget.
+    let body = "(call $log (i32.const 2) (call $payload) (i32.const 2097152))";
+    let (plugin, log) = importer(
+        r#"(import "flowtrace:plugin/log@0.1.0" "log" (func $log (param i32 i32 i32)))"#,
+        "import flowtrace:plugin/log@0.1.0;",
+        body,
+        64 << 20,
+        2 << 20,
+    );
+    plugin.evaluate(&trace()).unwrap();
+    let lines = log.lines();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{:?}",
+        lines.iter().map(|l| l.1.len()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        lines[0].1,
+        "log output of this call passed 1 MiB; the rest is dropped"
+    );
+    // Within the budget, the line arrives whole.
+    let body = "(call $log (i32.const 2) (call $payload) (i32.const 1000))";
+    let (plugin, log) = importer(
+        r#"(import "flowtrace:plugin/log@0.1.0" "log" (func $log (param i32 i32 i32)))"#,
+        "import flowtrace:plugin/log@0.1.0;",
+        body,
+        64 << 20,
+        1000,
+    );
+    plugin.evaluate(&trace()).unwrap();
+    assert_eq!(log.lines(), vec![(LogLevel::Info, "a".repeat(1000))]);
+}
+
+#[test]
+fn vectors_are_copied_only_when_there_is_one_per_text() {
+    // 1,000,000 empty vectors for one text: nothing towards the output limit, but 24 MB of
+    // host `Vec`s had they been copied. Refused by their count, none copied.
+    let plugin = load(
+        PluginKind::Embedder,
+        &format!(
+            r#"{common}
+  (func (export "flowtrace:plugin/embedder@0.1.0#dimension") (result i32) (i32.const 3))
+  (func (export "flowtrace:plugin/embedder@0.1.0#embed") (param i32 i32) (result i32)
+    ;; fresh memory is zeroes: 1,000,000 vectors (pointer 0, length 0)
+    (call $ok4 (call $alloc (i32.const 4) (i32.const 8000000)) (i32.const 1000000)))"#,
+            common = common(0)
+        ),
+    );
+    let err = plugin.embed(&texts()).unwrap_err();
+    assert_eq!(
+        err.reason.to_string(),
+        "returned an invalid result: 1000000 vectors for 1 texts"
+    );
 }
