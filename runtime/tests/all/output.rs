@@ -547,3 +547,59 @@ fn vectors_are_copied_only_when_there_is_one_per_text() {
         "returned an invalid result: 1000000 vectors for 1 texts"
     );
 }
+
+/// An evaluator with UTF-16 strings whose explanation is `units` code units: `hi` and `é`,
+/// then `a`s.
+fn utf16_evaluator(units: u32) -> Plugin {
+    let core = format!(
+        r#"(module
+  (import "flowtrace:plugin/types@0.1.0" "[resource-drop]trace" (func $drop_trace (param i32)))
+  @PRELUDE@
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate") (param $t i32) (result i32)
+    (local $p i32) (local $i i32)
+    (call $drop_trace (local.get $t))
+    (local.set $p (call $alloc (i32.const 4) (i32.mul (i32.const {units}) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (i32.const {units})))
+        (i32.store16 (i32.add (local.get $p) (i32.mul (local.get $i) (i32.const 2))) (i32.const 0x61))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i32.store16 (local.get $p) (i32.const 0x68))
+    (i32.store16 offset=2 (local.get $p) (i32.const 0x69))
+    (i32.store16 offset=4 (local.get $p) (i32.const 0xE9))
+    (drop (call $ok (f64.const 1) (i32.const 1)))
+    (i32.store8 (i32.const 1056) (i32.const 1))
+    (i32.store (i32.const 1060) (local.get $p))
+    (i32.store (i32.const 1064) (i32.const {units}))
+    (i32.const 1024))
+  (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate-batch") (param i32 i32) (result i32)
+    unreachable))"#
+    );
+    let bytes = testing::componentize_utf16(
+        &testing::expand(&core),
+        "package test:guest; world w { export flowtrace:plugin/evaluator@0.1.0; }",
+    )
+    .unwrap();
+    Runtime::new()
+        .unwrap()
+        .load(
+            &bytes,
+            &testing::manifest("utf16", PluginKind::Evaluator),
+            LoadOptions::default(),
+        )
+        .unwrap()
+}
+
+#[test]
+fn utf16_strings_are_measured_and_copied_as_utf8() {
+    let result = utf16_evaluator(5).evaluate(&trace()).unwrap();
+    assert_eq!(result.explanation.as_deref(), Some("hiéaa"));
+    // 1,100,000 code units are 2.2 MB in guest memory and 1,100,001 bytes in UTF-8 (the `é`
+    // takes two): measured as the host would hold them.
+    let err = utf16_evaluator(1_100_000).evaluate(&trace()).unwrap_err();
+    assert!(
+        matches!(err.reason, CallFailure::OutputTooLarge { size, .. } if size == 32 + 1_100_001),
+        "{err:?}"
+    );
+}
