@@ -44,9 +44,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// With the defaults: 128 MiB of guest memory per linear memory, under 10 MiB for a result
 /// (16 of them for a batch call), and up to 128 MiB held during a host call. Measured with
 /// `cargo xtask bench-output`: `eval -j 8` over 8 traces whose plugin fills 100 MB of its
-/// memory and returns it as its explanation peaks at about 710 MiB, as much as when it returns
-/// 100 bytes of it (the 8 guests' memory); copying the explanations before refusing them
-/// took it to 1.3-1.5 GiB.
+/// memory and returns it as its explanation peaks at 700-770 MiB, about as much as when it
+/// returns 100 bytes of it (the 8 guests' memory); copying the explanations before refusing
+/// them took it to 1.3-1.5 GiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostCaps {
     /// Linear memory per instance, bytes (default 128 MiB); also the most one host call
