@@ -9,6 +9,7 @@ mod http;
 mod inspect;
 mod kinds;
 mod manifest;
+mod output;
 mod prepare;
 mod registry;
 mod runtime;
