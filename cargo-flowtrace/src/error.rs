@@ -31,15 +31,19 @@
 //! and, with `--message-format json`, also a `{"reason": "error", ...}` line on stdout.
 
 use std::fmt;
+use std::io::Write as _;
 
 use flowtrace_plugins::capability::{CapabilityError, ExportProblem};
 use flowtrace_plugins::inspect::InspectError;
+use flowtrace_plugins::manifest::ManifestError;
 use flowtrace_plugins::registry::oci::OciError;
 use flowtrace_plugins::registry::{LoadEnabledError, RegistryError, ResolveError};
 use flowtrace_plugins::{Fix, LoadError};
 use serde::Serialize;
 
 use crate::exit_codes;
+use crate::harness::FixtureErrors;
+use crate::term::github::{self, Annotation};
 use crate::term::{style, Message, Term};
 
 /// An error with a fix or an exit code attached. It shows as the error it wraps: its
@@ -152,6 +156,9 @@ pub struct PolicyViolation {
     pub subject: String,
     /// Every problem, from [`CapabilityReport::errors`](flowtrace_plugins::capability::CapabilityReport::errors).
     pub errors: Vec<CapabilityError>,
+    /// The flowtrace.toml whose `[capabilities]` the problems are about, when there is one
+    /// (GitHub annotations point at it).
+    pub manifest: Option<std::path::PathBuf>,
 }
 
 fn render_violation(subject: &str, errors: &[CapabilityError]) -> String {
@@ -253,7 +260,73 @@ pub fn report(term: &Term, error: &anyhow::Error) -> i32 {
     term.stderr_line(report.render(style::ERROR, style::HELP));
     // A failure to write JSON to a closed stdout changes nothing about the exit code.
     let _ = term.emit(&report);
+    if github::enabled() {
+        for annotation in annotations(error) {
+            // Beside the JSON messages, not among them.
+            if term.is_json() {
+                term.stderr_line(annotation);
+            } else {
+                let _ = writeln!(term.stdout(), "{annotation}");
+            }
+        }
+    }
     report.exit_code
+}
+
+/// GitHub annotations for the errors that have a place: a manifest's problems on their lines,
+/// a fixture's on theirs, capability violations on the manifest's `[capabilities]`.
+fn annotations(error: &anyhow::Error) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    for link in links(error) {
+        if let Some(e) = link.downcast_ref::<ManifestError>() {
+            out.extend(e.diagnostics().iter().map(|d| {
+                Annotation::on(
+                    e.path(),
+                    Some(d.line),
+                    "invalid flowtrace.toml".into(),
+                    with_help_line(&d.message, d.help.as_deref()),
+                )
+            }));
+        } else if let Some(e) = link.downcast_ref::<FixtureErrors>() {
+            out.extend(e.problems.iter().map(|p| {
+                Annotation::on(
+                    std::path::Path::new(&p.file),
+                    p.position.map(|(line, _)| line),
+                    "invalid test fixture".into(),
+                    with_help_line(&p.message, p.help.as_deref()),
+                )
+            }));
+        } else if let Some(e) = link.downcast_ref::<PolicyViolation>() {
+            let Some(manifest) = &e.manifest else {
+                continue;
+            };
+            let line = std::fs::read_to_string(manifest)
+                .ok()
+                .and_then(|text| text.lines().position(|l| l.trim() == "[capabilities]"))
+                .map(|i| i + 1);
+            out.extend(e.errors.iter().map(|c| {
+                Annotation::on(
+                    manifest,
+                    line,
+                    format!("{} breaks the capability policy", e.subject),
+                    with_help_line(&c.to_string(), c.help().as_deref()),
+                )
+            }));
+        } else {
+            continue;
+        }
+        // The outermost error with places says it all.
+        break;
+    }
+    out
+}
+
+fn with_help_line(message: &str, help: Option<&str>) -> String {
+    let text = match help {
+        Some(help) => format!("{message}\nhelp: {help}"),
+        None => message.to_string(),
+    };
+    crate::term::sanitize(&text).into_owned()
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -439,6 +512,7 @@ mod tests {
                 import: "x:y/z".into(),
                 reason: "nobody provides it".into(),
             }],
+            manifest: None,
         };
         let error = anyhow::Error::new(violation).context("failed to build `p`");
         assert_eq!(exit_code(&error), exit_codes::POLICY_VIOLATION);

@@ -165,6 +165,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         return Err(PolicyViolation {
             subject: format!("plugin `{id}`"),
             errors: report.errors(),
+            manifest: Some(manifest_path.clone()),
         }
         .into());
     }

@@ -85,7 +85,12 @@ impl InspectCommand {
             Some(m) => format!("plugin `{}`", m.plugin.id),
             None => format!("`{}`", target.component.display()),
         };
-        Err(PolicyViolation { subject, errors }.into())
+        Err(PolicyViolation {
+            subject,
+            errors,
+            manifest: target.manifest.clone(),
+        }
+        .into())
     }
 
     fn target(&self, cx: &Context) -> Result<Target> {
