@@ -40,7 +40,10 @@ fn every_attribute_type() -> Vec<Attribute> {
         attr("integer", AttributeValue::Integer(42)),
         attr("integer.min", AttributeValue::Integer(i64::MIN)),
         attr("integer.max", AttributeValue::Integer(i64::MAX)),
-        attr("integer.unsafe", AttributeValue::Integer(-(ABOVE_F64_INTEGERS as i64))),
+        attr(
+            "integer.unsafe",
+            AttributeValue::Integer(-(ABOVE_F64_INTEGERS as i64)),
+        ),
         attr("float", AttributeValue::Float(0.1)),
         attr("float.whole", AttributeValue::Float(2.0)),
         attr("float.nan", AttributeValue::Float(f64::NAN)),
@@ -136,7 +139,9 @@ fn full() -> Trace {
             );
             s.status = statuses[i % 3];
             s.status_message = (s.status == SpanStatus::Error).then(|| "tool exploded".into());
-            s.input = Some(format!("[{{\"role\":\"user\",\"content\":\"question {i}\"}}]"));
+            s.input = Some(format!(
+                "[{{\"role\":\"user\",\"content\":\"question {i}\"}}]"
+            ));
             s.output = Some(if i == 2 {
                 String::new()
             } else {

@@ -16,10 +16,10 @@ mod plugins;
 
 use std::time::Instant;
 
-use flowtrace_contract::{python_view, texts, traces, LARGE_TRACE_SPANS};
+use flowtrace_contract::{python_view, texts, traces, ABOVE_F64_INTEGERS, LARGE_TRACE_SPANS};
 use flowtrace_plugins::error::CallFailure;
 use flowtrace_plugins::manifest::{ConfigValue, PluginKind};
-use flowtrace_plugins::results::EvalResult;
+use flowtrace_plugins::results::{EvalResult, PluginError};
 use flowtrace_plugins::trace::Trace;
 use flowtrace_plugins::{Plugin, PreparedTrace};
 
@@ -124,25 +124,47 @@ fn python_expected(rust: &Plugin, case: &Case) -> Option<Outcome> {
     if format!("{viewed:?}") == format!("{:?}", case.traces) {
         return None;
     }
-    Some(match (run(rust, &case.call, &case.traces), run(rust, &case.call, &viewed)) {
-        (Outcome::Evals(real), Outcome::Evals(view)) => Outcome::Evals(
-            real.into_iter()
-                .zip(view)
-                .map(|pair| match pair {
-                    (Ok(mut real), Ok(view)) => {
-                        for metric in &mut real.metrics {
-                            let seen = view.metrics.iter().find(|m| m.name == metric.name);
-                            if let (true, Some(seen)) = (metric.name.contains("attr."), seen) {
-                                metric.value = seen.value.clone();
+    Some(
+        match (
+            run(rust, &case.call, &case.traces),
+            run(rust, &case.call, &viewed),
+        ) {
+            (Outcome::Evals(real), Outcome::Evals(view)) => Outcome::Evals(
+                real.into_iter()
+                    .zip(view)
+                    .map(|pair| match pair {
+                        (Ok(mut real), Ok(view)) => {
+                            for metric in &mut real.metrics {
+                                let seen = view.metrics.iter().find(|m| m.name == metric.name);
+                                if let (true, Some(seen)) = (metric.name.contains("attr."), seen) {
+                                    metric.value = seen.value.clone();
+                                }
                             }
+                            Ok(real)
                         }
-                        Ok(real)
-                    }
-                    (real, _) => real,
-                })
-                .collect(),
-        ),
-        (_, view) => view,
+                        (real, _) => real,
+                    })
+                    .collect(),
+            ),
+            (_, view) => view,
+        },
+    )
+}
+
+const CONFIG_CASES: &str = "evaluator/config/";
+
+/// A config case TypeScript refuses, as documented in its README: `config.integer` will not
+/// round an integer past 2^53 into a `number`.
+const UNSAFE_DETAIL: &str = "integer-past-2^53";
+
+/// The documented differences of the TypeScript SDK: the outcome it must have instead.
+fn typescript_expected(case: &Case) -> Option<Outcome> {
+    (case.name == format!("{CONFIG_CASES}{UNSAFE_DETAIL}")).then(|| {
+        let why =
+            format!("config `detail`: {ABOVE_F64_INTEGERS} is too large for a JavaScript number");
+        Outcome::Evals(vec![Err(CallFailure::Plugin(PluginError::InvalidConfig(
+            why,
+        )))])
     })
 }
 
@@ -195,7 +217,7 @@ fn cases() -> Vec<Case> {
                 ("scale", ConfigValue::Integer(i64::MAX)),
                 ("weight", ConfigValue::Float(f64::NEG_INFINITY)),
                 ("tags", list(&["😀", "", "e\u{301}", "\u{0}"])),
-                ("detail", ConfigValue::Integer(i64::MAX)),
+                ("detail", ConfigValue::Integer(1000)),
             ],
         ),
         (
@@ -207,10 +229,14 @@ fn cases() -> Vec<Case> {
             ],
         ),
         ("negative-zero", vec![("weight", ConfigValue::Float(-0.0))]),
+        (
+            UNSAFE_DETAIL,
+            vec![("detail", ConfigValue::Integer(ABOVE_F64_INTEGERS as i64))],
+        ),
     ];
     for (name, config) in configs {
         let mut case = Case::new(
-            format!("evaluator/config/{name}"),
+            format!("{CONFIG_CASES}{name}"),
             Call::Evaluate,
             vec![full.clone()],
         );
@@ -223,7 +249,11 @@ fn cases() -> Vec<Case> {
         Call::Export("dump"),
         every.clone(),
     ));
-    cases.push(Case::new("exporter/ids", Call::Export("ids"), every.clone()));
+    cases.push(Case::new(
+        "exporter/ids",
+        Call::Export("ids"),
+        every.clone(),
+    ));
     cases.push(Case::new(
         "exporter/unknown-format",
         Call::Export("yaml"),
@@ -278,9 +308,10 @@ fn check(plugins: &Plugins, case: &Case) -> Result<(), String> {
         let plugin = plugins.load(language, kind, &case.config)?;
         let actual = run(&plugin, &case.call, &case.traces).text();
         let expected = match *language {
-            "python" => python_expected(&rust, case).map(|o| o.text()),
-            _ => None,
+            "python" => python_expected(&rust, case),
+            _ => typescript_expected(case),
         }
+        .map(|o| o.text())
         .unwrap_or_else(|| reference.clone());
         if actual == expected {
             continue;
@@ -327,7 +358,9 @@ fn expect_limit(plugins: &Plugins, case: &Case) -> Result<(), String> {
     match outcome {
         Ok(_) if !over => Ok(()),
         Err(CallFailure::OutputTooLarge { size, .. }) if over && size == limit + 1 => Ok(()),
-        other => Err(format!("at the output limit ({limit} bytes) the result was {other:?}")),
+        other => Err(format!(
+            "at the output limit ({limit} bytes) the result was {other:?}"
+        )),
     }
 }
 
@@ -360,12 +393,20 @@ fn main() {
             std::process::exit(101);
         }
     };
-    eprintln!("built {} plugins in {:.1?}", kinds.len() * 3, started.elapsed());
+    eprintln!(
+        "built {} plugins in {:.1?}",
+        kinds.len() * 3,
+        started.elapsed()
+    );
     let mut failed = Vec::new();
     if limits {
         let full = traces().into_iter().find(|(n, _)| *n == "full").unwrap().1;
         let pad = plugins
-            .load("rust", PluginKind::Evaluator, &[("pad", ConfigValue::Integer(1 << 16))])
+            .load(
+                "rust",
+                PluginKind::Evaluator,
+                &[("pad", ConfigValue::Integer(1 << 16))],
+            )
             .and_then(|rust| padding_at_limit(&rust, &full));
         match pad {
             Ok(pad) => {
@@ -394,7 +435,10 @@ fn main() {
     for (name, e) in &failed {
         println!("\n---- {name} ----\n{e}");
     }
-    let passed = cases.iter().filter(|c| failed.iter().all(|(n, _)| *n != c.name)).count();
+    let passed = cases
+        .iter()
+        .filter(|c| failed.iter().all(|(n, _)| *n != c.name))
+        .count();
     let verdict = if failed.is_empty() { "ok" } else { "FAILED" };
     println!(
         "\ntest result: {verdict}. {passed} passed; {} failed; finished in {:.1?}\n",

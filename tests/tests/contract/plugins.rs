@@ -50,9 +50,9 @@ impl Plugins {
     /// Build the plugins of `kinds` in every language, two at a time (the machines this
     /// runs on have two cores; a Python or TypeScript build keeps one busy).
     pub fn build(kinds: &[PluginKind]) -> Result<Self, String> {
+        // Popped from the end: the slow Python and TypeScript builds first.
         let queue: Vec<(&'static str, PluginKind)> = LANGUAGES
             .iter()
-            .rev()
             .flat_map(|&language| kinds.iter().map(move |&kind| (language, kind)))
             .collect();
         let queue = Mutex::new(queue);

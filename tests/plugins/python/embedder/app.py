@@ -13,7 +13,8 @@ def vector(text: str) -> list[float]:
     return [
         float(size),
         float(len(text)),
-        float(len(text.encode("utf-16-le")) // 2),
+        # (componentize-py's standard library has no UTF-16 codec)
+        float(sum(2 if ord(c) > 0xFFFF else 1 for c in text)),
         float(ord(text[0])),
         float(ord(text[-1])),
         size / 3,
