@@ -16,6 +16,16 @@ pub const ABOVE_F64_INTEGERS: u64 = (1 << 53) + 1;
 /// Spans of the large trace.
 pub const LARGE_TRACE_SPANS: usize = 10_000;
 
+/// Every span kind, the root's first.
+const KINDS: [SpanKind; 6] = [
+    SpanKind::AgentStep,
+    SpanKind::LlmCall,
+    SpanKind::ToolCall,
+    SpanKind::Retrieval,
+    SpanKind::Embedding,
+    SpanKind::Custom,
+];
+
 fn attr(key: &str, value: AttributeValue) -> Attribute {
     Attribute {
         key: key.to_string(),
@@ -98,14 +108,6 @@ fn empty() -> Trace {
 /// Every field set, every kind and status, token counts past 2^53 and up to `u64::MAX`,
 /// costs that are NaN, infinite, negative zero, subnormal, and attributes of every type.
 fn full() -> Trace {
-    let kinds = [
-        SpanKind::AgentStep,
-        SpanKind::LlmCall,
-        SpanKind::ToolCall,
-        SpanKind::Retrieval,
-        SpanKind::Embedding,
-        SpanKind::Custom,
-    ];
     let costs = [
         0.1,
         f64::NAN,
@@ -123,7 +125,7 @@ fn full() -> Trace {
         (None, None, None),
     ];
     let statuses = [SpanStatus::Ok, SpanStatus::Error, SpanStatus::Unset];
-    let spans = kinds
+    let spans = KINDS
         .iter()
         .zip(costs)
         .zip(usages)
@@ -264,14 +266,6 @@ fn python_lossy() -> Trace {
 
 /// [`LARGE_TRACE_SPANS`] spans: a tree ten levels deep with every kind, some errors.
 fn large() -> Trace {
-    let kinds = [
-        SpanKind::AgentStep,
-        SpanKind::LlmCall,
-        SpanKind::ToolCall,
-        SpanKind::Retrieval,
-        SpanKind::Embedding,
-        SpanKind::Custom,
-    ];
     let spans = (0..LARGE_TRACE_SPANS)
         .map(|i| {
             let parent = (i > 0).then(|| format!("{:x}", (i - 1) / 10));
@@ -279,7 +273,7 @@ fn large() -> Trace {
                 &format!("{i:x}"),
                 parent.as_deref(),
                 &format!("step {i}"),
-                kinds[i % kinds.len()],
+                KINDS[i % KINDS.len()],
                 1_000 + i as u64,
             );
             s.end_time_ns = Some(2_000 + i as u64 * 3);

@@ -9,10 +9,19 @@ struct Plugin;
 
 fn vector(text: &str) -> Vec<f32> {
     let (Some(first), Some(last)) = (text.chars().next(), text.chars().next_back()) else {
-        return vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0, 0.0, 0.0, 0.0];
+        return vec![
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+        ];
     };
     let bytes = text.len() as f64;
-    let sum = text.chars().map(|c| u64::from(c)).sum::<u64>() % 65521;
+    let sum = text.chars().map(u64::from).sum::<u64>() % 65521;
     [
         bytes,
         text.chars().count() as f64,

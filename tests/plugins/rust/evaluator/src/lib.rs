@@ -36,12 +36,18 @@ impl Evaluator for Plugin {
             ("config.weight".into(), MetricValue::Float(weight)),
             ("config.strict".into(), MetricValue::Boolean(strict)),
             ("config.tags".into(), MetricValue::Text(tags.join("|"))),
-            ("config.tag-count".into(), MetricValue::Integer(tags.len() as i64)),
+            (
+                "config.tag-count".into(),
+                MetricValue::Integer(tags.len() as i64),
+            ),
         ];
         let id = trace.id();
         let count = trace.span_count();
         m.push(("trace.id".into(), MetricValue::Text(id.clone())));
-        m.push(("trace.span-count".into(), MetricValue::Integer(count.into())));
+        m.push((
+            "trace.span-count".into(),
+            MetricValue::Integer(count.into()),
+        ));
         if let Some(input) = trace.input() {
             m.push(("trace.input".into(), MetricValue::Text(input)));
         }
@@ -54,7 +60,14 @@ impl Evaluator for Plugin {
 
         // Aggregates over every span, from the span facts alone.
         let infos = trace.infos();
-        let kinds = ["llm-call", "tool-call", "retrieval", "agent-step", "embedding", "custom"];
+        let kinds = [
+            "llm-call",
+            "tool-call",
+            "retrieval",
+            "agent-step",
+            "embedding",
+            "custom",
+        ];
         for kind in kinds {
             let n = infos.iter().filter(|i| i.kind.as_str() == kind).count();
             m.push((format!("spans.{kind}"), MetricValue::Integer(n as i64)));
@@ -64,14 +77,31 @@ impl Evaluator for Plugin {
             m.push((format!("spans.{status}"), MetricValue::Integer(n as i64)));
         }
         let sum = |f: &dyn Fn(&flowtrace_plugin_sdk::SpanInfo) -> Option<u64>| -> String {
-            infos.iter().filter_map(f).map(u128::from).sum::<u128>().to_string()
+            infos
+                .iter()
+                .filter_map(f)
+                .map(u128::from)
+                .sum::<u128>()
+                .to_string()
         };
-        m.push(("tokens.input".into(), MetricValue::Text(sum(&|i| i.usage.input))));
-        m.push(("tokens.output".into(), MetricValue::Text(sum(&|i| i.usage.output))));
-        m.push(("tokens.total".into(), MetricValue::Text(sum(&|i| i.usage.total))));
+        m.push((
+            "tokens.input".into(),
+            MetricValue::Text(sum(&|i| i.usage.input)),
+        ));
+        m.push((
+            "tokens.output".into(),
+            MetricValue::Text(sum(&|i| i.usage.output)),
+        ));
+        m.push((
+            "tokens.total".into(),
+            MetricValue::Text(sum(&|i| i.usage.total)),
+        ));
         let durations = sum(&|i| i.end_time_ns.and_then(|e| e.checked_sub(i.start_time_ns)));
         m.push(("durations".into(), MetricValue::Text(durations)));
-        let cost: f64 = infos.iter().filter_map(|i| i.cost_usd).fold(0.0, |a, c| a + c);
+        let cost: f64 = infos
+            .iter()
+            .filter_map(|i| i.cost_usd)
+            .fold(0.0, |a, c| a + c);
         m.push(("cost.sum".into(), MetricValue::Float(cost)));
         let lens = |f: &dyn Fn(&flowtrace_plugin_sdk::SpanInfo) -> u32| -> MetricValue {
             MetricValue::Integer(infos.iter().map(|i| i64::from(f(i))).sum())
@@ -88,12 +118,21 @@ impl Evaluator for Plugin {
         for span in trace.spans().take(shown as usize) {
             let p = format!("span.{}.", span.index());
             let info = span.info();
-            m.push((p.clone() + "kind", MetricValue::Text(info.kind.as_str().into())));
-            m.push((p.clone() + "status", MetricValue::Text(info.status.as_str().into())));
+            m.push((
+                p.clone() + "kind",
+                MetricValue::Text(info.kind.as_str().into()),
+            ));
+            m.push((
+                p.clone() + "status",
+                MetricValue::Text(info.status.as_str().into()),
+            ));
             if let Some(parent) = info.parent {
                 m.push((p.clone() + "parent", MetricValue::Integer(parent.into())));
             }
-            m.push((p.clone() + "start", MetricValue::Text(info.start_time_ns.to_string())));
+            m.push((
+                p.clone() + "start",
+                MetricValue::Text(info.start_time_ns.to_string()),
+            ));
             if let Some(end) = info.end_time_ns {
                 m.push((p.clone() + "end", MetricValue::Text(end.to_string())));
             }
@@ -110,9 +149,18 @@ impl Evaluator for Plugin {
             if let Some(cost) = info.cost_usd {
                 m.push((p.clone() + "cost", MetricValue::Float(cost)));
             }
-            m.push((p.clone() + "input-len", MetricValue::Integer(info.input_len.into())));
-            m.push((p.clone() + "output-len", MetricValue::Integer(info.output_len.into())));
-            m.push((p.clone() + "attr-count", MetricValue::Integer(info.attribute_count.into())));
+            m.push((
+                p.clone() + "input-len",
+                MetricValue::Integer(info.input_len.into()),
+            ));
+            m.push((
+                p.clone() + "output-len",
+                MetricValue::Integer(info.output_len.into()),
+            ));
+            m.push((
+                p.clone() + "attr-count",
+                MetricValue::Integer(info.attribute_count.into()),
+            ));
             let span_id = span.id();
             m.push((p.clone() + "id", MetricValue::Text(span_id.clone())));
             m.push((p.clone() + "name", MetricValue::Text(span.name())));
@@ -131,7 +179,10 @@ impl Evaluator for Plugin {
                 m.push((format!("{p}attr.{}", a.key), typed(a.value)));
             }
             let probe = span.attribute("probe");
-            m.push((p.clone() + "probe-found", MetricValue::Boolean(probe.is_some())));
+            m.push((
+                p.clone() + "probe-found",
+                MetricValue::Boolean(probe.is_some()),
+            ));
             if let Some(value) = probe {
                 m.push((p.clone() + "probe", typed(value)));
             }

@@ -16,7 +16,10 @@ impl Transformer for Plugin {
             .map(|t| {
                 let mut data = t.to_data();
                 let added = [
-                    ("contract.spans", AttributeValue::Integer(data.spans.len() as i64)),
+                    (
+                        "contract.spans",
+                        AttributeValue::Integer(data.spans.len() as i64),
+                    ),
                     ("contract.text", AttributeValue::Text("✓ 😀".into())),
                     ("contract.float", AttributeValue::Float(0.25)),
                     ("contract.flag", AttributeValue::Boolean(true)),
