@@ -366,13 +366,22 @@ fn expect_limit(plugins: &Plugins, case: &Case) -> Result<(), String> {
 
 fn main() {
     plugins::set_up_environment();
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let selected = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    // Like libtest: `--ignored` runs the ignored cases (there are none), `--list` names them.
+    let ignored = args.iter().any(|a| a == "--ignored");
+    let selected = |name: &str| {
+        !ignored && (filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+    };
     let mut cases: Vec<Case> = cases().into_iter().filter(|c| selected(&c.name)).collect();
     let limit_cases = ["evaluator/output-at-limit", "evaluator/output-over-limit"];
+    if args.iter().any(|a| a == "--list") {
+        let names = cases.iter().map(|c| c.name.as_str()).chain(limit_cases);
+        for name in names.filter(|n| selected(n)) {
+            println!("{name}: test");
+        }
+        return;
+    }
     let limits = limit_cases.iter().any(|n| selected(n));
     let mut kinds: Vec<PluginKind> = cases.iter().map(|c| c.call.kind()).collect();
     if limits {
