@@ -6,9 +6,10 @@
 //!
 //! * **A fix**: `.help("pass `--release`")` / `.with_help(|| ...)` on any `Result`
 //!   ([`ResultExt`]), or [`with_help`] on an error, adds a `help:` line. The runtime's errors
-//!   that know their fix ([`InspectError`], [`CapabilityError`], [`ExportProblem`],
-//!   [`LoadError::Policy`]) get their `help:` lines without asking, wherever they sit in the
-//!   chain.
+//!   that know their fix ([`InspectError`], [`RegistryError`], [`ResolveError`],
+//!   [`CapabilityError`], [`ExportProblem`], [`LoadError::Policy`]) get their `help:` lines
+//!   without asking, wherever they sit in the chain: a runtime [`Fix`] is data, which
+//!   [`fix_help`] words as this tool's command line.
 //! * **An exit code**: fail with [`TestsFailed`] (exit code
 //!   [`TESTS_FAILED`](exit_codes::TESTS_FAILED)) or [`PolicyViolation`]
 //!   ([`POLICY_VIOLATION`](exit_codes::POLICY_VIOLATION)); a runtime [`CapabilityError`],
@@ -30,15 +31,19 @@
 //! and, with `--message-format json`, also a `{"reason": "error", ...}` line on stdout.
 
 use std::fmt;
+use std::io::Write as _;
 
 use flowtrace_plugins::capability::{CapabilityError, ExportProblem};
 use flowtrace_plugins::inspect::InspectError;
+use flowtrace_plugins::manifest::ManifestError;
 use flowtrace_plugins::registry::oci::OciError;
 use flowtrace_plugins::registry::{LoadEnabledError, RegistryError, ResolveError};
-use flowtrace_plugins::LoadError;
+use flowtrace_plugins::{Fix, LoadError};
 use serde::Serialize;
 
 use crate::exit_codes;
+use crate::harness::FixtureErrors;
+use crate::term::github::{self, Annotation};
 use crate::term::{style, Message, Term};
 
 /// An error with a fix or an exit code attached. It shows as the error it wraps: its
@@ -151,6 +156,9 @@ pub struct PolicyViolation {
     pub subject: String,
     /// Every problem, from [`CapabilityReport::errors`](flowtrace_plugins::capability::CapabilityReport::errors).
     pub errors: Vec<CapabilityError>,
+    /// The flowtrace.toml whose `[capabilities]` the problems are about, when there is one
+    /// (GitHub annotations point at it).
+    pub manifest: Option<std::path::PathBuf>,
 }
 
 fn render_violation(subject: &str, errors: &[CapabilityError]) -> String {
@@ -252,7 +260,73 @@ pub fn report(term: &Term, error: &anyhow::Error) -> i32 {
     term.stderr_line(report.render(style::ERROR, style::HELP));
     // A failure to write JSON to a closed stdout changes nothing about the exit code.
     let _ = term.emit(&report);
+    if github::enabled() {
+        for annotation in annotations(error) {
+            // Beside the JSON messages, not among them.
+            if term.is_json() {
+                term.stderr_line(annotation);
+            } else {
+                let _ = writeln!(term.stdout(), "{annotation}");
+            }
+        }
+    }
     report.exit_code
+}
+
+/// GitHub annotations for the errors that have a place: a manifest's problems on their lines,
+/// a fixture's on theirs, capability violations on the manifest's `[capabilities]`.
+fn annotations(error: &anyhow::Error) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    for link in links(error) {
+        if let Some(e) = link.downcast_ref::<ManifestError>() {
+            out.extend(e.diagnostics().iter().map(|d| {
+                Annotation::on(
+                    e.path(),
+                    Some(d.line),
+                    "invalid flowtrace.toml".into(),
+                    with_help_line(&d.message, d.help.as_deref()),
+                )
+            }));
+        } else if let Some(e) = link.downcast_ref::<FixtureErrors>() {
+            out.extend(e.problems.iter().map(|p| {
+                Annotation::on(
+                    std::path::Path::new(&p.file),
+                    p.position.map(|(line, _)| line),
+                    "invalid test fixture".into(),
+                    with_help_line(&p.message, p.help.as_deref()),
+                )
+            }));
+        } else if let Some(e) = link.downcast_ref::<PolicyViolation>() {
+            let Some(manifest) = &e.manifest else {
+                continue;
+            };
+            let line = std::fs::read_to_string(manifest)
+                .ok()
+                .and_then(|text| text.lines().position(|l| l.trim() == "[capabilities]"))
+                .map(|i| i + 1);
+            out.extend(e.errors.iter().map(|c| {
+                Annotation::on(
+                    manifest,
+                    line,
+                    format!("{} breaks the capability policy", e.subject),
+                    with_help_line(&c.to_string(), c.help().as_deref()),
+                )
+            }));
+        } else {
+            continue;
+        }
+        // The outermost error with places says it all.
+        break;
+    }
+    out
+}
+
+fn with_help_line(message: &str, help: Option<&str>) -> String {
+    let text = match help {
+        Some(help) => format!("{message}\nhelp: {help}"),
+        None => message.to_string(),
+    };
+    crate::term::sanitize(&text).into_owned()
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -320,6 +394,52 @@ fn registry_error<'a>(link: &'a (dyn std::error::Error + 'static)) -> Option<&'a
         })
 }
 
+/// A runtime [`Fix`] as `cargo flowtrace` words it: the command line or flag that applies it.
+/// Fixes that need no command read as the runtime words them.
+pub fn fix_help(fix: &Fix) -> String {
+    match fix {
+        Fix::Upgrade => "upgrade cargo-flowtrace (`cargo install cargo-flowtrace`)".into(),
+        Fix::MatchContract => "rebuild the plugin against this version of the plugin SDK, or \
+                               upgrade cargo-flowtrace"
+            .into(),
+        Fix::Reinstall { .. } => "pass `--force` to reinstall it".into(),
+        Fix::AllowDowngrade { .. } => "pass `--allow-downgrade` to install it".into(),
+        Fix::ListPlugins => "`cargo flowtrace list` shows the installed plugins".into(),
+        Fix::ShowVersions { id } => {
+            format!("`cargo flowtrace info {id}` shows its installed versions")
+        }
+        Fix::UninstallPlugin { id } => format!(
+            "uninstall the whole plugin (`cargo flowtrace uninstall {id}`), or install another \
+             version first"
+        ),
+        Fix::DependentsFirst { action } => {
+            format!("{action} them first, or pass `--force` to {action} it anyway")
+        }
+        Fix::Repair { .. } => "the installed plugin was changed or damaged: reinstall it with \
+                               `cargo flowtrace install --force <source>`"
+            .into(),
+        Fix::Grant { id } => format!("grant them with `cargo flowtrace enable {id} --grant`"),
+        Fix::Activate { id, version } => format!(
+            "install `{id} {version}` again to make it the active version (with \
+             `--allow-downgrade` if it is older)"
+        ),
+        Fix::Enable { id } => format!("enable it first: `cargo flowtrace enable {id}`"),
+        Fix::EmbedManifest => "build the plugin with `cargo flowtrace build`: it embeds \
+                               `flowtrace.toml` in the component"
+            .into(),
+        Fix::EmbedOneManifest => "rebuild the plugin with `cargo flowtrace build`: it embeds \
+                                  one `flowtrace-manifest` section, its flowtrace.toml"
+            .into(),
+        Fix::RebuildComponent => "the component was built by an older or newer component model \
+                                  toolchain: rebuild it with `cargo flowtrace build`"
+            .into(),
+        Fix::PassComponent => {
+            "pass the `.wasm` component that `cargo flowtrace build` wrote".into()
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Every `help:` line for `error`, outermost first, without repeats.
 pub fn helps(error: &anyhow::Error) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -328,7 +448,7 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
         if let Some(annotated) = link.downcast_ref::<Annotated>() {
             found.extend(annotated.help.iter().cloned());
         } else if let Some(e) = link.downcast_ref::<InspectError>() {
-            found.extend(e.help());
+            found.extend(e.fix().as_ref().map(fix_help));
         } else if let Some(e) = link.downcast_ref::<CapabilityError>() {
             found.extend(e.help());
         } else if let Some(e) = link.downcast_ref::<ExportProblem>() {
@@ -340,20 +460,10 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
                 RegistryError::Policy { report, .. } => {
                     found.extend(report.errors().iter().filter_map(CapabilityError::help));
                 }
-                RegistryError::DuplicateManifest { .. } => found.push(
-                    "rebuild the plugin with `cargo flowtrace build`: it embeds one \
-                     `flowtrace-manifest` section, its flowtrace.toml"
-                        .into(),
-                ),
-                RegistryError::GrantsPending { id, .. } => {
-                    found.push(format!(
-                        "grant them with `cargo flowtrace enable {id} --grant`"
-                    ));
-                }
-                other => found.extend(other.help()),
+                other => found.extend(other.fix().as_ref().map(fix_help)),
             }
         } else if let Some(e) = link.downcast_ref::<ResolveError>() {
-            found.extend(e.help());
+            found.extend(e.fix().as_ref().map(fix_help));
         } else if let Some(e) = link.downcast_ref::<OciError>() {
             found.extend(crate::registry::oci::help(e));
         }
@@ -402,6 +512,7 @@ mod tests {
                 import: "x:y/z".into(),
                 reason: "nobody provides it".into(),
             }],
+            manifest: None,
         };
         let error = anyhow::Error::new(violation).context("failed to build `p`");
         assert_eq!(exit_code(&error), exit_codes::POLICY_VIOLATION);
@@ -411,6 +522,28 @@ mod tests {
         });
         assert_eq!(error.to_string(), "1 of 3 tests failed");
         assert_eq!(exit_code(&error), exit_codes::TESTS_FAILED);
+    }
+
+    #[test]
+    fn runtime_fixes_read_as_command_lines() {
+        use flowtrace_plugins::manifest::PluginId;
+        let id = PluginId::parse("p").unwrap();
+        let error = anyhow::Error::new(RegistryError::GrantsPending {
+            id: id.clone(),
+            version: semver::Version::new(1, 0, 0),
+            added: Vec::new(),
+        })
+        .context("failed to enable plugin `p`");
+        assert_eq!(
+            helps(&error),
+            ["grant them with `cargo flowtrace enable p --grant`"]
+        );
+        assert_eq!(
+            fix_help(&Fix::Enable { id }),
+            "enable it first: `cargo flowtrace enable p`"
+        );
+        // A fix without a command reads as the runtime words it.
+        assert_eq!(fix_help(&Fix::BreakCycle), Fix::BreakCycle.to_string());
     }
 
     #[test]

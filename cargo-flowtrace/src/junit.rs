@@ -168,17 +168,19 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
 
-/// Fail early, before any work, when `path` cannot be written: its directory is missing or
-/// it is a directory.
+/// Make sure `path` can be written before any work is done: its directory is created if
+/// missing (as cargo-nextest does for its JUnit file), and it must not be a directory.
 pub fn check_destination(path: &Path) -> Result<()> {
     use crate::error::ResultExt as _;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if parent.is_some_and(|p| !p.is_dir()) {
-        return Err(anyhow::anyhow!(
-            "cannot write the JUnit report `{}`: its directory does not exist",
-            path.display()
-        ))
-        .help("create the directory first, or give a path in an existing one");
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| {
+                format!(
+                    "cannot write the JUnit report `{}`: failed to create its directory",
+                    path.display()
+                )
+            })
+            .help("give a path whose directories are directories, not files")?;
     }
     if path.is_dir() {
         return Err(anyhow::anyhow!(

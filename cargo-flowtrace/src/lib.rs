@@ -6,7 +6,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`build`] | `cargo build` for `wasm32-wasip2`, the manifest embedded, the capability check |
+//! | [`build`] | a plugin built by its language driver, the manifest embedded, the capability check |
 //! | [`cli`] | the command line: shared flags, the `cargo flowtrace` / `cargo-flowtrace` forms |
 //! | [`commands`] | one file per command |
 //! | [`context`] | what every command gets: the terminal, the flags, manifest discovery, `$FLOWTRACE_HOME` |
@@ -17,9 +17,10 @@
 //! | [`exit_codes`] | the documented exit codes |
 //! | [`inspection`] | what `inspect` shows of a component, for people and as JSON |
 //! | [`junit`] | JUnit XML of `test` and `eval` runs, for CI systems |
+//! | [`lang`] | one driver per language (Rust, Python, TypeScript): its build, toolchain and SDK |
 //! | [`scaffold`] | writing a plugin from a template (`new`, `init`) |
 //! | [`templates`] | the plugin templates embedded in the binary |
-//! | [`toolchain`] | detecting and installing the language toolchains |
+//! | [`toolchain`] | what the language toolchains share: `doctor`'s checks, the install lock |
 //! | [`logging`] | `tracing` with `FLOWTRACE_LOG` |
 
 pub mod build;
@@ -32,7 +33,9 @@ pub mod exit_codes;
 pub mod harness;
 pub mod inspection;
 pub mod junit;
+pub mod lang;
 pub mod logging;
+pub mod plugin_path;
 pub mod registry;
 pub mod scaffold;
 pub mod templates;

@@ -17,11 +17,12 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::fs::AtomicWrite;
 use crate::inspect::Inspection;
 use wasmtime::component::Component;
 use wasmtime::Engine;
@@ -182,23 +183,15 @@ fn read_key(path: &Path) -> Result<Option<CacheKey>, String> {
 }
 
 /// Write the key to a temp file (mode 0600 from its creation) and move it into place:
-/// without `replace`, only if no key is there yet (a hard link fails on an existing file).
+/// without `replace`, only if no key is there yet.
 fn write_key(path: &Path, key: &CacheKey, replace: bool) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    // `tempfile` creates its files with mode 0600 on Unix.
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(&key.0)?;
-    tmp.as_file().sync_all()?;
-    if replace {
-        tmp.persist(path).map_err(|e| e.error)?;
+    let write = AtomicWrite::new().private().durable();
+    let write = if replace {
+        write
     } else {
-        tmp.persist_noclobber(path).map_err(|e| e.error)?;
-    }
-    Ok(())
+        write.keep_existing()
+    };
+    write.write(path, &key.0).map_err(|e| e.source)
 }
 
 /// Where a cache lives and the key its entries are sealed with.
@@ -371,8 +364,8 @@ impl CompileCache {
         sidecar.extend_from_slice(&body);
         // Meta last: a crash between the two renames leaves a `.cwasm` whose old or missing
         // sidecar does not seal it, which `try_load` treats as an invalid entry.
-        write_atomic(&self.dir, &cwasm, &serialized).map_err(io(&cwasm))?;
-        write_atomic(&self.dir, &meta_path, &sidecar).map_err(io(&meta_path))?;
+        write_entry(&cwasm, &serialized).map_err(io(&cwasm))?;
+        write_entry(&meta_path, &sidecar).map_err(io(&meta_path))?;
         Ok(component)
     }
 }
@@ -419,12 +412,13 @@ pub(crate) enum CacheFailure {
     },
 }
 
-fn write_atomic(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.as_file().sync_data()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+/// An entry's file, owner-only, on disk before it is in place.
+fn write_entry(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    AtomicWrite::new()
+        .private()
+        .durable()
+        .write(path, data)
+        .map_err(|e| e.source)
 }
 
 fn wasmtime_version() -> &'static str {

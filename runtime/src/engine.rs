@@ -15,13 +15,48 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The most a plugin may use in one call, and the largest trace the host prepares for one. A
 /// plugin's `[limits]` may ask for less, never more.
+///
+/// # Host memory per call
+///
+/// With a plugin's effective `memory` and `output` limits, one call in flight (a job of `eval
+/// -j N` runs one at a time) costs the host at most:
+///
+/// - **the guest's linear memory**: up to `memory` for each linear memory of the component (a
+///   Rust plugin has one; the Python and JavaScript interpreters bring a few), plus its
+///   tables and stack. The trace itself is host-owned and shared, never copied per call;
+///   what the guest reads of it lands in its memory.
+/// - **what the call returns**: measured where it lies in guest memory before anything is
+///   copied, and copied only if it fits `output`. A result over the limit costs the host
+///   nothing whatever its length fields claim (a length past the end of guest memory is a
+///   trap). One that fits is copied once: its strings and bytes as counted, and the host's
+///   structures around them, larger than the fixed part the limit counts for each record
+///   (16 bytes for a finding is 48 on the host, twice while converted), so under 10 ×
+///   `output`; an `embed`'s vectors add 24 bytes each, one per text. An `evaluate-batch`
+///   call keeps each trace's result, each within `output`: up to
+///   [`TRACES_PER_CALL`](crate::TRACES_PER_CALL) of them.
+/// - **the arguments of each host call** the guest makes (log lines, `kv` values, texts to
+///   embed, WASI buffers): at most `memory` bytes per host call (wasmtime's hostcall fuel,
+///   set to the memory limit), freed when the call returns unless kept, and what is kept has
+///   its own cap: a log line is read in guest memory and copied only within the 1 MiB a call
+///   may log, a batch call holds back at most 4 MiB of `kv` writes, and the `kv` store has
+///   its quota.
+///
+/// With the defaults: 128 MiB of guest memory per linear memory, under 10 MiB for a result
+/// (16 of them for a batch call), and up to 128 MiB held during a host call. Measured with
+/// `cargo xtask bench-output`: `eval -j 8` over 8 traces whose plugin fills 100 MB of its
+/// memory and returns it as its explanation peaks at 700-770 MiB, about as much as when it
+/// returns 100 bytes of it (the 8 guests' memory); copying the explanations before refusing
+/// them took it to 1.3-1.5 GiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostCaps {
-    /// Linear memory per instance, bytes (default 128 MiB).
+    /// Linear memory per instance, bytes (default 128 MiB); also the most one host call
+    /// copies of its arguments out of the guest.
     pub memory: u64,
     /// Wall-clock time per call (default 5 s).
     pub timeout: Duration,
-    /// Size of what a call returns, bytes (default 1 MiB).
+    /// Size of what a call returns, bytes (default 1 MiB): the bytes of its strings, lists
+    /// and vectors plus a fixed part per record, measured in guest memory before the host
+    /// copies any of it (see above).
     pub output: u64,
     /// Spans per trace (default 100,000): [`Runtime::prepare`] refuses a larger trace before
     /// doing any work on it, so no trace costs the host more than this many spans' worth.

@@ -157,7 +157,7 @@ pub enum CallFailure {
         reason: String,
     },
     /// The plugin is of another kind than the call needs.
-    #[error("is {actual} `{kind}` plugin, not {expected}", actual = article(*kind))]
+    #[error("is {actual} `{kind}` plugin, not {expected}", actual = crate::diag::article(kind.as_str()))]
     WrongKind {
         /// Its kind.
         kind: PluginKind,
@@ -187,11 +187,4 @@ pub enum PrepareError {
         /// The cap.
         cap: usize,
     },
-}
-
-fn article(kind: PluginKind) -> &'static str {
-    match kind {
-        PluginKind::Evaluator | PluginKind::Exporter | PluginKind::Embedder => "an",
-        PluginKind::Transformer => "a",
-    }
 }

@@ -52,8 +52,11 @@
 mod bindings;
 pub mod cache;
 pub mod capability;
+pub mod diag;
 mod engine;
 pub mod error;
+mod fix;
+pub mod fs;
 pub mod host;
 pub mod inspect;
 pub mod manifest;
@@ -64,6 +67,7 @@ pub mod trace;
 
 pub use engine::{HostCaps, Runtime, RuntimeConfig, RuntimeError, EPOCH_TICK};
 pub use error::{CallError, CallFailure, LoadError, PrepareError};
+pub use fix::Fix;
 pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;

@@ -53,6 +53,19 @@ pub fn expand(core_wat: &str) -> String {
 /// of a package that may use `flowtrace:plugin@0.1.0`, with one world, e.g.
 /// `package test:guest; world w { import flowtrace:plugin/kv@0.1.0; export flowtrace:plugin/evaluator@0.1.0; }`.
 pub fn componentize(core_wat: &str, world: &str) -> Result<Vec<u8>, String> {
+    componentize_encoded(core_wat, world, wit_component::StringEncoding::UTF8)
+}
+
+/// [`componentize`] with strings in UTF-16, as some toolchains lift and lower them.
+pub fn componentize_utf16(core_wat: &str, world: &str) -> Result<Vec<u8>, String> {
+    componentize_encoded(core_wat, world, wit_component::StringEncoding::UTF16)
+}
+
+fn componentize_encoded(
+    core_wat: &str,
+    world: &str,
+    encoding: wit_component::StringEncoding,
+) -> Result<Vec<u8>, String> {
     let mut resolve = wit_parser::Resolve::new();
     // The standard WASI packages first, so test worlds can import `wasi:http` and friends.
     resolve
@@ -68,13 +81,8 @@ pub fn componentize(core_wat: &str, world: &str) -> Result<Vec<u8>, String> {
         .select_world(&[pkg], None)
         .map_err(|e| format!("select world: {e:#}"))?;
     let mut module = wat::parse_str(core_wat).map_err(|e| format!("wat: {e}"))?;
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .map_err(|e| format!("embed: {e:#}"))?;
+    wit_component::embed_component_metadata(&mut module, &resolve, world, encoding)
+        .map_err(|e| format!("embed: {e:#}"))?;
     wit_component::ComponentEncoder::default()
         .module(&module)
         .map_err(|e| format!("encoder: {e:#}"))?

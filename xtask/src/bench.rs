@@ -122,6 +122,10 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let cache = bench_cache(quick)?;
     let eval = crate::bench_eval::run(quick).context("benchmarking `cargo flowtrace eval`")?;
+    let tool = std::env::current_exe()?
+        .with_file_name(format!("cargo-flowtrace{}", std::env::consts::EXE_SUFFIX));
+    let huge_output =
+        crate::bench_output::measure(&tool).context("measuring memory under huge outputs")?;
     let accessors_median = evaluate["scan-accessors"]["median-us"]
         .as_f64()
         .unwrap_or(0.0);
@@ -136,6 +140,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "ratio-accessors-to-native": (accessors_median / us(native.median).max(0.01) * 10.0).round() / 10.0,
         "load": cache,
         "eval": eval,
+        "huge-output": huge_output,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

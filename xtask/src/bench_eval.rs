@@ -244,16 +244,24 @@ fn pin_to_cpu0(_command: &mut Command) {
     // No portable affinity call: the "1-core" figure is one worker, unpinned, there.
 }
 
-/// Peak RSS of `cargo-flowtrace eval` over `traces`, measured by a wrapper process.
+/// Peak RSS of `cargo-flowtrace eval` over `traces`.
 fn peak_rss_kib(tool: &Path, plugin: &Path, traces: &Path) -> Result<u64> {
+    let results = traces.with_extension("results");
+    peak_rss_of(
+        tool,
+        &["eval", "-q", "--output"],
+        &[&results, plugin, traces],
+    )
+}
+
+/// Peak RSS of `tool` run with `args` then `paths`, measured by a wrapper process.
+pub fn peak_rss_of(tool: &Path, args: &[&str], paths: &[&Path]) -> Result<u64> {
     let exe = std::env::current_exe()?;
     let output = Command::new(exe)
         .arg(PEAK_RSS)
         .arg(tool)
-        .args(["eval", "-q", "--output"])
-        .arg(traces.with_extension("results"))
-        .arg(plugin)
-        .arg(traces)
+        .args(args)
+        .args(paths)
         .stderr(Stdio::inherit())
         .output()
         .context("failed to run the peak-RSS wrapper")?;

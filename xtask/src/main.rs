@@ -3,6 +3,7 @@
 mod bench;
 mod bench_build;
 mod bench_eval;
+mod bench_output;
 mod bench_share;
 mod demo;
 mod wit;
@@ -11,12 +12,13 @@ mod wit_ts;
 use anyhow::{bail, Context, Result};
 
 const USAGE: &str =
-    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | bench-share [--runs N] [--dev] | wit [--check]>
+    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | bench-share [--runs N] [--dev] | bench-output [--dev | --tool PATH] | wit [--check]>
 
   demo    load a WAT evaluator and run it over the real OpenTelemetry traces
   bench   runtime and `eval` figures as JSON (rebuilds itself with --release)
   bench-build  what `cargo flowtrace build` adds to an incremental `cargo build`, as JSON
   bench-share  package, publish and install oci:// against a loopback registry, as JSON
+  bench-output  peak memory of `eval -j 8` over 8 traces with 100 MB outputs, as JSON
   wit     copy wit/ into the SDKs; --check fails when a copy drifted (CI)";
 
 fn main() -> Result<()> {
@@ -30,6 +32,7 @@ fn main() -> Result<()> {
         Some("bench-build") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench-build") => bench_build::run(&args[1..]),
         Some("bench-share") => bench_share::run(&args[1..]),
+        Some("bench-output") => bench_output::run(&args[1..]),
         Some(other) => bail!("unknown xtask `{other}`\n\n{USAGE}"),
         None => bail!("{USAGE}"),
     }

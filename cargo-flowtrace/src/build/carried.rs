@@ -6,16 +6,10 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use flowtrace_plugins::capability::{CONTRACT_PACKAGE, CONTRACT_VERSION};
 use flowtrace_plugins::manifest::{self, Language};
+use serde::ser::SerializeMap as _;
 use serde::Serialize;
 
-use super::package::{self, SdkDependency, SDK_PACKAGE};
-use super::{cargo, rust_sdk};
-
-/// The Python SDK's version (`__version__` of `sdk/python/flowtrace_plugin`).
-pub const PYTHON_SDK_VERSION: &str = env!("FLOWTRACE_PYTHON_SDK_VERSION");
-
-/// The TypeScript SDK's version (`sdk/typescript/package.json`).
-pub const TYPESCRIPT_SDK_VERSION: &str = env!("FLOWTRACE_TYPESCRIPT_SDK_VERSION");
+use crate::lang::{self, Sdk};
 
 /// `{"reason": "carried", ...}`: the contract and SDK versions of this binary.
 #[derive(Debug, Clone, Serialize)]
@@ -25,12 +19,23 @@ pub struct Carried {
     pub cargo_flowtrace: &'static str,
     /// `flowtrace:plugin@0.1.0`.
     pub contract: String,
-    /// `flowtrace-plugin-sdk`'s version.
-    pub rust_sdk: &'static str,
-    /// `flowtrace_plugin`'s version.
-    pub python_sdk: &'static str,
-    /// `@flowtrace/plugin-sdk`'s version.
-    pub typescript_sdk: &'static str,
+    /// The SDK of each language, in JSON as `<language>-sdk` (`"rust-sdk": "0.1.0"`).
+    #[serde(flatten)]
+    pub sdks: Sdks,
+}
+
+/// The SDK of each language.
+#[derive(Debug, Clone)]
+pub struct Sdks(pub Vec<(Language, Sdk)>);
+
+impl Serialize for Sdks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (language, sdk) in &self.0 {
+            map.serialize_entry(&format!("{language}-sdk"), sdk.version)?;
+        }
+        map.end()
+    }
 }
 
 impl crate::term::Message for Carried {
@@ -42,9 +47,7 @@ pub fn carried() -> Carried {
     Carried {
         cargo_flowtrace: env!("CARGO_PKG_VERSION"),
         contract: format!("{CONTRACT_PACKAGE}@{CONTRACT_VERSION}"),
-        rust_sdk: rust_sdk::VERSION,
-        python_sdk: PYTHON_SDK_VERSION,
-        typescript_sdk: TYPESCRIPT_SDK_VERSION,
+        sdks: Sdks(lang::drivers().map(|(l, d)| (l, d.sdk())).collect()),
     }
 }
 
@@ -73,8 +76,8 @@ impl crate::term::Message for Requirement {
     const REASON: &'static str = "plugin-requirement";
 }
 
-/// The requirements of the plugin whose manifest is at `manifest_path`: its contract and,
-/// for a Rust plugin that depends on the SDK, the SDK.
+/// The requirements of the plugin whose manifest is at `manifest_path`: its contract and
+/// what its language's driver adds (the SDK, for a Rust plugin that depends on it).
 pub fn requirements(manifest_path: &Path) -> Result<Vec<Requirement>> {
     let text = std::fs::read_to_string(manifest_path)
         .with_context(|| format!("failed to read `{}`", manifest_path.display()))?;
@@ -100,46 +103,7 @@ pub fn requirements(manifest_path: &Path) -> Result<Vec<Requirement>> {
             )
         }),
     }];
-    if manifest.build.language == Language::Rust {
-        let root = manifest_path.parent().unwrap_or(Path::new("."));
-        let package = package::locate(root, &cargo::cargo_program())?;
-        let carried = rust_sdk::version();
-        let written = |requirement: &str| {
-            format!(
-                "{SDK_PACKAGE} = {requirement} in `{}`",
-                package.manifest_path.display()
-            )
-        };
-        match &package.sdk {
-            Some(SdkDependency::Registry { requirement }) => {
-                let req = semver::VersionReq::parse(requirement).ok();
-                let ok = req.as_ref().is_some_and(|r| r.matches(&carried));
-                out.push(Requirement {
-                    plugin,
-                    what: "rust-sdk",
-                    written: written(&format!("\"{requirement}\"")),
-                    carried: carried.to_string(),
-                    ok: Some(ok),
-                    help: (!ok).then(|| match &req {
-                        Some(req) => rust_sdk::mismatch_help(req, &carried),
-                        None => format!(
-                            "`{requirement}` is not a version requirement: write `{SDK_PACKAGE} \
-                             = \"{}\"`",
-                            rust_sdk::requirement()
-                        ),
-                    }),
-                });
-            }
-            Some(SdkDependency::Other) => out.push(Requirement {
-                plugin,
-                what: "rust-sdk",
-                written: written("{ path or git }"),
-                carried: carried.to_string(),
-                ok: None,
-                help: None,
-            }),
-            None => {}
-        }
-    }
+    let driver = lang::driver(manifest.build.language);
+    out.extend(driver.requirements(manifest_path, &manifest)?);
     Ok(out)
 }

@@ -1,7 +1,6 @@
-//! Building a plugin into a validated component: `cargo build` for `wasm32-wasip2`
-//! ([`rust`]), componentize-py ([`python`]) or esbuild and componentize-js
-//! ([`typescript`]); then the manifest embedded as a custom section, the capability check,
-//! the file written.
+//! Building a plugin into a validated component: the component made by the plugin's
+//! language driver ([`crate::lang`]) in the steps every language shares ([`compile`]), the
+//! manifest embedded as a custom section, the capability check, the file written.
 //!
 //! ```text
 //!    Compiling plugin `sample-evaluator` v0.1.0 (wasm32-wasip2, dev)
@@ -11,14 +10,10 @@
 //!     Finished plugin `sample-evaluator` v0.1.0 in 1.31s: target/flowtrace/sample-evaluator-0.1.0.wasm (2.1 MiB)
 //! ```
 
-pub mod cargo;
 pub mod carried;
-pub mod package;
-mod python;
-mod rust;
-pub mod rust_sdk;
-mod sources;
-mod typescript;
+pub(crate) mod compile;
+pub(crate) mod componentizer;
+pub(crate) mod sources;
 pub mod world;
 
 use std::path::{Path, PathBuf};
@@ -26,15 +21,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use flowtrace_plugins::capability::{self, CapabilityReport, ImportVerdict};
+use flowtrace_plugins::fs::{self, AtomicWrite};
 use flowtrace_plugins::inspect::{self, Inspection};
-use flowtrace_plugins::manifest::{self, Language, Manifest};
+use flowtrace_plugins::manifest::{self, Manifest};
 use serde::Serialize;
 
 use crate::error::PolicyViolation;
 use crate::term::{Message, Term};
 
-pub use package::Package;
-pub use rust::sdk_features;
+pub(crate) use compile::{Compiled, Made, Source};
 
 /// The directory under the target dir that built plugins go to.
 pub const OUTPUT_DIR: &str = "flowtrace";
@@ -136,11 +131,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         fresh,
         profile,
         lock: _lock,
-    } = match manifest.build.language {
-        Language::Rust => rust::compile(term, &source)?,
-        Language::Python => python::compile(term, &source)?,
-        Language::TypeScript => typescript::compile(term, &source)?,
-    };
+    } = compile::run(term, &source)?;
     tracing::debug!(elapsed = ?started.elapsed(), "component ready");
     term.status(
         "Validating",
@@ -174,6 +165,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         return Err(PolicyViolation {
             subject: format!("plugin `{id}`"),
             errors: report.errors(),
+            manifest: Some(manifest_path.clone()),
         }
         .into());
     }
@@ -181,10 +173,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         term.warn(warning);
     }
     if let Some(staged) = staged {
-        staged
-            .persist(&output)
-            .map_err(|e| e.error)
-            .with_context(|| format!("failed to write `{}`", output.display()))?;
+        staged.commit()?;
     }
     let elapsed = started.elapsed();
     tracing::debug!(?elapsed, "wrote the plugin");
@@ -212,45 +201,12 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
     })
 }
 
-/// What a language driver builds from.
-pub(crate) struct Source<'a> {
-    /// The manifest, parsed.
-    pub manifest: &'a Manifest,
-    /// Its text, embedded into the component.
-    pub text: &'a str,
-    /// The plugin's directory, absolute.
-    pub root: &'a Path,
-    /// `--release`
-    pub release: bool,
-    /// When the build started, for the debug log.
-    pub started: Instant,
-}
-
-impl Source<'_> {
-    /// `<id>-<version>.wasm`
-    pub fn file_name(&self) -> String {
-        artefact_file_name(self.manifest)
-    }
-}
-
-/// What a language driver hands back: the component, manifest embedded, inspected.
-pub(crate) struct Compiled {
-    pub prepared: Prepared,
-    /// Whether nothing had to be rebuilt.
-    pub fresh: bool,
-    /// `dev` or `release`, as the build reports it.
-    pub profile: &'static str,
-    /// The lock on the driver's build directory, held until the component is in place:
-    /// another build of the plugin then finds it fresh.
-    pub lock: Option<std::fs::File>,
-}
-
 /// A component read, given its manifest, inspected and staged for writing.
 pub(crate) struct Prepared {
     pub bytes: Vec<u8>,
     pub inspection: Inspection,
     /// The temp file to rename onto `output`; `None` when `output` already holds `bytes`.
-    pub staged: Option<tempfile::NamedTempFile>,
+    pub staged: Option<fs::Staged>,
     pub target_dir: PathBuf,
     pub output: PathBuf,
 }
@@ -260,7 +216,8 @@ pub fn artefact_file_name(manifest: &Manifest) -> String {
     format!("{}-{}.wasm", manifest.plugin.id, manifest.plugin.version)
 }
 
-/// The target dir of a plugin not built by cargo (Python, TypeScript): `<root>/target`.
+/// The target dir of a plugin whose driver keeps its own build directory (not cargo's):
+/// `<root>/target`.
 pub fn own_target_dir(root: &Path) -> PathBuf {
     root.join("target")
 }
@@ -279,7 +236,7 @@ pub(crate) fn prepare(
     let bytes = inspect::embed_manifest_owned(component, manifest)
         .with_context(|| format!("failed to embed the manifest into `{}`", artefact.display()))?;
     let (inspection, staged) = std::thread::scope(|s| {
-        let staged = s.spawn(|| stage(&output, &bytes));
+        let staged = s.spawn(|| AtomicWrite::new().stage(&output, &bytes));
         (inspect_built(&bytes, artefact), staged.join())
     });
     let inspection = inspection?;
@@ -341,37 +298,10 @@ fn read_with_room(path: &Path, room: usize) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Write `bytes` to a temp file beside `path` (creating the directory), to be renamed into
-/// place with [`tempfile::NamedTempFile::persist`]: a reader sees the old file or the new
-/// one, never half of one. The file gets the usual permissions (`0644` less the umask), not
-/// a temp file's `0600`.
-pub fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("failed to create a temp file in `{}`", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
-    Ok(tmp)
-}
-
-/// Write `bytes` to `path` atomically (see [`stage`]).
+/// Write `bytes` to `path` atomically, with the usual permissions: a reader sees the old
+/// file or the new one, never half of one ([`flowtrace_plugins::fs`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    stage(path, bytes)?
-        .persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    Ok(())
+    Ok(fs::write_atomically(path, bytes)?)
 }
 
 #[cfg(test)]

@@ -1,62 +1,77 @@
-//! What the Python and TypeScript drivers share: hashing a plugin's sources for their
-//! staleness stamps, reusing a component a stamp vouches for, writing an embedded SDK into
-//! the build directory, and running the toolchain that makes the component.
+//! What the drivers that keep their own build directory share (the componentizers of
+//! Python and TypeScript): finding the plugin's entry file, hashing its sources for the
+//! staleness stamp, reusing a component a stamp vouches for, and writing an embedded SDK
+//! into the build directory.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
+use flowtrace_plugins::manifest::Manifest;
 use sha2::{Digest, Sha256};
 
 use super::{inspect_built, Prepared};
-use crate::term::Term;
-use crate::toolchain::process::display;
+use crate::error::ResultExt;
 
-/// How a componentizer run ended, its output decoded.
-pub(crate) struct ToolRun {
-    pub status: std::process::ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
+/// The plugin's entry file (`[build] entry`, else the language's default).
+pub(crate) struct Entry {
+    /// Absolute.
+    pub path: PathBuf,
+    /// As the manifest names it, e.g. `src/index.ts`.
+    pub shown: String,
 }
 
-/// Run `command` (componentize-py or componentize-js making plugin `id`'s component) under
-/// a spinner, its output captured: shown whole in verbose mode; on failure the caller shows
-/// what of it matters. Its own Rust backtraces are turned off (they say nothing about the
-/// plugin).
-pub(crate) fn run_componentizer(
-    term: &Term,
-    mut command: std::process::Command,
-    id: &str,
-) -> Result<ToolRun> {
-    let shown = display(&command);
-    term.verbose_status("Running", format_args!("`{shown}`"));
-    let spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
-    command
-        .env("RUST_BACKTRACE", "0")
-        .env("RUST_LIB_BACKTRACE", "0")
-        .stdin(std::process::Stdio::null());
-    let output = command
-        .output()
-        .with_context(|| format!("failed to run `{shown}`"));
-    drop(spinner);
-    let output = output?;
-    let run = ToolRun {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    if term.is_verbose() {
-        for line in run.stdout.lines() {
-            term.stderr_line(line);
-        }
-        if run.status.success() {
-            for line in run.stderr.lines() {
-                term.stderr_line(line);
-            }
+/// The entry file of the plugin at `root`; when it is missing, the error says to create it
+/// with `content` (`with the plugin class`) or to name another.
+pub(crate) fn find_entry(root: &Path, manifest: &Manifest, content: &str) -> Result<Entry> {
+    let language = manifest.build.language;
+    let entry = manifest
+        .build
+        .entry_or_default()
+        .expect("a language built from an entry file has a default entry");
+    let path = root.join(entry);
+    if !path.is_file() {
+        let how = match manifest.build.entry {
+            Some(_) => "or change `entry` under `[build]` in flowtrace.toml".to_string(),
+            None => format!(
+                "or name your module under `[build]` in flowtrace.toml: `entry = \
+                 \"src/plugin.{}\"`",
+                language.entry_extensions()[0]
+            ),
+        };
+        return Err(anyhow!(
+            "the plugin's entry module `{entry}` does not exist in `{}`",
+            root.display()
+        ))
+        .help(format!("create `{entry}` {content}, {how}"));
+    }
+    Ok(Entry {
+        path,
+        shown: entry.to_string(),
+    })
+}
+
+/// The files of an embedded directory that `keep` keeps (a directory it does not keep is
+/// skipped whole), in path order.
+pub(crate) fn embedded_files<'a>(
+    dir: &'a include_dir::Dir<'a>,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Vec<&'a include_dir::File<'a>> {
+    fn collect<'a>(
+        dir: &'a include_dir::Dir<'a>,
+        keep: &dyn Fn(&Path) -> bool,
+        out: &mut Vec<&'a include_dir::File<'a>>,
+    ) {
+        out.extend(dir.files().filter(|file| keep(file.path())));
+        for sub in dir.dirs().filter(|sub| keep(sub.path())) {
+            collect(sub, keep, out);
         }
     }
-    Ok(run)
+    let mut files = Vec::new();
+    collect(dir, keep, &mut files);
+    files.sort_by(|a, b| a.path().cmp(b.path()));
+    files
 }
 
 /// Which files of a plugin are its sources.

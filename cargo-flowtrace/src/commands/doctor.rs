@@ -231,15 +231,13 @@ fn print_carried(cx: &Context, carried: &Carried, requirements: &[Requirement]) 
         "\n{h}cargo-flowtrace {} carries{h:#}",
         carried.cargo_flowtrace
     )?;
-    let rows = [
-        ("contract", carried.contract.clone()),
-        ("rust", format!("flowtrace-plugin-sdk {}", carried.rust_sdk)),
-        ("python", format!("flowtrace_plugin {}", carried.python_sdk)),
+    let sdks = carried.sdks.0.iter().map(|(language, sdk)| {
         (
-            "typescript",
-            format!("@flowtrace/plugin-sdk {}", carried.typescript_sdk),
-        ),
-    ];
+            language.as_str(),
+            format!("{} {}", sdk.package, sdk.version),
+        )
+    });
+    let rows = std::iter::once(("contract", carried.contract.clone())).chain(sdks);
     for (what, version) in rows {
         writeln!(out, "  {what:<10}  {version}")?;
     }

@@ -28,10 +28,14 @@ const ERRORS_SHOWN: u64 = 10;
 /// else as an id. A plugin that is not an evaluator is refused.
 ///
 /// Each trace file is Flowtrace JSON (one trace or an array), JSON lines (one trace, array
-/// or OTLP/JSON export per line), or an OTLP/JSON export with any number of traces; the
-/// format is told from the content. A gzip-compressed file (`traces.jsonl.gz`) is
-/// decompressed as it is read; `-` reads standard input. JSON lines are streamed: memory
-/// stays flat however many lines there are (a single JSON document is parsed whole).
+/// or OTLP/JSON export per line), an OTLP/JSON export with any number of traces, or
+/// OTLP/protobuf (one `ExportTraceServiceRequest`, as an OTLP/HTTP body, or the
+/// length-prefixed records of the OpenTelemetry Collector's file exporter with `format:
+/// proto`); the format is told from the content, never the name. A gzip-compressed file
+/// (`traces.jsonl.gz`) is decompressed as it is read; `-` reads standard input. JSON lines
+/// and protobuf records are streamed: memory stays flat however many there are (a single
+/// JSON document is parsed whole). A bad line or record is an error with its line or byte
+/// offset, and the run goes on.
 ///
 /// Traces are evaluated in parallel, each once and under the plugin's limits (its timeout is
 /// each trace's), up to 16 in one instance of the plugin (one, for a plugin granted
@@ -71,8 +75,8 @@ pub struct EvalCommand {
     #[arg(value_name = "PLUGIN")]
     pub plugin: String,
 
-    /// Files of traces: Flowtrace JSON, JSON lines, or OTLP/JSON, gzip-compressed or not;
-    /// `-` for standard input
+    /// Files of traces: Flowtrace JSON, JSON lines, OTLP/JSON or OTLP/protobuf,
+    /// gzip-compressed or not; `-` for standard input
     #[arg(value_name = "TRACES", required = true)]
     pub traces: Vec<PathBuf>,
 

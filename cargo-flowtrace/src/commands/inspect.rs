@@ -6,12 +6,14 @@ use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
 use flowtrace_plugins::capability::{self, CapabilityError, CapabilityReport};
 use flowtrace_plugins::inspect::{self, Inspection};
-use flowtrace_plugins::manifest::{self, Language, Manifest, MANIFEST_FILE_NAME};
+use flowtrace_plugins::manifest::{self, Manifest, MANIFEST_FILE_NAME};
 
 use crate::build;
 use crate::context::{self, Context};
 use crate::error::{self, PolicyViolation, ResultExt};
 use crate::inspection::{self, ManifestSource, View};
+use crate::lang;
+use crate::plugin_path::PluginPath;
 
 /// Show what a component imports and exports, and what the host would allow it.
 ///
@@ -83,7 +85,12 @@ impl InspectCommand {
             Some(m) => format!("plugin `{}`", m.plugin.id),
             None => format!("`{}`", target.component.display()),
         };
-        Err(PolicyViolation { subject, errors }.into())
+        Err(PolicyViolation {
+            subject,
+            errors,
+            manifest: target.manifest.clone(),
+        }
+        .into())
     }
 
     fn target(&self, cx: &Context) -> Result<Target> {
@@ -91,13 +98,14 @@ impl InspectCommand {
             Some(_) => Some(cx.manifest_path()?),
             None => None,
         };
-        match &self.path {
-            Some(path) if path.is_file() => Ok(Target {
-                component: path.clone(),
-                manifest: explicit_manifest,
-                plugin_dir: None,
-            }),
-            Some(path) if path.is_dir() => {
+        let Some(path) = &self.path else {
+            let manifest = cx.manifest_path()?;
+            let dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+            return Target::in_plugin_dir(&dir, manifest);
+        };
+        match PluginPath::at(path)? {
+            Some(found) if found.is_dir() => {
+                let path = found.path();
                 let manifest = match explicit_manifest {
                     Some(m) => m,
                     None => context::manifest_at(path).with_context(|| {
@@ -109,13 +117,14 @@ impl InspectCommand {
                 };
                 Target::in_plugin_dir(path, manifest)
             }
-            Some(path) => Err(anyhow!("`{}` does not exist", path.display()))
+            // Whatever the file holds, inspecting it says what is wrong with it.
+            Some(_) => Ok(Target {
+                component: path.clone(),
+                manifest: explicit_manifest,
+                plugin_dir: None,
+            }),
+            None => Err(anyhow!("`{}` does not exist", path.display()))
                 .help("pass a component (`.wasm`) or a plugin directory"),
-            None => {
-                let manifest = cx.manifest_path()?;
-                let dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
-                Target::in_plugin_dir(&dir, manifest)
-            }
         }
     }
 }
@@ -151,31 +160,11 @@ impl Target {
 }
 
 /// Where `cargo flowtrace build` writes the plugin in `dir`:
-/// `<target dir>/flowtrace/<id>-<version>.wasm`. The target dir is cargo's for a Rust
-/// package (`cargo metadata` knows about workspaces and `.cargo/config.toml`), else
-/// `$CARGO_TARGET_DIR` or the plugin's `target/`.
+/// `<target dir>/flowtrace/<id>-<version>.wasm`, in the target dir of the plugin's language
+/// driver.
 fn built_component(dir: &Path, manifest: &Manifest) -> PathBuf {
-    if manifest.build.language != Language::Rust {
-        return build::own_target_dir(dir)
-            .join(build::OUTPUT_DIR)
-            .join(build::artefact_file_name(manifest));
-    }
-    let cargo_target_dir = || -> Option<PathBuf> {
-        let cargo_toml = dir.join("Cargo.toml");
-        if !cargo_toml.is_file() {
-            return None;
-        }
-        let metadata = cargo_metadata::MetadataCommand::new()
-            .manifest_path(cargo_toml)
-            .no_deps()
-            .exec()
-            .ok()?;
-        Some(metadata.target_directory.into_std_path_buf())
-    };
-    let target_dir = cargo_target_dir()
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| dir.join("target"));
-    target_dir
+    lang::driver(manifest.build.language)
+        .target_dir(dir)
         .join(build::OUTPUT_DIR)
         .join(build::artefact_file_name(manifest))
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use flowtrace_plugins::fs::write_atomically;
 use flowtrace_plugins::registry::oci::{created_from_env, layout, Artifact, SigningKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -145,12 +146,12 @@ pub fn package(
     };
     let mut bytes = Vec::new();
     layout::write(&artifact, &mut bytes).context("failed to write the package")?;
-    build::write_atomically(&path, &bytes)?;
+    write_atomically(&path, &bytes)?;
     let digest = artifact.digest();
     let signature = key.map(|key| key.sign(&digest));
     let sig_path = trust::signature_path(&path);
     match &signature {
-        Some(document) => build::write_atomically(&sig_path, document)?,
+        Some(document) => write_atomically(&sig_path, document)?,
         // A signature left from an earlier package would not match this one.
         None => match std::fs::remove_file(&sig_path) {
             Ok(()) => {}

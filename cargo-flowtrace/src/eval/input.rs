@@ -1,8 +1,14 @@
 //! Reading trace files as a stream of work items, with memory flat in the number of traces.
 //!
-//! The format is told from the content ([`Layout::detect`]): a file whose first non-blank line
-//! is a JSON object or array on its own is JSON lines (each line a Flowtrace trace, an array
-//! of them, or an OTLP/JSON export), read one line at a time; the lines are
+//! The encoding is told from the first bytes ([`Encoding::detect`], which keeps JSON text and
+//! protobuf apart): OTLP/protobuf is cut into records ([`ProtobufRecords`], one bare message or
+//! the collector's length-prefixed ones), one item per record, decoded by the workers
+//! ([`parse_protobuf_record`]); a bad record is an error naming its byte offset, and the next
+//! one is read, unless the framing is lost (a record cut short), which ends the file.
+//!
+//! JSON's layout is told from the content too ([`Layout::detect`]): a file whose first
+//! non-blank line is a JSON object or array on its own is JSON lines (each line a Flowtrace
+//! trace, an array of them, or an OTLP/JSON export), read one line at a time; the lines are
 //! parsed by the workers ([`parse_json_line`]), so parsing runs on every core. Anything else
 //! is one JSON document (a pretty-printed trace, array or OTLP/JSON export), which has to be
 //! parsed whole ([`parse_traces`]).
@@ -17,11 +23,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use flowtrace_plugins::trace::{parse_json_line, parse_traces, Trace};
+use flowtrace_plugins::diag::error_chain;
+use flowtrace_plugins::trace::{
+    parse_json_line, parse_protobuf_record, parse_traces, Encoding, Framing, ProtobufRecords,
+    Trace, TraceError,
+};
 use serde_json::Value;
 
 use crate::error::ResultExt;
-use crate::harness::run::error_text;
 
 /// The name that reads standard input.
 pub const STDIN: &str = "-";
@@ -118,6 +127,9 @@ fn decoded(
     }
 }
 
+const FORMATS_HELP: &str =
+    "pass files of traces: Flowtrace JSON, JSON lines, OTLP/JSON or OTLP/protobuf";
+
 /// Open every file before anything runs, so a typo fails the command at once; every file
 /// that cannot be opened is named. `-` is standard input, at most once.
 pub fn open_all(paths: &[PathBuf]) -> Result<Vec<TraceFile>> {
@@ -135,13 +147,12 @@ pub fn open_all(paths: &[PathBuf]) -> Result<Vec<TraceFile>> {
     }
     match problems.len() {
         0 => Ok(files),
-        1 => Err(anyhow!("failed to open trace file {}", problems[0]))
-            .help("pass files of traces: Flowtrace JSON, JSON lines or OTLP/JSON"),
+        1 => Err(anyhow!("failed to open trace file {}", problems[0])).help(FORMATS_HELP),
         n => Err(anyhow!(
             "failed to open {n} trace files:\n  {}",
             problems.join("\n  ")
         ))
-        .help("pass files of traces: Flowtrace JSON, JSON lines or OTLP/JSON"),
+        .help(FORMATS_HELP),
     }
 }
 
@@ -150,6 +161,14 @@ pub fn open_all(paths: &[PathBuf]) -> Result<Vec<TraceFile>> {
 pub enum Payload {
     /// One line of JSON lines, not parsed yet: it may hold several traces.
     Line(Vec<u8>),
+    /// One OTLP/protobuf record, not decoded yet, and its byte offset in the (decompressed)
+    /// file.
+    Record {
+        /// Where the record starts, from 0.
+        offset: u64,
+        /// The `ExportTraceServiceRequest`'s bytes.
+        bytes: Vec<u8>,
+    },
     /// One trace of a whole document.
     Trace(Box<Trace>),
     /// The input could not be read here: the error, for the results.
@@ -212,6 +231,21 @@ pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Ite
     let consumed = file.consumed.clone();
     let progress = move || offset + consumed.load(Ordering::Relaxed);
     let mut reader = BufReader::with_capacity(1 << 16, file.source);
+    // The first bytes decide the encoding; they are kept to be read again.
+    let mut start = Vec::new();
+    if let Err(e) = (&mut reader)
+        .take(Encoding::HEAD_BYTES as u64)
+        .read_to_end(&mut start)
+    {
+        send(read_failure(index, progress(), &e));
+        return progress() - offset;
+    }
+    let encoding = Encoding::detect(&start);
+    let mut reader = Cursor::new(start).chain(reader);
+    if let Encoding::Protobuf(framing) = encoding {
+        read_records(index, &mut reader, framing, &progress, send);
+        return progress() - offset;
+    }
     // The first two non-blank lines decide the layout; they are kept to be read again.
     let mut head = Vec::new();
     let mut bounds = Vec::new();
@@ -225,12 +259,7 @@ pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Ite
                 }
             }
             Err(e) => {
-                send(Item {
-                    file: index,
-                    line: None,
-                    progress: progress(),
-                    payload: Payload::Unreadable(format!("failed to read the file: {e}")),
-                });
+                send(read_failure(index, progress(), &e));
                 return progress() - offset;
             }
         }
@@ -242,6 +271,16 @@ pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Ite
         Layout::Document => read_document(index, &mut source, &progress, send),
     }
     progress() - offset
+}
+
+/// The item of a file that could not be read from its start.
+fn read_failure(index: usize, progress: u64, error: &std::io::Error) -> Item {
+    Item {
+        file: index,
+        line: None,
+        progress,
+        payload: Payload::Unreadable(format!("failed to read the file: {error}")),
+    }
 }
 
 fn read_lines(
@@ -288,6 +327,33 @@ fn read_lines(
     }
 }
 
+fn read_records(
+    index: usize,
+    source: &mut impl Read,
+    framing: Framing,
+    progress: &dyn Fn() -> u64,
+    send: &mut dyn FnMut(Item) -> bool,
+) {
+    for record in ProtobufRecords::new(source, framing) {
+        let payload = match record {
+            Ok(record) => Payload::Record {
+                offset: record.offset,
+                bytes: record.bytes,
+            },
+            Err(e) => Payload::Unreadable(error_chain(&e)),
+        };
+        let item = Item {
+            file: index,
+            line: None,
+            progress: progress(),
+            payload,
+        };
+        if !send(item) {
+            return;
+        }
+    }
+}
+
 fn read_document(
     index: usize,
     source: &mut impl Read,
@@ -311,7 +377,7 @@ fn read_document(
                 file: index,
                 line: e.line(),
                 progress: progress(),
-                payload: Payload::Unreadable(error_text(&e)),
+                payload: Payload::Unreadable(error_chain(&e)),
             });
             return;
         }
@@ -336,7 +402,11 @@ pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
         // The parser counts lines within the line: its `line 1` would contradict the line
         // number the record gives.
         Payload::Line(bytes) => parse_json_line(&bytes)
-            .map_err(|e| error_text(&e).replace(" at line 1 column ", " at column ")),
+            .map_err(|e| error_chain(&e).replace(" at line 1 column ", " at column ")),
+        Payload::Record { offset, bytes } => parse_protobuf_record(&bytes).map_err(|e| {
+            let source = Box::new(e);
+            error_chain(&TraceError::Record { offset, source })
+        }),
         Payload::Trace(trace) => Ok(vec![*trace]),
         Payload::Unreadable(error) => Err(error),
     }

@@ -6,10 +6,10 @@
 //!    └───────────────────── window: batches in flight ◀─────────────────┘
 //! ```
 //!
-//! Items (lines of JSON lines, traces of a document) travel in batches of up to
-//! [`BATCH_ITEMS`] items or [`BATCH_BYTES`] bytes of lines, so a thread is woken once per
-//! batch rather than once per trace (each wake-up is a futex call, and they added up to a
-//! tenth of the time on two cores). Every batch in flight (queued, being evaluated, or
+//! Items (lines of JSON lines, protobuf records, traces of a document) travel in batches of up
+//! to [`BATCH_ITEMS`] items or [`BATCH_BYTES`] bytes of lines and records, so a thread is
+//! woken once per batch rather than once per trace (each wake-up is a futex call, and they
+//! added up to a tenth of the time on two cores). Every batch in flight (queued, being evaluated, or
 //! finished and waiting for an earlier one to be written) holds a permit of a window of
 //! [`window`]`(jobs)` batches, so memory is flat in the number of traces: a slow trace (at
 //! worst, the plugin's timeout) holds back the output, never memory.
@@ -80,8 +80,10 @@ pub fn run(
                     let mut offset = 0u64;
                     for (index, file) in files.into_iter().enumerate() {
                         let mut send = |item: Item| {
-                            if let Payload::Line(line) = &item.payload {
-                                bytes += line.len();
+                            if let Payload::Line(raw) | Payload::Record { bytes: raw, .. } =
+                                &item.payload
+                            {
+                                bytes += raw.len();
                             }
                             batch.push(item);
                             if batch.len() < BATCH_ITEMS && bytes < BATCH_BYTES {

@@ -4,15 +4,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _, Result};
+use flowtrace_plugins::diag::article;
 use flowtrace_plugins::inspect;
-use flowtrace_plugins::manifest::{
-    self, ConfigType, ConfigValue, Manifest, PluginId, PluginKind, MANIFEST_FILE_NAME,
-};
+use flowtrace_plugins::manifest::{self, ConfigValue, Manifest, PluginId, PluginKind};
 use flowtrace_plugins::{LoadOptions, Plugin, Runtime, RuntimeConfig, Services};
 
 use crate::build::{self, BuildRequest};
 use crate::context::{self, Context};
 use crate::error::ResultExt;
+use crate::plugin_path::PluginPath;
 use crate::term::Term;
 
 /// The plugin argument of `eval`: an existing path is a directory or a component, anything
@@ -28,30 +28,22 @@ pub enum PluginSource {
 }
 
 impl PluginSource {
-    /// Decide what `arg` names: an existing path is a directory or a file; otherwise it must
-    /// be a plugin id.
+    /// Decide what `arg` names ([`PluginPath`]): an existing path is a plugin directory (or
+    /// its `flowtrace.toml`), another directory, or a file, read as a component; otherwise it
+    /// must be a plugin id.
     pub fn parse(arg: &str) -> Result<Self> {
-        let path = Path::new(arg);
-        if path.is_dir() {
-            return Ok(PluginSource::Dir(path.to_path_buf()));
+        match PluginPath::at(Path::new(arg))? {
+            Some(found) if found.is_dir() => Ok(PluginSource::Dir(found.path().to_path_buf())),
+            // Whatever the file holds, inspecting it says what is wrong with it.
+            Some(found) => Ok(PluginSource::Wasm(found.path().to_path_buf())),
+            None => PluginId::parse(arg)
+                .map(PluginSource::Installed)
+                .map_err(|_| anyhow!("`{arg}` does not exist"))
+                .help(
+                    "pass the id of an installed plugin, a plugin directory or a component \
+                     (`.wasm`)",
+                ),
         }
-        if path.is_file() {
-            // A plugin's manifest names its directory.
-            if path.file_name().is_some_and(|n| n == MANIFEST_FILE_NAME) {
-                let dir = path.parent().unwrap_or(Path::new("."));
-                let dir = if dir.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    dir
-                };
-                return Ok(PluginSource::Dir(dir.to_path_buf()));
-            }
-            return Ok(PluginSource::Wasm(path.to_path_buf()));
-        }
-        PluginId::parse(arg)
-            .map(PluginSource::Installed)
-            .map_err(|_| anyhow!("`{arg}` does not exist"))
-            .help("pass the id of an installed plugin, a plugin directory or a component (`.wasm`)")
     }
 }
 
@@ -320,12 +312,9 @@ fn ensure_evaluator(manifest: &Manifest, subject: &str) -> Result<()> {
 }
 
 fn not_an_evaluator(subject: &str, kind: PluginKind) -> anyhow::Error {
-    let article = match kind {
-        PluginKind::Transformer => "a",
-        _ => "an",
-    };
+    let name = kind.as_str();
     crate::error::with_help(
-        anyhow!("{subject} is {article} {}, not an evaluator", kind.as_str()),
+        anyhow!("{subject} is {} {name}, not an evaluator", article(name)),
         "`cargo flowtrace eval` runs evaluators: plugins with `kind = \"evaluator\"` in their \
          flowtrace.toml",
     )
@@ -363,19 +352,7 @@ pub fn config_overrides(
             ));
             continue;
         };
-        let value = match field.ty {
-            ConfigType::String => Some(ConfigValue::String(text.clone())),
-            ConfigType::Integer => text.trim().parse().ok().map(ConfigValue::Integer),
-            ConfigType::Float => text.trim().parse().ok().map(ConfigValue::Float),
-            ConfigType::Boolean => text.trim().parse().ok().map(ConfigValue::Boolean),
-            ConfigType::StringList => Some(ConfigValue::StringList(
-                text.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            )),
-        };
+        let value = field.ty.parse(text);
         match value {
             Some(value) => {
                 values.insert(key.clone(), value);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use flowtrace_plugins::diag;
 use flowtrace_plugins::manifest::{ConfigValue, Manifest};
 use flowtrace_plugins::trace::Trace;
 
@@ -361,30 +362,7 @@ fn unknown_field_help(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (field, expected) = rest.split_once('`')?;
     let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    suggest(field, &names).map(|name| format!("did you mean `{name}`?"))
-}
-
-/// 1-based line and column (in characters) of byte `offset` in `text`.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let offset = (0..=offset)
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0);
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
-}
-
-/// `a` or `an`, for the word that follows.
-pub fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    }
+    diag::did_you_mean(field, &names)
 }
 
 /// How a TOML value's type reads in a message: `a string`, `an integer`, ...
@@ -400,30 +378,9 @@ pub fn type_name(value: &toml::Value) -> &'static str {
     }
 }
 
-/// The closest of `names` to `name`, when it is close enough to be a typo.
-pub fn suggest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
-    names
-        .iter()
-        .map(|n| (strsim::jaro_winkler(name, n), *n))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_and_column_count_characters() {
-        let text = "a = 1\nbé = x\n";
-        assert_eq!(line_column(text, 0), (1, 1));
-        assert_eq!(line_column(text, 6), (2, 1));
-        assert_eq!(line_column(text, text.find('=').unwrap()), (1, 3));
-        let second_eq = text.rfind('=').unwrap();
-        assert_eq!(line_column(text, second_eq), (2, 4));
-        assert_eq!(line_column(text, 10_000), (3, 1));
-    }
 
     #[test]
     fn stubs_match_exact_urls_prefixes_and_methods() {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use flowtrace_plugins::diag::error_chain;
 use flowtrace_plugins::manifest::Manifest;
 use flowtrace_plugins::services::{LogLevel, MemoryKv, MemoryLog, StaticTraces};
 use flowtrace_plugins::{
@@ -219,7 +220,7 @@ impl Suite<'_> {
             (Outcome::Error(expected), Err(error)) => {
                 report
                     .mismatches
-                    .extend(expect::check_error(&error_text(&error), expected));
+                    .extend(expect::check_error(&error_chain(&error), expected));
             }
             (Outcome::Error(expected), Ok(called)) => {
                 report.mismatches.push(Mismatch::new(format!(
@@ -231,7 +232,7 @@ impl Suite<'_> {
             (Outcome::Success, Err(error)) => {
                 report.mismatches.push(Mismatch::new(format!(
                     "the call failed: {}",
-                    error_text(&error)
+                    error_chain(&error)
                 )));
             }
             (Outcome::Success, Ok(called)) => {
@@ -376,18 +377,4 @@ impl Called {
             summary,
         })
     }
-}
-
-/// An error and its sources on one line, `a: b: c`, without repeats.
-pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(error);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
 }

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use flowtrace_plugins::fs::write_atomically;
 
 use super::expect::Mismatch;
-use crate::build::write_atomically;
 
 /// What comparing with a snapshot came to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,18 +30,13 @@ use semver::{Version, VersionReq};
 
 use crate::build::{self, BuildRequest};
 use crate::error::{with_help, ResultExt};
+use crate::plugin_path::PluginPath;
 use crate::registry::oci::{self as registries, RegistrySettings};
 use crate::registry::trust;
 use crate::term::Term;
 
 /// The largest `.wasm` read into memory to install.
 pub const MAX_COMPONENT_BYTES: u64 = 512 << 20;
-
-const WASM_MAGIC: &[u8] = b"\0asm";
-const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
-/// `ustar` at offset 257 of a tar file's first header.
-const TAR_MAGIC_AT: usize = 257;
-const TAR_MAGIC: &[u8] = b"ustar";
 
 /// `ID@REQ`, or a bare `ID`, when `arg` reads as one.
 fn registry_id(arg: &str) -> Option<Result<InstallSource>> {
@@ -114,70 +109,49 @@ impl InstallSource {
             return git(arg);
         }
         let path = Path::new(arg);
-        let metadata = match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(_) => {
-                // `my-eval@^1.2` or `my-eval`: a plugin of the configured registries.
-                if let Some(found) = registry_id(arg) {
-                    return found;
-                }
-                // `path/to/repo#v1.2.0`
-                if let Some((repo, _)) = arg.rsplit_once('#') {
-                    if Path::new(repo).is_dir() {
-                        return git(arg);
-                    }
-                }
-                return Err(anyhow!(
-                    "`{arg}` is not a file, a directory, a git URL or a registry reference"
-                ))
-                .help(
-                    "pass a plugin directory, a built `.wasm`, a package or `.tar.gz` archive, \
-                     a git repository (`https://...`, `file://...` or a local path, optionally \
-                     followed by `#<branch, tag or commit>`), `oci://HOST/REPOSITORY:TAG`, or \
-                     `ID@VERSION` from the configured registries",
-                );
+        let Some(found) = PluginPath::at(path)? else {
+            // `my-eval@^1.2` or `my-eval`: a plugin of the configured registries.
+            if let Some(found) = registry_id(arg) {
+                return found;
             }
-        };
-        if metadata.is_dir() {
-            if path.join(MANIFEST_FILE_NAME).is_file() {
-                return Ok(InstallSource::Dir(path.to_path_buf()));
-            }
-            if path.join(".git").exists() {
-                return git(arg);
+            // `path/to/repo#v1.2.0`
+            if let Some((repo, _)) = arg.rsplit_once('#') {
+                if Path::new(repo).is_dir() {
+                    return git(arg);
+                }
             }
             return Err(anyhow!(
+                "`{arg}` is not a file, a directory, a git URL or a registry reference"
+            ))
+            .help(
+                "pass a plugin directory, a built `.wasm`, a package or `.tar.gz` archive, \
+                 a git repository (`https://...`, `file://...` or a local path, optionally \
+                 followed by `#<branch, tag or commit>`), `oci://HOST/REPOSITORY:TAG`, or \
+                 `ID@VERSION` from the configured registries",
+            );
+        };
+        match found {
+            PluginPath::Dir(dir) => Ok(InstallSource::Dir(dir)),
+            PluginPath::OtherDir { git: true, .. } => git(arg),
+            PluginPath::OtherDir { git: false, .. } => Err(anyhow!(
                 "`{arg}` is a directory without `{MANIFEST_FILE_NAME}`: not a plugin directory"
             ))
             .help(format!(
                 "pass the directory holding the plugin's `{MANIFEST_FILE_NAME}`, or create one \
                  with `cargo flowtrace new <path>`"
-            ));
-        }
-        let mut head = Vec::with_capacity(TAR_MAGIC_AT + TAR_MAGIC.len());
-        File::open(path)
-            .and_then(|f| {
-                f.take((TAR_MAGIC_AT + TAR_MAGIC.len()) as u64)
-                    .read_to_end(&mut head)
-            })
-            .with_context(|| format!("failed to read `{arg}`"))?;
-        let head = head.as_slice();
-        if head.starts_with(WASM_MAGIC) {
-            Ok(InstallSource::Wasm(path.to_path_buf()))
-        } else if head.starts_with(GZIP_MAGIC) {
-            Ok(InstallSource::Archive(path.to_path_buf()))
-        } else if head.get(TAR_MAGIC_AT..) == Some(TAR_MAGIC) {
-            Ok(InstallSource::Package(path.to_path_buf()))
-        } else {
-            let head = &head[..head.len().min(4)];
-            Err(anyhow!(
+            )),
+            PluginPath::Component(path) => Ok(InstallSource::Wasm(path)),
+            PluginPath::Archive(path) => Ok(InstallSource::Archive(path)),
+            PluginPath::Package(path) => Ok(InstallSource::Package(path)),
+            PluginPath::OtherFile { head, .. } => Err(anyhow!(
                 "`{arg}` is neither a WebAssembly component nor a gzip archive (it starts with \
                  {})",
-                describe_head(head)
+                describe_head(&head)
             ))
             .help(
                 "pass a component built by `cargo flowtrace build` (`target/flowtrace/*.wasm`) \
                  or a `.tar.gz` archive of a plugin",
-            )
+            ),
         }
     }
 }

@@ -6,8 +6,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use clap::builder::PossibleValuesParser;
 use clap::Args;
-use flowtrace_plugins::manifest::PluginKind;
+use flowtrace_plugins::manifest::{Language, PluginKind};
 use flowtrace_plugins::CONTRACT_VERSION;
 use serde::Serialize;
 
@@ -15,9 +16,9 @@ use values::{
     authors, check_name, check_rust_package_name, display_name, plugin_id, sdk_dependency,
 };
 
-use crate::build::rust_sdk;
 use crate::context::Context;
 use crate::error::ResultExt;
+use crate::lang::rust::sdk as rust_sdk;
 use crate::templates::{self, RenderedFile, Template, Vars, DEFAULT_TEMPLATE};
 use crate::term::{style, Message};
 
@@ -31,14 +32,18 @@ pub struct TemplateArgs {
 
     /// Pick the template by language instead: `--lang python` is `python-evaluator`, with
     /// `--kind exporter` it is `python-exporter`
-    #[arg(long, value_name = "LANGUAGE", value_parser = ["rust", "python", "typescript"])]
+    #[arg(
+        long,
+        value_name = "LANGUAGE",
+        value_parser = PossibleValuesParser::new(Language::ALL.map(Language::as_str))
+    )]
     pub lang: Option<String>,
 
     /// Pick the template by plugin kind (language `rust` unless `--lang` says otherwise)
     #[arg(
         long,
         value_name = "KIND",
-        value_parser = clap::builder::PossibleValuesParser::new(PluginKind::ALL.map(PluginKind::as_str))
+        value_parser = PossibleValuesParser::new(PluginKind::ALL.map(PluginKind::as_str))
     )]
     pub kind: Option<String>,
 

@@ -7,8 +7,8 @@ use std::process::Command;
 use anyhow::{anyhow, bail, Context as _, Result};
 use flowtrace_plugins::manifest::PluginId;
 
-use crate::build::rust_sdk;
 use crate::error::ResultExt;
+use crate::lang::rust::sdk as rust_sdk;
 
 /// The id from `--id`, or else from the directory name; the error says which rule breaks.
 pub(super) fn plugin_id(flag: Option<&str>, dest: &Path) -> Result<PluginId> {
@@ -183,7 +183,7 @@ pub(super) fn authors(dir: &Path) -> String {
 }
 
 /// The TOML value for the SDK dependency: the version this binary carries (`"0.1"`), which
-/// `build` supplies ([`crate::build::rust_sdk`]); `{ path = "..." }` with `--sdk-path`.
+/// `build` supplies ([`crate::lang::rust::sdk`]); `{ path = "..." }` with `--sdk-path`.
 pub(super) fn sdk_dependency(cwd: &Path, flag: Option<&Path>) -> Result<String> {
     let Some(path) = flag else {
         return Ok(format!("\"{}\"", rust_sdk::requirement()));

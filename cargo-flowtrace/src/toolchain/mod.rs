@@ -1,27 +1,21 @@
-//! The toolchains plugins are built with: find them, check their versions, install the
-//! pinned ones under `$FLOWTRACE_HOME/toolchains` (TOOLCHAIN.md).
+//! The toolchains plugins are built with: what every language's toolchain shares. Each
+//! language's own (finding its tools, checking their versions, installing the pinned ones
+//! under `$FLOWTRACE_HOME/toolchains`, TOOLCHAIN.md) is in its folder of [`crate::lang`].
 //!
-//! `doctor` reports every [`Check`]; `build` calls the `ensure_*` functions, which install
-//! what is missing (with a status line and a spinner) or fail with the command to run:
-//!
-//! * [`ensure_rust_target`]: the `wasm32-wasip2` target, through rustup.
-//! * [`python::ensure_componentize_py`]: componentize-py in a venv, returns its path.
-//! * [`node::ensure_node_tools`]: componentize-js and esbuild through npm, returns their
-//!   paths.
+//! `doctor` reports every [`Check`] of every driver ([`check_all`]) and installs what a
+//! check's [`Installer`] names ([`install`]); `build` has the driver make its toolchain
+//! ready, installing what is missing (with a status line and a spinner) or failing with the
+//! command to run.
 
-pub mod node;
 pub mod process;
-pub mod python;
-pub mod rust;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use flowtrace_plugins::manifest::Language;
 use serde::Serialize;
 
 use crate::term::{Message, Term};
-
-pub use rust::{ensure_rust_target, ensure_rust_target_in, WASM_TARGET};
 
 /// The variable that moves the managed toolchains out of `$FLOWTRACE_HOME` (a CI cache, or
 /// one install shared by several homes).
@@ -98,17 +92,13 @@ impl Status {
     }
 }
 
-/// What `doctor --fix` can install.
+/// What `doctor --fix` can install: a tool of a language's driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Installer {
-    /// `rustup target add wasm32-wasip2`.
-    RustTarget,
-    /// A venv with componentize-py.
-    ComponentizePy,
-    /// componentize-js through npm.
-    ComponentizeJs,
-    /// esbuild through npm.
-    Esbuild,
+pub struct Installer {
+    /// The language whose driver installs it.
+    pub language: Language,
+    /// The tool, as its [`Check`] names it.
+    pub tool: &'static str,
 }
 
 /// One tool, as `doctor` reports it (the JSON `toolchain-check` message).
@@ -118,7 +108,7 @@ pub struct Check {
     /// What was checked: `rustc`, `wasm32-wasip2`, `componentize-py`, ...
     pub name: &'static str,
     /// Which plugins need it: `rust`, `python`, `typescript`.
-    pub needed_for: &'static str,
+    pub needed_for: Language,
     /// Whether every build needs it (the Rust toolchain) or only plugins in other languages.
     pub required: bool,
     /// The version found (or `installed`), when found.
@@ -133,8 +123,6 @@ pub struct Check {
     pub fix: Option<String>,
     /// Whether `doctor --fix` can run that fix.
     pub fixable: bool,
-    #[serde(skip)]
-    installer: Option<Installer>,
 }
 
 impl Message for Check {
@@ -149,27 +137,29 @@ impl Check {
 
     /// What `doctor --fix` runs for it, when it does not work and can be installed.
     pub fn installer(&self) -> Option<Installer> {
-        self.installer.filter(|_| !self.is_ok() && self.fixable)
+        (!self.is_ok() && self.fixable).then_some(Installer {
+            language: self.needed_for,
+            tool: self.name,
+        })
     }
 }
 
 /// Builder for the checks: the fields every check has.
 pub(crate) fn check(
     name: &'static str,
-    needed_for: &'static str,
+    needed_for: Language,
     expected: impl Into<String>,
 ) -> Check {
     Check {
         name,
         needed_for,
-        required: needed_for == "rust",
+        required: false,
         found: None,
         expected: expected.into(),
         status: Status::Missing,
         location: None,
         fix: None,
         fixable: false,
-        installer: None,
     }
 }
 
@@ -184,11 +174,18 @@ impl Check {
         self
     }
 
-    pub(crate) fn fix(mut self, fix: impl Into<String>, installer: Option<Installer>) -> Self {
+    /// Every build needs it, not only plugins in its language (the Rust toolchain).
+    pub(crate) fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// The fix when it does not work, and whether the driver can install it
+    /// ([`crate::lang::Driver::install`] with its name).
+    pub(crate) fn fix(mut self, fix: impl Into<String>, installable: bool) -> Self {
         if !self.is_ok() {
             self.fix = Some(fix.into());
-            self.fixable = installer.is_some();
-            self.installer = installer;
+            self.fixable = installable;
         }
         self
     }
@@ -199,40 +196,14 @@ impl Check {
     }
 }
 
-/// Every check, in the order `doctor` shows them.
+/// Every check of every driver, in the order `doctor` shows them.
 pub fn check_all(home: &Path) -> Vec<Check> {
-    let python = python::check_python();
-    let componentize_py = python::check_componentize_py(home, python.is_ok());
-    let node = node::check_node();
-    let npm = node::check_npm();
-    let node_ok = node.is_ok() && npm.is_ok();
-    let componentize_js = node::check_componentize_js(home, node_ok);
-    let esbuild = node::check_esbuild(home, node_ok);
-    vec![
-        rust::check_rustup(),
-        rust::check_rustc(),
-        rust::check_target(),
-        python,
-        componentize_py,
-        node,
-        npm,
-        componentize_js,
-        esbuild,
-    ]
+    crate::lang::drivers()
+        .flat_map(|(_, driver)| driver.checks(home))
+        .collect()
 }
 
 /// Install what `installer` installs.
 pub fn install(term: &Term, home: &Path, installer: Installer) -> Result<()> {
-    let _lock = match installer {
-        Installer::RustTarget => None,
-        Installer::ComponentizePy | Installer::ComponentizeJs | Installer::Esbuild => {
-            Some(lock_toolchains(term, home)?)
-        }
-    };
-    match installer {
-        Installer::RustTarget => rust::add_target(term, None),
-        Installer::ComponentizePy => python::install_componentize_py(term, home).map(drop),
-        Installer::ComponentizeJs => node::install_componentize_js(term, home).map(drop),
-        Installer::Esbuild => node::install_esbuild(term, home).map(drop),
-    }
+    crate::lang::driver(installer.language).install(term, home, installer.tool)
 }

@@ -253,6 +253,32 @@ fn a_capability_enabled_behind_the_manifests_back_is_a_policy_violation() {
     assert_eq!(kv["manifest-line"], "storage = true");
     assert_eq!(lines.last().unwrap()["reason"], "error");
     assert_eq!(lines.last().unwrap()["exit-code"], 4);
+
+    // On GitHub Actions the violation is also an annotation on `[capabilities]`.
+    let mut command = guest(&plugin);
+    command.env("GITHUB_ACTIONS", "true");
+    let out = crate::support::run(command, ["build", "-q"]).expect_code(4);
+    // The template declares no `[capabilities]`: the annotation is then on the file.
+    let line = fs::read_to_string(plugin.join("flowtrace.toml"))
+        .unwrap()
+        .lines()
+        .position(|l| l.trim() == "[capabilities]")
+        .map_or(String::new(), |i| format!("line={},", i + 1));
+    let annotations: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(annotations.len(), 1, "{}", out.stdout);
+    assert!(
+        annotations[0].starts_with(&format!(
+            "::error file=flowtrace.toml,{line}title=plugin `kv-sneaky` breaks the capability \
+             policy::"
+        )),
+        "{}",
+        annotations[0]
+    );
+    assert!(
+        annotations[0].contains("storage") && annotations[0].contains("%0Ahelp: "),
+        "{}",
+        annotations[0]
+    );
 }
 
 #[test]
@@ -330,6 +356,32 @@ fn a_broken_manifest_is_reported_with_every_problem() {
     assert_golden(
         "build/broken-manifest.stderr",
         &stable(&out.stderr, dir.path()),
+    );
+    assert!(!out.stdout.contains("::error"), "{}", out.stdout);
+
+    // On GitHub Actions each problem is also an annotation on its line.
+    let mut command = guest(dir.path());
+    command.env("GITHUB_ACTIONS", "true");
+    let out = crate::support::run(command, ["build"]).expect_code(1);
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error file=flowtrace.toml,line="))
+        .collect();
+    assert!(lines.len() >= 2, "{}", out.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::error file=flowtrace.toml,line=2,")),
+        "the bad id, on line 2: {}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::error file=flowtrace.toml,line=11,")),
+        "the misspelt limit, on line 11: {}",
+        out.stdout
     );
 }
 

@@ -372,12 +372,12 @@ fn junit_has_a_testcase_per_trace_with_failures_and_errors() {
             "plugin.wasm",
             "traces.jsonl",
             "--junit",
-            "no/such/dir/r.xml",
+            "traces.jsonl/r.xml",
         ],
     )
     .expect_code(1);
     assert!(
-        out.stderr.contains("its directory does not exist"),
+        out.stderr.contains("failed to create its directory"),
         "{}",
         out.stderr
     );
@@ -533,6 +533,26 @@ fn missing_trace_files_are_named_before_anything_runs() {
     assert_golden("eval/missing-plugin.stderr", &out.stderr);
 }
 
+/// `eval plugin.wasm <files> -o results.jsonl` in `dir`, which must succeed: the run, the
+/// results, and each result as `file:line trace-id outcome` (trace ids cut to 8 characters).
+fn eval_to_results(dir: &Path, files: &[&str]) -> (Run, Vec<Value>, Vec<String>) {
+    let mut args = vec!["plugin.wasm"];
+    args.extend_from_slice(files);
+    args.extend(["-o", "results.jsonl"]);
+    let out = eval(dir, &args).expect_code(0);
+    let results = read_jsonl(&dir.join("results.jsonl"));
+    let summary = results
+        .iter()
+        .map(|r| {
+            let id = r["trace-id"].as_str().unwrap_or("-");
+            let id = &id[..id.len().min(8)];
+            let file = r["file"].as_str().unwrap();
+            format!("{file}:{} {id} {}", r["line"], outcome(r))
+        })
+        .collect();
+    (out, results, summary)
+}
+
 #[test]
 fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
     let dir = tmp();
@@ -555,30 +575,7 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
         serde_json::to_string_pretty(&[doc]).unwrap(),
     )
     .unwrap();
-    let out = eval(
-        dir.path(),
-        &[
-            "plugin.wasm",
-            "traces.jsonl",
-            "doc.json",
-            "-o",
-            "results.jsonl",
-        ],
-    )
-    .expect_code(0);
-    let results = read_jsonl(&dir.path().join("results.jsonl"));
-    let summary: Vec<String> = results
-        .iter()
-        .map(|r| {
-            format!(
-                "{}:{} {} {}",
-                r["file"].as_str().unwrap(),
-                r["line"],
-                r["trace-id"].as_str().unwrap_or("-"),
-                outcome(r)
-            )
-        })
-        .collect();
+    let (out, results, summary) = eval_to_results(dir.path(), &["traces.jsonl", "doc.json"]);
     assert_eq!(
         summary,
         [
@@ -832,6 +829,109 @@ fn gzip_files_and_standard_input_are_read_like_plain_files() {
     let out = eval(dir.path(), &["plugin.wasm", "-", "-"]).expect_code(1);
     assert!(
         out.stderr.contains("named more than once"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// An OTLP/protobuf export of the traces `(i, n)`: trace `i` has the id `iiii...` (16 bytes
+/// of `i`) and `n` spans, with ids 1 to `n`, named `span <k>`, starting at `k` ns.
+pub(crate) fn otlp_protobuf(traces: &[(u8, usize)]) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message as _;
+    let spans = traces
+        .iter()
+        .flat_map(|&(i, n)| {
+            (1..=n as u64).map(move |k| Span {
+                trace_id: vec![i; 16],
+                span_id: k.to_be_bytes().to_vec(),
+                name: format!("span {k}"),
+                start_time_unix_nano: k,
+                ..Default::default()
+            })
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+/// Each message after its length as 4 bytes big-endian, as the collector's file exporter
+/// writes `format: proto`.
+pub(crate) fn length_prefixed(messages: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for message in messages {
+        out.extend((message.len() as u32).to_be_bytes());
+        out.extend(*message);
+    }
+    out
+}
+
+#[test]
+fn otlp_protobuf_files_are_read_and_a_bad_record_is_an_error_with_its_offset() {
+    use std::io::Write as _;
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("proto-eval")).unwrap();
+    // The collector's length-prefixed records: a good one, garbage, two traces in one.
+    let first = otlp_protobuf(&[(1, 2)]);
+    let garbage = b"\x0a\x05\x12\x09oops".to_vec();
+    let bad_at = 4 + first.len();
+    let records = length_prefixed(&[&first, &garbage, &otlp_protobuf(&[(2, 1), (3, 4)])]);
+    fs::write(dir.path().join("traces.binpb"), records).unwrap();
+    // A bare message (an OTLP/HTTP body), gzip-compressed; the name does not matter.
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&otlp_protobuf(&[(4, 6)])).unwrap();
+    fs::write(dir.path().join("body.data"), encoder.finish().unwrap()).unwrap();
+    // A record cut short ends its file, after the good one before it.
+    let cut = length_prefixed(&[&first, &first]);
+    fs::write(dir.path().join("cut.pb"), &cut[..cut.len() - 3]).unwrap();
+    fs::write(dir.path().join("traces.jsonl"), trace_line(5, 2) + "\n").unwrap();
+
+    let files = ["traces.binpb", "body.data", "cut.pb", "traces.jsonl"];
+    let (out, results, summary) = eval_to_results(dir.path(), &files);
+    assert_eq!(
+        summary,
+        [
+            "traces.binpb:null 01010101 passed",
+            "traces.binpb:null - input",
+            "traces.binpb:null 02020202 failed",
+            "traces.binpb:null 03030303 passed",
+            "body.data:null 04040404 passed",
+            "cut.pb:null 01010101 passed",
+            "cut.pb:null - input",
+            "traces.jsonl:1 t-5 passed",
+        ]
+    );
+    assert_eq!(
+        results[1]["error"]["message"],
+        format!(
+            "invalid OTLP/protobuf record at byte {bad_at}: the bytes are not an OTLP trace \
+             export (`ExportTraceServiceRequest`): failed to decode Protobuf message: \
+             ResourceSpans.scope_spans: ExportTraceServiceRequest.resource_spans: buffer \
+             underflow"
+        )
+    );
+    assert_eq!(
+        results[6]["error"]["message"],
+        format!(
+            "invalid OTLP/protobuf record at byte {bad_at}: the input is cut short: the record \
+             needs {} bytes, but only {} remain",
+            first.len(),
+            first.len() - 3
+        )
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "error: traces.binpb: invalid OTLP/protobuf record at byte {bad_at}"
+        )),
         "{}",
         out.stderr
     );

@@ -58,17 +58,24 @@ fn junit_and_github_annotations_report_each_case_for_ci() {
         "# says the trace fails\ntrace = \"traces/agent.json\"\n\n[expect]\npassed = false\n",
     )
     .unwrap();
-    // A directory that does not exist is refused before anything is built or run.
-    let refused = in_plugin(&plugin, ["test", "-q", "--junit", "missing/junit.xml"]).expect_code(1);
+    // A path that cannot be a file is refused before anything is built or run.
+    let refused = in_plugin(
+        &plugin,
+        ["test", "-q", "--junit", "tests/ok.toml/junit.xml"],
+    )
+    .expect_code(1);
     assert!(
-        refused.stderr.contains("its directory does not exist"),
+        refused.stderr.contains("failed to create its directory"),
         "{}",
         refused.stderr
     );
+    assert!(!refused.stdout.contains("running"), "{}", refused.stdout);
 
     let mut command = crate::build::guest(&plugin);
     command.env("GITHUB_ACTIONS", "true");
-    let out = crate::support::run(command, ["test", "-q", "--junit", "junit.xml"]).expect_code(3);
+    // Its directory is created.
+    let out =
+        crate::support::run(command, ["test", "-q", "--junit", "ci/junit.xml"]).expect_code(3);
     let annotations: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(
         annotations,
@@ -80,7 +87,7 @@ fn junit_and_github_annotations_report_each_case_for_ci() {
         out.stdout
     );
 
-    let xml = fs::read_to_string(plugin.join("junit.xml")).unwrap();
+    let xml = fs::read_to_string(plugin.join("ci/junit.xml")).unwrap();
     let report = Report::deserialize_from_str(&xml).unwrap();
     let suite = &report.test_suites[0];
     assert_eq!(suite.name.as_str(), "junit-cases");
@@ -663,6 +670,71 @@ fn every_trace_of_an_input_is_scored_and_errors_ignores_and_config_are_cases_of_
         ),
         "{:?}",
         messages(wrong)
+    );
+}
+
+#[test]
+fn a_fixture_reads_otlp_protobuf_trace_files_like_their_json() {
+    use std::io::Write as _;
+    let dir = tmp();
+    let manifest = manifest(
+        "evaluator",
+        "[config]\nlevel = { type = \"integer\", default = 1 }\n",
+    );
+    let component = testing::evaluator(&testing::guest_wat("scan-infos"));
+    let traces = dir.path().join("tests/traces");
+    fs::create_dir_all(&traces).unwrap();
+    // One trace of three spans, as OTLP/JSON and as protobuf: bare, and the collector's
+    // length-prefixed records gzip-compressed.
+    let spans: Vec<serde_json::Value> = (1..=3u64)
+        .map(|k| {
+            serde_json::json!({"traceId": "07".repeat(16), "spanId": format!("{k:016x}"),
+                "name": format!("span {k}"), "startTimeUnixNano": k})
+        })
+        .collect();
+    let json = serde_json::json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]});
+    fs::write(traces.join("agent.otlp.json"), json.to_string()).unwrap();
+    let bare = crate::eval::otlp_protobuf(&[(7, 3)]);
+    fs::write(traces.join("agent.binpb"), &bare).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&crate::eval::length_prefixed(&[&bare]))
+        .unwrap();
+    fs::write(traces.join("agent.pb.gz"), gz.finish().unwrap()).unwrap();
+    let reports = run_fixtures(
+        dir.path(),
+        &component,
+        &manifest,
+        &[
+            ("json", "trace = \"traces/agent.otlp.json\"\n"),
+            ("bare", "trace = \"traces/agent.binpb\"\n"),
+            ("gzip", "trace = \"traces/agent.pb.gz\"\n"),
+        ],
+    );
+    let json = &reports["json"];
+    assert_eq!(json.status, Status::Ok, "{json:?}");
+    assert!(json.result.is_some());
+    for name in ["bare", "gzip"] {
+        assert_eq!(reports[name].status, Status::Ok, "{:?}", reports[name]);
+        assert_eq!(reports[name].result, json.result, "{name}");
+    }
+
+    // A bad record: the fixture error names the file and the record's offset.
+    let bad = crate::eval::length_prefixed(&[&bare, b"\x0a\x05\x12\x09oops"]);
+    fs::write(traces.join("bad.binpb"), bad).unwrap();
+    let fixture = dir.path().join("tests/bad.toml");
+    fs::write(&fixture, "trace = \"traces/bad.binpb\"\n").unwrap();
+    let cx = FixtureContext {
+        root: dir.path(),
+        manifest: &manifest,
+    };
+    let error = harness::load_all(&[fixture], &cx).unwrap_err().to_string();
+    let offset = 4 + bare.len();
+    assert!(
+        error.contains(&format!(
+            "tests/bad.toml:1:9: `tests/traces/bad.binpb` is not a trace: invalid OTLP/protobuf \
+             record at byte {offset}: the bytes are not an OTLP trace export"
+        )),
+        "{error}"
     );
 }
 

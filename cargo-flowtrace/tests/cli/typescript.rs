@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cargo_flowtrace::cli::{ColorChoice, MessageFormat};
+use cargo_flowtrace::lang::typescript::toolchain as node;
 use cargo_flowtrace::term::{Term, Verbosity};
-use cargo_flowtrace::toolchain::node;
 
 use crate::build::edit;
 use crate::support::{

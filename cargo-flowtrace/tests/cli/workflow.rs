@@ -81,8 +81,13 @@ fn run_workflow(template: &str, id: &str) -> (Vec<Step>, String) {
 
     let mut steps = Vec::new();
     let mut last_output = String::new();
+    let mut uploads = Vec::new();
     for step in job["steps"].as_vec().expect("`steps:`") {
         if let Some(action) = step["uses"].as_str() {
+            if action.starts_with("actions/upload-artifact@") {
+                let path = step["with"]["path"].as_str().expect("an upload's `path`");
+                uploads.push(path.to_string());
+            }
             steps.push(Step::Action(action.to_string()));
             continue;
         }
@@ -130,6 +135,13 @@ fn run_workflow(template: &str, id: &str) -> (Vec<Step>, String) {
         last_output = stdout;
     }
     assert!(mark.exists(), "{template}: the CLI under test never ran");
+    // What the workflow uploads is there after the steps that run.
+    for path in uploads {
+        assert!(
+            checkout.join(&path).is_file(),
+            "{template}: uploads `{path}`, which no step wrote"
+        );
+    }
     (steps, last_output)
 }
 
@@ -155,9 +167,16 @@ fn assert_ran_the_tests(template: &str, steps: &[Step], output: &str) {
         "{template}: {steps:?}"
     );
     assert_eq!(
-        steps.last(),
-        Some(&Step::Ran("cargo flowtrace test".to_string())),
+        steps.iter().rev().find(|s| matches!(s, Step::Ran(_))),
+        Some(&Step::Ran(
+            "cargo flowtrace test --junit target/flowtrace/junit.xml".to_string()
+        )),
         "{template}: the tests run last: {steps:?}"
+    );
+    assert_eq!(
+        steps.last(),
+        Some(&Step::Action("actions/upload-artifact@v4".to_string())),
+        "{template}: the JUnit report is uploaded: {steps:?}"
     );
     let last = output.lines().last().unwrap_or_default();
     assert!(

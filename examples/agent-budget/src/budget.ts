@@ -51,11 +51,14 @@ export function measure(trace: Trace): Usage {
     if (span.kind === "tool-call") usage.toolCalls += 1;
     if (span.kind !== "llm-call") continue;
     usage.llmCalls += 1;
-    const tokens = span.totalTokens;
-    if (tokens === undefined) {
+    const counted = span.totalTokens;
+    if (counted === undefined) {
       usage.uncounted += 1;
       continue;
     }
+    // A count past 2^53 comes as a bigint; a budget is compared in numbers, where such a
+    // count is over any budget anyway.
+    const tokens = Number(counted);
     usage.totalTokens += tokens;
     const model = span.model() ?? "unknown";
     usage.tokensByModel.set(model, (usage.tokensByModel.get(model) ?? 0) + tokens);

@@ -20,7 +20,7 @@ pub enum Toolchain {
 }
 
 impl Toolchain {
-    /// The toolchain `cargo flowtrace build` uses for `language`.
+    /// The toolchain the Flowtrace build uses for `language`.
     pub fn for_language(language: Language) -> Self {
         match language {
             Language::Rust => Toolchain::RustStd,
@@ -66,7 +66,7 @@ impl Toolchain {
                     .into(),
             ),
             Toolchain::ComponentizeJs => Some(
-                "pass `-d stdio` to `componentize-js` to remove it (`cargo flowtrace build` \
+                "pass `-d stdio` to `componentize-js` to remove it (the Flowtrace build \
                  does; keep `random` and `clocks`: without them `Math.random()` and `Date.now()` \
                  trap)"
                     .into(),

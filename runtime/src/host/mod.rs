@@ -295,7 +295,7 @@ pub(crate) fn linker(
         let l = &mut linker;
         match interface {
             "types" => bindings::types::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
-            "log" => bindings::log::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
+            "log" => log::add_to_linker(l)?,
             "config" => bindings::config::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
             "kv" => bindings::kv::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,
             "traces" => bindings::traces::add_to_linker::<_, HasSelf<HostState>>(l, |s| s)?,

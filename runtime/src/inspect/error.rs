@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fix::Fix;
+
 use super::{MANIFEST_SECTION, MAX_EMBEDDED_MANIFEST_BYTES};
 
 /// Why [`inspect`](super::inspect) refused its input.
@@ -57,31 +59,21 @@ pub enum InspectError {
 }
 
 impl InspectError {
-    /// The known fix, for a `help:` line.
-    pub fn help(&self) -> Option<String> {
+    /// What would fix this error, when that is known: data for the embedder to word.
+    pub fn fix(&self) -> Option<Fix> {
         match self {
-            InspectError::CoreModule => Some(
-                "a plugin must be a WebAssembly component: build Rust for `wasm32-wasip2` \
-                 (`cargo build --target wasm32-wasip2`), or wrap the module with \
-                 `wasm-tools component new <module.wasm> -o <component.wasm>` (add \
-                 `--adapt wasi_snapshot_preview1.reactor.wasm` for a `wasm32-wasip1` module)"
-                    .into(),
-            ),
-            InspectError::UnsupportedVersion { layer: 1, .. } => Some(
-                "the component was built by an older or newer component model toolchain: \
-                 rebuild it with `cargo flowtrace build`"
-                    .into(),
-            ),
-            InspectError::Truncated { .. } => Some(
-                "the file was cut short (an interrupted build, copy or download): build or copy \
-                 it again"
-                    .into(),
-            ),
-            InspectError::NotWasm => {
-                Some("pass the `.wasm` component that `cargo flowtrace build` wrote".into())
-            }
+            InspectError::CoreModule => Some(Fix::MakeComponent),
+            InspectError::UnsupportedVersion { layer: 1, .. } => Some(Fix::RebuildComponent),
+            InspectError::Truncated { .. } => Some(Fix::CopyAgain),
+            InspectError::NotWasm => Some(Fix::PassComponent),
             _ => None,
         }
+    }
+
+    /// The fix in plain words (the [`Display`](std::fmt::Display) of [`fix`](Self::fix)),
+    /// for a `help:` line.
+    pub fn help(&self) -> Option<String> {
+        self.fix().map(|fix| fix.to_string())
     }
 }
 

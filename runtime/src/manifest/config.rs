@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::{Deserializer, IgnoredAny};
+use serde::Deserialize;
 use serde_spanned::Spanned;
 
 use super::cx::Cx;
@@ -10,14 +12,116 @@ use super::raw::{RawConfigField, RawConfigValue, RawEntries};
 use super::validate::text;
 use super::{ConfigField, ConfigType, ConfigValue};
 
-/// Every config type, in the order the help lists them.
-const CONFIG_TYPES: [ConfigType; 5] = [
-    ConfigType::String,
-    ConfigType::Integer,
-    ConfigType::Float,
-    ConfigType::Boolean,
-    ConfigType::StringList,
-];
+impl ConfigType {
+    /// Every config type, in the order messages list them.
+    pub const ALL: [ConfigType; 5] = [
+        ConfigType::String,
+        ConfigType::Integer,
+        ConfigType::Float,
+        ConfigType::Boolean,
+        ConfigType::StringList,
+    ];
+
+    /// `value`, in any self-describing serde format (a `toml::Value`, a `serde_json::Value`),
+    /// as a value of this type, if it is one. An integer is a fine float, as TOML readers
+    /// have it; a string list is an array of strings only. The manifest's defaults and
+    /// `cargo flowtrace`'s fixture overrides are read with this.
+    ///
+    /// ```
+    /// # use flowtrace_plugins::manifest::{ConfigType, ConfigValue};
+    /// let value = serde_json::json!(2);
+    /// assert_eq!(ConfigType::Float.coerce(&value), Some(ConfigValue::Float(2.0)));
+    /// assert_eq!(ConfigType::String.coerce(&value), None);
+    /// assert_eq!(ConfigType::Integer.coerce(&serde_json::json!(2.5)), None);
+    /// assert_eq!(ConfigType::String.coerce(&serde_json::json!({"a": "b"})), None);
+    /// assert_eq!(ConfigType::StringList.coerce(&serde_json::json!(["a", 1])), None);
+    /// let list = serde_json::json!(["a", "b"]);
+    /// assert_eq!(
+    ///     ConfigType::StringList.coerce(&list),
+    ///     Some(ConfigValue::StringList(vec!["a".into(), "b".into()])),
+    /// );
+    /// ```
+    pub fn coerce<'de, D: Deserializer<'de>>(self, value: D) -> Option<ConfigValue> {
+        self.coerce_loose(&Loose::deserialize(value).ok()?)
+    }
+
+    /// Text as typed on a command line (`--config key=value`) as a value of this type: a
+    /// string as it is; an integer, a float or a boolean (`true`, `false`) trimmed; a string
+    /// list as comma-separated items, trimmed, empty ones left out.
+    ///
+    /// ```
+    /// # use flowtrace_plugins::manifest::{ConfigType, ConfigValue};
+    /// assert_eq!(ConfigType::Integer.parse(" 42"), Some(ConfigValue::Integer(42)));
+    /// assert_eq!(ConfigType::Boolean.parse("yes"), None);
+    /// assert_eq!(
+    ///     ConfigType::StringList.parse("a, b,"),
+    ///     Some(ConfigValue::StringList(vec!["a".into(), "b".into()])),
+    /// );
+    /// ```
+    pub fn parse(self, text: &str) -> Option<ConfigValue> {
+        match self {
+            ConfigType::String => Some(ConfigValue::String(text.to_string())),
+            ConfigType::Integer => text.trim().parse().ok().map(ConfigValue::Integer),
+            ConfigType::Float => text.trim().parse().ok().map(ConfigValue::Float),
+            ConfigType::Boolean => text.trim().parse().ok().map(ConfigValue::Boolean),
+            ConfigType::StringList => Some(ConfigValue::StringList(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )),
+        }
+    }
+
+    fn coerce_loose(self, value: &Loose) -> Option<ConfigValue> {
+        Some(match (self, value) {
+            (ConfigType::String, Loose::String(s)) => ConfigValue::String(s.clone()),
+            (ConfigType::Integer, Loose::Integer(i)) => ConfigValue::Integer(*i),
+            (ConfigType::Float, Loose::Float(f)) => ConfigValue::Float(*f),
+            // As TOML readers do: `1` is a fine `1.0`.
+            (ConfigType::Float, Loose::Integer(i)) => ConfigValue::Float(*i as f64),
+            (ConfigType::Boolean, Loose::Boolean(b)) => ConfigValue::Boolean(*b),
+            (ConfigType::StringList, Loose::Array(items)) => ConfigValue::StringList(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Loose::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            _ => return None,
+        })
+    }
+}
+
+/// A value of any shape, before its type is known.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    Boolean(bool),
+    Integer(i64),
+    Float(f64),
+    String(String),
+    Array(Vec<Loose>),
+    /// A table, a date, a null: never a config value.
+    Other(IgnoredAny),
+}
+
+impl From<&RawConfigValue> for Loose {
+    fn from(value: &RawConfigValue) -> Self {
+        match value {
+            RawConfigValue::String(s) => Loose::String(s.clone()),
+            RawConfigValue::Integer(i) => Loose::Integer(*i),
+            RawConfigValue::Float(f) => Loose::Float(*f),
+            RawConfigValue::Boolean(b) => Loose::Boolean(*b),
+            RawConfigValue::Array(items) => {
+                Loose::Array(items.iter().map(|i| Loose::from(i.get_ref())).collect())
+            }
+        }
+    }
+}
 
 pub(crate) fn validate(
     cx: &mut Cx<'_, '_>,
@@ -55,7 +159,7 @@ fn config_field(
 ) -> Option<ConfigField> {
     let table = raw.span();
     let raw = raw.into_inner();
-    let types = CONFIG_TYPES.map(ConfigType::as_str);
+    let types = ConfigType::ALL.map(ConfigType::as_str);
     let description = cx
         .optional(raw.description, &["config", name, "description"])
         .and_then(|d| {
@@ -66,7 +170,7 @@ fn config_field(
     let ty = cx.required(raw.ty, &["config", name, "type"], table, || {
         format!("add `type = \"string\"`; valid types: {}", types.join(", "))
     })?;
-    let Some(parsed) = CONFIG_TYPES
+    let Some(parsed) = ConfigType::ALL
         .into_iter()
         .find(|t| t.as_str() == ty.get_ref())
     else {
@@ -97,37 +201,25 @@ fn config_default(
 ) -> Option<ConfigValue> {
     let span = value.span();
     let value = value.into_inner();
-    let converted = match (ty, &value) {
-        (ConfigType::String, RawConfigValue::String(s)) => Some(ConfigValue::String(s.clone())),
-        (ConfigType::Integer, RawConfigValue::Integer(i)) => Some(ConfigValue::Integer(*i)),
-        (ConfigType::Float, RawConfigValue::Float(f)) => Some(ConfigValue::Float(*f)),
-        // As TOML readers do: `1` is a fine `1.0`.
-        (ConfigType::Float, RawConfigValue::Integer(i)) => Some(ConfigValue::Float(*i as f64)),
-        (ConfigType::Boolean, RawConfigValue::Boolean(b)) => Some(ConfigValue::Boolean(*b)),
-        (ConfigType::StringList, RawConfigValue::Array(items)) => {
-            let mut strings = Vec::with_capacity(items.len());
-            for item in items {
-                match item.get_ref() {
-                    RawConfigValue::String(s) => strings.push(s.clone()),
-                    other => {
-                        cx.error(
-                            item.span(),
-                            format!(
-                                "default for config key `{}` must be a list of strings, but \
-                                 holds {}",
-                                show(name),
-                                other.describe()
-                            ),
-                            None,
-                        );
-                        return None;
-                    }
-                }
-            }
-            Some(ConfigValue::StringList(strings))
+    // A list with an item of another type is worth pointing at that item.
+    if let (ConfigType::StringList, RawConfigValue::Array(items)) = (ty, &value) {
+        if let Some(item) = items
+            .iter()
+            .find(|i| !matches!(i.get_ref(), RawConfigValue::String(_)))
+        {
+            cx.error(
+                item.span(),
+                format!(
+                    "default for config key `{}` must be a list of strings, but holds {}",
+                    show(name),
+                    item.get_ref().describe()
+                ),
+                None,
+            );
+            return None;
         }
-        _ => None,
-    };
+    }
+    let converted = ty.coerce_loose(&Loose::from(&value));
     if converted.is_none() {
         let help = match (&value, ty) {
             (RawConfigValue::String(s), ConfigType::Integer) if s.trim().parse::<i64>().is_ok() => {

@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use super::error::Diagnostic;
+use crate::diag::{closest, LineIndex};
 
 /// The most problems listed for one file; a file with more is mostly noise after these.
 pub(crate) const MAX_DIAGNOSTICS: usize = 100;
@@ -15,27 +16,21 @@ pub(crate) type Problem = (String, Option<String>);
 
 /// Every problem found so far in one manifest text.
 pub(crate) struct Diagnostics<'a> {
-    src: &'a str,
-    /// Byte offset where each line starts.
-    line_starts: Vec<usize>,
+    lines: LineIndex<'a>,
     list: Vec<Diagnostic>,
 }
 
 impl<'a> Diagnostics<'a> {
     pub(crate) fn new(src: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Self {
-            src,
-            line_starts,
+            lines: LineIndex::new(src),
             list: Vec::new(),
         }
     }
 
     /// Record a problem at `span` (byte offsets into the text).
     pub(crate) fn error(&mut self, span: Range<usize>, message: String, help: Option<String>) {
-        let (line, column) = self.position(span.start);
+        let (line, column) = self.lines.position(span.start);
         self.list.push(Diagnostic {
             line,
             column,
@@ -46,7 +41,7 @@ impl<'a> Diagnostics<'a> {
 
     /// The text at `span`, when it is one.
     pub(crate) fn snippet(&self, span: Range<usize>) -> Option<&'a str> {
-        self.src.get(span)
+        self.lines.text().get(span)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -65,22 +60,6 @@ impl<'a> Diagnostics<'a> {
             first_hidden.help = Some("fix these and run again".into());
         }
         self.list
-    }
-
-    /// 1-based line and column (in characters) of a byte offset.
-    pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
-        let mut offset = offset.min(self.src.len());
-        while !self.src.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let line = self.line_starts.partition_point(|&start| start <= offset);
-        let start = self.line_starts[line - 1];
-        let mut column = self.src[start..offset].chars().count() + 1;
-        // A byte-order mark is invisible in an editor: do not count it.
-        if line == 1 && offset > 0 && self.src.starts_with('\u{feff}') {
-            column -= 1;
-        }
-        (line, column)
     }
 }
 
@@ -105,38 +84,6 @@ pub(crate) fn show(value: &str) -> String {
     out
 }
 
-/// The closest of `candidates` to `word`, if one is close enough to be a likely typo.
-pub(crate) fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
-    if word.is_empty() {
-        return None;
-    }
-    let word_lower = word.to_lowercase();
-    if let Some(c) = candidates
-        .iter()
-        .find(|c| c.to_lowercase() == word_lower || c.replace('-', "_") == word_lower)
-    {
-        return Some(c);
-    }
-    // An abbreviation: `str` -> `string`, `bool` -> `boolean`.
-    if word_lower.len() >= 3 {
-        if let Some(c) = candidates
-            .iter()
-            .filter(|c| c.starts_with(&word_lower))
-            .min_by_key(|c| c.len())
-        {
-            return Some(c);
-        }
-    }
-    // Allow roughly one edit per three characters: `memroy` -> `memory`, not `x` -> `env`.
-    let max = (word.chars().count() / 3).max(1);
-    candidates
-        .iter()
-        .map(|c| (levenshtein(&word_lower, c), *c))
-        .filter(|(d, _)| *d <= max)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
 /// `did you mean `x`? valid <what>: a, b, c`, or only the list when nothing is close.
 pub(crate) fn suggest(word: &str, candidates: &[&str], what: &str) -> String {
     let list = candidates.join(", ");
@@ -146,46 +93,9 @@ pub(crate) fn suggest(word: &str, candidates: &[&str], what: &str) -> String {
     }
 }
 
-/// Edit distance in characters (`strsim`, as clap uses), on at most 64 characters of each
-/// side so absurdly long input costs nothing.
-fn levenshtein(a: &str, b: &str) -> usize {
-    const MAX_LEN: usize = 64;
-    let cut = |s: &str| s.chars().take(MAX_LEN).collect::<String>();
-    strsim::levenshtein(&cut(a), &cut(b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn positions_are_one_based_and_count_characters() {
-        let d = Diagnostics::new("ab\né = 1\n");
-        assert_eq!(d.position(0), (1, 1));
-        assert_eq!(d.position(2), (1, 3));
-        assert_eq!(d.position(3), (2, 1));
-        // `=` sits after a two-byte character: column 3, not 4.
-        assert_eq!(d.position(6), (2, 3));
-        // Mid-character and past-the-end offsets do not panic.
-        assert_eq!(d.position(4), (2, 1));
-        assert_eq!(d.position(999), (3, 1));
-        let bom = Diagnostics::new("\u{feff}[plugin]");
-        assert_eq!(bom.position(3), (1, 1));
-        assert_eq!(bom.position(4), (1, 2));
-    }
-
-    #[test]
-    fn suggestions_find_typos_only() {
-        let keys = ["memory", "timeout", "output"];
-        assert_eq!(closest("memroy", &keys), Some("memory"));
-        assert_eq!(closest("Memory", &keys), Some("memory"));
-        assert_eq!(closest("timout", &keys), Some("timeout"));
-        assert_eq!(closest("x", &keys), None);
-        assert_eq!(closest("fs_read", &["fs-read", "env"]), Some("fs-read"));
-        assert_eq!(closest("int", &["string", "integer"]), Some("integer"));
-        assert_eq!(closest("str", &["string-list", "string"]), Some("string"));
-        assert_eq!(closest("", &keys), None);
-    }
 
     #[test]
     fn shown_values_are_escaped_and_cut() {

@@ -134,6 +134,9 @@ pub enum Language {
 }
 
 impl Language {
+    /// Every language, in the order they are listed.
+    pub const ALL: [Language; 3] = [Language::Rust, Language::Python, Language::TypeScript];
+
     /// The manifest spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -163,9 +166,7 @@ impl Language {
 
     /// Parse the manifest spelling.
     pub fn parse(s: &str) -> Option<Self> {
-        [Language::Rust, Language::Python, Language::TypeScript]
-            .into_iter()
-            .find(|l| l.as_str() == s)
+        Language::ALL.into_iter().find(|l| l.as_str() == s)
     }
 }
 

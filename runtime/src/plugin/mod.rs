@@ -8,6 +8,7 @@ use sha2::Digest;
 use wasmtime::component::{Component, InstancePre};
 
 mod kinds;
+mod lift;
 mod run;
 
 use crate::cache::{CacheDir, CacheFailure, CacheOutcome, CompileCache, Lookup};
@@ -38,7 +39,8 @@ pub struct LoadOptions {
     pub cache: Option<CacheDir>,
 }
 
-/// The limits in force for a plugin: its `[limits]`, within the host's caps.
+/// The limits in force for a plugin: its `[limits]`, within the host's caps. What they let a
+/// call cost the host: [`HostCaps`](crate::HostCaps#host-memory-per-call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EffectiveLimits {
     /// Linear memory, bytes.

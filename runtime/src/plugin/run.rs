@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::Instance;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
+use super::lift::Lifted;
 use super::Plugin;
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, CallFailure};
@@ -63,6 +64,11 @@ impl Plugin {
         let batch = state.scope.batch.is_some();
         let mut store = Store::new(&self.inner.runtime.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
+        // What one host call may copy out of the guest (its arguments: log lines, `kv`
+        // values, texts to embed, WASI buffers): no more than the guest's memory limit
+        // (wasmtime's default is 128 MiB whatever the limit). Results are not counted here:
+        // they are measured in guest memory against the output limit (`lift`).
+        store.set_hostcall_fuel(self.inner.limits.memory);
         // Deadlines are wall-clock time, not a count of ticks: the ticker sleeps between
         // ticks and falls behind when the CPUs are busy, so counting N ticks let calls run
         // 5-50% past their deadline. Each tick looks at the clock instead (a few ns every
@@ -132,11 +138,7 @@ impl Plugin {
             });
         }
         self.fail(CallFailure::Trap {
-            message: err
-                .chain()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(": "),
+            message: crate::diag::error_chain(&*err),
         })
     }
 
@@ -194,11 +196,15 @@ impl Plugin {
         drop(HostState::new(&self.inner.ctx, self.inner.limits.memory));
     }
 
-    pub(super) fn check_output(&self, size: usize) -> Result<(), CallError> {
-        let limit = self.inner.limits.output;
-        if size > limit {
-            return Err(self.fail(CallFailure::OutputTooLarge { size, limit }));
+    /// What a call returned, if it fit the output limit ([`Lifted`]: it was measured in
+    /// guest memory, and copied only if it fit).
+    pub(super) fn fits<T>(&self, lifted: Lifted<T>) -> Result<T, CallError> {
+        match lifted {
+            Lifted::Fits(value) => Ok(value),
+            Lifted::TooLarge(size) => Err(self.fail(CallFailure::OutputTooLarge {
+                size,
+                limit: self.inner.limits.output,
+            })),
         }
-        Ok(())
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use semver::{Version, VersionReq};
 
 use crate::capability::{CapabilityReport, CONTRACT_VERSION};
+use crate::fix::Fix;
 use crate::inspect::{InspectError, InspectWarning, MANIFEST_SECTION};
 use crate::manifest::{ManifestError, PluginId};
 
@@ -283,53 +284,43 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    /// The known fix, for a `help:` line.
-    pub fn help(&self) -> Option<String> {
+    /// What would fix this error, when that is known: data for the embedder to word.
+    pub fn fix(&self) -> Option<Fix> {
         Some(match self {
-            RegistryError::NoHome => "set `FLOWTRACE_HOME` to the registry directory".into(),
-            RegistryError::IndexTooNew { .. } => {
-                "upgrade cargo-flowtrace (`cargo install cargo-flowtrace`)".into()
-            }
-            RegistryError::LockTimeout { holder, .. } => match holder {
-                Some(h) => format!("wait for pid {} to finish, then run this again", h.pid),
-                None => {
-                    "wait for the other flowtrace process to finish, then run this again".into()
-                }
+            RegistryError::NoHome => Fix::SetHome,
+            RegistryError::IndexTooNew { .. } => Fix::Upgrade,
+            RegistryError::LockTimeout { holder, .. } => Fix::WaitForLock {
+                pid: holder.as_ref().map(|h| h.pid),
             },
-            RegistryError::InvalidComponent { source } => return source.help(),
-            RegistryError::NoEmbeddedManifest { .. } => {
-                "build the plugin with `cargo flowtrace build`: it embeds `flowtrace.toml` in \
-                 the component"
-                    .into()
-            }
-            RegistryError::Contract { .. } => {
-                "rebuild the plugin against this version of the plugin SDK, or upgrade \
-                 cargo-flowtrace"
-                    .into()
-            }
-            RegistryError::AlreadyInstalled { .. } => "pass `--force` to reinstall it".into(),
-            RegistryError::NotInstalled { .. } => {
-                "`cargo flowtrace list` shows the installed plugins".into()
-            }
-            RegistryError::VersionNotInstalled { id, .. } => {
-                format!("`cargo flowtrace info {id}` shows its installed versions")
-            }
-            RegistryError::Downgrade { .. } => "pass `--allow-downgrade` to install it".into(),
-            RegistryError::ActiveVersion { id, .. } => format!(
-                "uninstall the whole plugin (`cargo flowtrace uninstall {id}`), or install \
-                 another version first"
-            ),
-            RegistryError::HasDependents { action, .. } => {
-                format!("{action} them first, or pass `--force` to {action} it anyway")
-            }
-            RegistryError::Dependencies { source, .. } => return source.help(),
-            RegistryError::HashMismatch { .. } | RegistryError::MissingHash { .. } => {
-                "the installed plugin was changed or damaged: reinstall it with \
-                 `cargo flowtrace install --force <source>`"
-                    .into()
+            RegistryError::InvalidComponent { source } => return source.fix(),
+            RegistryError::NoEmbeddedManifest { .. } => Fix::EmbedManifest,
+            RegistryError::DuplicateManifest { .. } => Fix::EmbedOneManifest,
+            RegistryError::Contract { .. } => Fix::MatchContract,
+            RegistryError::AlreadyInstalled { id, version } => Fix::Reinstall {
+                id: id.clone(),
+                version: version.clone(),
+            },
+            RegistryError::NotInstalled { .. } => Fix::ListPlugins,
+            RegistryError::VersionNotInstalled { id, .. } => Fix::ShowVersions { id: id.clone() },
+            RegistryError::Downgrade { id, requested, .. } => Fix::AllowDowngrade {
+                id: id.clone(),
+                version: requested.clone(),
+            },
+            RegistryError::ActiveVersion { id, .. } => Fix::UninstallPlugin { id: id.clone() },
+            RegistryError::GrantsPending { id, .. } => Fix::Grant { id: id.clone() },
+            RegistryError::HasDependents { action, .. } => Fix::DependentsFirst { action },
+            RegistryError::Dependencies { source, .. } => return source.fix(),
+            RegistryError::HashMismatch { id, .. } | RegistryError::MissingHash { id, .. } => {
+                Fix::Repair { id: id.clone() }
             }
             _ => return None,
         })
+    }
+
+    /// The fix in plain words (the [`Display`](std::fmt::Display) of [`fix`](Self::fix)),
+    /// for a `help:` line.
+    pub fn help(&self) -> Option<String> {
+        self.fix().map(|fix| fix.to_string())
     }
 }
 
@@ -358,6 +349,16 @@ fn warnings_suffix(warnings: &[InspectWarning]) -> String {
         .iter()
         .map(|w| format!("; {w}"))
         .collect::<String>()
+}
+
+impl From<crate::fs::WriteError> for RegistryError {
+    fn from(e: crate::fs::WriteError) -> Self {
+        RegistryError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 impl RegistryError {

@@ -32,8 +32,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,8 @@ use serde_json::{Map, Value};
 use crate::manifest::{Capabilities, Language, PluginId, PluginKind};
 
 use super::error::RegistryError;
-use super::store::{sync_dir, Store};
+use super::store::Store;
+use crate::fs::AtomicWrite;
 
 /// The index layout this runtime writes, and the newest it reads.
 pub const INDEX_FORMAT_VERSION: u32 = 1;
@@ -52,6 +53,11 @@ const MAX_INDEX_BYTES: u64 = 64 << 20;
 
 /// Prefix of the temp files an index write renames into place; a crash can leave one.
 pub(crate) const INDEX_TEMP_PREFIX: &str = ".index-";
+
+/// How the registry writes its files at its root (the index, the lock's sidecar): owner-only,
+/// through temp files that recovery finds by their prefix.
+pub(crate) const REGISTRY_WRITE: AtomicWrite =
+    AtomicWrite::new().private().temp_prefix(INDEX_TEMP_PREFIX);
 
 /// Where an installed version came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,30 +319,10 @@ impl Index {
         }
         let mut bytes = serde_json::to_vec_pretty(&whole).expect("the index serialises");
         bytes.push(b'\n');
-        write_atomic(&store.index_path(), &bytes, true)
+        Ok(REGISTRY_WRITE
+            .durable()
+            .write(&store.index_path(), &bytes)?)
     }
-}
-
-/// Replace `path` with `bytes` so that a reader sees the old file or the new one, never
-/// half of one: a temp file in the same directory, flushed when `durable`, then renamed.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<(), RegistryError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let io = RegistryError::io;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(INDEX_TEMP_PREFIX)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io("create a temp file in", dir))?;
-    tmp.write_all(bytes).map_err(io("write", tmp.path()))?;
-    if durable {
-        tmp.as_file().sync_all().map_err(io("flush", tmp.path()))?;
-    }
-    tmp.persist(path)
-        .map_err(|e| io("replace", path)(e.error))?;
-    if durable {
-        sync_dir(dir).map_err(io("flush directory", dir))?;
-    }
-    Ok(())
 }
 
 /// Now as RFC 3339 in UTC, to the second: `2025-06-01T12:00:00Z`.

@@ -20,8 +20,9 @@ use super::index::{now_rfc3339, Index, PluginRecord, Source, VersionRecord};
 use super::recover::{undo_install, write_synced, Intent};
 use super::report::{DependencyState, InstallAction, InstallOutcome, Warning};
 use super::resolve;
-use super::store::{component_in, manifest_in, precompiled_in, sync_dir};
+use super::store::{component_in, manifest_in, precompiled_in};
 use super::Registry;
+use crate::fs::sync_dir;
 
 /// What to install.
 #[derive(Debug, Clone)]

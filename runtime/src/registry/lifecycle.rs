@@ -18,8 +18,9 @@ use super::report::{
     UninstallOutcome, VersionDetails, Warning,
 };
 use super::resolve;
-use super::store::{sync_dir, Store};
+use super::store::Store;
 use super::Registry;
+use crate::fs::sync_dir;
 
 /// An installed component, checked against its recorded hashes, ready to load.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::error::RegistryError;
-use super::index::write_atomic;
+use super::index::REGISTRY_WRITE;
 use super::store::Store;
 
 /// The process holding the registry lock, as it described itself.
@@ -170,7 +170,7 @@ fn held(store: &Store, file: File) -> LockGuard {
     let holder_path = store.lock_holder_path();
     // Best effort: the sidecar only improves a message.
     let json = serde_json::to_vec(&holder).expect("a lock holder serialises");
-    let _ = write_atomic(&holder_path, &json, false);
+    let _ = REGISTRY_WRITE.write(&holder_path, &json);
     LockGuard { file, holder_path }
 }
 

@@ -265,17 +265,3 @@ pub(crate) fn remove_owned_dir(path: &Path, owner: Option<File>) {
     let _ = fs::remove_file(path.join(OWNER_LOCK));
     let _ = fs::remove_dir(path);
 }
-
-/// Flush a directory's entries (new, renamed or removed files) to disk.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        // Windows has no directory handle to flush; NTFS journals renames itself.
-        let _ = dir;
-        Ok(())
-    }
-}

@@ -4,10 +4,12 @@ use std::fmt;
 
 use serde_json::Value;
 
-/// An error reading traces: what is wrong, and where (a line of JSON lines, a JSON path).
+/// An error reading traces: what is wrong, and where (a line of JSON lines, the byte offset of
+/// a protobuf record, a JSON path).
 ///
-/// Errors about one line of JSON lines are a [`TraceError::Line`] whose source says what is
-/// wrong on that line, so a reader can report the line and go on.
+/// Errors about one line of JSON lines are a [`TraceError::Line`], and errors about one record
+/// of OTLP/protobuf a [`TraceError::Record`], whose source says what is wrong there, so a
+/// reader can report the place and go on.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TraceError {
@@ -108,6 +110,75 @@ pub enum TraceError {
         source: Box<TraceError>,
     },
 
+    /// One record of OTLP/protobuf (the whole input, when it is one bare message) is not a
+    /// valid trace export; `offset` is where the record starts (its length prefix, if any),
+    /// counted in decompressed bytes for compressed input.
+    #[error("invalid OTLP/protobuf record at byte {offset}")]
+    Record {
+        /// The record's byte offset in the input, from 0.
+        offset: u64,
+        /// What is wrong with the record.
+        #[source]
+        source: Box<TraceError>,
+    },
+
+    /// Bytes that do not decode as an OTLP `ExportTraceServiceRequest`.
+    #[error("the bytes are not an OTLP trace export (`ExportTraceServiceRequest`)")]
+    InvalidProtobuf {
+        /// The protobuf decoder's error.
+        #[source]
+        source: prost::DecodeError,
+    },
+
+    /// The input ends inside a length prefix or a record.
+    #[error("the input is cut short: {what} needs {needed} bytes, but only {available} remain")]
+    Truncated {
+        /// What was being read: a length prefix, a record.
+        what: &'static str,
+        /// The bytes it needs.
+        needed: u64,
+        /// The bytes left in the input.
+        available: u64,
+    },
+
+    /// A length prefix giving more bytes than one record may hold.
+    #[error(
+        "the length prefix gives {length} bytes, more than the {limit}-byte limit for a record"
+    )]
+    RecordTooLarge {
+        /// The length the prefix gives.
+        length: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// A bare protobuf message, or decompressed input, larger than the reader accepts.
+    #[error("{what} is larger than the {limit}-byte limit")]
+    TooLarge {
+        /// What is too large.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// Compressed input that cannot be decompressed, or is compressed in a way not read.
+    #[error("failed to decompress the input")]
+    Decompress {
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Reading the protobuf input failed.
+    #[error("failed to read the input at byte {offset}")]
+    ReadAt {
+        /// Where reading stopped, from 0.
+        offset: u64,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Reading the input failed.
     #[error("failed to read line {line}")]
     Read {
@@ -124,6 +195,14 @@ impl TraceError {
     pub fn line(&self) -> Option<usize> {
         match self {
             TraceError::Line { line, .. } | TraceError::Read { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    /// The byte offset of the OTLP/protobuf record this error is about, if it is about one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            TraceError::Record { offset, .. } | TraceError::ReadAt { offset, .. } => Some(*offset),
             _ => None,
         }
     }

@@ -1,26 +1,47 @@
-//! Finding traces in bytes: format detection, whole documents, JSON lines.
+//! Finding traces in bytes: format detection, whole documents, JSON lines, protobuf streams.
 
 use std::collections::VecDeque;
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
 
+use flate2::bufread::MultiGzDecoder;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{Path, TraceError};
 use super::model::Trace;
 use super::otlp::OtlpTraces;
+use super::protobuf::{
+    inflate, parse_protobuf_record, read_protobuf, unsupported_compression, Encoding, Framer,
+};
 
 const ANY_FORMAT: &str = "a Flowtrace trace object (with `id` and `spans`), a JSON array or \
                           JSON lines of them, or an OTLP/JSON export (an object with `resourceSpans`)";
 const OTLP_FORMAT: &str =
     "an OTLP/JSON export (an object with `resourceSpans`) or JSON lines of them";
 
-/// Reads every trace in `bytes`, whatever the format; see the [module docs](super).
+/// Reads every trace in `bytes`, whatever the format, gzip-compressed or not; see the
+/// [module docs](super).
 ///
 /// Spans of one trace spread over several OTLP exports (as a batching exporter writes them)
 /// are merged into one trace. Any error fails the whole input; to skip bad lines of JSON
-/// lines instead, use [`TraceReader`].
+/// lines or bad protobuf records instead, use [`TraceReader`].
 pub fn parse_traces(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    let inflated;
+    let mut bytes = bytes;
+    let mut encoding = Encoding::detect(bytes);
+    if encoding == Encoding::Gzip {
+        inflated = inflate(bytes)?;
+        bytes = &inflated;
+        encoding = match Encoding::detect(bytes) {
+            Encoding::Gzip => return Err(unsupported_compression(Encoding::Gzip)),
+            encoding => encoding,
+        };
+    }
+    match encoding {
+        Encoding::Json => {}
+        Encoding::Protobuf(framing) => return read_protobuf(bytes, framing),
+        other => return Err(unsupported_compression(other)),
+    }
     let mut traces = TraceSet::default();
     read_document(bytes, ANY_FORMAT, |value, path| {
         traces.add(value, path, true)
@@ -53,11 +74,15 @@ pub fn from_otlp_value(export: &Value) -> Result<Vec<Trace>, TraceError> {
 }
 
 /// A streaming reader of JSON lines, each line a Flowtrace trace (or an array of them) or an
-/// OTLP/JSON export: one item per trace, and one error per bad line, after which it goes on.
+/// OTLP/JSON export, or of OTLP/protobuf records, gzip-compressed or not: one item per trace,
+/// and one error per bad line or record, after which it goes on.
 ///
-/// Memory stays flat in the number of traces: one line is held at a time. So, unlike
-/// [`parse_traces`], a trace whose spans are split over several OTLP lines comes back as one
-/// trace per line.
+/// The encoding is told from the first bytes the reader holds ([`Encoding::detect`]), so
+/// [`TraceReader::new`] waits for them. Memory stays flat in the number of traces: one line or
+/// record is held at a time. So, unlike [`parse_traces`], a trace whose spans are split over
+/// several OTLP lines or records comes back as one trace per line or record. Errors about a
+/// record give its byte offset ([`TraceError::offset`]) instead of a line; after one that
+/// loses the framing (a cut or oversized record), reading stops.
 ///
 /// ```
 /// use flowtrace_plugins::trace::TraceReader;
@@ -70,18 +95,51 @@ pub fn from_otlp_value(export: &Value) -> Result<Vec<Trace>, TraceError> {
 /// ```
 #[derive(Debug)]
 pub struct TraceReader<R: BufRead> {
-    reader: R,
+    reader: Source<R>,
+    mode: Mode,
     buffer: Vec<u8>,
     line: usize,
     pending: VecDeque<Trace>,
     failed: bool,
 }
 
+/// The input, decompressed.
+#[derive(Debug)]
+enum Source<R> {
+    Plain(R),
+    Gzip(BufReader<MultiGzDecoder<R>>),
+}
+
+#[derive(Debug)]
+enum Mode {
+    Lines,
+    Protobuf(Framer),
+    /// Nothing can be read: the error, reported once.
+    Broken(Option<TraceError>),
+}
+
 impl<R: BufRead> TraceReader<R> {
-    /// Reads JSON lines from `reader`.
-    pub fn new(reader: R) -> Self {
+    /// Reads traces from `reader`, once its first bytes have told the encoding.
+    pub fn new(mut reader: R) -> Self {
+        let (reader, mode) = match reader.fill_buf().map(Encoding::detect) {
+            Ok(Encoding::Gzip) => {
+                let mut reader = BufReader::new(MultiGzDecoder::new(reader));
+                let mode = match reader.fill_buf().map(Encoding::detect) {
+                    Ok(Encoding::Gzip) => Mode::broken(unsupported_compression(Encoding::Gzip)),
+                    Ok(encoding) => Mode::of(encoding),
+                    Err(source) => Mode::broken(TraceError::Decompress { source }),
+                };
+                (Source::Gzip(reader), mode)
+            }
+            Ok(encoding) => (Source::Plain(reader), Mode::of(encoding)),
+            Err(source) => (
+                Source::Plain(reader),
+                Mode::broken(TraceError::Read { line: 1, source }),
+            ),
+        };
         TraceReader {
             reader,
+            mode,
             buffer: Vec::new(),
             line: 0,
             pending: VecDeque::new(),
@@ -89,14 +147,68 @@ impl<R: BufRead> TraceReader<R> {
         }
     }
 
-    /// The number of the last line read, from 1 (0 before the first).
+    /// The number of the last line read, from 1 (0 before the first, and for protobuf).
     pub fn line(&self) -> usize {
         self.line
     }
 
     /// The underlying reader.
     pub fn into_inner(self) -> R {
-        self.reader
+        match self.reader {
+            Source::Plain(reader) => reader,
+            Source::Gzip(reader) => reader.into_inner().into_inner(),
+        }
+    }
+
+    fn next_record(&mut self) -> Option<Result<Vec<Trace>, TraceError>> {
+        let Mode::Protobuf(framer) = &mut self.mode else {
+            return None;
+        };
+        Some(framer.next(&mut self.reader)?.and_then(|record| {
+            parse_protobuf_record(&record.bytes).map_err(|error| TraceError::Record {
+                offset: record.offset,
+                source: Box::new(error),
+            })
+        }))
+    }
+}
+
+impl Mode {
+    fn of(encoding: Encoding) -> Mode {
+        match encoding {
+            Encoding::Json => Mode::Lines,
+            Encoding::Protobuf(framing) => Mode::Protobuf(Framer::new(framing)),
+            other => Mode::broken(unsupported_compression(other)),
+        }
+    }
+
+    fn broken(error: TraceError) -> Mode {
+        Mode::Broken(Some(error))
+    }
+}
+
+impl<R: BufRead> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::Plain(reader) => reader.read(buf),
+            Source::Gzip(reader) => reader.read(buf),
+        }
+    }
+}
+
+impl<R: BufRead> BufRead for Source<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        match self {
+            Source::Plain(reader) => reader.fill_buf(),
+            Source::Gzip(reader) => reader.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match self {
+            Source::Plain(reader) => reader.consume(amount),
+            Source::Gzip(reader) => reader.consume(amount),
+        }
     }
 }
 
@@ -108,6 +220,17 @@ impl<R: BufRead> Iterator for TraceReader<R> {
         loop {
             if let Some(trace) = self.pending.pop_front() {
                 return Some(Ok(trace));
+            }
+            match &mut self.mode {
+                Mode::Lines => {}
+                Mode::Broken(error) => return error.take().map(Err),
+                Mode::Protobuf(_) => match self.next_record()? {
+                    Ok(traces) => {
+                        self.pending.extend(traces);
+                        continue;
+                    }
+                    Err(error) => return Some(Err(error)),
+                },
             }
             if self.failed {
                 return None;

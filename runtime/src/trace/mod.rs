@@ -14,11 +14,36 @@
 //!   (`SPAN_KIND_CLIENT`, `STATUS_CODE_ERROR`), default fields omitted, snake_case field names,
 //!   and the pre-1.0 `instrumentationLibrarySpans`.
 //!
-//! A streaming [`TraceReader`] reads JSON lines one line at a time and reports a bad line with
-//! its number, then goes on; [`parse_json_line`] parses one line the same way, for callers that
-//! split the lines themselves (to parse them on several threads).
+//! - **OTLP/protobuf**: `ExportTraceServiceRequest` messages (decoded with the OpenTelemetry
+//!   project's `opentelemetry-proto` types), either one bare message (an OTLP/HTTP request
+//!   body, as `otel-cli` or an SDK sends it) or a stream of messages each after its length as
+//!   4 bytes big-endian (the OpenTelemetry Collector's file exporter with `format: proto`).
+//!   They become exactly the traces the same export gives as OTLP/JSON. A record holds at
+//!   most [`MAX_RECORD_BYTES`]. The collector's `compression: zstd` is not read.
+//!
+//! Any of them may be gzip-compressed (several gzip members one after the other included);
+//! [`parse_traces`] decompresses up to [`MAX_INFLATED_BYTES`].
+//!
+//! [`Encoding::detect`] has the rule, from the first bytes: gzip and zstd by their magic
+//! numbers; a length-prefixed protobuf stream by a first byte from 0 to 31 other than tab,
+//! line feed and carriage return (a length under [`MAX_RECORD_BYTES`] starts with 0 to 7, and
+//! JSON text never starts with a control character); a bare protobuf message by its first
+//! byte `0a` (a line feed) with, in the first [`Encoding::HEAD_BYTES`], a byte JSON text cannot
+//! hold (a control character JSON would have escaped, or bytes that are not UTF-8), which a
+//! message has within its first few dozen bytes unless its first attribute key is kilobytes
+//! long; JSON otherwise. So JSON text, JSON lines included, is never read as protobuf, and
+//! protobuf is never read as JSON.
+//!
+//! A streaming [`TraceReader`] reads JSON lines one line at a time, or protobuf one record at
+//! a time, and reports a bad line with its number or a bad record with its byte offset, then
+//! goes on; [`parse_json_line`] and [`parse_protobuf_record`] parse one line or record the
+//! same way, for callers that split the input themselves ([`ProtobufRecords`] cuts records) to
+//! parse it on several threads.
 //!
 //! # From OTLP to the model
+//!
+//! Protobuf is first rendered as OTLP/JSON (ids as hex, bytes as base64), so both encodings
+//! take one path:
 //!
 //! - One [`Trace`] per `traceId`, in order of first appearance; ids become lowercase hex. An
 //!   absent, empty or all-zero `parentSpanId` makes a root span. Spans are ordered by start
@@ -95,9 +120,15 @@ mod formats;
 mod genai;
 mod model;
 mod otlp;
+mod otlp_proto;
 mod otlp_value;
+mod protobuf;
 
 pub use error::TraceError;
 pub use facts::{Message, MessageDirection, SpanError, ToolCall};
 pub use formats::{from_otlp_json, from_otlp_value, parse_json_line, parse_traces, TraceReader};
 pub use model::*;
+pub use protobuf::{
+    parse_protobuf_record, Encoding, Framing, ProtobufRecord, ProtobufRecords, MAX_INFLATED_BYTES,
+    MAX_RECORD_BYTES,
+};

@@ -129,7 +129,7 @@ pub(crate) fn any_to_json(value: &Value) -> Value {
 }
 
 /// NaN and the infinities as protobuf's JSON mapping spells them (JSON has no number for them).
-fn non_finite(x: f64) -> &'static str {
+pub(crate) fn non_finite(x: f64) -> &'static str {
     match x {
         f64::INFINITY => "Infinity",
         f64::NEG_INFINITY => "-Infinity",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use flowtrace_plugins::manifest::{Manifest, ManifestError};
 use flowtrace_plugins::testing::fuzz::{self, Budget};
 use flowtrace_plugins::trace::{parse_traces, TraceError, TraceReader};
+use prost::Message as _;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -61,9 +62,31 @@ fn trace_corpus() -> Vec<Vec<u8>> {
             .into_iter()
             .filter(|p| p.components().any(|c| c.as_os_str() == "traces")),
     );
-    let corpus = read_all(&paths);
+    let mut corpus = read_all(&paths);
     assert!(corpus.len() >= 5, "found {} trace files", corpus.len());
+    // The real OTLP exports as protobuf too, bare and as the collector's length-prefixed
+    // records.
+    for path in paths
+        .iter()
+        .filter(|p| p.starts_with(root.join("runtime/tests")))
+    {
+        let export = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let message = crate::trace_protobuf::to_protobuf(&export).encode_to_vec();
+        let prefixed = [&(message.len() as u32).to_be_bytes()[..], &message].concat();
+        corpus.extend([message, prefixed]);
+    }
     corpus
+}
+
+/// A protobuf record's offset lies inside the input (it counts decompressed bytes for gzip).
+fn check_offset(bytes: &[u8], error: &TraceError) {
+    if let Some(offset) = error.offset().filter(|_| !bytes.starts_with(&[0x1f, 0x8b])) {
+        assert!(
+            offset <= bytes.len() as u64,
+            "offset {offset} of {}: {error}",
+            bytes.len()
+        );
+    }
 }
 
 #[test]
@@ -148,14 +171,21 @@ fn trace_parsers_survive_mutations_and_place_syntax_errors() {
                 }
                 Err(e) => {
                     check_trace_error(&text, &e);
+                    check_offset(bytes, &e);
                     false
                 }
             };
-            // The streaming reader: one item per trace or bad line, never a panic.
+            // The streaming reader: one item per trace or bad line or record, never a panic.
             for item in TraceReader::new(bytes) {
                 if let Err(e) = item {
-                    assert!(e.line().is_some(), "a streamed error without a line: {e}");
+                    assert!(
+                        e.line().is_some()
+                            || e.offset().is_some()
+                            || matches!(e, TraceError::Decompress { .. }),
+                        "a streamed error without a line or offset: {e}"
+                    );
                     check_trace_error(&text, &e);
+                    check_offset(bytes, &e);
                 }
             }
             whole

@@ -1036,7 +1036,7 @@ fn componentize_js_http_is_named_with_the_flags_that_remove_it() {
         Verdict::Sandboxed {
             injected_by: Some(Toolchain::ComponentizeJs),
             fix: Some(
-                "pass `-d stdio` to `componentize-js` to remove it (`cargo flowtrace build` \
+                "pass `-d stdio` to `componentize-js` to remove it (the Flowtrace build \
                  does; keep `random` and `clocks`: without them `Math.random()` and `Date.now()` \
                  trap)"
                     .into()

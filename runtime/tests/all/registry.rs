@@ -16,6 +16,7 @@ use flowtrace_plugins::registry::{
     Registry, RegistryError, ResolveError, Source, Warning,
 };
 use flowtrace_plugins::testing;
+use flowtrace_plugins::Fix;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -257,7 +258,7 @@ fn upgrade_asking_for_more_stays_disabled_until_granted() {
     );
     // The fix is data (the id in the variant): the CLI words it.
     assert!(matches!(&refused, RegistryError::GrantsPending { id: i, .. } if *i == id));
-    assert_eq!(refused.help(), None);
+    assert_eq!(refused.fix(), Some(Fix::Grant { id: id.clone() }));
     let granted = reg.enable(&id, true).unwrap();
     assert_eq!(granted.granted, up.pending);
     let loaded = reg.read_component(&id).unwrap();
@@ -305,7 +306,8 @@ fn components_that_cannot_be_installed() {
         bare.to_string(),
         "the component has no embedded `flowtrace-manifest` section"
     );
-    assert!(bare.help().unwrap().contains("`cargo flowtrace build`"));
+    assert_eq!(bare.fix(), Some(Fix::EmbedManifest));
+    assert!(bare.help().unwrap().contains("embeds `flowtrace.toml`"));
 
     let garbage = reg
         .install(InstallRequest::new(
@@ -526,8 +528,14 @@ fn dependencies_block_disable_and_uninstall_unless_forced() {
         "cannot uninstall plugin `base-dep`: enabled plugins depend on it: `user-one`, `user-two`"
     );
     assert_eq!(
+        uninstall.fix(),
+        Some(Fix::DependentsFirst {
+            action: "uninstall"
+        })
+    );
+    assert_eq!(
         uninstall.help().unwrap(),
-        "uninstall them first, or pass `--force` to uninstall it anyway"
+        "uninstall them first, or force it to uninstall it anyway"
     );
     let disable = reg.disable(&base, false).unwrap_err();
     assert!(matches!(
@@ -1490,7 +1498,7 @@ fn a_plugin_waiting_for_grants_is_refused_at_load_with_its_id() {
         "plugin `counter` 2.0.0 asks for capabilities not granted yet: storage, traces"
     );
     // The fix is data (the id); the words are the embedder's.
-    assert_eq!(err.help(), None);
+    assert_eq!(err.fix(), Some(Fix::Grant { id: pid("counter") }));
 
     reg.enable(&pid("counter"), true).unwrap();
     reg.load(&runtime, &pid("counter"), &Services::default())

@@ -9,12 +9,12 @@ use flowtrace_plugins::trace::{
 };
 use serde_json::{json, Value};
 
-const NODE: &str = "real-node-traceloop-otlpjson.json";
-const BASE64: &str = "real-python-openaiv2legacy-base64.json";
-const PYTHON: &str = "real-python-traceloop0475-hex.json";
+pub(crate) const NODE: &str = "real-node-traceloop-otlpjson.json";
+pub(crate) const BASE64: &str = "real-python-openaiv2legacy-base64.json";
+pub(crate) const PYTHON: &str = "real-python-traceloop0475-hex.json";
 
 /// Each fixture with its trace id and root span id as hex (the base64 ones decoded by hand).
-const FIXTURES: [(&str, &str, &str); 3] = [
+pub(crate) const FIXTURES: [(&str, &str, &str); 3] = [
     (NODE, "caa4116ef420e1615bb310ca9fce5a60", "f3cec27b8e002ece"),
     (
         BASE64,
@@ -28,7 +28,7 @@ const FIXTURES: [(&str, &str, &str); 3] = [
     ),
 ];
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/tests/fixtures/traces/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -36,11 +36,11 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("failed to read `{path}`: {e}"))
 }
 
-fn fixture_json(name: &str) -> Value {
+pub(crate) fn fixture_json(name: &str) -> Value {
     serde_json::from_slice(&fixture(name)).unwrap()
 }
 
-fn one_trace(bytes: &[u8]) -> Trace {
+pub(crate) fn one_trace(bytes: &[u8]) -> Trace {
     let mut traces = parse_traces(bytes).unwrap();
     assert_eq!(traces.len(), 1);
     traces.remove(0)
@@ -66,7 +66,7 @@ fn chats(trace: &Trace) -> Vec<&Span> {
 }
 
 /// An error and its sources, as the CLI prints them.
-fn chain(error: &TraceError) -> String {
+pub(crate) fn chain(error: &TraceError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

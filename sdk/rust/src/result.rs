@@ -234,15 +234,22 @@ impl EvalResult {
         self
     }
 
-    /// Add a metric.
+    /// Add a metric, or replace the value of the metric of that name (where it stands), as
+    /// the Python and TypeScript SDKs do.
     ///
     /// ```
     /// # use flowtrace_plugin_sdk::EvalResult;
     /// let result = EvalResult::pass(1.0).metric("tool-calls", 3).metric("cost-usd", 0.0042);
     /// assert_eq!(result.metrics.len(), 2);
+    /// let result = result.metric("tool-calls", 4);
+    /// assert_eq!(result.metrics.len(), 2);
     /// ```
     pub fn metric(mut self, name: impl Into<String>, value: impl Into<MetricValue>) -> Self {
-        self.metrics.push(Metric::new(name, value));
+        let metric = Metric::new(name, value);
+        match self.metrics.iter_mut().find(|m| m.name == metric.name) {
+            Some(existing) => existing.value = metric.value,
+            None => self.metrics.push(metric),
+        }
         self
     }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { toNumber } from "./attribute";
+
 /**
  * What a span represents in an LLM application: the contract's kebab-case names.
  *
@@ -85,14 +87,18 @@ export const SpanStatus = {
  * const usage: TokenUsage = { input: 120, output: 30 };
  * totalTokens(usage); // 150
  * ```
+ *
+ * A count is a `number` when it is one exactly (up to 2^53 - 1), else a `bigint`, as integer
+ * attributes and config values are: the contract's counts are 64-bit, and a `number` would
+ * silently round them.
  */
 export interface TokenUsage {
   /** Prompt tokens. */
-  input?: number;
+  input?: number | bigint;
   /** Completion tokens. */
-  output?: number;
+  output?: number | bigint;
   /** Total as recorded (never computed by the host). */
-  total?: number;
+  total?: number | bigint;
 }
 
 /**
@@ -105,10 +111,10 @@ export interface TokenUsage {
  * totalTokens({ input: 1 }); // undefined
  * ```
  */
-export function totalTokens(usage: TokenUsage): number | undefined {
+export function totalTokens(usage: TokenUsage): number | bigint | undefined {
   if (usage.total !== undefined) return usage.total;
   if (usage.input !== undefined && usage.output !== undefined) {
-    return usage.input + usage.output;
+    return toNumber(BigInt(usage.input) + BigInt(usage.output));
   }
   return undefined;
 }

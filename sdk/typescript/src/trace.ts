@@ -459,7 +459,7 @@ export class SpanRef {
    * const tokens = span.totalTokens ?? 0;
    * ```
    */
-  get totalTokens(): number | undefined {
+  get totalTokens(): number | bigint | undefined {
     return totalTokens(this.info.usage);
   }
 

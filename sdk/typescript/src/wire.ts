@@ -7,7 +7,7 @@
 
 import type * as wit from "flowtrace:plugin/types@0.1.0";
 
-import { AttributeValue, type Attribute } from "./attribute";
+import { AttributeValue, toNumber, type Attribute } from "./attribute";
 import type { Span, TraceData } from "./data";
 import { toWire as errorToWire, type PluginError } from "./error";
 import { checkScore, describe, EvalResult, MetricValue } from "./result";
@@ -25,9 +25,9 @@ const SPAN_STATUSES: readonly string[] = ["unset", "ok", "error"];
 
 export function usageFromWire(usage: wit.TokenUsage): TokenUsage {
   const out: TokenUsage = {};
-  if (usage.input !== undefined) out.input = Number(usage.input);
-  if (usage.output !== undefined) out.output = Number(usage.output);
-  if (usage.total !== undefined) out.total = Number(usage.total);
+  if (usage.input !== undefined) out.input = toNumber(usage.input);
+  if (usage.output !== undefined) out.output = toNumber(usage.output);
+  if (usage.total !== undefined) out.total = toNumber(usage.total);
   return out;
 }
 

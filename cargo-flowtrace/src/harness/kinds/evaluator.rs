@@ -11,10 +11,10 @@ use toml::Spanned;
 use super::{Expectations, InputShape, KindHarness};
 use crate::harness::expect::Mismatch;
 use crate::harness::fixture::raw::RawExpect;
-use crate::harness::fixture::suggest;
 use crate::harness::fixture::validate::{number, Validator};
 use crate::harness::fixture::Input;
 use crate::harness::run::{Called, CaseFailure};
+use flowtrace_plugins::diag::closest;
 
 pub(super) struct Evaluator;
 
@@ -345,7 +345,7 @@ impl EvalExpect {
                 let mut m = Mismatch::new(format!(
                     "expected metric `{name}`, but the plugin never returns it: {returned}"
                 ));
-                m = match suggest(name, &names) {
+                m = match closest(name, &names) {
                     Some(close) => m.with_help(format!(
                         "did you mean `{close}`? rename it under `[expect.metrics]` in the fixture"
                     )),

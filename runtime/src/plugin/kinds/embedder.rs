@@ -4,6 +4,7 @@
 use super::Exports;
 use crate::error::{CallError, CallFailure};
 use crate::host::convert;
+use crate::plugin::lift;
 use crate::plugin::run::block_on;
 use crate::plugin::Plugin;
 use crate::results::PluginError;
@@ -28,21 +29,23 @@ impl Plugin {
 
     /// Embed texts (embedder plugins): one vector per text, all of the same length.
     pub async fn embed_async(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
-        let Exports::Embedder(indices) = &self.inner.exports else {
+        let Exports::Embedder(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an embedder"));
         };
+        let output = self.inner.limits.output;
         let vectors = self
             .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
-                let out = guest.call_embed(&mut *store, texts).await?;
-                Ok(out.map_err(convert::plugin_error))
+                let out = lift::embed(store, instance, texts, output).await?;
+                Ok(out.transpose().map_err(convert::plugin_error))
             })
             .await?;
-        self.check_output(vectors.iter().map(|v| v.len() * 4).sum())?;
-        if vectors.len() != texts.len() {
+        let lift::Listed {
+            len,
+            items: vectors,
+        } = self.fits(vectors)?;
+        if len != texts.len() {
             return Err(self.fail(CallFailure::InvalidResult(format!(
-                "{} vectors for {} texts",
-                vectors.len(),
+                "{len} vectors for {} texts",
                 texts.len()
             ))));
         }

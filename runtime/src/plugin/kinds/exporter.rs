@@ -4,6 +4,7 @@ use super::{push_traces, Exports};
 use crate::error::CallError;
 use crate::host::convert;
 use crate::host::trace::PreparedTrace;
+use crate::plugin::lift;
 use crate::plugin::run::block_on;
 use crate::plugin::Plugin;
 use crate::results::ExportFormat;
@@ -11,16 +12,15 @@ use crate::results::ExportFormat;
 impl Plugin {
     /// The formats an exporter writes.
     pub async fn formats_async(&self) -> Result<Vec<ExportFormat>, CallError> {
-        let Exports::Exporter(indices) = &self.inner.exports else {
+        let Exports::Exporter(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an exporter"));
         };
+        let output = self.inner.limits.output;
         let formats = self
-            .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
-                Ok(Ok(guest.call_formats(&mut *store).await?))
-            })
+            .run(async |store, instance| Ok(Ok(lift::formats(store, instance, output).await?)))
             .await?;
-        Ok(formats
+        Ok(self
+            .fits(formats)?
             .into_iter()
             .map(|f| ExportFormat {
                 name: f.name,
@@ -41,21 +41,18 @@ impl Plugin {
         format: &str,
         traces: &[PreparedTrace],
     ) -> Result<Vec<u8>, CallError> {
-        let Exports::Exporter(indices) = &self.inner.exports else {
+        let Exports::Exporter(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an exporter"));
         };
+        let output = self.inner.limits.output;
         let bytes = self
             .run(async |store, instance| {
-                let guest = indices.load(&mut *store, instance)?;
                 let handles = push_traces(store, traces)?;
-                let out = guest
-                    .call_export_traces(&mut *store, format, &handles)
-                    .await?;
-                Ok(out.map_err(convert::plugin_error))
+                let out = lift::export_traces(store, instance, format, &handles, output).await?;
+                Ok(out.transpose().map_err(convert::plugin_error))
             })
             .await?;
-        self.check_output(bytes.len())?;
-        Ok(bytes)
+        self.fits(bytes)
     }
 
     /// [`Plugin::export_async`] for synchronous callers.

@@ -46,9 +46,12 @@ macro_rules! plugin_kinds {
             }
         }
 
-        /// The export of a loaded plugin: its kind's interface, looked up once at load.
+        /// The export of a loaded plugin: its kind's interface. Looking it up checks at load
+        /// that the component exports it with the contract's types; the calls that return
+        /// variable-size data look their functions up themselves (`lift`), so some indices go
+        /// unread.
         pub(crate) enum Exports {
-            $($variant(crate::bindings::$module::GuestIndices),)+
+            $($variant(#[allow(dead_code)] crate::bindings::$module::GuestIndices),)+
         }
 
         impl Exports {

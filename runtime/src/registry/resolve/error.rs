@@ -3,6 +3,7 @@
 use semver::{Version, VersionReq};
 use serde::Serialize;
 
+use crate::fix::Fix;
 use crate::manifest::PluginId;
 
 /// One plugin version's requirement on another plugin.
@@ -113,51 +114,56 @@ pub enum ResolveError {
 }
 
 impl ResolveError {
-    /// The known fix, for a `help:` line.
-    pub fn help(&self) -> Option<String> {
+    /// What would fix this error, when that is known: data for the embedder to word.
+    pub fn fix(&self) -> Option<Fix> {
         Some(match self {
             ResolveError::Missing {
                 dependency,
                 required_by,
-            } => format!(
-                "install a version of `{dependency}` that matches `{}` first",
-                required_by.requirement
-            ),
+            } => Fix::InstallMissing {
+                id: dependency.clone(),
+                req: required_by.requirement.clone(),
+            },
             ResolveError::NoMatchingVersion {
                 dependency,
                 required_by,
                 ..
-            } => format!(
-                "install a version of `{dependency}` that matches `{}`",
-                required_by.requirement
-            ),
+            } => Fix::InstallMatching {
+                id: dependency.clone(),
+                req: required_by.requirement.clone(),
+            },
             ResolveError::Incompatible {
                 dependency,
                 version,
                 required_by,
-            } => format!(
-                "install a version of `{}` that accepts `{dependency} {version}`, or disable it",
-                required_by.by
-            ),
-            ResolveError::Conflict { dependency, .. } => format!(
-                "no version of `{dependency}` satisfies both: upgrade one of them, or disable it"
-            ),
+            } => Fix::UpgradeDependent {
+                id: required_by.by.clone(),
+                dependency: dependency.clone(),
+                version: version.clone(),
+            },
+            ResolveError::Conflict { dependency, .. } => Fix::ResolveConflict {
+                dependency: dependency.clone(),
+            },
             ResolveError::Inactive {
                 dependency,
                 satisfying,
                 ..
-            } => format!(
-                "install `{dependency} {satisfying}` again to make it the active version \
-                 (with `--allow-downgrade` if it is older)"
-            ),
-            ResolveError::Disabled { dependency, .. } => {
-                format!("enable it first: `cargo flowtrace enable {dependency}`")
-            }
-            ResolveError::Cycle { .. } => {
-                "remove one of these dependencies from its manifest".to_string()
-            }
+            } => Fix::Activate {
+                id: dependency.clone(),
+                version: satisfying.clone(),
+            },
+            ResolveError::Disabled { dependency, .. } => Fix::Enable {
+                id: dependency.clone(),
+            },
+            ResolveError::Cycle { .. } => Fix::BreakCycle,
             ResolveError::Unsatisfiable { .. } => return None,
         })
+    }
+
+    /// The fix in plain words (the [`Display`](std::fmt::Display) of [`fix`](Self::fix)),
+    /// for a `help:` line.
+    pub fn help(&self) -> Option<String> {
+        self.fix().map(|fix| fix.to_string())
     }
 }
 

@@ -6,7 +6,6 @@ use std::ops::Range;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use super::eval_size;
 use crate::bindings::evaluator::GuestIndices;
 use crate::bindings::types as wit;
 use crate::capability::Capability;
@@ -17,6 +16,7 @@ use crate::host::services::LogLevel;
 use crate::host::trace::{PreparedTrace, TraceHandle};
 use crate::host::{convert, HostState};
 use crate::plugin::kinds::Exports;
+use crate::plugin::lift::{self, Lifted};
 use crate::plugin::run::block_on;
 use crate::plugin::Plugin;
 use crate::results::EvalResult;
@@ -315,7 +315,7 @@ impl Plugin {
     /// writes the call held back.
     async fn call_batch(
         &self,
-        indices: &GuestIndices,
+        _indices: &GuestIndices,
         traces: &[PreparedTrace],
         state: HostState,
     ) -> (
@@ -330,7 +330,6 @@ impl Plugin {
         };
         let called = {
             let body = async {
-                let guest = indices.load(&mut store, &instance)?;
                 let handles = traces
                     .iter()
                     .enumerate()
@@ -339,7 +338,8 @@ impl Plugin {
                         Ok(store.data_mut().table.push(handle)?)
                     })
                     .collect::<wasmtime::Result<Vec<_>>>()?;
-                guest.call_evaluate_batch(&mut store, &handles).await
+                let output = self.inner.limits.output;
+                lift::evaluate_batch(&mut store, &instance, &handles, output).await
             };
             let mut body = std::pin::pin!(body);
             // The epoch deadline stops guest code; this stops a guest waiting on the host.
@@ -367,15 +367,19 @@ impl Plugin {
             }
             Some(Ok(raw)) => raw,
         };
-        if raw.len() != traces.len() {
+        if raw.len != traces.len() {
             let reason = CallFailure::InvalidResult(format!(
                 "{} results for {} traces",
-                raw.len(),
+                raw.len,
                 traces.len()
             ));
             return (Err((self.fail(reason), false)), stage);
         }
-        let results = raw.into_iter().map(|r| self.batch_result(r)).collect();
+        let results = raw
+            .items
+            .into_iter()
+            .map(|r| self.batch_result(r))
+            .collect();
         if let Some(stage) = stage {
             if let Err(reason) = self.commit(stage.into_writes()) {
                 return (
@@ -399,13 +403,10 @@ impl Plugin {
     /// One trace's result in a batch, checked as a single call's would be.
     fn batch_result(
         &self,
-        result: Result<wit::EvalResult, wit::PluginError>,
+        result: Lifted<Result<wit::EvalResult, wit::PluginError>>,
     ) -> Result<EvalResult, CallError> {
-        match result {
-            Ok(r) => {
-                self.check_output(eval_size(&r))?;
-                self.validate_eval(convert::eval_result(r))
-            }
+        match self.fits(result)? {
+            Ok(r) => self.validate_eval(convert::eval_result(r)),
             Err(e) => Err(self.fail(CallFailure::Plugin(convert::plugin_error(e)))),
         }
     }

@@ -6,10 +6,12 @@ use std::process::Command;
 use anyhow::{anyhow, Result};
 use semver::Version;
 
-use super::process::{display, first_line, parse_version, run_logged};
-use super::{check, toolchains_dir, Check, Installer};
+use flowtrace_plugins::manifest::Language;
+
 use crate::error::ResultExt;
 use crate::term::Term;
+use crate::toolchain::process::{display, first_line, parse_version, run_logged};
+use crate::toolchain::{check, toolchains_dir, Check};
 
 /// The componentize-py release plugins are built with (TOOLCHAIN.md).
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
@@ -43,6 +45,19 @@ pub fn venv_python(home: &Path) -> PathBuf {
     venv_bin(home, "python")
 }
 
+/// `pip install` of the venv, quiet about pip's own version and never asking.
+pub fn pip_install(home: &Path) -> Command {
+    let mut command = Command::new(venv_python(home));
+    command.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+    ]);
+    command
+}
+
 /// The venv's `componentize-py`.
 pub fn componentize_py(home: &Path) -> PathBuf {
     venv_bin(home, "componentize-py")
@@ -54,14 +69,14 @@ pub fn check_python() -> Check {
     let ok = version.as_ref().is_some_and(|v| *v >= MIN_PYTHON);
     check(
         PYTHON,
-        "python",
+        Language::Python,
         format!("{}.{} or newer", MIN_PYTHON.major, MIN_PYTHON.minor),
     )
     .found(version.map(|v| v.to_string()), ok)
     .fix(
         "install Python 3.10 or newer with its `venv` module (e.g. `apt-get install python3 \
          python3-venv`)",
-        None,
+        false,
     )
 }
 
@@ -77,7 +92,7 @@ pub fn check_componentize_py(home: &Path, python_ok: bool) -> Check {
         .as_ref()
         .is_some_and(|v| v.to_string() == COMPONENTIZE_PY_VERSION);
     let venv = venv_dir(home);
-    check("componentize-py", "python", COMPONENTIZE_PY_VERSION)
+    check("componentize-py", Language::Python, COMPONENTIZE_PY_VERSION)
         .found(version.map(|v| v.to_string()), ok)
         .location(componentize_py(home))
         .fix(
@@ -86,7 +101,7 @@ pub fn check_componentize_py(home: &Path, python_ok: bool) -> Check {
                 venv = venv.display(),
                 pip = venv_bin(home, "pip").display()
             ),
-            python_ok.then_some(Installer::ComponentizePy),
+            python_ok,
         )
 }
 
@@ -113,15 +128,8 @@ pub fn install_componentize_py(term: &Term, home: &Path) -> Result<PathBuf> {
             )
         })?;
     }
-    let mut command = Command::new(&python);
-    command.args([
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        &format!("componentize-py=={COMPONENTIZE_PY_VERSION}"),
-    ]);
+    let mut command = pip_install(home);
+    command.arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}"));
     run_logged(
         term,
         "Installing",
@@ -163,7 +171,7 @@ pub fn ensure_componentize_py(term: &Term, home: &Path) -> Result<PathBuf> {
         .help("install Python 3.10 or newer, then run `cargo flowtrace doctor --fix`");
     }
     // Two builds at once must not both install: the second waits, then finds it done.
-    let _lock = super::lock_toolchains(term, home)?;
+    let _lock = crate::toolchain::lock_toolchains(term, home)?;
     if check_componentize_py(home, true).is_ok() {
         return Ok(componentize_py(home));
     }

@@ -7,10 +7,12 @@ use std::process::Command;
 use anyhow::{anyhow, Result};
 use semver::Version;
 
-use super::process::{first_line, parse_version, run_logged};
-use super::{check, Check, Installer};
+use flowtrace_plugins::manifest::Language;
+
 use crate::error::ResultExt;
 use crate::term::Term;
+use crate::toolchain::process::{first_line, parse_version, run_logged};
+use crate::toolchain::{check, Check};
 
 /// The target Rust plugins build for: it emits a component directly.
 pub const WASM_TARGET: &str = "wasm32-wasip2";
@@ -38,9 +40,9 @@ pub fn check_rustup() -> Check {
     let found = first_line("rustup", &["--version"])
         .and_then(|l| parse_version(&l))
         .map(|v| v.to_string());
-    check("rustup", "rust", "any")
+    check("rustup", Language::Rust, "any")
         .found(found, true)
-        .fix("install rustup from https://rustup.rs", None)
+        .fix("install rustup from https://rustup.rs", false)
 }
 
 /// `rustc`, at [`MIN_RUSTC`] or newer.
@@ -54,20 +56,20 @@ pub fn check_rustc() -> Check {
     };
     check(
         "rustc",
-        "rust",
+        Language::Rust,
         format!("{}.{} or newer", MIN_RUSTC.major, MIN_RUSTC.minor),
     )
     .found(version.map(|v| v.to_string()), ok)
-    .fix(fix, None)
+    .fix(fix, false)
 }
 
 /// The `wasm32-wasip2` target of the active toolchain.
 pub fn check_target() -> Check {
     let installed = target_installed(None).unwrap_or(false);
     let fixable = has_rustup();
-    check(WASM_TARGET, "rust", "installed")
+    check(WASM_TARGET, Language::Rust, "installed")
         .found(installed.then(|| "installed".to_string()), true)
-        .fix(ADD_TARGET, fixable.then_some(Installer::RustTarget))
+        .fix(ADD_TARGET, fixable)
 }
 
 /// The sysroot of the toolchain active in `dir` (rustup reads `rust-toolchain.toml` there).

@@ -10,10 +10,12 @@ use std::process::Command;
 use anyhow::{anyhow, Context as _, Result};
 use semver::Version;
 
-use super::process::{first_line, parse_version, run_logged};
-use super::{check, toolchains_dir, Check, Installer};
+use flowtrace_plugins::manifest::Language;
+
 use crate::error::ResultExt;
 use crate::term::Term;
+use crate::toolchain::process::{first_line, parse_version, run_logged};
+use crate::toolchain::{check, toolchains_dir, Check};
 
 /// The npm package that builds TypeScript and JavaScript plugins.
 pub const COMPONENTIZE_JS_PACKAGE: &str = "@bytecodealliance/componentize-js";
@@ -61,17 +63,21 @@ pub fn componentize_js(home: &Path) -> PathBuf {
 pub fn check_node() -> Check {
     let version = first_line("node", &["--version"]).and_then(|l| parse_version(&l));
     let ok = version.as_ref().is_some_and(|v| *v >= MIN_NODE);
-    check("node", "typescript", format!("{} or newer", MIN_NODE.major))
-        .found(version.map(|v| v.to_string()), ok)
-        .fix("install Node.js 18 or newer (https://nodejs.org)", None)
+    check(
+        "node",
+        Language::TypeScript,
+        format!("{} or newer", MIN_NODE.major),
+    )
+    .found(version.map(|v| v.to_string()), ok)
+    .fix("install Node.js 18 or newer (https://nodejs.org)", false)
 }
 
 /// `npm`, to install componentize-js.
 pub fn check_npm() -> Check {
     let version = first_line(NPM, &["--version"]).and_then(|l| parse_version(&l));
-    check("npm", "typescript", "any")
+    check("npm", Language::TypeScript, "any")
         .found(version.map(|v| v.to_string()), true)
-        .fix("install npm (it comes with Node.js)", None)
+        .fix("install npm (it comes with Node.js)", false)
 }
 
 /// The esbuild package under the managed prefix (the bundle script loads its JavaScript API
@@ -91,70 +97,15 @@ fn package_version(home: &Path, package: &str) -> Option<String> {
     Some(json.get("version")?.as_str()?.to_string())
 }
 
-/// The installed componentize-js's version, when its command is there too.
-fn installed_version(home: &Path) -> Option<String> {
-    let version = package_version(home, COMPONENTIZE_JS_PACKAGE)?;
-    componentize_js(home).exists().then_some(version)
-}
-
-/// The installed esbuild's version, when its native binary is there too (npm installs it
-/// from a platform package; an install that skipped optional dependencies has none).
-fn installed_esbuild_version(home: &Path) -> Option<String> {
-    let version = package_version(home, ESBUILD_PACKAGE)?;
+/// The installed esbuild's native binary (npm installs it from a platform package; an
+/// install that skipped optional dependencies has none).
+fn esbuild_bin(home: &Path) -> PathBuf {
     let bin = if cfg!(windows) {
         "esbuild.cmd"
     } else {
         "esbuild"
     };
-    node_dir(home)
-        .join("node_modules/.bin")
-        .join(bin)
-        .exists()
-        .then_some(version)
-}
-
-/// componentize-js [`COMPONENTIZE_JS_VERSION`] under the managed prefix.
-pub fn check_componentize_js(home: &Path, npm_ok: bool) -> Check {
-    let version = installed_version(home);
-    // Its version alone is not enough: without its undeclared run-time dependency it fails.
-    let ok = NodeTool::ComponentizeJs.is_installed(home);
-    let deps: Vec<String> = COMPONENTIZE_JS_RUNTIME_DEPS
-        .iter()
-        .map(|(package, version)| format!(" {package}@{version}"))
-        .collect();
-    let version = match version {
-        Some(v) if !ok && v == COMPONENTIZE_JS_VERSION => {
-            Some(format!("{v} without {}", COMPONENTIZE_JS_RUNTIME_DEPS[0].0))
-        }
-        other => other,
-    };
-    check("componentize-js", "typescript", COMPONENTIZE_JS_VERSION)
-        .found(version, ok)
-        .location(componentize_js(home))
-        .fix(
-            format!(
-                "npm install --prefix {} --save-exact {COMPONENTIZE_JS_PACKAGE}@{COMPONENTIZE_JS_VERSION}{}",
-                node_dir(home).display(),
-                deps.concat()
-            ),
-            npm_ok.then_some(Installer::ComponentizeJs),
-        )
-}
-
-/// esbuild [`ESBUILD_VERSION`] under the managed prefix.
-pub fn check_esbuild(home: &Path, npm_ok: bool) -> Check {
-    let version = installed_esbuild_version(home);
-    let ok = version.as_deref() == Some(ESBUILD_VERSION);
-    check("esbuild", "typescript", ESBUILD_VERSION)
-        .found(version, ok)
-        .location(esbuild_dir(home))
-        .fix(
-            format!(
-                "npm install --prefix {} --save-exact {ESBUILD_PACKAGE}@{ESBUILD_VERSION}",
-                node_dir(home).display()
-            ),
-            npm_ok.then_some(Installer::Esbuild),
-        )
+    node_dir(home).join("node_modules/.bin").join(bin)
 }
 
 /// A pinned npm package of the managed prefix.
@@ -169,6 +120,14 @@ pub enum NodeTool {
 impl NodeTool {
     /// Both, in install order.
     pub const ALL: [NodeTool; 2] = [NodeTool::ComponentizeJs, NodeTool::Esbuild];
+
+    /// The name `doctor` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeTool::ComponentizeJs => "componentize-js",
+            NodeTool::Esbuild => "esbuild",
+        }
+    }
 
     /// The npm package.
     pub fn package(self) -> &'static str {
@@ -186,40 +145,68 @@ impl NodeTool {
         }
     }
 
-    /// Whether the pinned version is installed under `home`.
+    /// What it needs at run time besides what npm installs with it.
+    fn runtime_deps(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            NodeTool::ComponentizeJs => &COMPONENTIZE_JS_RUNTIME_DEPS,
+            NodeTool::Esbuild => &[],
+        }
+    }
+
+    /// What a build runs: the `componentize-js` command, the esbuild package.
+    pub fn location(self, home: &Path) -> PathBuf {
+        match self {
+            NodeTool::ComponentizeJs => componentize_js(home),
+            NodeTool::Esbuild => esbuild_dir(home),
+        }
+    }
+
+    /// The installed version, when its command (componentize-js) or native binary
+    /// (esbuild) is there too.
+    fn installed_version(self, home: &Path) -> Option<String> {
+        let version = package_version(home, self.package())?;
+        let command = match self {
+            NodeTool::ComponentizeJs => componentize_js(home),
+            NodeTool::Esbuild => esbuild_bin(home),
+        };
+        command.exists().then_some(version)
+    }
+
+    /// Whether the pinned version is installed under `home`, with its run-time
+    /// dependencies.
     pub fn is_installed(self, home: &Path) -> bool {
-        let found = match self {
-            NodeTool::ComponentizeJs => installed_version(home),
-            NodeTool::Esbuild => installed_esbuild_version(home),
-        };
-        let runtime_deps = || {
-            COMPONENTIZE_JS_RUNTIME_DEPS
-                .iter()
-                .all(|(package, version)| {
-                    package_version(home, package).as_deref() == Some(version)
-                })
-        };
-        found.as_deref() == Some(self.version())
-            && (self != NodeTool::ComponentizeJs || runtime_deps())
+        self.installed_version(home).as_deref() == Some(self.version())
+            && self.runtime_deps().iter().all(|(package, version)| {
+                package_version(home, package).as_deref() == Some(version)
+            })
     }
-}
 
-/// Install componentize-js under the managed prefix (with the other node tools, in one npm
-/// run), unless it is there; the path of its command.
-pub fn install_componentize_js(term: &Term, home: &Path) -> Result<PathBuf> {
-    if !NodeTool::ComponentizeJs.is_installed(home) {
-        install_tools(term, home, &[NodeTool::ComponentizeJs])?;
+    /// The pinned version under the managed prefix, as `doctor` reports it.
+    pub fn check(self, home: &Path, npm_ok: bool) -> Check {
+        // Its version alone is not enough: without its undeclared run-time dependency
+        // componentize-js fails.
+        let ok = self.is_installed(home);
+        let version = match (self.installed_version(home), self.runtime_deps().first()) {
+            (Some(v), Some((dep, _))) if !ok && v == self.version() => {
+                Some(format!("{v} without {dep}"))
+            }
+            (other, _) => other,
+        };
+        let specs: String = std::iter::once((self.package(), self.version()))
+            .chain(self.runtime_deps().iter().copied())
+            .map(|(package, version)| format!(" {package}@{version}"))
+            .collect();
+        check(self.name(), Language::TypeScript, self.version())
+            .found(version, ok)
+            .location(self.location(home))
+            .fix(
+                format!(
+                    "npm install --prefix {} --save-exact{specs}",
+                    node_dir(home).display()
+                ),
+                npm_ok,
+            )
     }
-    Ok(componentize_js(home))
-}
-
-/// Install esbuild under the managed prefix (with the other node tools, in one npm run),
-/// unless it is there; the path of its package.
-pub fn install_esbuild(term: &Term, home: &Path) -> Result<PathBuf> {
-    if !NodeTool::Esbuild.is_installed(home) {
-        install_tools(term, home, &[NodeTool::Esbuild])?;
-    }
-    Ok(esbuild_dir(home))
 }
 
 /// Install `tools` at their pinned versions under the managed prefix, with one npm run.
@@ -324,15 +311,10 @@ pub fn ensure_node_tools(term: &Term, home: &Path) -> Result<NodeTools> {
         .help("install Node.js, then run `cargo flowtrace doctor --fix`");
     }
     // Two builds at once must not both install: the second waits, then finds it done.
-    let _lock = super::lock_toolchains(term, home)?;
+    let _lock = crate::toolchain::lock_toolchains(term, home)?;
     let missing = missing(home);
     if !missing.is_empty() {
         install_tools(term, home, &missing)?;
     }
     Ok(tools)
-}
-
-/// The path of componentize-js [`COMPONENTIZE_JS_VERSION`], installed first if needed.
-pub fn ensure_componentize_js(term: &Term, home: &Path) -> Result<PathBuf> {
-    Ok(ensure_node_tools(term, home)?.componentize_js)
 }

@@ -8,10 +8,10 @@ use std::process::{Command, ExitStatus, Stdio};
 use anyhow::{anyhow, Context as _, Result};
 use cargo_metadata::{Message, TargetKind};
 
-use super::world::gated_interfaces;
+use super::toolchain::WASM_TARGET;
+use crate::build::world::gated_interfaces;
 use crate::term::Term;
 use crate::toolchain::process::display;
-use crate::toolchain::rust::WASM_TARGET;
 use flowtrace_plugins::capability::Capability;
 
 /// Most bytes of cargo's stderr kept to look for known problems (all of it is shown).

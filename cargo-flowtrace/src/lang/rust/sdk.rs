@@ -29,7 +29,7 @@ use anyhow::{anyhow, Context as _, Result};
 use include_dir::{include_dir, Dir};
 
 use super::package::SDK_PACKAGE;
-use super::world::write_if_changed;
+use crate::build::world::write_if_changed;
 use crate::error::ResultExt;
 use crate::templates::RenderedFile;
 
@@ -132,8 +132,7 @@ pub fn mismatch_help(req: &semver::VersionReq, carried: &semver::Version) -> Str
 /// build` to `<root>/target/flowtrace/sdk/config.toml`; only what changed is rewritten.
 pub fn supply(root: &Path, target_dir: &Path) -> Result<Supplied> {
     let dir = absolute(&target_dir.join(SDK_DIR))?;
-    let mut files = Vec::new();
-    collect_files(&SDK, &mut files);
+    let files = sdk_files();
     sync_dir(&dir, &files)?;
     let supplied = Supplied { dir };
     write_if_changed(
@@ -193,11 +192,9 @@ pub fn scaffold_files() -> Vec<RenderedFile> {
 pub const STAND_IN_MESSAGE: &str = "the Rust SDK comes with cargo-flowtrace: run `cargo \
                                     flowtrace build` once, then `cargo build` works too";
 
-fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
-    out.extend(dir.files());
-    for sub in dir.dirs() {
-        collect_files(sub, out);
-    }
+/// Every file of the embedded SDK.
+fn sdk_files() -> Vec<&'static include_dir::File<'static>> {
+    crate::build::sources::embedded_files(&SDK, &|_| true)
 }
 
 /// Make `dir` hold exactly `files` (paths relative to it): write each file whose bytes
@@ -255,8 +252,7 @@ mod tests {
 
     #[test]
     fn the_sdk_is_embedded_without_build_output() {
-        let mut files = Vec::new();
-        collect_files(&SDK, &mut files);
+        let files = sdk_files();
         let paths: Vec<&Path> = files.iter().map(|f| f.path()).collect();
         for needed in [
             "Cargo.toml",
@@ -326,8 +322,7 @@ mod tests {
     fn a_sync_rewrites_only_what_changed() {
         let dir = tempfile::tempdir().unwrap();
         let sdk = dir.path().join("sdk");
-        let mut files = Vec::new();
-        collect_files(&SDK, &mut files);
+        let files = sdk_files();
         sync_dir(&sdk, &files).unwrap();
         let lib = sdk.join("src/lib.rs");
         let mtime = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();

@@ -1,0 +1,295 @@
+//! The Rust driver: `cargo build --target wasm32-wasip2`, the SDK this binary carries
+//! ([`sdk`]), the SDK's features from the manifest's capabilities, cargo's diagnostics
+//! passed through unchanged. Cargo keeps its own build directory and knows what is fresh,
+//! so this driver keeps no stamp.
+
+pub mod cargo;
+pub mod package;
+pub mod sdk;
+pub mod toolchain;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+use flowtrace_plugins::manifest::Manifest;
+
+use self::package::{Package, SdkDependency};
+use super::{Build, Driver, Sdk};
+use crate::build::carried::Requirement;
+use crate::build::{prepare, world, Made, Source, OUTPUT_DIR};
+use crate::error;
+use crate::term::Term;
+use crate::toolchain::Check;
+
+pub use toolchain::WASM_TARGET;
+
+/// The Rust driver.
+pub(crate) struct Rust;
+
+impl Driver for Rust {
+    fn sdk(&self) -> Sdk {
+        Sdk {
+            package: package::SDK_PACKAGE,
+            version: sdk::VERSION,
+        }
+    }
+
+    fn checks(&self, _home: &Path) -> Vec<Check> {
+        // Cargo runs every build: the Rust toolchain is required whatever the language.
+        [
+            toolchain::check_rustup(),
+            toolchain::check_rustc(),
+            toolchain::check_target(),
+        ]
+        .into_iter()
+        .map(Check::required)
+        .collect()
+    }
+
+    fn install(&self, term: &Term, _home: &Path, tool: &str) -> Result<()> {
+        debug_assert_eq!(tool, WASM_TARGET);
+        toolchain::add_target(term, None)
+    }
+
+    fn requirements(&self, manifest_path: &Path, manifest: &Manifest) -> Result<Vec<Requirement>> {
+        let root = manifest_path.parent().unwrap_or(Path::new("."));
+        let package = package::locate(root, &cargo::cargo_program())?;
+        let plugin = manifest.plugin.id.to_string();
+        Ok(sdk_requirement(&package, plugin).into_iter().collect())
+    }
+
+    /// Cargo's target dir for the package (`cargo metadata` knows about workspaces and
+    /// `.cargo/config.toml`), else `$CARGO_TARGET_DIR` or the plugin's `target/`.
+    fn target_dir(&self, root: &Path) -> PathBuf {
+        let cargo_target_dir = || -> Option<PathBuf> {
+            let cargo_toml = root.join("Cargo.toml");
+            if !cargo_toml.is_file() {
+                return None;
+            }
+            let metadata = cargo_metadata::MetadataCommand::new()
+                .manifest_path(cargo_toml)
+                .no_deps()
+                .exec()
+                .ok()?;
+            Some(metadata.target_directory.into_std_path_buf())
+        };
+        cargo_target_dir()
+            .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| root.join("target"))
+    }
+
+    /// Locate the cargo package beside the manifest, and supply the SDK it depends on.
+    fn plan<'a>(&self, _term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>> {
+        let Source { root, started, .. } = *source;
+        let cargo = cargo::cargo_program();
+        let package = package::locate(root, &cargo)?;
+        tracing::debug!(elapsed = ?started.elapsed(), "located the package");
+        let config = match &package.sdk {
+            Some(SdkDependency::Registry { requirement }) => {
+                sdk::check_requirement(requirement, &package.manifest_path)?;
+                let supplied = sdk::supply(root, &likely_target_dir(root))?;
+                tracing::debug!(elapsed = ?started.elapsed(), dir = %supplied.dir.display(), "supplied the SDK");
+                supplied.cargo_config()
+            }
+            _ => Vec::new(),
+        };
+        Ok(Box::new(RustBuild {
+            source,
+            cargo,
+            package,
+            config,
+            target_checked: false,
+        }))
+    }
+}
+
+/// One `cargo build` of a Rust plugin.
+struct RustBuild<'a> {
+    source: &'a Source<'a>,
+    cargo: PathBuf,
+    package: Package,
+    /// `--config` for cargo: where the supplied SDK is.
+    config: Vec<String>,
+    /// Whether the target was checked before cargo ran.
+    target_checked: bool,
+}
+
+impl RustBuild<'_> {
+    fn profile(&self) -> &'static str {
+        if self.source.release {
+            "release"
+        } else {
+            "dev"
+        }
+    }
+}
+
+impl Build for RustBuild<'_> {
+    fn toolchain(&mut self, term: &Term) -> Result<String> {
+        let Source { root, started, .. } = *self.source;
+        // Asking rustc whether the target is installed costs a process: skip it when this
+        // target dir already holds a build for the target.
+        if !likely_target_dir(root).join(WASM_TARGET).is_dir() {
+            toolchain::ensure_rust_target_in(term, root)?;
+            self.target_checked = true;
+            tracing::debug!(elapsed = ?started.elapsed(), "checked the target");
+        }
+        Ok(format!("{WASM_TARGET}, {}", self.profile()))
+    }
+
+    fn compile(&mut self, term: &Term) -> Result<Made> {
+        let Source {
+            manifest,
+            text,
+            root,
+            release,
+            started,
+        } = *self.source;
+        let id = manifest.plugin.id.as_str();
+        let features = if self.package.uses_sdk() {
+            sdk_features(manifest)
+        } else {
+            Vec::new()
+        };
+        let run = cargo::CargoBuild {
+            cargo: &self.cargo,
+            manifest_path: &self.package.manifest_path,
+            package: &self.package.name,
+            release,
+            features,
+            config: self.config.clone(),
+            color: term.stderr_has_color(),
+            quiet: term.is_quiet(),
+        };
+        let file_name = self.source.file_name();
+        // The component is read, given its manifest, inspected and written to a temp file
+        // as soon as cargo reports it, while cargo finishes; used only if cargo then
+        // succeeds.
+        let compile = || {
+            let _spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
+            run.run(term, |artefact| {
+                let target_dir = target_dir_of(artefact);
+                let output = target_dir.join(OUTPUT_DIR).join(&file_name);
+                prepare(artefact, text, output, target_dir)
+            })
+        };
+        let (mut outcome, mut prepared) = compile()?;
+        if !outcome.status.success()
+            && !self.target_checked
+            && cargo::target_missing(&outcome.stderr)
+        {
+            toolchain::ensure_rust_target_in(term, root)?;
+            (outcome, prepared) = compile()?;
+        }
+        tracing::debug!(elapsed = ?started.elapsed(), fresh = outcome.fresh, "cargo finished");
+        if !outcome.status.success() {
+            return Err(compile_error(&outcome, manifest));
+        }
+        let prepared = prepared.ok_or_else(|| {
+            anyhow!(
+                "`{}` succeeded but reported no `.wasm` for package `{}`",
+                outcome.command,
+                self.package.name
+            )
+        })??;
+        Ok(Made::Prepared {
+            prepared: Box::new(prepared),
+            fresh: outcome.fresh,
+            profile: self.profile(),
+        })
+    }
+}
+
+/// The package's requirement on the SDK, against the one this binary carries: none when it
+/// does not depend on the SDK, not checked when it depends on one by path or git.
+fn sdk_requirement(package: &Package, plugin: String) -> Option<Requirement> {
+    let carried = sdk::version();
+    let written = |requirement: &str| {
+        format!(
+            "{} = {requirement} in `{}`",
+            package::SDK_PACKAGE,
+            package.manifest_path.display()
+        )
+    };
+    match package.sdk.as_ref()? {
+        SdkDependency::Registry { requirement } => {
+            let req = semver::VersionReq::parse(requirement).ok();
+            let ok = req.as_ref().is_some_and(|r| r.matches(&carried));
+            Some(Requirement {
+                plugin,
+                what: "rust-sdk",
+                written: written(&format!("\"{requirement}\"")),
+                carried: carried.to_string(),
+                ok: Some(ok),
+                help: (!ok).then(|| match &req {
+                    Some(req) => sdk::mismatch_help(req, &carried),
+                    None => format!(
+                        "`{requirement}` is not a version requirement: write `{} = \"{}\"`",
+                        package::SDK_PACKAGE,
+                        sdk::requirement()
+                    ),
+                }),
+            })
+        }
+        SdkDependency::Other => Some(Requirement {
+            plugin,
+            what: "rust-sdk",
+            written: written("{ path or git }"),
+            carried: carried.to_string(),
+            ok: None,
+            help: None,
+        }),
+    }
+}
+
+/// Where cargo most likely puts its output for the package in `root`: `$CARGO_TARGET_DIR`,
+/// `$CARGO_BUILD_TARGET_DIR`, else `root/target`. Only a hint (cargo's config files and
+/// workspaces can say otherwise); the real one comes from cargo's messages.
+fn likely_target_dir(root: &Path) -> PathBuf {
+    ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"]
+        .into_iter()
+        .find_map(|var| std::env::var_os(var).filter(|v| !v.is_empty()))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Cargo's target dir, from the path of an artefact it built for the wasm target
+/// (`<target dir>/wasm32-wasip2/<profile>/<name>.wasm`).
+fn target_dir_of(artefact: &Path) -> PathBuf {
+    artefact
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|n| n == WASM_TARGET))
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| artefact.parent().unwrap_or(Path::new(".")).to_path_buf())
+}
+
+/// `flowtrace-plugin-sdk/<capability>` for each declared capability the SDK gates.
+pub fn sdk_features(manifest: &Manifest) -> Vec<String> {
+    // The SDK has a feature per capability that gates a host interface, named after it.
+    world::gated_interfaces()
+        .filter(|(_, capability)| capability.is_granted(&manifest.capabilities))
+        .map(|(_, capability)| format!("{}/{capability}", package::SDK_PACKAGE))
+        .collect()
+}
+
+/// The error for a failed compile, with a `help:` for the failures we recognise.
+fn compile_error(outcome: &cargo::CargoOutcome, manifest: &Manifest) -> anyhow::Error {
+    let mut err = cargo::failed(outcome, manifest.plugin.id.as_str());
+    for (module, capability) in cargo::missing_sdk_capabilities(&outcome.stderr) {
+        if !capability.is_granted(&manifest.capabilities) {
+            err = error::with_help(
+                err,
+                format!(
+                    "`flowtrace_plugin_sdk::{module}` needs capability `{capability}`: add \
+                     `{}` under `[capabilities]` in flowtrace.toml",
+                    capability.manifest_line()
+                ),
+            );
+        }
+    }
+    if cargo::target_missing(&outcome.stderr) {
+        err = error::with_help(err, format!("run `{}`", toolchain::ADD_TARGET));
+    }
+    err
+}
