@@ -24,13 +24,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = PathBuf::from(env!("CARGO"));
     eprintln!("note: building cargo-flowtrace with --release");
-    crate::build_release_cli()?;
-    // `cargo build` puts the binary under `$CARGO_TARGET_DIR` when it is set.
-    let target_root = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let tool = target_root.join("release/cargo-flowtrace");
+    let tool = crate::build_cli(false)?;
 
     let work = tempfile::tempdir()?;
     // A copy: the target dir may be shared, and another build may replace the binary.
@@ -41,7 +35,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let plugin = work.path().join("sample-evaluator");
     copy_plugin(&root.join("examples/sample-evaluator"), &plugin)?;
     // Kept between runs, so the SDK and its dependencies compile once.
-    let target = target_root.join("bench-build");
+    let target = crate::target_root().join("bench-build");
 
     let mut profiles = Vec::new();
     let profiles_asked: Vec<bool> = match args.iter().position(|a| a == "--profile") {

@@ -29,31 +29,11 @@ pub fn run(args: &[String]) -> Result<()> {
         Some(i) => PathBuf::from(args.get(i + 1).context("`--tool` takes a path")?),
         None => {
             let dev = args.iter().any(|a| a == "--dev");
-            build_cli(dev)?
+            crate::build_cli(dev)?
         }
     };
     println!("{}", serde_json::to_string_pretty(&measure(&tool)?)?);
     Ok(())
-}
-
-fn build_cli(dev: bool) -> Result<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut build = std::process::Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "--package", "cargo-flowtrace"]);
-    if !dev {
-        build.arg("--release");
-    }
-    let status = build.current_dir(&root).status()?;
-    if !status.success() {
-        bail!("building cargo-flowtrace failed ({status})");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    Ok(target
-        .join(if dev { "debug" } else { "release" })
-        .join(format!("cargo-flowtrace{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// Peak RSS of `tool eval -j 8` over 8 traces, with the huge explanations and without.

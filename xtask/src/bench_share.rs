@@ -8,7 +8,7 @@
 //! of the CLI instead of the release one (quicker to make; its dependencies are optimised
 //! in both).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,28 +18,11 @@ use serde_json::json;
 pub fn run(args: &[String]) -> Result<()> {
     let runs = crate::runs_arg(args, 7)?;
     let dev = args.iter().any(|a| a == "--dev");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut build = Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "--package", "cargo-flowtrace"]);
-    if !dev {
-        build.arg("--release");
-    }
-    let status = build.current_dir(&root).status()?;
-    if !status.success() {
-        bail!("building cargo-flowtrace failed ({status})");
-    }
-    let target_root = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let built = crate::build_cli(dev)?;
+    let target_root = crate::target_root();
     let work = tempfile::tempdir()?;
     let tool = work.path().join("cargo-flowtrace");
-    std::fs::copy(
-        target_root
-            .join(if dev { "debug" } else { "release" })
-            .join("cargo-flowtrace"),
-        &tool,
-    )?;
+    std::fs::copy(&built, &tool)?;
     let registry = Registry::start(work.path())?;
 
     let home = |name: &str| work.path().join("homes").join(name);

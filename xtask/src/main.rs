@@ -52,29 +52,11 @@ fn runs_arg(args: &[String], default: usize) -> Result<usize> {
     }
 }
 
-fn build_release_cli() -> Result<()> {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            "cargo-flowtrace",
-        ])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .status()
-        .context("failed to run `cargo build --release -p cargo-flowtrace`")?;
-    if !status.success() {
-        bail!("`cargo build --release -p cargo-flowtrace` failed ({status})");
-    }
-    Ok(())
-}
-
 /// Benchmarks of a debug build measure the wrong thing: run the release build instead.
 fn release_rerun(args: &[String]) -> Result<()> {
     eprintln!("note: benchmarks run optimised; building xtask and cargo-flowtrace with --release");
     // `bench` runs the release `cargo-flowtrace` beside the xtask binary.
-    build_release_cli()?;
+    build_cli(false)?;
     let status = std::process::Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
         .args(args)
@@ -84,4 +66,36 @@ fn release_rerun(args: &[String]) -> Result<()> {
         bail!("`cargo xtask {}` failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+/// The workspace's root directory.
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The workspace's target directory (`CARGO_TARGET_DIR`, else `target/`).
+pub fn target_root() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Build the CLI (`--release` unless `dev`) with this workspace's cargo; the binary's path.
+pub fn build_cli(dev: bool) -> Result<std::path::PathBuf> {
+    let mut build = std::process::Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "--package", "cargo-flowtrace"]);
+    if !dev {
+        build.arg("--release");
+    }
+    let status = build
+        .current_dir(workspace_root())
+        .status()
+        .context("failed to run `cargo build -p cargo-flowtrace`")?;
+    if !status.success() {
+        bail!("building cargo-flowtrace failed ({status})");
+    }
+    Ok(target_root()
+        .join(if dev { "debug" } else { "release" })
+        .join(format!("cargo-flowtrace{}", std::env::consts::EXE_SUFFIX)))
 }
