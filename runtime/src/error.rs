@@ -172,6 +172,44 @@ pub enum CallFailure {
     Instantiate(#[source] BoxError),
 }
 
+impl CallFailure {
+    /// A stable, kebab-case name of the failure (`timeout`, `memory-limit`, `trap`, ...):
+    /// the `outcome` of a [`CallRecord`](crate::CallRecord) and the `error.type` of the
+    /// call's span.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallFailure::Timeout { .. } => "timeout",
+            CallFailure::MemoryLimit { .. } => "memory-limit",
+            CallFailure::Trap { .. } => "trap",
+            CallFailure::OutputTooLarge { .. } => "output-too-large",
+            CallFailure::CapabilityDenied { .. } => "capability-denied",
+            CallFailure::Plugin(_) => "plugin-error",
+            CallFailure::InvalidResult(_) => "invalid-result",
+            CallFailure::KvCommit { .. } => "kv-commit",
+            CallFailure::WrongKind { .. } => "wrong-kind",
+            CallFailure::PoolExhausted(_) => "pool-exhausted",
+            CallFailure::Instantiate(_) => "instantiate",
+        }
+    }
+}
+
+/// A plugin is not of the kind a typed handle needs
+/// ([`Plugin::as_evaluator`](crate::Plugin::as_evaluator) and the like).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "plugin `{plugin}` is {a} {kind}, not {an} {expected}",
+    a = crate::diag::article(kind.as_str()),
+    an = crate::diag::article(expected.as_str())
+)]
+pub struct KindMismatch {
+    /// The plugin.
+    pub plugin: PluginId,
+    /// Its kind.
+    pub kind: PluginKind,
+    /// The kind the handle needs.
+    pub expected: PluginKind,
+}
+
 /// Why a trace could not be prepared for plugins.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

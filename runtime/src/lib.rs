@@ -66,13 +66,16 @@ pub mod results;
 pub mod trace;
 
 pub use engine::{HostCaps, Runtime, RuntimeConfig, RuntimeError, EPOCH_TICK};
+pub use error::KindMismatch;
 pub use error::{CallError, CallFailure, LoadError, PrepareError};
 pub use fix::Fix;
 pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;
 pub use plugin::{
-    EffectiveLimits, Evaluation, LoadOptions, Plugin, CONTRACT_VERSION, TRACES_PER_CALL,
+    CallId, CallObserver, CallOutcome, CallRecord, EffectiveLimits, Embedder, Evaluation,
+    Evaluator, Exporter, KindHandle, LoadOptions, Plugin, Transformer, CALL_SPAN, CONTRACT_VERSION,
+    TRACES_PER_CALL,
 };
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

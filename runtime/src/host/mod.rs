@@ -24,8 +24,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings;
 use crate::manifest::{Capabilities, ConfigValue, PluginId};
+use crate::plugin::observe::CallCx;
 use batch::{BatchScope, KvStage};
-use services::{EmbeddingProvider, HttpStub, KvStore, LogLevel, LogSink, TraceProvider};
+use services::{EmbeddingProvider, HttpStub, KvStore, LogLevel, LogRecord, LogSink, TraceProvider};
 
 /// Most bytes of log text one call may write; past it, one notice and then silence.
 const MAX_LOG_BYTES_PER_CALL: usize = 1 << 20;
@@ -100,6 +101,8 @@ pub(crate) struct CallScope {
     pub(crate) denials: Mutex<Vec<Denial>>,
     /// Set for a batch call: its log lines are held back here until its outcome is known.
     pub(crate) batch: Option<BatchScope>,
+    /// The call this is the state of (its id and traces), for the log sink.
+    pub(crate) call: Option<Arc<CallCx>>,
 }
 
 impl CallScope {
@@ -109,6 +112,7 @@ impl CallScope {
             logged: AtomicUsize::new(0),
             denials: Mutex::new(Vec::new()),
             batch,
+            call: crate::plugin::observe::current(),
         }
     }
 
@@ -126,9 +130,16 @@ impl CallScope {
     }
 
     fn emit(&self, level: LogLevel, message: &str) {
+        let call = self.call.as_deref();
         match &self.batch {
-            Some(batch) => batch.hold(level, message),
-            None => self.ctx.services.log.log(&self.ctx.id, level, message),
+            Some(batch) => batch.hold(call, level, message),
+            None => self.ctx.services.log.record(&LogRecord {
+                plugin: &self.ctx.id,
+                call: call.map(|c| c.id),
+                trace: call.and_then(|c| c.trace(0)),
+                level,
+                message,
+            }),
         }
     }
 
@@ -157,7 +168,7 @@ pub(crate) struct Limiter {
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -171,6 +182,7 @@ impl ResourceLimiter for Limiter {
                 self.memory
             ));
         }
+        crate::plugin::observe::memory_grew(desired.saturating_sub(current));
         Ok(true)
     }
 

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use crate::host::trace::PreparedTrace;
 use crate::manifest::PluginId;
+use crate::plugin::CallId;
 use crate::results::PluginError;
 
 /// A boxed, sendable future, the return type of the async service methods.
@@ -42,27 +43,77 @@ impl LogLevel {
     }
 }
 
+/// One line a plugin logged, with the call it was logged in and the trace that call was on,
+/// so the lines of concurrent calls can be told apart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogRecord<'a> {
+    /// The plugin.
+    pub plugin: &'a PluginId,
+    /// The call (the `flowtrace.call.id` of its span, the `call` of its
+    /// [`CallRecord`](crate::CallRecord)); none for a line logged outside any call.
+    pub call: Option<CallId>,
+    /// The id of the trace the call was on: its trace for a one-trace call, in a batch call
+    /// the trace whose handle the guest read last; none for a call without traces.
+    pub trace: Option<&'a str>,
+    /// Its severity.
+    pub level: LogLevel,
+    /// The text, as the guest wrote it.
+    pub message: &'a str,
+}
+
 /// Receives every line a plugin logs, through `flowtrace:plugin/log` or its stdout/stderr.
 /// The text is the guest's, unfiltered: neutralise control characters before printing it to a
 /// terminal.
 pub trait LogSink: Send + Sync {
     /// One log line.
     fn log(&self, plugin: &PluginId, level: LogLevel, message: &str);
+
+    /// One log line with the call and trace it belongs to: what the runtime calls. The
+    /// default passes it on to [`log`](LogSink::log); a sink that tells concurrent calls
+    /// apart implements this one.
+    fn record(&self, record: &LogRecord<'_>) {
+        self.log(record.plugin, record.level, record.message);
+    }
 }
 
-/// The default sink: forwards to `tracing` at the matching level, target `flowtrace::plugin`.
+/// The default sink: forwards to `tracing` at the matching level, target `flowtrace::plugin`,
+/// with fields `flowtrace.plugin.id`, `flowtrace.call.id` and `flowtrace.trace.id` (inside
+/// the call's span, `flowtrace.plugin.call`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TracingLog;
 
 impl LogSink for TracingLog {
     fn log(&self, plugin: &PluginId, level: LogLevel, message: &str) {
-        let plugin = plugin.as_str();
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "flowtrace::plugin", plugin, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "flowtrace::plugin", plugin, "{message}"),
-            LogLevel::Info => tracing::info!(target: "flowtrace::plugin", plugin, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "flowtrace::plugin", plugin, "{message}"),
-            LogLevel::Error => tracing::error!(target: "flowtrace::plugin", plugin, "{message}"),
+        self.record(&LogRecord {
+            plugin,
+            call: None,
+            trace: None,
+            level,
+            message,
+        });
+    }
+
+    fn record(&self, r: &LogRecord<'_>) {
+        let plugin = r.plugin.as_str();
+        let call = r.call.map(CallId::get);
+        let trace = r.trace;
+        let message = r.message;
+        match r.level {
+            LogLevel::Trace => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::TRACE, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
+            LogLevel::Debug => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::DEBUG, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
+            LogLevel::Info => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::INFO, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
+            LogLevel::Warn => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::WARN, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
+            LogLevel::Error => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::ERROR, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
         }
     }
 }

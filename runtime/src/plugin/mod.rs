@@ -9,6 +9,7 @@ use wasmtime::component::{Component, InstancePre};
 
 mod kinds;
 mod lift;
+pub(crate) mod observe;
 mod run;
 
 use crate::cache::{CacheDir, CacheFailure, CacheOutcome, CompileCache, Lookup};
@@ -22,7 +23,8 @@ use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId};
 pub use crate::capability::CONTRACT_VERSION;
 pub use kinds::evaluator::batch::{Evaluation, TRACES_PER_CALL};
 use kinds::Exports;
-pub use kinds::PluginKind;
+pub use kinds::{Embedder, Evaluator, Exporter, KindHandle, PluginKind, Transformer};
+pub use observe::{CallId, CallObserver, CallOutcome, CallRecord, CALL_SPAN};
 
 /// How to load a plugin beyond its bytes and manifest.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +71,9 @@ struct PluginInner {
     report: CapabilityReport,
     cache: CacheOutcome,
     sha256: String,
+    /// This plugin's share of the instance pool
+    /// ([`RuntimeConfig::pool_share`](crate::RuntimeConfig::pool_share)).
+    share: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -213,6 +218,10 @@ impl Runtime {
                 report,
                 cache,
                 sha256: inspection.sha256,
+                share: self
+                    .inner
+                    .pool_share
+                    .map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize))),
             }),
         })
     }

@@ -100,7 +100,10 @@ impl Plugin {
                 })
             });
         }
-        match self.inner.pre.instantiate_async(&mut store).await {
+        let instantiating = Instant::now();
+        let instance = self.inner.pre.instantiate_async(&mut store).await;
+        super::observe::instantiated(instantiating.elapsed());
+        match instance {
             Ok(instance) => Ok((store, instance)),
             Err(err) => Err(self.classify(&store, err)),
         }

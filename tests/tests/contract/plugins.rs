@@ -88,6 +88,7 @@ impl Plugins {
             },
             cache: Some(CacheDir::new(target, key)),
             pool_size: None,
+            ..RuntimeConfig::default()
         })
         .map_err(|e| e.to_string())?;
         Ok(Self {

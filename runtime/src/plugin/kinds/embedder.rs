@@ -1,7 +1,7 @@
 //! Embedders: turn texts into vectors (`flowtrace:plugin/embedder`), and serve
 //! `flowtrace:plugin/embeddings` to the other plugins of a registry.
 
-use super::Exports;
+use super::{Embedder, Exports};
 use crate::error::{CallError, CallFailure};
 use crate::host::convert;
 use crate::plugin::lift;
@@ -12,6 +12,11 @@ use crate::results::PluginError;
 impl Plugin {
     /// The embedding dimension (embedder plugins).
     pub async fn dimension_async(&self) -> Result<u32, CallError> {
+        self.observe_call("dimension", &[], self.dimension_call())
+            .await
+    }
+
+    async fn dimension_call(&self) -> Result<u32, CallError> {
         let Exports::Embedder(indices) = &self.inner.exports else {
             return Err(self.wrong_kind("an embedder"));
         };
@@ -29,6 +34,11 @@ impl Plugin {
 
     /// Embed texts (embedder plugins): one vector per text, all of the same length.
     pub async fn embed_async(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
+        self.observe_call("embed", &[], self.embed_call(texts))
+            .await
+    }
+
+    async fn embed_call(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
         let Exports::Embedder(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an embedder"));
         };
@@ -64,6 +74,43 @@ impl Plugin {
     /// [`Plugin::embed_async`] for synchronous callers.
     pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
         block_on(self.embed_async(texts))
+    }
+}
+
+impl Embedder {
+    /// The embedding dimension: [`Plugin::dimension_async`].
+    pub async fn dimension_async(&self) -> Result<u32, CallError> {
+        self.plugin().dimension_async().await
+    }
+
+    /// [`Embedder::dimension_async`] for synchronous callers.
+    pub fn dimension(&self) -> Result<u32, CallError> {
+        self.plugin().dimension()
+    }
+
+    /// One vector per text, all of the same length: [`Plugin::embed_async`].
+    pub async fn embed_async(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
+        self.plugin().embed_async(texts).await
+    }
+
+    /// [`Embedder::embed_async`] for synchronous callers.
+    pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
+        self.plugin().embed(texts)
+    }
+}
+
+/// An embedder serves `flowtrace:plugin/embeddings` for other plugins
+/// ([`Services::embeddings`](crate::Services::embeddings)).
+impl crate::host::services::EmbeddingProvider for Embedder {
+    fn dimension(&self) -> crate::host::services::BoxFuture<'_, Result<u32, PluginError>> {
+        crate::host::services::EmbeddingProvider::dimension(self.plugin())
+    }
+
+    fn embed(
+        &self,
+        texts: Vec<String>,
+    ) -> crate::host::services::BoxFuture<'_, Result<Vec<Vec<f32>>, PluginError>> {
+        crate::host::services::EmbeddingProvider::embed(self.plugin(), texts)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Exporters: write traces in another format (`flowtrace:plugin/exporter`).
 
-use super::{push_traces, Exports};
+use super::{push_traces, Exporter, Exports};
 use crate::error::CallError;
 use crate::host::convert;
 use crate::host::trace::PreparedTrace;
@@ -12,6 +12,10 @@ use crate::results::ExportFormat;
 impl Plugin {
     /// The formats an exporter writes.
     pub async fn formats_async(&self) -> Result<Vec<ExportFormat>, CallError> {
+        self.observe_call("formats", &[], self.formats_call()).await
+    }
+
+    async fn formats_call(&self) -> Result<Vec<ExportFormat>, CallError> {
         let Exports::Exporter(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an exporter"));
         };
@@ -41,6 +45,15 @@ impl Plugin {
         format: &str,
         traces: &[PreparedTrace],
     ) -> Result<Vec<u8>, CallError> {
+        self.observe_call("export", traces, self.export_call(format, traces))
+            .await
+    }
+
+    async fn export_call(
+        &self,
+        format: &str,
+        traces: &[PreparedTrace],
+    ) -> Result<Vec<u8>, CallError> {
         let Exports::Exporter(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an exporter"));
         };
@@ -58,5 +71,31 @@ impl Plugin {
     /// [`Plugin::export_async`] for synchronous callers.
     pub fn export(&self, format: &str, traces: &[PreparedTrace]) -> Result<Vec<u8>, CallError> {
         block_on(self.export_async(format, traces))
+    }
+}
+
+impl Exporter {
+    /// The formats it writes: [`Plugin::formats_async`].
+    pub async fn formats_async(&self) -> Result<Vec<ExportFormat>, CallError> {
+        self.plugin().formats_async().await
+    }
+
+    /// [`Exporter::formats_async`] for synchronous callers.
+    pub fn formats(&self) -> Result<Vec<ExportFormat>, CallError> {
+        self.plugin().formats()
+    }
+
+    /// Export traces in `format`: [`Plugin::export_async`].
+    pub async fn export_async(
+        &self,
+        format: &str,
+        traces: &[PreparedTrace],
+    ) -> Result<Vec<u8>, CallError> {
+        self.plugin().export_async(format, traces).await
+    }
+
+    /// [`Exporter::export_async`] for synchronous callers.
+    pub fn export(&self, format: &str, traces: &[PreparedTrace]) -> Result<Vec<u8>, CallError> {
+        self.plugin().export(format, traces)
     }
 }

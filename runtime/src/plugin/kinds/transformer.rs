@@ -1,6 +1,6 @@
 //! Transformers: rewrite traces (`flowtrace:plugin/transformer`).
 
-use super::{push_traces, Exports};
+use super::{push_traces, Exports, Transformer};
 use crate::error::CallError;
 use crate::host::convert;
 use crate::host::trace::PreparedTrace;
@@ -12,6 +12,11 @@ use crate::trace::Trace;
 impl Plugin {
     /// Rewrite traces (transformer plugins).
     pub async fn transform_async(&self, traces: &[PreparedTrace]) -> Result<Vec<Trace>, CallError> {
+        self.observe_call("transform", traces, self.transform_call(traces))
+            .await
+    }
+
+    async fn transform_call(&self, traces: &[PreparedTrace]) -> Result<Vec<Trace>, CallError> {
         let Exports::Transformer(_) = &self.inner.exports else {
             return Err(self.wrong_kind("a transformer"));
         };
@@ -30,5 +35,17 @@ impl Plugin {
     /// [`Plugin::transform_async`] for synchronous callers.
     pub fn transform(&self, traces: &[PreparedTrace]) -> Result<Vec<Trace>, CallError> {
         block_on(self.transform_async(traces))
+    }
+}
+
+impl Transformer {
+    /// Rewrite traces: [`Plugin::transform_async`].
+    pub async fn transform_async(&self, traces: &[PreparedTrace]) -> Result<Vec<Trace>, CallError> {
+        self.plugin().transform_async(traces).await
+    }
+
+    /// [`Transformer::transform_async`] for synchronous callers.
+    pub fn transform(&self, traces: &[PreparedTrace]) -> Result<Vec<Trace>, CallError> {
+        self.plugin().transform(traces)
     }
 }

@@ -12,7 +12,7 @@ use crate::capability::Capability;
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, CallFailure};
 use crate::host::batch::{BatchScope, HeldLine, KvStage, StageFull};
-use crate::host::services::LogLevel;
+use crate::host::services::{LogLevel, LogRecord};
 use crate::host::trace::{PreparedTrace, TraceHandle};
 use crate::host::{convert, HostState};
 use crate::plugin::kinds::Exports;
@@ -52,6 +52,13 @@ struct Attempt {
     /// The `kv` writes held back by a call that failed.
     stage: Option<KvStage>,
     elapsed: Duration,
+}
+
+impl Attempt {
+    /// Why the call failed as a whole, if it did.
+    fn failure(&self) -> Option<&CallFailure> {
+        self.outcome.as_ref().err().map(|f| &f.error.reason)
+    }
 }
 
 /// A batch call that failed as a whole.
@@ -282,8 +289,21 @@ impl Plugin {
         took
     }
 
-    /// One `evaluate-batch` call over `traces` with everything it held back.
+    /// One `evaluate-batch` call over `traces` with everything it held back, observed.
     async fn attempt(&self, indices: &GuestIndices, traces: &[PreparedTrace]) -> Attempt {
+        let refused = |error| Attempt {
+            outcome: Err(Failure { error, on: None }),
+            shares: vec![Duration::ZERO; traces.len()],
+            lines: Vec::new(),
+            stage: None,
+            elapsed: Duration::ZERO,
+        };
+        let call = self.attempt_call(indices, traces);
+        self.observed("evaluate-batch", traces, call, refused, Attempt::failure)
+            .await
+    }
+
+    async fn attempt_call(&self, indices: &GuestIndices, traces: &[PreparedTrace]) -> Attempt {
         let started = Instant::now();
         let limits = self.inner.limits;
         let state = HostState::for_batch(
@@ -415,7 +435,13 @@ impl Plugin {
     fn pass_on(&self, lines: &[HeldLine]) {
         let ctx = &self.inner.ctx;
         for line in lines {
-            ctx.services.log.log(&ctx.id, line.level, &line.message);
+            ctx.services.log.record(&LogRecord {
+                plugin: &ctx.id,
+                call: line.call,
+                trace: line.trace_id.as_deref(),
+                level: line.level,
+                message: &line.message,
+            });
         }
     }
 }
@@ -425,6 +451,8 @@ impl Plugin {
 fn refused_writes(trace: usize, reason: String) -> HeldLine {
     HeldLine {
         trace,
+        call: None,
+        trace_id: None,
         level: LogLevel::Warn,
         message: format!("the key-value store refused the writes of this trace: {reason}"),
     }

@@ -1,7 +1,7 @@
 //! Evaluators: score a trace (`flowtrace:plugin/evaluator`): one trace per call, or many in
 //! `evaluate-batch` calls ([`batch`]).
 
-use super::Exports;
+use super::{Evaluator, Exports};
 use crate::error::{CallError, CallFailure};
 use crate::host::convert;
 use crate::host::trace::{PreparedTrace, TraceHandle};
@@ -15,6 +15,12 @@ pub(crate) mod batch;
 impl Plugin {
     /// Score one trace (evaluator plugins).
     pub async fn evaluate_async(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
+        let traces = std::slice::from_ref(trace);
+        self.observe_call("evaluate", traces, self.evaluate_call(trace))
+            .await
+    }
+
+    async fn evaluate_call(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
         let Exports::Evaluator(_) = &self.inner.exports else {
             return Err(self.wrong_kind("an evaluator"));
         };
@@ -46,5 +52,44 @@ impl Plugin {
     /// [`Plugin::evaluate_async`] for synchronous callers.
     pub fn evaluate(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
         block_on(self.evaluate_async(trace))
+    }
+}
+
+impl Evaluator {
+    /// Score one trace: [`Plugin::evaluate_async`].
+    pub async fn evaluate_async(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
+        self.plugin().evaluate_async(trace).await
+    }
+
+    /// Score one trace, for synchronous callers: [`Plugin::evaluate`].
+    pub fn evaluate(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
+        self.plugin().evaluate(trace)
+    }
+
+    /// Score each trace once, in batch calls where that is safe:
+    /// [`Plugin::evaluate_each_async`].
+    pub async fn evaluate_each_async(&self, traces: &[PreparedTrace]) -> Vec<batch::Evaluation> {
+        self.plugin().evaluate_each_async(traces).await
+    }
+
+    /// [`Evaluator::evaluate_each_async`] for synchronous callers.
+    pub fn evaluate_each(&self, traces: &[PreparedTrace]) -> Vec<batch::Evaluation> {
+        self.plugin().evaluate_each(traces)
+    }
+
+    /// Score several traces in one `evaluate-batch` call: [`Plugin::evaluate_batch_async`].
+    pub async fn evaluate_batch_async(
+        &self,
+        traces: &[PreparedTrace],
+    ) -> Result<Vec<Result<EvalResult, CallFailure>>, CallError> {
+        self.plugin().evaluate_batch_async(traces).await
+    }
+
+    /// [`Evaluator::evaluate_batch_async`] for synchronous callers.
+    pub fn evaluate_batch(
+        &self,
+        traces: &[PreparedTrace],
+    ) -> Result<Vec<Result<EvalResult, CallFailure>>, CallError> {
+        self.plugin().evaluate_batch(traces)
     }
 }
