@@ -424,6 +424,22 @@ pub fn fix_help(fix: &Fix) -> String {
              `--allow-downgrade` if it is older)"
         ),
         Fix::Enable { id } => format!("enable it first: `cargo flowtrace enable {id}`"),
+        Fix::ChooseEmbedder { id, embedders } => match embedders.as_slice() {
+            [] => format!(
+                "install an embedder plugin, then choose it with `cargo flowtrace enable {id} \
+                 --embedder <ID>` or `cargo flowtrace enable <ID> --default-embedder`"
+            ),
+            [one, ..] => format!(
+                "choose its embedder with `cargo flowtrace enable {id} --embedder {one}`, or \
+                 one for every plugin with `cargo flowtrace enable {one} --default-embedder` \
+                 (installed embedders: {})",
+                embedders
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
         Fix::EmbedManifest => "build the plugin with `cargo flowtrace build`: it embeds \
                                `flowtrace.toml` in the component"
             .into(),

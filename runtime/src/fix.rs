@@ -139,6 +139,15 @@ pub enum Fix {
     },
     /// Plugins require each other in a loop: remove one of the dependencies.
     BreakCycle,
+    /// A plugin granted `embeddings` has no embedder to serve it: choose one of
+    /// `embedders` (the installed ones; none: install one) for `id`, or as the registry's
+    /// default ([`Registry::set_embedder`](crate::registry::Registry::set_embedder)).
+    ChooseEmbedder {
+        /// The plugin.
+        id: PluginId,
+        /// The installed embedders.
+        embedders: Vec<PluginId>,
+    },
 
     // --- components ---
     /// The component has no embedded manifest: build the plugin with its build tool, which
@@ -225,6 +234,19 @@ impl fmt::Display for Fix {
             ),
             Fix::Enable { id } => write!(f, "enable `{id}` first"),
             Fix::BreakCycle => f.write_str("remove one of these dependencies from its manifest"),
+            Fix::ChooseEmbedder { id, embedders } if embedders.is_empty() => write!(
+                f,
+                "install an embedder and choose it to serve `{id}`, or as the registry's default"
+            ),
+            Fix::ChooseEmbedder { id, embedders } => write!(
+                f,
+                "choose the embedder that serves `{id}` ({}), for it or as the registry's default",
+                embedders
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Fix::EmbedManifest => f.write_str(
                 "build the plugin with its build tool: that embeds `flowtrace.toml` in the \
                  component",
@@ -305,6 +327,10 @@ mod tests {
             },
             Fix::Enable { id },
             Fix::BreakCycle,
+            Fix::ChooseEmbedder {
+                id: id.clone(),
+                embedders: vec![id.clone()],
+            },
             Fix::EmbedManifest,
             Fix::EmbedOneManifest,
             Fix::MakeComponent,

@@ -166,6 +166,40 @@ pub enum RegistryError {
         /// The version asked for.
         requested: Version,
     },
+    /// A plugin granted `embeddings` has no embedder chosen to serve it, for itself or as
+    /// the registry's default ([`Registry::set_embedder`](super::Registry::set_embedder)).
+    #[error(
+        "plugin `{id}` is granted `embeddings` but no embedder is chosen to serve it (installed \
+         embedders: {})",
+        if embedders.is_empty() { "none".to_string() } else { ids(embedders) }
+    )]
+    EmbedderNotChosen {
+        /// The plugin.
+        id: PluginId,
+        /// The installed embedders, sorted.
+        embedders: Vec<PluginId>,
+    },
+    /// The embedder chosen to serve a plugin cannot: it is not installed, not an embedder,
+    /// or disabled.
+    #[error("embedder `{embedder}` chosen for plugin `{id}` {reason}")]
+    EmbedderUnavailable {
+        /// The plugin it serves.
+        id: PluginId,
+        /// The embedder chosen.
+        embedder: PluginId,
+        /// `is not installed`, `is an evaluator, not an embedder`, `is disabled`.
+        reason: String,
+        /// Whether it is only disabled (enabling it fixes the error).
+        disabled: bool,
+    },
+    /// An embedder was chosen that is not an embedder.
+    #[error("plugin `{id}` is {a} {kind}, not an embedder", a = crate::diag::article(kind.as_str()))]
+    NotAnEmbedder {
+        /// The plugin.
+        id: PluginId,
+        /// Its kind.
+        kind: crate::manifest::PluginKind,
+    },
     /// No such plugin.
     #[error("plugin `{id}` is not installed")]
     NotInstalled {
@@ -308,6 +342,22 @@ impl RegistryError {
             },
             RegistryError::ActiveVersion { id, .. } => Fix::UninstallPlugin { id: id.clone() },
             RegistryError::GrantsPending { id, .. } => Fix::Grant { id: id.clone() },
+            RegistryError::EmbedderNotChosen { id, embedders } => Fix::ChooseEmbedder {
+                id: id.clone(),
+                embedders: embedders.clone(),
+            },
+            RegistryError::EmbedderUnavailable {
+                embedder,
+                disabled: true,
+                ..
+            } => Fix::Enable {
+                id: embedder.clone(),
+            },
+            RegistryError::EmbedderUnavailable { id, .. } => Fix::ChooseEmbedder {
+                id: id.clone(),
+                embedders: Vec::new(),
+            },
+            RegistryError::NotAnEmbedder { .. } => Fix::ListPlugins,
             RegistryError::HasDependents { action, .. } => Fix::DependentsFirst { action },
             RegistryError::Dependencies { source, .. } => return source.fix(),
             RegistryError::HashMismatch { id, .. } | RegistryError::MissingHash { id, .. } => {

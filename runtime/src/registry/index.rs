@@ -8,12 +8,14 @@
 //! ```json
 //! {
 //!   "format-version": 1,
+//!   "embedder": "embedder-minilm",
 //!   "plugins": {
 //!     "sample-evaluator": {
 //!       "active": "0.2.0",
 //!       "enabled": true,
 //!       "grants": { "network": ["api.openai.com"], "env": [], "fs-read": [], ... },
 //!       "pending-grants": null,
+//!       "embedder": "embedder-minilm",
 //!       "versions": {
 //!         "0.2.0": {
 //!           "sha256": "9f86d0...",
@@ -151,6 +153,10 @@ pub(crate) struct Index {
     pub format_version: u32,
     #[serde(default)]
     pub plugins: BTreeMap<PluginId, PluginRecord>,
+    /// The embedder that serves `embeddings` to the plugins that have none of their own
+    /// (`PluginRecord::embedder`); none serves none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<PluginId>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
     /// Records that contradict themselves (an active version with no entry), moved out of
@@ -169,6 +175,7 @@ impl Default for Index {
         Self {
             format_version: INDEX_FORMAT_VERSION,
             plugins: BTreeMap::new(),
+            embedder: None,
             other: Map::new(),
             broken: BTreeMap::new(),
         }
@@ -192,6 +199,9 @@ pub(crate) struct PluginRecord {
     /// (`enable --grant`); the plugin stays disabled meanwhile.
     #[serde(default)]
     pub pending_grants: Option<Capabilities>,
+    /// The embedder that serves this plugin's `embeddings`, over the registry's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<PluginId>,
     #[serde(default)]
     pub versions: BTreeMap<Version, VersionRecord>,
     #[serde(flatten)]

@@ -205,6 +205,7 @@ impl Registry {
                 enabled,
                 grants: Capabilities::default(),
                 pending_grants: None,
+                embedder: None,
                 versions: stale.map(|r| r.versions).unwrap_or_default(),
                 other: Default::default(),
             });

@@ -94,6 +94,11 @@ impl Registry {
             declared_capabilities: active.capabilities.clone(),
             dependencies: active.dependencies.clone(),
             dependents: resolve::dependents(&resolve::universe(&index), id),
+            embedder: record
+                .grants
+                .embeddings
+                .then(|| super::wiring::choice(&index, id)),
+            embeds_for: super::wiring::served_by(&index, id),
             installed: record
                 .versions
                 .iter()
@@ -361,7 +366,7 @@ impl Registry {
 }
 
 /// The record of `id`: not installed, or broken (an error naming the index), or usable.
-fn plugin<'a>(
+pub(super) fn plugin<'a>(
     store: &Store,
     index: &'a Index,
     id: &PluginId,

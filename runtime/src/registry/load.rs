@@ -3,33 +3,47 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Registry, RegistryError};
-use crate::error::LoadError;
+use super::index::Index;
+use super::{wiring, Registry, RegistryError};
+use crate::error::{KindMismatch, LoadError};
 use crate::host::Services;
 use crate::manifest::{ConfigValue, PluginId, PluginKind};
-use crate::plugin::{LoadOptions, Plugin};
+use crate::plugin::{Embedder, KindHandle, LoadOptions, Plugin};
 use crate::Runtime;
 
 /// Why one installed plugin could not be loaded; the others still load.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadEnabledError {
-    /// The registry refused it (a hash mismatch, a missing file).
+    /// The registry refused it (a hash mismatch, a missing file, no embedder chosen).
     #[error(transparent)]
     Registry(#[from] RegistryError),
     /// The runtime refused it (policy, compilation, link).
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// The embedder chosen to serve its `embeddings` did not load.
+    #[error("embedder `{embedder}`, which serves its `embeddings`, did not load")]
+    Embedder {
+        /// The embedder.
+        embedder: PluginId,
+        /// Why (shared by every plugin it was to serve).
+        #[source]
+        source: Arc<LoadEnabledError>,
+    },
+    /// It is not of the kind asked for ([`Registry::load_enabled_as`]).
+    #[error(transparent)]
+    Kind(#[from] KindMismatch),
 }
 
-/// One enabled plugin and whether it loaded.
+/// One enabled plugin and whether it loaded: a [`Plugin`], or a typed handle
+/// ([`Registry::load_enabled_as`]).
 #[derive(Debug)]
-pub struct LoadedPlugin {
+pub struct LoadedPlugin<P = Plugin> {
     /// The plugin.
     pub id: PluginId,
     /// Its kind.
     pub kind: PluginKind,
     /// The loaded plugin, or why not.
-    pub plugin: Result<Plugin, LoadEnabledError>,
+    pub plugin: Result<P, LoadEnabledError>,
 }
 
 impl Registry {
@@ -48,39 +62,125 @@ impl Registry {
     /// Load every enabled plugin (of `kind`, or of every kind), each with the capabilities
     /// the user granted and its precompiled code, after checking its recorded sha256.
     ///
-    /// Embedders load first; when `services` has no embedding provider, the first enabled
-    /// embedder that loads serves the `embeddings` capability of the others.
+    /// A plugin granted `embeddings` is served by `services.embeddings` when the host gives
+    /// one; otherwise by the embedder the registry names for it
+    /// ([`set_embedder`](Registry::set_embedder), [`embedder_for`](Registry::embedder_for)),
+    /// loaded once however many plugins it serves. None is ever picked silently: with no
+    /// embedder named, the plugin fails with [`RegistryError::EmbedderNotChosen`], and with
+    /// one that is disabled or does not load, with the reason.
     pub fn load_enabled(
         &self,
         runtime: &Runtime,
         kind: Option<PluginKind>,
         services: &Services,
     ) -> Result<Vec<LoadedPlugin>, RegistryError> {
-        let mut enabled = self.enabled(None)?;
-        // Embedders first, then by id (the order `enabled` returns).
-        enabled.sort_by_key(|p| p.kind != PluginKind::Embedder);
-        let mut services = services.clone();
+        let index = Index::load(self.store())?;
+        let enabled = self.enabled(kind)?;
+        let mut embedders: BTreeMap<PluginId, Result<Embedder, Arc<LoadEnabledError>>> =
+            BTreeMap::new();
         let mut loaded = Vec::new();
         for summary in enabled {
-            let wanted = kind.is_none_or(|k| k == summary.kind);
-            let needed_as_embedder =
-                summary.kind == PluginKind::Embedder && services.embeddings.is_none();
-            if !wanted && !needed_as_embedder {
-                continue;
-            }
-            let plugin = self.load_one(runtime, &summary.id, &services);
-            if let (Ok(p), true) = (&plugin, needed_as_embedder) {
-                services.embeddings = Some(Arc::new(p.clone()));
-            }
-            if wanted {
-                loaded.push(LoadedPlugin {
-                    id: summary.id,
-                    kind: summary.kind,
-                    plugin,
-                });
-            }
+            let plugin = match self.wire(runtime, &index, &summary, services, &mut embedders) {
+                Ok(services) => self.load_one(runtime, &summary.id, &services),
+                Err(e) => Err(e),
+            };
+            loaded.push(LoadedPlugin {
+                id: summary.id,
+                kind: summary.kind,
+                plugin,
+            });
         }
         Ok(loaded)
+    }
+
+    /// [`load_enabled`](Registry::load_enabled) of the plugins of one kind, as typed
+    /// handles: `registry.load_enabled_as::<Evaluator>(&runtime, &services)`.
+    ///
+    /// ```no_run
+    /// use flowtrace_plugins::registry::Registry;
+    /// use flowtrace_plugins::{Evaluator, PreparedTrace, Runtime, Services};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let runtime = Runtime::new()?;
+    /// let registry = Registry::open_default()?;
+    /// let trace = PreparedTrace::new(flowtrace_plugins::trace::Trace::default());
+    /// for loaded in registry.load_enabled_as::<Evaluator>(&runtime, &Services::default())? {
+    ///     let evaluator = loaded.plugin?;
+    ///     println!("{}: {:?}", evaluator.id(), evaluator.evaluate(&trace)?.score);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn load_enabled_as<H: KindHandle>(
+        &self,
+        runtime: &Runtime,
+        services: &Services,
+    ) -> Result<Vec<LoadedPlugin<H>>, RegistryError> {
+        Ok(self
+            .load_enabled(runtime, Some(H::KIND), services)?
+            .into_iter()
+            .map(|l| LoadedPlugin {
+                id: l.id,
+                kind: l.kind,
+                plugin: l.plugin.and_then(|p| Ok(H::from_plugin(p)?)),
+            })
+            .collect())
+    }
+
+    /// The services of `summary`'s plugin: `services` with the embedder that serves its
+    /// `embeddings`, when it is granted them and the host gives none.
+    fn wire(
+        &self,
+        runtime: &Runtime,
+        index: &Index,
+        summary: &super::PluginSummary,
+        services: &Services,
+        embedders: &mut BTreeMap<PluginId, Result<Embedder, Arc<LoadEnabledError>>>,
+    ) -> Result<Services, LoadEnabledError> {
+        if !summary.capabilities.embeddings || services.embeddings.is_some() {
+            return Ok(services.clone());
+        }
+        let Some(embedder) = wiring::choice(index, &summary.id).embedder().cloned() else {
+            return Err(RegistryError::EmbedderNotChosen {
+                id: summary.id.clone(),
+                embedders: wiring::embedders(index),
+            }
+            .into());
+        };
+        let unavailable = |reason: String, disabled: bool| RegistryError::EmbedderUnavailable {
+            id: summary.id.clone(),
+            embedder: embedder.clone(),
+            reason,
+            disabled,
+        };
+        match index.plugins.get(&embedder) {
+            None => return Err(unavailable("is not installed".into(), false).into()),
+            Some(record) if record.active_record().kind != PluginKind::Embedder => {
+                let kind = record.active_record().kind;
+                let a = crate::diag::article(kind.as_str());
+                return Err(unavailable(format!("is {a} {kind}, not an embedder"), false).into());
+            }
+            Some(record) if !record.enabled => {
+                return Err(unavailable("is disabled".into(), true).into())
+            }
+            Some(_) => {}
+        }
+        let served = embedders
+            .entry(embedder.clone())
+            .or_insert_with(|| {
+                // An embedder is loaded with the host's services: it is served by none.
+                self.load_one(runtime, &embedder, services)
+                    .and_then(|p| Ok(p.as_embedder()?))
+                    .map_err(Arc::new)
+            })
+            .clone();
+        match served {
+            Ok(handle) => Ok(Services {
+                embeddings: Some(Arc::new(handle)),
+                ..services.clone()
+            }),
+            Err(source) => Err(LoadEnabledError::Embedder { embedder, source }),
+        }
     }
 
     fn load_one(

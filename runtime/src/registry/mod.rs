@@ -46,6 +46,7 @@ mod recover;
 mod report;
 mod resolve;
 mod store;
+mod wiring;
 
 use crate::cache::CacheKey;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,7 @@ pub use report::{
 };
 pub use resolve::{Requirement, ResolveError};
 pub use store::{Store, TmpDir};
+pub use wiring::EmbedderChoice;
 
 /// The environment variable that moves the registry.
 pub const HOME_ENV: &str = "FLOWTRACE_HOME";

@@ -244,6 +244,11 @@ pub struct PluginDetails {
     pub dependencies: BTreeMap<PluginId, VersionReq>,
     /// The enabled plugins that depend on this one.
     pub dependents: Vec<PluginId>,
+    /// For a plugin granted `embeddings`: the embedder that serves it.
+    pub embedder: Option<super::EmbedderChoice>,
+    /// For an embedder: the plugins granted `embeddings` it serves (chosen for them, or as
+    /// the registry's default).
+    pub embeds_for: Vec<PluginId>,
     /// Every installed version.
     pub installed: Vec<VersionDetails>,
 }
