@@ -176,6 +176,7 @@ async fn acquire(
     if let Ok(permit) = semaphore.clone().try_acquire_owned() {
         return Ok(Some(permit));
     }
+    tracing::debug!(target: "flowtrace::plugin", "waiting for an instance slot");
     match tokio::time::timeout(wait, semaphore.clone().acquire_owned()).await {
         Ok(Ok(permit)) => Ok(Some(permit)),
         // Never closed; treated as no slot.

@@ -3,6 +3,7 @@
 mod batch;
 mod cache;
 mod embed;
+mod embedding;
 mod fuzz;
 mod genai;
 mod host;
