@@ -17,3 +17,4 @@ mod registry;
 mod runtime;
 mod trace;
 mod trace_protobuf;
+mod wiring;

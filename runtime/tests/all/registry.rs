@@ -27,7 +27,7 @@ fn base_component() -> &'static [u8] {
 }
 
 /// Embed a manifest, the way `cargo flowtrace build` does.
-fn with_manifest(component: &[u8], text: &str) -> Vec<u8> {
+pub(crate) fn with_manifest(component: &[u8], text: &str) -> Vec<u8> {
     let out = inspect::embed_manifest(component, text).unwrap();
     wasmparser::Validator::new_with_features(inspect::FEATURES)
         .validate_all(&out)
@@ -46,7 +46,7 @@ fn component(id: &str, version: &str, extra: &str) -> Vec<u8> {
     with_manifest(base_component(), &manifest(id, version, extra))
 }
 
-fn file_source(id: &str) -> Source {
+pub(crate) fn file_source(id: &str) -> Source {
     Source::File {
         path: PathBuf::from(format!("{id}.wasm")),
     }
@@ -61,11 +61,11 @@ fn install(reg: &Registry, id: &str, version: &str, extra: &str) -> InstallOutco
         .unwrap_or_else(|e| panic!("install {id} {version}: {e}"))
 }
 
-fn pid(s: &str) -> PluginId {
+pub(crate) fn pid(s: &str) -> PluginId {
     PluginId::parse(s).unwrap()
 }
 
-fn home() -> (tempfile::TempDir, Registry) {
+pub(crate) fn home() -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::open(dir.path()).unwrap();
     (dir, reg)
@@ -78,7 +78,7 @@ fn tmp_entries(reg: &Registry) -> Vec<String> {
         .collect()
 }
 
-fn index_json(reg: &Registry) -> serde_json::Value {
+pub(crate) fn index_json(reg: &Registry) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(reg.store().index_path()).unwrap()).unwrap()
 }
 
