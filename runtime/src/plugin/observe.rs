@@ -106,6 +106,45 @@ pub struct CallRecord {
 /// Told about every call of every plugin of a runtime
 /// ([`RuntimeConfig::observer`](crate::RuntimeConfig::observer)), on the calling task, when
 /// the call ends. Keep it quick: the caller waits for it.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use flowtrace_plugins::manifest::PluginKind;
+/// use flowtrace_plugins::{
+///     testing, CallObserver, CallOutcome, CallRecord, LoadOptions, PreparedTrace, Runtime,
+///     RuntimeConfig,
+/// };
+///
+/// #[derive(Default)]
+/// struct Calls(Mutex<Vec<CallRecord>>);
+///
+/// impl CallObserver for Calls {
+///     fn call_finished(&self, record: &CallRecord) {
+///         self.0.lock().unwrap().push(record.clone());
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let calls = Arc::new(Calls::default());
+/// let runtime = Runtime::with_config(RuntimeConfig {
+///     observer: Some(calls.clone()),
+///     ..RuntimeConfig::default()
+/// })?;
+/// # let component = testing::evaluator(&testing::guest_wat("scan-infos"));
+/// # let manifest = testing::manifest("scan-infos", PluginKind::Evaluator);
+/// let plugin = runtime.load(&component, &manifest, LoadOptions::default())?;
+/// let mut trace = testing::trace_with_spans(3);
+/// trace.id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
+/// plugin.evaluate(&PreparedTrace::new(trace))?;
+///
+/// let calls = calls.0.lock().unwrap();
+/// assert_eq!(calls[0].function, "evaluate");
+/// assert_eq!(calls[0].traces, ["4bf92f3577b34da6a3ce929d0e0e4736"]);
+/// assert_eq!(calls[0].outcome, CallOutcome::Ok);
+/// assert!(calls[0].memory_peak > 0 && calls[0].output_bytes > 0);
+/// # Ok(())
+/// # }
+/// ```
 pub trait CallObserver: Send + Sync {
     /// One finished call.
     fn call_finished(&self, record: &CallRecord);

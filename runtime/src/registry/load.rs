@@ -103,7 +103,9 @@ impl Registry {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let runtime = Runtime::new()?;
     /// let registry = Registry::open_default()?;
-    /// let trace = PreparedTrace::new(flowtrace_plugins::trace::Trace::default());
+    /// let export = std::fs::read("traces.json")?;
+    /// let traces = flowtrace_plugins::trace::parse_traces(&export)?;
+    /// let trace = PreparedTrace::new(traces.into_iter().next().ok_or("no trace")?);
     /// for loaded in registry.load_enabled_as::<Evaluator>(&runtime, &Services::default())? {
     ///     let evaluator = loaded.plugin?;
     ///     println!("{}: {:?}", evaluator.id(), evaluator.evaluate(&trace)?.score);

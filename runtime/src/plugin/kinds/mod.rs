@@ -25,6 +25,28 @@ mod transformer;
 /// Get one with [`Plugin::as_evaluator`] (and the like), `Evaluator::try_from(plugin)`,
 /// [`Plugin::typed`] or [`Registry::load_enabled_as`](crate::registry::Registry::load_enabled_as).
 /// Cheap to clone, `Send + Sync`, as [`Plugin`] is.
+///
+/// ```
+/// use flowtrace_plugins::manifest::PluginKind;
+/// use flowtrace_plugins::{testing, Evaluator, LoadOptions, PreparedTrace, Runtime};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let runtime = Runtime::new()?;
+/// # let component = testing::evaluator(&testing::guest_wat("scan-infos"));
+/// # let manifest = testing::manifest("scan-infos", PluginKind::Evaluator);
+/// let plugin = runtime.load(&component, &manifest, LoadOptions::default())?;
+///
+/// // Checked once: an evaluator, so `evaluate` is there, and `export` is not.
+/// let evaluator: Evaluator = plugin.as_evaluator()?;
+/// let result = evaluator.evaluate(&PreparedTrace::new(testing::trace_with_spans(2)))?;
+/// assert!((0.0..=1.0).contains(&result.score));
+///
+/// // A plugin of another kind gives no handle, and says why.
+/// let err = plugin.as_exporter().unwrap_err();
+/// assert_eq!(err.to_string(), "plugin `scan-infos` is an evaluator, not an exporter");
+/// # Ok(())
+/// # }
+/// ```
 pub trait KindHandle: Clone + Send + Sync + std::fmt::Debug + sealed::Sealed + 'static {
     /// The kind of the plugins it handles.
     const KIND: PluginKind;
