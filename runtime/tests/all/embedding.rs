@@ -111,9 +111,12 @@ fn observed_runtime(records: &Arc<Records>) -> Runtime {
     .unwrap()
 }
 
+/// A log line with its call and trace.
+type Line = (Option<CallId>, Option<String>, LogLevel, String);
+
 /// Keeps every log line with its call and trace.
 #[derive(Default)]
-struct Lines(Mutex<Vec<(Option<CallId>, Option<String>, LogLevel, String)>>);
+struct Lines(Mutex<Vec<Line>>);
 
 impl LogSink for Lines {
     fn log(&self, _: &flowtrace_plugins::manifest::PluginId, _: LogLevel, _: &str) {
