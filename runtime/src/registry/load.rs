@@ -80,10 +80,17 @@ impl Registry {
             BTreeMap::new();
         let mut loaded = Vec::new();
         for summary in enabled {
-            let plugin = match self.wire(runtime, &index, &summary, services, &mut embedders) {
-                Ok(services) => self.load_one(runtime, &summary.id, &services),
-                Err(e) => Err(e),
-            };
+            let granted = summary.capabilities.embeddings;
+            let plugin = self
+                .wire(
+                    runtime,
+                    &index,
+                    &summary.id,
+                    granted,
+                    services,
+                    &mut embedders,
+                )
+                .and_then(|services| self.load(runtime, &summary.id, &services));
             loaded.push(LoadedPlugin {
                 id: summary.id,
                 kind: summary.kind,
@@ -135,22 +142,23 @@ impl Registry {
         &self,
         runtime: &Runtime,
         index: &Index,
-        summary: &super::PluginSummary,
+        id: &PluginId,
+        granted_embeddings: bool,
         services: &Services,
         embedders: &mut BTreeMap<PluginId, Result<Embedder, Arc<LoadEnabledError>>>,
     ) -> Result<Services, LoadEnabledError> {
-        if !summary.capabilities.embeddings || services.embeddings.is_some() {
+        if !granted_embeddings || services.embeddings.is_some() {
             return Ok(services.clone());
         }
-        let Some(embedder) = wiring::choice(index, &summary.id).embedder().cloned() else {
+        let Some(embedder) = wiring::choice(index, id).embedder().cloned() else {
             return Err(RegistryError::EmbedderNotChosen {
-                id: summary.id.clone(),
+                id: id.clone(),
                 embedders: wiring::embedders(index),
             }
             .into());
         };
         let unavailable = |reason: String, disabled: bool| RegistryError::EmbedderUnavailable {
-            id: summary.id.clone(),
+            id: id.clone(),
             embedder: embedder.clone(),
             reason,
             disabled,
@@ -170,8 +178,9 @@ impl Registry {
         let served = embedders
             .entry(embedder.clone())
             .or_insert_with(|| {
-                // An embedder is loaded with the host's services: it is served by none.
-                self.load_one(runtime, &embedder, services)
+                // An embedder is loaded with the host's services, unwired: one granted
+                // `embeddings` itself is served by none (its calls get `unavailable`).
+                self.load_installed(runtime, &embedder, services, BTreeMap::new(), false)
                     .and_then(|p| Ok(p.as_embedder()?))
                     .map_err(Arc::new)
             })
@@ -183,15 +192,6 @@ impl Registry {
             }),
             Err(source) => Err(LoadEnabledError::Embedder { embedder, source }),
         }
-    }
-
-    fn load_one(
-        &self,
-        runtime: &Runtime,
-        id: &PluginId,
-        services: &Services,
-    ) -> Result<Plugin, LoadEnabledError> {
-        self.load(runtime, id, services)
     }
 
     /// Load the active version of one installed plugin, enabled or not, the way
@@ -226,13 +226,28 @@ impl Registry {
     ///
     /// A plugin whose active version asks for capabilities not granted yet (an upgrade that
     /// waits for [`enable`](Registry::enable) with `grant`) is
-    /// [`RegistryError::GrantsPending`], before anything is linked.
+    /// [`RegistryError::GrantsPending`], before anything is linked. One granted `embeddings`
+    /// is served as [`load_enabled`](Registry::load_enabled) serves it: by
+    /// `services.embeddings`, else by the embedder the registry names for it.
     pub fn load_with_config(
         &self,
         runtime: &Runtime,
         id: &PluginId,
         services: &Services,
         config: BTreeMap<String, ConfigValue>,
+    ) -> Result<Plugin, LoadEnabledError> {
+        self.load_installed(runtime, id, services, config, true)
+    }
+
+    /// Load installed plugin `id`; with `wire`, with the embedder that serves its
+    /// `embeddings` when `services` has none.
+    fn load_installed(
+        &self,
+        runtime: &Runtime,
+        id: &PluginId,
+        services: &Services,
+        config: BTreeMap<String, ConfigValue>,
+        wire: bool,
     ) -> Result<Plugin, LoadEnabledError> {
         let installed = self.read_component(id)?;
         // Linking with the grants would fail on the first import they leave out: say why.
@@ -245,10 +260,17 @@ impl Registry {
             }
             .into());
         }
+        let services = if wire && installed.grants.embeddings && services.embeddings.is_none() {
+            let index = Index::load(self.store())?;
+            let mut embedders = BTreeMap::new();
+            self.wire(runtime, &index, id, true, services, &mut embedders)?
+        } else {
+            services.clone()
+        };
         let options = LoadOptions {
             grants: Some(installed.grants),
             config,
-            services: services.clone(),
+            services,
             cache: Some(installed.precompiled),
         };
         // `read_component` has just hashed the bytes and found the recorded hash.

@@ -121,6 +121,13 @@ fn the_embedder_of_a_plugin_is_chosen_never_guessed() {
         "choose the embedder that serves `user` (`emb-a`, `emb-b`), for it or as the \
          registry's default"
     );
+    // Loading it alone is wired the same way.
+    assert!(matches!(
+        reg.load(&runtime, &pid("user"), &none),
+        Err(LoadEnabledError::Registry(
+            RegistryError::EmbedderNotChosen { .. }
+        ))
+    ));
     assert_eq!(
         reg.embedder_for(&pid("user")).unwrap(),
         EmbedderChoice::None
@@ -141,6 +148,11 @@ fn the_embedder_of_a_plugin_is_chosen_never_guessed() {
         user_served(&reg, &runtime, &embeds, &none).unwrap(),
         ["emb-b"]
     );
+    let alone = reg.load(&runtime, &pid("user"), &none).unwrap();
+    alone
+        .evaluate(&PreparedTrace::new(testing::trace_with_spans(0)))
+        .unwrap();
+    assert_eq!(embeds.take(), ["emb-b"]);
     assert_eq!(
         reg.info(&pid("user")).unwrap().embedder,
         Some(EmbedderChoice::Default {
