@@ -1059,3 +1059,92 @@ fn eval_of_a_plugin_waiting_for_grants_says_how_to_grant_them() {
         out.stderr
     );
 }
+
+/// A component of `guest` (the runtime's test guests) for `world`, with its manifest.
+fn built_guest(dir: &Path, id: &str, guest: &str, world: &str, kind: &str, extra: &str) -> PathBuf {
+    let component = testing::componentize(
+        &testing::guest_wat(guest),
+        &format!("package test:guest; world w {{ {world} }}"),
+    )
+    .unwrap();
+    let manifest =
+        manifest(id, "1.0.0", extra).replace("kind = \"evaluator\"", &format!("kind = \"{kind}\""));
+    let bytes = inspect::embed_manifest(&component, &manifest).unwrap();
+    let path = dir.join(format!("{id}.wasm"));
+    fs::write(&path, validated(bytes)).unwrap();
+    path
+}
+
+#[test]
+fn the_embedder_of_a_plugin_is_chosen_with_enable_and_shown_by_info() {
+    let dir = tmp();
+    let emb = built_guest(
+        dir.path(),
+        "emb",
+        "embedder",
+        "export flowtrace:plugin/embedder@0.1.0;",
+        "embedder",
+        "",
+    );
+    let user = built_guest(
+        dir.path(),
+        "user",
+        "embeddings-user",
+        "import flowtrace:plugin/embeddings@0.1.0; export flowtrace:plugin/evaluator@0.1.0;",
+        "evaluator",
+        "[capabilities]\nembeddings = true",
+    );
+    let plain = built(dir.path(), "plain", "1.0.0", "");
+    for path in [&emb, &user, &plain] {
+        cli(dir.path(), &["install", s(path)]).expect_code(0);
+    }
+
+    let out = cli(dir.path(), &["info", "user"]).expect_code(0);
+    assert!(
+        out.stdout.contains(
+            "    embeddings: no embedder chosen: it does not load until one is (`cargo \
+             flowtrace enable user --embedder <ID>`)"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = cli(dir.path(), &["info", "plain"]).expect_code(0);
+    assert!(!out.stdout.contains("embeddings:"), "{}", out.stdout);
+
+    let out = cli(dir.path(), &["enable", "user", "--embedder", "emb"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Wired `user`'s embeddings are served by `emb`"),
+        "{}",
+        out.stderr
+    );
+    let out = cli(dir.path(), &["info", "user"]).expect_code(0);
+    assert!(
+        out.stdout
+            .contains("    embeddings: served by `emb` (chosen for it)"),
+        "{}",
+        out.stdout
+    );
+    let out = cli(dir.path(), &["info", "emb"]).expect_code(0);
+    assert!(
+        out.stdout.contains("    embeds for: user"),
+        "{}",
+        out.stdout
+    );
+    let info = json(dir.path(), &["info", "user"]);
+    assert_eq!(
+        info[0]["embedder"],
+        serde_json::json!({"chosen": "for-plugin", "embedder": "emb"})
+    );
+
+    cli(dir.path(), &["enable", "emb", "--default-embedder"]).expect_code(0);
+    assert_eq!(index(dir.path())["embedder"], "emb");
+
+    let out = cli(dir.path(), &["enable", "user", "--embedder", "plain"]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("plugin `plain` is an evaluator, not an embedder"),
+        "{}",
+        out.stderr
+    );
+}
