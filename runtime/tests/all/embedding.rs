@@ -732,3 +732,40 @@ fn a_plugin_holds_no_more_than_its_share_of_the_pool() {
     });
     assert_eq!(again.unwrap().score, 0.5);
 }
+
+#[test]
+fn a_batch_calls_log_lines_carry_the_trace_the_guest_was_on() {
+    let records = Arc::new(Records::default());
+    let runtime = observed_runtime(&records);
+    let lines = Arc::new(Lines::default());
+    let bytes =
+        testing::componentize(&testing::guest_wat("counter"), testing::COUNTER_WORLD).unwrap();
+    let mut manifest = testing::manifest("counter", PluginKind::Evaluator);
+    manifest.capabilities.storage = true;
+    manifest.capabilities.traces = true;
+    manifest.limits.timeout = Some(Duration::from_millis(100));
+    let options = LoadOptions {
+        services: Services {
+            log: lines.clone(),
+            ..Services::default()
+        },
+        ..LoadOptions::default()
+    };
+    let counter = runtime.load(&bytes, &manifest, options).unwrap();
+    // The second trace (one span) logs `looping` and loops past its deadline.
+    let err = counter
+        .evaluate_batch(&[trace(2, "quick"), trace(1, "looping"), trace(2, "never")])
+        .unwrap_err();
+    assert!(matches!(err.reason, CallFailure::Timeout { .. }), "{err:?}");
+    let call = records.all()[0].call;
+    let lines = lines.0.lock().unwrap().clone();
+    assert_eq!(
+        lines,
+        [(
+            Some(call),
+            Some("looping".to_string()),
+            LogLevel::Warn,
+            "looping".to_string()
+        )]
+    );
+}
