@@ -64,6 +64,32 @@ fn s(path: &Path) -> &str {
 }
 
 #[test]
+fn a_component_whose_limits_are_above_the_host_caps_is_not_installed() {
+    let dir = tmp();
+    let extra = "[limits]\ntimeout = \"10m\"\nmemory = \"4GiB\"\n";
+    let wasm = built(dir.path(), "greedy", "0.1.0", extra);
+    let out = cli(dir.path(), &["install", s(&wasm)]).expect_code(1);
+    let stderr = out.stderr.replace(s(dir.path()), "[DIR]");
+    let manifest = "[DIR]/greedy-0.1.0.wasm#flowtrace-manifest";
+    for line in [
+        "  0: plugin `greedy` 0.1.0 asks for more than this host allows".to_string(),
+        format!("  1: invalid manifest `{manifest}`: 2 problems"),
+        format!(
+            "       {manifest}:11:11: `timeout = \"10m\"` is above the host's cap of `5s`"
+        ),
+        "         help: ask for at most `timeout = \"5s\"`, or leave `timeout` out to get the \
+         host's cap"
+            .to_string(),
+        format!(
+            "       {manifest}:12:10: `memory = \"4GiB\"` is above the host's cap of `128MiB`"
+        ),
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "{line}\n---\n{stderr}");
+    }
+    assert!(listed(dir.path()).is_empty());
+}
+
+#[test]
 fn a_built_component_round_trips_through_every_command() {
     let dir = tmp();
     let wasm = built(dir.path(), "round-trip", "0.1.0", "");

@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::cache::CacheDir;
 use crate::capability::{self, CONTRACT_VERSION};
 use crate::inspect::{self, InspectWarning, MANIFEST_SECTION};
-use crate::manifest::{Capabilities, Manifest, PluginId};
+use crate::manifest::{self, Capabilities, Manifest, PluginId};
+use crate::HostCaps;
 
 use super::error::RegistryError;
 use super::grants::CapabilityDiff;
@@ -145,7 +146,7 @@ impl Registry {
     /// that asks for more than was granted installs but stays disabled, with the request
     /// recorded as pending, until [`Registry::enable`] grants it.
     pub fn install(&self, request: InstallRequest) -> Result<InstallOutcome, RegistryError> {
-        let checked = check(&request)?;
+        let checked = check(&request, &self.caps)?;
         let manifest = &checked.manifest;
         let id = manifest.plugin.id.clone();
         let version = manifest.plugin.version.clone();
@@ -346,7 +347,7 @@ impl Registry {
 /// Everything that can be checked without the registry: the component validates, carries
 /// a valid manifest of the expected id and a contract this runtime implements, and its
 /// imports and exports match that manifest.
-fn check(request: &InstallRequest) -> Result<Checked, RegistryError> {
+fn check(request: &InstallRequest, caps: &HostCaps) -> Result<Checked, RegistryError> {
     let inspection = inspect::inspect(&request.component)
         .map_err(|source| RegistryError::InvalidComponent { source })?;
     let Some(text) = inspection.embedded_manifest.clone() else {
@@ -385,6 +386,13 @@ fn check(request: &InstallRequest) -> Result<Checked, RegistryError> {
             required: manifest.plugin.flowtrace.clone(),
         });
     }
+    manifest::check_limits(&text, Path::new(&shown), caps).map_err(|source| {
+        RegistryError::LimitsAboveCaps {
+            id: id.clone(),
+            version: version.clone(),
+            source,
+        }
+    })?;
     let report = capability::check(&inspection, &manifest);
     if !report.is_ok() {
         return Err(RegistryError::Policy {

@@ -48,6 +48,7 @@ mod resolve;
 mod store;
 
 use crate::cache::CacheKey;
+use crate::HostCaps;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,6 +88,7 @@ pub struct Registry {
     precompile: Option<Arc<PrecompileHook>>,
     recovered: Vec<Recovered>,
     cache_key: CacheKey,
+    caps: HostCaps,
 }
 
 impl std::fmt::Debug for Registry {
@@ -126,6 +128,7 @@ impl Registry {
             precompile: None,
             recovered,
             cache_key,
+            caps: HostCaps::default(),
         })
     }
 
@@ -169,6 +172,14 @@ impl Registry {
     /// to simulate a crash after a step).
     pub fn on_install_step(mut self, hook: impl Fn(InstallStep) + Send + Sync + 'static) -> Self {
         self.on_step = Some(Arc::new(hook));
+        self
+    }
+
+    /// The caps of the host that will load the plugins (default [`HostCaps::default`]): an
+    /// install whose `[limits]` ask for more is refused
+    /// ([`RegistryError::LimitsAboveCaps`]), since every load of it would fail.
+    pub fn with_caps(mut self, caps: HostCaps) -> Self {
+        self.caps = caps;
         self
     }
 

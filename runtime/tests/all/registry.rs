@@ -101,6 +101,49 @@ fn deps_error(e: RegistryError) -> ResolveError {
 // Install, list, enable, disable, uninstall
 
 #[test]
+fn limits_above_the_host_caps_are_refused_at_install_all_of_them() {
+    let (_home, reg) = home();
+    let extra = "[limits]\nmemory = \"4GiB\"\noutput = \"1MiB\"\ntimeout = \"10m\"\n";
+    let error = reg.install(request("greedy", "0.1.0", extra)).unwrap_err();
+    let RegistryError::LimitsAboveCaps { id, source, .. } = &error else {
+        panic!("expected LimitsAboveCaps, got: {error}");
+    };
+    assert_eq!(id.as_str(), "greedy");
+    let shown: Vec<String> = source
+        .diagnostics()
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}: {} (help: {})",
+                d.line,
+                d.column,
+                d.message,
+                d.help.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "11:10: `memory = \"4GiB\"` is above the host's cap of `128MiB` (help: ask for at \
+             most `memory = \"128MiB\"`, or leave `memory` out to get the host's cap)",
+            "13:11: `timeout = \"10m\"` is above the host's cap of `5s` (help: ask for at most \
+             `timeout = \"5s\"`, or leave `timeout` out to get the host's cap)",
+        ]
+    );
+    assert!(source.path().ends_with("greedy.wasm#flowtrace-manifest"), "{source}");
+    // Nothing was installed; the same limits are accepted by a host with higher caps.
+    assert!(reg.list().unwrap().is_empty());
+    let caps = flowtrace_plugins::HostCaps {
+        memory: 4 << 30,
+        timeout: Duration::from_secs(600),
+        ..Default::default()
+    };
+    let reg = reg.with_caps(caps);
+    install(&reg, "greedy", "0.1.0", extra);
+}
+
+#[test]
 fn install_round_trip() {
     let (_home, reg) = home();
     let bytes = component("round-trip", "0.1.0", "");
