@@ -300,6 +300,9 @@ impl RegistryError {
         Some(match self {
             RegistryError::NoHome => Fix::SetHome,
             RegistryError::IndexTooNew { .. } => Fix::Upgrade,
+            RegistryError::IndexCorrupt { .. } | RegistryError::IndexInvalid { .. } => {
+                Fix::RepairIndex
+            }
             RegistryError::LockTimeout { holder, .. } => Fix::WaitForLock {
                 pid: holder.as_ref().map(|h| h.pid),
             },

@@ -21,7 +21,7 @@ use super::index::{now_rfc3339, Index, PluginRecord, Source, VersionRecord};
 use super::recover::{undo_install, write_synced, Intent};
 use super::report::{DependencyState, InstallAction, InstallOutcome, Warning};
 use super::resolve;
-use super::store::{component_in, manifest_in, precompiled_in};
+use super::store::{component_in, install_record_in, manifest_in, precompiled_in};
 use super::Registry;
 use crate::fs::sync_dir;
 
@@ -213,6 +213,7 @@ impl Registry {
         entry.enabled = enabled;
         entry.grants = granted.clone();
         entry.pending_grants = pending;
+        let own_record = serde_json::to_vec_pretty(&record).expect("a record serialises");
         entry.versions.insert(version.clone(), record);
 
         let universe = resolve::universe(&index);
@@ -247,6 +248,8 @@ impl Registry {
         fs::create_dir(&stage).map_err(io("create directory", &stage))?;
         write_synced(&component_in(&stage), &request.component)?;
         write_synced(&manifest_in(&stage), checked.manifest_text.as_bytes())?;
+        // The version's own record: what rebuilds the index if it is lost.
+        write_synced(&install_record_in(&stage), &own_record)?;
         let precompiled = precompiled_in(&stage);
         fs::create_dir(&precompiled).map_err(io("create directory", &precompiled))?;
         sync_dir(&stage).map_err(io("flush directory", &stage))?;

@@ -12,6 +12,9 @@
 //! - [`Registry::read_component`] checks the sha256 recorded at install before returning a
 //!   component to load; a mismatch or a missing hash is an error.
 //! - Dependencies are solved with `pubgrub` over the installed versions.
+//! - Each index write keeps the index it replaces as `index.json.bak`, and each installed
+//!   version keeps its own record (`install.json`): [`Registry::repair_index`] rebuilds a
+//!   corrupt index from the plugin directories, verifying every file against those records.
 //!
 //! ```no_run
 //! use flowtrace_plugins::registry::{InstallRequest, Registry, Source};
@@ -43,6 +46,7 @@ mod lock;
 #[cfg(feature = "oci")]
 pub mod oci;
 mod recover;
+mod repair;
 mod report;
 mod resolve;
 mod store;
@@ -63,7 +67,8 @@ pub use lock::{LockHolder, LockWait, LockWaitHook};
 pub use recover::Recovered;
 pub use report::{
     BrokenPlugin, DependencyState, DisableOutcome, EnableOutcome, InstallAction, InstallOutcome,
-    PluginDetails, PluginSummary, UninstallOutcome, VersionDetails, Warning,
+    PluginDetails, PluginSummary, RepairOutcome, RepairedPlugin, UninstallOutcome, Unverified,
+    VersionDetails, Warning,
 };
 pub use resolve::{Requirement, ResolveError};
 pub use store::{Store, TmpDir};
