@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{Args, ValueEnum};
+use flowtrace_plugins::trace::ReadOptions;
 
 use crate::context::Context;
 use crate::error::ResultExt;
@@ -115,6 +116,18 @@ pub struct EvalCommand {
     /// on [default: 100000]
     #[arg(long, value_name = "N")]
     pub max_spans: Option<NonZeroUsize>,
+
+    /// Refuse a line of JSON lines, or a JSON document, of more than SIZE bytes once
+    /// decompressed (`64MiB`, `2GiB`, or bytes): each is an error in the results, a long line
+    /// is skipped without being held, and the run goes on [default: 128MiB a line, 1GiB a
+    /// document]
+    #[arg(long, value_name = "SIZE", value_parser = parse_trace_bytes)]
+    pub max_trace_bytes: Option<u64>,
+}
+
+/// `--max-trace-bytes`: a size as the manifest's limits write it.
+fn parse_trace_bytes(text: &str) -> Result<u64, String> {
+    flowtrace_plugins::manifest::parse_size(text)
 }
 
 /// `--fail-on`.
@@ -141,7 +154,12 @@ impl EvalCommand {
         }
         let source = PluginSource::parse(&self.plugin)?;
         // Before the plugin is built or loaded: a typo in a file name fails at once.
-        let files = input::open_all(&self.traces)?;
+        let mut read = ReadOptions::default();
+        if let Some(bytes) = self.max_trace_bytes {
+            read.max_line_bytes = bytes;
+            read.max_document_bytes = bytes;
+        }
+        let files = input::open_all(&self.traces, read)?;
         let mut output: Option<(String, Box<dyn Write>)> = match &self.output {
             None => None,
             Some(_) if to_stdout => Some(("stdout".into(), Box::new(BufWriter::new(io::stdout())))),

@@ -123,12 +123,17 @@ mod otlp;
 mod otlp_proto;
 mod otlp_value;
 mod protobuf;
+mod stream;
 
 pub use error::TraceError;
 pub use facts::{Message, MessageDirection, SpanError, ToolCall};
-pub use formats::{from_otlp_json, from_otlp_value, parse_json_line, parse_traces, TraceReader};
+pub use formats::{
+    from_otlp_json, from_otlp_value, parse_json_line, parse_traces, parse_traces_with, read_line,
+    LineRead, TraceReader,
+};
 pub use model::*;
 pub use protobuf::{
     parse_protobuf_record, Encoding, Framing, ProtobufRecord, ProtobufRecords, MAX_INFLATED_BYTES,
     MAX_RECORD_BYTES,
 };
+pub use stream::{read_document, ReadOptions};
