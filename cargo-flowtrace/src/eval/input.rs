@@ -258,26 +258,23 @@ pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Ite
     let mut head = Vec::new();
     let mut bounds = Vec::new();
     let mut line = Vec::new();
+    // A line over the cap among the first ones: its number (it was skipped).
+    let mut long_line = None;
+    let mut lines_read = 0;
     while bounds.len() < 2 {
         let start = head.len();
         match read_line(&mut reader, &mut line, options.max_line_bytes) {
             Ok(LineRead::End) => break,
             Ok(LineRead::Line(_)) => {
+                lines_read += 1;
                 head.extend_from_slice(&line);
                 if !is_blank(&head[start..]) {
                     bounds.push(start..head.len());
                 }
             }
             Ok(LineRead::TooLong(_)) => {
-                // Not a line of JSON lines, nor the start of a document this reader takes.
-                let limit = options.max_line_bytes;
-                send(Item {
-                    file: index,
-                    line: Some(head.iter().filter(|&&b| b == b'\n').count() + 1),
-                    progress: progress(),
-                    payload: Payload::Unreadable(too_large(&TraceError::LineTooLong { limit })),
-                });
-                return progress() - offset;
+                long_line = Some(lines_read + 1);
+                break;
             }
             Err(e) => {
                 send(read_failure(index, progress(), &e));
@@ -285,11 +282,24 @@ pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Ite
             }
         }
     }
-    let layout = Layout::detect(bounds.iter().map(|r| &head[r.clone()]));
+    let layout = match (&long_line, bounds.is_empty()) {
+        // Too long for a line or, the caps being equal, for a document.
+        (Some(_), true) => Layout::Lines,
+        _ => Layout::detect(bounds.iter().map(|r| &head[r.clone()])),
+    };
     let mut source = Cursor::new(head).chain(reader);
-    match layout {
-        Layout::Lines => read_lines(index, &mut source, options, &progress, send),
-        Layout::Document => read_document(index, &mut source, options, &progress, send),
+    match (layout, long_line) {
+        (Layout::Lines, _) => read_lines(index, &mut source, options, long_line, &progress, send),
+        (Layout::Document, None) => read_document(index, &mut source, options, &progress, send),
+        (Layout::Document, Some(_)) => {
+            let limit = options.max_document_bytes;
+            send(Item {
+                file: index,
+                line: None,
+                progress: progress(),
+                payload: Payload::Unreadable(too_large(&TraceError::DocumentTooLarge { limit })),
+            });
+        }
     }
     progress() - offset
 }
@@ -304,10 +314,12 @@ fn read_failure(index: usize, progress: u64, error: &std::io::Error) -> Item {
     }
 }
 
+/// `skipped` is the number of a line over the cap that was read (and skipped) already.
 fn read_lines(
     index: usize,
     source: &mut impl BufRead,
     options: ReadOptions,
+    skipped: Option<usize>,
     progress: &dyn Fn() -> u64,
     send: &mut dyn FnMut(Item) -> bool,
 ) {
@@ -317,7 +329,12 @@ fn read_lines(
     let mut capacity = 0usize;
     loop {
         let mut buffer = Vec::with_capacity(capacity.min(1 << 20));
-        match read_line(source, &mut buffer, options.max_line_bytes) {
+        let read = if skipped == Some(line + 1) {
+            Ok(LineRead::TooLong(0))
+        } else {
+            read_line(source, &mut buffer, options.max_line_bytes)
+        };
+        match read {
             Ok(LineRead::End) => return,
             Ok(LineRead::Line(n)) => {
                 line += 1;
@@ -430,8 +447,11 @@ fn read_document(
 fn too_large(error: &TraceError) -> String {
     let chain = error_chain(error);
     match error {
-        TraceError::LineTooLong { limit } | TraceError::DocumentTooLarge { limit } => {
-            format!("{chain}; or raise the limit ({limit} bytes) with `--max-trace-bytes`")
+        TraceError::LineTooLong { .. } => {
+            format!("{chain}; raise the limit with `--max-trace-bytes`")
+        }
+        TraceError::DocumentTooLarge { .. } => {
+            format!("{chain}, or raise the limit with `--max-trace-bytes`")
         }
         _ => chain,
     }

@@ -438,11 +438,9 @@ fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
             return Ok(vec![trace]);
         }
     }
-    let mut traces = TraceSet::default();
-    let value = serde_json::from_slice::<Value>(text)
-        .map_err(|source| TraceError::InvalidJson { source })?;
-    traces.add(&value, Path::Root, true)?;
-    Ok(traces.finish())
+    // An OTLP export is read as a stream of its `resourceSpans`: a line may be a whole
+    // export of hundreds of megabytes.
+    parse_slice(text)
 }
 
 /// Traces in input order, Flowtrace ones as they are, OTLP ones merged by trace id.

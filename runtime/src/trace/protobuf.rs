@@ -14,8 +14,8 @@ use super::otlp_proto::export_value;
 pub const MAX_RECORD_BYTES: u64 = 128 << 20;
 
 /// The most bytes [`parse_traces`](super::parse_traces) decompresses gzip input to by
-/// default: 1 GiB ([`ReadOptions::max_document_bytes`](super::ReadOptions)).
-pub const MAX_INFLATED_BYTES: u64 = super::ReadOptions::DEFAULT_DOCUMENT_BYTES;
+/// default: 256 MiB ([`ReadOptions::max_document_bytes`](super::ReadOptions)).
+pub const MAX_INFLATED_BYTES: u64 = super::ReadOptions::DEFAULT_MAX_BYTES;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];

@@ -31,28 +31,26 @@ use super::model::Trace;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// The longest line of JSON lines, in bytes (default [`ReadOptions::DEFAULT_LINE_BYTES`],
-    /// 128 MiB): a longer one is an error about that line, skipped without being held, and
-    /// reading goes on.
+    /// The longest line of JSON lines, in bytes (default [`ReadOptions::DEFAULT_MAX_BYTES`]):
+    /// a longer one is an error about that line, skipped without being held, and reading
+    /// goes on. (An exporter that writes a whole export on one line makes a line as large as
+    /// the document.)
     pub max_line_bytes: u64,
     /// The largest JSON document (a trace, an array, an OTLP/JSON export that is not JSON
-    /// lines) or decompressed input, in bytes (default
-    /// [`ReadOptions::DEFAULT_DOCUMENT_BYTES`], 1 GiB).
+    /// lines) or decompressed input, in bytes (default [`ReadOptions::DEFAULT_MAX_BYTES`]).
     pub max_document_bytes: u64,
 }
 
 impl ReadOptions {
-    /// The default cap on a line: 128 MiB, as for an OTLP/protobuf record.
-    pub const DEFAULT_LINE_BYTES: u64 = 128 << 20;
-    /// The default cap on a document: 1 GiB.
-    pub const DEFAULT_DOCUMENT_BYTES: u64 = 1 << 30;
+    /// The default cap on a line and on a document: 256 MiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            max_line_bytes: Self::DEFAULT_LINE_BYTES,
-            max_document_bytes: Self::DEFAULT_DOCUMENT_BYTES,
+            max_line_bytes: Self::DEFAULT_MAX_BYTES,
+            max_document_bytes: Self::DEFAULT_MAX_BYTES,
         }
     }
 }
