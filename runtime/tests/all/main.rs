@@ -15,4 +15,5 @@ mod prepare;
 mod registry;
 mod runtime;
 mod trace;
+mod trace_limits;
 mod trace_protobuf;
