@@ -30,7 +30,6 @@ use flowtrace_plugins::trace::{
     parse_json_line, parse_protobuf_record, read_document as parse_document, read_line, Encoding,
     Framing, LineRead, ProtobufRecords, ReadOptions, Trace, TraceError,
 };
-use serde_json::Value;
 
 use crate::error::ResultExt;
 
@@ -210,8 +209,10 @@ impl Layout {
     /// with `{`, `[` or `,`): a JSON lines file whose first line is broken. A document
     /// otherwise.
     pub fn detect<'a>(first_lines: impl IntoIterator<Item = &'a [u8]>) -> Layout {
+        // Checked without building the value: one line may be a whole export.
         let is_value = |l: &[u8]| {
-            serde_json::from_slice::<Value>(l).is_ok_and(|v| v.is_object() || v.is_array())
+            matches!(l.trim_ascii_start().first(), Some(b'{' | b'['))
+                && serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()
         };
         let mut lines = first_lines
             .into_iter()

@@ -14,7 +14,7 @@ use super::otlp_value::object;
 use super::protobuf::{
     inflate, parse_protobuf_record, read_protobuf, unsupported_compression, Encoding, Framer,
 };
-use super::stream::{parse_slice, ReadOptions};
+use super::stream::{parse_slice, parse_slice_into, ReadOptions};
 
 pub(crate) const ANY_FORMAT: &str = "a Flowtrace trace object (with `id` and `spans`), a JSON array or \
                           JSON lines of them, or an OTLP/JSON export (an object with `resourceSpans`)";
@@ -67,7 +67,7 @@ pub fn parse_traces_with(bytes: &[u8], options: &ReadOptions) -> Result<Vec<Trac
             whole = Some(parse_slice(bytes)?);
             Ok(())
         },
-        |value, path| lines.add(value, path, true),
+        |line| parse_slice_into(line, &mut lines),
     )?;
     Ok(whole.unwrap_or_else(|| lines.finish()))
 }
@@ -93,7 +93,11 @@ pub fn from_otlp_json(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
             whole = Some(value);
             Ok(())
         },
-        &mut add,
+        |line| {
+            let value = serde_json::from_slice::<Value>(line)
+                .map_err(|source| TraceError::InvalidJson { source })?;
+            add(&value, Path::Root)
+        },
     )?;
     if let Some(value) = whole {
         add(&value, Path::Root)?;
@@ -510,8 +514,8 @@ impl TraceSet {
     }
 }
 
-/// Reads the document whole with `whole`, or, for JSON lines, feeds `add` each line's value
-/// (errors then name the line). A document is JSON lines when it is not one JSON value
+/// Reads the document whole with `whole`, or, for JSON lines, each line with `add` (errors
+/// then name the line). A document is JSON lines when it is not one JSON value
 /// (`whole` fails with [`TraceError::InvalidJson`]) but its first or second non-blank line is
 /// an object or array on its own (a pretty-printed document's lines never are, so its syntax
 /// errors are reported as such). A line over `options.max_line_bytes` is an error.
@@ -520,7 +524,7 @@ fn read_document(
     expected: &'static str,
     options: &ReadOptions,
     whole: impl FnOnce(&[u8]) -> Result<(), TraceError>,
-    mut add: impl FnMut(&Value, Path<'_>) -> Result<(), TraceError>,
+    mut add: impl FnMut(&[u8]) -> Result<(), TraceError>,
 ) -> Result<(), TraceError> {
     let bytes = strip_bom(bytes);
     if is_blank(bytes) {
@@ -538,9 +542,7 @@ fn read_document(
             .split(|&b| b == b'\n')
             .filter(|line| !is_blank(line))
             .take(2)
-            .any(|line| {
-                serde_json::from_slice::<Value>(line).is_ok_and(|v| v.is_object() || v.is_array())
-            });
+            .any(is_container);
     if !looks_like_lines {
         return Err(TraceError::InvalidJson {
             source: whole_error,
@@ -559,11 +561,16 @@ fn read_document(
                 limit: options.max_line_bytes,
             }));
         }
-        let value = serde_json::from_slice::<Value>(line)
-            .map_err(|source| at_line(TraceError::InvalidJson { source }))?;
-        add(&value, Path::Root).map_err(at_line)?;
+        add(line).map_err(at_line)?;
     }
     Ok(())
+}
+
+/// Whether `line` is one JSON object or array, checked without building it (a line may be
+/// a whole export).
+pub(crate) fn is_container(line: &[u8]) -> bool {
+    matches!(line.trim_ascii_start().first(), Some(b'{' | b'['))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
 }
 
 fn is_otlp(value: &Value) -> bool {

@@ -94,13 +94,32 @@ pub fn read_document(
 
 /// [`read_document`] over bytes in memory (no cap: the caller holds them already).
 pub(crate) fn parse_slice(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
-    parse(&mut serde_json::Deserializer::from_slice(bytes))
+    let mut traces = TraceSet::default();
+    parse_slice_into(bytes, &mut traces)?;
+    Ok(traces.finish())
+}
+
+/// [`parse_slice`], adding to `traces` (spans of a trace already there are merged in).
+pub(crate) fn parse_slice_into(bytes: &[u8], traces: &mut TraceSet) -> Result<(), TraceError> {
+    parse_into(&mut serde_json::Deserializer::from_slice(bytes), traces)
 }
 
 fn parse<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
 ) -> Result<Vec<Trace>, TraceError> {
-    let mut state = State::default();
+    let mut traces = TraceSet::default();
+    parse_into(de, &mut traces)?;
+    Ok(traces.finish())
+}
+
+fn parse_into<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    traces: &mut TraceSet,
+) -> Result<(), TraceError> {
+    let mut state = State {
+        traces,
+        error: None,
+    };
     let parsed = (Document { state: &mut state }).deserialize(&mut *de);
     // A conversion error is carried past serde, which only sees that something failed.
     if let Some(error) = state.error.take() {
@@ -108,8 +127,7 @@ fn parse<'de, R: serde_json::de::Read<'de>>(
     }
     parsed
         .and_then(|()| de.end())
-        .map_err(|source| TraceError::InvalidJson { source })?;
-    Ok(state.traces.finish())
+        .map_err(|source| TraceError::InvalidJson { source })
 }
 
 /// Skip a byte-order mark and leading whitespace; an input with nothing else is
@@ -163,13 +181,12 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-#[derive(Default)]
-struct State {
-    traces: TraceSet,
+struct State<'t> {
+    traces: &'t mut TraceSet,
     error: Option<TraceError>,
 }
 
-impl State {
+impl State<'_> {
     /// Keep `error` for the caller, and give serde something to stop with.
     fn fail<E: de::Error>(&mut self, error: TraceError) -> E {
         let message = error.to_string();
@@ -179,11 +196,11 @@ impl State {
 }
 
 /// The whole document.
-struct Document<'s> {
-    state: &'s mut State,
+struct Document<'s, 't> {
+    state: &'s mut State<'t>,
 }
 
-impl<'de> DeserializeSeed<'de> for Document<'_> {
+impl<'de> DeserializeSeed<'de> for Document<'_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -195,12 +212,12 @@ impl<'de> DeserializeSeed<'de> for Document<'_> {
 }
 
 /// The document's top value (`index: None`), or an element of a top-level array.
-struct Top<'s> {
-    state: &'s mut State,
+struct Top<'s, 't> {
+    state: &'s mut State<'t>,
     index: Option<usize>,
 }
 
-impl Top<'_> {
+impl Top<'_, '_> {
     fn add<E: de::Error>(self, value: &Value) -> Result<(), E> {
         let root = Path::Root;
         let (path, allow_array) = match &self.index {
@@ -214,7 +231,7 @@ impl Top<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Top<'_> {
+impl<'de> Visitor<'de> for Top<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -303,12 +320,12 @@ impl<'de> Visitor<'de> for Top<'_> {
 }
 
 /// An element of a top-level array.
-struct TopSeed<'s> {
-    state: &'s mut State,
+struct TopSeed<'s, 't> {
+    state: &'s mut State<'t>,
     index: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -320,12 +337,12 @@ impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
 }
 
 /// The value of `resourceSpans`: each entry converted as soon as it is read.
-struct ResourceSpansList<'s, 'p> {
-    state: &'s mut State,
+struct ResourceSpansList<'s, 't, 'p> {
+    state: &'s mut State<'t>,
     path: Path<'p>,
 }
 
-impl<'de> DeserializeSeed<'de> for ResourceSpansList<'_, '_> {
+impl<'de> DeserializeSeed<'de> for ResourceSpansList<'_, '_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -333,7 +350,7 @@ impl<'de> DeserializeSeed<'de> for ResourceSpansList<'_, '_> {
     }
 }
 
-impl ResourceSpansList<'_, '_> {
+impl ResourceSpansList<'_, '_, '_> {
     fn wrong<E: de::Error>(self, found: &Value) -> E {
         let error = match found {
             Value::Null => TraceError::MissingField {
@@ -345,7 +362,7 @@ impl ResourceSpansList<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for ResourceSpansList<'_, '_> {
+impl<'de> Visitor<'de> for ResourceSpansList<'_, '_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
