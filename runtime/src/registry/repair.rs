@@ -44,10 +44,8 @@ impl Registry {
             Err(other) => return Err(other),
         }
         let backup_path = self.store.index_backup_path();
-        let backup = match Index::load_from(backup_path.clone()) {
-            Ok(index) => Some(index),
-            Err(_) => None,
-        };
+        // A backup that cannot be read either only means no decisions to keep.
+        let backup = Index::load_from(backup_path.clone()).ok();
 
         let mut outcome = RepairOutcome {
             repaired: true,
