@@ -26,7 +26,12 @@ use super::Registry;
 impl Registry {
     /// Rebuild the index from the installed plugin directories when it cannot be read
     /// ([`RegistryError::IndexCorrupt`], [`RegistryError::IndexInvalid`]) or has records
-    /// that contradict themselves; see the [module docs](self). The unreadable index is kept
+    /// that contradict themselves. A version goes back only if its component and manifest
+    /// hash to what a record of it says (its own `install.json`, else `index.json.bak`) and
+    /// its manifest names its directory's id and version; any other is reported in
+    /// [`RepairOutcome::unverified`] and left out. Enabled state, grants and the active
+    /// version come from `index.json.bak`; a plugin it lacks comes back disabled with nothing
+    /// granted. The unreadable index is kept
     /// beside it as `index.json.corrupt`. An index that reads well is left alone
     /// ([`RepairOutcome::repaired`] is `false`); one written by a newer version is an error.
     pub fn repair_index(&self) -> Result<RepairOutcome, RegistryError> {

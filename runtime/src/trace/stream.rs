@@ -55,7 +55,9 @@ impl Default for ReadOptions {
     }
 }
 
-/// Reads one JSON document from `reader` as a stream (see the [module docs](self)): a
+/// Reads one JSON document from `reader` as a stream, one `resourceSpans` entry (or array
+/// element) at a time, never as one JSON tree; spans of a trace spread over several entries
+/// are merged, and the traces come out at the document's end. The document is a
 /// Flowtrace trace, an array of them or of OTLP/JSON exports, or one OTLP/JSON export. At
 /// most `options.max_document_bytes` are read; a larger document is
 /// [`TraceError::DocumentTooLarge`]. A leading byte-order mark is skipped. For JSON lines,
