@@ -399,6 +399,10 @@ fn registry_error<'a>(link: &'a (dyn std::error::Error + 'static)) -> Option<&'a
 pub fn fix_help(fix: &Fix) -> String {
     match fix {
         Fix::Upgrade => "upgrade cargo-flowtrace (`cargo install cargo-flowtrace`)".into(),
+        Fix::RepairIndex => "run `cargo flowtrace doctor --repair`: it rebuilds the index from \
+                             the installed plugins, each checked against the hashes recorded \
+                             at install"
+            .into(),
         Fix::MatchContract => "rebuild the plugin against this version of the plugin SDK, or \
                                upgrade cargo-flowtrace"
             .into(),

@@ -37,6 +37,9 @@ pub enum Fix {
     // --- the registry ---
     /// Say where the registry is: set `FLOWTRACE_HOME`.
     SetHome,
+    /// The registry index cannot be read: rebuild it from the installed plugins
+    /// ([`Registry::repair_index`](crate::registry::Registry::repair_index)).
+    RepairIndex,
     /// The registry was written by a newer version: upgrade the program that reads it.
     Upgrade,
     /// Another process holds the registry lock: wait for it (`pid`, when known), then retry.
@@ -170,6 +173,9 @@ impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fix::SetHome => f.write_str("set `FLOWTRACE_HOME` to the registry directory"),
+            Fix::RepairIndex => f.write_str(
+                "rebuild the index from the installed plugins, whose files are checked against                  the hashes recorded at install",
+            ),
             Fix::Upgrade => f.write_str("upgrade to a version of flowtrace that reads it"),
             Fix::WaitForLock { pid: Some(pid) } => {
                 write!(f, "wait for pid {pid} to finish, then run this again")
@@ -287,6 +293,7 @@ mod tests {
         let req = VersionReq::parse("^1").unwrap();
         let fixes = [
             Fix::SetHome,
+            Fix::RepairIndex,
             Fix::Upgrade,
             Fix::WaitForLock { pid: Some(7) },
             Fix::WaitForLock { pid: None },

@@ -126,6 +126,8 @@ pub fn run(args: &[String]) -> Result<()> {
         .with_file_name(format!("cargo-flowtrace{}", std::env::consts::EXE_SUFFIX));
     let huge_output =
         crate::bench_output::measure(&tool).context("measuring memory under huge outputs")?;
+    let input_memory = crate::bench_input::measure(&tool, quick)
+        .context("measuring memory per input byte of a large document")?;
     let accessors_median = evaluate["scan-accessors"]["median-us"]
         .as_f64()
         .unwrap_or(0.0);
@@ -141,6 +143,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "load": cache,
         "eval": eval,
         "huge-output": huge_output,
+        "input-memory": input_memory,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -110,7 +110,17 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         .unwrap_or_else(|| PathBuf::from("."));
     let text = std::fs::read_to_string(&manifest_path)
         .with_context(|| format!("failed to read `{}`", manifest_path.display()))?;
-    let manifest = manifest::parse(&text, &shown_manifest_path(&request.manifest_path))?;
+    let shown = shown_manifest_path(&request.manifest_path);
+    let manifest = manifest::parse(&text, &shown)?;
+    // A plugin that asks for more than the host allows would build, then fail every load.
+    manifest::check_limits(&text, &shown, &flowtrace_plugins::HostCaps::default()).with_context(
+        || {
+            format!(
+                "plugin `{}` asks for more than the host allows",
+                manifest.plugin.id
+            )
+        },
+    )?;
     let id = manifest.plugin.id.to_string();
     let source = Source {
         manifest: &manifest,

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{Args, ValueEnum};
+use flowtrace_plugins::trace::ReadOptions;
 
 use crate::context::Context;
 use crate::error::ResultExt;
@@ -33,9 +34,11 @@ const ERRORS_SHOWN: u64 = 10;
 /// length-prefixed records of the OpenTelemetry Collector's file exporter with `format:
 /// proto`); the format is told from the content, never the name. A gzip-compressed file
 /// (`traces.jsonl.gz`) is decompressed as it is read; `-` reads standard input. JSON lines
-/// and protobuf records are streamed: memory stays flat however many there are (a single
-/// JSON document is parsed whole). A bad line or record is an error with its line or byte
-/// offset, and the run goes on.
+/// and protobuf records are streamed: memory stays flat however many there are. A JSON
+/// document (or an export on one line) is read one `resourceSpans` entry or array element at
+/// a time, never as one JSON tree; its traces are complete only at its end. A line or
+/// document over `--max-trace-bytes` once decompressed, a bad line or a bad record is an
+/// error with its line or byte offset, and the run goes on.
 ///
 /// Traces are evaluated in parallel, each once and under the plugin's limits (its timeout is
 /// each trace's), up to 16 in one instance of the plugin (one, for a plugin granted
@@ -115,6 +118,17 @@ pub struct EvalCommand {
     /// on [default: 100000]
     #[arg(long, value_name = "N")]
     pub max_spans: Option<NonZeroUsize>,
+
+    /// Refuse a line of JSON lines, or a JSON document, of more than SIZE bytes once
+    /// decompressed (`64MiB`, `2GiB`, or bytes): each is an error in the results, a long line
+    /// is skipped without being held, and the run goes on [default: 256MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_trace_bytes)]
+    pub max_trace_bytes: Option<u64>,
+}
+
+/// `--max-trace-bytes`: a size as the manifest's limits write it.
+fn parse_trace_bytes(text: &str) -> Result<u64, String> {
+    flowtrace_plugins::manifest::parse_size(text)
 }
 
 /// `--fail-on`.
@@ -141,7 +155,12 @@ impl EvalCommand {
         }
         let source = PluginSource::parse(&self.plugin)?;
         // Before the plugin is built or loaded: a typo in a file name fails at once.
-        let files = input::open_all(&self.traces)?;
+        let mut read = ReadOptions::default();
+        if let Some(bytes) = self.max_trace_bytes {
+            read.max_line_bytes = bytes;
+            read.max_document_bytes = bytes;
+        }
+        let files = input::open_all(&self.traces, read)?;
         let mut output: Option<(String, Box<dyn Write>)> = match &self.output {
             None => None,
             Some(_) if to_stdout => Some(("stdout".into(), Box::new(BufWriter::new(io::stdout())))),

@@ -1264,3 +1264,106 @@ fn a_component_with_two_manifest_sections_is_refused_as_such() {
         out.stderr
     );
 }
+
+/// `parts` gzip-compressed each as its own member, one after the other (as `cat a.gz b.gz`).
+fn gzip_members(parts: &[&[u8]]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out = Vec::new();
+    for part in parts {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(part).unwrap();
+        out.extend(encoder.finish().unwrap());
+    }
+    out
+}
+
+#[test]
+fn a_line_or_document_over_max_trace_bytes_once_decompressed_is_an_error_and_the_run_goes_on() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("capped")).unwrap();
+    // A small file whose second line inflates to 8 MiB: eight members of 1 MiB of `a`.
+    let megabyte = vec![b'a'; 1 << 20];
+    let first = format!("{}\n{{\"id\": \"", trace_line(0, 0));
+    let last = format!("\", \"spans\": []}}\n{}\n", trace_line(2, 2));
+    let mut parts: Vec<&[u8]> = vec![first.as_bytes()];
+    parts.extend(std::iter::repeat_n(&megabyte[..], 8));
+    parts.push(last.as_bytes());
+    let lines = gzip_members(&parts);
+    assert!(lines.len() < 64 << 10, "{}", lines.len());
+    fs::write(dir.path().join("traces.jsonl.gz"), lines).unwrap();
+    // A document of 2 MiB once inflated.
+    let mut doc = testing::trace_with_spans(2);
+    doc.id = "big".into();
+    doc.input = Some("b".repeat(2 << 20));
+    let doc = serde_json::to_string_pretty(&[doc]).unwrap();
+    fs::write(
+        dir.path().join("doc.json.gz"),
+        gzip_members(&[doc.as_bytes()]),
+    )
+    .unwrap();
+
+    let out = eval(
+        dir.path(),
+        &[
+            "plugin.wasm",
+            "traces.jsonl.gz",
+            "doc.json.gz",
+            "--max-trace-bytes",
+            "1MiB",
+            "-o",
+            "results.jsonl",
+        ],
+    )
+    .expect_code(0);
+    let results = read_jsonl(&dir.path().join("results.jsonl"));
+    let summary: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let id = r["trace-id"].as_str().unwrap_or("-");
+            format!(
+                "{}:{} {id} {}",
+                r["file"].as_str().unwrap(),
+                r["line"],
+                outcome(r)
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "traces.jsonl.gz:1 t-0 passed",
+            "traces.jsonl.gz:2 - input",
+            "traces.jsonl.gz:3 t-2 passed",
+            "doc.json.gz:null - input",
+        ]
+    );
+    assert_eq!(
+        results[1]["error"]["message"],
+        "the line is longer than the 1048576-byte limit for a line (counted decompressed); raise \
+         the limit with `--max-trace-bytes`"
+    );
+    assert_eq!(
+        results[3]["error"]["message"],
+        "the input is larger than the 1048576-byte limit for one document (counted \
+         decompressed): split it into JSON lines, one OTLP/JSON export or trace per line, which \
+         are read one line at a time, or raise the limit with `--max-trace-bytes`"
+    );
+    assert!(
+        out.stderr
+            .contains("error: traces.jsonl.gz:2: the line is longer than the 1048576-byte limit"),
+        "{}",
+        out.stderr
+    );
+
+    // Under the default caps both are read.
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl.gz", "doc.json.gz"],
+    )
+    .expect_code(0);
+    assert!(
+        out.stdout.starts_with("traces         4\n"),
+        "{}",
+        out.stdout
+    );
+}

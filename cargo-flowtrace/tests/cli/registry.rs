@@ -64,6 +64,28 @@ fn s(path: &Path) -> &str {
 }
 
 #[test]
+fn a_component_whose_limits_are_above_the_host_caps_is_not_installed() {
+    let dir = tmp();
+    let extra = "[limits]\ntimeout = \"10m\"\nmemory = \"4GiB\"\n";
+    let wasm = built(dir.path(), "greedy", "0.1.0", extra);
+    let out = cli(dir.path(), &["install", s(&wasm)]).expect_code(1);
+    let stderr = out.stderr.replace(s(dir.path()), "[DIR]");
+    let manifest = "[DIR]/greedy-0.1.0.wasm#flowtrace-manifest";
+    for line in [
+        "  0: plugin `greedy` 0.1.0 asks for more than this host allows".to_string(),
+        format!("  1: invalid manifest `{manifest}`: 2 problems"),
+        format!("       {manifest}:11:11: `timeout = \"10m\"` is above the host's cap of `5s`"),
+        "         help: ask for at most `timeout = \"5s\"`, or leave `timeout` out to get the \
+         host's cap"
+            .to_string(),
+        format!("       {manifest}:12:10: `memory = \"4GiB\"` is above the host's cap of `128MiB`"),
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "{line}\n---\n{stderr}");
+    }
+    assert!(listed(dir.path()).is_empty());
+}
+
+#[test]
 fn a_built_component_round_trips_through_every_command() {
     let dir = tmp();
     let wasm = built(dir.path(), "round-trip", "0.1.0", "");
@@ -1147,4 +1169,65 @@ fn the_embedder_of_a_plugin_is_chosen_with_enable_and_shown_by_info() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn a_corrupt_index_names_doctor_repair_which_rebuilds_it() {
+    let dir = tmp();
+    let first = built(dir.path(), "first", "0.1.0", "");
+    let second = built(dir.path(), "second", "0.1.0", "");
+    cli(dir.path(), &["install", s(&first)]).expect_code(0);
+    cli(dir.path(), &["install", s(&second)]).expect_code(0);
+    cli(dir.path(), &["disable", "second"]).expect_code(0);
+    let index_path = home(dir.path()).join("index.json");
+    fs::write(&index_path, "{\"format-version\": 1, \"plugins\": {").unwrap();
+
+    let out = cli(dir.path(), &["list"]).expect_code(1);
+    let stderr = out.stderr.replace(s(dir.path()), "[DIR]");
+    assert!(
+        stderr.contains("the registry index `[DIR]/flowtrace-home/index.json` is corrupt"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "help: run `cargo flowtrace doctor --repair`: it rebuilds the index from the \
+             installed plugins, each checked against the hashes recorded at install"
+        ),
+        "{stderr}"
+    );
+
+    let out = cli(dir.path(), &["doctor", "--repair"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Recovered first v0.1.0 (enabled, as before)"),
+        "{}",
+        out.stderr
+    );
+    // Disabled by the last write, which the backup holds.
+    assert!(
+        out.stderr
+            .contains("Recovered second v0.1.0 (disabled, as before)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Repaired the registry index: 2 plugins recovered, 0 left out"),
+        "{}",
+        out.stderr
+    );
+    let plugins = listed(dir.path());
+    let state: Vec<(String, bool)> = plugins
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["enabled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(state, [("first".into(), true), ("second".into(), false)]);
+    let lines = json(dir.path(), &["doctor", "--repair"]);
+    assert_eq!(lines[0]["reason"], "registry-repaired");
+    assert_eq!(lines[0]["repaired"], false);
 }

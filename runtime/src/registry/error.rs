@@ -114,6 +114,17 @@ pub enum RegistryError {
         #[source]
         source: ManifestError,
     },
+    /// The manifest's `[limits]` ask for more than the host allows: every load would fail.
+    #[error("plugin `{id}` {version} asks for more than this host allows")]
+    LimitsAboveCaps {
+        /// The plugin.
+        id: PluginId,
+        /// Its version.
+        version: Version,
+        /// Every limit above its cap, with its line and column.
+        #[source]
+        source: ManifestError,
+    },
     /// The user named one plugin and the source holds another.
     #[error("expected plugin `{expected}`, but the component's manifest says `{found}`")]
     IdMismatch {
@@ -323,6 +334,9 @@ impl RegistryError {
         Some(match self {
             RegistryError::NoHome => Fix::SetHome,
             RegistryError::IndexTooNew { .. } => Fix::Upgrade,
+            RegistryError::IndexCorrupt { .. } | RegistryError::IndexInvalid { .. } => {
+                Fix::RepairIndex
+            }
             RegistryError::LockTimeout { holder, .. } => Fix::WaitForLock {
                 pid: holder.as_ref().map(|h| h.pid),
             },

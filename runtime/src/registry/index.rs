@@ -249,7 +249,11 @@ impl PluginRecord {
 impl Index {
     /// Read the index; a missing file is an empty registry.
     pub fn load(store: &Store) -> Result<Index, RegistryError> {
-        let path = store.index_path();
+        Index::load_from(store.index_path())
+    }
+
+    /// Read an index file (the index, or its backup); a missing file is an empty registry.
+    pub fn load_from(path: PathBuf) -> Result<Index, RegistryError> {
         let file = match std::fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Index::default()),
@@ -318,7 +322,10 @@ impl Index {
         })
     }
 
-    /// Write the index atomically.
+    /// Write the index atomically, then the same bytes to `index.json.bak`: a copy of the
+    /// last index this registry committed, which survives whatever happens to `index.json`
+    /// afterwards (an edit by hand, a damaged disk) and is what a repair takes the user's
+    /// decisions from.
     pub fn save(&self, store: &Store) -> Result<(), RegistryError> {
         let mut whole = self.clone();
         for (id, record) in &self.broken {
@@ -329,9 +336,12 @@ impl Index {
         }
         let mut bytes = serde_json::to_vec_pretty(&whole).expect("the index serialises");
         bytes.push(b'\n');
+        REGISTRY_WRITE
+            .durable()
+            .write(&store.index_path(), &bytes)?;
         Ok(REGISTRY_WRITE
             .durable()
-            .write(&store.index_path(), &bytes)?)
+            .write(&store.index_backup_path(), &bytes)?)
     }
 }
 

@@ -161,6 +161,37 @@ pub enum TraceError {
         limit: u64,
     },
 
+    /// A JSON document (or decompressed input) larger than the reader's limit
+    /// ([`ReadOptions::max_document_bytes`](super::ReadOptions)). A JSON document is parsed
+    /// whole; JSON lines are read one line at a time.
+    #[error(
+        "the input is larger than the {limit}-byte limit for one document (counted \
+         decompressed): split it into JSON lines, one OTLP/JSON export or trace per line, \
+         which are read one line at a time"
+    )]
+    DocumentTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// A line of JSON lines longer than the reader's limit
+    /// ([`ReadOptions::max_line_bytes`](super::ReadOptions)), counted decompressed; it is
+    /// skipped without being held.
+    #[error("the line is longer than the {limit}-byte limit for a line (counted decompressed)")]
+    LineTooLong {
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// An OTLP/JSON export that names `resourceSpans` twice.
+    #[error("{} has `{key}` more than once", place(.path))]
+    DuplicateKey {
+        /// JSON path of the export (empty for the whole input).
+        path: String,
+        /// The key.
+        key: String,
+    },
+
     /// Compressed input that cannot be decompressed, or is compressed in a way not read.
     #[error("failed to decompress the input")]
     Decompress {

@@ -16,5 +16,6 @@ mod prepare;
 mod registry;
 mod runtime;
 mod trace;
+mod trace_limits;
 mod trace_protobuf;
 mod wiring;
