@@ -57,7 +57,11 @@ impl Registry {
             backup: backup.as_ref().map(|_| backup_path),
             ..RepairOutcome::default()
         };
-        let mut index = Index::default();
+        let mut index = Index {
+            // The registry's default embedder is the user's decision, like grants.
+            embedder: backup.as_ref().and_then(|b| b.embedder.clone()),
+            ..Index::default()
+        };
         for (id, dir) in plugin_dirs(&self.store.plugins_dir(), &mut outcome.unverified) {
             let known = backup.as_ref().and_then(|b| b.plugins.get(&id));
             let mut versions = BTreeMap::new();
@@ -79,12 +83,8 @@ impl Registry {
             let record = match known {
                 // The user's decisions stand, for the version they were made about.
                 Some(known) if versions.contains_key(&known.active) => PluginRecord {
-                    active: known.active.clone(),
-                    enabled: known.enabled,
-                    grants: known.grants.clone(),
-                    pending_grants: known.pending_grants.clone(),
                     versions,
-                    other: known.other.clone(),
+                    ..known.clone()
                 },
                 _ => {
                     let declared = versions[&highest].capabilities.clone();
@@ -93,6 +93,7 @@ impl Registry {
                         enabled: false,
                         grants: Capabilities::default(),
                         pending_grants: (declared != Capabilities::default()).then_some(declared),
+                        embedder: None,
                         versions,
                         other: Default::default(),
                     }
