@@ -19,6 +19,7 @@ pub mod list;
 pub mod new;
 pub mod package;
 pub mod publish;
+pub mod run;
 pub mod test;
 pub mod trust;
 pub mod uninstall;
@@ -39,6 +40,7 @@ pub enum Command {
     Test(test::TestCommand),
     Inspect(inspect::InspectCommand),
     Eval(eval::EvalCommand),
+    Run(run::RunCommand),
     Doctor(doctor::DoctorCommand),
     Package(package::PackageCommand),
     Publish(publish::PublishCommand),
@@ -62,6 +64,7 @@ impl Command {
             Command::Test(command) => command.exec(cx),
             Command::Inspect(command) => command.exec(cx),
             Command::Eval(command) => command.exec(cx),
+            Command::Run(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
             Command::Package(command) => command.exec(cx),
             Command::Publish(command) => command.exec(cx),

@@ -171,6 +171,9 @@ pub enum Payload {
     },
     /// One trace of a whole document.
     Trace(Box<Trace>),
+    /// One line of a text file ([`Reading::Texts`]), without its line ending; not checked
+    /// for UTF-8 yet.
+    Text(Vec<u8>),
     /// The input could not be read here: the error, for the results.
     Unreadable(String),
 }
@@ -186,6 +189,15 @@ pub struct Item {
     pub progress: u64,
     /// What to evaluate.
     pub payload: Payload,
+}
+
+/// What the files hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Traces, in any of the formats, told from the content.
+    Traces,
+    /// Texts, one per line (an embedder's input); blank lines are skipped.
+    Texts,
 }
 
 /// How a file is laid out.
@@ -224,13 +236,28 @@ impl Layout {
     }
 }
 
-/// Read `file` (the `index`-th), giving each item to `send`, which returns `false` to stop
-/// (the run was cancelled). `offset` is the bytes of the files before this one. Returns the
-/// bytes read.
-pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Item) -> bool) -> u64 {
+/// Read `file` (the `index`-th) as `reading` says, giving each item to `send`, which returns
+/// `false` to stop (the run was cancelled). `offset` is the bytes of the files before this
+/// one. Returns the bytes read.
+pub fn read(
+    index: usize,
+    file: TraceFile,
+    reading: Reading,
+    offset: u64,
+    send: &mut dyn FnMut(Item) -> bool,
+) -> u64 {
     let consumed = file.consumed.clone();
     let progress = move || offset + consumed.load(Ordering::Relaxed);
     let mut reader = BufReader::with_capacity(1 << 16, file.source);
+    if reading == Reading::Texts {
+        read_lines(index, &mut reader, &progress, &mut |mut item| {
+            if let Payload::Line(line) = item.payload {
+                item.payload = Payload::Text(without_line_ending(line));
+            }
+            send(item)
+        });
+        return progress() - offset;
+    }
     // The first bytes decide the encoding; they are kept to be read again.
     let mut start = Vec::new();
     if let Err(e) = (&mut reader)
@@ -409,6 +436,32 @@ pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
         }),
         Payload::Trace(trace) => Ok(vec![*trace]),
         Payload::Unreadable(error) => Err(error),
+        Payload::Text(_) => Err("a line of text, not a trace".into()),
+    }
+}
+
+/// `line` without its `\n` or `\r\n`.
+fn without_line_ending(mut line: Vec<u8>) -> Vec<u8> {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    }
+    line
+}
+
+/// The text of an item of [`Reading::Texts`], or why there is none.
+pub fn text_of(payload: Payload) -> Result<String, String> {
+    match payload {
+        Payload::Text(bytes) => String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "the line is not UTF-8 text (invalid byte at column {})",
+                e.utf8_error().valid_up_to() + 1
+            )
+        }),
+        Payload::Unreadable(error) => Err(error),
+        _ => Err("not a line of text".into()),
     }
 }
 

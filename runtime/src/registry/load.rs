@@ -132,7 +132,20 @@ impl Registry {
         services: &Services,
         config: BTreeMap<String, ConfigValue>,
     ) -> Result<Plugin, LoadEnabledError> {
-        let installed = self.read_component(id)?;
+        self.load_version_with_config(runtime, id, None, services, config)
+    }
+
+    /// [`load_with_config`](Registry::load_with_config) of an installed `version` of `id`
+    /// (the active one when `None`), with the grants recorded for the plugin.
+    pub fn load_version_with_config(
+        &self,
+        runtime: &Runtime,
+        id: &PluginId,
+        version: Option<&semver::Version>,
+        services: &Services,
+        config: BTreeMap<String, ConfigValue>,
+    ) -> Result<Plugin, LoadEnabledError> {
+        let installed = self.read_version(id, version)?;
         // Linking with the grants would fail on the first import they leave out: say why.
         let added = super::grants::uncovered(&installed.grants, &installed.manifest.capabilities);
         if !added.is_empty() {

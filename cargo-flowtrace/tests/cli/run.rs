@@ -1,0 +1,463 @@
+//! `run`: every plugin kind over files of traces (or text), with the Rust templates built by
+//! real cargo; the transformer piped into `eval` through standard input.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+
+use flowtrace_plugins::trace::{parse_traces, Trace};
+use serde_json::Value;
+
+use crate::build::{guest, guest_target, in_plugin, new_plugin};
+use crate::support::{assert_golden, flowtrace, normalize, run, tmp, validated, Run};
+
+/// The four Rust templates, scaffolded and built once for this file's tests.
+struct Built {
+    /// Where they were scaffolded (kept for the whole test run).
+    dir: PathBuf,
+}
+
+impl Built {
+    /// The plugin directory of `kind`.
+    fn dir(&self, kind: &str) -> PathBuf {
+        self.dir.join(format!("run-{kind}"))
+    }
+
+    /// The component `build` wrote for `kind`.
+    fn wasm(&self, kind: &str) -> PathBuf {
+        guest_target()
+            .join("flowtrace")
+            .join(format!("run-{kind}-0.1.0.wasm"))
+    }
+
+    /// The template's traces of `kind`.
+    fn traces(&self, kind: &str, file: &str) -> PathBuf {
+        self.dir(kind).join("tests/traces").join(file)
+    }
+}
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = tmp().keep();
+        for kind in ["exporter", "transformer", "embedder", "evaluator"] {
+            let plugin = new_plugin(&dir, &format!("run-{kind}"), &format!("rust-{kind}"));
+            in_plugin(&plugin, ["build"]).expect_code(0);
+        }
+        let built = Built { dir };
+        for kind in ["exporter", "transformer", "embedder", "evaluator"] {
+            validated(fs::read(built.wasm(kind)).unwrap());
+        }
+        built
+    })
+}
+
+fn flow(dir: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    run(guest(dir), all)
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The records of `--message-format json` with this `reason`.
+fn messages(out: &Run, reason: &str) -> Vec<Value> {
+    out.json_lines()
+        .into_iter()
+        .filter(|m| m["reason"] == reason)
+        .collect()
+}
+
+#[test]
+fn an_exporter_writes_each_traces_export_in_input_order() {
+    let b = built();
+    let dir = tmp();
+    let agent = b.traces("transformer", "agent-with-emails.json");
+    let otlp = b.traces("transformer", "otlp-agent.json");
+    let out = flow(
+        dir.path(),
+        &[s(&b.wasm("exporter")), s(&agent), s(&otlp), "-j", "2"],
+    )
+    .expect_code(0);
+    // One line per span, the first trace's spans first.
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first = &parse_traces(&fs::read(&agent).unwrap()).unwrap()[0];
+    let second = &parse_traces(&fs::read(&otlp).unwrap()).unwrap()[0];
+    assert_eq!(lines.len(), first.spans.len() + second.spans.len());
+    let ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l["span_id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = first
+        .spans
+        .iter()
+        .chain(&second.spans)
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(ids, expected);
+    assert!(
+        out.stderr.contains(&format!(
+            "Wrote {} bytes to stdout (2 of 2 traces ok, 0 errors)",
+            out.stdout.len()
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // `-o FILE` and `--format`, checked against the exporter's formats.
+    let file = dir.path().join("spans.jsonl");
+    flow(
+        dir.path(),
+        &[
+            s(&b.wasm("exporter")),
+            s(&agent),
+            s(&otlp),
+            "--format",
+            "jsonl",
+            "-o",
+            s(&file),
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(fs::read_to_string(&file).unwrap(), out.stdout);
+    let out = flow(
+        dir.path(),
+        &[s(&b.wasm("exporter")), s(&agent), "--format", "csv"],
+    )
+    .expect_code(2);
+    assert_golden(
+        "run/unknown-format.stderr",
+        &normalize(&normalize(&out.stderr, &guest_target()), dir.path()),
+    );
+}
+
+#[test]
+fn a_transformer_writes_flowtrace_json_lines_that_eval_reads_from_standard_input() {
+    let b = built();
+    let dir = tmp();
+    let agent = b.traces("transformer", "agent-with-emails.json");
+    let otlp = b.traces("transformer", "otlp-agent.json");
+    let out = flow(
+        dir.path(),
+        &[s(&b.wasm("transformer")), s(&agent), s(&otlp)],
+    )
+    .expect_code(0);
+    let traces: Vec<Trace> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(traces.len(), 2);
+    assert!(
+        !out.stdout.contains("jane.doe@example.com"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        traces[0].attribute("flowtrace.redacted.emails"),
+        Some(&flowtrace_plugins::trace::AttributeValue::Integer(4))
+    );
+    let original = &parse_traces(&fs::read(&agent).unwrap()).unwrap()[0];
+    assert_eq!(traces[0].id, original.id);
+    assert_eq!(traces[0].spans.len(), original.spans.len());
+
+    // The pipe: `run redactor traces | eval checker -`.
+    let mut transformer = guest(dir.path())
+        .args(["run", s(&b.wasm("transformer")), s(&agent), s(&otlp)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let piped = transformer.stdout.take().unwrap();
+    let eval = guest(dir.path())
+        .args([
+            "eval",
+            s(&b.wasm("evaluator")),
+            "-",
+            "--message-format",
+            "json",
+        ])
+        .stdin(piped)
+        .output()
+        .unwrap();
+    assert!(transformer.wait().unwrap().success());
+    assert_eq!(eval.status.code(), Some(0));
+    let results: Vec<Value> = String::from_utf8(eval.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|m: &Value| m["reason"] == "eval-result")
+        .collect();
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["trace-id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [traces[0].id.as_str(), traces[1].id.as_str()]);
+    assert!(
+        results.iter().all(|r| r["file"] == "<stdin>"),
+        "{results:?}"
+    );
+
+    // `run` reads standard input too.
+    let mut child = guest(dir.path())
+        .args(["run", s(&b.wasm("transformer")), "-", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&fs::read(&agent).unwrap())
+        .unwrap();
+    let again = child.wait_with_output().unwrap();
+    assert!(again.status.success());
+    assert_eq!(
+        String::from_utf8(again.stdout).unwrap(),
+        out.stdout.lines().next().unwrap().to_string() + "\n"
+    );
+}
+
+#[test]
+fn bad_input_is_an_error_on_its_line_and_the_run_goes_on() {
+    let b = built();
+    let dir = tmp();
+    let agent = fs::read_to_string(b.traces("transformer", "agent-with-emails.json")).unwrap();
+    let one_line: Value = serde_json::from_str(&agent).unwrap();
+    let lines = format!("{one_line}\nnot json\n{one_line}\n");
+    fs::write(dir.path().join("traces.jsonl"), lines).unwrap();
+    let out = flow(
+        dir.path(),
+        &[
+            s(&b.wasm("transformer")),
+            "traces.jsonl",
+            "-o",
+            "out.jsonl",
+            "--message-format",
+            "json",
+        ],
+    )
+    .expect_code(0);
+    let results = messages(&out, "run-result");
+    let shape: Vec<(u64, &str)> = results
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(shape, [(1, "ok"), (2, "error"), (3, "ok")]);
+    assert_eq!(results[1]["error"]["kind"], "input");
+    let summary = &messages(&out, "run-summary")[0];
+    assert_eq!(
+        (
+            &summary["inputs"],
+            &summary["ok"],
+            &summary["errors"],
+            &summary["written"]
+        ),
+        (
+            &Value::from(3),
+            &Value::from(2),
+            &Value::from(1),
+            &Value::from(2)
+        )
+    );
+    assert_eq!(summary["kind"], "transformer");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("out.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+
+    // Human output names the line; `--fail-on error` turns it into exit code 3.
+    let out = flow(
+        dir.path(),
+        &[
+            s(&b.wasm("transformer")),
+            "traces.jsonl",
+            "--fail-on",
+            "error",
+        ],
+    )
+    .expect_code(3);
+    assert!(
+        out.stderr
+            .contains("error: traces.jsonl:2: input is not valid JSON"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("error: 1 of 3 traces could not be run"),
+        "{}",
+        out.stderr
+    );
+
+    // The output and the JSON messages cannot share stdout.
+    let out = flow(
+        dir.path(),
+        &[
+            s(&b.wasm("transformer")),
+            "traces.jsonl",
+            "--message-format",
+            "json",
+        ],
+    )
+    .expect_code(2);
+    assert!(
+        out.stderr
+            .contains("the transformer's output and the JSON messages would both go to stdout"),
+        "{}",
+        out.stderr
+    );
+    // A flag of another kind is refused.
+    let out = flow(
+        dir.path(),
+        &[
+            s(&b.wasm("transformer")),
+            "traces.jsonl",
+            "--format",
+            "jsonl",
+        ],
+    )
+    .expect_code(2);
+    assert!(
+        out.stderr.contains("`--format` applies to exporters"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_embedder_embeds_lines_of_text_or_the_texts_of_spans() {
+    let b = built();
+    let dir = tmp();
+    let mut text = b"The refund was approved\n\nWeather in Paris\r\n".to_vec();
+    text.extend_from_slice(b"bad \xff byte\nthe REFUND was approved\n");
+    fs::write(dir.path().join("texts.txt"), &text).unwrap();
+    let out = flow(dir.path(), &[s(&b.wasm("embedder")), "texts.txt"]).expect_code(0);
+    let vectors: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Blank lines are skipped, the line that is not UTF-8 is an error.
+    let lines: Vec<u64> = vectors
+        .iter()
+        .map(|v| v["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 3, 5]);
+    let vector = |i: usize| -> Vec<f64> {
+        vectors[i]["vector"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(vector(0).len(), 64);
+    let cosine = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    assert!(cosine(&vector(0), &vector(2)) > 0.99);
+    assert!(cosine(&vector(0), &vector(1)) < 0.5);
+    assert!(
+        out.stderr
+            .contains("error: texts.txt:4: the line is not UTF-8 text (invalid byte at column 5)"),
+        "{}",
+        out.stderr
+    );
+
+    // `--field output`: the outputs of the spans of traces.
+    let traces = b.traces("transformer", "agent-with-emails.json");
+    let trace = &parse_traces(&fs::read(&traces).unwrap()).unwrap()[0];
+    let out = flow(
+        dir.path(),
+        &[s(&b.wasm("embedder")), s(&traces), "--field", "output"],
+    )
+    .expect_code(0);
+    let spans: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["trace-id"], trace.id.as_str());
+            v["span-id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let with_output: Vec<String> = trace
+        .spans
+        .iter()
+        .filter(|s| s.output.is_some())
+        .map(|s| s.id.clone())
+        .collect();
+    assert!(!with_output.is_empty());
+    assert_eq!(spans, with_output);
+}
+
+#[test]
+fn an_evaluator_runs_as_under_eval_and_a_directory_is_built_first() {
+    let b = built();
+    let dir = tmp();
+    let traces = b.traces("evaluator", "agent.json");
+    let failed = b.traces("evaluator", "failed-tool.json");
+    let args = [s(&traces), s(&failed), "--message-format", "json"];
+    let (plugin_dir, wasm) = (b.dir("evaluator"), b.wasm("evaluator"));
+    let mut with_run = vec![s(&plugin_dir)];
+    with_run.extend_from_slice(&args);
+    let by_run = flow(dir.path(), &with_run).expect_code(0);
+    let mut with_eval = vec!["eval", s(&wasm)];
+    with_eval.extend_from_slice(&args);
+    let by_eval = run(flowtrace(dir.path()), with_eval).expect_code(0);
+    let verdicts = |out: &Run| -> Vec<(String, String)> {
+        messages(out, "eval-result")
+            .iter()
+            .map(|r| {
+                (
+                    r["trace-id"].as_str().unwrap().to_string(),
+                    r["verdict"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&by_run).len(), 2);
+    assert_eq!(verdicts(&by_run), verdicts(&by_eval));
+    assert!(verdicts(&by_run).iter().any(|(_, v)| v == "failed"));
+    let out = flow(
+        dir.path(),
+        &[
+            s(&b.wasm("evaluator")),
+            s(&traces),
+            s(&failed),
+            "--fail-on",
+            "failed",
+        ],
+    )
+    .expect_code(3);
+    assert!(out.stdout.starts_with("traces "), "{}", out.stdout);
+    // `eval` still refuses what is not an evaluator, and says what runs it.
+    let out = run(
+        flowtrace(dir.path()),
+        ["eval", s(&b.wasm("exporter")), s(&traces)],
+    )
+    .expect_code(1);
+    assert!(
+        out.stderr
+            .contains("; `cargo flowtrace run` runs a plugin of any kind"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn run_help() {
+    let dir = tmp();
+    let out = run(flowtrace(dir.path()), ["run", "--help"]).expect_code(0);
+    assert_golden("help/run.txt", &out.stdout);
+}
