@@ -72,7 +72,7 @@ pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;
 pub use plugin::{
-    EffectiveLimits, Evaluation, LoadOptions, Plugin, CONTRACT_VERSION, TRACES_PER_CALL,
+    EffectiveLimits, Evaluation, LoadOptions, Logged, Plugin, CONTRACT_VERSION, TRACES_PER_CALL,
 };
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

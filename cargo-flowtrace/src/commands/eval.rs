@@ -247,6 +247,8 @@ pub(crate) fn evaluate(
                 &record.location(),
                 record.trace_id.as_deref(),
                 record.error.as_ref(),
+                &record.log,
+                record.log_dropped,
             );
         }
         feedback.progress(read, || {

@@ -311,6 +311,8 @@ fn run(
                 &record.location(),
                 record.trace_id.as_deref(),
                 record.error.as_ref(),
+                &record.log,
+                record.log_dropped,
             );
         }
         feedback.progress(read, || {

@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
+use flowtrace_plugins::services::CallLog;
 use flowtrace_plugins::trace::Trace;
-use flowtrace_plugins::{Plugin, PreparedTrace};
+use flowtrace_plugins::{CallError, Logged, Plugin, PreparedTrace};
 
 use super::engine::{self, Origin, Work};
 use super::input::{self, Item};
-use super::report::{Embedded, Output, RecordError, RunRecord, Status};
+use super::report::{self, Embedded, Output, RecordError, RunRecord, Status};
 
 /// A span's text that an embedder embeds (`--field`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,9 +60,10 @@ impl Work for ApplyWork<'_> {
                         progress: item.progress,
                         started: Instant::now(),
                     };
-                    let outcome = input::text_of(item.payload)
-                        .map_err(RecordError::input)
-                        .and_then(|text| self.embed(vec![(None, text)]));
+                    let outcome = match input::text_of(item.payload) {
+                        Ok(text) => self.embed(vec![(None, text)]),
+                        Err(message) => (Err(RecordError::input(message)), CallLog::default()),
+                    };
                     record(origin, outcome)
                 })
                 .collect();
@@ -69,7 +71,10 @@ impl Work for ApplyWork<'_> {
         engine::traces_of(self.plugin.runtime(), names, items)
             .into_iter()
             .map(|(origin, prepared)| {
-                let outcome = prepared.and_then(|trace| self.call(&trace));
+                let outcome = match prepared {
+                    Ok(trace) => self.call(&trace),
+                    Err(error) => (Err(error), CallLog::default()),
+                };
                 record(origin, outcome)
             })
             .collect()
@@ -77,19 +82,15 @@ impl Work for ApplyWork<'_> {
 }
 
 impl ApplyWork<'_> {
-    /// The plugin's output for one trace.
-    fn call(&self, trace: &PreparedTrace) -> Result<Output, RecordError> {
+    /// The plugin's output for one trace, and what the call logged.
+    fn call(&self, trace: &PreparedTrace) -> Called {
         let plugin = self.plugin;
-        let call = |e| RecordError::of_call(&e);
+        let traces = std::slice::from_ref(trace);
         match &self.apply {
-            Apply::Export { format } => plugin
-                .export(format, std::slice::from_ref(trace))
-                .map(Output::Export)
-                .map_err(call),
-            Apply::Transform => plugin
-                .transform(std::slice::from_ref(trace))
-                .map(Output::Traces)
-                .map_err(call),
+            Apply::Export { format } => {
+                settle(plugin.export_logged(format, traces), Output::Export)
+            }
+            Apply::Transform => settle(plugin.transform_logged(traces), Output::Traces),
             Apply::Embed { field } => {
                 let field = field.unwrap_or(SpanField::Output);
                 self.embed(span_texts(trace.trace(), field))
@@ -98,23 +99,33 @@ impl ApplyWork<'_> {
     }
 
     /// Embed `texts`, each with the span it comes from; no call for no text.
-    fn embed(&self, texts: Vec<(Option<String>, String)>) -> Result<Output, RecordError> {
+    fn embed(&self, texts: Vec<(Option<String>, String)>) -> Called {
         if texts.is_empty() {
-            return Ok(Output::Vectors(Vec::new()));
+            return (Ok(Output::Vectors(Vec::new())), CallLog::default());
         }
         let (spans, texts): (Vec<Option<String>>, Vec<String>) = texts.into_iter().unzip();
-        let vectors = self
-            .plugin
-            .embed(&texts)
-            .map_err(|e| RecordError::of_call(&e))?;
-        Ok(Output::Vectors(
-            spans
-                .into_iter()
-                .zip(vectors)
-                .map(|(span_id, vector)| Embedded { span_id, vector })
-                .collect(),
-        ))
+        settle(self.plugin.embed_logged(&texts), |vectors| {
+            Output::Vectors(
+                spans
+                    .into_iter()
+                    .zip(vectors)
+                    .map(|(span_id, vector)| Embedded { span_id, vector })
+                    .collect(),
+            )
+        })
     }
+}
+
+/// What a call gave, and what it logged.
+type Called = (Result<Output, RecordError>, CallLog);
+
+/// A call's value as an output, its error as a record's.
+fn settle<T>(logged: Logged<Result<T, CallError>>, output: impl FnOnce(T) -> Output) -> Called {
+    let value = logged
+        .value
+        .map(output)
+        .map_err(|e| RecordError::of_call(&e));
+    (value, logged.log)
 }
 
 /// The `field` text of every span of `trace` that has one, with the span's id.
@@ -133,7 +144,8 @@ fn span_texts(trace: &Trace, field: SpanField) -> Vec<(Option<String>, String)> 
 }
 
 /// The record of one unit of input.
-fn record(origin: Origin, outcome: Result<Output, RecordError>) -> (RunRecord, u64) {
+fn record(origin: Origin, (outcome, log): Called) -> (RunRecord, u64) {
+    let (log, log_dropped) = report::log_of(log);
     let (status, output, error) = match outcome {
         Ok(output) => (Status::Ok, output, None),
         Err(error) => (Status::Error, Output::Nothing, Some(error)),
@@ -151,6 +163,8 @@ fn record(origin: Origin, outcome: Result<Output, RecordError>) -> (RunRecord, u
         status,
         written,
         error,
+        log,
+        log_dropped,
         exec_time: origin.started.elapsed(),
         output,
     };

@@ -4,7 +4,7 @@ use flowtrace_plugins::{Evaluation, Plugin, PreparedTrace};
 
 use super::engine::{self, Origin, Work};
 use super::input::Item;
-use super::report::{EvalRecord, RecordError, Verdict};
+use super::report::{self, EvalRecord, RecordError, Verdict};
 
 /// Evaluate every trace with one plugin.
 pub struct Evaluate<'p> {
@@ -57,6 +57,8 @@ pub fn pending(
                 verdict: Verdict::Error,
                 result: None,
                 error,
+                log: Vec::new(),
+                log_dropped: 0,
             },
             origin.progress,
         ));
@@ -67,6 +69,7 @@ pub fn pending(
 /// Fill in `record` with the plugin's verdict.
 pub fn settle(record: &mut EvalRecord, evaluation: Evaluation) {
     record.exec_time += evaluation.exec_time;
+    (record.log, record.log_dropped) = report::log_of(evaluation.log);
     match evaluation.result {
         Ok(result) => {
             record.verdict = if result.passed {

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use flowtrace_plugins::services::LogLine;
+
 use super::input::TraceFile;
 use super::report::RecordError;
 use crate::term::{Progress, Term};
@@ -50,13 +52,23 @@ impl<'t> Feedback<'t> {
     }
 
     /// Show an error in human output (the first [`ERRORS_SHOWN`]), with what the plugin
-    /// logged.
-    pub fn error(&mut self, location: &str, trace_id: Option<&str>, error: Option<&RecordError>) {
+    /// logged on it under it (`dropped`: older lines not kept).
+    pub fn error(
+        &mut self,
+        location: &str,
+        trace_id: Option<&str>,
+        error: Option<&RecordError>,
+        log: &[LogLine],
+        dropped: usize,
+    ) {
         if !self.term.is_human() {
             return;
         }
         if self.errors < ERRORS_SHOWN {
             self.term.error(error_line(location, trace_id, error));
+            if !log.is_empty() {
+                self.term.stderr_line(log_text(log, dropped).trim_end());
+            }
         }
         self.errors += 1;
     }
@@ -98,6 +110,28 @@ impl<'t> Feedback<'t> {
             ),
         );
     }
+}
+
+/// `plugin log:` and each line as `  [level] text`, control characters neutralised, as `test`
+/// shows a failed case's log.
+fn log_text(log: &[LogLine], dropped: usize) -> String {
+    let mut out = String::from("plugin log:\n");
+    if dropped > 0 {
+        out.push_str(&format!("  ({dropped} earlier lines not kept)\n"));
+    }
+    for line in log {
+        let text = crate::term::sanitize(&line.message);
+        let mut lines = text.lines();
+        out.push_str(&format!(
+            "  [{}] {}\n",
+            line.level.as_str(),
+            lines.next().unwrap_or_default()
+        ));
+        for more in lines {
+            out.push_str(&format!("    {more}\n"));
+        }
+    }
+    out
 }
 
 /// `traces.jsonl:12: trace `abc`: trapped: ...`, control characters neutralised.

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use flowtrace_plugins::results::{EvalResult, MetricValue};
+use flowtrace_plugins::services::{CallLog, LogLine};
 use flowtrace_plugins::trace::Trace;
 use flowtrace_plugins::{CallError, CallFailure, PrepareError};
 use serde::Serialize;
@@ -69,6 +70,12 @@ impl ErrorKind {
             _ => ErrorKind::Host,
         }
     }
+}
+
+/// A call's log as a record holds it: the lines, and how many were dropped.
+pub fn log_of(log: CallLog) -> (Vec<LogLine>, usize) {
+    let dropped = log.dropped();
+    (log.into_lines(), dropped)
 }
 
 /// Why a trace has no result.
@@ -140,6 +147,13 @@ pub struct EvalRecord {
     /// Why there is no result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RecordError>,
+    /// The last lines the plugin logged on it (at most 50 lines or 16 KiB, the older lines
+    /// dropped first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogLine>,
+    /// How many older lines were dropped to stay within those bounds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub log_dropped: usize,
     /// Wall-clock time of the call, parsing the line included, in seconds.
     #[serde(serialize_with = "seconds")]
     pub exec_time: Duration,
@@ -157,6 +171,10 @@ impl EvalRecord {
             None => self.file.clone(),
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -218,6 +236,14 @@ pub struct RunRecord {
     /// Why there is no output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RecordError>,
+    /// The last lines the plugin logged on it (at most 50 lines or 16 KiB, the older lines
+    /// dropped first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogLine>,
+    /// How many older lines were dropped to stay within those bounds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub log_dropped: usize,
+
     /// Wall-clock time of the call, parsing the input included, in seconds.
     #[serde(serialize_with = "seconds")]
     pub exec_time: Duration,
@@ -494,6 +520,8 @@ mod tests {
                 findings: Vec::new(),
             }),
             error: None,
+            log: Vec::new(),
+            log_dropped: 0,
             exec_time: Duration::from_millis(2),
         }
     }

@@ -461,3 +461,147 @@ fn run_help() {
     let out = run(flowtrace(dir.path()), ["run", "--help"]).expect_code(0);
     assert_golden("help/run.txt", &out.stdout);
 }
+
+/// The evaluator template, changed to log: `evaluating <id>` on every trace, a line on its
+/// stdout, and for a trace of more than 5 spans 60 numbered lines and then an error.
+fn logging_evaluator(dir: &Path) -> PathBuf {
+    let plugin = new_plugin(dir, "run-logger", "rust-evaluator");
+    crate::build::edit(
+        &plugin.join("src/lib.rs"),
+        "        let max_ms: u64 = config::get(\"max-span-ms\")?;",
+        "        flowtrace_plugin_sdk::info!(\"evaluating {}\", trace.id());\n\
+         println!(\"from stdout\");\n\
+         if trace.span_count() > 5 {\n\
+             for i in 0..60 { flowtrace_plugin_sdk::warn!(\"line {i}\"); }\n\
+             return Err(PluginError::failed(\"too many spans\"));\n\
+         }\n\
+         let max_ms: u64 = config::get(\"max-span-ms\")?;",
+    );
+    plugin
+}
+
+/// `count` JSON lines of traces `t-<i>`, trace `i` with `spans(i)` spans.
+fn numbered_traces(count: usize, spans: impl Fn(usize) -> usize) -> String {
+    let mut text = String::new();
+    for i in 0..count {
+        let mut trace = flowtrace_plugins::testing::trace_with_spans(spans(i));
+        trace.id = format!("t-{i}");
+        text.push_str(&serde_json::to_string(&trace).unwrap());
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn each_traces_plugin_log_is_in_its_result_and_under_its_error() {
+    let dir = tmp();
+    let plugin = logging_evaluator(dir.path());
+    // 20 traces (batch calls of 16 and 4), every 7th with 6 spans: an error after 60 lines.
+    let big = |i: usize| if i % 7 == 3 { 6 } else { 2 };
+    fs::write(dir.path().join("traces.jsonl"), numbered_traces(20, big)).unwrap();
+    let out = run(
+        guest(dir.path()),
+        [
+            "eval",
+            s(&plugin),
+            "traces.jsonl",
+            "--message-format",
+            "json",
+            "-j",
+            "2",
+        ],
+    )
+    .expect_code(0);
+    let results = messages(&out, "eval-result");
+    assert_eq!(results.len(), 20);
+    for (i, result) in results.iter().enumerate() {
+        let log = result["log"].as_array().unwrap();
+        let texts: Vec<&str> = log.iter().map(|l| l["message"].as_str().unwrap()).collect();
+        if big(i) == 6 {
+            // The last 50 of the 62 lines, the older ones counted.
+            assert_eq!(result["verdict"], "error", "{result}");
+            assert_eq!(texts.len(), 50, "{result}");
+            assert_eq!(texts[0], "line 10");
+            assert_eq!(texts[49], "line 59");
+            assert_eq!(result["log-dropped"], 12);
+            assert_eq!(log[49]["level"], "warn");
+        } else {
+            // Its own lines only, however the traces were batched.
+            assert_eq!(
+                texts,
+                [format!("evaluating t-{i}").as_str(), "from stdout"],
+                "{result}"
+            );
+            assert_eq!(log[0]["level"], "info");
+            assert!(result.get("log-dropped").is_none());
+        }
+    }
+
+    // Human output: the log under the error.
+    let out = run(guest(dir.path()), ["eval", s(&plugin), "traces.jsonl"]).expect_code(0);
+    let at = out
+        .stderr
+        .find("error: traces.jsonl:4: trace `t-3`: plugin error: ")
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    let after: Vec<&str> = out.stderr[at..].lines().skip(1).take(4).collect();
+    assert_eq!(
+        after,
+        [
+            "plugin log:",
+            "  (12 earlier lines not kept)",
+            "  [warn] line 10",
+            "  [warn] line 11"
+        ]
+    );
+}
+
+#[test]
+fn a_transformers_log_is_in_its_run_results() {
+    let b = built();
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "run-logging-redactor", "rust-transformer");
+    crate::build::edit(
+        &plugin.join("src/lib.rs"),
+        "        let replacement: String = config::get(\"replacement\")?;",
+        "        let replacement: String = config::get(\"replacement\")?;\n\
+         flowtrace_plugin_sdk::info!(\"redacting {}\", traces[0].id());\n\
+         if traces[0].span_count() == 0 { return Err(PluginError::failed(\"no spans\")); }",
+    );
+    let agent = b.traces("transformer", "agent-with-emails.json");
+    let trace = &parse_traces(&fs::read(&agent).unwrap()).unwrap()[0];
+    let empty = dir.path().join("empty.json");
+    fs::write(&empty, r#"{"id": "empty", "spans": []}"#).unwrap();
+    let out = run(
+        guest(dir.path()),
+        [
+            "run",
+            s(&plugin),
+            s(&agent),
+            s(&empty),
+            "-o",
+            "out.jsonl",
+            "--message-format",
+            "json",
+        ],
+    )
+    .expect_code(0);
+    let results = messages(&out, "run-result");
+    let logs: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap(),
+                r["log"][0]["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let first = format!("redacting {}", trace.id);
+    assert_eq!(logs, [("ok", first.as_str()), ("error", "redacting empty")]);
+    let out = run(guest(dir.path()), ["run", s(&plugin), s(&empty), "-q"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("plugin error: no spans\nplugin log:\n  [info] redacting empty\n"),
+        "{}",
+        out.stderr
+    );
+}

@@ -25,7 +25,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::bindings;
 use crate::manifest::{Capabilities, ConfigValue, PluginId};
 use batch::{BatchScope, KvStage};
-use services::{EmbeddingProvider, HttpStub, KvStore, LogLevel, LogSink, TraceProvider};
+use services::{CallLog, EmbeddingProvider, HttpStub, KvStore, LogLevel, LogSink, TraceProvider};
 
 /// Most bytes of log text one call may write; past it, one notice and then silence.
 const MAX_LOG_BYTES_PER_CALL: usize = 1 << 20;
@@ -100,6 +100,8 @@ pub(crate) struct CallScope {
     pub(crate) denials: Mutex<Vec<Denial>>,
     /// Set for a batch call: its log lines are held back here until its outcome is known.
     pub(crate) batch: Option<BatchScope>,
+    /// The last lines of a single call, for its caller (a batch call's are held back).
+    tail: Mutex<CallLog>,
 }
 
 impl CallScope {
@@ -109,7 +111,13 @@ impl CallScope {
             logged: AtomicUsize::new(0),
             denials: Mutex::new(Vec::new()),
             batch,
+            tail: Mutex::new(CallLog::default()),
         }
+    }
+
+    /// The last lines this call logged (taken: a second call gets none).
+    pub(crate) fn take_log(&self) -> CallLog {
+        std::mem::take(&mut *self.tail.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Log one line within the per-call budget (held back in a batch call).
@@ -128,7 +136,13 @@ impl CallScope {
     fn emit(&self, level: LogLevel, message: &str) {
         match &self.batch {
             Some(batch) => batch.hold(level, message),
-            None => self.ctx.services.log.log(&self.ctx.id, level, message),
+            None => {
+                self.ctx.services.log.log(&self.ctx.id, level, message);
+                self.tail
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(level, message);
+            }
         }
     }
 
