@@ -6,6 +6,7 @@
 //! [`Command::exec`]. The exit codes are appended to its `--help` automatically.
 
 pub mod build;
+pub mod diff;
 pub mod disable;
 pub mod doctor;
 pub mod enable;
@@ -41,6 +42,7 @@ pub enum Command {
     Inspect(inspect::InspectCommand),
     Eval(eval::EvalCommand),
     Run(run::RunCommand),
+    Diff(diff::DiffCommand),
     Doctor(doctor::DoctorCommand),
     Package(package::PackageCommand),
     Publish(publish::PublishCommand),
@@ -65,6 +67,7 @@ impl Command {
             Command::Inspect(command) => command.exec(cx),
             Command::Eval(command) => command.exec(cx),
             Command::Run(command) => command.exec(cx),
+            Command::Diff(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
             Command::Package(command) => command.exec(cx),
             Command::Publish(command) => command.exec(cx),

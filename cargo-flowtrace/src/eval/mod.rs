@@ -11,6 +11,7 @@
 //! - [`report`]: the per-trace records (`eval-result`, `run-result`) and the summaries.
 
 pub mod apply;
+pub mod diff;
 pub mod engine;
 pub mod evaluate;
 pub mod feedback;
