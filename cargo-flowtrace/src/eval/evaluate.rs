@@ -33,11 +33,14 @@ impl Work for Evaluate<'_> {
     }
 }
 
+/// Records, each with the bytes of input read up to its item.
+pub type Records = Vec<(EvalRecord, u64)>;
+
 /// The records of `units`, errors settled and the others waiting for their evaluation; and
 /// the traces to evaluate, each with the index of its record.
 pub fn pending(
     units: Vec<(Origin, Result<PreparedTrace, RecordError>)>,
-) -> (Vec<(EvalRecord, u64)>, Vec<(usize, PreparedTrace)>) {
+) -> (Records, Vec<(usize, PreparedTrace)>) {
     let mut records = Vec::with_capacity(units.len());
     let mut traces = Vec::new();
     for (origin, prepared) in units {

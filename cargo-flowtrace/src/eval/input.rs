@@ -498,16 +498,38 @@ mod tests {
     }
 
     fn items(text: &str) -> Vec<Item> {
+        items_as(text.as_bytes(), Reading::Traces)
+    }
+
+    fn items_as(bytes: &[u8], reading: Reading) -> Vec<Item> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, bytes).unwrap();
         let file = open_all(std::slice::from_ref(&path)).unwrap().remove(0);
         let mut out = Vec::new();
-        read(0, file, 0, &mut |item| {
+        read(0, file, reading, 0, &mut |item| {
             out.push(item);
             true
         });
         out
+    }
+
+    #[test]
+    fn texts_come_one_per_non_blank_line_without_the_line_ending() {
+        // Even a line that looks like a trace, or a file that looks like protobuf, is text.
+        let got = items_as(
+            b"{\"id\":\"a\"}\r\n\n  \nbad \xff\nlast",
+            Reading::Texts,
+        );
+        let lines: Vec<_> = got.iter().map(|i| i.line).collect();
+        assert_eq!(lines, [Some(1), Some(4), Some(5)]);
+        let texts: Vec<_> = got.into_iter().map(|i| text_of(i.payload)).collect();
+        assert_eq!(texts[0].as_deref(), Ok("{\"id\":\"a\"}"));
+        assert_eq!(
+            texts[1].as_ref().unwrap_err(),
+            "the line is not UTF-8 text (invalid byte at column 5)"
+        );
+        assert_eq!(texts[2].as_deref(), Ok("last"));
     }
 
     #[test]
