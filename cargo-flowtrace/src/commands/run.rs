@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::eval::{self, EvalOptions, FailOn};
 use crate::context::Context;
 use crate::error::ResultExt;
-use crate::eval::apply::{Apply, ApplyWork, SpanField};
+use crate::eval::apply::{Apply, ApplyWork, SpanField, TraceFormat};
 use crate::eval::engine;
 use crate::eval::feedback::Feedback;
 use crate::eval::input::{self, Reading};
@@ -33,7 +33,8 @@ use crate::exit_codes;
 ///   CSV rows), not for one document holding every trace.
 /// - transformer: the transformed traces as Flowtrace JSON lines, one trace per line, which
 ///   `eval` and `run` read back (`cargo flowtrace run redactor traces.json | cargo
-///   flowtrace eval checker -`).
+///   flowtrace eval checker -`); with `--to otlp`, as OTLP/JSON exports, one per trace and
+///   line (a trace whose ids are not OpenTelemetry's hex ids is then an error).
 /// - embedder: one JSON line per vector, `{"file", "line", "vector"}`, for each line of the
 ///   input files (texts, one per line; blank lines are skipped); with `--field output` (or
 ///   `input`) the input files are traces, and each span's output (or input) is embedded,
@@ -78,6 +79,11 @@ pub struct RunCommand {
     /// Exporter: the format to export in [default: the first the exporter lists]
     #[arg(long, value_name = "NAME")]
     pub format: Option<String>,
+
+    /// Transformer: write the traces as Flowtrace JSON lines (`flowtrace`) or as OTLP/JSON,
+    /// one export per trace and line (`otlp`) [default: flowtrace]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub to: Option<TraceFormat>,
 
     /// Embedder: read traces, and embed this text of each span (spans without one are
     /// skipped) [default: the input files are text, one per line]
@@ -162,7 +168,9 @@ impl RunCommand {
             PluginKind::Exporter => Apply::Export {
                 format: self.format(&loaded)?,
             },
-            PluginKind::Transformer => Apply::Transform,
+            PluginKind::Transformer => Apply::Transform {
+                to: self.to.unwrap_or_default(),
+            },
             PluginKind::Embedder => Apply::Embed { field: self.field },
             PluginKind::Evaluator => unreachable!("evaluators are run by `eval` above"),
         };
@@ -179,8 +187,9 @@ impl RunCommand {
 
     /// Refuse the flags of other kinds.
     fn check_flags(&self, kind: PluginKind) -> Result<()> {
-        let given: [(&str, bool, PluginKind); 4] = [
+        let given: [(&str, bool, PluginKind); 5] = [
             ("--format", self.format.is_some(), PluginKind::Exporter),
+            ("--to", self.to.is_some(), PluginKind::Transformer),
             ("--field", self.field.is_some(), PluginKind::Embedder),
             ("--junit", self.junit.is_some(), PluginKind::Evaluator),
             (
@@ -253,6 +262,11 @@ fn write_output(out: &mut dyn Write, record: &RunRecord, name: &str) -> Result<(
                 eval::write_line(out, trace, name)?;
             }
         }
+        Output::Exports(exports) => {
+            for export in exports {
+                eval::write_line(out, export, name)?;
+            }
+        }
         Output::Vectors(vectors) => {
             for embedded in vectors {
                 let line = VectorLine {
@@ -284,7 +298,7 @@ fn run(
     let kind = plugin.manifest().plugin.kind;
     let (verb, unit, noun) = match &apply {
         Apply::Export { .. } => ("Exporting", "bytes", "trace"),
-        Apply::Transform => ("Transforming", "traces", "trace"),
+        Apply::Transform { .. } => ("Transforming", "traces", "trace"),
         Apply::Embed { field: None } => ("Embedding", "vectors", "text"),
         Apply::Embed { field: Some(_) } => ("Embedding", "vectors", "trace"),
     };

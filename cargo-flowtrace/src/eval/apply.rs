@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use flowtrace_plugins::services::CallLog;
-use flowtrace_plugins::trace::Trace;
+use flowtrace_plugins::trace::{to_otlp_json, Trace};
 use flowtrace_plugins::{CallError, Logged, Plugin, PreparedTrace};
 
 use super::engine::{self, Origin, Work};
 use super::input::{self, Item};
-use super::report::{self, Embedded, Output, RecordError, RunRecord, Status};
+use super::report::{self, Embedded, ErrorKind, Output, RecordError, RunRecord, Status};
 
 /// A span's text that an embedder embeds (`--field`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,6 +20,16 @@ pub enum SpanField {
     Input,
 }
 
+/// How `run` writes traces (`--to`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TraceFormat {
+    /// Flowtrace JSON, one trace per line.
+    #[default]
+    Flowtrace,
+    /// OTLP/JSON, one export (`{"resourceSpans": ...}`) per trace and line.
+    Otlp,
+}
+
 /// What `run` asks of the plugin.
 #[derive(Debug, Clone)]
 pub enum Apply {
@@ -28,8 +38,11 @@ pub enum Apply {
         /// The exporter's format name.
         format: String,
     },
-    /// Transform each trace.
-    Transform,
+    /// Transform each trace, written as `to` says.
+    Transform {
+        /// The format of the traces written.
+        to: TraceFormat,
+    },
     /// Embed each line of text, or with `field` the texts of each trace's spans.
     Embed {
         /// Which text of each span; `None`: the input is text, one per line.
@@ -90,7 +103,14 @@ impl ApplyWork<'_> {
             Apply::Export { format } => {
                 settle(plugin.export_logged(format, traces), Output::Export)
             }
-            Apply::Transform => settle(plugin.transform_logged(traces), Output::Traces),
+            Apply::Transform { to } => {
+                let (outcome, log) = settle(plugin.transform_logged(traces), Output::Traces);
+                let outcome = match (outcome, to) {
+                    (Ok(Output::Traces(traces)), TraceFormat::Otlp) => otlp(&traces),
+                    (outcome, _) => outcome,
+                };
+                (outcome, log)
+            }
             Apply::Embed { field } => {
                 let field = field.unwrap_or(SpanField::Output);
                 self.embed(span_texts(trace.trace(), field))
@@ -114,6 +134,19 @@ impl ApplyWork<'_> {
             )
         })
     }
+}
+
+/// `traces` as OTLP/JSON exports; a trace OTLP cannot hold is the record's error.
+fn otlp(traces: &[Trace]) -> Result<Output, RecordError> {
+    traces
+        .iter()
+        .map(to_otlp_json)
+        .collect::<Result<Vec<_>, _>>()
+        .map(Output::Exports)
+        .map_err(|e| RecordError {
+            kind: ErrorKind::InvalidResult,
+            message: format!("a transformed trace cannot be written as OTLP/JSON: {e}"),
+        })
 }
 
 /// What a call gave, and what it logged.
@@ -154,6 +187,7 @@ fn record(origin: Origin, (outcome, log): Called) -> (RunRecord, u64) {
         Output::Nothing => None,
         Output::Export(bytes) => Some(bytes.len() as u64),
         Output::Traces(traces) => Some(traces.len() as u64),
+        Output::Exports(exports) => Some(exports.len() as u64),
         Output::Vectors(vectors) => Some(vectors.len() as u64),
     };
     let record = RunRecord {

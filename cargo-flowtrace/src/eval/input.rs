@@ -517,10 +517,7 @@ mod tests {
     #[test]
     fn texts_come_one_per_non_blank_line_without_the_line_ending() {
         // Even a line that looks like a trace, or a file that looks like protobuf, is text.
-        let got = items_as(
-            b"{\"id\":\"a\"}\r\n\n  \nbad \xff\nlast",
-            Reading::Texts,
-        );
+        let got = items_as(b"{\"id\":\"a\"}\r\n\n  \nbad \xff\nlast", Reading::Texts);
         let lines: Vec<_> = got.iter().map(|i| i.line).collect();
         assert_eq!(lines, [Some(1), Some(4), Some(5)]);
         let texts: Vec<_> = got.into_iter().map(|i| text_of(i.payload)).collect();

@@ -201,6 +201,8 @@ pub enum Output {
     Export(Vec<u8>),
     /// A transformer's traces for one trace (none, when it dropped it).
     Traces(Vec<Trace>),
+    /// A transformer's traces for one trace, each as an OTLP/JSON export (`--to otlp`).
+    Exports(Vec<serde_json::Value>),
     /// An embedder's vectors: for one line of text, or for the spans of one trace.
     Vectors(Vec<Embedded>),
 }

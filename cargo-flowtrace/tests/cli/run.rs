@@ -605,3 +605,98 @@ fn a_transformers_log_is_in_its_run_results() {
         out.stderr
     );
 }
+
+#[test]
+fn a_transformer_writes_otlp_json_with_to_otlp_and_eval_reads_it_back() {
+    let b = built();
+    let dir = tmp();
+    let agent = b.traces("transformer", "agent-with-emails.json");
+    let otlp = b.traces("transformer", "otlp-agent.json");
+    let flowtrace_out = dir.path().join("flowtrace.jsonl");
+    let otlp_out = dir.path().join("otlp.jsonl");
+    let wasm = b.wasm("transformer");
+    flow(
+        dir.path(),
+        &[s(&wasm), s(&agent), s(&otlp), "-o", s(&flowtrace_out)],
+    )
+    .expect_code(0);
+    flow(
+        dir.path(),
+        &[
+            s(&wasm),
+            s(&agent),
+            s(&otlp),
+            "--to",
+            "otlp",
+            "-o",
+            s(&otlp_out),
+        ],
+    )
+    .expect_code(0);
+    let text = fs::read_to_string(&otlp_out).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    assert!(
+        text.lines().all(|l| l.starts_with("{\"resourceSpans\":")),
+        "{text}"
+    );
+    assert!(!text.contains("jane.doe@example.com"));
+    // The same traces, read back from either format: the same facts, the same verdicts.
+    let from_flowtrace = parse_traces(&fs::read(&flowtrace_out).unwrap()).unwrap();
+    let from_otlp = parse_traces(text.as_bytes()).unwrap();
+    assert_eq!(from_flowtrace.len(), from_otlp.len());
+    for (a, b) in from_flowtrace.iter().zip(&from_otlp) {
+        assert_eq!(a.id, b.id);
+        let facts = |t: &Trace| -> Vec<String> {
+            t.spans
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} {:?} {:?} {:?} {:?} {:?} {:?}",
+                        s.id, s.kind, s.status, s.input, s.output, s.model, s.usage
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(facts(a), facts(b));
+    }
+    let verdicts = |file: &Path| -> Vec<Value> {
+        let out = run(
+            flowtrace(dir.path()),
+            [
+                "eval",
+                s(&b.wasm("evaluator")),
+                s(file),
+                "--message-format",
+                "json",
+            ],
+        )
+        .expect_code(0);
+        messages(&out, "eval-result")
+            .into_iter()
+            .map(|r| serde_json::json!([r["trace-id"], r["verdict"], r["score"], r["metrics"]]))
+            .collect()
+    };
+    assert_eq!(verdicts(&flowtrace_out), verdicts(&otlp_out));
+
+    // A trace whose ids OTLP cannot hold is that trace's error.
+    let lines = format!(
+        "{}\n{}\n",
+        r#"{"id": "not-hex", "spans": [{"id": "s", "name": "x"}]}"#,
+        fs::read_to_string(&flowtrace_out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+    );
+    fs::write(dir.path().join("mixed.jsonl"), lines).unwrap();
+    let out = flow(dir.path(), &[s(&wasm), "mixed.jsonl", "--to", "otlp"]).expect_code(0);
+    assert_eq!(out.stdout.lines().count(), 1);
+    assert!(
+        out.stderr.contains(
+            "error: mixed.jsonl:1: trace `not-hex`: a transformed trace cannot be written as \
+             OTLP/JSON: trace id `not-hex` is not 32 hex digits, as OTLP requires"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -120,6 +120,7 @@ mod formats;
 mod genai;
 mod model;
 mod otlp;
+mod otlp_out;
 mod otlp_proto;
 mod otlp_value;
 mod protobuf;
@@ -128,6 +129,7 @@ pub use error::TraceError;
 pub use facts::{Message, MessageDirection, SpanError, ToolCall};
 pub use formats::{from_otlp_json, from_otlp_value, parse_json_line, parse_traces, TraceReader};
 pub use model::*;
+pub use otlp_out::{to_otlp_json, ToOtlpError};
 pub use protobuf::{
     parse_protobuf_record, Encoding, Framing, ProtobufRecord, ProtobufRecords, MAX_INFLATED_BYTES,
     MAX_RECORD_BYTES,
