@@ -249,9 +249,18 @@ pub(crate) fn over_traces(
     (records, summary)
 }
 
-/// Load `source` as the evaluator `diff` compares.
-pub(crate) fn load(cx: &Context, source: &PluginSource) -> Result<LoadedPlugin> {
-    source::load(cx, source, &LoadRequest::default(), Some(EXPECTED))
+/// Load `source` as the evaluator `diff` compares, its `fs-read` paths relative to
+/// `data_dir`.
+pub(crate) fn load(
+    cx: &Context,
+    source: &PluginSource,
+    data_dir: &std::path::Path,
+) -> Result<LoadedPlugin> {
+    let request = LoadRequest {
+        data_dir: Some(data_dir.to_path_buf()),
+        ..LoadRequest::default()
+    };
+    source::load(cx, source, &request, Some(EXPECTED))
 }
 
 /// Show `summary` as `diff` does.

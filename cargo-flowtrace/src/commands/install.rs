@@ -254,13 +254,16 @@ fn compare_with_previous(
         return Ok(());
     }
     let id = &outcome.id;
+    // Each version reads its `fs-read` paths from the plugin directory, as `test` does.
     let a = diff::load(
         cx,
         &PluginSource::Installed(id.clone(), Some(previous.clone())),
+        dir,
     )?;
     let b = diff::load(
         cx,
         &PluginSource::Installed(id.clone(), Some(outcome.version.clone())),
+        dir,
     )?;
     term.status(
         "Comparing",

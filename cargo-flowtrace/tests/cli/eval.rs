@@ -1005,7 +1005,10 @@ fn eval_of_a_batch_with_a_trap_evaluates_every_trace_once() {
     // The guest's log line of the trapping trace, once in the log, and once under its error.
     let logged = out.stderr.matches("flowtrace::plugin: trapping").count();
     assert_eq!(logged, 1, "{}", out.stderr);
-    let shown = out.stderr.matches("plugin log:\n  [warn] trapping\n").count();
+    let shown = out
+        .stderr
+        .matches("plugin log:\n  [warn] trapping\n")
+        .count();
     assert_eq!(shown, 1, "{}", out.stderr);
 }
 
@@ -1033,7 +1036,12 @@ fn eval_of_a_looping_trace_costs_one_deadline() {
     assert_eq!(logged, 1, "{}", out.stderr);
     assert_eq!(records[5]["log"][0]["message"], "looping", "{}", records[5]);
     assert_eq!(records[5]["log"].as_array().unwrap().len(), 1);
-    assert_eq!(out.stderr.matches("  [warn] looping").count(), 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("  [warn] looping").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     // Its time is what it spent: its deadline, not nothing and not two.
     let spent = records[5]["exec-time"].as_f64().unwrap();
     assert!((0.2..0.4).contains(&spent), "exec-time {spent}");
