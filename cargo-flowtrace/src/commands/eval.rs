@@ -50,9 +50,11 @@ use crate::junit;
 /// Human output: `Evaluating` and `Finished` status lines, the first errors, and a summary
 /// table on stdout (traces, passed, failed, errors, mean score, and the mean, min and max of
 /// every numeric or boolean metric). `--output <file>` writes one JSON object per trace
-/// (`file`, `line`, `trace-id`, `verdict`, the result's fields, `error`); `--output -` writes
-/// them to stdout and the summary to stderr. `--message-format json` writes an `eval-result`
-/// message per trace and a final `eval-summary`.
+/// (`file`, `line`, `trace-id`, `verdict`, the result's fields, `error`, and `log`: the last
+/// 50 lines or 16 KiB the plugin logged on that trace, with `log-dropped` counting older
+/// lines); `--output -` writes them to stdout and the summary to stderr. `--message-format
+/// json` writes an `eval-result` message per trace and a final `eval-summary`. An error in
+/// human output is shown with the trace's log under it.
 ///
 /// A plugin granted `fs-read` reads its directories relative to a data directory: the
 /// plugin's directory for a plugin directory (as under `cargo flowtrace test`), or
