@@ -7,6 +7,8 @@
 //!   window; what the workers do is a [`engine::Work`]:
 //!   - [`evaluate`]: each trace evaluated once (`eval`, `run` of an evaluator);
 //!   - [`apply`]: each trace exported, transformed or embedded, or each line embedded (`run`);
+//!   - [`diff`]: each trace evaluated by two evaluators, and what changed (`diff`, and the
+//!     summary `install` prints on an upgrade);
 //! - [`feedback`]: status lines, progress and the first errors, for a person.
 //! - [`report`]: the per-trace records (`eval-result`, `run-result`) and the summaries.
 
