@@ -700,3 +700,51 @@ fn a_transformer_writes_otlp_json_with_to_otlp_and_eval_reads_it_back() {
         out.stderr
     );
 }
+
+#[test]
+fn a_python_embedder_gives_the_vectors_of_the_rust_one() {
+    let b = built();
+    let dir = tmp();
+    // The Python template, built with the toolchains the whole test run shares.
+    let mut command = flowtrace(dir.path());
+    command.env("FLOWTRACE_HOME", crate::support::toolchain_home());
+    run(
+        command,
+        ["new", "run-py-embedder", "--template", "python-embedder"],
+    )
+    .expect_code(0);
+    let text = "The refund was approved\n\nWeather in Paris is sunny\nÉté À Paris\n";
+    fs::write(dir.path().join("texts.txt"), text).unwrap();
+    let vectors = |plugin: &str| -> Vec<(u64, Vec<f64>)> {
+        let mut command = flowtrace(dir.path());
+        command.env("FLOWTRACE_HOME", crate::support::toolchain_home());
+        let out = run(command, ["run", plugin, "texts.txt", "-q"]).expect_code(0);
+        out.stdout
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let vector = v["vector"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect();
+                (v["line"].as_u64().unwrap(), vector)
+            })
+            .collect()
+    };
+    let python = vectors("run-py-embedder");
+    let rust = vectors(s(&b.wasm("embedder")));
+    assert_eq!(python.len(), 3);
+    assert_eq!(
+        python.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        rust.iter().map(|(l, _)| *l).collect::<Vec<_>>()
+    );
+    for ((_, p), (_, r)) in python.iter().zip(&rust) {
+        assert_eq!(p.len(), 64);
+        assert!(
+            p.iter().zip(r).all(|(x, y)| (x - y).abs() < 1e-6),
+            "python {p:?}\nrust {r:?}"
+        );
+    }
+}
