@@ -74,8 +74,8 @@ pub use host::trace::PreparedTrace;
 pub use host::Services;
 pub use plugin::{
     CallId, CallObserver, CallOutcome, CallRecord, EffectiveLimits, Embedder, Evaluation,
-    Evaluator, Exporter, KindHandle, LoadOptions, Plugin, Transformer, CALL_SPAN, CONTRACT_VERSION,
-    TRACES_PER_CALL,
+    Evaluator, Exporter, KindHandle, LoadOptions, Logged, Plugin, Transformer, CALL_SPAN,
+    CONTRACT_VERSION, TRACES_PER_CALL,
 };
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

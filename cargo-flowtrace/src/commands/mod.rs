@@ -6,6 +6,7 @@
 //! [`Command::exec`]. The exit codes are appended to its `--help` automatically.
 
 pub mod build;
+pub mod diff;
 pub mod disable;
 pub mod doctor;
 pub mod enable;
@@ -19,6 +20,7 @@ pub mod list;
 pub mod new;
 pub mod package;
 pub mod publish;
+pub mod run;
 pub mod test;
 pub mod trust;
 pub mod uninstall;
@@ -39,6 +41,8 @@ pub enum Command {
     Test(test::TestCommand),
     Inspect(inspect::InspectCommand),
     Eval(eval::EvalCommand),
+    Run(run::RunCommand),
+    Diff(diff::DiffCommand),
     Doctor(doctor::DoctorCommand),
     Package(package::PackageCommand),
     Publish(publish::PublishCommand),
@@ -62,6 +66,8 @@ impl Command {
             Command::Test(command) => command.exec(cx),
             Command::Inspect(command) => command.exec(cx),
             Command::Eval(command) => command.exec(cx),
+            Command::Run(command) => command.exec(cx),
+            Command::Diff(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
             Command::Package(command) => command.exec(cx),
             Command::Publish(command) => command.exec(cx),

@@ -135,6 +135,33 @@ fn decoded(
 const FORMATS_HELP: &str =
     "pass files of traces: Flowtrace JSON, JSON lines, OTLP/JSON or OTLP/protobuf";
 
+/// `--max-trace-bytes`, shared by the commands that read trace files.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReadArgs {
+    /// Refuse a line of JSON lines, or a JSON document, of more than SIZE bytes once
+    /// decompressed (`64MiB`, `2GiB`, or bytes): each is an error in the results, a long line
+    /// is skipped without being held, and the run goes on [default: 256MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_trace_bytes)]
+    pub max_trace_bytes: Option<u64>,
+}
+
+impl ReadArgs {
+    /// The reader's options these flags ask for.
+    pub fn options(&self) -> ReadOptions {
+        let mut read = ReadOptions::default();
+        if let Some(bytes) = self.max_trace_bytes {
+            read.max_line_bytes = bytes;
+            read.max_document_bytes = bytes;
+        }
+        read
+    }
+}
+
+/// `--max-trace-bytes`: a size as the manifest's limits write it.
+fn parse_trace_bytes(text: &str) -> Result<u64, String> {
+    flowtrace_plugins::manifest::parse_size(text)
+}
+
 /// Open every file before anything runs, so a typo fails the command at once; every file
 /// that cannot be opened is named. `-` is standard input, at most once. Each is read under
 /// `options`.
@@ -177,6 +204,9 @@ pub enum Payload {
     },
     /// One trace of a whole document.
     Trace(Box<Trace>),
+    /// One line of a text file ([`Reading::Texts`]), without its line ending; not checked
+    /// for UTF-8 yet.
+    Text(Vec<u8>),
     /// The input could not be read here: the error, for the results.
     Unreadable(String),
 }
@@ -192,6 +222,15 @@ pub struct Item {
     pub progress: u64,
     /// What to evaluate.
     pub payload: Payload,
+}
+
+/// What the files hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Traces, in any of the formats, told from the content.
+    Traces,
+    /// Texts, one per line (an embedder's input); blank lines are skipped.
+    Texts,
 }
 
 /// How a file is laid out.
@@ -232,14 +271,36 @@ impl Layout {
     }
 }
 
-/// Read `file` (the `index`-th), giving each item to `send`, which returns `false` to stop
-/// (the run was cancelled). `offset` is the bytes of the files before this one. Returns the
-/// bytes read.
-pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Item) -> bool) -> u64 {
+/// Read `file` (the `index`-th) as `reading` says, giving each item to `send`, which returns
+/// `false` to stop (the run was cancelled). `offset` is the bytes of the files before this
+/// one. Returns the bytes read.
+pub fn read(
+    index: usize,
+    file: TraceFile,
+    reading: Reading,
+    offset: u64,
+    send: &mut dyn FnMut(Item) -> bool,
+) -> u64 {
     let consumed = file.consumed.clone();
     let options = file.options;
     let progress = move || offset + consumed.load(Ordering::Relaxed);
     let mut reader = BufReader::with_capacity(1 << 16, file.source);
+    if reading == Reading::Texts {
+        read_lines(
+            index,
+            &mut reader,
+            options,
+            None,
+            &progress,
+            &mut |mut item| {
+                if let Payload::Line(line) = item.payload {
+                    item.payload = Payload::Text(without_line_ending(line));
+                }
+                send(item)
+            },
+        );
+        return progress() - offset;
+    }
     // The first bytes decide the encoding; they are kept to be read again.
     let mut start = Vec::new();
     if let Err(e) = (&mut reader)
@@ -471,6 +532,32 @@ pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
         }),
         Payload::Trace(trace) => Ok(vec![*trace]),
         Payload::Unreadable(error) => Err(error),
+        Payload::Text(_) => Err("a line of text, not a trace".into()),
+    }
+}
+
+/// `line` without its `\n` or `\r\n`.
+fn without_line_ending(mut line: Vec<u8>) -> Vec<u8> {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    }
+    line
+}
+
+/// The text of an item of [`Reading::Texts`], or why there is none.
+pub fn text_of(payload: Payload) -> Result<String, String> {
+    match payload {
+        Payload::Text(bytes) => String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "the line is not UTF-8 text (invalid byte at column {})",
+                e.utf8_error().valid_up_to() + 1
+            )
+        }),
+        Payload::Unreadable(error) => Err(error),
+        _ => Err("not a line of text".into()),
     }
 }
 
@@ -507,18 +594,37 @@ mod tests {
     }
 
     fn items(text: &str) -> Vec<Item> {
+        items_as(text.as_bytes(), Reading::Traces)
+    }
+
+    fn items_as(bytes: &[u8], reading: Reading) -> Vec<Item> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, bytes).unwrap();
         let file = open_all(std::slice::from_ref(&path), ReadOptions::default())
             .unwrap()
             .remove(0);
         let mut out = Vec::new();
-        read(0, file, 0, &mut |item| {
+        read(0, file, reading, 0, &mut |item| {
             out.push(item);
             true
         });
         out
+    }
+
+    #[test]
+    fn texts_come_one_per_non_blank_line_without_the_line_ending() {
+        // Even a line that looks like a trace, or a file that looks like protobuf, is text.
+        let got = items_as(b"{\"id\":\"a\"}\r\n\n  \nbad \xff\nlast", Reading::Texts);
+        let lines: Vec<_> = got.iter().map(|i| i.line).collect();
+        assert_eq!(lines, [Some(1), Some(4), Some(5)]);
+        let texts: Vec<_> = got.into_iter().map(|i| text_of(i.payload)).collect();
+        assert_eq!(texts[0].as_deref(), Ok("{\"id\":\"a\"}"));
+        assert_eq!(
+            texts[1].as_ref().unwrap_err(),
+            "the line is not UTF-8 text (invalid byte at column 5)"
+        );
+        assert_eq!(texts[2].as_deref(), Ok("last"));
     }
 
     #[test]

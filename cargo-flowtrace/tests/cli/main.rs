@@ -2,6 +2,7 @@
 //! directories. Golden files live in `tests/golden/`; `BLESS=1` rewrites them.
 
 mod build;
+mod diff;
 mod doctor;
 mod eval;
 mod fuzz;
@@ -15,6 +16,7 @@ mod portable;
 mod python;
 mod registry;
 mod registry_server;
+mod run;
 mod support;
 mod typescript;
 mod workflow;

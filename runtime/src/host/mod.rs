@@ -26,7 +26,9 @@ use crate::bindings;
 use crate::manifest::{Capabilities, ConfigValue, PluginId};
 use crate::plugin::observe::CallCx;
 use batch::{BatchScope, KvStage};
-use services::{EmbeddingProvider, HttpStub, KvStore, LogLevel, LogRecord, LogSink, TraceProvider};
+use services::{
+    CallLog, EmbeddingProvider, HttpStub, KvStore, LogLevel, LogRecord, LogSink, TraceProvider,
+};
 
 /// Most bytes of log text one call may write; past it, one notice and then silence.
 const MAX_LOG_BYTES_PER_CALL: usize = 1 << 20;
@@ -103,6 +105,8 @@ pub(crate) struct CallScope {
     pub(crate) batch: Option<BatchScope>,
     /// The call this is the state of (its id and traces), for the log sink.
     pub(crate) call: Option<Arc<CallCx>>,
+    /// The last lines of a single call, for its caller (a batch call's are held back).
+    tail: Mutex<CallLog>,
 }
 
 impl CallScope {
@@ -113,7 +117,13 @@ impl CallScope {
             denials: Mutex::new(Vec::new()),
             batch,
             call: crate::plugin::observe::current(),
+            tail: Mutex::new(CallLog::default()),
         }
+    }
+
+    /// The last lines this call logged (taken: a second call gets none).
+    pub(crate) fn take_log(&self) -> CallLog {
+        std::mem::take(&mut *self.tail.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Log one line within the per-call budget (held back in a batch call).
@@ -133,13 +143,19 @@ impl CallScope {
         let call = self.call.as_deref();
         match &self.batch {
             Some(batch) => batch.hold(call, level, message),
-            None => self.ctx.services.log.record(&LogRecord {
-                plugin: &self.ctx.id,
-                call: call.map(|c| c.id),
-                trace: call.and_then(|c| c.trace(0)),
-                level,
-                message,
-            }),
+            None => {
+                self.ctx.services.log.record(&LogRecord {
+                    plugin: &self.ctx.id,
+                    call: call.map(|c| c.id),
+                    trace: call.and_then(|c| c.trace(0)),
+                    level,
+                    message,
+                });
+                self.tail
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(level, message);
+            }
         }
     }
 

@@ -140,6 +140,74 @@ impl LogSink for MemoryLog {
     }
 }
 
+/// One line a plugin logged.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LogLine {
+    /// Its level.
+    pub level: LogLevel,
+    /// Its text, the guest's, unfiltered (see [`LogSink`]).
+    pub message: String,
+}
+
+/// The last lines one call (or, for [`crate::Plugin::evaluate_each`], one trace) logged:
+/// at most [`CallLog::MAX_LINES`] lines and [`CallLog::MAX_BYTES`] bytes of text, the older
+/// lines dropped first (and counted). Every call keeps its own, besides what goes to the
+/// [`LogSink`], so an embedder can show each trace's lines with its result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallLog {
+    lines: std::collections::VecDeque<LogLine>,
+    bytes: usize,
+    dropped: usize,
+}
+
+impl CallLog {
+    /// Lines kept at most.
+    pub const MAX_LINES: usize = 50;
+    /// Bytes of text kept at most; a longer line is cut to it (at a character boundary).
+    pub const MAX_BYTES: usize = 16 << 10;
+
+    /// Keep `message`, dropping the oldest lines past the bounds.
+    pub fn push(&mut self, level: LogLevel, message: &str) {
+        let mut end = message.len().min(Self::MAX_BYTES);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.bytes += end;
+        self.lines.push_back(LogLine {
+            level,
+            message: message[..end].to_string(),
+        });
+        while self.lines.len() > Self::MAX_LINES || self.bytes > Self::MAX_BYTES {
+            let Some(old) = self.lines.pop_front() else {
+                break;
+            };
+            self.bytes -= old.message.len();
+            self.dropped += 1;
+        }
+    }
+
+    /// The lines kept, oldest first.
+    pub fn lines(&self) -> impl ExactSizeIterator<Item = &LogLine> {
+        self.lines.iter()
+    }
+
+    /// The lines kept, oldest first.
+    pub fn into_lines(self) -> Vec<LogLine> {
+        self.lines.into()
+    }
+
+    /// How many older lines were dropped to stay within the bounds.
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Whether nothing was logged.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.dropped == 0
+    }
+}
+
 /// The per-plugin store behind `flowtrace:plugin/kv` (capability `storage`). The embedder
 /// persists it; [`MemoryKv`] is the in-memory default.
 pub trait KvStore: Send + Sync {
@@ -388,4 +456,39 @@ pub struct HttpResponse {
 pub trait HttpStub: Send + Sync {
     /// The response, or an error text that the guest sees as a refused connection.
     fn respond(&self, request: &HttpRequest) -> Result<HttpResponse, String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_log_keeps_the_last_lines_within_its_bounds() {
+        let mut log = CallLog::default();
+        for i in 0..60 {
+            log.push(LogLevel::Info, &format!("line {i}"));
+        }
+        assert_eq!(log.lines().len(), CallLog::MAX_LINES);
+        assert_eq!(log.dropped(), 10);
+        assert_eq!(log.lines().next().unwrap().message, "line 10");
+        assert_eq!(log.lines().last().unwrap().message, "line 59");
+
+        // Bytes: a long line pushes out the older ones, and is itself cut (at a character
+        // boundary) to the byte bound.
+        log.push(LogLevel::Warn, &"é".repeat(CallLog::MAX_BYTES));
+        let lines = log.clone().into_lines();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].message.len(), CallLog::MAX_BYTES);
+        assert_eq!(log.dropped(), 60);
+        let mut log = CallLog::default();
+        log.push(LogLevel::Info, &"x".repeat(CallLog::MAX_BYTES - 1));
+        log.push(LogLevel::Info, "ab");
+        assert_eq!(
+            log.into_lines(),
+            [LogLine {
+                level: LogLevel::Info,
+                message: "ab".into()
+            }]
+        );
+    }
 }

@@ -22,6 +22,16 @@ use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId};
 
 pub use crate::capability::CONTRACT_VERSION;
 pub use kinds::evaluator::batch::{Evaluation, TRACES_PER_CALL};
+
+/// What a call returned, and the last lines it logged (which went to the
+/// [`LogSink`](crate::services::LogSink) too).
+#[derive(Debug)]
+pub struct Logged<T> {
+    /// What the call returned.
+    pub value: T,
+    /// The last lines it logged, bounded ([`CallLog`](crate::services::CallLog)).
+    pub log: crate::services::CallLog,
+}
 use kinds::Exports;
 pub use kinds::{Embedder, Evaluator, Exporter, KindHandle, PluginKind, Transformer};
 pub use observe::{CallId, CallObserver, CallOutcome, CallRecord, CALL_SPAN};

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use super::{Plugin, PluginKind};
+use super::{Logged, Plugin, PluginKind};
 use crate::cache::CacheOutcome;
 use crate::error::{CallError, CallFailure};
+use crate::host::services::CallLog;
 use crate::host::trace::PreparedTrace;
 use crate::manifest::PluginId;
 
@@ -237,6 +238,26 @@ impl Plugin {
             call,
             |error| Err(error),
             |result| result.as_ref().err().map(|e| &e.reason),
+        )
+        .await
+    }
+
+    /// [`Plugin::observe_call`] of a call that also returns the lines it logged.
+    pub(super) async fn observe_logged<T>(
+        &self,
+        function: &'static str,
+        traces: &[PreparedTrace],
+        call: impl Future<Output = Logged<Result<T, CallError>>>,
+    ) -> Logged<Result<T, CallError>> {
+        self.observed(
+            function,
+            traces,
+            call,
+            |error| Logged {
+                value: Err(error),
+                log: CallLog::default(),
+            },
+            |logged| logged.value.as_ref().err().map(|e| &e.reason),
         )
         .await
     }

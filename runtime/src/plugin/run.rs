@@ -12,6 +12,7 @@ use super::Plugin;
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, CallFailure};
 use crate::host::batch::BatchScope;
+use crate::host::services::CallLog;
 use crate::host::{HostState, LimitHit};
 use crate::results::PluginError;
 
@@ -154,17 +155,52 @@ impl Plugin {
             &Instance,
         ) -> wasmtime::Result<Result<T, PluginError>>,
     {
-        let limit = self.inner.limits.timeout;
+        self.run_logged(body).await.0
+    }
+
+    /// [`run`](Self::run), and the last lines the call logged.
+    pub(super) async fn run_logged<T, F>(&self, body: F) -> (Result<T, CallError>, CallLog)
+    where
+        F: AsyncFnOnce(
+            &mut Store<HostState>,
+            &Instance,
+        ) -> wasmtime::Result<Result<T, PluginError>>,
+    {
         let started = Instant::now();
-        let (mut store, instance) = self.instantiate().await?;
-        let outcome =
-            tokio::time::timeout(limit + EPOCH_TICK * 2, body(&mut store, &instance)).await;
+        let (mut store, instance) = match self.instantiate().await {
+            Ok(instantiated) => instantiated,
+            Err(e) => return (Err(e), CallLog::default()),
+        };
+        let scope = store.data().scope.clone();
+        let result = self.finish(started, &mut store, &instance, body).await;
+        // Dropping the store flushes the guest's last unfinished stdout or stderr line.
+        drop(store);
+        (result, scope.take_log())
+    }
+
+    /// The body of a call that started (instantiation included) at `started`.
+    async fn finish<T, F>(
+        &self,
+        started: Instant,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+        body: F,
+    ) -> Result<T, CallError>
+    where
+        F: AsyncFnOnce(
+            &mut Store<HostState>,
+            &Instance,
+        ) -> wasmtime::Result<Result<T, PluginError>>,
+    {
+        let limit = self.inner.limits.timeout;
+        let outcome = tokio::time::timeout(limit + EPOCH_TICK * 2, body(store, instance)).await;
         // A call that finished between its deadline and the next tick is still late.
         let late = started.elapsed() > limit;
+        let store = &*store;
         match outcome {
             Err(_elapsed) => Err(self.fail(CallFailure::Timeout { limit })),
             Ok(_) if late => Err(self.fail(CallFailure::Timeout { limit })),
-            Ok(Err(err)) => Err(self.classify(&store, err)),
+            Ok(Err(err)) => Err(self.classify(store, err)),
             Ok(Ok(Err(plugin_error))) => {
                 let denials = store
                     .data()

@@ -180,7 +180,7 @@ impl Registry {
             .or_insert_with(|| {
                 // An embedder is loaded with the host's services, unwired: one granted
                 // `embeddings` itself is served by none (its calls get `unavailable`).
-                self.load_installed(runtime, &embedder, services, BTreeMap::new(), false)
+                self.load_installed(runtime, &embedder, None, services, BTreeMap::new(), false)
                     .and_then(|p| Ok(p.as_embedder()?))
                     .map_err(Arc::new)
             })
@@ -236,20 +236,34 @@ impl Registry {
         services: &Services,
         config: BTreeMap<String, ConfigValue>,
     ) -> Result<Plugin, LoadEnabledError> {
-        self.load_installed(runtime, id, services, config, true)
+        self.load_version_with_config(runtime, id, None, services, config)
     }
 
-    /// Load installed plugin `id`; with `wire`, with the embedder that serves its
-    /// `embeddings` when `services` has none.
+    /// [`load_with_config`](Registry::load_with_config) of an installed `version` of `id`
+    /// (the active one when `None`), with the grants recorded for the plugin.
+    pub fn load_version_with_config(
+        &self,
+        runtime: &Runtime,
+        id: &PluginId,
+        version: Option<&semver::Version>,
+        services: &Services,
+        config: BTreeMap<String, ConfigValue>,
+    ) -> Result<Plugin, LoadEnabledError> {
+        self.load_installed(runtime, id, version, services, config, true)
+    }
+
+    /// Load `version` of installed plugin `id` (the active one when `None`); with `wire`,
+    /// with the embedder that serves its `embeddings` when `services` has none.
     fn load_installed(
         &self,
         runtime: &Runtime,
         id: &PluginId,
+        version: Option<&semver::Version>,
         services: &Services,
         config: BTreeMap<String, ConfigValue>,
         wire: bool,
     ) -> Result<Plugin, LoadEnabledError> {
-        let installed = self.read_component(id)?;
+        let installed = self.read_version(id, version)?;
         // Linking with the grants would fail on the first import they leave out: say why.
         let added = super::grants::uncovered(&installed.grants, &installed.manifest.capabilities);
         if !added.is_empty() {

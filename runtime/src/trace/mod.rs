@@ -126,6 +126,7 @@ mod formats;
 mod genai;
 mod model;
 mod otlp;
+mod otlp_out;
 mod otlp_proto;
 mod otlp_value;
 mod protobuf;
@@ -138,6 +139,7 @@ pub use formats::{
     LineRead, TraceReader,
 };
 pub use model::*;
+pub use otlp_out::{to_otlp_json, ToOtlpError};
 pub use protobuf::{
     parse_protobuf_record, Encoding, Framing, ProtobufRecord, ProtobufRecords, MAX_INFLATED_BYTES,
     MAX_RECORD_BYTES,

@@ -4,9 +4,10 @@
 use super::{Embedder, Exports};
 use crate::error::{CallError, CallFailure};
 use crate::host::convert;
+use crate::host::services::CallLog;
 use crate::plugin::lift;
 use crate::plugin::run::block_on;
-use crate::plugin::Plugin;
+use crate::plugin::{Logged, Plugin};
 use crate::results::PluginError;
 
 impl Plugin {
@@ -34,29 +35,56 @@ impl Plugin {
 
     /// Embed texts (embedder plugins): one vector per text, all of the same length.
     pub async fn embed_async(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
-        self.observe_call("embed", &[], self.embed_call(texts))
+        self.embed_logged_async(texts).await.value
+    }
+
+    /// [`Plugin::embed_async`], and the last lines the call logged.
+    pub async fn embed_logged_async(
+        &self,
+        texts: &[String],
+    ) -> Logged<Result<Vec<Vec<f32>>, CallError>> {
+        self.observe_logged("embed", &[], self.embed_call(texts))
             .await
     }
 
-    async fn embed_call(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, CallError> {
+    async fn embed_call(&self, texts: &[String]) -> Logged<Result<Vec<Vec<f32>>, CallError>> {
         let Exports::Embedder(_) = &self.inner.exports else {
-            return Err(self.wrong_kind("an embedder"));
+            return Logged {
+                value: Err(self.wrong_kind("an embedder")),
+                log: CallLog::default(),
+            };
         };
         let output = self.inner.limits.output;
-        let vectors = self
-            .run(async |store, instance| {
+        let (vectors, log) = self
+            .run_logged(async |store, instance| {
                 let out = lift::embed(store, instance, texts, output).await?;
                 Ok(out.transpose().map_err(convert::plugin_error))
             })
-            .await?;
+            .await;
+        Logged {
+            value: vectors.and_then(|v| self.checked_vectors(v, texts.len())),
+            log,
+        }
+    }
+
+    /// [`Plugin::embed_logged_async`] for synchronous callers.
+    pub fn embed_logged(&self, texts: &[String]) -> Logged<Result<Vec<Vec<f32>>, CallError>> {
+        block_on(self.embed_logged_async(texts))
+    }
+
+    /// The vectors of an `embed` call over `texts` texts, checked against the contract.
+    fn checked_vectors(
+        &self,
+        vectors: lift::Lifted<lift::Listed<Vec<f32>>>,
+        texts: usize,
+    ) -> Result<Vec<Vec<f32>>, CallError> {
         let lift::Listed {
             len,
             items: vectors,
         } = self.fits(vectors)?;
-        if len != texts.len() {
+        if len != texts {
             return Err(self.fail(CallFailure::InvalidResult(format!(
-                "{len} vectors for {} texts",
-                texts.len()
+                "{len} vectors for {texts} texts"
             ))));
         }
         if let Some(first) = vectors.first() {

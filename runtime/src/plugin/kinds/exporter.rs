@@ -3,10 +3,11 @@
 use super::{push_traces, Exporter, Exports};
 use crate::error::CallError;
 use crate::host::convert;
+use crate::host::services::CallLog;
 use crate::host::trace::PreparedTrace;
 use crate::plugin::lift;
 use crate::plugin::run::block_on;
-use crate::plugin::Plugin;
+use crate::plugin::{Logged, Plugin};
 use crate::results::ExportFormat;
 
 impl Plugin {
@@ -45,7 +46,16 @@ impl Plugin {
         format: &str,
         traces: &[PreparedTrace],
     ) -> Result<Vec<u8>, CallError> {
-        self.observe_call("export", traces, self.export_call(format, traces))
+        self.export_logged_async(format, traces).await.value
+    }
+
+    /// [`Plugin::export_async`], and the last lines the call logged.
+    pub async fn export_logged_async(
+        &self,
+        format: &str,
+        traces: &[PreparedTrace],
+    ) -> Logged<Result<Vec<u8>, CallError>> {
+        self.observe_logged("export", traces, self.export_call(format, traces))
             .await
     }
 
@@ -53,19 +63,34 @@ impl Plugin {
         &self,
         format: &str,
         traces: &[PreparedTrace],
-    ) -> Result<Vec<u8>, CallError> {
+    ) -> Logged<Result<Vec<u8>, CallError>> {
         let Exports::Exporter(_) = &self.inner.exports else {
-            return Err(self.wrong_kind("an exporter"));
+            return Logged {
+                value: Err(self.wrong_kind("an exporter")),
+                log: CallLog::default(),
+            };
         };
         let output = self.inner.limits.output;
-        let bytes = self
-            .run(async |store, instance| {
+        let (bytes, log) = self
+            .run_logged(async |store, instance| {
                 let handles = push_traces(store, traces)?;
                 let out = lift::export_traces(store, instance, format, &handles, output).await?;
                 Ok(out.transpose().map_err(convert::plugin_error))
             })
-            .await?;
-        self.fits(bytes)
+            .await;
+        Logged {
+            value: bytes.and_then(|b| self.fits(b)),
+            log,
+        }
+    }
+
+    /// [`Plugin::export_logged_async`] for synchronous callers.
+    pub fn export_logged(
+        &self,
+        format: &str,
+        traces: &[PreparedTrace],
+    ) -> Logged<Result<Vec<u8>, CallError>> {
+        block_on(self.export_logged_async(format, traces))
     }
 
     /// [`Plugin::export_async`] for synchronous callers.

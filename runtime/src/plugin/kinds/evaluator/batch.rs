@@ -12,13 +12,13 @@ use crate::capability::Capability;
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, CallFailure};
 use crate::host::batch::{BatchScope, HeldLine, KvStage, StageFull};
-use crate::host::services::{LogLevel, LogRecord};
+use crate::host::services::{CallLog, LogLevel, LogRecord};
 use crate::host::trace::{PreparedTrace, TraceHandle};
 use crate::host::{convert, HostState};
 use crate::plugin::kinds::Exports;
 use crate::plugin::lift::{self, Lifted};
 use crate::plugin::run::block_on;
-use crate::plugin::Plugin;
+use crate::plugin::{Logged, Plugin};
 use crate::results::EvalResult;
 
 /// Traces per `evaluate-batch` call at most in [`Plugin::evaluate_each`]. One instance serves
@@ -38,6 +38,9 @@ pub struct Evaluation {
     /// trace evaluated again after a batch call failed counts both, and the times of all the
     /// traces add up to the time the calls took.
     pub exec_time: Duration,
+    /// The last lines the plugin logged on this trace (in a batch call, while the guest was
+    /// on it), as they went to the log sink: of the call that settled the trace.
+    pub log: CallLog,
 }
 
 type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -75,6 +78,7 @@ struct Each<'t> {
     traces: &'t [PreparedTrace],
     results: Vec<Option<Result<EvalResult, CallError>>>,
     spent: Vec<Duration>,
+    logs: Vec<CallLog>,
 }
 
 impl Plugin {
@@ -101,6 +105,7 @@ impl Plugin {
             traces,
             results: (0..traces.len()).map(|_| None).collect(),
             spent: vec![Duration::ZERO; traces.len()],
+            logs: vec![CallLog::default(); traces.len()],
         };
         match &self.inner.exports {
             Exports::Evaluator(indices) if self.batches_are_safe() => {
@@ -119,9 +124,11 @@ impl Plugin {
         each.results
             .into_iter()
             .zip(each.spent)
-            .map(|(result, exec_time)| Evaluation {
+            .zip(each.logs)
+            .map(|((result, exec_time), log)| Evaluation {
                 result: result.expect("every trace is settled"),
                 exec_time,
+                log,
             })
             .collect()
     }
@@ -213,6 +220,7 @@ impl Plugin {
             match outcome {
                 Ok(results) => {
                     self.pass_on(&lines);
+                    keep(each, range.start, &lines);
                     for (i, result) in range.zip(results) {
                         each.results[i] = Some(result);
                     }
@@ -262,13 +270,16 @@ impl Plugin {
                         before_took.is_some_and(|d| elapsed.saturating_sub(d) >= limit / 2);
                     if matches!(error.reason, CallFailure::Timeout { .. }) && its_own {
                         // What it did before the deadline stays, as a single call's would.
-                        let lines: Vec<HeldLine> =
+                        let mut lines: Vec<HeldLine> =
                             lines.into_iter().filter(|l| l.trace == on).collect();
-                        self.pass_on(&lines);
                         if let Some(stage) = stage {
-                            self.commit(stage.into_writes_of(on))
-                                .unwrap_or_else(|e| self.pass_on(&[refused_writes(on, e)]));
+                            if let Err(e) = self.commit(stage.into_writes_of(on)) {
+                                lines.push(refused_writes(on, e));
+                            }
                         }
+                        self.pass_on(&lines);
+                        each.logs[k] = CallLog::default();
+                        keep(each, range.start, &lines);
                         each.results[k] = Some(Err(error));
                     } else {
                         self.lone(k, each).await;
@@ -282,10 +293,11 @@ impl Plugin {
     /// Evaluate trace `i` alone; the time it took.
     async fn lone(&self, i: usize, each: &mut Each<'_>) -> Duration {
         let started = Instant::now();
-        let result = self.evaluate_async(&each.traces[i]).await;
+        let Logged { value, log } = self.evaluate_logged_async(&each.traces[i]).await;
         let took = started.elapsed();
         each.spent[i] += took;
-        each.results[i] = Some(result);
+        each.results[i] = Some(value);
+        each.logs[i] = log;
         took
     }
 
@@ -442,6 +454,16 @@ impl Plugin {
                 level: line.level,
                 message: &line.message,
             });
+        }
+    }
+}
+
+/// Keep the held-back `lines` of a batch call whose first trace is `start` in the logs of
+/// their traces.
+fn keep(each: &mut Each<'_>, start: usize, lines: &[HeldLine]) {
+    for line in lines {
+        if let Some(log) = each.logs.get_mut(start + line.trace) {
+            log.push(line.level, &line.message);
         }
     }
 }

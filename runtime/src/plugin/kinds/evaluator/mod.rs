@@ -4,10 +4,11 @@
 use super::{Evaluator, Exports};
 use crate::error::{CallError, CallFailure};
 use crate::host::convert;
+use crate::host::services::CallLog;
 use crate::host::trace::{PreparedTrace, TraceHandle};
 use crate::plugin::lift;
 use crate::plugin::run::block_on;
-use crate::plugin::Plugin;
+use crate::plugin::{Logged, Plugin};
 use crate::results::EvalResult;
 
 pub(crate) mod batch;
@@ -15,18 +16,29 @@ pub(crate) mod batch;
 impl Plugin {
     /// Score one trace (evaluator plugins).
     pub async fn evaluate_async(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
+        self.evaluate_logged_async(trace).await.value
+    }
+
+    /// [`Plugin::evaluate_async`], and the last lines the call logged.
+    pub async fn evaluate_logged_async(
+        &self,
+        trace: &PreparedTrace,
+    ) -> Logged<Result<EvalResult, CallError>> {
         let traces = std::slice::from_ref(trace);
-        self.observe_call("evaluate", traces, self.evaluate_call(trace))
+        self.observe_logged("evaluate", traces, self.evaluate_call(trace))
             .await
     }
 
-    async fn evaluate_call(&self, trace: &PreparedTrace) -> Result<EvalResult, CallError> {
+    async fn evaluate_call(&self, trace: &PreparedTrace) -> Logged<Result<EvalResult, CallError>> {
         let Exports::Evaluator(_) = &self.inner.exports else {
-            return Err(self.wrong_kind("an evaluator"));
+            return Logged {
+                value: Err(self.wrong_kind("an evaluator")),
+                log: CallLog::default(),
+            };
         };
         let output = self.inner.limits.output;
-        let result = self
-            .run(async |store, instance| {
+        let (result, log) = self
+            .run_logged(async |store, instance| {
                 let handle = store
                     .data_mut()
                     .table
@@ -34,9 +46,11 @@ impl Plugin {
                 let out = lift::evaluate(store, instance, handle, output).await?;
                 Ok(out.transpose().map_err(convert::plugin_error))
             })
-            .await?;
-        let result = self.fits(result)?;
-        self.validate_eval(convert::eval_result(result))
+            .await;
+        let value = result
+            .and_then(|r| self.fits(r))
+            .and_then(|r| self.validate_eval(convert::eval_result(r)));
+        Logged { value, log }
     }
 
     pub(super) fn validate_eval(&self, result: EvalResult) -> Result<EvalResult, CallError> {

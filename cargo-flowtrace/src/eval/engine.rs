@@ -1,18 +1,24 @@
-//! The pipeline: one reader thread, `jobs` workers, results written in input order.
+//! The pipeline every command that runs a plugin over files shares (`eval`, `run`, `diff`):
+//! one reader thread, `jobs` workers, results written in input order.
 //!
 //! ```text
-//! reader ──batches──▶ workers (parse each line, evaluate) ──results──▶ caller's thread
+//! reader ──batches──▶ workers (parse each line, call the plugin) ──records──▶ caller's thread
 //!    ▲                                                            (reorders, writes, tallies)
 //!    └───────────────────── window: batches in flight ◀─────────────────┘
 //! ```
 //!
-//! Items (lines of JSON lines, protobuf records, traces of a document) travel in batches of up
-//! to [`BATCH_ITEMS`] items or [`BATCH_BYTES`] bytes of lines and records, so a thread is
-//! woken once per batch rather than once per trace (each wake-up is a futex call, and they
-//! added up to a tenth of the time on two cores). Every batch in flight (queued, being evaluated, or
-//! finished and waiting for an earlier one to be written) holds a permit of a window of
-//! [`window`]`(jobs)` batches, so memory is flat in the number of traces: a slow trace (at
-//! worst, the plugin's timeout) holds back the output, never memory.
+//! What a worker does with a batch is a [`Work`]: evaluate its traces
+//! ([`super::evaluate::Evaluate`]), export, transform or embed them ([`super::apply`]), or
+//! evaluate them with two plugins ([`super::diff`]). Reading, batching, ordering, the window
+//! and cancellation are here, once.
+//!
+//! Items (lines of JSON lines, protobuf records, traces of a document, lines of text) travel
+//! in batches of up to [`BATCH_ITEMS`] items or [`BATCH_BYTES`] bytes of lines and records, so
+//! a thread is woken once per batch rather than once per trace (each wake-up is a futex call,
+//! and they added up to a tenth of the time on two cores). Every batch in flight (queued,
+//! being worked on, or finished and waiting for an earlier one to be written) holds a permit
+//! of a window of [`window`]`(jobs)` batches, so memory is flat in the number of traces: a
+//! slow trace (at worst, the plugin's timeout) holds back the output, never memory.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,11 +27,10 @@ use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use anyhow::Result;
-use flowtrace_plugins::results::EvalResult;
-use flowtrace_plugins::{Plugin, PreparedTrace};
+use flowtrace_plugins::{PreparedTrace, Runtime};
 
-use super::input::{self, Item, Payload, TraceFile};
-use super::report::{ErrorKind, EvalRecord, RecordError, Verdict};
+use super::input::{self, Item, Payload, Reading, TraceFile};
+use super::report::{ErrorKind, RecordError};
 
 /// Items per batch at most.
 pub const BATCH_ITEMS: usize = 16;
@@ -39,17 +44,28 @@ pub fn window(jobs: usize) -> usize {
     (4 * jobs).max(8)
 }
 
-/// A batch's results: each record with the bytes of input read up to its item.
-type Done = (u64, Vec<(EvalRecord, u64)>);
+/// What the workers do with each batch of items.
+pub trait Work: Sync {
+    /// What comes out for each unit of input (a trace, or a line that could not be read).
+    type Record: Send;
 
-/// Evaluate every trace of `files` with `plugin` on `jobs` threads. `on_record` sees each
-/// record in input order (file by file, line by line) on the caller's thread, with the bytes
-/// of input read so far; its error stops the run and is returned.
-pub fn run(
-    plugin: &Plugin,
+    /// The records of `items`, in order, each with the bytes of input read up to its item.
+    /// `names` are the files as shown, by index.
+    fn records(&self, names: &[String], items: Vec<Item>) -> Vec<(Self::Record, u64)>;
+}
+
+/// A batch's records: each with the bytes of input read up to its item.
+type Done<R> = (u64, Vec<(R, u64)>);
+
+/// Run `work` over every item of `files` (read as `reading` says) on `jobs` threads.
+/// `on_record` sees each record in input order (file by file, line by line) on the caller's
+/// thread, with the bytes of input read so far; its error stops the run and is returned.
+pub fn run<W: Work>(
+    work: &W,
     files: Vec<TraceFile>,
+    reading: Reading,
     jobs: usize,
-    on_record: &mut dyn FnMut(&EvalRecord, u64) -> Result<()>,
+    on_record: &mut dyn FnMut(&W::Record, u64) -> Result<()>,
 ) -> Result<()> {
     let jobs = jobs.max(1);
     let names: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
@@ -57,13 +73,13 @@ pub fn run(
     let cancelled = AtomicBool::new(false);
     let (batch_tx, batch_rx) = mpsc::channel::<(u64, Vec<Item>)>();
     let batch_rx = Mutex::new(batch_rx);
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let (done_tx, done_rx) = mpsc::channel::<Done<W::Record>>();
 
     std::thread::scope(|s| {
         let reader = {
             let (window, cancelled) = (&window, &cancelled);
             std::thread::Builder::new()
-                .name("eval-reader".into())
+                .name("flowtrace-reader".into())
                 .spawn_scoped(s, move || {
                     let mut seq = 0u64;
                     let mut batch = Vec::with_capacity(BATCH_ITEMS);
@@ -80,8 +96,9 @@ pub fn run(
                     let mut offset = 0u64;
                     for (index, file) in files.into_iter().enumerate() {
                         let mut send = |item: Item| {
-                            if let Payload::Line(raw) | Payload::Record { bytes: raw, .. } =
-                                &item.payload
+                            if let Payload::Line(raw)
+                            | Payload::Record { bytes: raw, .. }
+                            | Payload::Text(raw) = &item.payload
                             {
                                 bytes += raw.len();
                             }
@@ -92,7 +109,7 @@ pub fn run(
                             bytes = 0;
                             ship(&mut batch)
                         };
-                        offset += input::read(index, file, offset, &mut send);
+                        offset += input::read(index, file, reading, offset, &mut send);
                         if cancelled.load(Ordering::Relaxed) {
                             return;
                         }
@@ -107,12 +124,12 @@ pub fn run(
             let done_tx = done_tx.clone();
             let (batch_rx, names) = (&batch_rx, &names);
             let spawned = std::thread::Builder::new()
-                .name(format!("eval-{i}"))
+                .name(format!("flowtrace-{i}"))
                 .spawn_scoped(s, move || loop {
                     // The lock is held only while waiting for the next batch.
                     let next = batch_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     let Ok((seq, items)) = next else { break };
-                    let records = evaluate(plugin, names, items);
+                    let records = work.records(names, items);
                     if done_tx.send((seq, records)).is_err() {
                         break;
                     }
@@ -130,7 +147,7 @@ pub fn run(
         drop(done_tx);
 
         // Write in input order: hold back what finished early.
-        let mut pending: BTreeMap<u64, Vec<(EvalRecord, u64)>> = BTreeMap::new();
+        let mut pending: BTreeMap<u64, Vec<(W::Record, u64)>> = BTreeMap::new();
         let mut next = 0u64;
         let mut failure = None;
         for (seq, records) in &done_rx {
@@ -162,99 +179,61 @@ pub fn run(
     })
 }
 
-/// A trace read from an item, waiting for its result.
-struct Pending {
-    /// Index of its record in the batch's records.
-    record: usize,
-    trace: PreparedTrace,
+/// Where a unit of input came from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The file, as shown.
+    pub file: String,
+    /// The line (from 1) of JSON lines or text, or of a syntax error.
+    pub line: Option<usize>,
+    /// The trace id, when a trace could be read.
+    pub trace_id: Option<String>,
+    /// Bytes of input read up to its item.
+    pub progress: u64,
+    /// When its item was taken up (parsing is part of a trace's time).
+    pub started: Instant,
 }
 
-/// The records of a batch of items, in order: one per trace an item holds, or one error
-/// for an item that could not be read or a trace over the span cap; each with the bytes of
-/// input read up to its item.
-///
-/// The traces go to [`Plugin::evaluate_each`], which evaluates each once: up to
-/// [`TRACES_PER_CALL`](flowtrace_plugins::TRACES_PER_CALL) per `evaluate-batch` call in one
-/// instance (for Python and JavaScript plugins, making an instance is most of the cost of a
-/// trace), and when a call fails as a whole, each error still lands on its own trace, no
-/// trace's effects happen twice, and a looping trace costs one deadline.
-fn evaluate(plugin: &Plugin, names: &[String], items: Vec<Item>) -> Vec<(EvalRecord, u64)> {
-    let mut records = Vec::new();
-    let mut pending = Vec::new();
+/// The traces of a batch of items, in order: one entry per trace an item holds, prepared
+/// for the plugin, or the error of an item that could not be read or a trace over the span
+/// cap (`--max-spans`).
+pub fn traces_of(
+    runtime: &Runtime,
+    names: &[String],
+    items: Vec<Item>,
+) -> Vec<(Origin, Result<PreparedTrace, RecordError>)> {
+    let mut out = Vec::new();
     for item in items {
-        let started = Instant::now();
-        let file = names[item.file].clone();
-        let record = |trace_id, error| EvalRecord {
-            file: file.clone(),
+        let origin = Origin {
+            file: names[item.file].clone(),
             line: item.line,
-            trace_id,
-            verdict: Verdict::Error,
-            result: None,
-            error,
-            exec_time: started.elapsed(),
+            trace_id: None,
+            progress: item.progress,
+            started: Instant::now(),
         };
         match input::traces_of(item.payload) {
             Ok(traces) => {
                 for trace in traces {
-                    let id = Some(trace.id.clone());
-                    match plugin.runtime().prepare(trace) {
-                        Ok(trace) => {
-                            pending.push(Pending {
-                                record: records.len(),
-                                trace,
-                            });
-                            records.push((record(id, None), item.progress));
-                        }
-                        Err(e) => {
-                            let error = RecordError::of_prepare(&e);
-                            records.push((record(id, Some(error)), item.progress));
-                        }
-                    }
+                    let origin = Origin {
+                        trace_id: Some(trace.id.clone()),
+                        ..origin.clone()
+                    };
+                    let prepared = runtime
+                        .prepare(trace)
+                        .map_err(|e| RecordError::of_prepare(&e));
+                    out.push((origin, prepared));
                 }
             }
-            Err(message) => {
-                let error = RecordError {
+            Err(message) => out.push((
+                origin,
+                Err(RecordError {
                     kind: ErrorKind::Input,
                     message,
-                };
-                records.push((record(None, Some(error)), item.progress));
-            }
+                }),
+            )),
         }
     }
-    let traces: Vec<PreparedTrace> = pending.iter().map(|p| p.trace.clone()).collect();
-    for (pending, evaluation) in pending.iter().zip(plugin.evaluate_each(&traces)) {
-        let record = &mut records[pending.record].0;
-        record.exec_time += evaluation.exec_time;
-        settle(
-            record,
-            evaluation
-                .result
-                .map_err(|e| (ErrorKind::of(&e), e.reason.to_string())),
-        );
-    }
-    records
-}
-
-/// Fill in `record` with the plugin's verdict.
-fn settle(record: &mut EvalRecord, result: Result<EvalResult, (ErrorKind, String)>) {
-    match result {
-        Ok(result) => {
-            record.verdict = if result.passed {
-                Verdict::Passed
-            } else {
-                Verdict::Failed
-            };
-            record.result = Some(result);
-        }
-        Err((kind, reason)) => {
-            let message = match kind {
-                ErrorKind::Plugin => format!("plugin error: {reason}"),
-                _ => reason,
-            };
-            record.verdict = Verdict::Error;
-            record.error = Some(RecordError { kind, message });
-        }
-    }
+    out
 }
 
 /// A counting semaphore over the items in flight; closing it lets every waiter through
