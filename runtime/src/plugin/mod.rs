@@ -9,6 +9,7 @@ use wasmtime::component::{Component, InstancePre};
 
 mod kinds;
 mod lift;
+mod options;
 mod run;
 
 use crate::cache::{CacheDir, CacheFailure, CacheOutcome, CompileCache, Lookup};
@@ -20,9 +21,10 @@ use crate::inspect;
 use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId};
 
 pub use crate::capability::CONTRACT_VERSION;
-pub use kinds::evaluator::batch::{Evaluation, TRACES_PER_CALL};
+pub use kinds::evaluator::batch::{Evaluation, MisplacedResult, TRACES_PER_CALL};
 use kinds::Exports;
 pub use kinds::PluginKind;
+pub use options::{CallOptions, CancelHandle};
 
 /// How to load a plugin beyond its bytes and manifest.
 #[derive(Debug, Clone, Default)]
@@ -54,9 +56,17 @@ pub struct EffectiveLimits {
 /// A loaded, checked, compiled plugin. Cheap to clone and safe to call from many threads at
 /// once: every call runs in a fresh instance, so a trap, a timeout or a limit hit in one call
 /// never affects the next.
+///
+/// Every call has an `_async` form, the primary one: it runs on the caller's executor and
+/// yields to it while the guest runs (at every epoch tick, [`EPOCH_TICK`](crate::EPOCH_TICK)),
+/// so other tasks of a current-thread runtime keep running. The blocking form polls the same
+/// future on the calling thread, wherever that is (a tokio worker or `spawn_blocking` thread
+/// included): no thread is spawned per call.
 #[derive(Clone)]
 pub struct Plugin {
     inner: Arc<PluginInner>,
+    /// The options of the calls made through this handle.
+    call: CallOptions,
 }
 
 struct PluginInner {
@@ -76,7 +86,8 @@ impl std::fmt::Debug for Plugin {
         f.debug_struct("Plugin")
             .field("id", &self.inner.ctx.id)
             .field("kind", &self.inner.manifest.plugin.kind)
-            .field("limits", &self.inner.limits)
+            .field("limits", &self.limits())
+            .field("call", &self.call)
             .finish_non_exhaustive()
     }
 }
@@ -214,6 +225,7 @@ impl Runtime {
                 cache,
                 sha256: inspection.sha256,
             }),
+            call: CallOptions::default(),
         })
     }
 }
@@ -364,9 +376,25 @@ impl Plugin {
         &self.inner.runtime
     }
 
-    /// The limits in force.
+    /// The limits in force: the plugin's `[limits]` within the host's caps, tightened by this
+    /// handle's [`CallOptions`].
     pub fn limits(&self) -> EffectiveLimits {
-        self.inner.limits
+        self.call.tighten(self.inner.limits)
+    }
+
+    /// A handle to the same loaded plugin whose calls run with `options` (a tighter deadline
+    /// or memory cap, a [`CancelHandle`]) instead of this handle's. Cheap: nothing is loaded
+    /// again. An option never loosens a limit (see [`CallOptions`]).
+    pub fn with_options(&self, options: CallOptions) -> Plugin {
+        Plugin {
+            inner: self.inner.clone(),
+            call: options,
+        }
+    }
+
+    /// The options of this handle's calls.
+    pub fn call_options(&self) -> &CallOptions {
+        &self.call
     }
 
     /// The capability check's verdict on every import.

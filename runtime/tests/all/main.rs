@@ -1,6 +1,7 @@
 //! The one integration test binary of `flowtrace-plugins` (one link, one wasmtime).
 
 mod batch;
+mod calls;
 mod cache;
 mod embed;
 mod fuzz;
