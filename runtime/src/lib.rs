@@ -72,8 +72,8 @@ pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;
 pub use plugin::{
-    CallOptions, CancelHandle, EffectiveLimits, Evaluation, LoadOptions, MisplacedResult,
-    Plugin, CONTRACT_VERSION, TRACES_PER_CALL,
+    CallOptions, CancelHandle, EffectiveLimits, Evaluation, LoadOptions, MisplacedResult, Plugin,
+    CONTRACT_VERSION, TRACES_PER_CALL,
 };
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

@@ -50,7 +50,9 @@ impl CallOptions {
         });
         EffectiveLimits {
             memory,
-            timeout: self.timeout.map_or(limits.timeout, |t| limits.timeout.min(t)),
+            timeout: self
+                .timeout
+                .map_or(limits.timeout, |t| limits.timeout.min(t)),
             output: limits.output,
         }
     }

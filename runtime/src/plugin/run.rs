@@ -33,7 +33,21 @@ static BLOCKING: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 /// worker drives them; nothing is spawned per call. (`Handle::block_on` would panic inside an
 /// async context, and blocking on a current-thread runtime's handle would leave its timers
 /// undriven while this thread waits.)
-pub(super) fn block_on<F: Future>(fut: F) -> F::Output {
+pub(super) fn block_on<F>(fut: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    // A blocking call made inside another one's poll (a host service that calls a plugin
+    // with the blocking API) cannot poll on this thread: the outer call is polling here.
+    // That rare case alone gets a thread of its own.
+    if futures_executor::enter().is_err() {
+        return std::thread::scope(|s| {
+            s.spawn(|| block_on(fut))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+    }
     let _runtime = BLOCKING.enter();
     futures_executor::block_on(fut)
 }

@@ -337,7 +337,12 @@ fn a_looping_trace_costs_at_most_two_deadlines_whatever_the_guests_order() {
         assert!(e.result.is_ok(), "trace {i}: {:?}", e.result);
     }
     // The looping trace started twice: in the batch call, and alone.
-    assert_eq!(counter.starts.by_spans()[&1], 2, "{:?}", counter.starts.by_spans());
+    assert_eq!(
+        counter.starts.by_spans()[&1],
+        2,
+        "{:?}",
+        counter.starts.by_spans()
+    );
     // Every other trace's effects happened once, in order.
     let expected: Vec<Option<i64>> = (0..16).map(|i| (i != 5).then_some(i)).collect();
     assert_eq!(counts(&out), expected);

@@ -22,7 +22,12 @@ struct Probe(Mutex<Vec<(u32, ThreadId)>>);
 impl Probe {
     /// How many times the guest started on a trace of `spans` spans.
     fn starts(&self, spans: u32) -> usize {
-        self.0.lock().unwrap().iter().filter(|s| s.0 == spans).count()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.0 == spans)
+            .count()
     }
 
     fn threads(&self) -> Vec<ThreadId> {
@@ -138,7 +143,9 @@ impl BusyCpus {
                 std::thread::spawn(move || {
                     let mut x = 0u64;
                     while !stop.load(Ordering::Relaxed) {
-                        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
                     }
                 })
             })
@@ -229,7 +236,10 @@ fn an_async_call_yields_to_its_executor_while_the_guest_runs() {
     });
     // The call yields at each epoch tick (10 ms): about 40 times in 400 ms. A generous
     // floor, for a loaded machine.
-    assert!(during >= 8, "the ticker ticked {during} times during the call");
+    assert!(
+        during >= 8,
+        "the ticker ticked {during} times during the call"
+    );
 }
 
 /// A blocking call of `plugin` (the `counter` guest) from the current thread; the guest ran
@@ -411,4 +421,53 @@ fn check_batch_order_finds_a_plugin_that_swaps_its_batch_results() {
         .collect();
     // The middle trace keeps its own result when reversed.
     assert_eq!(found, [(0, "t-0", 2), (2, "t-2", 0)]);
+}
+
+/// Serves `traces.query` by evaluating a trace with another plugin through the blocking API,
+/// from inside the outer call's poll.
+struct Nested {
+    inner: Plugin,
+    results: Mutex<Vec<Result<f64, String>>>,
+}
+
+impl TraceProvider for Nested {
+    fn get(&self, _id: &str) -> Option<PreparedTrace> {
+        None
+    }
+
+    fn query(&self, _query: &TraceQuery) -> Vec<String> {
+        let result = self
+            .inner
+            .evaluate(&spans(0))
+            .map(|r| r.score)
+            .map_err(|e| e.to_string());
+        self.results.lock().unwrap().push(result);
+        Vec::new()
+    }
+}
+
+#[test]
+fn a_blocking_call_made_inside_another_call_still_runs() {
+    let nested = Arc::new(Nested {
+        inner: behaviors(Limits::default()),
+        results: Mutex::new(Vec::new()),
+    });
+    let bytes =
+        testing::componentize(&testing::guest_wat("counter"), testing::COUNTER_WORLD).unwrap();
+    let mut manifest = testing::manifest("counter", PluginKind::Evaluator);
+    manifest.capabilities.storage = true;
+    manifest.capabilities.traces = true;
+    let options = LoadOptions {
+        services: Services {
+            traces: Some(nested.clone()),
+            ..Services::default()
+        },
+        ..LoadOptions::default()
+    };
+    let outer = Runtime::new()
+        .unwrap()
+        .load(&bytes, &manifest, options)
+        .unwrap();
+    outer.evaluate(&spans(10)).unwrap();
+    assert_eq!(*nested.results.lock().unwrap(), [Ok(1.0)]);
 }

@@ -1,8 +1,8 @@
 //! The one integration test binary of `flowtrace-plugins` (one link, one wasmtime).
 
 mod batch;
-mod calls;
 mod cache;
+mod calls;
 mod embed;
 mod fuzz;
 mod genai;

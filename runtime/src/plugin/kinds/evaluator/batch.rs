@@ -153,7 +153,9 @@ impl Plugin {
     /// the plugin's deadline (time counts to the trace whose handle the guest read last). The
     /// call's `kv` writes are committed only when it succeeds, so the traces of a failed call
     /// can be evaluated again without writing twice; its log lines reach the log sink when it
-    /// ends. [`Plugin::evaluate_each`] does that for you.
+    /// ends. [`Plugin::evaluate_each`] does that for you. The results are the plugin's, in
+    /// its order: the contract says one per trace in trace order, which
+    /// [`Plugin::check_batch_order`] checks.
     pub async fn evaluate_batch_async(
         &self,
         traces: &[PreparedTrace],
@@ -197,13 +199,13 @@ impl Plugin {
         for trace in traces {
             alone.push(self.evaluate_async(trace).await.map_err(|e| e.reason));
         }
-        let same = |a: &Result<EvalResult, CallFailure>, b: &Result<EvalResult, CallFailure>| {
-            match (a, b) {
+        let same =
+            |a: &Result<EvalResult, CallFailure>, b: &Result<EvalResult, CallFailure>| match (a, b)
+            {
                 (Ok(a), Ok(b)) => a == b,
                 (Err(CallFailure::Plugin(a)), Err(CallFailure::Plugin(b))) => a == b,
                 _ => false,
-            }
-        };
+            };
         Ok(batch
             .iter()
             .enumerate()
@@ -289,9 +291,7 @@ impl Plugin {
                     }
                 }
                 // A cancelled call: every trace not settled fails at once, unrun.
-                Err(Failure { error, .. })
-                    if matches!(error.reason, CallFailure::Cancelled) =>
-                {
+                Err(Failure { error, .. }) if matches!(error.reason, CallFailure::Cancelled) => {
                     for i in range {
                         self.lone(i, each).await;
                     }
