@@ -328,7 +328,9 @@ impl Plugin {
     /// keeps what it did before the deadline (its log lines and `kv` writes), as a single
     /// call's would. Otherwise it is run alone. A looping trace thus costs one deadline when
     /// the guest works through its traces in order, as every SDK's default
-    /// `evaluate-batch` does, and two at most when it does not.
+    /// `evaluate-batch` does, and two at most when it does not. (A guest that reads a trace
+    /// after the looping one and then loops without reading the looping one's handle again
+    /// gets the timeout on the trace it read last: the host sees only which handle it read.)
     #[allow(clippy::too_many_arguments)]
     async fn after_deadline(
         &self,
