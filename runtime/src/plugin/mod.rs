@@ -61,7 +61,8 @@ pub struct EffectiveLimits {
 /// yields to it while the guest runs (at every epoch tick, [`EPOCH_TICK`](crate::EPOCH_TICK)),
 /// so other tasks of a current-thread runtime keep running. The blocking form polls the same
 /// future on the calling thread, wherever that is (a tokio worker or `spawn_blocking` thread
-/// included): no thread is spawned per call.
+/// included): no thread is spawned per call. On a tokio worker it blocks that worker for the
+/// whole call, as any blocking call does: in async code, await the `_async` form.
 #[derive(Clone)]
 pub struct Plugin {
     inner: Arc<PluginInner>,

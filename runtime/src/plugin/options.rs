@@ -18,17 +18,28 @@ use super::EffectiveLimits;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flowtrace_plugins::{CallOptions, CancelHandle};
+/// use flowtrace_plugins::{CallFailure, CallOptions, CancelHandle, LoadOptions, Runtime};
+/// # use flowtrace_plugins::{manifest::PluginKind, testing, PreparedTrace};
+/// # let component = testing::evaluator(&testing::guest_wat("behaviors"));
+/// # let manifest = testing::manifest("behaviors", PluginKind::Evaluator);
+/// # let trace = PreparedTrace::new(testing::trace_with_spans(0));
 ///
+/// let runtime = Runtime::new()?;
+/// let plugin = runtime.load(&component, &manifest, LoadOptions::default())?;
 /// let cancel = CancelHandle::new();
-/// let options = CallOptions {
+/// let request = plugin.with_options(CallOptions {
 ///     timeout: Some(Duration::from_millis(250)),
 ///     memory: Some(32 << 20),
 ///     cancel: Some(cancel.clone()),
-/// };
-/// # let _ = options;
-/// // let plugin = plugin.with_options(options);
-/// // ... from another task or thread: cancel.cancel();
+/// });
+/// assert_eq!(request.limits().timeout, Duration::from_millis(250));
+/// assert!(request.evaluate(&trace).is_ok());
+///
+/// cancel.cancel(); // from any thread or task: running calls stop, later ones do not run
+/// let err = request.evaluate(&trace).unwrap_err();
+/// assert!(matches!(err.reason, CallFailure::Cancelled));
+/// assert!(plugin.evaluate(&trace).is_ok()); // other handles are unaffected
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct CallOptions {
