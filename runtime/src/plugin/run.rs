@@ -1,6 +1,7 @@
 //! One call: a fresh instance under the deadline and limits, and what went wrong mapped to a
 //! typed failure.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -49,7 +50,45 @@ where
         });
     }
     let _runtime = BLOCKING.enter();
+    let _blocking = BlockingPoll::enter();
     futures_executor::block_on(fut)
+}
+
+thread_local! {
+    /// Whether this thread is polling a blocking call's future ([`block_on`]).
+    static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as polling a blocking call's future, until dropped.
+struct BlockingPoll {
+    was: bool,
+}
+
+impl BlockingPoll {
+    fn enter() -> Self {
+        Self {
+            was: IN_BLOCK_ON.replace(true),
+        }
+    }
+}
+
+impl Drop for BlockingPoll {
+    fn drop(&mut self) {
+        IN_BLOCK_ON.set(self.was);
+    }
+}
+
+/// What a call does at an epoch tick that finds time left. A blocking call has no executor
+/// to yield to, and `tokio::task::yield_now` inside one that runs on a tokio worker would
+/// leave its wake-up with that worker's scheduler, which the call itself is blocking: it
+/// goes on. An async call yields with `yield_now`, which lets a tokio runtime run its timers
+/// and I/O before resuming the call (a plain self-wake would not).
+fn on_tick() -> UpdateDeadline {
+    if IN_BLOCK_ON.get() {
+        UpdateDeadline::Continue(1)
+    } else {
+        UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+    }
 }
 
 /// How a guarded wait ended.
@@ -129,9 +168,7 @@ impl Plugin {
             Ok(if left.is_zero() {
                 UpdateDeadline::Interrupt
             } else {
-                // tokio's own yield: on a tokio runtime it lets the runtime's timers and I/O
-                // run before the call resumes (a plain self-wake would not).
-                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+                on_tick()
             })
         });
         match self.inner.pre.instantiate_async(&mut store).await {

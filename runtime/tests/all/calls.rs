@@ -548,3 +548,43 @@ fn a_guest_waiting_on_the_host_is_stopped_by_its_deadline_or_a_cancellation() {
     });
     assert!(is_cancelled(&result), "{result:?}");
 }
+
+#[test]
+fn a_long_blocking_call_inside_a_tokio_task_runs_to_its_end() {
+    // A guest that spins 50 ms by its clock passes the epoch tick several times, each a
+    // point where an async call yields; a blocking call has nowhere to yield to and must not
+    // wait on the task's scheduler, which it blocks. Before, it waited there until the
+    // call's own guard timer woke it past the deadline: a timeout after 5 s. Run on another
+    // thread, to catch a hang.
+    let (plugin, _, _) = counter(Duration::from_secs(5));
+    let (done, outcomes) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let current = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let p = plugin.clone();
+        let on_current = current.block_on(async move {
+            tokio::spawn(async move { p.evaluate(&spans(150)).map(|r| r.score) })
+                .await
+                .unwrap()
+        });
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let on_multi = multi.block_on(async move {
+            tokio::spawn(async move { plugin.evaluate(&spans(150)).map(|r| r.score) })
+                .await
+                .unwrap()
+        });
+        done.send((on_current, on_multi)).unwrap();
+    });
+    // Only catches a hang: the two calls take 0.1 s.
+    let (on_current, on_multi) = outcomes
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a blocking call in a tokio task hung");
+    assert_eq!(on_current.unwrap(), 1.0);
+    assert_eq!(on_multi.unwrap(), 1.0);
+}
