@@ -14,7 +14,8 @@ use crate::host::trace::PreparedTrace;
 use crate::plugin::CallObserver;
 use crate::trace::Trace;
 
-/// How often the epoch advances; the granularity of every deadline.
+/// How often the epoch advances: the granularity of every deadline and of cancellation, and
+/// the longest a running call goes without yielding to its executor.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The most a plugin may use in one call, and the largest trace the host prepares for one. A
@@ -144,7 +145,8 @@ impl Default for RuntimeConfig {
 }
 
 /// A host for plugins: one wasmtime engine with epoch interruption and (by default) the
-/// pooling allocator, a ticker thread that advances the epoch every [`EPOCH_TICK`], and an
+/// pooling allocator, a ticker thread that advances the epoch every [`EPOCH_TICK`] (at each
+/// tick a running call checks its deadline and cancellation, and yields), and an
 /// optional cache of compiled components. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Runtime {

@@ -113,6 +113,9 @@ pub enum CallFailure {
         /// The deadline.
         limit: Duration,
     },
+    /// The host cancelled the call ([`CancelHandle`](crate::CancelHandle)).
+    #[error("cancelled by the host")]
+    Cancelled,
     /// The plugin tried to grow its memory past the limit.
     #[error("memory limit of {limit} bytes reached (it asked for {desired})")]
     MemoryLimit {

@@ -73,9 +73,9 @@ pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;
 pub use plugin::{
-    CallId, CallObserver, CallOutcome, CallRecord, EffectiveLimits, Embedder, Evaluation,
-    Evaluator, Exporter, KindHandle, LoadOptions, Logged, Plugin, Transformer, CALL_SPAN,
-    CONTRACT_VERSION, TRACES_PER_CALL,
+    CallId, CallObserver, CallOptions, CallOutcome, CallRecord, CancelHandle, EffectiveLimits,
+    Embedder, Evaluation, Evaluator, Exporter, KindHandle, LoadOptions, Logged, MisplacedResult,
+    Plugin, Transformer, CALL_SPAN, CONTRACT_VERSION, TRACES_PER_CALL,
 };
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

@@ -101,6 +101,28 @@ pub fn run(args: &[String]) -> Result<()> {
         noop.evaluate(&empty).expect("evaluate");
     });
     evaluate.insert("minimal-call".into(), stats.json());
+    // The same call from inside a tokio runtime: blocking on a current-thread runtime's
+    // thread (it spawned a thread per call before), and awaited there.
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let stats = tokio_rt.block_on(async {
+        sample(n, || {
+            noop.evaluate(&empty).expect("evaluate");
+        })
+    });
+    evaluate.insert("minimal-call-blocking-in-tokio".into(), stats.json());
+    let mut samples = Vec::with_capacity(n);
+    tokio_rt.block_on(async {
+        for i in 0..n + n / 10 {
+            let start = Instant::now();
+            noop.evaluate_async(&empty).await.expect("evaluate");
+            if i >= n / 10 {
+                samples.push(start.elapsed());
+            }
+        }
+    });
+    evaluate.insert("minimal-call-async".into(), Stats::of(samples).json());
     let native = sample(n * 10, || {
         std::hint::black_box(testing::scan_native(std::hint::black_box(prepared.trace())));
     });

@@ -2,6 +2,7 @@
 
 mod batch;
 mod cache;
+mod calls;
 mod embed;
 mod embedding;
 mod fuzz;
