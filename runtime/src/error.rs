@@ -192,6 +192,7 @@ impl CallFailure {
             CallFailure::WrongKind { .. } => "wrong-kind",
             CallFailure::PoolExhausted(_) => "pool-exhausted",
             CallFailure::Instantiate(_) => "instantiate",
+            CallFailure::Cancelled => "cancelled",
         }
     }
 }
