@@ -55,6 +55,7 @@ pub mod capability;
 pub mod diag;
 mod engine;
 pub mod error;
+pub mod failure;
 mod fix;
 pub mod fs;
 pub mod host;
@@ -67,6 +68,7 @@ pub mod trace;
 
 pub use engine::{HostCaps, Runtime, RuntimeConfig, RuntimeError, EPOCH_TICK};
 pub use error::{CallError, CallFailure, LoadError, PrepareError};
+pub use failure::{GuestFailure, GuestFailureKind};
 pub use fix::Fix;
 pub use host::services;
 pub use host::trace::PreparedTrace;

@@ -23,6 +23,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings;
+use crate::failure::FailureNotes;
 use crate::manifest::{Capabilities, ConfigValue, PluginId};
 use batch::{BatchScope, KvStage};
 use services::{EmbeddingProvider, HttpStub, KvStore, LogLevel, LogSink, TraceProvider};
@@ -98,6 +99,8 @@ pub(crate) struct CallScope {
     pub(crate) ctx: Arc<PluginContext>,
     logged: AtomicUsize,
     pub(crate) denials: Mutex<Vec<Denial>>,
+    /// What the guest said of its failures (a panic on stderr, the SDKs' reports).
+    pub(crate) failures: Mutex<FailureNotes>,
     /// Set for a batch call: its log lines are held back here until its outcome is known.
     pub(crate) batch: Option<BatchScope>,
 }
@@ -108,6 +111,7 @@ impl CallScope {
             ctx,
             logged: AtomicUsize::new(0),
             denials: Mutex::new(Vec::new()),
+            failures: Mutex::default(),
             batch,
         }
     }
@@ -123,6 +127,11 @@ impl CallScope {
                 "log output of this call passed 1 MiB; the rest is dropped",
             );
         }
+    }
+
+    /// What the guest said of its failures so far.
+    pub(crate) fn failures(&self) -> std::sync::MutexGuard<'_, FailureNotes> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn emit(&self, level: LogLevel, message: &str) {
@@ -225,8 +234,8 @@ impl HostState {
     fn with_scope(ctx: &Arc<PluginContext>, memory: usize, scope: CallScope) -> Self {
         let scope = Arc::new(scope);
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(stdio::LogPipe::new(scope.clone(), LogLevel::Info))
-            .stderr(stdio::LogPipe::new(scope.clone(), LogLevel::Warn))
+        wasi.stdout(stdio::LogPipe::stdout(scope.clone()))
+            .stderr(stdio::LogPipe::stderr(scope.clone()))
             .envs(&ctx.env)
             .allow_tcp(false)
             .allow_udp(false)

@@ -1,0 +1,392 @@
+//! Guest failures told in the plugin's own terms: a Rust panic with its message and
+//! location, a Python or JavaScript exception with its traceback, a stack overflow.
+//!
+//! The host learns them three ways:
+//! - a Rust guest's panic message, which std's panic hook writes to stderr
+//!   (`thread '...' panicked at src/lib.rs:20:57:` then the message): read off the guest's
+//!   stderr as it is written ([`PanicScanner`]);
+//! - a report the Python and TypeScript SDKs log when the plugin raises an exception they
+//!   turn into the contract's `failed` error: one log line that starts with
+//!   [`REPORT_MARKER`] followed by JSON ([`Report`]), kept off the plugin log;
+//! - the trap itself: wasmtime's stack overflow, or an access just below address 0 of linear
+//!   memory, where a Rust guest's stack (the first thing in its memory) runs out.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// What a log line that reports a guest failure starts with (the rest is a JSON [`Report`]).
+pub const REPORT_MARKER: &str = "\u{1e}flowtrace-failure ";
+
+/// Most frames kept of a backtrace (the innermost ones).
+const MAX_FRAMES: usize = 64;
+/// Most bytes kept of a message, a location or a frame.
+const MAX_TEXT: usize = 4096;
+/// Most reports one call keeps.
+const MAX_REPORTS: usize = 64;
+/// An access at or above this wasm address is a stack pointer that went below zero.
+const WRAPPED_BELOW_ZERO: u64 = (1 << 32) - (16 << 20);
+
+/// A plugin failure in the plugin's own terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GuestFailure {
+    /// What happened.
+    pub kind: GuestFailureKind,
+    /// The exception's type (`ValueError`, `TypeError`), for an exception.
+    pub exception: Option<String>,
+    /// The panic or exception message (empty when there is none).
+    pub message: String,
+    /// Where, in the plugin's sources: `src/lib.rs:20:57`, `app.py:12 in evaluate`,
+    /// `src/index.ts:14:11 in check`.
+    pub location: Option<String>,
+    /// The frames, innermost first, as the guest or the host could name them.
+    pub backtrace: Vec<String>,
+}
+
+/// The sort of a [`GuestFailure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GuestFailureKind {
+    /// A Rust panic.
+    Panic,
+    /// A Python or JavaScript exception the plugin did not catch.
+    Exception,
+    /// The guest ran out of stack (deep or unbounded recursion).
+    StackOverflow,
+}
+
+impl fmt::Display for GuestFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            GuestFailureKind::Panic => {
+                f.write_str("panicked")?;
+                if let Some(at) = &self.location {
+                    write!(f, " at {at}")?;
+                }
+                write!(f, ": {}", self.message)
+            }
+            GuestFailureKind::Exception => {
+                f.write_str("raised ")?;
+                self.exception_and_place(f)
+            }
+            GuestFailureKind::StackOverflow => {
+                f.write_str("overflowed its stack")?;
+                if self.exception.is_some() || !self.message.is_empty() {
+                    f.write_str(" (")?;
+                    self.exception_and_place(f)?;
+                    f.write_str(")")?;
+                } else if let Some(at) = &self.location {
+                    write!(f, " in {at}")?;
+                }
+                f.write_str(
+                    "; is there a recursion without an end, or one as deep as the input? \
+                     bound its depth or make it a loop",
+                )
+            }
+        }
+    }
+}
+
+impl GuestFailure {
+    fn exception_and_place(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.exception, self.message.is_empty()) {
+            (Some(e), true) => f.write_str(e)?,
+            (Some(e), false) => write!(f, "{e}: {}", self.message)?,
+            (None, _) => f.write_str(&self.message)?,
+        }
+        if let Some(at) = &self.location {
+            write!(f, " (at {at})")?;
+        }
+        Ok(())
+    }
+
+    /// The backtrace as indented lines, innermost frame first; empty when there is none.
+    pub fn backtrace_text(&self) -> String {
+        let mut out = String::new();
+        for (i, frame) in self.backtrace.iter().enumerate() {
+            out.push_str(&format!("{i:>4}: {frame}\n"));
+        }
+        out
+    }
+}
+
+/// The JSON an SDK logs after [`REPORT_MARKER`] when the plugin raised an exception.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Report {
+    /// The `failed` message the SDK returns for it (how the host pairs the two).
+    summary: String,
+    exception: Option<String>,
+    #[serde(default)]
+    message: String,
+    location: Option<String>,
+    #[serde(default)]
+    backtrace: Vec<String>,
+    #[serde(default)]
+    stack_overflow: bool,
+}
+
+/// What one call learned of the guest's failures.
+#[derive(Debug, Default)]
+pub(crate) struct FailureNotes {
+    /// The last panic read off stderr.
+    panic: Option<Panic>,
+    /// Reports logged by the SDK, each with the `failed` message it goes with.
+    reports: Vec<(String, GuestFailure)>,
+    /// Reading a panic's message: the lines after its header.
+    reading: bool,
+}
+
+#[derive(Debug)]
+struct Panic {
+    location: Option<String>,
+    message: String,
+}
+
+impl FailureNotes {
+    /// Take in one line of the guest's stderr.
+    pub(crate) fn stderr_line(&mut self, line: &str) {
+        if let Some(location) = panic_header(line) {
+            self.panic = Some(Panic {
+                location: location.map(|l| cut(l.to_string())),
+                message: String::new(),
+            });
+            self.reading = true;
+            return;
+        }
+        if !self.reading {
+            return;
+        }
+        let Some(panic) = self.panic.as_mut() else {
+            return;
+        };
+        if line.starts_with("note: run with `RUST_BACKTRACE") || line.starts_with("stack backtrace:")
+        {
+            self.reading = false;
+        } else if panic.message.len() < MAX_TEXT {
+            if !panic.message.is_empty() {
+                panic.message.push('\n');
+            }
+            panic.message.push_str(line);
+            panic.message = cut(std::mem::take(&mut panic.message));
+        }
+    }
+
+    /// Take in a log line; false when it is not a report (and so belongs in the log).
+    pub(crate) fn log_line(&mut self, line: &str) -> bool {
+        let Some(json) = line.strip_prefix(REPORT_MARKER) else {
+            return false;
+        };
+        if let Ok(report) = serde_json::from_str::<Report>(json) {
+            if self.reports.len() == MAX_REPORTS {
+                self.reports.remove(0);
+            }
+            let kind = if report.stack_overflow {
+                GuestFailureKind::StackOverflow
+            } else {
+                GuestFailureKind::Exception
+            };
+            let failure = GuestFailure {
+                kind,
+                exception: report.exception.map(cut),
+                message: cut(report.message),
+                location: report.location.map(cut),
+                backtrace: report
+                    .backtrace
+                    .into_iter()
+                    .take(MAX_FRAMES)
+                    .map(cut)
+                    .collect(),
+            };
+            self.reports.push((report.summary, failure));
+        }
+        // A malformed report is dropped too: it is not the plugin's log text.
+        true
+    }
+
+    /// The report that goes with a `failed` error whose message is `summary`.
+    pub(crate) fn take_report(&mut self, summary: &str) -> Option<GuestFailure> {
+        let at = self.reports.iter().position(|(s, _)| s == summary)?;
+        Some(self.reports.remove(at).1)
+    }
+
+    /// What a trap was, in the guest's terms, if the host can tell.
+    pub(crate) fn of_trap(&self, err: &wasmtime::Error) -> Option<GuestFailure> {
+        let mut backtrace = err
+            .downcast_ref::<wasmtime::WasmBacktrace>()
+            .map(frames)
+            .unwrap_or_default();
+        let trap = err.downcast_ref::<wasmtime::Trap>();
+        let overflow = trap == Some(&wasmtime::Trap::StackOverflow)
+            || (trap == Some(&wasmtime::Trap::MemoryOutOfBounds)
+                && fault_address(err).is_some_and(|a| a >= WRAPPED_BELOW_ZERO));
+        if overflow {
+            return Some(GuestFailure {
+                kind: GuestFailureKind::StackOverflow,
+                exception: None,
+                message: String::new(),
+                location: backtrace.first().cloned(),
+                backtrace,
+            });
+        }
+        let panic = self.panic.as_ref()?;
+        // The panic machinery (std's hook, the abort) is not where the plugin went wrong.
+        let machinery = backtrace
+            .iter()
+            .take_while(|f| is_panic_machinery(f))
+            .count();
+        if machinery < backtrace.len() {
+            backtrace.drain(..machinery);
+        }
+        Some(GuestFailure {
+            kind: GuestFailureKind::Panic,
+            exception: None,
+            message: panic.message.clone(),
+            location: panic.location.clone(),
+            backtrace,
+        })
+    }
+}
+
+/// `Some(location)` when `line` is std's panic header:
+/// `thread '<unnamed>' (1) panicked at src/lib.rs:16:30:` (Rust 1.73 and later).
+fn panic_header(line: &str) -> Option<Option<&str>> {
+    let rest = line.strip_prefix("thread '")?;
+    let (_, after) = rest.split_once("' ")?;
+    let at = after.find("panicked at ")?;
+    // Between the name and `panicked` there is at most the thread id, `(1) `.
+    if at > 0 && !after[..at].trim_end().starts_with('(') {
+        return None;
+    }
+    let location = after[at + "panicked at ".len()..].strip_suffix(':')?;
+    Some((!location.is_empty()).then_some(location))
+}
+
+/// Whether a frame is Rust's panic machinery rather than the code that panicked.
+fn is_panic_machinery(frame: &str) -> bool {
+    frame == "abort"
+        || ["std::", "core::panicking::", "__rustc::"]
+            .iter()
+            .any(|p| frame.starts_with(p))
+}
+
+/// The wasm address of a memory fault, from the trap's context.
+fn fault_address(err: &wasmtime::Error) -> Option<u64> {
+    err.chain().find_map(|cause| {
+        let text = cause.to_string();
+        let hex = text.strip_prefix("memory fault at wasm address 0x")?;
+        let end = hex
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(hex.len());
+        u64::from_str_radix(&hex[..end], 16).ok()
+    })
+}
+
+/// A backtrace's frames, innermost first, each named by its demangled function (without
+/// Rust's hashes) and, when the component carries DWARF and the engine reads it, its file and
+/// line.
+fn frames(trace: &wasmtime::WasmBacktrace) -> Vec<String> {
+    let mut out = Vec::new();
+    for frame in trace.frames().iter().take(MAX_FRAMES) {
+        let name = frame
+            .func_name()
+            .map(|n| format!("{:#}", rustc_demangle::demangle(n)))
+            .unwrap_or_else(|| format!("<function {}>", frame.func_index()));
+        let place = frame.symbols().first().and_then(|s| {
+            let file = s.file()?;
+            Some(match (s.line(), s.column()) {
+                (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+                (Some(l), None) => format!("{file}:{l}"),
+                _ => file.to_string(),
+            })
+        });
+        out.push(cut(match place {
+            Some(place) => format!("{name} at {place}"),
+            None => name,
+        }));
+    }
+    let more = trace.frames().len().saturating_sub(MAX_FRAMES);
+    if more > 0 {
+        out.push(format!("... {more} more frames"));
+    }
+    out
+}
+
+/// `text` cut to [`MAX_TEXT`] bytes at a character boundary.
+fn cut(mut text: String) -> String {
+    if text.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_headers_of_every_rust_since_1_73() {
+        assert_eq!(
+            panic_header("thread '<unnamed>' (1) panicked at src/lib.rs:16:30:"),
+            Some(Some("src/lib.rs:16:30"))
+        );
+        assert_eq!(
+            panic_header("thread 'main' panicked at src/lib.rs:1:2:"),
+            Some(Some("src/lib.rs:1:2"))
+        );
+        assert_eq!(panic_header("thread 'main' said it panicked at x:"), None);
+        assert_eq!(panic_header("panicked at src/lib.rs:1:2:"), None);
+    }
+
+    #[test]
+    fn a_panic_message_is_every_line_up_to_the_note() {
+        let mut notes = FailureNotes::default();
+        for line in [
+            "",
+            "thread '<unnamed>' (1) panicked at src/lib.rs:16:30:",
+            "first line",
+            "second line",
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+            "printed later",
+        ] {
+            notes.stderr_line(line);
+        }
+        let panic = notes.panic.unwrap();
+        assert_eq!(panic.location.as_deref(), Some("src/lib.rs:16:30"));
+        assert_eq!(panic.message, "first line\nsecond line");
+    }
+
+    #[test]
+    fn reports_pair_with_their_summary_and_stay_off_the_log() {
+        let mut notes = FailureNotes::default();
+        assert!(!notes.log_line("an ordinary line"));
+        let line = format!(
+            "{REPORT_MARKER}{}",
+            r#"{"summary":"ValueError: x (at app.py:3, in f)","exception":"ValueError","message":"x","location":"app.py:3 in f","backtrace":["app.py:3 in f"]}"#
+        );
+        assert!(notes.log_line(&line));
+        assert!(notes.log_line(&format!("{REPORT_MARKER}not json")));
+        assert!(notes.take_report("another").is_none());
+        let failure = notes
+            .take_report("ValueError: x (at app.py:3, in f)")
+            .unwrap();
+        assert_eq!(
+            failure.to_string(),
+            "raised ValueError: x (at app.py:3 in f)"
+        );
+        assert!(notes.take_report("ValueError: x (at app.py:3, in f)").is_none());
+    }
+
+    #[test]
+    fn text_is_cut_at_a_character_boundary() {
+        let long = "é".repeat(MAX_TEXT);
+        let cut = cut(long);
+        assert!(cut.len() <= MAX_TEXT + 3 && cut.ends_with("..."));
+    }
+}
