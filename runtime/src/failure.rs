@@ -192,12 +192,7 @@ impl FailureNotes {
                 exception: report.exception.map(cut),
                 message: cut(report.message),
                 location: report.location.map(cut),
-                backtrace: report
-                    .backtrace
-                    .into_iter()
-                    .take(MAX_FRAMES)
-                    .map(cut)
-                    .collect(),
+                backtrace: collapse(report.backtrace.into_iter().map(cut)),
             };
             self.reports.push((report.summary, failure));
         }
@@ -230,7 +225,10 @@ impl FailureNotes {
                 backtrace,
             });
         }
-        let panic = self.panic.as_ref()?;
+        let Some(panic) = self.panic.as_ref() else {
+            // An exception the SDK reported before the guest trapped on it.
+            return self.reports.last().map(|(_, report)| report.clone());
+        };
         // The panic machinery (std's hook, the abort) is not where the plugin went wrong.
         let machinery = backtrace
             .iter()
@@ -288,7 +286,7 @@ fn fault_address(err: &wasmtime::Error) -> Option<u64> {
 /// line.
 fn frames(trace: &wasmtime::WasmBacktrace) -> Vec<String> {
     let mut out = Vec::new();
-    for frame in trace.frames().iter().take(MAX_FRAMES) {
+    for frame in trace.frames() {
         let name = frame
             .func_name()
             .map(|n| format!("{:#}", rustc_demangle::demangle(n)))
@@ -306,8 +304,38 @@ fn frames(trace: &wasmtime::WasmBacktrace) -> Vec<String> {
             None => name,
         }));
     }
-    let more = trace.frames().len().saturating_sub(MAX_FRAMES);
-    if more > 0 {
+    collapse(out)
+}
+
+/// A recursion's repeated frames as one line each, then at most [`MAX_FRAMES`] lines.
+fn collapse(frames: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut repeats = 0_usize;
+    let mut total = 0_usize;
+    let mut push = |out: &mut Vec<String>, line: String| {
+        total += 1;
+        if out.len() < MAX_FRAMES {
+            out.push(line);
+        }
+    };
+    let mut last: Option<String> = None;
+    for frame in frames {
+        if last.as_deref() == Some(frame.as_str()) {
+            repeats += 1;
+            continue;
+        }
+        if repeats > 0 {
+            push(&mut out, format!("... the frame above {repeats} more times"));
+            repeats = 0;
+        }
+        push(&mut out, frame.clone());
+        last = Some(frame);
+    }
+    if repeats > 0 {
+        push(&mut out, format!("... the frame above {repeats} more times"));
+    }
+    if total > out.len() {
+        let more = total - out.len();
         out.push(format!("... {more} more frames"));
     }
     out
@@ -381,6 +409,19 @@ mod tests {
             "raised ValueError: x (at app.py:3 in f)"
         );
         assert!(notes.take_report("ValueError: x (at app.py:3, in f)").is_none());
+    }
+
+    #[test]
+    fn a_recursion_is_one_line_and_a_count() {
+        let frames = ["a", "deep", "deep", "deep", "main"].map(String::from);
+        assert_eq!(
+            collapse(frames),
+            ["a", "deep", "... the frame above 2 more times", "main"]
+        );
+        let many = (0..100).map(|i| format!("f{i}"));
+        let out = collapse(many);
+        assert_eq!(out.len(), MAX_FRAMES + 1);
+        assert_eq!(out[MAX_FRAMES], "... 36 more frames");
     }
 
     #[test]
