@@ -4,6 +4,7 @@
 mod build;
 mod doctor;
 mod eval;
+mod failures;
 mod fuzz;
 mod harness;
 mod help;
