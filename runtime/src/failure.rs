@@ -8,12 +8,32 @@
 //! - a report the Python and TypeScript SDKs log when the plugin raises an exception they
 //!   turn into the contract's `failed` error: one log line that starts with
 //!   [`REPORT_MARKER`] followed by JSON ([`Report`]), kept off the plugin log;
+//!   A TypeScript plugin's frames are positions in its bundle (`check@plugin.js:1805:9`):
+//!   when the component carries the bundle's source map ([`SOURCE_MAP_SECTION`], written by
+//!   the build), they are mapped back to the TypeScript sources (`src/index.ts:8:9 in check`);
 //! - the trap itself: wasmtime's stack overflow, or an access just below address 0 of linear
 //!   memory, where a Rust guest's stack (the first thing in its memory) runs out.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
+use wasm_encoder::Encode;
+use wasmparser::{Parser, Payload};
+
+/// The custom section of a component that holds the source map of its JavaScript bundle
+/// (JSON, source map revision 3, `sources` relative to the plugin's directory).
+pub const SOURCE_MAP_SECTION: &str = "flowtrace-source-map";
+
+/// Most bytes of a source map read from a component.
+const MAX_SOURCE_MAP: usize = 32 << 20;
+
+/// The bundle's file name in a JavaScript stack frame.
+const BUNDLE: &str = "plugin.js";
+
+/// Where the SDK's own modules are, in a mapped frame.
+const TS_SDK: &str = "@flowtrace/plugin-sdk/";
 
 /// What a log line that reports a guest failure starts with (the rest is a JSON [`Report`]).
 pub const REPORT_MARKER: &str = "\u{1e}flowtrace-failure ";
@@ -127,6 +147,110 @@ struct Report {
     stack_overflow: bool,
 }
 
+/// The bytes of a [`SOURCE_MAP_SECTION`] custom section holding `map`, to append to a
+/// component (after its last section).
+pub fn source_map_section(map: &[u8]) -> Vec<u8> {
+    let mut out = vec![0]; // custom section id, the same in components and core modules
+    wasm_encoder::CustomSection {
+        name: Cow::Borrowed(SOURCE_MAP_SECTION),
+        data: Cow::Borrowed(map),
+    }
+    .encode(&mut out);
+    out
+}
+
+/// A component's bundle source map, parsed on the first failure that needs it.
+pub(crate) struct SourceMapper {
+    raw: Vec<u8>,
+    parsed: OnceLock<Option<sourcemap::SourceMap>>,
+}
+
+impl SourceMapper {
+    /// The source map in `component`'s top-level [`SOURCE_MAP_SECTION`], if it has one.
+    pub(crate) fn find(component: &[u8]) -> Option<Self> {
+        let mut offset = 0;
+        let mut parser = Parser::new(0);
+        loop {
+            let chunk = parser.parse(component.get(offset..)?, true).ok()?;
+            let wasmparser::Chunk::Parsed { consumed, payload } = chunk else {
+                return None;
+            };
+            offset += consumed;
+            match payload {
+                Payload::CustomSection(reader) if reader.name() == SOURCE_MAP_SECTION => {
+                    let data = reader.data();
+                    return (data.len() <= MAX_SOURCE_MAP).then(|| Self {
+                        raw: data.to_vec(),
+                        parsed: OnceLock::new(),
+                    });
+                }
+                Payload::ModuleSection {
+                    unchecked_range, ..
+                }
+                | Payload::ComponentSection {
+                    unchecked_range, ..
+                } => {
+                    // The parser leaves the nested module or component to its own parser:
+                    // step over its bytes.
+                    offset = unchecked_range.end;
+                }
+                Payload::End(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    fn map(&self) -> Option<&sourcemap::SourceMap> {
+        self.parsed
+            .get_or_init(|| sourcemap::SourceMap::from_slice(&self.raw).ok())
+            .as_ref()
+    }
+
+    /// `check@plugin.js:1805:9` -> `src/index.ts:8:9 in check`; `None` when the frame is not
+    /// in the bundle or the map has no position for it.
+    fn frame(&self, frame: &str) -> Option<String> {
+        let (name, place) = frame.rsplit_once('@')?;
+        let mut parts = place.rsplitn(3, ':');
+        let column: u32 = parts.next()?.parse().ok()?;
+        let line: u32 = parts.next()?.parse().ok()?;
+        if parts.next()? != BUNDLE {
+            return None;
+        }
+        let token = self
+            .map()?
+            .lookup_token(line.checked_sub(1)?, column.checked_sub(1)?)?;
+        let source = token.get_source()?;
+        let at = format!(
+            "{source}:{}:{}",
+            token.get_src_line() + 1,
+            token.get_src_col() + 1
+        );
+        Some(if name.is_empty() {
+            at
+        } else {
+            format!("{at} in {name}")
+        })
+    }
+
+    /// `frames` mapped to the sources, without the SDK's own frames (unless nothing else
+    /// is left); `None` when none maps.
+    fn frames(&self, frames: &[String]) -> Option<Vec<String>> {
+        let mapped: Vec<String> = frames
+            .iter()
+            .map(|f| self.frame(f).unwrap_or_else(|| f.clone()))
+            .collect();
+        if mapped == frames {
+            return None;
+        }
+        let own: Vec<String> = mapped
+            .iter()
+            .filter(|f| !f.starts_with(TS_SDK))
+            .cloned()
+            .collect();
+        Some(if own.is_empty() { mapped } else { own })
+    }
+}
+
 /// What one call learned of the guest's failures.
 #[derive(Debug, Default)]
 pub(crate) struct FailureNotes {
@@ -161,7 +285,8 @@ impl FailureNotes {
         let Some(panic) = self.panic.as_mut() else {
             return;
         };
-        if line.starts_with("note: run with `RUST_BACKTRACE") || line.starts_with("stack backtrace:")
+        if line.starts_with("note: run with `RUST_BACKTRACE")
+            || line.starts_with("stack backtrace:")
         {
             self.reading = false;
         } else if panic.message.len() < MAX_TEXT {
@@ -173,14 +298,21 @@ impl FailureNotes {
         }
     }
 
-    /// Take in a log line; false when it is not a report (and so belongs in the log).
-    pub(crate) fn log_line(&mut self, line: &str) -> bool {
+    /// Take in a log line; false when it is not a report (and so belongs in the log). A
+    /// report's frames are mapped through `sources` when the component has a source map.
+    pub(crate) fn log_line(&mut self, line: &str, sources: Option<&SourceMapper>) -> bool {
         let Some(json) = line.strip_prefix(REPORT_MARKER) else {
             return false;
         };
         if let Ok(report) = serde_json::from_str::<Report>(json) {
             if self.reports.len() == MAX_REPORTS {
                 self.reports.remove(0);
+            }
+            let mut backtrace = report.backtrace;
+            let mut location = report.location;
+            if let Some(mapped) = sources.and_then(|m| m.frames(&backtrace)) {
+                location = mapped.first().cloned();
+                backtrace = mapped;
             }
             let kind = if report.stack_overflow {
                 GuestFailureKind::StackOverflow
@@ -191,8 +323,8 @@ impl FailureNotes {
                 kind,
                 exception: report.exception.map(cut),
                 message: cut(report.message),
-                location: report.location.map(cut),
-                backtrace: collapse(report.backtrace.into_iter().map(cut)),
+                location: location.map(cut),
+                backtrace: collapse(backtrace.into_iter().map(cut)),
             };
             self.reports.push((report.summary, failure));
         }
@@ -325,14 +457,20 @@ fn collapse(frames: impl IntoIterator<Item = String>) -> Vec<String> {
             continue;
         }
         if repeats > 0 {
-            push(&mut out, format!("... the frame above {repeats} more times"));
+            push(
+                &mut out,
+                format!("... the frame above {repeats} more times"),
+            );
             repeats = 0;
         }
         push(&mut out, frame.clone());
         last = Some(frame);
     }
     if repeats > 0 {
-        push(&mut out, format!("... the frame above {repeats} more times"));
+        push(
+            &mut out,
+            format!("... the frame above {repeats} more times"),
+        );
     }
     if total > out.len() {
         let more = total - out.len();
@@ -393,13 +531,13 @@ mod tests {
     #[test]
     fn reports_pair_with_their_summary_and_stay_off_the_log() {
         let mut notes = FailureNotes::default();
-        assert!(!notes.log_line("an ordinary line"));
+        assert!(!notes.log_line("an ordinary line", None));
         let line = format!(
             "{REPORT_MARKER}{}",
             r#"{"summary":"ValueError: x (at app.py:3, in f)","exception":"ValueError","message":"x","location":"app.py:3 in f","backtrace":["app.py:3 in f"]}"#
         );
-        assert!(notes.log_line(&line));
-        assert!(notes.log_line(&format!("{REPORT_MARKER}not json")));
+        assert!(notes.log_line(&line, None));
+        assert!(notes.log_line(&format!("{REPORT_MARKER}not json"), None));
         assert!(notes.take_report("another").is_none());
         let failure = notes
             .take_report("ValueError: x (at app.py:3, in f)")
@@ -408,7 +546,9 @@ mod tests {
             failure.to_string(),
             "raised ValueError: x (at app.py:3 in f)"
         );
-        assert!(notes.take_report("ValueError: x (at app.py:3, in f)").is_none());
+        assert!(notes
+            .take_report("ValueError: x (at app.py:3, in f)")
+            .is_none());
     }
 
     #[test]
@@ -422,6 +562,39 @@ mod tests {
         let out = collapse(many);
         assert_eq!(out.len(), MAX_FRAMES + 1);
         assert_eq!(out[MAX_FRAMES], "... 36 more frames");
+    }
+
+    #[test]
+    fn bundle_frames_map_to_the_typescript_sources() {
+        // One line of bundle, `check` at column 1 and `evaluate` at column 10 of line 1,
+        // mapped to src/index.ts lines 8 and 15, and the SDK's bridge at line 2.
+        let map = br#"{"version":3,"sources":["src/index.ts","@flowtrace/plugin-sdk/bridge.ts"],"names":[],"mappings":"AAOA,SAOA;ACPA"}"#;
+        let component = {
+            let mut c = wasm_encoder::Component::new().finish();
+            c.extend(source_map_section(map));
+            c
+        };
+        let mapper = SourceMapper::find(&component).expect("the section is found");
+        assert_eq!(
+            mapper.frame("check@plugin.js:1:1").as_deref(),
+            Some("src/index.ts:8:1 in check")
+        );
+        assert_eq!(
+            mapper.frame("evaluate@plugin.js:1:12").as_deref(),
+            Some("src/index.ts:15:1 in evaluate")
+        );
+        assert_eq!(mapper.frame("f@other.js:1:1"), None);
+        let frames = [
+            "check@plugin.js:1:1",
+            "settle@plugin.js:2:1",
+            "evaluate@plugin.js:1:10",
+        ]
+        .map(String::from);
+        assert_eq!(
+            mapper.frames(&frames).unwrap(),
+            ["src/index.ts:8:1 in check", "src/index.ts:15:1 in evaluate"]
+        );
+        assert!(SourceMapper::find(&wasm_encoder::Component::new().finish()).is_none());
     }
 
     #[test]

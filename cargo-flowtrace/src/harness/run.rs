@@ -230,7 +230,8 @@ impl Suite<'_> {
                 report.result = Some(called.json);
             }
             (Outcome::Success, Err(error)) => {
-                let mut mismatch = Mismatch::new(format!("the call failed: {}", error_chain(&error)));
+                let mut mismatch =
+                    Mismatch::new(format!("the call failed: {}", error_chain(&error)));
                 if let CaseFailure::Call(CallError {
                     reason: CallFailure::Guest(guest),
                     ..

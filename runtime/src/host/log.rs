@@ -28,7 +28,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             let message = message.to_str(&store)?;
             let scope = &store.data().scope;
             // An SDK's report of an exception goes with the call's error, not the log.
-            if !scope.failures().log_line(&message) {
+            let sources = scope.ctx.source_map.as_deref();
+            if !scope.failures().log_line(&message, sources) {
                 scope.log_line(level, &message);
             }
             Ok(())

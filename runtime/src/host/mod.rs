@@ -83,6 +83,8 @@ pub(crate) struct PluginContext {
     pub(crate) services: Services,
     /// The granted env vars with their values, resolved once at load.
     pub(crate) env: Vec<(String, String)>,
+    /// The source map of a JavaScript plugin's bundle, when its component carries one.
+    pub(crate) source_map: Option<Arc<crate::failure::SourceMapper>>,
 }
 
 /// A request the policy refused during one call.

@@ -107,7 +107,8 @@ fn a_stack_overflow_says_so_and_an_ordinary_fault_stays_a_trap() {
         };
         assert_eq!(guest.kind, GuestFailureKind::StackOverflow, "{n}");
         assert!(
-            err.to_string().starts_with("plugin `overflow` overflowed its stack"),
+            err.to_string()
+                .starts_with("plugin `overflow` overflowed its stack"),
             "{n}: {err}"
         );
         assert!(!err.to_string().contains("wasm backtrace"), "{n}: {err}");
@@ -120,7 +121,10 @@ fn a_stack_overflow_says_so_and_an_ordinary_fault_stays_a_trap() {
     // The recursion's thousands of frames are one line and a count.
     assert!(guest.backtrace.len() <= 65, "{:?}", guest.backtrace);
     assert!(
-        guest.backtrace.iter().any(|f| f.starts_with("... the frame above ")),
+        guest
+            .backtrace
+            .iter()
+            .any(|f| f.starts_with("... the frame above ")),
         "{:?}",
         guest.backtrace
     );
