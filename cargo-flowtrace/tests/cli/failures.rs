@@ -138,6 +138,16 @@ fn a_rust_panic_says_where_and_why_and_a_deep_recursion_says_it_overflowed() {
         verbose.stdout
     );
 
+    // JUnit XML, read once in CI, carries the backtrace whole.
+    let junit = plugin.join("junit.xml");
+    run(bin(&plugin), ["test", "--junit", junit.to_str().unwrap()]).expect_code(3);
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("plugin backtrace:"), "{xml}");
+    assert!(
+        xml.contains("fail_rs::Plugin as flowtrace_plugin_sdk::kinds::evaluator::Evaluator"),
+        "{xml}"
+    );
+
     // `eval` says the same on the trace's line, and calls it a trap.
     let out = run(
         bin(&plugin),
