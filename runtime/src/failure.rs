@@ -42,6 +42,9 @@ pub const REPORT_MARKER: &str = "\u{1e}flowtrace-failure ";
 const MAX_FRAMES: usize = 64;
 /// Most bytes kept of a message, a location or a frame.
 const MAX_TEXT: usize = 4096;
+/// Longest `failed` message a report may pair with (the default output limit): a longer
+/// report is dropped, and its error shown as the plugin gave it.
+const MAX_SUMMARY: usize = 1 << 20;
 /// Most reports one call keeps.
 const MAX_REPORTS: usize = 64;
 /// An access at or above this wasm address is a stack pointer that went below zero.
@@ -304,7 +307,8 @@ impl FailureNotes {
         let Some(json) = line.strip_prefix(REPORT_MARKER) else {
             return false;
         };
-        if let Ok(report) = serde_json::from_str::<Report>(json) {
+        let report = serde_json::from_str::<Report>(json).ok();
+        if let Some(report) = report.filter(|r| r.summary.len() <= MAX_SUMMARY) {
             if self.reports.len() == MAX_REPORTS {
                 self.reports.remove(0);
             }
