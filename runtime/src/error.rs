@@ -125,7 +125,9 @@ pub enum CallFailure {
         /// What it asked for, bytes.
         desired: usize,
     },
-    /// The plugin trapped (a panic, `unreachable`, an out-of-bounds access, ...).
+    /// The plugin trapped (`unreachable`, an out-of-bounds access, ...) and the host cannot
+    /// tell it in the plugin's terms (a Rust panic or a stack overflow is
+    /// [`CallFailure::Guest`]).
     #[error("trapped: {message}")]
     Trap {
         /// wasmtime's trap description with the guest backtrace when there is one.
