@@ -80,6 +80,11 @@ fn mismatches_text(case: &CaseReport) -> String {
                 text.push('\n');
             }
         }
+        // A CI log is read once: the plugin's backtrace goes in whole.
+        if let Some(backtrace) = &m.backtrace {
+            text.push_str("plugin backtrace:\n");
+            text.push_str(backtrace);
+        }
     }
     text
 }

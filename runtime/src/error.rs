@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::capability::CapabilityReport;
+use crate::failure::GuestFailure;
 use crate::host::Denial;
 use crate::inspect::InspectError;
 use crate::manifest::{PluginId, PluginKind};
@@ -94,7 +95,10 @@ pub enum LoadError {
 /// Why one call into a plugin failed. The plugin stays usable: the next call gets a fresh
 /// instance.
 #[derive(Debug, thiserror::Error)]
-#[error("plugin `{plugin}` failed: {reason}")]
+#[error("plugin `{plugin}` {}", match reason {
+    CallFailure::Guest(_) => reason.to_string(),
+    _ => format!("failed: {reason}"),
+})]
 pub struct CallError {
     /// The plugin.
     pub plugin: PluginId,
@@ -124,12 +128,18 @@ pub enum CallFailure {
         /// What it asked for, bytes.
         desired: usize,
     },
-    /// The plugin trapped (a panic, `unreachable`, an out-of-bounds access, ...).
+    /// The plugin trapped (`unreachable`, an out-of-bounds access, ...) and the host cannot
+    /// tell it in the plugin's terms (a Rust panic or a stack overflow is
+    /// [`CallFailure::Guest`]).
     #[error("trapped: {message}")]
     Trap {
         /// wasmtime's trap description with the guest backtrace when there is one.
         message: String,
     },
+    /// The plugin panicked, raised an exception it did not catch, or overflowed its stack,
+    /// told in its own terms (message, location in its sources, backtrace).
+    #[error("{0}")]
+    Guest(Box<GuestFailure>),
     /// What it returned is over the output limit.
     #[error("output of {size} bytes is over the {limit}-byte limit")]
     OutputTooLarge {
@@ -193,6 +203,11 @@ impl CallFailure {
             CallFailure::PoolExhausted(_) => "pool-exhausted",
             CallFailure::Instantiate(_) => "instantiate",
             CallFailure::Cancelled => "cancelled",
+            CallFailure::Guest(failure) => match failure.kind {
+                crate::failure::GuestFailureKind::Panic => "panic",
+                crate::failure::GuestFailureKind::Exception => "exception",
+                crate::failure::GuestFailureKind::StackOverflow => "stack-overflow",
+            },
         }
     }
 }

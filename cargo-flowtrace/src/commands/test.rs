@@ -160,7 +160,7 @@ impl TestCommand {
         }
         if term.is_human() {
             let mut out = term.stdout();
-            report::failures(&mut out, &reports)?;
+            report::failures(&mut out, &reports, term.is_verbose())?;
             report::summary(&mut out, &summary)?;
             out.flush()?;
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use flowtrace_plugins::results::{EvalResult, MetricValue};
 use flowtrace_plugins::services::{CallLog, LogLine};
 use flowtrace_plugins::trace::Trace;
-use flowtrace_plugins::{CallError, CallFailure, PrepareError};
+use flowtrace_plugins::{CallError, CallFailure, GuestFailureKind, PrepareError};
 use serde::Serialize;
 
 use crate::term::Message;
@@ -63,6 +63,11 @@ impl ErrorKind {
             CallFailure::Timeout { .. } => ErrorKind::Timeout,
             CallFailure::MemoryLimit { .. } => ErrorKind::MemoryLimit,
             CallFailure::Trap { .. } => ErrorKind::Trap,
+            // An exception is the plugin's error; a panic or a stack overflow, a trap.
+            CallFailure::Guest(guest) if guest.kind == GuestFailureKind::Exception => {
+                ErrorKind::Plugin
+            }
+            CallFailure::Guest(_) => ErrorKind::Trap,
             CallFailure::OutputTooLarge { .. } => ErrorKind::OutputTooLarge,
             CallFailure::InvalidResult(_) => ErrorKind::InvalidResult,
             CallFailure::Plugin(_) => ErrorKind::Plugin,

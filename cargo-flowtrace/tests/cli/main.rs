@@ -5,6 +5,7 @@ mod build;
 mod diff;
 mod doctor;
 mod eval;
+mod failures;
 mod fuzz;
 mod harness;
 mod help;

@@ -23,6 +23,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings;
+use crate::failure::FailureNotes;
 use crate::manifest::{Capabilities, ConfigValue, PluginId};
 use crate::plugin::observe::CallCx;
 use batch::{BatchScope, KvStage};
@@ -85,6 +86,8 @@ pub(crate) struct PluginContext {
     pub(crate) services: Services,
     /// The granted env vars with their values, resolved once at load.
     pub(crate) env: Vec<(String, String)>,
+    /// The source map of a JavaScript plugin's bundle, when its component carries one.
+    pub(crate) source_map: Option<Arc<crate::failure::SourceMapper>>,
 }
 
 /// A request the policy refused during one call.
@@ -101,6 +104,8 @@ pub(crate) struct CallScope {
     pub(crate) ctx: Arc<PluginContext>,
     logged: AtomicUsize,
     pub(crate) denials: Mutex<Vec<Denial>>,
+    /// What the guest said of its failures (a panic on stderr, the SDKs' reports).
+    pub(crate) failures: Mutex<FailureNotes>,
     /// Set for a batch call: its log lines are held back here until its outcome is known.
     pub(crate) batch: Option<BatchScope>,
     /// The call this is the state of (its id and traces), for the log sink.
@@ -115,6 +120,7 @@ impl CallScope {
             ctx,
             logged: AtomicUsize::new(0),
             denials: Mutex::new(Vec::new()),
+            failures: Mutex::default(),
             batch,
             call: crate::plugin::observe::current(),
             tail: Mutex::new(CallLog::default()),
@@ -137,6 +143,11 @@ impl CallScope {
                 "log output of this call passed 1 MiB; the rest is dropped",
             );
         }
+    }
+
+    /// What the guest said of its failures so far.
+    pub(crate) fn failures(&self) -> std::sync::MutexGuard<'_, FailureNotes> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn emit(&self, level: LogLevel, message: &str) {
@@ -253,8 +264,8 @@ impl HostState {
     fn with_scope(ctx: &Arc<PluginContext>, memory: usize, scope: CallScope) -> Self {
         let scope = Arc::new(scope);
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(stdio::LogPipe::new(scope.clone(), LogLevel::Info))
-            .stderr(stdio::LogPipe::new(scope.clone(), LogLevel::Warn))
+        wasi.stdout(stdio::LogPipe::stdout(scope.clone()))
+            .stderr(stdio::LogPipe::stderr(scope.clone()))
             .envs(&ctx.env)
             .allow_tcp(false)
             .allow_udp(false)

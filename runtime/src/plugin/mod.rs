@@ -1,5 +1,6 @@
 //! Loaded plugins: load once, call many times, from many threads.
 
+use crate::failure::SourceMapper;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -228,6 +229,7 @@ impl Runtime {
             config,
             services: options.services,
             env,
+            source_map: SourceMapper::find(bytes).map(Arc::new),
         });
         Ok(Plugin {
             inner: Arc::new(PluginInner {

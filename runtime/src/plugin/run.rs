@@ -15,7 +15,7 @@ use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, CallFailure};
 use crate::host::batch::BatchScope;
 use crate::host::services::CallLog;
-use crate::host::{HostState, LimitHit};
+use crate::host::{CallScope, HostState, LimitHit};
 use crate::results::PluginError;
 
 /// The runtime whose drivers (timers, I/O) serve the futures of blocking calls: created at the
@@ -233,9 +233,23 @@ impl Plugin {
                 plugin_error: None,
             });
         }
+        if let Some(guest) = state.scope.failures().of_trap(&err) {
+            return self.fail(CallFailure::Guest(Box::new(guest)));
+        }
         self.fail(CallFailure::Trap {
             message: crate::diag::error_chain(&*err),
         })
+    }
+
+    /// The failure for an error the plugin returned: the exception it raised when its SDK
+    /// reported one with this message, else the error as the plugin gave it.
+    pub(super) fn plugin_failure(&self, scope: &CallScope, error: PluginError) -> CallFailure {
+        if let PluginError::Failed(message) = &error {
+            if let Some(guest) = scope.failures().take_report(message) {
+                return CallFailure::Guest(Box::new(guest));
+            }
+        }
+        CallFailure::Plugin(error)
     }
 
     /// Run one call: `body` gets the store and instance; the whole call (instantiation
@@ -307,7 +321,7 @@ impl Plugin {
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
                 if denials.is_empty() {
-                    Err(self.fail(CallFailure::Plugin(plugin_error)))
+                    Err(self.fail(self.plugin_failure(&store.data().scope, plugin_error)))
                 } else {
                     Err(self.fail(CallFailure::CapabilityDenied {
                         denials,

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use flowtrace_plugins::manifest::{Limits, PluginKind};
 use flowtrace_plugins::testing;
-use flowtrace_plugins::{CallFailure, LoadOptions, Plugin, PreparedTrace, Runtime};
+use flowtrace_plugins::{
+    CallFailure, GuestFailureKind, LoadOptions, Plugin, PreparedTrace, Runtime,
+};
 
 fn behaviors(limits: Limits) -> Plugin {
     let bytes = testing::evaluator(&testing::guest_wat("behaviors"));
@@ -87,6 +89,48 @@ fn trap_is_reported_with_its_message_and_does_not_poison() {
         other => panic!("expected a trap, got {other:?}"),
     }
     assert_healthy(&plugin);
+}
+
+#[test]
+fn a_stack_overflow_says_so_and_an_ordinary_fault_stays_a_trap() {
+    let bytes = testing::evaluator(&testing::guest_wat("overflow"));
+    let manifest = testing::manifest("overflow", PluginKind::Evaluator);
+    let plugin = Runtime::new()
+        .unwrap()
+        .load(&bytes, &manifest, LoadOptions::default())
+        .unwrap();
+    // wasmtime's stack overflow, and a Rust-style stack pointer gone below address 0.
+    for n in [0, 1] {
+        let err = plugin.evaluate(&spans(n)).unwrap_err();
+        let CallFailure::Guest(guest) = &err.reason else {
+            panic!("{n}: expected a stack overflow, got {err:?}");
+        };
+        assert_eq!(guest.kind, GuestFailureKind::StackOverflow, "{n}");
+        assert!(
+            err.to_string()
+                .starts_with("plugin `overflow` overflowed its stack"),
+            "{n}: {err}"
+        );
+        assert!(!err.to_string().contains("wasm backtrace"), "{n}: {err}");
+        assert!(!guest.backtrace.is_empty(), "{n}");
+    }
+    let err = plugin.evaluate(&spans(0)).unwrap_err();
+    let CallFailure::Guest(guest) = &err.reason else {
+        unreachable!()
+    };
+    // The recursion's thousands of frames are one line and a count.
+    assert!(guest.backtrace.len() <= 65, "{:?}", guest.backtrace);
+    assert!(
+        guest
+            .backtrace
+            .iter()
+            .any(|f| f.starts_with("... the frame above ")),
+        "{:?}",
+        guest.backtrace
+    );
+    // An access far past the end of memory is no stack overflow.
+    let err = plugin.evaluate(&spans(2)).unwrap_err();
+    assert!(matches!(err.reason, CallFailure::Trap { .. }), "{err:?}");
 }
 
 #[test]

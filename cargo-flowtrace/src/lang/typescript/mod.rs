@@ -12,6 +12,7 @@
 //! | `bundle.mjs` | the script that runs esbuild (its JavaScript API, for the resolver plugin that gates capabilities) |
 //! | `entry.js` | the module esbuild bundles: imports the plugin's export and hands it to the SDK's bridge |
 //! | `plugin.js` | the bundle componentize-js builds |
+//! | `plugin.js.map` | its source map, embedded in the component with paths relative to the plugin ([`source_map`]) |
 //! | `stamp.json` | what the last build was made from, so an unchanged plugin is not rebuilt |
 //!
 //! Capabilities are checked while bundling: an import of `@flowtrace/plugin-sdk/kv` (or of
@@ -27,6 +28,7 @@
 
 mod bundle;
 mod failure;
+mod source_map;
 pub mod toolchain;
 
 use std::collections::BTreeMap;
@@ -211,6 +213,7 @@ impl Build for TypeScriptBuild<'_> {
             failure::explain(run, term.is_verbose(), &bundle)
         })?;
         tracing::debug!(elapsed = ?source.started.elapsed(), "componentize-js finished");
+        source_map::embed(work, source.root, built.path())?;
         Ok(Made::Written(built))
     }
 }

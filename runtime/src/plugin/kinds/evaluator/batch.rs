@@ -14,7 +14,7 @@ use crate::error::{CallError, CallFailure};
 use crate::host::batch::{BatchScope, HeldLine, KvStage, StageFull};
 use crate::host::services::{CallLog, LogLevel, LogRecord};
 use crate::host::trace::{PreparedTrace, TraceHandle};
-use crate::host::{convert, HostState};
+use crate::host::{convert, CallScope, HostState};
 use crate::plugin::kinds::Exports;
 use crate::plugin::lift::{self, Lifted};
 use crate::plugin::run::{block_on, Waited};
@@ -530,7 +530,7 @@ impl Plugin {
         let results = raw
             .items
             .into_iter()
-            .map(|r| self.batch_result(r))
+            .map(|r| self.batch_result(&scope, r))
             .collect();
         if let Some(stage) = stage {
             if let Err(reason) = self.commit(stage.into_writes()) {
@@ -555,11 +555,12 @@ impl Plugin {
     /// One trace's result in a batch, checked as a single call's would be.
     fn batch_result(
         &self,
+        scope: &CallScope,
         result: Lifted<Result<wit::EvalResult, wit::PluginError>>,
     ) -> Result<EvalResult, CallError> {
         match self.fits(result)? {
             Ok(r) => self.validate_eval(convert::eval_result(r)),
-            Err(e) => Err(self.fail(CallFailure::Plugin(convert::plugin_error(e)))),
+            Err(e) => Err(self.fail(self.plugin_failure(scope, convert::plugin_error(e)))),
         }
     }
 
