@@ -89,13 +89,11 @@ pub enum InstallSource {
 impl InstallSource {
     /// Recognise `arg`; `force_git` (`--git`) reads it as a git URL or repository path.
     pub fn classify(arg: &str, force_git: bool) -> Result<InstallSource> {
+        // A `GitError` brings its own `help:` (`error::helps`).
         let git = |arg: &str| {
             GitSource::parse(arg)
                 .map(InstallSource::Git)
-                .map_err(|e| match e.help() {
-                    Some(help) => with_help(e, help),
-                    None => e.into(),
-                })
+                .map_err(anyhow::Error::from)
         };
         if arg.starts_with(SCHEME) {
             return OciReference::parse(arg)
@@ -506,10 +504,7 @@ fn prepare_git(
     };
     term.status("Cloning", &shown);
     let commit = git::clone(&source.url, source.rev.as_deref(), &dest)
-        .map_err(|e| match e.help() {
-            Some(help) => with_help(e, help),
-            None => e.into(),
-        })
+        .map_err(anyhow::Error::from)
         .with_context(|| format!("failed to clone `{shown}`"))?;
     term.verbose_status("Checked out", &commit);
     let root = match &source.path {

@@ -155,8 +155,7 @@ pub enum RegistryError {
     },
     /// Installing would lower the active version.
     #[error(
-        "plugin `{id}` {installed} is installed: installing {requested} would downgrade it, \
-         use --allow-downgrade"
+        "plugin `{id}` {installed} is installed: installing {requested} would downgrade it"
     )]
     Downgrade {
         /// The plugin.
