@@ -686,6 +686,110 @@ mod tests {
         assert_eq!(fix_help(&Fix::BreakCycle), Fix::BreakCycle.to_string());
     }
 
+    /// `--message-format json`: whatever kind of error, its fixes are in `help`, never folded
+    /// into `message` or `causes`; a person still reads each fix under its problem.
+    #[test]
+    fn machine_reports_carry_every_help_in_help() {
+        use crate::harness::{FixtureErrors, Problem};
+        use flowtrace_plugins::manifest::{Manifest, PluginId};
+        use flowtrace_plugins::registry::git::GitSource;
+        use std::path::Path;
+
+        let manifest = Manifest::from_str(
+            "manifest-version = 9\n[plugin]\nid = \"con\"\n",
+            Path::new("flowtrace.toml"),
+        )
+        .unwrap_err();
+        let fixture = FixtureErrors {
+            problems: vec![Problem {
+                file: "tests/a.toml".into(),
+                position: Some((3, 1)),
+                message: "unknown key `expct`".into(),
+                help: Some("did you mean `expect`?".into()),
+            }],
+        };
+        let violation = PolicyViolation {
+            subject: "plugin `p`".into(),
+            errors: vec![CapabilityError::UnknownImport {
+                import: "x:y/z".into(),
+                reason: "nobody provides it".into(),
+            }],
+            manifest: None,
+        };
+        let id = PluginId::parse("p").unwrap();
+        let errors: Vec<anyhow::Error> = vec![
+            anyhow::Error::new(manifest).context("failed to build"),
+            anyhow::Error::new(fixture),
+            with_help(anyhow::Error::new(violation), "outer help"),
+            anyhow::Error::new(RegistryError::Downgrade {
+                id: id.clone(),
+                installed: semver::Version::new(2, 0, 0),
+                requested: semver::Version::new(1, 0, 0),
+            }),
+            anyhow::Error::new(GitSource::parse("x#").unwrap_err()).context("failed"),
+            anyhow::Error::new(
+                GitSource::parse("https://h/r")
+                    .unwrap()
+                    .with_path("../up")
+                    .unwrap_err(),
+            ),
+            Err::<(), _>(anyhow!("plain")).help("a fix").unwrap_err(),
+            anyhow::Error::new(InspectError::CoreModule),
+        ];
+        for error in &errors {
+            let machine = Report::machine(error);
+            let human = Report::new(error);
+            let text = std::iter::once(&machine.message)
+                .chain(&machine.causes)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(!text.contains("help:"), "{text}");
+            assert!(!machine.help.is_empty(), "no help for {error:#}");
+            for help in &machine.help {
+                assert!(!help.is_empty() && !help.contains('\n'), "{help:?}");
+            }
+            // Everything the person is told, the machine is told too.
+            for help in &human.help {
+                assert!(machine.help.contains(help), "{help} not in {:?}", machine.help);
+            }
+        }
+        let manifest = Report::machine(&errors[0]);
+        assert_eq!(
+            manifest.causes,
+            ["invalid manifest `flowtrace.toml`: 1 problem\n  flowtrace.toml:1:20: \
+              `manifest-version = 9` needs a newer Flowtrace: this one reads manifest versions \
+              up to 1"]
+        );
+        // The runtime's fix, in this tool's words, with its place.
+        assert_eq!(
+            manifest.help,
+            ["flowtrace.toml:1:20: upgrade cargo-flowtrace (`cargo install cargo-flowtrace`)"]
+        );
+        let human = Report::new(&errors[0]).to_string();
+        assert!(
+            human.contains("up to 1\n         help: upgrade cargo-flowtrace (`cargo install"),
+            "{human}"
+        );
+        assert_eq!(
+            Report::machine(&errors[1]).help,
+            ["tests/a.toml:3:1: did you mean `expect`?"]
+        );
+        assert_eq!(
+            Report::machine(&errors[2]).help.first().map(String::as_str),
+            Some("outer help")
+        );
+        assert_eq!(
+            Report::machine(&errors[3]).help,
+            ["pass `--allow-downgrade` to install it"]
+        );
+        assert_eq!(
+            Report::machine(&errors[5]).help,
+            ["name the plugin's directory relative to the repository's root, e.g. \
+              `#main:plugins/my-eval` or `--path plugins/my-eval`"]
+        );
+    }
+
     #[test]
     fn long_chains_number_and_indent_their_causes() {
         let mut error = anyhow!("root\nsecond line");

@@ -299,4 +299,35 @@ pub(crate) mod tests {
             }
         }
     }
+
+    /// Every command a template's README shows can be run as written: those that need an
+    /// argument have one (`cargo flowtrace install` alone is a usage error).
+    #[test]
+    fn readme_commands_carry_their_arguments() {
+        const NEED_ARGUMENT: [&str; 5] = ["install", "enable", "disable", "uninstall", "info"];
+        for template in all().unwrap() {
+            let files = template.render(&vars()).unwrap();
+            let readme = files
+                .iter()
+                .find(|f| f.path == Path::new("README.md"))
+                .unwrap_or_else(|| panic!("{} has no README", template.name));
+            let text = String::from_utf8_lossy(&readme.contents);
+            for line in text.lines() {
+                let Some(rest) = line.split("cargo flowtrace ").nth(1) else {
+                    continue;
+                };
+                // Up to the end of inline code (`` `cargo flowtrace info my-id` ``).
+                let mut words = rest.split('`').next().unwrap_or_default().split_whitespace();
+                let command = words.next().unwrap_or_default();
+                if NEED_ARGUMENT.contains(&command) {
+                    let argument = words.next().unwrap_or_default();
+                    assert!(
+                        !argument.is_empty() && !argument.starts_with('#'),
+                        "{}: `{line}` has no argument",
+                        template.name
+                    );
+                }
+            }
+        }
+    }
 }

@@ -141,7 +141,7 @@ impl Registry {
     }
 
     /// The key of this home that seals compiled code (`cache.key`): give it to every cache
-    /// of this user's machine ([`CacheDir`]), so code compiled elsewhere is never loaded.
+    /// of this user's machine ([`CacheDir`](crate::cache::CacheDir)), so code compiled elsewhere is never loaded.
     pub fn cache_key(&self) -> &CacheKey {
         &self.cache_key
     }
