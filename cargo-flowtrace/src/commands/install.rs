@@ -129,6 +129,8 @@ impl InstallCommand {
             release: !self.debug,
             insecure: self.insecure,
             require_signature: self.require_signature,
+            force: self.force,
+            allow_downgrade: self.allow_downgrade,
         };
         let prepared = source.prepare(term, &registry, options)?;
         let search = dependency_search(&registry, &prepared.source)?;

@@ -18,8 +18,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use flowtrace_plugins::manifest::PluginId;
-use flowtrace_plugins::manifest::MANIFEST_FILE_NAME;
+use flowtrace_plugins::manifest::{Manifest, PluginId, MANIFEST_FILE_NAME};
 use flowtrace_plugins::registry::archive::{self, ArchiveLimits};
 use flowtrace_plugins::registry::git::{self, GitSource};
 use flowtrace_plugins::registry::oci::{
@@ -184,6 +183,10 @@ pub struct BuildOptions {
     pub insecure: bool,
     /// `--require-signature`: refuse unsigned artifacts.
     pub require_signature: bool,
+    /// `--force`: reinstalling the active version is allowed.
+    pub force: bool,
+    /// `--allow-downgrade`: installing a lower version is allowed.
+    pub allow_downgrade: bool,
 }
 
 impl InstallSource {
@@ -197,7 +200,7 @@ impl InstallSource {
     ) -> Result<Prepared> {
         match self {
             InstallSource::Dir(dir) => {
-                let built = build_dir(term, dir, options)?;
+                let built = build_dir(term, registry, dir, options)?;
                 Ok(Prepared {
                     component: built,
                     source: Source::Path {
@@ -348,7 +351,25 @@ fn absolute(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
-fn build_dir(term: &Term, dir: &Path, options: BuildOptions) -> Result<Vec<u8>> {
+/// Build the plugin in `dir`, unless the registry would refuse its manifest's id and version
+/// whatever the build gives (the active version again without `--force`, a lower one
+/// without `--allow-downgrade`): that is said before a build that can take a minute. A
+/// manifest that does not parse is left for the build to report.
+fn build_dir(
+    term: &Term,
+    registry: &Registry,
+    dir: &Path,
+    options: BuildOptions,
+) -> Result<Vec<u8>> {
+    let manifest_path = dir.join(MANIFEST_FILE_NAME);
+    if let Ok(manifest) = Manifest::from_file(&manifest_path) {
+        registry.check_install(
+            &manifest.plugin.id,
+            &manifest.plugin.version,
+            options.force,
+            options.allow_downgrade,
+        )?;
+    }
     let built = build::build(
         term,
         &BuildRequest {
@@ -400,7 +421,7 @@ fn prepare_archive(
         format_args!("{} files, {} bytes", extracted.files, extracted.bytes),
     );
     let root = archive_root(&dest)?;
-    let component = component_in_archive(term, &root, options)
+    let component = component_in_archive(term, registry, &root, options)
         .with_context(|| format!("failed to install from the archive `{shown}`"))?;
     drop(scratch);
     Ok(Prepared {
@@ -436,7 +457,12 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// A built plugin (one `.wasm` at the root) or a plugin directory (`flowtrace.toml`).
-fn component_in_archive(term: &Term, root: &Path, options: BuildOptions) -> Result<Vec<u8>> {
+fn component_in_archive(
+    term: &Term,
+    registry: &Registry,
+    root: &Path,
+    options: BuildOptions,
+) -> Result<Vec<u8>> {
     let entries = list_dir(root)?;
     let wasm: Vec<&PathBuf> = entries
         .iter()
@@ -459,7 +485,7 @@ fn component_in_archive(term: &Term, root: &Path, options: BuildOptions) -> Resu
         }
     }
     if root.join(MANIFEST_FILE_NAME).is_file() {
-        return build_dir(term, root, options);
+        return build_dir(term, registry, root, options);
     }
     let names: Vec<String> = entries
         .iter()
@@ -536,7 +562,7 @@ fn prepare_git(
         ))
         .help("point at the plugin's directory: `URL#REV:PATH`, `URL#:PATH` or `--path PATH`");
     }
-    let component = build_dir(term, &root, options)
+    let component = build_dir(term, registry, &root, options)
         .with_context(|| format!("failed to build the plugin cloned from `{shown}`"))?;
     // Record where a local repository is, not where the command ran.
     let url = if source.url.contains("://") {
