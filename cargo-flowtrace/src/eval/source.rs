@@ -85,6 +85,9 @@ pub struct LoadedEvaluator {
 /// manifest, or load an installed plugin with its grants and precompiled code. A plugin of
 /// another kind is refused before it is loaded.
 pub fn load(cx: &Context, source: &PluginSource, request: &LoadRequest) -> Result<LoadedEvaluator> {
+    if let PluginSource::Dir(path) | PluginSource::Wasm(path) = source {
+        crate::plugin_path::note_if_also_installed(cx, path);
+    }
     match source {
         PluginSource::Dir(dir) => load_dir(&cx.term, dir, request),
         PluginSource::Wasm(path) => load_wasm(&cx.term, path, request),
@@ -251,6 +254,9 @@ fn load_installed(cx: &Context, id: &PluginId, request: &LoadRequest) -> Result<
     let plugin = registry
         .load_with_config(&runtime, id, &services, config)
         .with_context(|| format!("failed to load the installed plugin `{id}`"))?;
+    if !summary.enabled {
+        crate::registry::warn_disabled(&cx.term, summary);
+    }
     let disabled = if summary.enabled { "" } else { ", disabled" };
     Ok(LoadedEvaluator {
         description: format!("`{id}` v{} (installed{disabled})", summary.version),
