@@ -653,7 +653,7 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
         results[1]["error"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("input is not valid JSON"),
+            .starts_with("not JSON at column 24: the text ends inside an array"),
         "{}",
         results[1]
     );
@@ -674,7 +674,28 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
     );
     assert!(
         out.stderr
-            .contains("error: traces.jsonl:2: input is not valid JSON"),
+            .contains("error: traces.jsonl:2: not JSON at column 24: the text ends"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A file that is not JSON at all: its problem in plain words (never serde's `expected
+/// ident`), its position as fixtures give it (`at line 2, column 1`).
+#[test]
+fn a_file_that_is_not_json_is_said_in_plain_words() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("words")).unwrap();
+    fs::write(dir.path().join("notes.txt"), "nothing here\nnull\n").unwrap();
+    let (out, results, _) = eval_to_results(dir.path(), &["notes.txt"]);
+    let message = results[0]["error"]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "not JSON at line 1, column 2: a bare word: outside strings, JSON has only `true`, \
+         `false` and `null`"
+    );
+    assert!(
+        out.stderr.contains(&format!("error: notes.txt: {message}")),
         "{}",
         out.stderr
     );

@@ -260,7 +260,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             match parse_line(text) {
                 Ok(traces) => self.pending.extend(traces),
                 Err(error) => {
-                    let source = Box::new(error);
+                    let source = Box::new(error.starting_on_line(self.line));
                     return Some(Err(TraceError::Line {
                         line: self.line,
                         source,
@@ -295,6 +295,11 @@ pub fn parse_json_line(line: &[u8]) -> Result<Vec<Trace>, TraceError> {
 }
 
 fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    // Without its line end, a line cut short ends on its own line (`line 1, column 24`), not
+    // at the start of the next.
+    let text = text
+        .strip_suffix(b"\n")
+        .map_or(text, |t| t.strip_suffix(b"\r").unwrap_or(t));
     // A Flowtrace trace object goes straight into the model, without the `Value` in between
     // (most of the cost of a line). `id` is required and unknown fields are refused, so this
     // accepts only what the general path accepts, with the same result; anything else (an
@@ -307,7 +312,7 @@ fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
     }
     let mut traces = TraceSet::default();
     let value = serde_json::from_slice::<Value>(text)
-        .map_err(|source| TraceError::InvalidJson { source })?;
+        .map_err(|error| TraceError::invalid_json(&error, 1))?;
     traces.add(&value, Path::Root, true)?;
     Ok(traces.finish())
 }
@@ -390,9 +395,7 @@ fn read_document(
                 serde_json::from_slice::<Value>(line).is_ok_and(|v| v.is_object() || v.is_array())
             });
     if !looks_like_lines {
-        return Err(TraceError::InvalidJson {
-            source: whole_error,
-        });
+        return Err(TraceError::invalid_json(&whole_error, 1));
     }
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if is_blank(line) {
@@ -403,7 +406,7 @@ fn read_document(
             source: Box::new(error),
         };
         let value = serde_json::from_slice::<Value>(line)
-            .map_err(|source| at_line(TraceError::InvalidJson { source }))?;
+            .map_err(|error| at_line(TraceError::invalid_json(&error, index + 1)))?;
         add(&value, Path::Root).map_err(at_line)?;
     }
     Ok(())
