@@ -41,6 +41,9 @@ pub struct BuildRequest {
     pub manifest_path: PathBuf,
     /// `--release`
     pub release: bool,
+    /// Type-check a TypeScript plugin before bundling it (`build --no-typecheck` turns it
+    /// off); other languages ignore it.
+    pub typecheck: bool,
 }
 
 /// A built, checked plugin.
@@ -117,6 +120,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         text: &text,
         root: &root,
         release: request.release,
+        typecheck: request.typecheck,
         started,
     };
     let Compiled {

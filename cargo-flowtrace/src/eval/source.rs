@@ -102,6 +102,7 @@ fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEval
         &BuildRequest {
             manifest_path,
             release: request.release,
+            typecheck: true,
         },
     )?;
     let manifest = &built.manifest;

@@ -375,6 +375,7 @@ fn build_dir(
         &BuildRequest {
             manifest_path: dir.join(MANIFEST_FILE_NAME),
             release: options.release,
+            typecheck: true,
         },
     )?;
     Ok(built.bytes)

@@ -439,8 +439,11 @@ fn json_lines_report_the_bad_line_and_go_on() {
     assert_eq!(results[0].as_ref().unwrap(), &trace);
     let error = results[1].as_ref().unwrap_err();
     assert_eq!(error.line(), Some(3));
-    assert!(chain(error)
-        .starts_with("invalid trace on line 3: not JSON at line 3, column 23: the text ends"));
+    assert_eq!(
+        chain(error),
+        "invalid trace on line 3: not JSON at line 3, column 23: the text ends inside an \
+         array: a `]` is missing"
+    );
     assert_eq!(
         results[2].as_ref().unwrap().id,
         "3b429b69ccd304040c90f9c9cea82918"
@@ -685,8 +688,14 @@ fn bad_input_is_rejected_with_what_and_where() {
          `false` and `null`"
     );
     assert_eq!(
+        error(b"{\"id\": \"a\", \"spans\": []} x"),
+        "not JSON at line 1, column 27: more text after the end of the JSON value"
+    );
+    // JSON lines: the position is the line's in the file.
+    assert_eq!(
         error(b"{\"id\": \"a\", \"spans\": []}\n\n]"),
-        "not JSON at line 3, column 1: more text after the end of the JSON value"
+        "invalid trace on line 3: not JSON at line 3, column 1: expected a value here (an \
+         object, array, string in double quotes, number, `true`, `false` or `null`)"
     );
     assert_eq!(
         error(b"{\"id\": \"a\",\n \"spans\": [],}"),
