@@ -278,10 +278,7 @@ fn listed(link: &(dyn std::error::Error + 'static)) -> Option<Listed> {
     if let Some(ManifestError::Invalid { path, diagnostics }) = link.downcast_ref() {
         let path = path.display();
         return Some(Listed {
-            header: format!(
-                "invalid manifest `{path}`: {}",
-                problems(diagnostics.len())
-            ),
+            header: format!("invalid manifest `{path}`: {}", problems(diagnostics.len())),
             items: diagnostics
                 .iter()
                 .map(|d| ListedItem {
@@ -751,15 +748,21 @@ mod tests {
             }
             // Everything the person is told, the machine is told too.
             for help in &human.help {
-                assert!(machine.help.contains(help), "{help} not in {:?}", machine.help);
+                assert!(
+                    machine.help.contains(help),
+                    "{help} not in {:?}",
+                    machine.help
+                );
             }
         }
         let manifest = Report::machine(&errors[0]);
         assert_eq!(
             manifest.causes,
-            ["invalid manifest `flowtrace.toml`: 1 problem\n  flowtrace.toml:1:20: \
+            [
+                "invalid manifest `flowtrace.toml`: 1 problem\n  flowtrace.toml:1:20: \
               `manifest-version = 9` needs a newer Flowtrace: this one reads manifest versions \
-              up to 1"]
+              up to 1"
+            ]
         );
         // The runtime's fix, in this tool's words, with its place.
         assert_eq!(
@@ -785,8 +788,10 @@ mod tests {
         );
         assert_eq!(
             Report::machine(&errors[5]).help,
-            ["name the plugin's directory relative to the repository's root, e.g. \
-              `#main:plugins/my-eval` or `--path plugins/my-eval`"]
+            [
+                "name the plugin's directory relative to the repository's root, e.g. \
+              `#main:plugins/my-eval` or `--path plugins/my-eval`"
+            ]
         );
     }
 

@@ -274,8 +274,10 @@ pub(crate) mod tests {
                     d.get_file(Path::new(SHARED_DIR).join(language.as_str()).join(WORKFLOW))
                 })
                 .unwrap_or_else(|| panic!("no shared workflow for {}", language.as_str()));
-            let of_language: Vec<&Template> =
-                templates.iter().filter(|t| t.language == language).collect();
+            let of_language: Vec<&Template> = templates
+                .iter()
+                .filter(|t| t.language == language)
+                .collect();
             assert_eq!(of_language.len(), 4, "{}", language.as_str());
             for template in of_language {
                 assert!(
@@ -285,7 +287,10 @@ pub(crate) mod tests {
                     language.as_str()
                 );
                 assert!(
-                    template.dir.get_dir(template.dir.path().join(".github")).is_none(),
+                    template
+                        .dir
+                        .get_dir(template.dir.path().join(".github"))
+                        .is_none(),
                     "{} has its own `.github/`: keep the one copy in `{SHARED_DIR}/{}/`",
                     template.name,
                     language.as_str()
@@ -317,7 +322,11 @@ pub(crate) mod tests {
                     continue;
                 };
                 // Up to the end of inline code (`` `cargo flowtrace info my-id` ``).
-                let mut words = rest.split('`').next().unwrap_or_default().split_whitespace();
+                let mut words = rest
+                    .split('`')
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace();
                 let command = words.next().unwrap_or_default();
                 if NEED_ARGUMENT.contains(&command) {
                     let argument = words.next().unwrap_or_default();

@@ -401,8 +401,9 @@ pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
     match payload {
         // The parser counts lines within the line: its `line 1` would contradict the line
         // number the record gives.
-        Payload::Line(bytes) => parse_json_line(&bytes)
-            .map_err(|e| error_chain(&e).replace("not JSON at line 1, column ", "not JSON at column ")),
+        Payload::Line(bytes) => parse_json_line(&bytes).map_err(|e| {
+            error_chain(&e).replace("not JSON at line 1, column ", "not JSON at column ")
+        }),
         Payload::Record { offset, bytes } => parse_protobuf_record(&bytes).map_err(|e| {
             let source = Box::new(e);
             error_chain(&TraceError::Record { offset, source })

@@ -159,9 +159,14 @@ fn json_errors_carry_their_help_lines_in_help() {
     );
     // A person reads each fix under its problem, as before.
     assert!(
-        out.stderr.contains("flowtrace.toml:2:6: invalid plugin id `con`"),
+        out.stderr
+            .contains("flowtrace.toml:2:6: invalid plugin id `con`"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("\n    help: write `x.com`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\n    help: write `x.com`"),
+        "{}",
+        out.stderr
+    );
 }

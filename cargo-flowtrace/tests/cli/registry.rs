@@ -176,7 +176,11 @@ fn installing_an_installed_version_is_refused_before_building() {
     cli(dir.path(), &["install", s(&wasm)]).expect_code(0);
     let source = dir.path().join("early");
     fs::create_dir(&source).unwrap();
-    fs::write(source.join("flowtrace.toml"), manifest("early", "0.2.0", "")).unwrap();
+    fs::write(
+        source.join("flowtrace.toml"),
+        manifest("early", "0.2.0", ""),
+    )
+    .unwrap();
 
     let out = cli(dir.path(), &["install", "./early"]).expect_code(1);
     assert!(
@@ -192,7 +196,11 @@ fn installing_an_installed_version_is_refused_before_building() {
     );
     assert!(!out.stderr.contains("Compiling"), "{}", out.stderr);
 
-    fs::write(source.join("flowtrace.toml"), manifest("early", "0.1.0", "")).unwrap();
+    fs::write(
+        source.join("flowtrace.toml"),
+        manifest("early", "0.1.0", ""),
+    )
+    .unwrap();
     let out = cli(dir.path(), &["install", "./early"]).expect_code(1);
     assert!(
         out.stderr.starts_with(
@@ -202,7 +210,8 @@ fn installing_an_installed_version_is_refused_before_building() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("help: pass `--allow-downgrade` to install it"),
+        out.stderr
+            .contains("help: pass `--allow-downgrade` to install it"),
         "{}",
         out.stderr
     );

@@ -273,9 +273,8 @@ fn type_errors_fail_the_build_unless_the_check_is_skipped() {
     );
     let out = run(ts(&plugin), ["build"]).expect_code(1);
     assert!(
-        out.stderr.contains(
-            "error TS2322: Type 'string' is not assignable to type 'number'."
-        ),
+        out.stderr
+            .contains("error TS2322: Type 'string' is not assignable to type 'number'."),
         "{}",
         out.stderr
     );

@@ -7,9 +7,9 @@ use serde_spanned::Spanned;
 use toml_edit::{DocumentMut, Table};
 
 use super::diag::Diagnostics;
-use crate::fix::Fix;
 use super::raw::RawVersionProbe;
 use super::CURRENT_MANIFEST_VERSION;
+use crate::fix::Fix;
 
 /// One upgrade step: rewrites a document of version `n` into version `n + 1`, in place.
 ///

@@ -154,9 +154,7 @@ pub enum RegistryError {
         version: Version,
     },
     /// Installing would lower the active version.
-    #[error(
-        "plugin `{id}` {installed} is installed: installing {requested} would downgrade it"
-    )]
+    #[error("plugin `{id}` {installed} is installed: installing {requested} would downgrade it")]
     Downgrade {
         /// The plugin.
         id: PluginId,

@@ -270,12 +270,12 @@ fn json_problem(error: &serde_json::Error) -> String {
         "expected `:`" => "expected `:` after the key of an object member",
         "expected `,` or `]`" => "expected `,` or `]` after an element of an array",
         "expected `,` or `}`" => "expected `,` or `}` after a member of an object",
-        "expected `\"`" | "key must be a string" => {
-            "an object's keys are strings in double quotes"
-        }
+        "expected `\"`" | "key must be a string" => "an object's keys are strings in double quotes",
         "trailing comma" => "a comma before the closing bracket: JSON allows none",
         "trailing characters" => "more text after the end of the JSON value",
-        "invalid escape" => "an invalid escape in a string (JSON knows `\\n`, `\\\"`, `\\uXXXX`, ...)",
+        "invalid escape" => {
+            "an invalid escape in a string (JSON knows `\\n`, `\\\"`, `\\uXXXX`, ...)"
+        }
         "invalid number" => "an invalid number",
         "number out of range" => "a number out of range",
         "control character (\\u0000-\\u001F) found while parsing a string" => {

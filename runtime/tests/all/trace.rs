@@ -441,7 +441,7 @@ fn json_lines_report_the_bad_line_and_go_on() {
     assert_eq!(error.line(), Some(3));
     assert_eq!(
         chain(error),
-        "invalid trace on line 3: not JSON at line 3, column 23: the text ends inside an \
+        "invalid trace on line 3: not JSON at line 3, column 22: the text ends inside an \
          array: a `]` is missing"
     );
     assert_eq!(
@@ -689,7 +689,7 @@ fn bad_input_is_rejected_with_what_and_where() {
     );
     assert_eq!(
         error(b"{\"id\": \"a\", \"spans\": []} x"),
-        "not JSON at line 1, column 27: more text after the end of the JSON value"
+        "not JSON at line 1, column 26: more text after the end of the JSON value"
     );
     // JSON lines: the position is the line's in the file.
     assert_eq!(

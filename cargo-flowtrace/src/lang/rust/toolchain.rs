@@ -212,6 +212,9 @@ mod tests {
             );
         }
         // What `doctor` prints as expected.
-        assert_eq!(check_rustc().expected, format!("{MIN_RUST_VERSION} or newer"));
+        assert_eq!(
+            check_rustc().expected,
+            format!("{MIN_RUST_VERSION} or newer")
+        );
     }
 }

@@ -229,10 +229,7 @@ impl Build for TypeScriptBuild<'_> {
 fn typecheck(term: &Term, tsc: &Path, root: &Path) -> Result<()> {
     let config = root.join("tsconfig.json");
     if !config.is_file() {
-        term.verbose_status(
-            "Skipping",
-            "type-checking: the plugin has no tsconfig.json",
-        );
+        term.verbose_status("Skipping", "type-checking: the plugin has no tsconfig.json");
         return Ok(());
     }
     let mut command = Command::new(tsc);
@@ -260,7 +257,10 @@ fn typecheck(term: &Term, tsc: &Path, root: &Path) -> Result<()> {
         text
     };
     let diagnostics: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let errors = diagnostics.iter().filter(|l| l.contains(": error TS")).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|l| l.contains(": error TS"))
+        .count();
     for line in &diagnostics {
         term.stderr_line(crate::term::sanitize(line));
     }
@@ -461,9 +461,7 @@ mod tests {
             .collect();
         assert_eq!(typescript.len(), 4);
         for template in typescript {
-            let files = template
-                .render(&crate::templates::tests::vars())
-                .unwrap();
+            let files = template.render(&crate::templates::tests::vars()).unwrap();
             let package = files
                 .iter()
                 .find(|f| f.path == Path::new("package.json"))
