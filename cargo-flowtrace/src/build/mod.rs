@@ -1,5 +1,5 @@
 //! Building a plugin into a validated component: the component made by the plugin's
-//! language driver ([`crate::lang`]) in the steps every language shares ([`compile`]), the
+//! language driver ([`crate::lang`]) in the steps every language shares (`compile`), the
 //! manifest embedded as a custom section, the capability check, the file written.
 //!
 //! ```text
