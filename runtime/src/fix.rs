@@ -3,6 +3,7 @@
 //! The runtime's errors that know their fix return it from `fix()`
 //! ([`RegistryError::fix`](crate::registry::RegistryError::fix),
 //! [`ResolveError::fix`](crate::registry::ResolveError::fix),
+//! [`GitError::fix`](crate::registry::git::GitError::fix),
 //! [`InspectError::fix`](crate::inspect::InspectError::fix)). A [`Fix`] names the action and
 //! what it applies to; its `Display` describes the action in plain words, without naming any
 //! program's commands or flags, and is what those errors' `help()` returns. `cargo flowtrace`
@@ -152,6 +153,20 @@ pub enum Fix {
         embedders: Vec<PluginId>,
     },
 
+    // --- git sources ---
+    /// A git source this host does not clone from: use an `https://` or `file://` URL or a
+    /// local path.
+    SafeGitSource,
+    /// A `#rev` that is not a revision name: name a branch, tag or commit.
+    NameRevision,
+    /// The revision is not in the repository: check its name.
+    CheckRevision,
+    /// `git` could not be run: install it.
+    InstallGit,
+    /// The plugin's directory in a repository is not a plain relative path: name it relative
+    /// to the repository's root.
+    DirectoryInRepository,
+
     // --- components ---
     /// The component has no embedded manifest: build the plugin with its build tool, which
     /// embeds `flowtrace.toml`.
@@ -253,6 +268,22 @@ impl fmt::Display for Fix {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Fix::SafeGitSource => f.write_str(
+                "use an `https://` or `file://` URL or a local path, optionally followed by \
+                 `#<branch, tag or commit>`",
+            ),
+            Fix::NameRevision => f.write_str(
+                "name a branch, tag or commit after the `#`, e.g. `#main`, `#v1.2.0` or \
+                 `#1a2b3c4`",
+            ),
+            Fix::CheckRevision => f.write_str(
+                "check the branch, tag or commit name (`git ls-remote <url>` lists them)",
+            ),
+            Fix::InstallGit => f.write_str("install git and put it on `PATH`"),
+            Fix::DirectoryInRepository => f.write_str(
+                "name the plugin's directory relative to the repository's root, e.g. \
+                 `#main:plugins/my-eval`",
+            ),
             Fix::EmbedManifest => f.write_str(
                 "build the plugin with its build tool: that embeds `flowtrace.toml` in the \
                  component",
@@ -338,6 +369,11 @@ mod tests {
             },
             Fix::Enable { id },
             Fix::BreakCycle,
+            Fix::SafeGitSource,
+            Fix::NameRevision,
+            Fix::CheckRevision,
+            Fix::InstallGit,
+            Fix::DirectoryInRepository,
             Fix::EmbedManifest,
             Fix::EmbedOneManifest,
             Fix::MakeComponent,

@@ -1,5 +1,5 @@
 //! Building a plugin into a validated component: the component made by the plugin's
-//! language driver ([`crate::lang`]) in the steps every language shares ([`compile`]), the
+//! language driver ([`crate::lang`]) in the steps every language shares (`compile`), the
 //! manifest embedded as a custom section, the capability check, the file written.
 //!
 //! ```text
@@ -41,6 +41,9 @@ pub struct BuildRequest {
     pub manifest_path: PathBuf,
     /// `--release`
     pub release: bool,
+    /// Type-check a TypeScript plugin before bundling it (`build --no-typecheck` turns it
+    /// off); other languages ignore it.
+    pub typecheck: bool,
 }
 
 /// A built, checked plugin.
@@ -127,6 +130,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         text: &text,
         root: &root,
         release: request.release,
+        typecheck: request.typecheck,
         started,
     };
     let Compiled {

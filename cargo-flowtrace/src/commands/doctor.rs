@@ -17,8 +17,9 @@ use crate::toolchain::{self, Check};
 ///
 /// Rust plugins need rustc and the `wasm32-wasip2` target (installed with rustup). Python
 /// plugins need componentize-py, which `--fix` installs in a venv under
-/// `$FLOWTRACE_HOME/toolchains/python`; TypeScript plugins need esbuild and componentize-js,
-/// which `--fix` installs with npm under `$FLOWTRACE_HOME/toolchains/node`
+/// `$FLOWTRACE_HOME/toolchains/python`; TypeScript plugins need esbuild, componentize-js and
+/// TypeScript (to type-check), which `--fix` installs with npm under
+/// `$FLOWTRACE_HOME/toolchains/node`
 /// (`$FLOWTRACE_HOME` defaults to `~/.flowtrace`).
 ///
 /// Also shows the contract and the SDK versions this cargo-flowtrace carries and, in a plugin
@@ -45,7 +46,7 @@ Examples:
   cargo flowtrace doctor --message-format json")]
 pub struct DoctorCommand {
     /// Install what is missing: the wasm32-wasip2 target, componentize-py, componentize-js,
-    /// esbuild
+    /// esbuild, typescript
     #[arg(long)]
     pub fix: bool,
 

@@ -117,15 +117,8 @@ impl InstallCommand {
         let mut source = InstallSource::classify(&self.source, self.git)?;
         if let Some(path) = &self.path {
             source = match source {
-                InstallSource::Git(git) => {
-                    InstallSource::Git(git.with_path(path).map_err(|e| {
-                        let help = e.help();
-                        match help {
-                            Some(help) => with_help(e, help),
-                            None => e.into(),
-                        }
-                    })?)
-                }
+                // A `GitError` brings its own `help:` (`error::helps`).
+                InstallSource::Git(git) => InstallSource::Git(git.with_path(path)?),
                 _ => {
                     return Err(anyhow::anyhow!("`--path` applies to git repositories only"))
                         .help("pass a git URL or repository, or `--git` to read SOURCE as one")
@@ -143,6 +136,8 @@ impl InstallCommand {
             release: !self.debug,
             insecure: self.insecure,
             require_signature: self.require_signature,
+            force: self.force,
+            allow_downgrade: self.allow_downgrade,
         };
         let prepared = source.prepare(term, &registry, options)?;
         let search = dependency_search(&registry, &prepared.source)?;

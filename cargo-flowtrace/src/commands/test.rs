@@ -56,6 +56,10 @@ pub struct TestCommand {
     #[arg(long)]
     pub release: bool,
 
+    /// TypeScript: build without type-checking first
+    #[arg(long)]
+    pub no_typecheck: bool,
+
     /// Run at most N cases at once [default: the number of CPUs]
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -78,6 +82,7 @@ impl TestCommand {
             &BuildRequest {
                 manifest_path: cx.manifest_path()?,
                 release: self.release,
+                typecheck: !self.no_typecheck,
             },
         )?;
         let started = Instant::now();

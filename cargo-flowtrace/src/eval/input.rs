@@ -480,7 +480,7 @@ fn read_document(
         Ok(traces) => traces,
         Err(e) => {
             let line = e.line().or_else(|| match &e {
-                TraceError::InvalidJson { source } => Some(source.line()),
+                TraceError::InvalidJson { line, .. } => Some(*line),
                 _ => None,
             });
             send(Item {
@@ -524,8 +524,9 @@ pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
     match payload {
         // The parser counts lines within the line: its `line 1` would contradict the line
         // number the record gives.
-        Payload::Line(bytes) => parse_json_line(&bytes)
-            .map_err(|e| error_chain(&e).replace(" at line 1 column ", " at column ")),
+        Payload::Line(bytes) => parse_json_line(&bytes).map_err(|e| {
+            error_chain(&e).replace("not JSON at line 1, column ", "not JSON at column ")
+        }),
         Payload::Record { offset, bytes } => parse_protobuf_record(&bytes).map_err(|e| {
             let source = Box::new(e);
             error_chain(&TraceError::Record { offset, source })
@@ -638,7 +639,7 @@ mod tests {
         assert_eq!(parsed[0].as_ref().unwrap()[0].id, "a");
         assert_eq!(
             parsed[1].as_ref().unwrap_err(),
-            "input is not valid JSON: key must be a string at column 2"
+            "not JSON at column 2: an object's keys are strings in double quotes"
         );
         assert_eq!(parsed[2].as_ref().unwrap()[0].id, "c");
     }
@@ -653,7 +654,10 @@ mod tests {
         let Payload::Unreadable(error) = &got[0].payload else {
             panic!("{:?}", got[0]);
         };
-        assert!(error.contains("not valid JSON"), "{error}");
+        assert_eq!(
+            error,
+            "not JSON at line 3, column 1: the text ends where a value should be"
+        );
     }
 
     #[test]

@@ -103,6 +103,9 @@ pub fn load(
     request: &LoadRequest,
     kind: Option<Expected>,
 ) -> Result<LoadedPlugin> {
+    if let PluginSource::Dir(path) | PluginSource::Wasm(path) = source {
+        crate::plugin_path::note_if_also_installed(cx, path);
+    }
     match source {
         PluginSource::Dir(dir) => load_dir(&cx.term, dir, request, kind),
         PluginSource::Wasm(path) => load_wasm(&cx.term, path, request, kind),
@@ -133,6 +136,7 @@ fn load_dir(
         &BuildRequest {
             manifest_path,
             release: request.release,
+            typecheck: true,
         },
     )?;
     let manifest = &built.manifest;
@@ -315,6 +319,9 @@ fn load_installed(
                 expected,
             ));
         }
+    }
+    if !summary.enabled {
+        crate::registry::warn_disabled(&cx.term, summary);
     }
     let disabled = if summary.enabled { "" } else { ", disabled" };
     Ok(LoadedPlugin {

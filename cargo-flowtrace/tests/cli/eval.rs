@@ -426,6 +426,68 @@ fn fail_on_turns_errors_or_failures_into_exit_code_3() {
     );
 }
 
+/// A disabled plugin still runs under `eval`, with a warning; an argument that is both a
+/// path here and an installed plugin's id is taken as the path, and the note says so.
+#[test]
+fn a_disabled_or_shadowed_installed_plugin_is_named() {
+    let dir = tmp();
+    let home = dir.path().join("flowtrace-home");
+    let runtime = Runtime::new().unwrap();
+    let registry = Registry::open(&home).unwrap().precompiling_with(&runtime);
+    let id = flowtrace_plugins::manifest::PluginId::parse("quiet-eval").unwrap();
+    registry
+        .install(InstallRequest::new(
+            evaluator("quiet-eval"),
+            Source::File {
+                path: PathBuf::from("quiet-eval.wasm"),
+            },
+        ))
+        .unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 3);
+
+    let out = eval(dir.path(), &["quiet-eval", "traces.jsonl"]).expect_code(0);
+    assert!(!out.stderr.contains("disabled"), "{}", out.stderr);
+    registry.disable(&id, false).unwrap();
+    let out = eval(dir.path(), &["quiet-eval", "traces.jsonl"]).expect_code(0);
+    assert!(
+        out.stderr.contains(
+            "warning: plugin `quiet-eval` is disabled: Flowtrace does not run it; running it \
+             anyway (`cargo flowtrace enable quiet-eval` enables it)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Finished 3 traces"), "{}", out.stderr);
+
+    // A file named like the plugin: the file is taken, and that is said.
+    fs::write(dir.path().join("quiet-eval"), evaluator("other-eval")).unwrap();
+    let out = eval(dir.path(), &["quiet-eval", "traces.jsonl"]).expect_code(0);
+    assert!(
+        out.stderr.contains(
+            "note: `quiet-eval` is both the file `./quiet-eval` and an installed plugin: taking \
+             the file"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("is disabled"), "{}", out.stderr);
+    // A directory too (here one that is no plugin's: the note comes before its error).
+    fs::remove_file(dir.path().join("quiet-eval")).unwrap();
+    fs::create_dir(dir.path().join("quiet-eval")).unwrap();
+    let out = eval(dir.path(), &["quiet-eval", "traces.jsonl"]).expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "note: `quiet-eval` is both the directory `./quiet-eval` and an installed plugin: \
+             taking the directory"
+        ),
+        "{}",
+        out.stderr
+    );
+    // A path written as one is no id: nothing to say.
+    let out = eval(dir.path(), &["./quiet-eval", "traces.jsonl"]).expect_code(1);
+    assert!(!out.stderr.contains("note: "), "{}", out.stderr);
+}
+
 #[test]
 fn an_installed_plugin_is_evaluated_by_its_id() {
     let dir = tmp();
@@ -591,7 +653,7 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
         results[1]["error"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("input is not valid JSON"),
+            .starts_with("not JSON at column 24: the text ends inside an array"),
         "{}",
         results[1]
     );
@@ -612,7 +674,28 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
     );
     assert!(
         out.stderr
-            .contains("error: traces.jsonl:2: input is not valid JSON"),
+            .contains("error: traces.jsonl:2: not JSON at column 24: the text ends"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A file that is not JSON at all: its problem in plain words (never serde's `expected
+/// ident`), its position as fixtures give it (`at line 2, column 1`).
+#[test]
+fn a_file_that_is_not_json_is_said_in_plain_words() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("words")).unwrap();
+    fs::write(dir.path().join("notes.txt"), "nothing here\nnull\n").unwrap();
+    let (out, results, _) = eval_to_results(dir.path(), &["notes.txt"]);
+    let message = results[0]["error"]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "not JSON at line 1, column 2: a bare word: outside strings, JSON has only `true`, \
+         `false` and `null`"
+    );
+    assert!(
+        out.stderr.contains(&format!("error: notes.txt: {message}")),
         "{}",
         out.stderr
     );

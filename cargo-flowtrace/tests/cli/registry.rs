@@ -188,6 +188,62 @@ fn a_built_component_round_trips_through_every_command() {
     );
 }
 
+/// A plugin directory whose manifest names the installed version (or a lower one) is refused
+/// before it is built: the directory here cannot even be built (no `Cargo.toml`), so
+/// reaching the build would fail otherwise.
+#[test]
+fn installing_an_installed_version_is_refused_before_building() {
+    let dir = tmp();
+    let wasm = built(dir.path(), "early", "0.2.0", "");
+    cli(dir.path(), &["install", s(&wasm)]).expect_code(0);
+    let source = dir.path().join("early");
+    fs::create_dir(&source).unwrap();
+    fs::write(
+        source.join("flowtrace.toml"),
+        manifest("early", "0.2.0", ""),
+    )
+    .unwrap();
+
+    let out = cli(dir.path(), &["install", "./early"]).expect_code(1);
+    assert!(
+        out.stderr
+            .starts_with("error: plugin `early` 0.2.0 is already installed\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("help: pass `--force` to reinstall it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Compiling"), "{}", out.stderr);
+
+    fs::write(
+        source.join("flowtrace.toml"),
+        manifest("early", "0.1.0", ""),
+    )
+    .unwrap();
+    let out = cli(dir.path(), &["install", "./early"]).expect_code(1);
+    assert!(
+        out.stderr.starts_with(
+            "error: plugin `early` 0.2.0 is installed: installing 0.1.0 would downgrade it\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("help: pass `--allow-downgrade` to install it"),
+        "{}",
+        out.stderr
+    );
+
+    // With the flag, the build goes ahead (and here fails: there is nothing to build).
+    let out = cli(dir.path(), &["install", "./early", "--allow-downgrade"]).expect_code(1);
+    assert!(!out.stderr.contains("would downgrade"), "{}", out.stderr);
+    assert!(out.stderr.contains("Cargo.toml"), "{}", out.stderr);
+}
+
 #[test]
 fn reinstalls_and_downgrades_need_their_flag() {
     let dir = tmp();

@@ -25,6 +25,7 @@ fn install_contract_plugin(registry: &Registry, kind: &str) {
         &BuildRequest {
             manifest_path: dir.join("flowtrace.toml"),
             release: false,
+            typecheck: true,
         },
     )
     .unwrap_or_else(|e| panic!("building the rust {kind}: {e:?}"));

@@ -165,10 +165,7 @@ pub enum RegistryError {
         version: Version,
     },
     /// Installing would lower the active version.
-    #[error(
-        "plugin `{id}` {installed} is installed: installing {requested} would downgrade it, \
-         use --allow-downgrade"
-    )]
+    #[error("plugin `{id}` {installed} is installed: installing {requested} would downgrade it")]
     Downgrade {
         /// The plugin.
         id: PluginId,

@@ -424,33 +424,68 @@ fn action(
     let Some(record) = previous else {
         return Ok(InstallAction::Installed);
     };
-    let already = || RegistryError::AlreadyInstalled {
-        id: id.clone(),
-        version: version.clone(),
-    };
-    if *version == record.active {
-        return if request.force {
-            Ok(InstallAction::Reinstalled)
-        } else {
-            Err(already())
-        };
-    }
-    // An inactive version installed already: the same bytes may become active again;
-    // other bytes under the same version replace them only with `force`.
+    // A version installed already: the same bytes may become active again; other bytes
+    // under the same version replace them only with `force`.
     if let Some(existing) = record.versions.get(version) {
         if existing.sha256.as_deref() != Some(checked.sha256.as_str()) && !request.force {
-            return Err(already());
-        }
-    }
-    if *version < record.active {
-        if !request.allow_downgrade {
-            return Err(RegistryError::Downgrade {
+            return Err(RegistryError::AlreadyInstalled {
                 id: id.clone(),
-                installed: record.active.clone(),
-                requested: version.clone(),
+                version: version.clone(),
             });
         }
+    }
+    refused_before(record, id, version, request.force, request.allow_downgrade)?;
+    if *version == record.active {
+        return Ok(InstallAction::Reinstalled);
+    }
+    if *version < record.active {
         return Ok(InstallAction::Downgraded);
     }
     Ok(InstallAction::Upgraded)
+}
+
+/// What refuses `id` `version` over `record` whatever the component's bytes: the active
+/// version again without `force`, a lower one without `allow_downgrade`.
+fn refused_before(
+    record: &PluginRecord,
+    id: &PluginId,
+    version: &semver::Version,
+    force: bool,
+    allow_downgrade: bool,
+) -> Result<(), RegistryError> {
+    if *version == record.active && !force {
+        return Err(RegistryError::AlreadyInstalled {
+            id: id.clone(),
+            version: version.clone(),
+        });
+    }
+    if *version < record.active && !allow_downgrade {
+        return Err(RegistryError::Downgrade {
+            id: id.clone(),
+            installed: record.active.clone(),
+            requested: version.clone(),
+        });
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// Whether installing `id` `version` with these flags would be refused whatever the
+    /// component holds ([`RegistryError::AlreadyInstalled`] for the active version without
+    /// `force`, [`RegistryError::Downgrade`] for a lower one without `allow_downgrade`):
+    /// what a front end checks before it spends time building or downloading a component
+    /// whose manifest it already knows. [`Registry::install`] decides the same way.
+    pub fn check_install(
+        &self,
+        id: &PluginId,
+        version: &semver::Version,
+        force: bool,
+        allow_downgrade: bool,
+    ) -> Result<(), RegistryError> {
+        let index = Index::load(&self.store)?;
+        match index.plugins.get(id) {
+            Some(record) => refused_before(record, id, version, force, allow_downgrade),
+            None => Ok(()),
+        }
+    }
 }

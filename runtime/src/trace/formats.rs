@@ -89,13 +89,13 @@ pub fn from_otlp_json(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
         &ReadOptions::default(),
         |bytes| {
             let value = serde_json::from_slice::<Value>(bytes)
-                .map_err(|source| TraceError::InvalidJson { source })?;
+                .map_err(|error| TraceError::invalid_json(&error, 1))?;
             whole = Some(value);
             Ok(())
         },
         |line| {
             let value = serde_json::from_slice::<Value>(line)
-                .map_err(|source| TraceError::InvalidJson { source })?;
+                .map_err(|error| TraceError::invalid_json(&error, 1))?;
             add(&value, Path::Root)
         },
     )?;
@@ -325,7 +325,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             match parse_line(text) {
                 Ok(traces) => self.pending.extend(traces),
                 Err(error) => {
-                    let source = Box::new(error);
+                    let source = Box::new(error.starting_on_line(self.line));
                     return Some(Err(TraceError::Line {
                         line: self.line,
                         source,
@@ -432,6 +432,11 @@ pub fn parse_json_line(line: &[u8]) -> Result<Vec<Trace>, TraceError> {
 }
 
 fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    // Without its line end, a line cut short ends on its own line (`line 1, column 24`), not
+    // at the start of the next.
+    let text = text
+        .strip_suffix(b"\n")
+        .map_or(text, |t| t.strip_suffix(b"\r").unwrap_or(t));
     // A Flowtrace trace object goes straight into the model, without the `Value` in between
     // (most of the cost of a line). `id` is required and unknown fields are refused, so this
     // accepts only what the general path accepts, with the same result; anything else (an
@@ -532,7 +537,7 @@ fn read_document(
     }
     let whole_error = match whole(bytes) {
         Ok(()) => return Ok(()),
-        Err(TraceError::InvalidJson { source }) => source,
+        Err(error @ TraceError::InvalidJson { .. }) => error,
         Err(other) => return Err(other),
     };
     // A one-line document failed to parse above: parsing its line again would say the same.
@@ -544,9 +549,7 @@ fn read_document(
             .take(2)
             .any(is_container);
     if !looks_like_lines {
-        return Err(TraceError::InvalidJson {
-            source: whole_error,
-        });
+        return Err(whole_error);
     }
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if is_blank(line) {
@@ -561,7 +564,7 @@ fn read_document(
                 limit: options.max_line_bytes,
             }));
         }
-        add(line).map_err(at_line)?;
+        add(line).map_err(|error| at_line(error.starting_on_line(index + 1)))?;
     }
     Ok(())
 }

@@ -85,11 +85,9 @@ pub fn read_document(
     let mut de = serde_json::Deserializer::from_reader(capped);
     let limit = options.max_document_bytes;
     parse(&mut de).map_err(|error| match error {
-        TraceError::InvalidJson { .. } if over.get() => TraceError::DocumentTooLarge { limit },
-        TraceError::InvalidJson { source } if source.is_io() => TraceError::Read {
-            line: source.line(),
-            source: source.into(),
-        },
+        TraceError::InvalidJson { .. } | TraceError::Read { .. } if over.get() => {
+            TraceError::DocumentTooLarge { limit }
+        }
         other => other,
     })
 }
@@ -127,9 +125,16 @@ fn parse_into<'de, R: serde_json::de::Read<'de>>(
     if let Some(error) = state.error.take() {
         return Err(error);
     }
-    parsed
-        .and_then(|()| de.end())
-        .map_err(|source| TraceError::InvalidJson { source })
+    parsed.and_then(|()| de.end()).map_err(|source| {
+        if source.is_io() {
+            TraceError::Read {
+                line: source.line(),
+                source: source.into(),
+            }
+        } else {
+            TraceError::invalid_json(&source, 1)
+        }
+    })
 }
 
 /// Skip a byte-order mark and leading whitespace; an input with nothing else is

@@ -326,8 +326,19 @@ fn downgrade_needs_the_flag() {
     let refused = reg.install(request("downgrade", "1.0.0", "")).unwrap_err();
     assert_eq!(
         refused.to_string(),
-        "plugin `downgrade` 2.0.0 is installed: installing 1.0.0 would downgrade it, use \
-         --allow-downgrade"
+        "plugin `downgrade` 2.0.0 is installed: installing 1.0.0 would downgrade it"
+    );
+    // The fix is data: the runtime names no command line flag.
+    assert_eq!(
+        refused.fix(),
+        Some(flowtrace_plugins::Fix::AllowDowngrade {
+            id: PluginId::parse("downgrade").unwrap(),
+            version: "1.0.0".parse().unwrap(),
+        })
+    );
+    assert_eq!(
+        refused.help().unwrap(),
+        "allow the downgrade to install `downgrade` 1.0.0"
     );
     let mut allowed = request("downgrade", "1.0.0", "");
     allowed.allow_downgrade = true;
@@ -1169,8 +1180,7 @@ fn concurrent_installs_serialise() {
         assert_eq!(rb, "ok installed");
         assert_eq!(
             ra,
-            "err plugin `race` 2.0.0 is installed: installing 1.0.0 would downgrade it, use \
-             --allow-downgrade"
+            "err plugin `race` 2.0.0 is installed: installing 1.0.0 would downgrade it"
         );
     }
     let list = reg.list().unwrap();
