@@ -44,6 +44,10 @@ pub struct BuildRequest {
     /// Type-check a TypeScript plugin before bundling it (`build --no-typecheck` turns it
     /// off); other languages ignore it.
     pub typecheck: bool,
+    /// The caps of the host that will run the plugin: `[limits]` above them are refused
+    /// here, since every load would fail. The CLI runs plugins under
+    /// [`HostCaps::default`](flowtrace_plugins::HostCaps::default).
+    pub caps: flowtrace_plugins::HostCaps,
 }
 
 /// A built, checked plugin.
@@ -116,14 +120,12 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
     let shown = shown_manifest_path(&request.manifest_path);
     let manifest = manifest::parse(&text, &shown)?;
     // A plugin that asks for more than the host allows would build, then fail every load.
-    manifest::check_limits(&text, &shown, &flowtrace_plugins::HostCaps::default()).with_context(
-        || {
-            format!(
-                "plugin `{}` asks for more than the host allows",
-                manifest.plugin.id
-            )
-        },
-    )?;
+    manifest::check_limits(&text, &shown, &request.caps).with_context(|| {
+        format!(
+            "plugin `{}` asks for more than the host allows",
+            manifest.plugin.id
+        )
+    })?;
     let id = manifest.plugin.id.to_string();
     let source = Source {
         manifest: &manifest,

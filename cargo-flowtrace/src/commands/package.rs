@@ -131,6 +131,7 @@ pub fn package(
             manifest_path: cx.manifest_path()?,
             release,
             typecheck: true,
+            caps: flowtrace_plugins::HostCaps::default(),
         },
     )?;
     let id = built.manifest.plugin.id.to_string();

@@ -83,6 +83,7 @@ impl TestCommand {
                 manifest_path: cx.manifest_path()?,
                 release: self.release,
                 typecheck: !self.no_typecheck,
+                caps: flowtrace_plugins::HostCaps::default(),
             },
         )?;
         let started = Instant::now();

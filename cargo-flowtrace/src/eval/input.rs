@@ -479,10 +479,8 @@ fn read_document(
     let traces = match parse_document(BufReader::new(source), &options) {
         Ok(traces) => traces,
         Err(e) => {
-            let line = e.line().or_else(|| match &e {
-                TraceError::InvalidJson { line, .. } => Some(*line),
-                _ => None,
-            });
+            // A syntax error names its line and column in its message.
+            let line = e.line();
             send(Item {
                 file: index,
                 line,

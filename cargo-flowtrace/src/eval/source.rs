@@ -137,6 +137,7 @@ fn load_dir(
             manifest_path,
             release: request.release,
             typecheck: true,
+            caps: flowtrace_plugins::HostCaps::default(),
         },
     )?;
     let manifest = &built.manifest;

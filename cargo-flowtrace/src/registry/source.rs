@@ -376,6 +376,7 @@ fn build_dir(
             manifest_path: dir.join(MANIFEST_FILE_NAME),
             release: options.release,
             typecheck: true,
+            caps: flowtrace_plugins::HostCaps::default(),
         },
     )?;
     Ok(built.bytes)

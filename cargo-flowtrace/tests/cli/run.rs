@@ -291,7 +291,7 @@ fn bad_input_is_an_error_on_its_line_and_the_run_goes_on() {
     .expect_code(3);
     assert!(
         out.stderr
-            .contains("error: traces.jsonl:2: input is not valid JSON"),
+            .contains("error: traces.jsonl:2: not JSON at column 2: a bare word"),
         "{}",
         out.stderr
     );

@@ -342,7 +342,13 @@ fn npm_dependencies_are_installed_and_bundled() {
     fs::create_dir_all(&vendor).unwrap();
     fs::write(
         vendor.join("package.json"),
-        r#"{"name": "slow-rule", "version": "1.0.0", "type": "module", "main": "index.js"}"#,
+        r#"{"name": "slow-rule", "version": "1.0.0", "type": "module", "main": "index.js", "types": "index.d.ts"}"#,
+    )
+    .unwrap();
+    // Its declarations, which the build's type check reads as an editor would.
+    fs::write(
+        vendor.join("index.d.ts"),
+        "export declare const limitMs: (configured: number) => number;\n",
     )
     .unwrap();
     fs::write(

@@ -7,10 +7,18 @@ use std::process::Command;
 
 use cargo_flowtrace::build::{build, BuildRequest};
 use cargo_flowtrace::term::{ColorChoice, MessageFormat, Term, Verbosity};
-use flowtrace_plugins::inspect;
 use flowtrace_plugins::manifest::PluginId;
 use flowtrace_plugins::registry::{InstallRequest, Registry, Source};
 use flowtrace_plugins::testing;
+use flowtrace_plugins::{inspect, HostCaps};
+
+/// The example host's caps (`src/main.rs`), which the plugins are built and installed for.
+fn caps() -> HostCaps {
+    HostCaps {
+        output: 16 << 20,
+        ..HostCaps::default()
+    }
+}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -26,6 +34,7 @@ fn install_contract_plugin(registry: &Registry, kind: &str) {
             manifest_path: dir.join("flowtrace.toml"),
             release: false,
             typecheck: true,
+            caps: caps(),
         },
     )
     .unwrap_or_else(|e| panic!("building the rust {kind}: {e:?}"));
@@ -116,7 +125,7 @@ fn the_example_host_runs_every_kind_from_a_registry() {
     std::env::set_var("FLOWTRACE_HOME", target.join("flowtrace-test-home"));
 
     let home = tempfile::tempdir().unwrap();
-    let registry = Registry::open(home.path()).unwrap();
+    let registry = Registry::open(home.path()).unwrap().with_caps(caps());
     for kind in ["evaluator", "exporter", "embedder", "transformer"] {
         install_contract_plugin(&registry, kind);
     }

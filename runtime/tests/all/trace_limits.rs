@@ -133,7 +133,7 @@ fn a_streamed_document_names_the_place_of_every_error() {
         ("  \n ", "input is empty: expected a Flowtrace trace object (with `id` and `spans`), a JSON array or JSON lines of them, or an OTLP/JSON export (an object with `resourceSpans`)"),
         (
             "{\"resourceSpans\": [{}, ",
-            "input is not valid JSON",
+            "not JSON at line 1, column 23: the text ends where a value should be",
         ),
     ];
     for (text, expected) in cases {

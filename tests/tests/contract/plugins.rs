@@ -80,12 +80,7 @@ impl Plugins {
         let target = target_dir().join("contract-cache");
         let key = CacheKey::load_or_create(&target.join("key")).map_err(|e| e.to_string())?;
         let runtime = Runtime::with_config(RuntimeConfig {
-            caps: HostCaps {
-                // Room for the 10,000-span trace whole; a busy machine must not time out.
-                output: 16 << 20,
-                timeout: Duration::from_secs(120),
-                ..HostCaps::default()
-            },
+            caps: caps(),
             cache: Some(CacheDir::new(target, key)),
             pool_size: None,
             ..RuntimeConfig::default()
@@ -123,12 +118,23 @@ impl Plugins {
     }
 }
 
+/// The caps of the suite's host, which its plugins are built for: room for the 10,000-span
+/// trace whole; a busy machine must not time out.
+fn caps() -> HostCaps {
+    HostCaps {
+        output: 16 << 20,
+        timeout: Duration::from_secs(120),
+        ..HostCaps::default()
+    }
+}
+
 fn build_one(language: &'static str, kind: PluginKind) -> Result<Built, String> {
     let term = Term::new(MessageFormat::Human, Verbosity::Quiet, ColorChoice::Never);
     let request = BuildRequest {
         manifest_path: plugin_dir(language, kind).join("flowtrace.toml"),
         release: false,
         typecheck: true,
+        caps: caps(),
     };
     let built = build(&term, &request)
         .map_err(|e| format!("building the {language} {kind} failed: {e:?}"))?;
