@@ -6,6 +6,7 @@
 //! [`Command::exec`]. The exit codes are appended to its `--help` automatically.
 
 pub mod build;
+pub mod config;
 pub mod disable;
 pub mod doctor;
 pub mod enable;
@@ -47,6 +48,7 @@ pub enum Command {
     Trust(trust::TrustCommand),
     List(list::ListCommand),
     Info(info::InfoCommand),
+    Config(config::ConfigCommand),
     Enable(enable::EnableCommand),
     Disable(disable::DisableCommand),
     Uninstall(uninstall::UninstallCommand),
@@ -70,6 +72,7 @@ impl Command {
             Command::Trust(command) => command.exec(cx),
             Command::List(command) => command.exec(cx),
             Command::Info(command) => command.exec(cx),
+            Command::Config(command) => command.exec(cx),
             Command::Enable(command) => command.exec(cx),
             Command::Disable(command) => command.exec(cx),
             Command::Uninstall(command) => command.exec(cx),

@@ -15,6 +15,7 @@ mod portable;
 mod python;
 mod registry;
 mod registry_server;
+mod settings;
 mod support;
 mod typescript;
 mod workflow;

@@ -45,6 +45,7 @@ pub mod oci;
 mod recover;
 mod report;
 mod resolve;
+mod settings;
 mod store;
 
 use crate::cache::CacheKey;
@@ -65,6 +66,7 @@ pub use report::{
     PluginDetails, PluginSummary, UninstallOutcome, VersionDetails, Warning,
 };
 pub use resolve::{Requirement, ResolveError};
+pub use settings::{ConfigureOutcome, InvalidSetting, PluginSettings, Setting, SettingEdit};
 pub use store::{Store, TmpDir};
 
 /// The environment variable that moves the registry.
