@@ -149,7 +149,7 @@ impl InstallSource {
                 describe_head(&head)
             ))
             .help(
-                "pass a component built by `cargo flowtrace build` (`target/flowtrace/*.wasm`) \
+                "pass a component built by `cargo flowtrace build` (`target/flowtrace/release/*.wasm`) \
                  or a `.tar.gz` archive of a plugin",
             ),
         }
@@ -478,7 +478,7 @@ fn component_in_archive(term: &Term, root: &Path, options: BuildOptions) -> Resu
     ))
     .help(
         "archive a plugin directory (`tar czf plugin.tar.gz -C my-plugin .`) or a built \
-         component (`tar czf plugin.tar.gz -C target/flowtrace my-plugin-0.1.0.wasm`)",
+         component (`tar czf plugin.tar.gz -C target/flowtrace/release my-plugin-0.1.0.wasm`)",
     )
 }
 
