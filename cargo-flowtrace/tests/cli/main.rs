@@ -2,6 +2,7 @@
 //! directories. Golden files live in `tests/golden/`; `BLESS=1` rewrites them.
 
 mod build;
+mod checkout;
 mod doctor;
 mod eval;
 mod fuzz;

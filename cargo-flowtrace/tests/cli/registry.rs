@@ -511,7 +511,7 @@ fn with_guest_target(mut command: Command) -> Command {
 }
 
 /// `git args` in `repo`, with the test's empty git configuration under `dir`.
-fn git_in(repo: &Path, dir: &Path, args: &[&str]) {
+pub fn git_in(repo: &Path, dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
         .args(args)
