@@ -20,7 +20,9 @@ pub mod list;
 pub mod new;
 pub mod package;
 pub mod publish;
+pub mod schema;
 pub mod test;
+pub mod trace;
 pub mod trust;
 pub mod uninstall;
 
@@ -40,6 +42,8 @@ pub enum Command {
     Test(test::TestCommand),
     Inspect(inspect::InspectCommand),
     Eval(eval::EvalCommand),
+    Trace(trace::TraceCommand),
+    Schema(schema::SchemaCommand),
     Doctor(doctor::DoctorCommand),
     Package(package::PackageCommand),
     Publish(publish::PublishCommand),
@@ -64,6 +68,8 @@ impl Command {
             Command::Test(command) => command.exec(cx),
             Command::Inspect(command) => command.exec(cx),
             Command::Eval(command) => command.exec(cx),
+            Command::Trace(command) => command.exec(cx),
+            Command::Schema(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
             Command::Package(command) => command.exec(cx),
             Command::Publish(command) => command.exec(cx),

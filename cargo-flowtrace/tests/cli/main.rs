@@ -18,5 +18,6 @@ mod registry;
 mod registry_server;
 mod settings;
 mod support;
+mod trace;
 mod typescript;
 mod workflow;

@@ -16,3 +16,4 @@ mod registry;
 mod runtime;
 mod trace;
 mod trace_protobuf;
+mod trace_schema;
