@@ -16,9 +16,9 @@ use flowtrace_plugins::manifest::Manifest;
 
 use super::sources;
 use super::{artefact_path, own_target_dir, prepare, Prepared, OUTPUT_DIR};
-use flowtrace_plugins::inspect::BuildProfile;
 use crate::lang::{self, Driver};
 use crate::term::Term;
+use flowtrace_plugins::inspect::BuildProfile;
 
 /// What a language driver builds from.
 pub(crate) struct Source<'a> {

@@ -62,7 +62,11 @@ impl ConfigCommand {
                     (shown, sets)
                 });
         let mut edits = parse_edits(&current, &sets)?;
-        edits.extend(self.unset.iter().map(|k| SettingEdit::Unset(k.trim().to_string())));
+        edits.extend(
+            self.unset
+                .iter()
+                .map(|k| SettingEdit::Unset(k.trim().to_string())),
+        );
         unknown_keys(&current, &shown)?;
 
         let settings = if edits.is_empty() {
@@ -107,7 +111,10 @@ impl ConfigCommand {
 }
 
 /// `KEY=VALUE` pairs as values of the declared types; every problem at once.
-pub(crate) fn parse_edits(current: &PluginSettings, sets: &[(&str, &str)]) -> Result<Vec<SettingEdit>> {
+pub(crate) fn parse_edits(
+    current: &PluginSettings,
+    sets: &[(&str, &str)],
+) -> Result<Vec<SettingEdit>> {
     let mut edits = Vec::new();
     let mut problems = Vec::new();
     for (key, text) in sets {

@@ -166,8 +166,8 @@ impl Target {
 /// is there, for the error).
 fn built_component(dir: &Path, manifest: &Manifest) -> PathBuf {
     let target_dir = lang::driver(manifest.build.language).target_dir(dir);
-    let [dev, release] =
-        [BuildProfile::Dev, BuildProfile::Release].map(|p| build::artefact_path(&target_dir, p, manifest));
+    let [dev, release] = [BuildProfile::Dev, BuildProfile::Release]
+        .map(|p| build::artefact_path(&target_dir, p, manifest));
     let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     match (modified(&dev), modified(&release)) {
         (Some(d), Some(r)) if d > r => dev,

@@ -134,7 +134,8 @@ fn dev_and_release_builds_are_kept_apart_and_say_their_profile() {
     assert_eq!(profile_of(&dev), Some(BuildProfile::Dev));
     let out = in_plugin(&plugin, ["build", "--release"]).expect_code(0);
     assert!(
-        out.stderr.contains("/flowtrace/release/profiles-0.1.0.wasm"),
+        out.stderr
+            .contains("/flowtrace/release/profiles-0.1.0.wasm"),
         "{}",
         out.stderr
     );
@@ -157,7 +158,11 @@ fn dev_and_release_builds_are_kept_apart_and_say_their_profile() {
         out.stdout
     );
     let out = in_plugin(&plugin, ["inspect", release.to_str().unwrap()]).expect_code(0);
-    assert!(out.stdout.contains("profile    release\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("profile    release\n"),
+        "{}",
+        out.stdout
+    );
     let out = in_plugin(
         &plugin,
         [
@@ -184,11 +189,7 @@ fn dev_and_release_builds_are_kept_apart_and_say_their_profile() {
         "{}",
         out.stderr
     );
-    let out = in_plugin(
-        &plugin,
-        ["install", release.to_str().unwrap(), "--force"],
-    )
-    .expect_code(0);
+    let out = in_plugin(&plugin, ["install", release.to_str().unwrap(), "--force"]).expect_code(0);
     assert!(
         out.stderr
             .contains("Reinstalled profiles v0.1.0 (evaluator, release build)"),

@@ -13,19 +13,11 @@ use crate::registry::git_in;
 use crate::support::{run, tmp, Run};
 
 fn install(dir: &Path, plugin: &Path) -> Run {
-    run(
-        guest(dir),
-        ["install", "--force", plugin.to_str().unwrap()],
-    )
-    .expect_code(0)
+    run(guest(dir), ["install", "--force", plugin.to_str().unwrap()]).expect_code(0)
 }
 
 fn source(dir: &Path) -> Value {
-    let out = run(
-        guest(dir),
-        ["info", "checkout", "--message-format", "json"],
-    )
-    .expect_code(0);
+    let out = run(guest(dir), ["info", "checkout", "--message-format", "json"]).expect_code(0);
     out.json_lines()[0]["source"].clone()
 }
 

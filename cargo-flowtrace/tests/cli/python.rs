@@ -201,7 +201,9 @@ fn python_build_errors_name_the_plugin_s_file_and_the_fix() {
     );
     // componentize-py's own wrapping and Rust backtrace are not the plugin's business.
     assert!(!out.stderr.contains("Stack backtrace"), "{}", out.stderr);
-    assert!(!root.join("target/flowtrace/release/py-check-0.1.0.wasm").exists());
+    assert!(!root
+        .join("target/flowtrace/release/py-check-0.1.0.wasm")
+        .exists());
 
     // Declared: it builds, and the component imports the interface.
     fs::write(

@@ -39,7 +39,11 @@ fn load_and_evaluate(plugin: &Path, id: &str) -> flowtrace_plugins::results::Eva
     let registry = Registry::open(&plugin.join("flowtrace-home")).unwrap();
     let runtime = Runtime::new().unwrap();
     let loaded = registry
-        .load(&runtime, &PluginId::parse(id).unwrap(), &Services::default())
+        .load(
+            &runtime,
+            &PluginId::parse(id).unwrap(),
+            &Services::default(),
+        )
         .unwrap();
     let bytes = fs::read(plugin.join("tests/traces/agent.json")).unwrap();
     let trace = parse_traces(&bytes).unwrap().remove(0);
@@ -91,9 +95,10 @@ fn settings_are_validated_kept_and_used_by_eval_and_registry_load() {
         "{}",
         out.stderr
     );
-    let index: Value =
-        serde_json::from_str(&fs::read_to_string(plugin.join("flowtrace-home/index.json")).unwrap())
-            .unwrap();
+    let index: Value = serde_json::from_str(
+        &fs::read_to_string(plugin.join("flowtrace-home/index.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(
         index["plugins"]["settings-eval"]["config"],
         serde_json::json!({ "max-span-ms": 500 })
@@ -144,7 +149,11 @@ fn settings_are_validated_kept_and_used_by_eval_and_registry_load() {
     assert_eq!(info[0]["settings"]["settings"][0]["default"], 30000);
 
     // `--unset`: the default again.
-    cli(&plugin, &["config", "settings-eval", "--unset", "max-span-ms"]).expect_code(0);
+    cli(
+        &plugin,
+        &["config", "settings-eval", "--unset", "max-span-ms"],
+    )
+    .expect_code(0);
     assert_eq!(eval_agent(&plugin, "settings-eval")["passed"], true);
 
     // `enable --config`: refused as a whole when a value is wrong, else set with the enable.
@@ -155,7 +164,8 @@ fn settings_are_validated_kept_and_used_by_eval_and_registry_load() {
     )
     .expect_code(1);
     assert!(
-        out.stderr.contains("`max-span-ms` is declared as `integer`"),
+        out.stderr
+            .contains("`max-span-ms` is declared as `integer`"),
         "{}",
         out.stderr
     );

@@ -149,7 +149,8 @@ fn a_trace_that_does_not_match_the_format_names_the_field() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("`cargo flowtrace schema trace` prints its JSON Schema"),
+        out.stderr
+            .contains("`cargo flowtrace schema trace` prints its JSON Schema"),
         "{}",
         out.stderr
     );

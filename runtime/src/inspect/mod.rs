@@ -19,7 +19,9 @@ use wasmparser::{
     ComponentExternalKind, ComponentTypeRef, Parser, Payload, Validator, WasmFeatures,
 };
 
-pub use embed::{build_profile, embed_manifest, embed_manifest_owned, embed_plugin_owned, EmbedError};
+pub use embed::{
+    build_profile, embed_manifest, embed_manifest_owned, embed_plugin_owned, EmbedError,
+};
 pub use error::{InspectError, InspectWarning};
 pub use name::InterfaceName;
 
@@ -69,7 +71,9 @@ impl BuildProfile {
         struct Build {
             profile: BuildProfile,
         }
-        serde_json::from_slice::<Build>(data).ok().map(|b| b.profile)
+        serde_json::from_slice::<Build>(data)
+            .ok()
+            .map(|b| b.profile)
     }
 }
 

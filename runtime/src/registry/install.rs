@@ -453,7 +453,10 @@ fn action(
 }
 
 /// The settings recorded for `id`, which an install keeps.
-fn entry_config(index: &Index, id: &PluginId) -> std::collections::BTreeMap<String, serde_json::Value> {
+fn entry_config(
+    index: &Index,
+    id: &PluginId,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
     index
         .plugins
         .get(id)

@@ -162,10 +162,8 @@ impl Registry {
             }
             record.grants = requested;
         }
-        let unchanged = record.enabled
-            && granted.is_empty()
-            && record.pending_grants.is_none()
-            && !configured;
+        let unchanged =
+            record.enabled && granted.is_empty() && record.pending_grants.is_none() && !configured;
         record.pending_grants = None;
         record.enabled = true;
         resolve::check(&resolve::universe(&index), id).map_err(|source| {

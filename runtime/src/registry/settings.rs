@@ -249,11 +249,13 @@ fn describe(
     let invalid = recorded
         .iter()
         .filter_map(|(key, json)| {
-            check(manifest, key, json).err().map(|problem| InvalidSetting {
-                key: key.clone(),
-                value: json.clone(),
-                problem,
-            })
+            check(manifest, key, json)
+                .err()
+                .map(|problem| InvalidSetting {
+                    key: key.clone(),
+                    value: json.clone(),
+                    problem,
+                })
         })
         .collect();
     PluginSettings {

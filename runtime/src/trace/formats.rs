@@ -345,7 +345,10 @@ fn flowtrace_trace(
     };
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
-        invalid(if field == "." { String::new() } else { field }, e.into_inner())
+        invalid(
+            if field == "." { String::new() } else { field },
+            e.into_inner(),
+        )
     })
 }
 

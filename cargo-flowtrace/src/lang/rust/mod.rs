@@ -17,10 +17,10 @@ use self::package::{Package, SdkDependency};
 use super::{Build, Driver, Sdk};
 use crate::build::carried::Requirement;
 use crate::build::{artefact_path, prepare, world, Made, Source};
-use flowtrace_plugins::inspect::BuildProfile;
 use crate::error;
 use crate::term::Term;
 use crate::toolchain::Check;
+use flowtrace_plugins::inspect::BuildProfile;
 
 pub use toolchain::WASM_TARGET;
 
