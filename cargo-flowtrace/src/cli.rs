@@ -29,6 +29,7 @@ Examples:
   cargo flowtrace install .             install it into the local registry
   cargo flowtrace list                  the installed plugins
   cargo flowtrace eval . traces.jsonl   run the evaluator over a file of traces
+  cargo flowtrace run redactor t.json   run a plugin of any kind: export, transform, embed
   cargo flowtrace doctor --fix          check and install the toolchains";
 
 /// The command line, as the binary was called.

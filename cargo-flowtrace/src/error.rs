@@ -36,6 +36,7 @@ use std::io::Write as _;
 use flowtrace_plugins::capability::{CapabilityError, ExportProblem};
 use flowtrace_plugins::inspect::InspectError;
 use flowtrace_plugins::manifest::ManifestError;
+use flowtrace_plugins::registry::git::GitError;
 use flowtrace_plugins::registry::oci::OciError;
 use flowtrace_plugins::registry::{LoadEnabledError, RegistryError, ResolveError};
 use flowtrace_plugins::{Fix, LoadError};
@@ -150,7 +151,7 @@ pub struct TestsFailed {
 ///     help: add `storage = true` under `[capabilities]` in flowtrace.toml
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", render_violation(subject, errors))]
+#[error("{}", render_violation(self))]
 pub struct PolicyViolation {
     /// What breaks it: a plugin id or a file name, in backticks.
     pub subject: String,
@@ -161,19 +162,27 @@ pub struct PolicyViolation {
     pub manifest: Option<std::path::PathBuf>,
 }
 
-fn render_violation(subject: &str, errors: &[CapabilityError]) -> String {
-    let count = match errors.len() {
-        1 => "1 problem".to_string(),
-        n => format!("{n} problems"),
-    };
-    let mut out = format!("{subject} breaks the capability policy: {count}");
-    for error in errors {
-        out.push_str(&format!("\n  {error}"));
-        if let Some(help) = error.help() {
-            out.push_str(&format!("\n    help: {help}"));
-        }
+fn render_violation(violation: &PolicyViolation) -> String {
+    render_listed(violation_listed(violation), true)
+}
+
+fn violation_listed(e: &PolicyViolation) -> Listed {
+    Listed {
+        header: format!(
+            "{} breaks the capability policy: {}",
+            e.subject,
+            problems(e.errors.len())
+        ),
+        items: e
+            .errors
+            .iter()
+            .map(|c| ListedItem {
+                place: None,
+                message: c.to_string(),
+                help: c.help(),
+            })
+            .collect(),
     }
-    out
 }
 
 /// An error taken apart for printing.
@@ -195,9 +204,22 @@ impl Message for Report {
 }
 
 impl Report {
-    /// Take `error` apart: its messages, every fix found in it, its exit code.
+    /// Take `error` apart for a person: its messages (the problems of a manifest, fixture or
+    /// policy error each with its `help:` under it), every other fix found in it, its exit
+    /// code.
     pub fn new(error: &anyhow::Error) -> Self {
-        let mut messages = error.chain().map(ToString::to_string);
+        Self::build(error, true)
+    }
+
+    /// Take `error` apart for a machine (`--message-format json`): the same messages without
+    /// `help:` lines in them, and every fix in `help`, a listed problem's prefixed with its
+    /// place (`flowtrace.toml:2:6: use something like ...`).
+    pub fn machine(error: &anyhow::Error) -> Self {
+        Self::build(error, false)
+    }
+
+    fn build(error: &anyhow::Error, inline_help: bool) -> Self {
+        let mut messages = error.chain().map(|link| link_text(link, inline_help));
         let message = messages.next().unwrap_or_default();
         // `Annotated` and `#[error(transparent)]` layers repeat the message below them.
         let mut causes: Vec<String> = Vec::new();
@@ -206,13 +228,122 @@ impl Report {
                 causes.push(cause);
             }
         }
+        let mut help = Vec::new();
+        if !inline_help {
+            for link in links(error) {
+                let Some(listed) = listed(link) else { continue };
+                for item in listed.items {
+                    let Some(fix) = item.help else { continue };
+                    let line = match item.place {
+                        Some(place) => format!("{place}: {fix}"),
+                        None => fix,
+                    };
+                    if !help.contains(&line) {
+                        help.push(line);
+                    }
+                }
+            }
+        }
+        for line in helps(error) {
+            if !help.contains(&line) {
+                help.push(line);
+            }
+        }
         Report {
             message,
             causes,
-            help: helps(error),
+            help,
             exit_code: exit_code(error),
         }
     }
+}
+
+/// An error that lists several problems, each with its place and fix.
+struct Listed {
+    /// The first line: what failed, and how many problems.
+    header: String,
+    items: Vec<ListedItem>,
+}
+
+struct ListedItem {
+    /// `file:line:column`, when the problem has one.
+    place: Option<String>,
+    message: String,
+    help: Option<String>,
+}
+
+/// The problems of a manifest, fixture or policy error (their `Display` puts each fix under
+/// its problem).
+fn listed(link: &(dyn std::error::Error + 'static)) -> Option<Listed> {
+    if let Some(ManifestError::Invalid { path, diagnostics }) = link.downcast_ref() {
+        let path = path.display();
+        return Some(Listed {
+            header: format!("invalid manifest `{path}`: {}", problems(diagnostics.len())),
+            items: diagnostics
+                .iter()
+                .map(|d| ListedItem {
+                    place: Some(format!("{path}:{}:{}", d.line, d.column)),
+                    message: d.message.clone(),
+                    help: manifest_help(d),
+                })
+                .collect(),
+        });
+    }
+    if let Some(e) = link.downcast_ref::<FixtureErrors>() {
+        return Some(Listed {
+            header: e.summary(),
+            items: e
+                .problems
+                .iter()
+                .map(|p| ListedItem {
+                    place: Some(p.place()),
+                    message: p.message.clone(),
+                    help: p.help.clone(),
+                })
+                .collect(),
+        });
+    }
+    link.downcast_ref::<PolicyViolation>().map(violation_listed)
+}
+
+/// A manifest problem's fix as this tool words it.
+fn manifest_help(d: &flowtrace_plugins::manifest::Diagnostic) -> Option<String> {
+    d.fix.as_ref().map(fix_help).or_else(|| d.help.clone())
+}
+
+fn problems(count: usize) -> String {
+    match count {
+        1 => "1 problem".to_string(),
+        n => format!("{n} problems"),
+    }
+}
+
+/// What one link of the chain says: a listed error rendered here (with its fixes under
+/// its problems when `inline_help`), any other its `Display`.
+fn link_text(link: &(dyn std::error::Error + 'static), inline_help: bool) -> String {
+    if let Some(annotated) = link.downcast_ref::<Annotated>() {
+        if let Some(inner) = annotated.inner().chain().next() {
+            return link_text(inner, inline_help);
+        }
+    }
+    match listed(link) {
+        Some(listed) => render_listed(listed, inline_help),
+        None => link.to_string(),
+    }
+}
+
+fn render_listed(listed: Listed, inline_help: bool) -> String {
+    let mut out = listed.header;
+    for item in listed.items {
+        match item.place {
+            Some(place) => out.push_str(&format!("\n  {place}: {}", item.message)),
+            None => out.push_str(&format!("\n  {}", item.message)),
+        }
+        if let (true, Some(help)) = (inline_help, item.help) {
+            out.push_str(&format!("\n    help: {help}"));
+        }
+    }
+    out
 }
 
 impl fmt::Display for Report {
@@ -259,7 +390,7 @@ pub fn report(term: &Term, error: &anyhow::Error) -> i32 {
     let report = Report::new(error);
     term.stderr_line(report.render(style::ERROR, style::HELP));
     // A failure to write JSON to a closed stdout changes nothing about the exit code.
-    let _ = term.emit(&report);
+    let _ = term.emit(&Report::machine(error));
     if github::enabled() {
         for annotation in annotations(error) {
             // Beside the JSON messages, not among them.
@@ -284,7 +415,7 @@ fn annotations(error: &anyhow::Error) -> Vec<Annotation> {
                     e.path(),
                     Some(d.line),
                     "invalid flowtrace.toml".into(),
-                    with_help_line(&d.message, d.help.as_deref()),
+                    with_help_line(&d.message, manifest_help(d).as_deref()),
                 )
             }));
         } else if let Some(e) = link.downcast_ref::<FixtureErrors>() {
@@ -399,6 +530,10 @@ fn registry_error<'a>(link: &'a (dyn std::error::Error + 'static)) -> Option<&'a
 pub fn fix_help(fix: &Fix) -> String {
     match fix {
         Fix::Upgrade => "upgrade cargo-flowtrace (`cargo install cargo-flowtrace`)".into(),
+        Fix::RepairIndex => "run `cargo flowtrace doctor --repair`: it rebuilds the index from \
+                             the installed plugins, each checked against the hashes recorded \
+                             at install"
+            .into(),
         Fix::MatchContract => "rebuild the plugin against this version of the plugin SDK, or \
                                upgrade cargo-flowtrace"
             .into(),
@@ -428,6 +563,22 @@ pub fn fix_help(fix: &Fix) -> String {
              `--allow-downgrade` if it is older)"
         ),
         Fix::Enable { id } => format!("enable it first: `cargo flowtrace enable {id}`"),
+        Fix::ChooseEmbedder { id, embedders } => match embedders.as_slice() {
+            [] => format!(
+                "install an embedder plugin, then choose it with `cargo flowtrace enable {id} \
+                 --embedder <ID>` or `cargo flowtrace enable <ID> --default-embedder`"
+            ),
+            [one, ..] => format!(
+                "choose its embedder with `cargo flowtrace enable {id} --embedder {one}`, or \
+                 one for every plugin with `cargo flowtrace enable {one} --default-embedder` \
+                 (installed embedders: {})",
+                embedders
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
         Fix::EmbedManifest => "build the plugin with `cargo flowtrace build`: it embeds \
                                `flowtrace.toml` in the component"
             .into(),
@@ -436,6 +587,10 @@ pub fn fix_help(fix: &Fix) -> String {
             .into(),
         Fix::RebuildComponent => "the component was built by an older or newer component model \
                                   toolchain: rebuild it with `cargo flowtrace build`"
+            .into(),
+        Fix::DirectoryInRepository => "name the plugin's directory relative to the \
+                                        repository's root, e.g. `#main:plugins/my-eval` or \
+                                        `--path plugins/my-eval`"
             .into(),
         Fix::PassComponent => {
             "pass the `.wasm` component that `cargo flowtrace build` wrote".into()
@@ -467,6 +622,8 @@ pub fn helps(error: &anyhow::Error) -> Vec<String> {
                 other => found.extend(other.fix().as_ref().map(fix_help)),
             }
         } else if let Some(e) = link.downcast_ref::<ResolveError>() {
+            found.extend(e.fix().as_ref().map(fix_help));
+        } else if let Some(e) = link.downcast_ref::<GitError>() {
             found.extend(e.fix().as_ref().map(fix_help));
         } else if let Some(e) = link.downcast_ref::<OciError>() {
             found.extend(crate::registry::oci::help(e));
@@ -548,6 +705,118 @@ mod tests {
         );
         // A fix without a command reads as the runtime words it.
         assert_eq!(fix_help(&Fix::BreakCycle), Fix::BreakCycle.to_string());
+    }
+
+    /// `--message-format json`: whatever kind of error, its fixes are in `help`, never folded
+    /// into `message` or `causes`; a person still reads each fix under its problem.
+    #[test]
+    fn machine_reports_carry_every_help_in_help() {
+        use crate::harness::{FixtureErrors, Problem};
+        use flowtrace_plugins::manifest::{Manifest, PluginId};
+        use flowtrace_plugins::registry::git::GitSource;
+        use std::path::Path;
+
+        let manifest = Manifest::from_str(
+            "manifest-version = 9\n[plugin]\nid = \"con\"\n",
+            Path::new("flowtrace.toml"),
+        )
+        .unwrap_err();
+        let fixture = FixtureErrors {
+            problems: vec![Problem {
+                file: "tests/a.toml".into(),
+                position: Some((3, 1)),
+                message: "unknown key `expct`".into(),
+                help: Some("did you mean `expect`?".into()),
+            }],
+        };
+        let violation = PolicyViolation {
+            subject: "plugin `p`".into(),
+            errors: vec![CapabilityError::UnknownImport {
+                import: "x:y/z".into(),
+                reason: "nobody provides it".into(),
+            }],
+            manifest: None,
+        };
+        let id = PluginId::parse("p").unwrap();
+        let errors: Vec<anyhow::Error> = vec![
+            anyhow::Error::new(manifest).context("failed to build"),
+            anyhow::Error::new(fixture),
+            with_help(anyhow::Error::new(violation), "outer help"),
+            anyhow::Error::new(RegistryError::Downgrade {
+                id: id.clone(),
+                installed: semver::Version::new(2, 0, 0),
+                requested: semver::Version::new(1, 0, 0),
+            }),
+            anyhow::Error::new(GitSource::parse("x#").unwrap_err()).context("failed"),
+            anyhow::Error::new(
+                GitSource::parse("https://h/r")
+                    .unwrap()
+                    .with_path("../up")
+                    .unwrap_err(),
+            ),
+            Err::<(), _>(anyhow!("plain")).help("a fix").unwrap_err(),
+            anyhow::Error::new(InspectError::CoreModule),
+        ];
+        for error in &errors {
+            let machine = Report::machine(error);
+            let human = Report::new(error);
+            let text = std::iter::once(&machine.message)
+                .chain(&machine.causes)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(!text.contains("help:"), "{text}");
+            assert!(!machine.help.is_empty(), "no help for {error:#}");
+            for help in &machine.help {
+                assert!(!help.is_empty() && !help.contains('\n'), "{help:?}");
+            }
+            // Everything the person is told, the machine is told too.
+            for help in &human.help {
+                assert!(
+                    machine.help.contains(help),
+                    "{help} not in {:?}",
+                    machine.help
+                );
+            }
+        }
+        let manifest = Report::machine(&errors[0]);
+        assert_eq!(
+            manifest.causes,
+            [
+                "invalid manifest `flowtrace.toml`: 1 problem\n  flowtrace.toml:1:20: \
+              `manifest-version = 9` needs a newer Flowtrace: this one reads manifest versions \
+              up to 1"
+            ]
+        );
+        // The runtime's fix, in this tool's words, with its place.
+        assert_eq!(
+            manifest.help,
+            ["flowtrace.toml:1:20: upgrade cargo-flowtrace (`cargo install cargo-flowtrace`)"]
+        );
+        let human = Report::new(&errors[0]).to_string();
+        assert!(
+            human.contains("up to 1\n         help: upgrade cargo-flowtrace (`cargo install"),
+            "{human}"
+        );
+        assert_eq!(
+            Report::machine(&errors[1]).help,
+            ["tests/a.toml:3:1: did you mean `expect`?"]
+        );
+        assert_eq!(
+            Report::machine(&errors[2]).help.first().map(String::as_str),
+            Some("outer help")
+        );
+        assert_eq!(
+            Report::machine(&errors[3]).help,
+            ["pass `--allow-downgrade` to install it"]
+        );
+        assert_eq!(
+            Report::machine(&errors[5]).help,
+            [
+                "name the plugin's directory relative to the repository's root, e.g. \
+              `#main:plugins/my-eval` or `--path plugins/my-eval`"
+            ]
+        );
     }
 
     #[test]

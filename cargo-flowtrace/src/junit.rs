@@ -80,6 +80,11 @@ fn mismatches_text(case: &CaseReport) -> String {
                 text.push('\n');
             }
         }
+        // A CI log is read once: the plugin's backtrace goes in whole.
+        if let Some(backtrace) = &m.backtrace {
+            text.push_str("plugin backtrace:\n");
+            text.push_str(backtrace);
+        }
     }
     text
 }
@@ -142,6 +147,14 @@ impl EvalSuite {
         test.set_classname(self.plugin.as_str())
             .set_time(record.exec_time)
             .add_property(Property::new("location", record.location()));
+        if !record.log.is_empty() {
+            let log: Vec<String> = record
+                .log
+                .iter()
+                .map(|line| format!("[{}] {}", line.level.as_str(), line.message))
+                .collect();
+            test.set_system_out(log.join("\n"));
+        }
         if let Some(result) = &record.result {
             test.add_property(Property::new("score", result.score.to_string()));
             if let Some(label) = &result.label {

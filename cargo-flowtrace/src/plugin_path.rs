@@ -105,6 +105,31 @@ impl PluginPath {
     }
 }
 
+/// When `path`, as typed, is also the id of an installed plugin (`my-eval` is a directory
+/// here and an installed plugin), say that the path was taken: a path always comes before
+/// an id. Nothing is said when there is no registry, or it cannot be read.
+pub fn note_if_also_installed(cx: &crate::context::Context, path: &Path) {
+    let Some(id) = path
+        .to_str()
+        .and_then(|text| flowtrace_plugins::manifest::PluginId::parse(text).ok())
+    else {
+        return;
+    };
+    let installed = crate::context::flowtrace_home()
+        .ok()
+        .filter(|home| home.is_dir())
+        .and_then(|_| crate::registry::open(cx).ok())
+        .and_then(|registry| registry.list().ok())
+        .is_some_and(|plugins| plugins.iter().any(|p| p.id == id));
+    if installed {
+        let what = if path.is_dir() { "directory" } else { "file" };
+        cx.term.note(format_args!(
+            "`{id}` is both the {what} `./{id}` and an installed plugin: taking the {what} (a \
+             path comes before an id; run from another directory to use the installed plugin)"
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,18 @@ pub enum CacheOutcome {
     Replaced,
 }
 
+impl CacheOutcome {
+    /// `disabled`, `hit`, `miss` or `replaced`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheOutcome::Disabled => "disabled",
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+            CacheOutcome::Replaced => "replaced",
+        }
+    }
+}
+
 /// The secret that seals compiled-cache entries: entries sealed with another key (made by
 /// another user, on another machine, or forged) are never loaded.
 ///

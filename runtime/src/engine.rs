@@ -1,16 +1,21 @@
 //! The wasmtime engine every plugin of a host shares: configuration, caps, the epoch ticker.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::cache::{CacheDir, CompileCache};
 use crate::error::PrepareError;
 use crate::host::trace::PreparedTrace;
+use crate::plugin::CallObserver;
 use crate::trace::Trace;
 
-/// How often the epoch advances; the granularity of every deadline.
+/// How often the epoch advances: the granularity of every deadline and of cancellation, and
+/// the longest a running call goes without yielding to its executor.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The most a plugin may use in one call, and the largest trace the host prepares for one. A
@@ -75,7 +80,20 @@ impl Default for HostCaps {
 }
 
 /// How to build a [`Runtime`].
-#[derive(Debug, Clone)]
+///
+/// # Instances, backpressure and shares
+///
+/// Every call runs in a fresh instance, and an instance needs a slot of the pool
+/// ([`pool_size`](RuntimeConfig::pool_size), shared by every plugin of the runtime). A call
+/// that finds every slot taken waits for one, up to [`pool_wait`](RuntimeConfig::pool_wait),
+/// and fails with [`CallFailure::PoolExhausted`](crate::CallFailure::PoolExhausted) only
+/// after that; the wait counts against no deadline (a call's deadline starts with its
+/// instance). [`pool_share`](RuntimeConfig::pool_share) caps the slots one plugin holds at
+/// once, so a plugin that is called a lot, or slowly, leaves room for the others. A plugin
+/// whose call calls another plugin (an embedder serving `embeddings`) holds two slots: with
+/// a pool of one slot, the inner call waits out `pool_wait` and the guest sees the
+/// embedder as unavailable.
+#[derive(Clone)]
 pub struct RuntimeConfig {
     /// Per-call caps.
     pub caps: HostCaps,
@@ -85,8 +103,32 @@ pub struct RuntimeConfig {
     /// the process, or [`CacheKey::ephemeral`](crate::cache::CacheKey::ephemeral).
     pub cache: Option<CacheDir>,
     /// Instances that may be alive at once across all plugins (the pooling allocator's
-    /// size); `None` allocates on demand instead of from a pool.
+    /// size, default 128); `None` allocates on demand, as many as are asked for, instead of
+    /// from a pool.
     pub pool_size: Option<u32>,
+    /// How long a call waits for a free instance slot (its plugin's share, then the pool)
+    /// before it fails with [`CallFailure::PoolExhausted`](crate::CallFailure::PoolExhausted)
+    /// (default 30 s).
+    pub pool_wait: Duration,
+    /// Most instances one plugin may hold at once (default `None`: as many as the pool
+    /// has); its other calls wait for one of them as for a pool slot.
+    pub pool_share: Option<u32>,
+    /// Told about every call of every plugin of the runtime: its timings, memory, output
+    /// and outcome (each call is also a `tracing` span, `flowtrace.plugin.call`).
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl std::fmt::Debug for RuntimeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeConfig")
+            .field("caps", &self.caps)
+            .field("cache", &self.cache)
+            .field("pool_size", &self.pool_size)
+            .field("pool_wait", &self.pool_wait)
+            .field("pool_share", &self.pool_share)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -95,12 +137,16 @@ impl Default for RuntimeConfig {
             caps: HostCaps::default(),
             cache: None,
             pool_size: Some(128),
+            pool_wait: Duration::from_secs(30),
+            pool_share: None,
+            observer: None,
         }
     }
 }
 
 /// A host for plugins: one wasmtime engine with epoch interruption and (by default) the
-/// pooling allocator, a ticker thread that advances the epoch every [`EPOCH_TICK`], and an
+/// pooling allocator, a ticker thread that advances the epoch every [`EPOCH_TICK`] (at each
+/// tick a running call checks its deadline and cancellation, and yields), and an
 /// optional cache of compiled components. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Runtime {
@@ -111,6 +157,13 @@ pub(crate) struct RuntimeInner {
     pub(crate) engine: Engine,
     pub(crate) caps: HostCaps,
     pub(crate) cache: Option<CompileCache>,
+    /// Epoch ticks since the runtime started (a call's `epochs` is the difference).
+    pub(crate) ticks: Arc<AtomicU64>,
+    /// One permit per instance slot of the pool (none when allocating on demand).
+    pub(crate) pool: Option<Arc<Semaphore>>,
+    pub(crate) pool_wait: Duration,
+    pub(crate) pool_share: Option<u32>,
+    pub(crate) observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -157,15 +210,24 @@ impl Runtime {
             }
             None => new_engine(&config, None)?,
         };
-        start_ticker(&engine).map_err(|e| RuntimeError {
+        let ticks = Arc::new(AtomicU64::new(0));
+        start_ticker(&engine, ticks.clone()).map_err(|e| RuntimeError {
             source: Box::new(e),
         })?;
         let cache = config.cache.map(|at| CompileCache::new(&at, &engine));
+        let pool = config
+            .pool_size
+            .map(|size| Arc::new(Semaphore::new(size as usize)));
         Ok(Self {
             inner: Arc::new(RuntimeInner {
                 engine,
                 caps: config.caps,
                 cache,
+                ticks,
+                pool,
+                pool_wait: config.pool_wait,
+                pool_share: config.pool_share,
+                observer: config.observer,
             }),
         })
     }
@@ -241,14 +303,17 @@ fn engine_config(config: &RuntimeConfig, pool: Option<u32>, reset_by_scan: bool)
 }
 
 /// Advance the engine's epoch every tick until the engine is dropped.
-fn start_ticker(engine: &Engine) -> std::io::Result<()> {
+fn start_ticker(engine: &Engine, ticks: Arc<AtomicU64>) -> std::io::Result<()> {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("flowtrace-epoch".into())
         .spawn(move || loop {
             std::thread::sleep(EPOCH_TICK);
             match weak.upgrade() {
-                Some(engine) => engine.increment_epoch(),
+                Some(engine) => {
+                    engine.increment_epoch();
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                }
                 None => break,
             }
         })

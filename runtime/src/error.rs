@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::capability::CapabilityReport;
+use crate::failure::GuestFailure;
 use crate::host::Denial;
 use crate::inspect::InspectError;
 use crate::manifest::{PluginId, PluginKind};
@@ -94,7 +95,10 @@ pub enum LoadError {
 /// Why one call into a plugin failed. The plugin stays usable: the next call gets a fresh
 /// instance.
 #[derive(Debug, thiserror::Error)]
-#[error("plugin `{plugin}` failed: {reason}")]
+#[error("plugin `{plugin}` {}", match reason {
+    CallFailure::Guest(_) => reason.to_string(),
+    _ => format!("failed: {reason}"),
+})]
 pub struct CallError {
     /// The plugin.
     pub plugin: PluginId,
@@ -113,6 +117,9 @@ pub enum CallFailure {
         /// The deadline.
         limit: Duration,
     },
+    /// The host cancelled the call ([`CancelHandle`](crate::CancelHandle)).
+    #[error("cancelled by the host")]
+    Cancelled,
     /// The plugin tried to grow its memory past the limit.
     #[error("memory limit of {limit} bytes reached (it asked for {desired})")]
     MemoryLimit {
@@ -121,12 +128,18 @@ pub enum CallFailure {
         /// What it asked for, bytes.
         desired: usize,
     },
-    /// The plugin trapped (a panic, `unreachable`, an out-of-bounds access, ...).
+    /// The plugin trapped (`unreachable`, an out-of-bounds access, ...) and the host cannot
+    /// tell it in the plugin's terms (a Rust panic or a stack overflow is
+    /// [`CallFailure::Guest`]).
     #[error("trapped: {message}")]
     Trap {
         /// wasmtime's trap description with the guest backtrace when there is one.
         message: String,
     },
+    /// The plugin panicked, raised an exception it did not catch, or overflowed its stack,
+    /// told in its own terms (message, location in its sources, backtrace).
+    #[error("{0}")]
+    Guest(Box<GuestFailure>),
     /// What it returned is over the output limit.
     #[error("output of {size} bytes is over the {limit}-byte limit")]
     OutputTooLarge {
@@ -170,6 +183,50 @@ pub enum CallFailure {
     /// Instantiation failed for another reason.
     #[error("failed to instantiate")]
     Instantiate(#[source] BoxError),
+}
+
+impl CallFailure {
+    /// A stable, kebab-case name of the failure (`timeout`, `memory-limit`, `trap`, ...):
+    /// the `outcome` of a [`CallRecord`](crate::CallRecord) and the `error.type` of the
+    /// call's span.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallFailure::Timeout { .. } => "timeout",
+            CallFailure::MemoryLimit { .. } => "memory-limit",
+            CallFailure::Trap { .. } => "trap",
+            CallFailure::OutputTooLarge { .. } => "output-too-large",
+            CallFailure::CapabilityDenied { .. } => "capability-denied",
+            CallFailure::Plugin(_) => "plugin-error",
+            CallFailure::InvalidResult(_) => "invalid-result",
+            CallFailure::KvCommit { .. } => "kv-commit",
+            CallFailure::WrongKind { .. } => "wrong-kind",
+            CallFailure::PoolExhausted(_) => "pool-exhausted",
+            CallFailure::Instantiate(_) => "instantiate",
+            CallFailure::Cancelled => "cancelled",
+            CallFailure::Guest(failure) => match failure.kind {
+                crate::failure::GuestFailureKind::Panic => "panic",
+                crate::failure::GuestFailureKind::Exception => "exception",
+                crate::failure::GuestFailureKind::StackOverflow => "stack-overflow",
+            },
+        }
+    }
+}
+
+/// A plugin is not of the kind a typed handle needs
+/// ([`Plugin::as_evaluator`](crate::Plugin::as_evaluator) and the like).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "plugin `{plugin}` is {a} {kind}, not {an} {expected}",
+    a = crate::diag::article(kind.as_str()),
+    an = crate::diag::article(expected.as_str())
+)]
+pub struct KindMismatch {
+    /// The plugin.
+    pub plugin: PluginId,
+    /// Its kind.
+    pub kind: PluginKind,
+    /// The kind the handle needs.
+    pub expected: PluginKind,
 }
 
 /// Why a trace could not be prepared for plugins.

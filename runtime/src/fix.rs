@@ -3,6 +3,7 @@
 //! The runtime's errors that know their fix return it from `fix()`
 //! ([`RegistryError::fix`](crate::registry::RegistryError::fix),
 //! [`ResolveError::fix`](crate::registry::ResolveError::fix),
+//! [`GitError::fix`](crate::registry::git::GitError::fix),
 //! [`InspectError::fix`](crate::inspect::InspectError::fix)). A [`Fix`] names the action and
 //! what it applies to; its `Display` describes the action in plain words, without naming any
 //! program's commands or flags, and is what those errors' `help()` returns. `cargo flowtrace`
@@ -37,6 +38,9 @@ pub enum Fix {
     // --- the registry ---
     /// Say where the registry is: set `FLOWTRACE_HOME`.
     SetHome,
+    /// The registry index cannot be read: rebuild it from the installed plugins
+    /// ([`Registry::repair_index`](crate::registry::Registry::repair_index)).
+    RepairIndex,
     /// The registry was written by a newer version: upgrade the program that reads it.
     Upgrade,
     /// Another process holds the registry lock: wait for it (`pid`, when known), then retry.
@@ -145,6 +149,29 @@ pub enum Fix {
     },
     /// Plugins require each other in a loop: remove one of the dependencies.
     BreakCycle,
+    /// A plugin granted `embeddings` has no embedder to serve it: choose one of
+    /// `embedders` (the installed ones; none: install one) for `id`, or as the registry's
+    /// default ([`Registry::set_embedder`](crate::registry::Registry::set_embedder)).
+    ChooseEmbedder {
+        /// The plugin.
+        id: PluginId,
+        /// The installed embedders.
+        embedders: Vec<PluginId>,
+    },
+
+    // --- git sources ---
+    /// A git source this host does not clone from: use an `https://` or `file://` URL or a
+    /// local path.
+    SafeGitSource,
+    /// A `#rev` that is not a revision name: name a branch, tag or commit.
+    NameRevision,
+    /// The revision is not in the repository: check its name.
+    CheckRevision,
+    /// `git` could not be run: install it.
+    InstallGit,
+    /// The plugin's directory in a repository is not a plain relative path: name it relative
+    /// to the repository's root.
+    DirectoryInRepository,
 
     // --- components ---
     /// The component has no embedded manifest: build the plugin with its build tool, which
@@ -167,6 +194,9 @@ impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fix::SetHome => f.write_str("set `FLOWTRACE_HOME` to the registry directory"),
+            Fix::RepairIndex => f.write_str(
+                "rebuild the index from the installed plugins, whose files are checked against                  the hashes recorded at install",
+            ),
             Fix::Upgrade => f.write_str("upgrade to a version of flowtrace that reads it"),
             Fix::WaitForLock { pid: Some(pid) } => {
                 write!(f, "wait for pid {pid} to finish, then run this again")
@@ -235,6 +265,35 @@ impl fmt::Display for Fix {
             ),
             Fix::Enable { id } => write!(f, "enable `{id}` first"),
             Fix::BreakCycle => f.write_str("remove one of these dependencies from its manifest"),
+            Fix::ChooseEmbedder { id, embedders } if embedders.is_empty() => write!(
+                f,
+                "install an embedder and choose it to serve `{id}`, or as the registry's default"
+            ),
+            Fix::ChooseEmbedder { id, embedders } => write!(
+                f,
+                "choose the embedder that serves `{id}` ({}), for it or as the registry's default",
+                embedders
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Fix::SafeGitSource => f.write_str(
+                "use an `https://` or `file://` URL or a local path, optionally followed by \
+                 `#<branch, tag or commit>`",
+            ),
+            Fix::NameRevision => f.write_str(
+                "name a branch, tag or commit after the `#`, e.g. `#main`, `#v1.2.0` or \
+                 `#1a2b3c4`",
+            ),
+            Fix::CheckRevision => f.write_str(
+                "check the branch, tag or commit name (`git ls-remote <url>` lists them)",
+            ),
+            Fix::InstallGit => f.write_str("install git and put it on `PATH`"),
+            Fix::DirectoryInRepository => f.write_str(
+                "name the plugin's directory relative to the repository's root, e.g. \
+                 `#main:plugins/my-eval`",
+            ),
             Fix::EmbedManifest => f.write_str(
                 "build the plugin with its build tool: that embeds `flowtrace.toml` in the \
                  component",
@@ -275,6 +334,7 @@ mod tests {
         let req = VersionReq::parse("^1").unwrap();
         let fixes = [
             Fix::SetHome,
+            Fix::RepairIndex,
             Fix::Upgrade,
             Fix::WaitForLock { pid: Some(7) },
             Fix::WaitForLock { pid: None },
@@ -313,8 +373,17 @@ mod tests {
                 id: id.clone(),
                 version,
             },
+            Fix::ChooseEmbedder {
+                id: id.clone(),
+                embedders: vec![id.clone()],
+            },
             Fix::Enable { id },
             Fix::BreakCycle,
+            Fix::SafeGitSource,
+            Fix::NameRevision,
+            Fix::CheckRevision,
+            Fix::InstallGit,
+            Fix::DirectoryInRepository,
             Fix::EmbedManifest,
             Fix::EmbedOneManifest,
             Fix::MakeComponent,

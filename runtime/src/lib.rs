@@ -55,6 +55,7 @@ pub mod capability;
 pub mod diag;
 mod engine;
 pub mod error;
+pub mod failure;
 mod fix;
 pub mod fs;
 pub mod host;
@@ -66,13 +67,17 @@ pub mod results;
 pub mod trace;
 
 pub use engine::{HostCaps, Runtime, RuntimeConfig, RuntimeError, EPOCH_TICK};
+pub use error::KindMismatch;
 pub use error::{CallError, CallFailure, LoadError, PrepareError};
+pub use failure::{GuestFailure, GuestFailureKind};
 pub use fix::Fix;
 pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;
 pub use plugin::{
-    EffectiveLimits, Evaluation, LoadOptions, Plugin, CONTRACT_VERSION, TRACES_PER_CALL,
+    CallId, CallObserver, CallOptions, CallOutcome, CallRecord, CancelHandle, EffectiveLimits,
+    Embedder, Evaluation, Evaluator, Exporter, KindHandle, LoadOptions, Logged, MisplacedResult,
+    Plugin, Transformer, CALL_SPAN, CONTRACT_VERSION, TRACES_PER_CALL,
 };
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

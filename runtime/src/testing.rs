@@ -37,6 +37,8 @@ pub fn guest_wat(name: &str) -> String {
         "exporter" => include_str!("../tests/guests/exporter.wat"),
         "traces-user" => include_str!("../tests/guests/traces-user.wat"),
         "counter" => include_str!("../tests/guests/counter.wat"),
+        "order" => include_str!("../tests/guests/order.wat"),
+        "overflow" => include_str!("../tests/guests/overflow.wat"),
         other => panic!("no test guest named `{other}`"),
     };
     expand(src)

@@ -101,6 +101,28 @@ pub fn run(args: &[String]) -> Result<()> {
         noop.evaluate(&empty).expect("evaluate");
     });
     evaluate.insert("minimal-call".into(), stats.json());
+    // The same call from inside a tokio runtime: blocking on a current-thread runtime's
+    // thread (it spawned a thread per call before), and awaited there.
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let stats = tokio_rt.block_on(async {
+        sample(n, || {
+            noop.evaluate(&empty).expect("evaluate");
+        })
+    });
+    evaluate.insert("minimal-call-blocking-in-tokio".into(), stats.json());
+    let mut samples = Vec::with_capacity(n);
+    tokio_rt.block_on(async {
+        for i in 0..n + n / 10 {
+            let start = Instant::now();
+            noop.evaluate_async(&empty).await.expect("evaluate");
+            if i >= n / 10 {
+                samples.push(start.elapsed());
+            }
+        }
+    });
+    evaluate.insert("minimal-call-async".into(), Stats::of(samples).json());
     let native = sample(n * 10, || {
         std::hint::black_box(testing::scan_native(std::hint::black_box(prepared.trace())));
     });
@@ -126,6 +148,8 @@ pub fn run(args: &[String]) -> Result<()> {
         .with_file_name(format!("cargo-flowtrace{}", std::env::consts::EXE_SUFFIX));
     let huge_output =
         crate::bench_output::measure(&tool).context("measuring memory under huge outputs")?;
+    let input_memory = crate::bench_input::measure(&tool, quick)
+        .context("measuring memory per input byte of a large document")?;
     let accessors_median = evaluate["scan-accessors"]["median-us"]
         .as_f64()
         .unwrap_or(0.0);
@@ -141,6 +165,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "load": cache,
         "eval": eval,
         "huge-output": huge_output,
+        "input-memory": input_memory,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

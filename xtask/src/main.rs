@@ -3,6 +3,7 @@
 mod bench;
 mod bench_build;
 mod bench_eval;
+mod bench_input;
 mod bench_output;
 mod bench_share;
 mod demo;
@@ -12,13 +13,14 @@ mod wit_ts;
 use anyhow::{bail, Context, Result};
 
 const USAGE: &str =
-    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | bench-share [--runs N] [--dev] | bench-output [--dev | --tool PATH] | wit [--check]>
+    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | bench-share [--runs N] [--dev] | bench-output [--dev | --tool PATH] | bench-input [--quick] [--dev | --tool PATH] | wit [--check]>
 
   demo    load a WAT evaluator and run it over the real OpenTelemetry traces
   bench   runtime and `eval` figures as JSON (rebuilds itself with --release)
   bench-build  what `cargo flowtrace build` adds to an incremental `cargo build`, as JSON
   bench-share  package, publish and install oci:// against a loopback registry, as JSON
   bench-output  peak memory of `eval -j 8` over 8 traces with 100 MB outputs, as JSON
+  bench-input  memory per input byte of `eval` over one large OTLP/JSON export, as JSON
   wit     copy wit/ into the SDKs; --check fails when a copy drifted (CI)";
 
 fn main() -> Result<()> {
@@ -27,6 +29,8 @@ fn main() -> Result<()> {
         Some("demo") => demo::run(),
         Some("wit") => wit::run(&args[1..]),
         Some(bench_eval::PEAK_RSS) => bench_eval::peak_rss_main(&args[1..]),
+        Some(bench_input::PARSE_TREE) => bench_input::parse_tree_main(&args[1..]),
+        Some("bench-input") => bench_input::run(&args[1..]),
         Some("bench") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-build") if cfg!(debug_assertions) => release_rerun(&args),
@@ -69,7 +73,7 @@ fn release_rerun(args: &[String]) -> Result<()> {
 }
 
 /// The workspace's root directory.
-fn workspace_root() -> std::path::PathBuf {
+pub fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 

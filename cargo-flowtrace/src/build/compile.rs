@@ -30,6 +30,8 @@ pub(crate) struct Source<'a> {
     pub root: &'a std::path::Path,
     /// `--release`
     pub release: bool,
+    /// Type-check TypeScript before bundling.
+    pub typecheck: bool,
     /// When the build started, for the debug log.
     pub started: Instant,
 }

@@ -1,5 +1,5 @@
 //! Building a plugin into a validated component: the component made by the plugin's
-//! language driver ([`crate::lang`]) in the steps every language shares ([`compile`]), the
+//! language driver ([`crate::lang`]) in the steps every language shares (`compile`), the
 //! manifest embedded as a custom section, the capability check, the file written.
 //!
 //! ```text
@@ -41,6 +41,9 @@ pub struct BuildRequest {
     pub manifest_path: PathBuf,
     /// `--release`
     pub release: bool,
+    /// Type-check a TypeScript plugin before bundling it (`build --no-typecheck` turns it
+    /// off); other languages ignore it.
+    pub typecheck: bool,
 }
 
 /// A built, checked plugin.
@@ -110,13 +113,24 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         .unwrap_or_else(|| PathBuf::from("."));
     let text = std::fs::read_to_string(&manifest_path)
         .with_context(|| format!("failed to read `{}`", manifest_path.display()))?;
-    let manifest = manifest::parse(&text, &shown_manifest_path(&request.manifest_path))?;
+    let shown = shown_manifest_path(&request.manifest_path);
+    let manifest = manifest::parse(&text, &shown)?;
+    // A plugin that asks for more than the host allows would build, then fail every load.
+    manifest::check_limits(&text, &shown, &flowtrace_plugins::HostCaps::default()).with_context(
+        || {
+            format!(
+                "plugin `{}` asks for more than the host allows",
+                manifest.plugin.id
+            )
+        },
+    )?;
     let id = manifest.plugin.id.to_string();
     let source = Source {
         manifest: &manifest,
         text: &text,
         root: &root,
         release: request.release,
+        typecheck: request.typecheck,
         started,
     };
     let Compiled {

@@ -14,6 +14,10 @@ use crate::context::Context;
 /// `flowtrace-manifest` custom section; checks every import of the component against the
 /// declared capabilities; and writes `<target dir>/flowtrace/<id>-<version>.wasm`.
 ///
+/// A TypeScript plugin is type-checked first with the TypeScript cargo-flowtrace installs
+/// beside esbuild (`tsc --noEmit -p tsconfig.json`, when the plugin has a tsconfig.json); a
+/// type error fails the build, unless `--no-typecheck`.
+///
 /// Cargo's diagnostics are shown as cargo renders them. A component that imports an
 /// undeclared capability (or anything the host does not provide) is not written, and the
 /// command exits with code 4, naming the manifest line to add.
@@ -28,6 +32,11 @@ pub struct BuildCommand {
     /// Build with the release profile (optimised, smaller)
     #[arg(long)]
     pub release: bool,
+
+    /// TypeScript: do not type-check before bundling (by default `tsc --noEmit` runs with
+    /// the plugin's tsconfig.json)
+    #[arg(long)]
+    pub no_typecheck: bool,
 }
 
 impl BuildCommand {
@@ -36,6 +45,7 @@ impl BuildCommand {
         let request = BuildRequest {
             manifest_path: cx.manifest_path()?,
             release: self.release,
+            typecheck: !self.no_typecheck,
         };
         build::build(&cx.term, &request)?;
         Ok(())

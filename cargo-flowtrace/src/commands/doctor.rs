@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
 use serde::Serialize;
 
@@ -17,13 +17,22 @@ use crate::toolchain::{self, Check};
 ///
 /// Rust plugins need rustc and the `wasm32-wasip2` target (installed with rustup). Python
 /// plugins need componentize-py, which `--fix` installs in a venv under
-/// `$FLOWTRACE_HOME/toolchains/python`; TypeScript plugins need esbuild and componentize-js,
-/// which `--fix` installs with npm under `$FLOWTRACE_HOME/toolchains/node`
+/// `$FLOWTRACE_HOME/toolchains/python`; TypeScript plugins need esbuild, componentize-js and
+/// TypeScript (to type-check), which `--fix` installs with npm under
+/// `$FLOWTRACE_HOME/toolchains/node`
 /// (`$FLOWTRACE_HOME` defaults to `~/.flowtrace`).
 ///
 /// Also shows the contract and the SDK versions this cargo-flowtrace carries and, in a plugin
 /// directory (or with `--manifest-path`), whether the plugin's `flowtrace = "..."` and, for a
 /// Rust plugin, its `flowtrace-plugin-sdk` requirement accept them.
+///
+/// `--repair` does only one thing: it rebuilds the plugin registry's index
+/// (`$FLOWTRACE_HOME/index.json`) when it cannot be read, from the installed plugin
+/// directories. Each installed version is checked against the hashes recorded when it was
+/// installed (its own `install.json`, or the previous index, `index.json.bak`); one that
+/// cannot be checked is reported and left out. Enabled state and grants come back from
+/// `index.json.bak`; a plugin it does not know comes back disabled. The unreadable index is
+/// kept as `index.json.corrupt`.
 ///
 /// Fails (exit code 1) when the Rust toolchain cannot build plugins, or when the plugin
 /// requires a contract or SDK this cargo-flowtrace does not carry; the other toolchains are
@@ -33,12 +42,18 @@ use crate::toolchain::{self, Check};
 Examples:
   cargo flowtrace doctor
   cargo flowtrace doctor --fix
+  cargo flowtrace doctor --repair                  rebuild a corrupt registry index
   cargo flowtrace doctor --message-format json")]
 pub struct DoctorCommand {
     /// Install what is missing: the wasm32-wasip2 target, componentize-py, componentize-js,
-    /// esbuild
+    /// esbuild, typescript
     #[arg(long)]
     pub fix: bool,
+
+    /// Rebuild the plugin registry's index from the installed plugins when it cannot be read
+    /// (and do nothing else)
+    #[arg(long, conflicts_with = "fix")]
+    pub repair: bool,
 }
 
 /// The JSON message after the checks.
@@ -62,6 +77,9 @@ impl Message for DoctorFinished {
 impl DoctorCommand {
     /// Run `doctor`.
     pub fn exec(self, cx: &Context) -> Result<()> {
+        if self.repair {
+            return repair(cx);
+        }
         let home = cx.flowtrace_home()?;
         let mut checks = toolchain::check_all(&home);
         if self.fix {
@@ -139,6 +157,64 @@ impl DoctorCommand {
         }
         Ok(())
     }
+}
+
+/// `--repair`: rebuild the registry index, and say what came back and what did not.
+fn repair(cx: &Context) -> Result<()> {
+    let registry = crate::registry::open(cx)?;
+    let outcome = registry
+        .repair_index()
+        .context("failed to repair the registry index")?;
+    let term = &cx.term;
+    if !outcome.repaired {
+        term.status(
+            "Checked",
+            format_args!(
+                "the registry index `{}` reads well: nothing to repair",
+                registry.store().index_path().display()
+            ),
+        );
+    }
+    for plugin in &outcome.plugins {
+        let state = match (plugin.from_backup, plugin.enabled) {
+            (true, true) => "enabled, as before".to_string(),
+            (true, false) => "disabled, as before".to_string(),
+            (false, _) => format!(
+                "disabled: the index backup does not have it; `cargo flowtrace enable {} \
+                 --grant` enables it with what it asks for",
+                plugin.id
+            ),
+        };
+        term.status(
+            "Recovered",
+            format_args!("{} v{} ({state})", plugin.id, plugin.active),
+        );
+    }
+    for left in &outcome.unverified {
+        term.warn(format_args!(
+            "left out `{}`: {}; reinstall it with `cargo flowtrace install --force <source>`",
+            left.path.display(),
+            left.reason
+        ));
+    }
+    if let Some(kept) = &outcome.corrupt {
+        term.note(format_args!(
+            "the unreadable index was kept as `{}`",
+            kept.display()
+        ));
+    }
+    if outcome.repaired {
+        term.status(
+            "Repaired",
+            format_args!(
+                "the registry index: {} plugins recovered, {} left out",
+                outcome.plugins.len(),
+                outcome.unverified.len()
+            ),
+        );
+    }
+    term.emit_as("registry-repaired", &outcome)?;
+    Ok(())
 }
 
 /// The table on stdout (human), or one message per check (JSON).

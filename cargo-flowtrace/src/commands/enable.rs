@@ -1,4 +1,4 @@
-//! `cargo flowtrace enable <id> [--grant]`
+//! `cargo flowtrace enable <id> [--grant] [--embedder <id>] [--default-embedder]`
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -17,12 +17,19 @@ use crate::registry::{self, describe_items};
 /// `--config KEY=VALUE` sets one of its settings (the keys its manifest declares under
 /// `[config]`, checked against their types) in the same step: when either is refused,
 /// neither happens. `cargo flowtrace config` shows and changes them afterwards.
+///
+/// A plugin granted `embeddings` is served by an embedder plugin that you choose, never one
+/// picked for you: `--embedder <ID>` chooses it for this plugin, and `--default-embedder`
+/// makes the embedder being enabled the one that serves every plugin without a choice of
+/// its own. `cargo flowtrace info` shows which embedder serves which plugin.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   cargo flowtrace enable sample-evaluator
   cargo flowtrace enable sample-evaluator --grant     approve what its upgrade asks for
-  cargo flowtrace enable sample-evaluator --config max-output-chars=2000")]
+  cargo flowtrace enable sample-evaluator --config max-output-chars=2000
+  cargo flowtrace enable embedder-minilm --default-embedder
+  cargo flowtrace enable similarity-check --embedder embedder-minilm")]
 pub struct EnableCommand {
     /// The plugin's id, as `cargo flowtrace list` shows it
     #[arg(value_name = "ID")]
@@ -35,6 +42,14 @@ pub struct EnableCommand {
     /// Set a setting of the plugin (repeatable); lists are `a,b,c`
     #[arg(long, value_name = "KEY=VALUE", value_parser = crate::eval::source::parse_config_arg)]
     pub config: Vec<(String, String)>,
+    /// The installed embedder that serves this plugin's `embeddings` capability
+    #[arg(long, value_name = "ID")]
+    pub embedder: Option<String>,
+
+    /// Make this embedder the registry's default: it serves the `embeddings` capability of
+    /// every plugin without an embedder of its own
+    #[arg(long, conflicts_with = "embedder")]
+    pub default_embedder: bool,
 }
 
 impl EnableCommand {
@@ -42,6 +57,11 @@ impl EnableCommand {
     pub fn exec(self, cx: &Context) -> Result<()> {
         let term = &cx.term;
         let id = registry::parse_id(&self.id)?;
+        let embedder = self
+            .embedder
+            .as_deref()
+            .map(registry::parse_id)
+            .transpose()?;
         let registry = registry::open(cx)?;
         let settings = if self.config.is_empty() {
             Vec::new()
@@ -92,6 +112,24 @@ impl EnableCommand {
             term.status("Granted", describe_items(&outcome.granted));
         }
         term.emit_as("plugin-enabled", &outcome)?;
+        if let Some(embedder) = &embedder {
+            registry
+                .set_embedder(Some(&id), Some(embedder))
+                .with_context(|| format!("failed to choose the embedder of plugin `{id}`"))?;
+            term.status(
+                "Wired",
+                format_args!("`{id}`'s embeddings are served by `{embedder}`"),
+            );
+        }
+        if self.default_embedder {
+            registry
+                .set_embedder(None, Some(&id))
+                .with_context(|| format!("failed to make `{id}` the default embedder"))?;
+            term.status(
+                "Wired",
+                format_args!("`{id}` serves the embeddings of plugins without an embedder"),
+            );
+        }
         Ok(())
     }
 }

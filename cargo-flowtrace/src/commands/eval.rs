@@ -3,21 +3,24 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{Args, ValueEnum};
+use flowtrace_plugins::manifest::PluginKind;
 
 use crate::context::Context;
 use crate::error::ResultExt;
-use crate::eval::report::{self, EvalRecord, Tally, Verdict};
-use crate::eval::{input, run, source, LoadRequest, PluginSource};
+use crate::eval::engine;
+use crate::eval::evaluate::Evaluate;
+use crate::eval::feedback::Feedback;
+use crate::eval::input::{self, Reading, TraceFile};
+use crate::eval::report::{self, EvalRecord, Tally};
+use crate::eval::source::{self, Expected, LoadedPlugin};
+use crate::eval::{LoadRequest, PluginSource};
 use crate::exit_codes;
 use crate::junit;
-
-/// How many errors human output lists before it only counts them.
-const ERRORS_SHOWN: u64 = 10;
 
 /// Run an evaluator over files of traces, on every core
 ///
@@ -33,9 +36,11 @@ const ERRORS_SHOWN: u64 = 10;
 /// length-prefixed records of the OpenTelemetry Collector's file exporter with `format:
 /// proto`); the format is told from the content, never the name. A gzip-compressed file
 /// (`traces.jsonl.gz`) is decompressed as it is read; `-` reads standard input. JSON lines
-/// and protobuf records are streamed: memory stays flat however many there are (a single
-/// JSON document is parsed whole). A bad line or record is an error with its line or byte
-/// offset, and the run goes on.
+/// and protobuf records are streamed: memory stays flat however many there are. A JSON
+/// document (or an export on one line) is read one `resourceSpans` entry or array element at
+/// a time, never as one JSON tree; its traces are complete only at its end. A line or
+/// document over `--max-trace-bytes` once decompressed, a bad line or a bad record is an
+/// error with its line or byte offset, and the run goes on.
 ///
 /// Traces are evaluated in parallel, each once and under the plugin's limits (its timeout is
 /// each trace's), up to 16 in one instance of the plugin (one, for a plugin granted
@@ -47,9 +52,11 @@ const ERRORS_SHOWN: u64 = 10;
 /// Human output: `Evaluating` and `Finished` status lines, the first errors, and a summary
 /// table on stdout (traces, passed, failed, errors, mean score, and the mean, min and max of
 /// every numeric or boolean metric). `--output <file>` writes one JSON object per trace
-/// (`file`, `line`, `trace-id`, `verdict`, the result's fields, `error`); `--output -` writes
-/// them to stdout and the summary to stderr. `--message-format json` writes an `eval-result`
-/// message per trace and a final `eval-summary`.
+/// (`file`, `line`, `trace-id`, `verdict`, the result's fields, `error`, and `log`: the last
+/// 50 lines or 16 KiB the plugin logged on that trace, with `log-dropped` counting older
+/// lines); `--output -` writes them to stdout and the summary to stderr. `--message-format
+/// json` writes an `eval-result` message per trace and a final `eval-summary`. An error in
+/// human output is shown with the trace's log under it.
 ///
 /// A plugin granted `fs-read` reads its directories relative to a data directory: the
 /// plugin's directory for a plugin directory (as under `cargo flowtrace test`), or
@@ -115,6 +122,9 @@ pub struct EvalCommand {
     /// on [default: 100000]
     #[arg(long, value_name = "N")]
     pub max_spans: Option<NonZeroUsize>,
+
+    #[command(flatten)]
+    pub read: input::ReadArgs,
 }
 
 /// `--fail-on`.
@@ -127,9 +137,8 @@ pub enum FailOn {
 impl EvalCommand {
     /// Run `eval`.
     pub fn exec(self, cx: &Context) -> Result<()> {
-        let term = &cx.term;
-        let to_stdout = self.output.as_deref().is_some_and(|p| p.as_os_str() == "-");
-        if to_stdout && term.is_json() {
+        let to_stdout = is_stdout(self.output.as_deref());
+        if to_stdout && cx.term.is_json() {
             return Err(anyhow!(
                 "`--output -` cannot be used with `--message-format json`"
             ))
@@ -141,176 +150,192 @@ impl EvalCommand {
         }
         let source = PluginSource::parse(&self.plugin)?;
         // Before the plugin is built or loaded: a typo in a file name fails at once.
-        let files = input::open_all(&self.traces)?;
-        let mut output: Option<(String, Box<dyn Write>)> = match &self.output {
-            None => None,
-            Some(_) if to_stdout => Some(("stdout".into(), Box::new(BufWriter::new(io::stdout())))),
-            Some(path) => {
-                let file = File::create(path)
-                    .with_context(|| format!("failed to create `{}`", path.display()))?;
-                Some((
-                    format!("`{}`", path.display()),
-                    Box::new(BufWriter::new(file)),
-                ))
-            }
+        let files = input::open_all(&self.traces, self.read.options())?;
+        let output = open_output(self.output.as_deref())?;
+        let request = LoadRequest {
+            release: self.release,
+            config: self.config.clone(),
+            max_spans: self.max_spans.map(NonZeroUsize::get),
+            data_dir: self.data_dir.clone(),
         };
-        let loaded = source::load(
-            cx,
-            &source,
-            &LoadRequest {
-                release: self.release,
-                config: self.config.clone(),
-                max_spans: self.max_spans.map(NonZeroUsize::get),
-                data_dir: self.data_dir.clone(),
-            },
-        )?;
-        let plugin = &loaded.plugin;
-        let jobs = self.jobs.map_or_else(
-            || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
-            NonZeroUsize::get,
-        );
-        // Unknown with standard input among the files: a spinner then.
-        let total_bytes: Option<u64> = files.iter().map(|f| f.size).sum();
-        let what = match files.as_slice() {
-            [one] => format!("`{}`", one.shown),
-            many => format!("{} files", many.len()),
+        let expected = Expected {
+            kind: PluginKind::Evaluator,
+            command: "cargo flowtrace eval",
         };
-        term.status(
-            "Evaluating",
-            format_args!(
-                "{what} with {}, {jobs} {}",
-                loaded.description,
-                if jobs == 1 { "thread" } else { "threads" }
-            ),
-        );
-
-        let started = Instant::now();
-        let mut tally = Tally::default();
-        let mut errors_shown = 0u64;
-        let progress = term.progress_bytes("Evaluating", total_bytes, plugin.id().to_string());
-        let mut junit = self
-            .junit
-            .as_ref()
-            .map(|_| junit::EvalSuite::new(plugin.id().as_str()));
-        let mut on_record = |record: &EvalRecord, read: u64| -> Result<()> {
-            tally.add(record);
-            if let Some(junit) = &mut junit {
-                junit.add(record);
-            }
-            if let Some((name, out)) = &mut output {
-                serde_json::to_writer(&mut *out, record)
-                    .map_err(io::Error::from)
-                    .and_then(|()| out.write_all(b"\n"))
-                    .with_context(|| format!("failed to write the results to {name}"))?;
-            }
-            term.emit(record)?;
-            if term.is_human() && record.verdict == Verdict::Error {
-                if errors_shown < ERRORS_SHOWN {
-                    term.error(error_line(record));
-                }
-                errors_shown += 1;
-            }
-            if !progress.is_hidden() {
-                progress.set_position(read);
-                progress.set_message(format!(
-                    "{} traces, {} failed, {} errors",
-                    tally.total(),
-                    tally.failed(),
-                    tally.errors()
-                ));
-            }
-            Ok(())
+        let loaded = source::load(cx, &source, &request, Some(expected))?;
+        let options = EvalOptions {
+            junit: self.junit.as_deref(),
+            jobs: jobs(self.jobs),
+            fail_on: self.fail_on,
         };
-        run::run(plugin, files, jobs, &mut on_record)?;
-        drop(progress);
-        if let Some((name, out)) = &mut output {
-            out.flush()
-                .with_context(|| format!("failed to write the results to {name}"))?;
-        }
-        let elapsed = started.elapsed();
-        let summary = tally.finish(plugin.id().to_string(), jobs, elapsed);
-        if let (Some(path), Some(suite)) = (&self.junit, junit) {
-            crate::junit::write(path, &suite.finish(elapsed))?;
-        }
-
-        if term.is_human() {
-            if errors_shown > ERRORS_SHOWN {
-                let more = errors_shown - ERRORS_SHOWN;
-                match &output {
-                    Some((name, _)) => term.note(format_args!(
-                        "{more} more errors not shown; {name} has every result"
-                    )),
-                    None => term.note(format_args!(
-                        "{more} more errors not shown; `--output <file>` writes every result"
-                    )),
-                }
-            }
-            let rate = summary.traces as f64 / elapsed.as_secs_f64().max(1e-9);
-            term.status(
-                "Finished",
-                format_args!(
-                    "{} {} in {:.2}s ({rate:.0} traces/s)",
-                    summary.traces,
-                    if summary.traces == 1 {
-                        "trace"
-                    } else {
-                        "traces"
-                    },
-                    elapsed.as_secs_f64()
-                ),
-            );
-            let mut table = Vec::new();
-            report::table(&mut table, &summary)?;
-            if to_stdout {
-                term.stderr_line(String::from_utf8_lossy(&table).trim_end());
-            } else {
-                let mut out = term.stdout();
-                out.write_all(&table)?;
-                out.flush()?;
-            }
-        }
-        term.emit(&summary)?;
-        if summary.traces == 0 {
-            term.warn("no traces in the input");
-        }
-        let (bad, what) = match self.fail_on {
-            None => return Ok(()),
-            Some(FailOn::Error) => (summary.errors, "could not be evaluated"),
-            Some(FailOn::Failed) => (
-                summary.errors + summary.failed,
-                "failed or could not be evaluated",
-            ),
-        };
-        if bad == 0 {
-            return Ok(());
-        }
-        Err(anyhow!(
-            "{bad} of {} {} {what}",
-            summary.traces,
-            if summary.traces == 1 {
-                "trace"
-            } else {
-                "traces"
-            }
-        ))
-        .exit_code(exit_codes::TESTS_FAILED)
+        evaluate(cx, &options, &loaded, files, output)
     }
 }
 
-/// `traces.jsonl:12: trace `abc`: trapped: ...`, control characters neutralised.
-fn error_line(record: &EvalRecord) -> String {
-    let message = record
-        .error
-        .as_ref()
-        .map_or("no result", |e| e.message.as_str());
-    let message = crate::term::sanitize(message);
-    let message = message.lines().next().unwrap_or_default();
-    match &record.trace_id {
-        Some(id) => format!(
-            "{}: trace `{}`: {message}",
-            record.location(),
-            crate::term::sanitize(id)
-        ),
-        None => format!("{}: {message}", record.location()),
+/// What `eval` (and `run` of an evaluator) does with the results, beyond the summary.
+pub(crate) struct EvalOptions<'a> {
+    /// `--junit FILE`.
+    pub junit: Option<&'a Path>,
+    /// Worker threads.
+    pub jobs: usize,
+    /// `--fail-on`.
+    pub fail_on: Option<FailOn>,
+}
+
+/// `-j N`, or the number of CPUs.
+pub(crate) fn jobs(jobs: Option<NonZeroUsize>) -> usize {
+    jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        NonZeroUsize::get,
+    )
+}
+
+/// Whether `--output` is `-`.
+pub(crate) fn is_stdout(output: Option<&Path>) -> bool {
+    output.is_some_and(|p| p.as_os_str() == "-")
+}
+
+/// Where `--output` writes, and its name for messages: stdout for `-`, else the file,
+/// created now (before anything is built or run).
+pub(crate) fn open_output(output: Option<&Path>) -> Result<Option<(String, Box<dyn Write>)>> {
+    Ok(match output {
+        None => None,
+        Some(_) if is_stdout(output) => {
+            Some(("stdout".into(), Box::new(BufWriter::new(io::stdout()))))
+        }
+        Some(path) => {
+            let file = File::create(path)
+                .with_context(|| format!("failed to create `{}`", path.display()))?;
+            Some((
+                format!("`{}`", path.display()),
+                Box::new(BufWriter::new(file)),
+            ))
+        }
+    })
+}
+
+/// Evaluate every trace of `files` with the evaluator `loaded`: records to `output` and as
+/// `eval-result` messages, the summary table, JUnit XML, the exit code of `--fail-on`.
+pub(crate) fn evaluate(
+    cx: &Context,
+    options: &EvalOptions<'_>,
+    loaded: &LoadedPlugin,
+    files: Vec<TraceFile>,
+    mut output: Option<(String, Box<dyn Write>)>,
+) -> Result<()> {
+    let term = &cx.term;
+    let plugin = &loaded.plugin;
+    let jobs = options.jobs;
+    let to_stdout = output.as_ref().is_some_and(|(name, _)| name == "stdout");
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let mut feedback = Feedback::start(
+        term,
+        "Evaluating",
+        &files,
+        &loaded.description,
+        jobs,
+        plugin.id().as_str(),
+    );
+    let mut junit = options
+        .junit
+        .map(|_| junit::EvalSuite::new(plugin.id().as_str()));
+    let mut on_record = |record: &EvalRecord, read: u64| -> Result<()> {
+        tally.add(record);
+        if let Some(junit) = &mut junit {
+            junit.add(record);
+        }
+        if let Some((name, out)) = &mut output {
+            write_line(out, record, name)?;
+        }
+        term.emit(record)?;
+        if record.error.is_some() {
+            feedback.error(
+                &record.location(),
+                record.trace_id.as_deref(),
+                record.error.as_ref(),
+                &record.log,
+                record.log_dropped,
+            );
+        }
+        feedback.progress(read, || {
+            format!(
+                "{} traces, {} failed, {} errors",
+                tally.total(),
+                tally.failed(),
+                tally.errors()
+            )
+        });
+        Ok(())
+    };
+    engine::run(
+        &Evaluate { plugin },
+        files,
+        Reading::Traces,
+        jobs,
+        &mut on_record,
+    )?;
+    if let Some((name, out)) = &mut output {
+        out.flush()
+            .with_context(|| format!("failed to write the results to {name}"))?;
     }
+    let elapsed = started.elapsed();
+    let summary = tally.finish(plugin.id().to_string(), jobs, elapsed);
+    feedback.finish(
+        output.as_ref().map(|(name, _)| name.as_str()),
+        summary.traces,
+        "trace",
+        elapsed,
+    );
+    if let (Some(path), Some(suite)) = (options.junit, junit) {
+        crate::junit::write(path, &suite.finish(elapsed))?;
+    }
+    if term.is_human() {
+        let mut table = Vec::new();
+        report::table(&mut table, &summary)?;
+        if to_stdout {
+            term.stderr_line(String::from_utf8_lossy(&table).trim_end());
+        } else {
+            let mut out = term.stdout();
+            out.write_all(&table)?;
+            out.flush()?;
+        }
+    }
+    term.emit(&summary)?;
+    if summary.traces == 0 {
+        term.warn("no traces in the input");
+    }
+    let (bad, what) = match options.fail_on {
+        None => return Ok(()),
+        Some(FailOn::Error) => (summary.errors, "could not be evaluated"),
+        Some(FailOn::Failed) => (
+            summary.errors + summary.failed,
+            "failed or could not be evaluated",
+        ),
+    };
+    fail_if(bad, summary.traces, what)
+}
+
+/// Exit code 3 when `bad` of `total` traces are `what`.
+pub(crate) fn fail_if(bad: u64, total: u64, what: &str) -> Result<()> {
+    if bad == 0 {
+        return Ok(());
+    }
+    Err(anyhow!(
+        "{bad} of {total} {} {what}",
+        if total == 1 { "trace" } else { "traces" }
+    ))
+    .exit_code(exit_codes::TESTS_FAILED)
+}
+
+/// One JSON line of `value` to `out` (named `name` in errors).
+pub(crate) fn write_line(
+    out: &mut dyn Write,
+    value: &impl serde::Serialize,
+    name: &str,
+) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .with_context(|| format!("failed to write the results to {name}"))
 }

@@ -2,7 +2,8 @@
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use flowtrace_plugins::registry::{PluginDetails, PluginSettings};
+use flowtrace_plugins::manifest::PluginKind;
+use flowtrace_plugins::registry::{EmbedderChoice, PluginDetails, PluginSettings};
 
 use crate::context::Context;
 use crate::registry::{self, describe_capabilities, describe_items};
@@ -12,9 +13,10 @@ use crate::term::style;
 ///
 /// Its description, kind and language; whether it is enabled; the capabilities granted,
 /// those its manifest declares, and any awaiting `enable --grant`; its dependencies and the
-/// enabled plugins depending on it; its settings (`cargo flowtrace config`); and every
-/// installed version with its sha256, source, install time and directory.
-/// `--message-format json` writes one `plugin-info` message.
+/// enabled plugins depending on it; its settings (`cargo flowtrace config`); which embedder
+/// serves its `embeddings` (or, for an embedder, which plugins it serves); and every installed
+/// version with its sha256, source, install time and directory. `--message-format json`
+/// writes one `plugin-info` message.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -106,6 +108,23 @@ fn print(
     field(out, "dependencies", &joined_or_none(&dependencies))?;
     let dependents: Vec<String> = details.dependents.iter().map(ToString::to_string).collect();
     field(out, "dependents", &joined_or_none(&dependents))?;
+    match &details.embedder {
+        Some(EmbedderChoice::None) => field(
+            out,
+            "embeddings",
+            &format_args!(
+                "no embedder chosen: it does not load until one is \
+                 (`cargo flowtrace enable {} --embedder <ID>`)",
+                s.id
+            ),
+        )?,
+        Some(choice) => field(out, "embeddings", &format_args!("served by {choice}"))?,
+        None => {}
+    }
+    if s.kind == PluginKind::Embedder {
+        let served: Vec<String> = details.embeds_for.iter().map(ToString::to_string).collect();
+        field(out, "embeds for", &joined_or_none(&served))?;
+    }
     field(out, "source", &s.source)?;
     writeln!(out)?;
     match settings {

@@ -1,19 +1,26 @@
 //! `cargo flowtrace install <source>`
 
+use std::path::Path;
+
 use anyhow::{Context as _, Result};
 use clap::Args;
 use flowtrace_plugins::inspect::BuildProfile;
-use flowtrace_plugins::manifest::{Manifest, PluginId};
+use flowtrace_plugins::manifest::{Manifest, PluginId, PluginKind};
 use flowtrace_plugins::registry::oci::OciReference;
 use flowtrace_plugins::registry::{
     capability_items, InstallAction, InstallOutcome, InstallRequest, Registry, RegistryError,
     Source,
 };
 use flowtrace_plugins::{Runtime, RuntimeConfig};
+use semver::Version;
 
-use crate::context::Context;
+use super::diff;
+use crate::context::{self, Context};
 use crate::error::with_help;
 use crate::error::ResultExt;
+use crate::eval::PluginSource;
+use crate::harness::fixture::Input;
+use crate::harness::{self, FixtureContext};
 use crate::registry::oci::{self as registries, RegistrySettings};
 use crate::registry::source::{BuildOptions, InstallSource};
 use crate::registry::{self, describe_capabilities, describe_items};
@@ -112,15 +119,8 @@ impl InstallCommand {
         let mut source = InstallSource::classify(&self.source, self.git)?;
         if let Some(path) = &self.path {
             source = match source {
-                InstallSource::Git(git) => {
-                    InstallSource::Git(git.with_path(path).map_err(|e| {
-                        let help = e.help();
-                        match help {
-                            Some(help) => with_help(e, help),
-                            None => e.into(),
-                        }
-                    })?)
-                }
+                // A `GitError` brings its own `help:` (`error::helps`).
+                InstallSource::Git(git) => InstallSource::Git(git.with_path(path)?),
                 _ => {
                     return Err(anyhow::anyhow!("`--path` applies to git repositories only"))
                         .help("pass a git URL or repository, or `--git` to read SOURCE as one")
@@ -138,6 +138,8 @@ impl InstallCommand {
             release: !self.debug,
             insecure: self.insecure,
             require_signature: self.require_signature,
+            force: self.force,
+            allow_downgrade: self.allow_downgrade,
         };
         let prepared = source.prepare(term, &registry, options)?;
         let profile = flowtrace_plugins::inspect::build_profile(&prepared.component);
@@ -182,6 +184,16 @@ impl InstallCommand {
 
         report(cx, &outcome, profile);
         emit_installed(cx, &outcome, profile)?;
+        if let (InstallSource::Dir(dir), Some(previous)) = (&source, &outcome.previous) {
+            if outcome.kind == PluginKind::Evaluator && outcome.version != *previous {
+                if let Err(e) = compare_with_previous(cx, dir, &outcome, previous) {
+                    term.warn(format_args!(
+                        "not compared with v{previous} over the plugin's fixtures: {}",
+                        flowtrace_plugins::diag::error_chain(e.as_ref())
+                    ));
+                }
+            }
+        }
 
         if !outcome.pending.is_empty() && registry::can_prompt(term) {
             let question = format!("Grant these capabilities and enable `{}`?", outcome.id);
@@ -198,6 +210,75 @@ impl InstallCommand {
         }
         Ok(())
     }
+}
+
+/// After an upgrade (or downgrade) of an evaluator from a plugin directory: what `diff`
+/// shows between the version installed before and this one, over the traces of the plugin's
+/// own fixtures (`tests/`), each version with its default config.
+fn compare_with_previous(
+    cx: &Context,
+    dir: &Path,
+    outcome: &InstallOutcome,
+    previous: &Version,
+) -> Result<()> {
+    let manifest = Manifest::from_file(&context::manifest_at(dir)?)?;
+    let files = harness::discover(&dir.join(harness::TESTS_DIR))?;
+    let fixtures = harness::load_all(
+        &files,
+        &FixtureContext {
+            root: dir,
+            manifest: &manifest,
+        },
+    )
+    .context("the fixtures could not be read")?;
+    let mut traces = Vec::new();
+    for fixture in fixtures.iter().filter(|f| f.ignore.is_none()) {
+        if let Input::Traces { traces: of, .. } = &fixture.input {
+            for (i, trace) in of.iter().enumerate() {
+                let name = match of.len() {
+                    1 => fixture.name.clone(),
+                    _ => format!("{}#{}", fixture.name, i + 1),
+                };
+                traces.push((name, trace.clone()));
+            }
+        }
+    }
+    let term = &cx.term;
+    if traces.is_empty() {
+        term.note(format_args!(
+            "no fixture traces under `{}` to compare v{previous} with",
+            dir.join(harness::TESTS_DIR).display()
+        ));
+        return Ok(());
+    }
+    let id = &outcome.id;
+    // Each version reads its `fs-read` paths from the plugin directory, as `test` does.
+    let a = diff::load(
+        cx,
+        &PluginSource::Installed(id.clone(), Some(previous.clone())),
+        dir,
+    )?;
+    let b = diff::load(
+        cx,
+        &PluginSource::Installed(id.clone(), Some(outcome.version.clone())),
+        dir,
+    )?;
+    term.status(
+        "Comparing",
+        format_args!(
+            "v{previous} -> v{} over {} fixture traces",
+            outcome.version,
+            traces.len()
+        ),
+    );
+    let (records, summary) = diff::over_traces(&a, &b, traces);
+    for record in &records {
+        term.emit(record)?;
+        if term.is_human() && !record.changed.is_empty() {
+            term.stderr_line(format_args!("  {}", record.describe()));
+        }
+    }
+    diff::show_summary(cx, &summary)
 }
 
 /// The plugin an earlier install took from the same plugin directory or git repository: a

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod config;
+pub mod diff;
 pub mod disable;
 pub mod doctor;
 pub mod enable;
@@ -20,6 +21,7 @@ pub mod list;
 pub mod new;
 pub mod package;
 pub mod publish;
+pub mod run;
 pub mod schema;
 pub mod test;
 pub mod trace;
@@ -44,6 +46,8 @@ pub enum Command {
     Eval(eval::EvalCommand),
     Trace(trace::TraceCommand),
     Schema(schema::SchemaCommand),
+    Run(run::RunCommand),
+    Diff(diff::DiffCommand),
     Doctor(doctor::DoctorCommand),
     Package(package::PackageCommand),
     Publish(publish::PublishCommand),
@@ -70,6 +74,8 @@ impl Command {
             Command::Eval(command) => command.exec(cx),
             Command::Trace(command) => command.exec(cx),
             Command::Schema(command) => command.exec(cx),
+            Command::Run(command) => command.exec(cx),
+            Command::Diff(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
             Command::Package(command) => command.exec(cx),
             Command::Publish(command) => command.exec(cx),

@@ -130,6 +130,7 @@ pub fn package(
         &BuildRequest {
             manifest_path: cx.manifest_path()?,
             release,
+            typecheck: true,
         },
     )?;
     let id = built.manifest.plugin.id.to_string();

@@ -56,6 +56,10 @@ pub struct TestCommand {
     #[arg(long)]
     pub release: bool,
 
+    /// TypeScript: build without type-checking first
+    #[arg(long)]
+    pub no_typecheck: bool,
+
     /// Run at most N cases at once [default: the number of CPUs]
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -78,6 +82,7 @@ impl TestCommand {
             &BuildRequest {
                 manifest_path: cx.manifest_path()?,
                 release: self.release,
+                typecheck: !self.no_typecheck,
             },
         )?;
         let started = Instant::now();
@@ -160,7 +165,7 @@ impl TestCommand {
         }
         if term.is_human() {
             let mut out = term.stdout();
-            report::failures(&mut out, &reports)?;
+            report::failures(&mut out, &reports, term.is_verbose())?;
             report::summary(&mut out, &summary)?;
             out.flush()?;
         }

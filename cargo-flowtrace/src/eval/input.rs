@@ -10,8 +10,10 @@
 //! non-blank line is a JSON object or array on its own is JSON lines (each line a Flowtrace
 //! trace, an array of them, or an OTLP/JSON export), read one line at a time; the lines are
 //! parsed by the workers ([`parse_json_line`]), so parsing runs on every core. Anything else
-//! is one JSON document (a pretty-printed trace, array or OTLP/JSON export), which has to be
-//! parsed whole ([`parse_traces`]).
+//! is one JSON document (a pretty-printed trace, array or OTLP/JSON export), read as a stream
+//! of its `resourceSpans` entries or array elements ([`parse_document`]), never held whole.
+//! A line or a document over its cap (`--max-trace-bytes`, counted decompressed) is an error
+//! naming it; a long line is skipped without being held.
 //!
 //! A file that starts with the gzip magic is decompressed as it is read (`traces.jsonl.gz`,
 //! several gzip members one after the other included); `-` is standard input, read once.
@@ -25,10 +27,9 @@ use std::sync::Arc;
 use anyhow::{anyhow, Result};
 use flowtrace_plugins::diag::error_chain;
 use flowtrace_plugins::trace::{
-    parse_json_line, parse_protobuf_record, parse_traces, Encoding, Framing, ProtobufRecords,
-    Trace, TraceError,
+    parse_json_line, parse_protobuf_record, read_document as parse_document, read_line, Encoding,
+    Framing, LineRead, ProtobufRecords, ReadOptions, Trace, TraceError,
 };
-use serde_json::Value;
 
 use crate::error::ResultExt;
 
@@ -49,6 +50,8 @@ pub struct TraceFile {
     source: Box<dyn Read + Send>,
     /// Bytes read from the file itself (compressed ones for gzip): the progress.
     consumed: Arc<AtomicU64>,
+    /// The caps on a line and a document (`--max-trace-bytes`).
+    options: ReadOptions,
 }
 
 impl std::fmt::Debug for TraceFile {
@@ -77,7 +80,7 @@ impl<R: Read> Read for Counting<R> {
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-fn open_one(path: &PathBuf) -> std::io::Result<TraceFile> {
+fn open_one(path: &PathBuf, options: ReadOptions) -> std::io::Result<TraceFile> {
     let consumed = Arc::new(AtomicU64::new(0));
     if path.as_os_str() == STDIN {
         let mut stdin = BufReader::new(std::io::stdin());
@@ -89,6 +92,7 @@ fn open_one(path: &PathBuf) -> std::io::Result<TraceFile> {
             gzip,
             source: decoded(stdin, gzip, &consumed),
             consumed,
+            options,
         });
     }
     let mut file = File::open(path)?;
@@ -106,6 +110,7 @@ fn open_one(path: &PathBuf) -> std::io::Result<TraceFile> {
         gzip,
         source: decoded(file, gzip, &consumed),
         consumed,
+        options,
     })
 }
 
@@ -130,9 +135,37 @@ fn decoded(
 const FORMATS_HELP: &str =
     "pass files of traces: Flowtrace JSON, JSON lines, OTLP/JSON or OTLP/protobuf";
 
+/// `--max-trace-bytes`, shared by the commands that read trace files.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReadArgs {
+    /// Refuse a line of JSON lines, or a JSON document, of more than SIZE bytes once
+    /// decompressed (`64MiB`, `2GiB`, or bytes): each is an error in the results, a long line
+    /// is skipped without being held, and the run goes on [default: 256MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_trace_bytes)]
+    pub max_trace_bytes: Option<u64>,
+}
+
+impl ReadArgs {
+    /// The reader's options these flags ask for.
+    pub fn options(&self) -> ReadOptions {
+        let mut read = ReadOptions::default();
+        if let Some(bytes) = self.max_trace_bytes {
+            read.max_line_bytes = bytes;
+            read.max_document_bytes = bytes;
+        }
+        read
+    }
+}
+
+/// `--max-trace-bytes`: a size as the manifest's limits write it.
+fn parse_trace_bytes(text: &str) -> Result<u64, String> {
+    flowtrace_plugins::manifest::parse_size(text)
+}
+
 /// Open every file before anything runs, so a typo fails the command at once; every file
-/// that cannot be opened is named. `-` is standard input, at most once.
-pub fn open_all(paths: &[PathBuf]) -> Result<Vec<TraceFile>> {
+/// that cannot be opened is named. `-` is standard input, at most once. Each is read under
+/// `options`.
+pub fn open_all(paths: &[PathBuf], options: ReadOptions) -> Result<Vec<TraceFile>> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     if paths.iter().filter(|p| p.as_os_str() == STDIN).count() > 1 {
@@ -140,7 +173,7 @@ pub fn open_all(paths: &[PathBuf]) -> Result<Vec<TraceFile>> {
             .help("pass `-` once: standard input can be read only once");
     }
     for path in paths {
-        match open_one(path) {
+        match open_one(path, options) {
             Ok(file) => files.push(file),
             Err(e) => problems.push(format!("`{}`: {e}", path.display())),
         }
@@ -171,6 +204,9 @@ pub enum Payload {
     },
     /// One trace of a whole document.
     Trace(Box<Trace>),
+    /// One line of a text file ([`Reading::Texts`]), without its line ending; not checked
+    /// for UTF-8 yet.
+    Text(Vec<u8>),
     /// The input could not be read here: the error, for the results.
     Unreadable(String),
 }
@@ -188,6 +224,15 @@ pub struct Item {
     pub payload: Payload,
 }
 
+/// What the files hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Traces, in any of the formats, told from the content.
+    Traces,
+    /// Texts, one per line (an embedder's input); blank lines are skipped.
+    Texts,
+}
+
 /// How a file is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -203,8 +248,10 @@ impl Layout {
     /// with `{`, `[` or `,`): a JSON lines file whose first line is broken. A document
     /// otherwise.
     pub fn detect<'a>(first_lines: impl IntoIterator<Item = &'a [u8]>) -> Layout {
+        // Checked without building the value: one line may be a whole export.
         let is_value = |l: &[u8]| {
-            serde_json::from_slice::<Value>(l).is_ok_and(|v| v.is_object() || v.is_array())
+            matches!(l.trim_ascii_start().first(), Some(b'{' | b'['))
+                && serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()
         };
         let mut lines = first_lines
             .into_iter()
@@ -224,13 +271,36 @@ impl Layout {
     }
 }
 
-/// Read `file` (the `index`-th), giving each item to `send`, which returns `false` to stop
-/// (the run was cancelled). `offset` is the bytes of the files before this one. Returns the
-/// bytes read.
-pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Item) -> bool) -> u64 {
+/// Read `file` (the `index`-th) as `reading` says, giving each item to `send`, which returns
+/// `false` to stop (the run was cancelled). `offset` is the bytes of the files before this
+/// one. Returns the bytes read.
+pub fn read(
+    index: usize,
+    file: TraceFile,
+    reading: Reading,
+    offset: u64,
+    send: &mut dyn FnMut(Item) -> bool,
+) -> u64 {
     let consumed = file.consumed.clone();
+    let options = file.options;
     let progress = move || offset + consumed.load(Ordering::Relaxed);
     let mut reader = BufReader::with_capacity(1 << 16, file.source);
+    if reading == Reading::Texts {
+        read_lines(
+            index,
+            &mut reader,
+            options,
+            None,
+            &progress,
+            &mut |mut item| {
+                if let Payload::Line(line) = item.payload {
+                    item.payload = Payload::Text(without_line_ending(line));
+                }
+                send(item)
+            },
+        );
+        return progress() - offset;
+    }
     // The first bytes decide the encoding; they are kept to be read again.
     let mut start = Vec::new();
     if let Err(e) = (&mut reader)
@@ -249,14 +319,24 @@ pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Ite
     // The first two non-blank lines decide the layout; they are kept to be read again.
     let mut head = Vec::new();
     let mut bounds = Vec::new();
+    let mut line = Vec::new();
+    // A line over the cap among the first ones: its number (it was skipped).
+    let mut long_line = None;
+    let mut lines_read = 0;
     while bounds.len() < 2 {
         let start = head.len();
-        match reader.read_until(b'\n', &mut head) {
-            Ok(0) => break,
-            Ok(_) => {
+        match read_line(&mut reader, &mut line, options.max_line_bytes) {
+            Ok(LineRead::End) => break,
+            Ok(LineRead::Line(_)) => {
+                lines_read += 1;
+                head.extend_from_slice(&line);
                 if !is_blank(&head[start..]) {
                     bounds.push(start..head.len());
                 }
+            }
+            Ok(LineRead::TooLong(_)) => {
+                long_line = Some(lines_read + 1);
+                break;
             }
             Err(e) => {
                 send(read_failure(index, progress(), &e));
@@ -264,11 +344,24 @@ pub fn read(index: usize, file: TraceFile, offset: u64, send: &mut dyn FnMut(Ite
             }
         }
     }
-    let layout = Layout::detect(bounds.iter().map(|r| &head[r.clone()]));
+    let layout = match (&long_line, bounds.is_empty()) {
+        // Too long for a line or, the caps being equal, for a document.
+        (Some(_), true) => Layout::Lines,
+        _ => Layout::detect(bounds.iter().map(|r| &head[r.clone()])),
+    };
     let mut source = Cursor::new(head).chain(reader);
-    match layout {
-        Layout::Lines => read_lines(index, &mut source, &progress, send),
-        Layout::Document => read_document(index, &mut source, &progress, send),
+    match (layout, long_line) {
+        (Layout::Lines, _) => read_lines(index, &mut source, options, long_line, &progress, send),
+        (Layout::Document, None) => read_document(index, &mut source, options, &progress, send),
+        (Layout::Document, Some(_)) => {
+            let limit = options.max_document_bytes;
+            send(Item {
+                file: index,
+                line: None,
+                progress: progress(),
+                payload: Payload::Unreadable(too_large(&TraceError::DocumentTooLarge { limit })),
+            });
+        }
     }
     progress() - offset
 }
@@ -283,9 +376,12 @@ fn read_failure(index: usize, progress: u64, error: &std::io::Error) -> Item {
     }
 }
 
+/// `skipped` is the number of a line over the cap that was read (and skipped) already.
 fn read_lines(
     index: usize,
     source: &mut impl BufRead,
+    options: ReadOptions,
+    skipped: Option<usize>,
     progress: &dyn Fn() -> u64,
     send: &mut dyn FnMut(Item) -> bool,
 ) {
@@ -295,11 +391,30 @@ fn read_lines(
     let mut capacity = 0usize;
     loop {
         let mut buffer = Vec::with_capacity(capacity.min(1 << 20));
-        match source.read_until(b'\n', &mut buffer) {
-            Ok(0) => return,
-            Ok(n) => {
+        let read = if skipped == Some(line + 1) {
+            Ok(LineRead::TooLong(0))
+        } else {
+            read_line(source, &mut buffer, options.max_line_bytes)
+        };
+        match read {
+            Ok(LineRead::End) => return,
+            Ok(LineRead::Line(n)) => {
                 line += 1;
                 capacity = n + n / 8;
+            }
+            Ok(LineRead::TooLong(_)) => {
+                line += 1;
+                let limit = options.max_line_bytes;
+                let item = Item {
+                    file: index,
+                    line: Some(line),
+                    progress: progress(),
+                    payload: Payload::Unreadable(too_large(&TraceError::LineTooLong { limit })),
+                };
+                if !send(item) {
+                    return;
+                }
+                continue;
             }
             Err(e) => {
                 // An I/O error may repeat forever: report it once and stop reading the file.
@@ -357,32 +472,26 @@ fn read_records(
 fn read_document(
     index: usize,
     source: &mut impl Read,
+    options: ReadOptions,
     progress: &dyn Fn() -> u64,
     send: &mut dyn FnMut(Item) -> bool,
 ) {
-    let mut bytes = Vec::new();
-    if let Err(e) = source.read_to_end(&mut bytes) {
-        send(Item {
-            file: index,
-            line: None,
-            progress: progress(),
-            payload: Payload::Unreadable(format!("failed to read the file: {e}")),
-        });
-        return;
-    }
-    let traces = match parse_traces(&bytes) {
+    let traces = match parse_document(BufReader::new(source), &options) {
         Ok(traces) => traces,
         Err(e) => {
+            let line = e.line().or_else(|| match &e {
+                TraceError::InvalidJson { line, .. } => Some(*line),
+                _ => None,
+            });
             send(Item {
                 file: index,
-                line: e.line(),
+                line,
                 progress: progress(),
-                payload: Payload::Unreadable(error_chain(&e)),
+                payload: Payload::Unreadable(too_large(&e)),
             });
             return;
         }
     };
-    drop(bytes);
     for trace in traces {
         let item = Item {
             file: index,
@@ -396,19 +505,60 @@ fn read_document(
     }
 }
 
+/// The error's chain, and for a line or document over its cap the flag that raises it.
+fn too_large(error: &TraceError) -> String {
+    let chain = error_chain(error);
+    match error {
+        TraceError::LineTooLong { .. } => {
+            format!("{chain}; raise the limit with `--max-trace-bytes`")
+        }
+        TraceError::DocumentTooLarge { .. } => {
+            format!("{chain}, or raise the limit with `--max-trace-bytes`")
+        }
+        _ => chain,
+    }
+}
+
 /// The traces of one item, or why there are none.
 pub fn traces_of(payload: Payload) -> Result<Vec<Trace>, String> {
     match payload {
         // The parser counts lines within the line: its `line 1` would contradict the line
         // number the record gives.
-        Payload::Line(bytes) => parse_json_line(&bytes)
-            .map_err(|e| error_chain(&e).replace(" at line 1 column ", " at column ")),
+        Payload::Line(bytes) => parse_json_line(&bytes).map_err(|e| {
+            error_chain(&e).replace("not JSON at line 1, column ", "not JSON at column ")
+        }),
         Payload::Record { offset, bytes } => parse_protobuf_record(&bytes).map_err(|e| {
             let source = Box::new(e);
             error_chain(&TraceError::Record { offset, source })
         }),
         Payload::Trace(trace) => Ok(vec![*trace]),
         Payload::Unreadable(error) => Err(error),
+        Payload::Text(_) => Err("a line of text, not a trace".into()),
+    }
+}
+
+/// `line` without its `\n` or `\r\n`.
+fn without_line_ending(mut line: Vec<u8>) -> Vec<u8> {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    }
+    line
+}
+
+/// The text of an item of [`Reading::Texts`], or why there is none.
+pub fn text_of(payload: Payload) -> Result<String, String> {
+    match payload {
+        Payload::Text(bytes) => String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "the line is not UTF-8 text (invalid byte at column {})",
+                e.utf8_error().valid_up_to() + 1
+            )
+        }),
+        Payload::Unreadable(error) => Err(error),
+        _ => Err("not a line of text".into()),
     }
 }
 
@@ -445,16 +595,37 @@ mod tests {
     }
 
     fn items(text: &str) -> Vec<Item> {
+        items_as(text.as_bytes(), Reading::Traces)
+    }
+
+    fn items_as(bytes: &[u8], reading: Reading) -> Vec<Item> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
-        std::fs::write(&path, text).unwrap();
-        let file = open_all(std::slice::from_ref(&path)).unwrap().remove(0);
+        std::fs::write(&path, bytes).unwrap();
+        let file = open_all(std::slice::from_ref(&path), ReadOptions::default())
+            .unwrap()
+            .remove(0);
         let mut out = Vec::new();
-        read(0, file, 0, &mut |item| {
+        read(0, file, reading, 0, &mut |item| {
             out.push(item);
             true
         });
         out
+    }
+
+    #[test]
+    fn texts_come_one_per_non_blank_line_without_the_line_ending() {
+        // Even a line that looks like a trace, or a file that looks like protobuf, is text.
+        let got = items_as(b"{\"id\":\"a\"}\r\n\n  \nbad \xff\nlast", Reading::Texts);
+        let lines: Vec<_> = got.iter().map(|i| i.line).collect();
+        assert_eq!(lines, [Some(1), Some(4), Some(5)]);
+        let texts: Vec<_> = got.into_iter().map(|i| text_of(i.payload)).collect();
+        assert_eq!(texts[0].as_deref(), Ok("{\"id\":\"a\"}"));
+        assert_eq!(
+            texts[1].as_ref().unwrap_err(),
+            "the line is not UTF-8 text (invalid byte at column 5)"
+        );
+        assert_eq!(texts[2].as_deref(), Ok("last"));
     }
 
     #[test]
@@ -468,7 +639,7 @@ mod tests {
         assert_eq!(parsed[0].as_ref().unwrap()[0].id, "a");
         assert_eq!(
             parsed[1].as_ref().unwrap_err(),
-            "input is not valid JSON: key must be a string at column 2"
+            "not JSON at column 2: an object's keys are strings in double quotes"
         );
         assert_eq!(parsed[2].as_ref().unwrap()[0].id, "c");
     }
@@ -483,13 +654,19 @@ mod tests {
         let Payload::Unreadable(error) = &got[0].payload else {
             panic!("{:?}", got[0]);
         };
-        assert!(error.contains("not valid JSON"), "{error}");
+        assert_eq!(
+            error,
+            "not JSON at line 3, column 1: the text ends where a value should be"
+        );
     }
 
     #[test]
     fn missing_files_are_all_named() {
-        let error =
-            open_all(&[PathBuf::from("nope-1.jsonl"), PathBuf::from("nope-2.jsonl")]).unwrap_err();
+        let error = open_all(
+            &[PathBuf::from("nope-1.jsonl"), PathBuf::from("nope-2.jsonl")],
+            ReadOptions::default(),
+        )
+        .unwrap_err();
         let text = error.to_string();
         assert!(text.starts_with("failed to open 2 trace files:"), "{text}");
         assert!(

@@ -1,11 +1,14 @@
-//! What `eval` reports: one record per trace, and the summary of the run.
+//! What `eval` and `run` report: one record per trace (or line of text), and the summary of
+//! the run.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::Duration;
 
 use flowtrace_plugins::results::{EvalResult, MetricValue};
-use flowtrace_plugins::{CallError, CallFailure, PrepareError};
+use flowtrace_plugins::services::{CallLog, LogLine};
+use flowtrace_plugins::trace::Trace;
+use flowtrace_plugins::{CallError, CallFailure, GuestFailureKind, PrepareError};
 use serde::Serialize;
 
 use crate::term::Message;
@@ -60,6 +63,11 @@ impl ErrorKind {
             CallFailure::Timeout { .. } => ErrorKind::Timeout,
             CallFailure::MemoryLimit { .. } => ErrorKind::MemoryLimit,
             CallFailure::Trap { .. } => ErrorKind::Trap,
+            // An exception is the plugin's error; a panic or a stack overflow, a trap.
+            CallFailure::Guest(guest) if guest.kind == GuestFailureKind::Exception => {
+                ErrorKind::Plugin
+            }
+            CallFailure::Guest(_) => ErrorKind::Trap,
             CallFailure::OutputTooLarge { .. } => ErrorKind::OutputTooLarge,
             CallFailure::InvalidResult(_) => ErrorKind::InvalidResult,
             CallFailure::Plugin(_) => ErrorKind::Plugin,
@@ -67,6 +75,12 @@ impl ErrorKind {
             _ => ErrorKind::Host,
         }
     }
+}
+
+/// A call's log as a record holds it: the lines, and how many were dropped.
+pub fn log_of(log: CallLog) -> (Vec<LogLine>, usize) {
+    let dropped = log.dropped();
+    (log.into_lines(), dropped)
 }
 
 /// Why a trace has no result.
@@ -80,6 +94,27 @@ pub struct RecordError {
 }
 
 impl RecordError {
+    /// Why a call failed.
+    pub fn of_call(error: &CallError) -> Self {
+        let kind = ErrorKind::of(error);
+        let reason = error.reason.to_string();
+        RecordError {
+            kind,
+            message: match kind {
+                ErrorKind::Plugin => format!("plugin error: {reason}"),
+                _ => reason,
+            },
+        }
+    }
+
+    /// The input could not be read.
+    pub fn input(message: String) -> Self {
+        RecordError {
+            kind: ErrorKind::Input,
+            message,
+        }
+    }
+
     /// Why the host would not prepare a trace, with the flag that lifts the cap.
     pub fn of_prepare(error: &PrepareError) -> Self {
         match error {
@@ -117,6 +152,13 @@ pub struct EvalRecord {
     /// Why there is no result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RecordError>,
+    /// The last lines the plugin logged on it (at most 50 lines or 16 KiB, the older lines
+    /// dropped first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogLine>,
+    /// How many older lines were dropped to stay within those bounds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub log_dropped: usize,
     /// Wall-clock time of the call, parsing the line included, in seconds.
     #[serde(serialize_with = "seconds")]
     pub exec_time: Duration,
@@ -136,8 +178,128 @@ impl EvalRecord {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
+}
+
+/// How one unit of `run` input (a trace, or a line of text) came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The plugin's call succeeded: its output is written.
+    Ok,
+    /// Unreadable input, or the call failed: nothing is written for it.
+    Error,
+}
+
+/// What `run` writes for one unit of input, in input order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Output {
+    /// Nothing (an error).
+    #[default]
+    Nothing,
+    /// An exporter's bytes for one trace.
+    Export(Vec<u8>),
+    /// A transformer's traces for one trace (none, when it dropped it).
+    Traces(Vec<Trace>),
+    /// A transformer's traces for one trace, each as an OTLP/JSON export (`--to otlp`).
+    Exports(Vec<serde_json::Value>),
+    /// An embedder's vectors: for one line of text, or for the spans of one trace.
+    Vectors(Vec<Embedded>),
+}
+
+/// One vector of an embedder, and the span whose text it embeds (with `--field`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Embedded {
+    /// The span, for the texts of spans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// The vector.
+    pub vector: Vec<f32>,
+}
+
+/// The outcome of one unit of `run` input: a `run-result` message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RunRecord {
+    /// The input file, as given on the command line.
+    pub file: String,
+    /// The line (from 1) of JSON lines or text; for a document, the line of a syntax error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The trace id, when the input is a trace that could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// How it came out.
+    pub status: Status,
+    /// How much it wrote: traces (transformer), bytes (exporter) or vectors (embedder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<u64>,
+    /// Why there is no output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<RecordError>,
+    /// The last lines the plugin logged on it (at most 50 lines or 16 KiB, the older lines
+    /// dropped first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogLine>,
+    /// How many older lines were dropped to stay within those bounds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub log_dropped: usize,
+
+    /// Wall-clock time of the call, parsing the input included, in seconds.
+    #[serde(serialize_with = "seconds")]
+    pub exec_time: Duration,
+    /// What to write.
+    #[serde(skip)]
+    pub output: Output,
+}
+
+impl Message for RunRecord {
+    const REASON: &'static str = "run-result";
+}
+
+impl RunRecord {
+    /// `file:line` (or `file`), for messages.
+    pub fn location(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}", self.file),
+            None => self.file.clone(),
+        }
+    }
+}
+
+/// A `run` in numbers: the final `run-summary` message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RunSummary {
+    /// The plugin's id.
+    pub plugin: String,
+    /// Its kind.
+    pub kind: String,
+    /// Units of input (traces or lines of text, and what could not be read), in all.
+    pub inputs: u64,
+    /// Units whose call succeeded.
+    pub ok: u64,
+    /// Units with an error.
+    pub errors: u64,
+    /// What was written in all: traces (transformer), bytes (exporter) or vectors (embedder).
+    pub written: u64,
+    /// The unit of `written`: `traces`, `bytes` or `vectors`.
+    pub unit: &'static str,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Wall-clock time of the run, in seconds (loading the plugin excluded).
+    #[serde(serialize_with = "seconds")]
+    pub duration: Duration,
+}
+
+impl Message for RunSummary {
+    const REASON: &'static str = "run-summary";
 }
 
 /// The mean, minimum and maximum of one numeric metric.
@@ -365,6 +527,8 @@ mod tests {
                 findings: Vec::new(),
             }),
             error: None,
+            log: Vec::new(),
+            log_dropped: 0,
             exec_time: Duration::from_millis(2),
         }
     }

@@ -1,4 +1,5 @@
-//! Where the evaluator comes from: an installed plugin, a plugin directory, or a `.wasm`.
+//! Where the plugin of `eval`, `run` and `diff` comes from: an installed plugin (its active
+//! version, or `id@version`), a plugin directory (built first), or a `.wasm`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use flowtrace_plugins::diag::article;
 use flowtrace_plugins::inspect;
 use flowtrace_plugins::manifest::{self, ConfigValue, Manifest, PluginId, PluginKind};
 use flowtrace_plugins::{LoadOptions, Plugin, Runtime, RuntimeConfig, Services};
+use semver::Version;
 
 use crate::build::{self, BuildRequest};
 use crate::context::{self, Context};
@@ -15,34 +17,45 @@ use crate::error::ResultExt;
 use crate::plugin_path::PluginPath;
 use crate::term::Term;
 
-/// The plugin argument of `eval`: an existing path is a directory or a component, anything
-/// else a plugin id in the registry.
+/// The plugin argument of `eval`, `run` and `diff`: an existing path is a directory or a
+/// component, anything else a plugin id (`id` or `id@version`) in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PluginSource {
     /// A plugin directory (or its `flowtrace.toml`): built first, like `test` does.
     Dir(PathBuf),
     /// A built component with its manifest embedded.
     Wasm(PathBuf),
-    /// A plugin installed in `$FLOWTRACE_HOME`.
-    Installed(PluginId),
+    /// A plugin installed in `$FLOWTRACE_HOME`: its active version, or the one named.
+    Installed(PluginId, Option<Version>),
 }
 
 impl PluginSource {
     /// Decide what `arg` names ([`PluginPath`]): an existing path is a plugin directory (or
     /// its `flowtrace.toml`), another directory, or a file, read as a component; otherwise it
-    /// must be a plugin id.
+    /// must be a plugin id, or `id@version` for an installed version other than the active one.
     pub fn parse(arg: &str) -> Result<Self> {
         match PluginPath::at(Path::new(arg))? {
             Some(found) if found.is_dir() => Ok(PluginSource::Dir(found.path().to_path_buf())),
             // Whatever the file holds, inspecting it says what is wrong with it.
             Some(found) => Ok(PluginSource::Wasm(found.path().to_path_buf())),
-            None => PluginId::parse(arg)
-                .map(PluginSource::Installed)
-                .map_err(|_| anyhow!("`{arg}` does not exist"))
-                .help(
-                    "pass the id of an installed plugin, a plugin directory or a component \
-                     (`.wasm`)",
-                ),
+            None => {
+                let (id, version) = match arg.split_once('@') {
+                    Some((id, version)) => {
+                        let version = Version::parse(version)
+                            .map_err(|e| anyhow!("`{arg}`: `{version}` is not a version: {e}"))
+                            .help("name an installed version, as `my-eval@0.2.0`")?;
+                        (id, Some(version))
+                    }
+                    None => (arg, None),
+                };
+                PluginId::parse(id)
+                    .map(|id| PluginSource::Installed(id, version))
+                    .map_err(|_| anyhow!("`{arg}` does not exist"))
+                    .help(
+                        "pass the id of an installed plugin, a plugin directory or a component \
+                         (`.wasm`)",
+                    )
+            }
         }
     }
 }
@@ -72,37 +85,62 @@ impl LoadRequest {
     }
 }
 
-/// A loaded evaluator, and how to name it in messages.
+/// A loaded plugin, and how to name it in messages.
 #[derive(Debug)]
-pub struct LoadedEvaluator {
+pub struct LoadedPlugin {
     /// The plugin, ready to call from many threads.
     pub plugin: Plugin,
     /// `` `id` v1.2.3 ``, with where it came from.
     pub description: String,
 }
 
-/// Load the evaluator `source` names: build a directory first, read a component's embedded
-/// manifest, or load an installed plugin with its grants and precompiled code. A plugin of
-/// another kind is refused before it is loaded.
-pub fn load(cx: &Context, source: &PluginSource, request: &LoadRequest) -> Result<LoadedEvaluator> {
+/// Load the plugin `source` names: build a directory first, read a component's embedded
+/// manifest, or load an installed plugin with its grants and precompiled code. With `kind`,
+/// a plugin of another kind is refused before it is loaded (`command` names who refuses it).
+pub fn load(
+    cx: &Context,
+    source: &PluginSource,
+    request: &LoadRequest,
+    kind: Option<Expected>,
+) -> Result<LoadedPlugin> {
+    if let PluginSource::Dir(path) | PluginSource::Wasm(path) = source {
+        crate::plugin_path::note_if_also_installed(cx, path);
+    }
     match source {
-        PluginSource::Dir(dir) => load_dir(&cx.term, dir, request),
-        PluginSource::Wasm(path) => load_wasm(&cx.term, path, request),
-        PluginSource::Installed(id) => load_installed(cx, id, request),
+        PluginSource::Dir(dir) => load_dir(&cx.term, dir, request, kind),
+        PluginSource::Wasm(path) => load_wasm(&cx.term, path, request, kind),
+        PluginSource::Installed(id, version) => {
+            load_installed(cx, id, version.as_ref(), request, kind)
+        }
     }
 }
 
-fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
+/// The kind a command runs, and its name for the refusal of another.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    /// The kind.
+    pub kind: PluginKind,
+    /// The command, as `cargo flowtrace eval`.
+    pub command: &'static str,
+}
+
+fn load_dir(
+    term: &Term,
+    dir: &Path,
+    request: &LoadRequest,
+    kind: Option<Expected>,
+) -> Result<LoadedPlugin> {
     let manifest_path = context::manifest_at(dir)?;
     let built = build::build(
         term,
         &BuildRequest {
             manifest_path,
             release: request.release,
+            typecheck: true,
         },
     )?;
     let manifest = &built.manifest;
-    ensure_evaluator(manifest, &format!("plugin `{}`", manifest.plugin.id))?;
+    ensure_kind(manifest, &format!("plugin `{}`", manifest.plugin.id), kind)?;
     let config = config_overrides(manifest, &request.config)?;
     let runtime = Runtime::with_config(RuntimeConfig {
         cache: Some(context::build_cache(&built.target_dir)?),
@@ -119,7 +157,7 @@ fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEval
     let plugin = runtime
         .load(&built.bytes, manifest, options)
         .with_context(|| format!("failed to load `{}`", built.artefact.display()))?;
-    Ok(LoadedEvaluator {
+    Ok(LoadedPlugin {
         description: format!(
             "`{}` v{} ({})",
             manifest.plugin.id,
@@ -130,7 +168,12 @@ fn load_dir(term: &Term, dir: &Path, request: &LoadRequest) -> Result<LoadedEval
     })
 }
 
-fn load_wasm(term: &Term, path: &Path, request: &LoadRequest) -> Result<LoadedEvaluator> {
+fn load_wasm(
+    term: &Term,
+    path: &Path,
+    request: &LoadRequest,
+    kind: Option<Expected>,
+) -> Result<LoadedPlugin> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
     let inspection = inspect::inspect(&bytes)
@@ -163,7 +206,7 @@ fn load_wasm(term: &Term, path: &Path, request: &LoadRequest) -> Result<LoadedEv
     let name = format!("{}#{}", path.display(), inspect::MANIFEST_SECTION);
     let manifest = manifest::parse(text, Path::new(&name))
         .with_context(|| format!("the manifest embedded in `{}` is invalid", path.display()))?;
-    ensure_evaluator(&manifest, &format!("`{}`", path.display()))?;
+    ensure_kind(&manifest, &format!("`{}`", path.display()), kind)?;
     let config = config_overrides(&manifest, &request.config)?;
     let runtime = Runtime::with_config(request.runtime_config())
         .context("failed to start the plugin runtime")?;
@@ -177,7 +220,7 @@ fn load_wasm(term: &Term, path: &Path, request: &LoadRequest) -> Result<LoadedEv
     let plugin = runtime
         .load(&bytes, &manifest, options)
         .with_context(|| format!("failed to load `{}`", path.display()))?;
-    Ok(LoadedEvaluator {
+    Ok(LoadedPlugin {
         description: format!(
             "`{}` v{} ({})",
             manifest.plugin.id,
@@ -188,7 +231,13 @@ fn load_wasm(term: &Term, path: &Path, request: &LoadRequest) -> Result<LoadedEv
     })
 }
 
-fn load_installed(cx: &Context, id: &PluginId, request: &LoadRequest) -> Result<LoadedEvaluator> {
+fn load_installed(
+    cx: &Context,
+    id: &PluginId,
+    version: Option<&Version>,
+    request: &LoadRequest,
+    kind: Option<Expected>,
+) -> Result<LoadedPlugin> {
     let home = context::flowtrace_home()?;
     let not_installed = || {
         Err(anyhow!(
@@ -215,29 +264,38 @@ fn load_installed(cx: &Context, id: &PluginId, request: &LoadRequest) -> Result<
                 .read_component(id)
                 .with_context(|| format!("failed to load the installed plugin `{id}`"))?;
         }
-        let evaluators: Vec<String> = installed
+        let wanted = kind.map(|k| k.kind);
+        let candidates: Vec<String> = installed
             .iter()
-            .filter(|p| p.kind == PluginKind::Evaluator)
+            .filter(|p| wanted.is_none_or(|k| p.kind == k))
             .map(|p| format!("`{}`", p.id))
             .collect();
-        let help = if evaluators.is_empty() {
+        let what = wanted.map_or("plugin", PluginKind::as_str);
+        let help = if candidates.is_empty() {
             format!(
-                "no evaluator is installed in `{}`; install one with `cargo flowtrace install \
+                "no {what} is installed in `{}`; install one with `cargo flowtrace install \
                  <plugin directory>`, or pass a plugin directory or a component (`.wasm`)",
                 home.display()
             )
         } else {
-            format!("installed evaluators: {}", evaluators.join(", "))
+            format!("installed {what}s: {}", candidates.join(", "))
         };
         return not_installed().help(help);
     };
-    if summary.kind != PluginKind::Evaluator {
-        return Err(not_an_evaluator(&format!("plugin `{id}`"), summary.kind));
+    if let Some(expected) = kind {
+        if summary.kind != expected.kind {
+            return Err(wrong_kind(
+                &format!("plugin `{id}`"),
+                summary.kind,
+                expected,
+            ));
+        }
     }
+    let version = version.unwrap_or(&summary.version);
     let config = if request.config.is_empty() {
         BTreeMap::new()
     } else {
-        let path = registry.store().manifest_path(id, &summary.version);
+        let path = registry.store().manifest_path(id, version);
         let manifest = Manifest::from_file(&path)
             .with_context(|| format!("failed to read the manifest of plugin `{id}`"))?;
         config_overrides(&manifest, &request.config)?
@@ -249,11 +307,25 @@ fn load_installed(cx: &Context, id: &PluginId, request: &LoadRequest) -> Result<
     let data_dir = needs_data_dir(fs_read, request, &format!("plugin `{id}`"))?;
     let services = services(&cx.term, fs_read, data_dir)?;
     let plugin = registry
-        .load_with_config(&runtime, id, &services, config)
-        .with_context(|| format!("failed to load the installed plugin `{id}`"))?;
+        .load_version_with_config(&runtime, id, Some(version), &services, config)
+        .with_context(|| format!("failed to load the installed plugin `{id}` v{version}"))?;
+    if let Some(expected) = kind {
+        // An older version may be of another kind than the active one.
+        if plugin.manifest().plugin.kind != expected.kind {
+            let subject = format!("plugin `{id}` v{version}");
+            return Err(wrong_kind(
+                &subject,
+                plugin.manifest().plugin.kind,
+                expected,
+            ));
+        }
+    }
+    if !summary.enabled {
+        crate::registry::warn_disabled(&cx.term, summary);
+    }
     let disabled = if summary.enabled { "" } else { ", disabled" };
-    Ok(LoadedEvaluator {
-        description: format!("`{id}` v{} (installed{disabled})", summary.version),
+    Ok(LoadedPlugin {
+        description: format!("`{id}` v{version} (installed{disabled})"),
         plugin,
     })
 }
@@ -304,19 +376,32 @@ fn backticked(items: &[String]) -> String {
     items.join(", ")
 }
 
-fn ensure_evaluator(manifest: &Manifest, subject: &str) -> Result<()> {
-    match manifest.plugin.kind {
-        PluginKind::Evaluator => Ok(()),
-        kind => Err(not_an_evaluator(subject, kind)),
+fn ensure_kind(manifest: &Manifest, subject: &str, expected: Option<Expected>) -> Result<()> {
+    match expected {
+        Some(expected) if manifest.plugin.kind != expected.kind => {
+            Err(wrong_kind(subject, manifest.plugin.kind, expected))
+        }
+        _ => Ok(()),
     }
 }
 
-fn not_an_evaluator(subject: &str, kind: PluginKind) -> anyhow::Error {
-    let name = kind.as_str();
+fn wrong_kind(subject: &str, kind: PluginKind, expected: Expected) -> anyhow::Error {
+    let (name, wanted) = (kind.as_str(), expected.kind.as_str());
     crate::error::with_help(
-        anyhow!("{subject} is {} {name}, not an evaluator", article(name)),
-        "`cargo flowtrace eval` runs evaluators: plugins with `kind = \"evaluator\"` in their \
-         flowtrace.toml",
+        anyhow!(
+            "{subject} is {} {name}, not {} {wanted}",
+            article(name),
+            article(wanted)
+        ),
+        format!(
+            "`{}` runs {wanted}s: plugins with `kind = \"{wanted}\"` in their flowtrace.toml{}",
+            expected.command,
+            if expected.command.ends_with(" run") {
+                ""
+            } else {
+                "; `cargo flowtrace run` runs a plugin of any kind"
+            }
+        ),
     )
 }
 

@@ -41,6 +41,9 @@ pub struct Mismatch {
     /// A unified diff (snapshots), shown under the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// The plugin's backtrace, when it panicked or raised (shown with `-v`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backtrace: Option<String>,
 }
 
 impl Mismatch {
@@ -50,6 +53,7 @@ impl Mismatch {
             message: message.into(),
             help: None,
             diff: None,
+            backtrace: None,
         }
     }
 

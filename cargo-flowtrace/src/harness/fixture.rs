@@ -156,12 +156,19 @@ pub struct Problem {
     pub help: Option<String>,
 }
 
+impl Problem {
+    /// Where it is: `tests/a.toml:3:1`, or the file alone.
+    pub fn place(&self) -> String {
+        match self.position {
+            Some((line, column)) => format!("{}:{line}:{column}", self.file),
+            None => self.file.clone(),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.position {
-            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.file, self.message)?,
-            None => write!(f, "{}: {}", self.file, self.message)?,
-        }
+        write!(f, "{}: {}", self.place(), self.message)?;
         if let Some(help) = &self.help {
             write!(f, "\n    help: {help}")?;
         }
@@ -169,7 +176,22 @@ impl fmt::Display for Problem {
     }
 }
 
+impl FixtureErrors {
+    /// The first line: which fixtures, how many problems.
+    pub fn summary(&self) -> String {
+        summary(&self.problems)
+    }
+}
+
 fn render(problems: &[Problem]) -> String {
+    let mut out = summary(problems);
+    for p in problems {
+        out.push_str(&format!("\n  {p}"));
+    }
+    out
+}
+
+fn summary(problems: &[Problem]) -> String {
     let files: std::collections::BTreeSet<&str> =
         problems.iter().map(|p| p.file.as_str()).collect();
     let count = match problems.len() {
@@ -180,11 +202,7 @@ fn render(problems: &[Problem]) -> String {
         1 => format!("invalid fixture `{}`", files.iter().next().unwrap_or(&"")),
         n => format!("invalid fixtures in {n} files"),
     };
-    let mut out = format!("{what}: {count}");
-    for p in problems {
-        out.push_str(&format!("\n  {p}"));
-    }
-    out
+    format!("{what}: {count}")
 }
 
 // ---------------------------------------------------------------------------------------------

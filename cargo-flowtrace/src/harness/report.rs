@@ -148,8 +148,13 @@ pub fn case_line(out: &mut impl Write, report: &CaseReport) -> std::io::Result<(
 }
 
 /// The `failures:` section: each failed case's mismatches, diffs and plugin log, then the
-/// list of failed names. Nothing when none failed.
-pub fn failures(out: &mut impl Write, reports: &[CaseReport]) -> std::io::Result<()> {
+/// list of failed names. Nothing when none failed. A plugin's backtrace is shown when
+/// `verbose`, else a note says `-v` shows it.
+pub fn failures(
+    out: &mut impl Write,
+    reports: &[CaseReport],
+    verbose: bool,
+) -> std::io::Result<()> {
     let failed: Vec<&CaseReport> = reports
         .iter()
         .filter(|r| r.status == Status::Failed)
@@ -175,6 +180,14 @@ pub fn failures(out: &mut impl Write, reports: &[CaseReport]) -> std::io::Result
             }
             if let Some(help) = &m.help {
                 writeln!(out, "{help_style}help:{help_style:#} {}", sanitize(help))?;
+            }
+            match &m.backtrace {
+                Some(backtrace) if verbose => {
+                    writeln!(out, "plugin backtrace:")?;
+                    write!(out, "{}", sanitize(backtrace))?;
+                }
+                Some(_) => writeln!(out, "note: run with `-v` for the plugin's backtrace")?,
+                None => {}
             }
         }
         if !report.log.is_empty() {

@@ -10,7 +10,7 @@ use flowtrace_plugins::diag::error_chain;
 use flowtrace_plugins::manifest::Manifest;
 use flowtrace_plugins::services::{LogLevel, MemoryKv, MemoryLog, StaticTraces};
 use flowtrace_plugins::{
-    CallError, LoadError, LoadOptions, PrepareError, PreparedTrace, Runtime, Services,
+    CallError, CallFailure, LoadError, LoadOptions, PrepareError, PreparedTrace, Runtime, Services,
 };
 use serde::Serialize;
 
@@ -230,10 +230,16 @@ impl Suite<'_> {
                 report.result = Some(called.json);
             }
             (Outcome::Success, Err(error)) => {
-                report.mismatches.push(Mismatch::new(format!(
-                    "the call failed: {}",
-                    error_chain(&error)
-                )));
+                let mut mismatch =
+                    Mismatch::new(format!("the call failed: {}", error_chain(&error)));
+                if let CaseFailure::Call(CallError {
+                    reason: CallFailure::Guest(guest),
+                    ..
+                }) = &error
+                {
+                    mismatch.backtrace = Some(guest.backtrace_text()).filter(|b| !b.is_empty());
+                }
+                report.mismatches.push(mismatch);
             }
             (Outcome::Success, Ok(called)) => {
                 report.mismatches.extend(called.mismatches);

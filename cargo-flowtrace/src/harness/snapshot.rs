@@ -79,6 +79,7 @@ pub fn compare(
                     .into(),
             ),
             diff: Some(diff(&expected, actual)),
+            backtrace: None,
         },
     }))
 }

@@ -1,12 +1,12 @@
-//! The languages plugins are written in: one [`Driver`] per language, one folder each, and
-//! [`driver`], the one place a language is added.
+//! The languages plugins are written in: one `Driver` per language, one folder each, and
+//! `driver`, the one place a language is added.
 //!
-//! Every build takes the same steps, in [`crate::build::compile`]: the driver plans the build
-//! ([`Driver::plan`]: checks the plugin, gathers what it depends on); a driver that keeps its
-//! own build directory ([`Driver::sources`]) has it locked first and the plugin's sources
+//! Every build takes the same steps, in `crate::build::compile`: the driver plans the build
+//! (`Driver::plan`: checks the plugin, gathers what it depends on); a driver that keeps its
+//! own build directory (`Driver::sources`) has it locked first and the plugin's sources
 //! hashed against the stamp of the last build, which is reused when it is fresh; then the
-//! toolchain is made ready ([`Build::toolchain`], installing what is missing), the component
-//! is made ([`Build::compile`]), and the stamp is written. `doctor` asks the same drivers
+//! toolchain is made ready (`Build::toolchain`, installing what is missing), the component
+//! is made (`Build::compile`), and the stamp is written. `doctor` asks the same drivers
 //! for their toolchain checks, their installers and the SDK they carry.
 //!
 //! | language | driver | toolchain |
@@ -16,7 +16,7 @@
 //! | TypeScript | [`typescript`] | esbuild, then componentize-js, both through npm |
 //!
 //! A new language is a folder here with its driver (its build, its toolchain's checks and
-//! installs, its SDK) and an arm in [`driver`]; besides, the runtime learns its name
+//! installs, its SDK) and an arm in `driver`; besides, the runtime learns its name
 //! (`Language` in `flowtrace_plugins::manifest`) and the WASI imports its toolchain adds
 //! (`flowtrace_plugins::capability::Toolchain`), and `build.rs` embeds its SDK.
 

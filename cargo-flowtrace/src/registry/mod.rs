@@ -104,6 +104,24 @@ pub fn show_pending(
     term.warn(text);
 }
 
+/// Warn that `plugin` is disabled, for a command that runs it anyway (`eval` of an installed
+/// plugin): Flowtrace would not run it, and this run uses what was granted to it.
+pub fn warn_disabled(term: &Term, plugin: &PluginSummary) {
+    let id = &plugin.id;
+    if plugin.pending_grants.is_empty() {
+        term.warn(format_args!(
+            "plugin `{id}` is disabled: Flowtrace does not run it; running it anyway \
+             (`cargo flowtrace enable {id}` enables it)"
+        ));
+    } else {
+        term.warn(format_args!(
+            "plugin `{id}` is disabled until its capabilities are granted ({}): running it \
+             anyway, with what was granted (`cargo flowtrace enable {id} --grant` grants them)",
+            describe_items(&plugin.pending_grants)
+        ));
+    }
+}
+
 /// Whether the user can be asked a question: stdin and stderr are terminals, the output is
 /// for humans and `-q` was not given.
 pub fn can_prompt(term: &Term) -> bool {

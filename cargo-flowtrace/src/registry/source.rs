@@ -18,8 +18,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use flowtrace_plugins::manifest::PluginId;
-use flowtrace_plugins::manifest::MANIFEST_FILE_NAME;
+use flowtrace_plugins::manifest::{Manifest, PluginId, MANIFEST_FILE_NAME};
 use flowtrace_plugins::registry::archive::{self, ArchiveLimits};
 use flowtrace_plugins::registry::git::{self, GitSource};
 use flowtrace_plugins::registry::oci::{
@@ -89,13 +88,11 @@ pub enum InstallSource {
 impl InstallSource {
     /// Recognise `arg`; `force_git` (`--git`) reads it as a git URL or repository path.
     pub fn classify(arg: &str, force_git: bool) -> Result<InstallSource> {
+        // A `GitError` brings its own `help:` (`error::helps`).
         let git = |arg: &str| {
             GitSource::parse(arg)
                 .map(InstallSource::Git)
-                .map_err(|e| match e.help() {
-                    Some(help) => with_help(e, help),
-                    None => e.into(),
-                })
+                .map_err(anyhow::Error::from)
         };
         if arg.starts_with(SCHEME) {
             return OciReference::parse(arg)
@@ -186,6 +183,10 @@ pub struct BuildOptions {
     pub insecure: bool,
     /// `--require-signature`: refuse unsigned artifacts.
     pub require_signature: bool,
+    /// `--force`: reinstalling the active version is allowed.
+    pub force: bool,
+    /// `--allow-downgrade`: installing a lower version is allowed.
+    pub allow_downgrade: bool,
 }
 
 impl InstallSource {
@@ -201,7 +202,7 @@ impl InstallSource {
             InstallSource::Dir(dir) => {
                 // Before the build, which could write into the checkout.
                 let checkout = checkout_source(term, dir);
-                let built = build_dir(term, dir, options)?;
+                let built = build_dir(term, registry, dir, options)?;
                 Ok(Prepared {
                     component: built,
                     source: checkout.unwrap_or_else(|| Source::Path {
@@ -411,12 +412,31 @@ fn absolute(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
-fn build_dir(term: &Term, dir: &Path, options: BuildOptions) -> Result<Vec<u8>> {
+/// Build the plugin in `dir`, unless the registry would refuse its manifest's id and version
+/// whatever the build gives (the active version again without `--force`, a lower one
+/// without `--allow-downgrade`): that is said before a build that can take a minute. A
+/// manifest that does not parse is left for the build to report.
+fn build_dir(
+    term: &Term,
+    registry: &Registry,
+    dir: &Path,
+    options: BuildOptions,
+) -> Result<Vec<u8>> {
+    let manifest_path = dir.join(MANIFEST_FILE_NAME);
+    if let Ok(manifest) = Manifest::from_file(&manifest_path) {
+        registry.check_install(
+            &manifest.plugin.id,
+            &manifest.plugin.version,
+            options.force,
+            options.allow_downgrade,
+        )?;
+    }
     let built = build::build(
         term,
         &BuildRequest {
             manifest_path: dir.join(MANIFEST_FILE_NAME),
             release: options.release,
+            typecheck: true,
         },
     )?;
     Ok(built.bytes)
@@ -463,7 +483,7 @@ fn prepare_archive(
         format_args!("{} files, {} bytes", extracted.files, extracted.bytes),
     );
     let root = archive_root(&dest)?;
-    let component = component_in_archive(term, &root, options)
+    let component = component_in_archive(term, registry, &root, options)
         .with_context(|| format!("failed to install from the archive `{shown}`"))?;
     drop(scratch);
     Ok(Prepared {
@@ -499,7 +519,12 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// A built plugin (one `.wasm` at the root) or a plugin directory (`flowtrace.toml`).
-fn component_in_archive(term: &Term, root: &Path, options: BuildOptions) -> Result<Vec<u8>> {
+fn component_in_archive(
+    term: &Term,
+    registry: &Registry,
+    root: &Path,
+    options: BuildOptions,
+) -> Result<Vec<u8>> {
     let entries = list_dir(root)?;
     let wasm: Vec<&PathBuf> = entries
         .iter()
@@ -522,7 +547,7 @@ fn component_in_archive(term: &Term, root: &Path, options: BuildOptions) -> Resu
         }
     }
     if root.join(MANIFEST_FILE_NAME).is_file() {
-        return build_dir(term, root, options);
+        return build_dir(term, registry, root, options);
     }
     let names: Vec<String> = entries
         .iter()
@@ -567,10 +592,7 @@ fn prepare_git(
     };
     term.status("Cloning", &shown);
     let commit = git::clone(&source.url, source.rev.as_deref(), &dest)
-        .map_err(|e| match e.help() {
-            Some(help) => with_help(e, help),
-            None => e.into(),
-        })
+        .map_err(anyhow::Error::from)
         .with_context(|| format!("failed to clone `{shown}`"))?;
     term.verbose_status("Checked out", &commit);
     let root = match &source.path {
@@ -602,7 +624,7 @@ fn prepare_git(
         ))
         .help("point at the plugin's directory: `URL#REV:PATH`, `URL#:PATH` or `--path PATH`");
     }
-    let component = build_dir(term, &root, options)
+    let component = build_dir(term, registry, &root, options)
         .with_context(|| format!("failed to build the plugin cloned from `{shown}`"))?;
     // Record where a local repository is, not where the command ran.
     let url = if source.url.contains("://") {

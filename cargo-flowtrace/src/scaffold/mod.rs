@@ -225,6 +225,15 @@ fn print_next_steps(cx: &Context, dest: &Path, template: &Template, how: Destina
         "{} plugin ready; next, run:{bold}{steps}{bold:#}",
         template.kind
     ));
+    if template.language == Language::TypeScript {
+        // `build` type-checks with its own TypeScript; `tsc` of the plugin's devDependencies
+        // is there only after `npm install`.
+        cx.term.note(format_args!(
+            "`cargo flowtrace build` type-checks with the TypeScript it installs; for `npm run \
+             typecheck` and your editor's TypeScript, run `npm install` first{bold}\n  npm \
+             install{bold:#}"
+        ));
+    }
 }
 
 /// `path` made absolute without resolving symlinks, with `.` and `..` removed where the

@@ -441,6 +441,24 @@ fn without_a_manifest_the_error_says_how_to_get_one() {
 }
 
 #[test]
+fn limits_above_the_host_caps_are_refused_before_anything_is_built() {
+    let dir = tmp();
+    fs::write(
+        dir.path().join("flowtrace.toml"),
+        "[plugin]\nid = \"greedy\"\nname = \"x\"\nversion = \"0.1.0\"\nkind = \"evaluator\"\n\n\
+         [build]\nlanguage = \"rust\"\n\n[limits]\nmemory = \"4GiB\"\ntimeout = \"10m\"\n\
+         output = \"512KiB\"\n",
+    )
+    .unwrap();
+    let out = in_plugin(dir.path(), ["build"]).expect_code(1);
+    assert_golden(
+        "build/limits-above-caps.stderr",
+        &stable(&out.stderr, dir.path()),
+    );
+    assert!(!dir.path().join("target").exists());
+}
+
+#[test]
 fn a_broken_manifest_is_reported_with_every_problem() {
     let dir = tmp();
     fs::write(

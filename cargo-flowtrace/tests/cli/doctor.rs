@@ -32,6 +32,7 @@ fn json_lists_every_check_then_a_summary() {
         "npm",
         "componentize-js",
         "esbuild",
+        "typescript",
     ] {
         assert!(
             names.contains(&expected),
@@ -52,7 +53,12 @@ fn json_lists_every_check_then_a_summary() {
 
     // A fresh FLOWTRACE_HOME has no managed toolchains; they would go under it.
     let toolchains = dir.path().join("flowtrace-home/toolchains");
-    for name in ["componentize-py", "componentize-js", "esbuild"] {
+    for name in [
+        "componentize-py",
+        "componentize-js",
+        "esbuild",
+        "typescript",
+    ] {
         let check = checks.iter().find(|c| c["name"] == name).unwrap();
         assert_eq!(check["status"], "missing");
         assert_eq!(check["required"], false);

@@ -426,6 +426,68 @@ fn fail_on_turns_errors_or_failures_into_exit_code_3() {
     );
 }
 
+/// A disabled plugin still runs under `eval`, with a warning; an argument that is both a
+/// path here and an installed plugin's id is taken as the path, and the note says so.
+#[test]
+fn a_disabled_or_shadowed_installed_plugin_is_named() {
+    let dir = tmp();
+    let home = dir.path().join("flowtrace-home");
+    let runtime = Runtime::new().unwrap();
+    let registry = Registry::open(&home).unwrap().precompiling_with(&runtime);
+    let id = flowtrace_plugins::manifest::PluginId::parse("quiet-eval").unwrap();
+    registry
+        .install(InstallRequest::new(
+            evaluator("quiet-eval"),
+            Source::File {
+                path: PathBuf::from("quiet-eval.wasm"),
+            },
+        ))
+        .unwrap();
+    write_traces(&dir.path().join("traces.jsonl"), 3);
+
+    let out = eval(dir.path(), &["quiet-eval", "traces.jsonl"]).expect_code(0);
+    assert!(!out.stderr.contains("disabled"), "{}", out.stderr);
+    registry.disable(&id, false).unwrap();
+    let out = eval(dir.path(), &["quiet-eval", "traces.jsonl"]).expect_code(0);
+    assert!(
+        out.stderr.contains(
+            "warning: plugin `quiet-eval` is disabled: Flowtrace does not run it; running it \
+             anyway (`cargo flowtrace enable quiet-eval` enables it)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Finished 3 traces"), "{}", out.stderr);
+
+    // A file named like the plugin: the file is taken, and that is said.
+    fs::write(dir.path().join("quiet-eval"), evaluator("other-eval")).unwrap();
+    let out = eval(dir.path(), &["quiet-eval", "traces.jsonl"]).expect_code(0);
+    assert!(
+        out.stderr.contains(
+            "note: `quiet-eval` is both the file `./quiet-eval` and an installed plugin: taking \
+             the file"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("is disabled"), "{}", out.stderr);
+    // A directory too (here one that is no plugin's: the note comes before its error).
+    fs::remove_file(dir.path().join("quiet-eval")).unwrap();
+    fs::create_dir(dir.path().join("quiet-eval")).unwrap();
+    let out = eval(dir.path(), &["quiet-eval", "traces.jsonl"]).expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "note: `quiet-eval` is both the directory `./quiet-eval` and an installed plugin: \
+             taking the directory"
+        ),
+        "{}",
+        out.stderr
+    );
+    // A path written as one is no id: nothing to say.
+    let out = eval(dir.path(), &["./quiet-eval", "traces.jsonl"]).expect_code(1);
+    assert!(!out.stderr.contains("note: "), "{}", out.stderr);
+}
+
 #[test]
 fn an_installed_plugin_is_evaluated_by_its_id() {
     let dir = tmp();
@@ -591,7 +653,7 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
         results[1]["error"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("input is not valid JSON"),
+            .starts_with("not JSON at column 24: the text ends inside an array"),
         "{}",
         results[1]
     );
@@ -612,7 +674,28 @@ fn an_unparsable_line_is_an_error_with_its_number_and_the_run_goes_on() {
     );
     assert!(
         out.stderr
-            .contains("error: traces.jsonl:2: input is not valid JSON"),
+            .contains("error: traces.jsonl:2: not JSON at column 24: the text ends"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A file that is not JSON at all: its problem in plain words (never serde's `expected
+/// ident`), its position as fixtures give it (`at line 2, column 1`).
+#[test]
+fn a_file_that_is_not_json_is_said_in_plain_words() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("words")).unwrap();
+    fs::write(dir.path().join("notes.txt"), "nothing here\nnull\n").unwrap();
+    let (out, results, _) = eval_to_results(dir.path(), &["notes.txt"]);
+    let message = results[0]["error"]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "not JSON at line 1, column 2: a bare word: outside strings, JSON has only `true`, \
+         `false` and `null`"
+    );
+    assert!(
+        out.stderr.contains(&format!("error: notes.txt: {message}")),
         "{}",
         out.stderr
     );
@@ -1002,8 +1085,14 @@ fn eval_of_a_batch_with_a_trap_evaluates_every_trace_once() {
         "{}",
         out.stderr
     );
-    // The guest's log line of the trapping trace, once.
-    assert_eq!(out.stderr.matches("trapping").count(), 1, "{}", out.stderr);
+    // The guest's log line of the trapping trace, once in the log, and once under its error.
+    let logged = out.stderr.matches("flowtrace::plugin: trapping").count();
+    assert_eq!(logged, 1, "{}", out.stderr);
+    let shown = out
+        .stderr
+        .matches("plugin log:\n  [warn] trapping\n")
+        .count();
+    assert_eq!(shown, 1, "{}", out.stderr);
 }
 
 #[test]
@@ -1024,8 +1113,18 @@ fn eval_of_a_looping_trace_costs_one_deadline() {
         })
         .collect();
     assert_eq!(calls_or_error(&records), expected, "{}", out.stderr);
-    // The looping trace ran once (it logs `looping` as it starts to loop), not again alone.
-    assert_eq!(out.stderr.matches("looping").count(), 1, "{}", out.stderr);
+    // The looping trace ran once (it logs `looping` as it starts to loop), not again alone:
+    // once in the log, once in its record, once under its error.
+    let logged = out.stderr.matches("flowtrace::plugin: looping").count();
+    assert_eq!(logged, 1, "{}", out.stderr);
+    assert_eq!(records[5]["log"][0]["message"], "looping", "{}", records[5]);
+    assert_eq!(records[5]["log"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        out.stderr.matches("  [warn] looping").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     // Its time is what it spent: its deadline, not nothing and not two.
     let spent = records[5]["exec-time"].as_f64().unwrap();
     assert!((0.2..0.4).contains(&spent), "exec-time {spent}");
@@ -1262,5 +1361,108 @@ fn a_component_with_two_manifest_sections_is_refused_as_such() {
             .contains("help: rebuild the plugin with `cargo flowtrace build`"),
         "{}",
         out.stderr
+    );
+}
+
+/// `parts` gzip-compressed each as its own member, one after the other (as `cat a.gz b.gz`).
+fn gzip_members(parts: &[&[u8]]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out = Vec::new();
+    for part in parts {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(part).unwrap();
+        out.extend(encoder.finish().unwrap());
+    }
+    out
+}
+
+#[test]
+fn a_line_or_document_over_max_trace_bytes_once_decompressed_is_an_error_and_the_run_goes_on() {
+    let dir = tmp();
+    fs::write(dir.path().join("plugin.wasm"), evaluator("capped")).unwrap();
+    // A small file whose second line inflates to 8 MiB: eight members of 1 MiB of `a`.
+    let megabyte = vec![b'a'; 1 << 20];
+    let first = format!("{}\n{{\"id\": \"", trace_line(0, 0));
+    let last = format!("\", \"spans\": []}}\n{}\n", trace_line(2, 2));
+    let mut parts: Vec<&[u8]> = vec![first.as_bytes()];
+    parts.extend(std::iter::repeat_n(&megabyte[..], 8));
+    parts.push(last.as_bytes());
+    let lines = gzip_members(&parts);
+    assert!(lines.len() < 64 << 10, "{}", lines.len());
+    fs::write(dir.path().join("traces.jsonl.gz"), lines).unwrap();
+    // A document of 2 MiB once inflated.
+    let mut doc = testing::trace_with_spans(2);
+    doc.id = "big".into();
+    doc.input = Some("b".repeat(2 << 20));
+    let doc = serde_json::to_string_pretty(&[doc]).unwrap();
+    fs::write(
+        dir.path().join("doc.json.gz"),
+        gzip_members(&[doc.as_bytes()]),
+    )
+    .unwrap();
+
+    let out = eval(
+        dir.path(),
+        &[
+            "plugin.wasm",
+            "traces.jsonl.gz",
+            "doc.json.gz",
+            "--max-trace-bytes",
+            "1MiB",
+            "-o",
+            "results.jsonl",
+        ],
+    )
+    .expect_code(0);
+    let results = read_jsonl(&dir.path().join("results.jsonl"));
+    let summary: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let id = r["trace-id"].as_str().unwrap_or("-");
+            format!(
+                "{}:{} {id} {}",
+                r["file"].as_str().unwrap(),
+                r["line"],
+                outcome(r)
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "traces.jsonl.gz:1 t-0 passed",
+            "traces.jsonl.gz:2 - input",
+            "traces.jsonl.gz:3 t-2 passed",
+            "doc.json.gz:null - input",
+        ]
+    );
+    assert_eq!(
+        results[1]["error"]["message"],
+        "the line is longer than the 1048576-byte limit for a line (counted decompressed); raise \
+         the limit with `--max-trace-bytes`"
+    );
+    assert_eq!(
+        results[3]["error"]["message"],
+        "the input is larger than the 1048576-byte limit for one document (counted \
+         decompressed): split it into JSON lines, one OTLP/JSON export or trace per line, which \
+         are read one line at a time, or raise the limit with `--max-trace-bytes`"
+    );
+    assert!(
+        out.stderr
+            .contains("error: traces.jsonl.gz:2: the line is longer than the 1048576-byte limit"),
+        "{}",
+        out.stderr
+    );
+
+    // Under the default caps both are read.
+    let out = eval(
+        dir.path(),
+        &["plugin.wasm", "traces.jsonl.gz", "doc.json.gz"],
+    )
+    .expect_code(0);
+    assert!(
+        out.stdout.starts_with("traces         4\n"),
+        "{}",
+        out.stdout
     );
 }

@@ -644,10 +644,19 @@ fn every_trace_of_an_input_is_scored_and_errors_ignores_and_config_are_cases_of_
     let two = &reports["two-traces"];
     assert_eq!(two.status, Status::Failed);
     let msgs = messages(two);
-    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
     assert!(msgs[0].starts_with("trace 1 of 2 (`"), "{msgs:?}");
     assert!(
         msgs[1].starts_with("trace 2 of 2 (`second`): expected passed = false"),
+        "{msgs:?}"
+    );
+    // This guest's `evaluate-batch` is `unreachable`: the batch of several traces (what
+    // `eval` sends) is checked against `evaluate` of each.
+    assert!(
+        msgs[2].starts_with(
+            "`evaluate-batch` over the fixture's traces failed where `evaluate` of each did \
+             not: plugin `wat-plugin` failed: trapped"
+        ),
         "{msgs:?}"
     );
     assert!(two.result.as_ref().unwrap().is_array());
@@ -909,4 +918,44 @@ fn a_binary_exporter_snapshot_shows_a_hex_summary_not_a_text_diff() {
              +00000000  31 ff 33                                          |1.3|\n"
         )
     );
+}
+
+#[test]
+fn a_plugin_whose_batch_results_are_in_another_order_fails_its_fixtures_with_several_traces() {
+    // The `order` guest scores a trace of n spans 1 / (n + 1); with `@REVERSE@` = 1 its
+    // `evaluate-batch` returns the results in reverse order, so `eval`, which sends traces
+    // in batches, would give each trace the other's score.
+    let fixtures = [
+        ("two-traces", "trace = \"traces/two.jsonl\"\n"),
+        ("one-trace", "trace = \"traces/three.json\"\n"),
+    ];
+    let manifest = manifest("evaluator", "");
+    let hostile = testing::evaluator(&testing::guest_wat("order").replace("@REVERSE@", "1"));
+    let dir = tmp();
+    let reports = run_fixtures(dir.path(), &hostile, &manifest, &fixtures);
+    let two = &reports["two-traces"];
+    assert_eq!(two.status, Status::Failed);
+    assert_eq!(
+        messages(two),
+        [
+            "`evaluate-batch` gave trace 1 of 2 (`trace-1`) the result `evaluate` gives trace 2 (`second`)",
+            "`evaluate-batch` gave trace 2 of 2 (`second`) the result `evaluate` gives trace 1 (`trace-1`)",
+        ]
+    );
+    assert_eq!(
+        two.mismatches[0].help.as_deref(),
+        Some(
+            "`evaluate-batch` must return one result per trace, in the order of the traces it \
+             was given"
+        )
+    );
+    // One trace cannot show an order.
+    assert_eq!(reports["one-trace"].status, Status::Ok);
+    // The same plugin keeping the order passes both.
+    let honest = testing::evaluator(&testing::guest_wat("order").replace("@REVERSE@", "0"));
+    let dir = tmp();
+    let reports = run_fixtures(dir.path(), &honest, &manifest, &fixtures);
+    for (name, report) in &reports {
+        assert_eq!(report.status, Status::Ok, "{name}: {:?}", messages(report));
+    }
 }

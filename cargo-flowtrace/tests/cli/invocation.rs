@@ -124,3 +124,49 @@ fn json_errors_are_a_message_too() {
         .contains("does not exist"));
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
 }
+
+/// `--message-format json`: a manifest error's fixes are in `help`, one per problem with its
+/// place, and not folded into `message` or `causes`, like every other error's.
+#[test]
+fn json_errors_carry_their_help_lines_in_help() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join("flowtrace.toml"),
+        "[plugin]\nid = \"con\"\nname = \"x\"\nversion = \"0.1.0\"\nkind = \"evaluator\"\n\
+         [build]\nlanguage = \"rust\"\n[capabilities]\nnetwork = { hosts = [\"https://x.com\"] }\n",
+    )
+    .unwrap();
+    let out = run(flowtrace(dir.path()), ["build", "--message-format", "json"]).expect_code(1);
+    let lines = out.json_lines();
+    let error = lines
+        .iter()
+        .find(|l| l["reason"] == "error")
+        .unwrap_or_else(|| panic!("no error message: {}", out.stdout));
+    let text = format!("{} {}", error["message"], error["causes"]);
+    assert!(!text.contains("help:"), "{text}");
+    let help: Vec<&str> = error["help"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        help,
+        [
+            "flowtrace.toml:2:6: use something like `my-plugin`",
+            "flowtrace.toml:9:22: write `x.com`"
+        ]
+    );
+    // A person reads each fix under its problem, as before.
+    assert!(
+        out.stderr
+            .contains("flowtrace.toml:2:6: invalid plugin id `con`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("\n    help: write `x.com`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -3,8 +3,10 @@
 
 mod build;
 mod checkout;
+mod diff;
 mod doctor;
 mod eval;
+mod failures;
 mod fuzz;
 mod harness;
 mod help;
@@ -16,6 +18,7 @@ mod portable;
 mod python;
 mod registry;
 mod registry_server;
+mod run;
 mod settings;
 mod support;
 mod trace;

@@ -38,7 +38,7 @@ fn listed_templates(dir: &Path) -> Vec<(String, String)> {
 }
 
 /// The files a template writes, read from the repository's `templates/`: every file but
-/// `template.toml`, with `.hbs` dropped; for a Rust plugin also the two files that point cargo
+/// `template.toml`, with `.hbs` dropped, and those of `_shared/<language>/`; for a Rust plugin also the two files that point cargo
 /// at the SDK `build` supplies.
 fn expected_files(template: &str) -> BTreeSet<PathBuf> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
@@ -67,6 +67,12 @@ fn expected_files(template: &str) -> BTreeSet<PathBuf> {
     });
     if names_schema {
         out.insert(PathBuf::from("tests/traces/trace.schema.json"));
+    }
+    // And the files every template of its language shares (`_shared/<language>/`).
+    let language = template.split('-').next().unwrap();
+    let shared = templates_dir().join("_shared").join(language);
+    if shared.is_dir() {
+        walk(&shared, &shared, &mut out);
     }
     if out.contains(Path::new("Cargo.toml")) {
         out.insert(PathBuf::from(".cargo/config.toml"));

@@ -287,6 +287,38 @@ class Judge(Evaluator):
         return EvalResult.ok(score) if score >= 0.5 else EvalResult.fail(score)
 "#;
 
+/// `from flowtrace_plugin import kv` inside a method runs when the plugin is called, not when
+/// it is built: without `storage = true` it fails with the build's capability help (not a
+/// bare `ImportError`), and with it the module is there (its file is not, in a component).
+#[test]
+fn a_capability_module_imported_inside_a_method_gets_the_build_s_help() {
+    let dir = tmp();
+    let root = plugin(dir.path());
+    edit(
+        &root.join("app.py"),
+        "        limit = config.require(\"max-spans\", int)\n",
+        "        from flowtrace_plugin import kv\n\n        kv.set(\"seen\", \"1\")\n        \
+         limit = config.require(\"max-spans\", int)\n",
+    );
+    let out = in_plugin(&root, ["test", "otlp"]).expect_code(3);
+    assert!(
+        out.stdout.contains(
+            "`flowtrace_plugin.kv` needs capability `storage`: add `storage = true` under \
+             `[capabilities]` in flowtrace.toml"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("ImportError"), "{}", out.stdout);
+
+    fs::write(
+        root.join("flowtrace.toml"),
+        format!("{MANIFEST}\n[capabilities]\nstorage = true\n"),
+    )
+    .unwrap();
+    in_plugin(&root, ["test", "otlp"]).expect_code(0);
+}
+
 #[test]
 fn a_python_plugin_with_network_calls_its_hosts_and_only_them() {
     let dir = tmp();

@@ -64,6 +64,28 @@ fn s(path: &Path) -> &str {
 }
 
 #[test]
+fn a_component_whose_limits_are_above_the_host_caps_is_not_installed() {
+    let dir = tmp();
+    let extra = "[limits]\ntimeout = \"10m\"\nmemory = \"4GiB\"\n";
+    let wasm = built(dir.path(), "greedy", "0.1.0", extra);
+    let out = cli(dir.path(), &["install", s(&wasm)]).expect_code(1);
+    let stderr = out.stderr.replace(s(dir.path()), "[DIR]");
+    let manifest = "[DIR]/greedy-0.1.0.wasm#flowtrace-manifest";
+    for line in [
+        "  0: plugin `greedy` 0.1.0 asks for more than this host allows".to_string(),
+        format!("  1: invalid manifest `{manifest}`: 2 problems"),
+        format!("       {manifest}:11:11: `timeout = \"10m\"` is above the host's cap of `5s`"),
+        "         help: ask for at most `timeout = \"5s\"`, or leave `timeout` out to get the \
+         host's cap"
+            .to_string(),
+        format!("       {manifest}:12:10: `memory = \"4GiB\"` is above the host's cap of `128MiB`"),
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "{line}\n---\n{stderr}");
+    }
+    assert!(listed(dir.path()).is_empty());
+}
+
+#[test]
 fn a_built_component_round_trips_through_every_command() {
     let dir = tmp();
     let wasm = built(dir.path(), "round-trip", "0.1.0", "");
@@ -164,6 +186,62 @@ fn a_built_component_round_trips_through_every_command() {
         "{}",
         out.stderr
     );
+}
+
+/// A plugin directory whose manifest names the installed version (or a lower one) is refused
+/// before it is built: the directory here cannot even be built (no `Cargo.toml`), so
+/// reaching the build would fail otherwise.
+#[test]
+fn installing_an_installed_version_is_refused_before_building() {
+    let dir = tmp();
+    let wasm = built(dir.path(), "early", "0.2.0", "");
+    cli(dir.path(), &["install", s(&wasm)]).expect_code(0);
+    let source = dir.path().join("early");
+    fs::create_dir(&source).unwrap();
+    fs::write(
+        source.join("flowtrace.toml"),
+        manifest("early", "0.2.0", ""),
+    )
+    .unwrap();
+
+    let out = cli(dir.path(), &["install", "./early"]).expect_code(1);
+    assert!(
+        out.stderr
+            .starts_with("error: plugin `early` 0.2.0 is already installed\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("help: pass `--force` to reinstall it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Compiling"), "{}", out.stderr);
+
+    fs::write(
+        source.join("flowtrace.toml"),
+        manifest("early", "0.1.0", ""),
+    )
+    .unwrap();
+    let out = cli(dir.path(), &["install", "./early"]).expect_code(1);
+    assert!(
+        out.stderr.starts_with(
+            "error: plugin `early` 0.2.0 is installed: installing 0.1.0 would downgrade it\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("help: pass `--allow-downgrade` to install it"),
+        "{}",
+        out.stderr
+    );
+
+    // With the flag, the build goes ahead (and here fails: there is nothing to build).
+    let out = cli(dir.path(), &["install", "./early", "--allow-downgrade"]).expect_code(1);
+    assert!(!out.stderr.contains("would downgrade"), "{}", out.stderr);
+    assert!(out.stderr.contains("Cargo.toml"), "{}", out.stderr);
 }
 
 #[test]
@@ -1058,4 +1136,154 @@ fn eval_of_a_plugin_waiting_for_grants_says_how_to_grant_them() {
         "no linker error: {}",
         out.stderr
     );
+}
+
+/// A component of `guest` (the runtime's test guests) for `world`, with its manifest.
+fn built_guest(dir: &Path, id: &str, guest: &str, world: &str, kind: &str, extra: &str) -> PathBuf {
+    let component = testing::componentize(
+        &testing::guest_wat(guest),
+        &format!("package test:guest; world w {{ {world} }}"),
+    )
+    .unwrap();
+    let manifest =
+        manifest(id, "1.0.0", extra).replace("kind = \"evaluator\"", &format!("kind = \"{kind}\""));
+    let bytes = inspect::embed_manifest(&component, &manifest).unwrap();
+    let path = dir.join(format!("{id}.wasm"));
+    fs::write(&path, validated(bytes)).unwrap();
+    path
+}
+
+#[test]
+fn the_embedder_of_a_plugin_is_chosen_with_enable_and_shown_by_info() {
+    let dir = tmp();
+    let emb = built_guest(
+        dir.path(),
+        "emb",
+        "embedder",
+        "export flowtrace:plugin/embedder@0.1.0;",
+        "embedder",
+        "",
+    );
+    let user = built_guest(
+        dir.path(),
+        "user",
+        "embeddings-user",
+        "import flowtrace:plugin/embeddings@0.1.0; export flowtrace:plugin/evaluator@0.1.0;",
+        "evaluator",
+        "[capabilities]\nembeddings = true",
+    );
+    let plain = built(dir.path(), "plain", "1.0.0", "");
+    for path in [&emb, &user, &plain] {
+        cli(dir.path(), &["install", s(path)]).expect_code(0);
+    }
+
+    let out = cli(dir.path(), &["info", "user"]).expect_code(0);
+    assert!(
+        out.stdout.contains(
+            "    embeddings: no embedder chosen: it does not load until one is (`cargo \
+             flowtrace enable user --embedder <ID>`)"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = cli(dir.path(), &["info", "plain"]).expect_code(0);
+    assert!(!out.stdout.contains("embeddings:"), "{}", out.stdout);
+
+    let out = cli(dir.path(), &["enable", "user", "--embedder", "emb"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Wired `user`'s embeddings are served by `emb`"),
+        "{}",
+        out.stderr
+    );
+    let out = cli(dir.path(), &["info", "user"]).expect_code(0);
+    assert!(
+        out.stdout
+            .contains("    embeddings: served by `emb` (chosen for it)"),
+        "{}",
+        out.stdout
+    );
+    let out = cli(dir.path(), &["info", "emb"]).expect_code(0);
+    assert!(
+        out.stdout.contains("    embeds for: user"),
+        "{}",
+        out.stdout
+    );
+    let info = json(dir.path(), &["info", "user"]);
+    assert_eq!(
+        info[0]["embedder"],
+        serde_json::json!({"chosen": "for-plugin", "embedder": "emb"})
+    );
+
+    cli(dir.path(), &["enable", "emb", "--default-embedder"]).expect_code(0);
+    assert_eq!(index(dir.path())["embedder"], "emb");
+
+    let out = cli(dir.path(), &["enable", "user", "--embedder", "plain"]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("plugin `plain` is an evaluator, not an embedder"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_corrupt_index_names_doctor_repair_which_rebuilds_it() {
+    let dir = tmp();
+    let first = built(dir.path(), "first", "0.1.0", "");
+    let second = built(dir.path(), "second", "0.1.0", "");
+    cli(dir.path(), &["install", s(&first)]).expect_code(0);
+    cli(dir.path(), &["install", s(&second)]).expect_code(0);
+    cli(dir.path(), &["disable", "second"]).expect_code(0);
+    let index_path = home(dir.path()).join("index.json");
+    fs::write(&index_path, "{\"format-version\": 1, \"plugins\": {").unwrap();
+
+    let out = cli(dir.path(), &["list"]).expect_code(1);
+    let stderr = out.stderr.replace(s(dir.path()), "[DIR]");
+    assert!(
+        stderr.contains("the registry index `[DIR]/flowtrace-home/index.json` is corrupt"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "help: run `cargo flowtrace doctor --repair`: it rebuilds the index from the \
+             installed plugins, each checked against the hashes recorded at install"
+        ),
+        "{stderr}"
+    );
+
+    let out = cli(dir.path(), &["doctor", "--repair"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Recovered first v0.1.0 (enabled, as before)"),
+        "{}",
+        out.stderr
+    );
+    // Disabled by the last write, which the backup holds.
+    assert!(
+        out.stderr
+            .contains("Recovered second v0.1.0 (disabled, as before)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Repaired the registry index: 2 plugins recovered, 0 left out"),
+        "{}",
+        out.stderr
+    );
+    let plugins = listed(dir.path());
+    let state: Vec<(String, bool)> = plugins
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["enabled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(state, [("first".into(), true), ("second".into(), false)]);
+    let lines = json(dir.path(), &["doctor", "--repair"]);
+    assert_eq!(lines[0]["reason"], "registry-repaired");
+    assert_eq!(lines[0]["repaired"], false);
 }

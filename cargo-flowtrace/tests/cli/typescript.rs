@@ -249,6 +249,49 @@ fn an_sdk_module_without_its_capability_fails_the_build_at_the_import() {
     );
 }
 
+/// `build` type-checks with the managed TypeScript: a type error fails it with tsc's
+/// diagnostic and the way to skip the check; `--no-typecheck` builds anyway. `new` says
+/// what `npm run typecheck` needs.
+#[test]
+fn type_errors_fail_the_build_unless_the_check_is_skipped() {
+    let dir = tmp();
+    let out = run(
+        ts(dir.path()),
+        ["new", "ts-types", "--template", "typescript-evaluator"],
+    )
+    .expect_code(0);
+    assert!(
+        out.stderr.contains("run `npm install` first"),
+        "{}",
+        out.stderr
+    );
+    let plugin = dir.path().join("ts-types");
+    edit(
+        &plugin.join("src/index.ts"),
+        "export const evaluator = ",
+        "const limit: number = \"ten\";\nexport const evaluator = ",
+    );
+    let out = run(ts(&plugin), ["build"]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("error TS2322: Type 'string' is not assignable to type 'number'."),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("error: the plugin does not type-check: 1 type error"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("`--no-typecheck`"), "{}", out.stderr);
+    assert!(!artefact(&plugin, "ts-types").exists());
+
+    let out = run(ts(&plugin), ["build", "--no-typecheck"]).expect_code(0);
+    assert!(!out.stderr.contains("Checking types"), "{}", out.stderr);
+    assert!(artefact(&plugin, "ts-types").exists());
+}
+
 #[test]
 fn bundling_errors_name_the_file_and_line() {
     let dir = tmp();

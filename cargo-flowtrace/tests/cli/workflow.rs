@@ -17,7 +17,7 @@
 #![cfg(unix)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
@@ -219,18 +219,27 @@ fn the_typescript_workflow_runs_in_a_fresh_clone() {
 
 #[test]
 fn every_template_has_its_language_s_workflow() {
-    // The four templates of a language share one workflow; the tests above run one each.
-    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
+    // The four templates of a language share one workflow, kept once in
+    // `templates/_shared/<language>/`; the tests above run one each. `new` writes it into
+    // every plugin of the language.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/_shared");
     for lang in ["rust", "python", "typescript"] {
-        let workflow = |kind: &str| -> PathBuf {
-            templates.join(format!("{lang}-{kind}/.github/workflows/flowtrace.yml"))
-        };
-        let first = fs::read_to_string(workflow("evaluator")).unwrap();
-        for kind in ["exporter", "embedder", "transformer"] {
+        let expected =
+            fs::read_to_string(shared.join(format!("{lang}/.github/workflows/flowtrace.yml")))
+                .unwrap();
+        for kind in ["evaluator", "exporter", "embedder", "transformer"] {
+            let dir = tmp();
+            let plugin = dir.path().join("p");
+            let template = format!("{lang}-{kind}");
+            run(
+                flowtrace(dir.path()),
+                ["new", "p", "--template", template.as_str()],
+            )
+            .expect_code(0);
             assert_eq!(
-                fs::read_to_string(workflow(kind)).unwrap(),
-                first,
-                "{lang}-{kind} differs from {lang}-evaluator"
+                fs::read_to_string(plugin.join(".github/workflows/flowtrace.yml")).unwrap(),
+                expected,
+                "{lang}-{kind}"
             );
         }
     }

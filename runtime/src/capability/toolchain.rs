@@ -56,10 +56,10 @@ impl Toolchain {
         match self {
             // No switch: std's imports stay, and stay sandboxed.
             Toolchain::RustStd => None,
-            Toolchain::ComponentizePy => Some(
-                "pass `--stub-wasi` to `componentize-py componentize` to remove every WASI import"
-                    .into(),
-            ),
+            // componentize-py's only switch, `--stub-wasi`, takes away every WASI import
+            // (the clocks and random CPython uses too), and a plugin's manifest cannot pass
+            // it: advice nobody can act on is left out. The imports stay, sandboxed.
+            Toolchain::ComponentizePy => None,
             Toolchain::ComponentizeJs if package == "http" => Some(
                 "pass `-d http fetch-event` to `componentize-js` to remove it, or declare \
                  `network = { hosts = [...] }` under `[capabilities]` to make requests"

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::host::services::{KvStore, LogLevel};
 use crate::manifest::PluginId;
+use crate::plugin::observe::{CallCx, CallId};
 
 /// Most bytes of `kv` writes a batch call holds back; past them the call fails (it is then
 /// made again one trace per call, writing through).
@@ -31,6 +32,10 @@ pub(crate) struct BatchScope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HeldLine {
     pub(crate) trace: usize,
+    /// The call it was logged in.
+    pub(crate) call: Option<CallId>,
+    /// The id of trace `trace`.
+    pub(crate) trace_id: Option<String>,
     pub(crate) level: LogLevel,
     pub(crate) message: String,
 }
@@ -104,14 +109,16 @@ impl BatchScope {
         self.limit.saturating_sub(used)
     }
 
-    /// Hold back a log line of the trace the guest is on.
-    pub(crate) fn hold(&self, level: LogLevel, message: &str) {
+    /// Hold back a log line of the trace the guest is on, logged in `call`.
+    pub(crate) fn hold(&self, call: Option<&CallCx>, level: LogLevel, message: &str) {
         let trace = self.current();
         self.lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(HeldLine {
                 trace,
+                call: call.map(|c| c.id),
+                trace_id: call.and_then(|c| c.trace(trace)).map(str::to_string),
                 level,
                 message: message.to_string(),
             });
@@ -274,7 +281,7 @@ mod tests {
         assert_eq!(batch.current(), 0);
         batch.touch(2);
         std::thread::sleep(Duration::from_millis(20));
-        batch.hold(LogLevel::Info, "on two");
+        batch.hold(None, LogLevel::Info, "on two");
         batch.touch(1);
         let report = batch.report();
         assert_eq!(report.current, 1);
@@ -284,6 +291,8 @@ mod tests {
             report.lines,
             [HeldLine {
                 trace: 2,
+                call: None,
+                trace_id: None,
                 level: LogLevel::Info,
                 message: "on two".into()
             }]

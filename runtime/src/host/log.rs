@@ -26,7 +26,12 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             };
             // Borrowed from guest memory (copied only when it is UTF-16 or Latin-1).
             let message = message.to_str(&store)?;
-            store.data().scope.log_line(level, &message);
+            let scope = &store.data().scope;
+            // An SDK's report of an exception goes with the call's error, not the log.
+            let sources = scope.ctx.source_map.as_deref();
+            if !scope.failures().log_line(&message, sources) {
+                scope.log_line(level, &message);
+            }
             Ok(())
         },
     )

@@ -23,9 +23,13 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings;
+use crate::failure::FailureNotes;
 use crate::manifest::{Capabilities, ConfigValue, PluginId};
+use crate::plugin::observe::CallCx;
 use batch::{BatchScope, KvStage};
-use services::{EmbeddingProvider, HttpStub, KvStore, LogLevel, LogSink, TraceProvider};
+use services::{
+    CallLog, EmbeddingProvider, HttpStub, KvStore, LogLevel, LogRecord, LogSink, TraceProvider,
+};
 
 /// Most bytes of log text one call may write; past it, one notice and then silence.
 const MAX_LOG_BYTES_PER_CALL: usize = 1 << 20;
@@ -82,6 +86,8 @@ pub(crate) struct PluginContext {
     pub(crate) services: Services,
     /// The granted env vars with their values, resolved once at load.
     pub(crate) env: Vec<(String, String)>,
+    /// The source map of a JavaScript plugin's bundle, when its component carries one.
+    pub(crate) source_map: Option<Arc<crate::failure::SourceMapper>>,
 }
 
 /// A request the policy refused during one call.
@@ -98,8 +104,14 @@ pub(crate) struct CallScope {
     pub(crate) ctx: Arc<PluginContext>,
     logged: AtomicUsize,
     pub(crate) denials: Mutex<Vec<Denial>>,
+    /// What the guest said of its failures (a panic on stderr, the SDKs' reports).
+    pub(crate) failures: Mutex<FailureNotes>,
     /// Set for a batch call: its log lines are held back here until its outcome is known.
     pub(crate) batch: Option<BatchScope>,
+    /// The call this is the state of (its id and traces), for the log sink.
+    pub(crate) call: Option<Arc<CallCx>>,
+    /// The last lines of a single call, for its caller (a batch call's are held back).
+    tail: Mutex<CallLog>,
 }
 
 impl CallScope {
@@ -108,8 +120,16 @@ impl CallScope {
             ctx,
             logged: AtomicUsize::new(0),
             denials: Mutex::new(Vec::new()),
+            failures: Mutex::default(),
             batch,
+            call: crate::plugin::observe::current(),
+            tail: Mutex::new(CallLog::default()),
         }
+    }
+
+    /// The last lines this call logged (taken: a second call gets none).
+    pub(crate) fn take_log(&self) -> CallLog {
+        std::mem::take(&mut *self.tail.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Log one line within the per-call budget (held back in a batch call).
@@ -125,10 +145,28 @@ impl CallScope {
         }
     }
 
+    /// What the guest said of its failures so far.
+    pub(crate) fn failures(&self) -> std::sync::MutexGuard<'_, FailureNotes> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn emit(&self, level: LogLevel, message: &str) {
+        let call = self.call.as_deref();
         match &self.batch {
-            Some(batch) => batch.hold(level, message),
-            None => self.ctx.services.log.log(&self.ctx.id, level, message),
+            Some(batch) => batch.hold(call, level, message),
+            None => {
+                self.ctx.services.log.record(&LogRecord {
+                    plugin: &self.ctx.id,
+                    call: call.map(|c| c.id),
+                    trace: call.and_then(|c| c.trace(0)),
+                    level,
+                    message,
+                });
+                self.tail
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(level, message);
+            }
         }
     }
 
@@ -157,7 +195,7 @@ pub(crate) struct Limiter {
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -171,6 +209,7 @@ impl ResourceLimiter for Limiter {
                 self.memory
             ));
         }
+        crate::plugin::observe::memory_grew(desired.saturating_sub(current));
         Ok(true)
     }
 
@@ -225,8 +264,8 @@ impl HostState {
     fn with_scope(ctx: &Arc<PluginContext>, memory: usize, scope: CallScope) -> Self {
         let scope = Arc::new(scope);
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(stdio::LogPipe::new(scope.clone(), LogLevel::Info))
-            .stderr(stdio::LogPipe::new(scope.clone(), LogLevel::Warn))
+        wasi.stdout(stdio::LogPipe::stdout(scope.clone()))
+            .stderr(stdio::LogPipe::stderr(scope.clone()))
             .envs(&ctx.env)
             .allow_tcp(false)
             .allow_udp(false)

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use crate::host::trace::PreparedTrace;
 use crate::manifest::PluginId;
+use crate::plugin::CallId;
 use crate::results::PluginError;
 
 /// A boxed, sendable future, the return type of the async service methods.
@@ -42,27 +43,77 @@ impl LogLevel {
     }
 }
 
+/// One line a plugin logged, with the call it was logged in and the trace that call was on,
+/// so the lines of concurrent calls can be told apart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogRecord<'a> {
+    /// The plugin.
+    pub plugin: &'a PluginId,
+    /// The call (the `flowtrace.call.id` of its span, the `call` of its
+    /// [`CallRecord`](crate::CallRecord)); none for a line logged outside any call.
+    pub call: Option<CallId>,
+    /// The id of the trace the call was on: its trace for a one-trace call, in a batch call
+    /// the trace whose handle the guest read last; none for a call without traces.
+    pub trace: Option<&'a str>,
+    /// Its severity.
+    pub level: LogLevel,
+    /// The text, as the guest wrote it.
+    pub message: &'a str,
+}
+
 /// Receives every line a plugin logs, through `flowtrace:plugin/log` or its stdout/stderr.
 /// The text is the guest's, unfiltered: neutralise control characters before printing it to a
 /// terminal.
 pub trait LogSink: Send + Sync {
     /// One log line.
     fn log(&self, plugin: &PluginId, level: LogLevel, message: &str);
+
+    /// One log line with the call and trace it belongs to: what the runtime calls. The
+    /// default passes it on to [`log`](LogSink::log); a sink that tells concurrent calls
+    /// apart implements this one.
+    fn record(&self, record: &LogRecord<'_>) {
+        self.log(record.plugin, record.level, record.message);
+    }
 }
 
-/// The default sink: forwards to `tracing` at the matching level, target `flowtrace::plugin`.
+/// The default sink: forwards to `tracing` at the matching level, target `flowtrace::plugin`,
+/// with fields `flowtrace.plugin.id`, `flowtrace.call.id` and `flowtrace.trace.id` (inside
+/// the call's span, `flowtrace.plugin.call`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TracingLog;
 
 impl LogSink for TracingLog {
     fn log(&self, plugin: &PluginId, level: LogLevel, message: &str) {
-        let plugin = plugin.as_str();
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "flowtrace::plugin", plugin, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "flowtrace::plugin", plugin, "{message}"),
-            LogLevel::Info => tracing::info!(target: "flowtrace::plugin", plugin, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "flowtrace::plugin", plugin, "{message}"),
-            LogLevel::Error => tracing::error!(target: "flowtrace::plugin", plugin, "{message}"),
+        self.record(&LogRecord {
+            plugin,
+            call: None,
+            trace: None,
+            level,
+            message,
+        });
+    }
+
+    fn record(&self, r: &LogRecord<'_>) {
+        let plugin = r.plugin.as_str();
+        let call = r.call.map(CallId::get);
+        let trace = r.trace;
+        let message = r.message;
+        match r.level {
+            LogLevel::Trace => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::TRACE, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
+            LogLevel::Debug => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::DEBUG, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
+            LogLevel::Info => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::INFO, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
+            LogLevel::Warn => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::WARN, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
+            LogLevel::Error => {
+                tracing::event!(target: "flowtrace::plugin", tracing::Level::ERROR, { flowtrace.plugin.id = plugin, flowtrace.call.id = call, flowtrace.trace.id = trace }, "{message}")
+            }
         }
     }
 }
@@ -86,6 +137,74 @@ impl LogSink for MemoryLog {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((level, message.to_string()));
+    }
+}
+
+/// One line a plugin logged.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LogLine {
+    /// Its level.
+    pub level: LogLevel,
+    /// Its text, the guest's, unfiltered (see [`LogSink`]).
+    pub message: String,
+}
+
+/// The last lines one call (or, for [`crate::Plugin::evaluate_each`], one trace) logged:
+/// at most [`CallLog::MAX_LINES`] lines and [`CallLog::MAX_BYTES`] bytes of text, the older
+/// lines dropped first (and counted). Every call keeps its own, besides what goes to the
+/// [`LogSink`], so an embedder can show each trace's lines with its result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallLog {
+    lines: std::collections::VecDeque<LogLine>,
+    bytes: usize,
+    dropped: usize,
+}
+
+impl CallLog {
+    /// Lines kept at most.
+    pub const MAX_LINES: usize = 50;
+    /// Bytes of text kept at most; a longer line is cut to it (at a character boundary).
+    pub const MAX_BYTES: usize = 16 << 10;
+
+    /// Keep `message`, dropping the oldest lines past the bounds.
+    pub fn push(&mut self, level: LogLevel, message: &str) {
+        let mut end = message.len().min(Self::MAX_BYTES);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.bytes += end;
+        self.lines.push_back(LogLine {
+            level,
+            message: message[..end].to_string(),
+        });
+        while self.lines.len() > Self::MAX_LINES || self.bytes > Self::MAX_BYTES {
+            let Some(old) = self.lines.pop_front() else {
+                break;
+            };
+            self.bytes -= old.message.len();
+            self.dropped += 1;
+        }
+    }
+
+    /// The lines kept, oldest first.
+    pub fn lines(&self) -> impl ExactSizeIterator<Item = &LogLine> {
+        self.lines.iter()
+    }
+
+    /// The lines kept, oldest first.
+    pub fn into_lines(self) -> Vec<LogLine> {
+        self.lines.into()
+    }
+
+    /// How many older lines were dropped to stay within the bounds.
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Whether nothing was logged.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.dropped == 0
     }
 }
 
@@ -337,4 +456,39 @@ pub struct HttpResponse {
 pub trait HttpStub: Send + Sync {
     /// The response, or an error text that the guest sees as a refused connection.
     fn respond(&self, request: &HttpRequest) -> Result<HttpResponse, String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_log_keeps_the_last_lines_within_its_bounds() {
+        let mut log = CallLog::default();
+        for i in 0..60 {
+            log.push(LogLevel::Info, &format!("line {i}"));
+        }
+        assert_eq!(log.lines().len(), CallLog::MAX_LINES);
+        assert_eq!(log.dropped(), 10);
+        assert_eq!(log.lines().next().unwrap().message, "line 10");
+        assert_eq!(log.lines().last().unwrap().message, "line 59");
+
+        // Bytes: a long line pushes out the older ones, and is itself cut (at a character
+        // boundary) to the byte bound.
+        log.push(LogLevel::Warn, &"é".repeat(CallLog::MAX_BYTES));
+        let lines = log.clone().into_lines();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].message.len(), CallLog::MAX_BYTES);
+        assert_eq!(log.dropped(), 60);
+        let mut log = CallLog::default();
+        log.push(LogLevel::Info, &"x".repeat(CallLog::MAX_BYTES - 1));
+        log.push(LogLevel::Info, "ab");
+        assert_eq!(
+            log.into_lines(),
+            [LogLine {
+                level: LogLevel::Info,
+                message: "ab".into()
+            }]
+        );
+    }
 }

@@ -19,14 +19,28 @@ const MAX_LINE: usize = 8 * 1024;
 pub(crate) struct LogPipe {
     scope: Arc<CallScope>,
     level: LogLevel,
+    /// The guest's stderr, where Rust's panic hook writes.
+    stderr: bool,
     pending: Arc<Mutex<Vec<u8>>>,
 }
 
 impl LogPipe {
-    pub(crate) fn new(scope: Arc<CallScope>, level: LogLevel) -> Self {
+    /// The guest's stdout, logged at `info`.
+    pub(crate) fn stdout(scope: Arc<CallScope>) -> Self {
         Self {
             scope,
-            level,
+            level: LogLevel::Info,
+            stderr: false,
+            pending: Arc::default(),
+        }
+    }
+
+    /// The guest's stderr, logged at `warn` and read for a panic message.
+    pub(crate) fn stderr(scope: Arc<CallScope>) -> Self {
+        Self {
+            scope,
+            level: LogLevel::Warn,
+            stderr: true,
             pending: Arc::default(),
         }
     }
@@ -35,8 +49,7 @@ impl LogPipe {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         for &b in bytes {
             if b == b'\n' {
-                self.scope
-                    .log_line(self.level, &String::from_utf8_lossy(&pending));
+                self.line(&String::from_utf8_lossy(&pending));
                 pending.clear();
             } else if pending.len() < MAX_LINE {
                 pending.push(b);
@@ -44,11 +57,18 @@ impl LogPipe {
         }
     }
 
+    /// One whole line: to the log, and stderr's to what the call knows of a panic.
+    fn line(&self, line: &str) {
+        if self.stderr {
+            self.scope.failures().stderr_line(line);
+        }
+        self.scope.log_line(self.level, line);
+    }
+
     fn flush(&self) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if !pending.is_empty() {
-            self.scope
-                .log_line(self.level, &String::from_utf8_lossy(&pending));
+            self.line(&String::from_utf8_lossy(&pending));
             pending.clear();
         }
     }

@@ -9,6 +9,7 @@ use toml_edit::{DocumentMut, Table};
 use super::diag::Diagnostics;
 use super::raw::RawVersionProbe;
 use super::CURRENT_MANIFEST_VERSION;
+use crate::fix::Fix;
 
 /// One upgrade step: rewrites a document of version `n` into version `n + 1`, in place.
 ///
@@ -38,13 +39,13 @@ pub(crate) fn probe(root: &Table, diags: &mut Diagnostics<'_>) -> Option<u32> {
     match u32::try_from(version) {
         Ok(v) if (1..=CURRENT_MANIFEST_VERSION).contains(&v) => Some(v),
         Ok(v) if v > CURRENT_MANIFEST_VERSION => {
-            diags.error(
+            diags.error_with_fix(
                 span,
                 format!(
-                    "`manifest-version = {v}` needs a newer cargo-flowtrace: this one reads \
-                     manifest versions up to {CURRENT_MANIFEST_VERSION}"
+                    "`manifest-version = {v}` needs a newer Flowtrace: this one reads manifest \
+                     versions up to {CURRENT_MANIFEST_VERSION}"
                 ),
-                Some("upgrade cargo-flowtrace (and the Flowtrace app) to use this plugin".into()),
+                Fix::Upgrade,
             );
             None
         }

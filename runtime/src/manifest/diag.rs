@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use super::error::Diagnostic;
 use crate::diag::{closest, LineIndex};
+use crate::fix::Fix;
 
 /// The most problems listed for one file; a file with more is mostly noise after these.
 pub(crate) const MAX_DIAGNOSTICS: usize = 100;
@@ -36,7 +37,17 @@ impl<'a> Diagnostics<'a> {
             column,
             message,
             help,
+            fix: None,
         });
+    }
+
+    /// Record a problem at `span` whose fix is an action for the embedder to word
+    /// ([`Fix`]); the help is its plain words.
+    pub(crate) fn error_with_fix(&mut self, span: Range<usize>, message: String, fix: Fix) {
+        self.error(span, message, Some(fix.to_string()));
+        if let Some(last) = self.list.last_mut() {
+            last.fix = Some(fix);
+        }
     }
 
     /// The text at `span`, when it is one.
@@ -58,6 +69,7 @@ impl<'a> Diagnostics<'a> {
             let first_hidden = &mut self.list[MAX_DIAGNOSTICS];
             first_hidden.message = format!("and {rest} more problems, not shown");
             first_hidden.help = Some("fix these and run again".into());
+            first_hidden.fix = None;
         }
         self.list
     }

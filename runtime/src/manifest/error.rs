@@ -69,8 +69,11 @@ pub struct Diagnostic {
     pub column: usize,
     /// What is wrong: lowercase, no trailing period, names in backticks.
     pub message: String,
-    /// The fix, where one is known.
+    /// The fix, where one is known, in plain words.
     pub help: Option<String>,
+    /// The fix as data, when it is an action a front end words its own way (a command, a
+    /// button); `help` is then its [`Display`](std::fmt::Display).
+    pub fix: Option<crate::fix::Fix>,
 }
 
 fn render_invalid(path: &std::path::Path, diagnostics: &[Diagnostic]) -> String {

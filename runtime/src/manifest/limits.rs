@@ -1,11 +1,15 @@
 //! `[limits]`: sizes (`"64MiB"`) and durations (`"2s"`), exact, never zero.
 
+use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use super::cx::Cx;
-use super::diag::{show, suggest, Problem};
-use super::raw::{Field, RawLimits, RawQuantity};
-use super::Limits;
+use super::diag::{show, suggest, Diagnostics, Problem};
+use super::load::load;
+use super::raw::{Field, RawLimits, RawQuantity, Typed};
+use super::{Limits, ManifestError};
+use crate::HostCaps;
 
 /// Size units and their value in bytes.
 const SIZE_UNITS: [(&str, u128); 7] = [
@@ -53,6 +57,83 @@ fn checked<T>(
                 help,
             );
             None
+        }
+    }
+}
+
+/// Every `[limits]` entry of manifest `text` (valid, as [`parse`](super::parse) accepts it) that
+/// asks for more than `caps`, each at its line, so all of them are shown at once.
+pub(crate) fn over_caps(text: &str, path: &Path, caps: &HostCaps) -> Result<(), ManifestError> {
+    // What is wrong with the text otherwise is `parse`'s to report.
+    let mut ignored = Diagnostics::new(text);
+    let Some(limits) = load(text, &mut ignored).and_then(|loaded| loaded.raw.limits) else {
+        return Ok(());
+    };
+    let mut diags = Diagnostics::new(text);
+    let limits = limits.into_inner();
+    let entries = [
+        ("memory", limits.memory, Cap::Size(caps.memory)),
+        ("timeout", limits.timeout, Cap::Duration(caps.timeout)),
+        ("output", limits.output, Cap::Size(caps.output)),
+    ];
+    for (key, field, cap) in entries {
+        let Some(field) = field else { continue };
+        let span = field.span();
+        let Typed::Ok(raw) = field.into_inner() else {
+            continue;
+        };
+        let over = match cap {
+            Cap::Size(cap) => size(&raw).is_ok_and(|asked| asked > cap),
+            Cap::Duration(cap) => duration(&raw).is_ok_and(|asked| asked > cap),
+        };
+        if over {
+            let cap = cap.to_string();
+            let asked = diags.snippet(span.clone()).unwrap_or_default().to_owned();
+            diags.error(
+                span,
+                format!(
+                    "`{key} = {}` is above the host's cap of `{cap}`",
+                    show(&asked)
+                ),
+                Some(format!(
+                    "ask for at most `{key} = \"{cap}\"`, or leave `{key}` out to get the \
+                     host's cap"
+                )),
+            );
+        }
+    }
+    if diags.is_empty() {
+        return Ok(());
+    }
+    Err(ManifestError::Invalid {
+        path: path.to_path_buf(),
+        diagnostics: diags.into_sorted(),
+    })
+}
+
+/// A host cap, shown as a manifest would write it.
+enum Cap {
+    Size(u64),
+    Duration(Duration),
+}
+
+impl fmt::Display for Cap {
+    /// The largest unit that gives a whole number: `128MiB`, `1500ms`, `5s`, `10m`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (value, units): (u128, &[(&str, u128)]) = match self {
+            Cap::Size(bytes) => (u128::from(*bytes), &SIZE_UNITS[..4]),
+            Cap::Duration(d) => (d.as_nanos(), &DURATION_UNITS),
+        };
+        match units
+            .iter()
+            .rev()
+            .find(|(_, factor)| value >= *factor && value % factor == 0)
+        {
+            Some((unit, factor)) => write!(f, "{}{unit}", value / factor),
+            None => match self {
+                Cap::Size(bytes) => write!(f, "{bytes}B"),
+                Cap::Duration(d) => write!(f, "{d:?}"),
+            },
         }
     }
 }

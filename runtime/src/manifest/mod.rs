@@ -82,6 +82,26 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
     }
 }
 
+/// Check the `[limits]` of manifest `text` against the host's caps: every entry that asks for
+/// more than `caps` allows is a problem at its line and column (all of them, not the first),
+/// so a plugin that could never load on this host is refused where it is built or installed.
+/// `text` is expected to be valid ([`parse`]); what is invalid in it is left to [`parse`] to
+/// report. `path` only names the file in messages.
+///
+/// ```
+/// # use std::path::Path;
+/// # use flowtrace_plugins::{manifest, HostCaps};
+/// let text = "[plugin]\nid = \"p\"\nname = \"P\"\nversion = \"0.1.0\"\nkind = \"evaluator\"\n\n\
+///             [build]\nlanguage = \"rust\"\n\n[limits]\nmemory = \"4GiB\"\ntimeout = \"10m\"\n";
+/// let error = manifest::check_limits(text, Path::new("flowtrace.toml"), &HostCaps::default())
+///     .unwrap_err();
+/// assert_eq!(error.diagnostics().len(), 2);
+/// assert_eq!(error.diagnostics()[0].line, 11);
+/// ```
+pub fn check_limits(text: &str, path: &Path, caps: &crate::HostCaps) -> Result<(), ManifestError> {
+    limits::over_caps(text, path, caps)
+}
+
 impl Manifest {
     /// Read, parse and validate a manifest file.
     ///

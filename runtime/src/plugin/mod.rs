@@ -1,5 +1,6 @@
 //! Loaded plugins: load once, call many times, from many threads.
 
+use crate::failure::SourceMapper;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,8 @@ use wasmtime::component::{Component, InstancePre};
 
 mod kinds;
 mod lift;
+pub(crate) mod observe;
+mod options;
 mod run;
 
 use crate::cache::{CacheDir, CacheFailure, CacheOutcome, CompileCache, Lookup};
@@ -20,9 +23,21 @@ use crate::inspect;
 use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId};
 
 pub use crate::capability::CONTRACT_VERSION;
-pub use kinds::evaluator::batch::{Evaluation, TRACES_PER_CALL};
+pub use kinds::evaluator::batch::{Evaluation, MisplacedResult, TRACES_PER_CALL};
+
+/// What a call returned, and the last lines it logged (which went to the
+/// [`LogSink`](crate::services::LogSink) too).
+#[derive(Debug)]
+pub struct Logged<T> {
+    /// What the call returned.
+    pub value: T,
+    /// The last lines it logged, bounded ([`CallLog`](crate::services::CallLog)).
+    pub log: crate::services::CallLog,
+}
 use kinds::Exports;
-pub use kinds::PluginKind;
+pub use kinds::{Embedder, Evaluator, Exporter, KindHandle, PluginKind, Transformer};
+pub use observe::{CallId, CallObserver, CallOutcome, CallRecord, CALL_SPAN};
+pub use options::{CallOptions, CancelHandle};
 
 /// How to load a plugin beyond its bytes and manifest.
 #[derive(Debug, Clone, Default)]
@@ -54,9 +69,18 @@ pub struct EffectiveLimits {
 /// A loaded, checked, compiled plugin. Cheap to clone and safe to call from many threads at
 /// once: every call runs in a fresh instance, so a trap, a timeout or a limit hit in one call
 /// never affects the next.
+///
+/// Every call has an `_async` form, the primary one: it runs on the caller's executor and
+/// yields to it while the guest runs (at every epoch tick, [`EPOCH_TICK`](crate::EPOCH_TICK)),
+/// so other tasks of a current-thread runtime keep running. The blocking form polls the same
+/// future on the calling thread, wherever that is (a tokio worker or `spawn_blocking` thread
+/// included): no thread is spawned per call. On a tokio worker it blocks that worker for the
+/// whole call, as any blocking call does: in async code, await the `_async` form.
 #[derive(Clone)]
 pub struct Plugin {
     inner: Arc<PluginInner>,
+    /// The options of the calls made through this handle.
+    call: CallOptions,
 }
 
 struct PluginInner {
@@ -69,6 +93,9 @@ struct PluginInner {
     report: CapabilityReport,
     cache: CacheOutcome,
     sha256: String,
+    /// This plugin's share of the instance pool
+    /// ([`RuntimeConfig::pool_share`](crate::RuntimeConfig::pool_share)).
+    share: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -76,7 +103,8 @@ impl std::fmt::Debug for Plugin {
         f.debug_struct("Plugin")
             .field("id", &self.inner.ctx.id)
             .field("kind", &self.inner.manifest.plugin.kind)
-            .field("limits", &self.inner.limits)
+            .field("limits", &self.limits())
+            .field("call", &self.call)
             .finish_non_exhaustive()
     }
 }
@@ -201,6 +229,7 @@ impl Runtime {
             config,
             services: options.services,
             env,
+            source_map: SourceMapper::find(bytes).map(Arc::new),
         });
         Ok(Plugin {
             inner: Arc::new(PluginInner {
@@ -213,7 +242,12 @@ impl Runtime {
                 report,
                 cache,
                 sha256: inspection.sha256,
+                share: self
+                    .inner
+                    .pool_share
+                    .map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize))),
             }),
+            call: CallOptions::default(),
         })
     }
 }
@@ -364,9 +398,25 @@ impl Plugin {
         &self.inner.runtime
     }
 
-    /// The limits in force.
+    /// The limits in force: the plugin's `[limits]` within the host's caps, tightened by this
+    /// handle's [`CallOptions`].
     pub fn limits(&self) -> EffectiveLimits {
-        self.inner.limits
+        self.call.tighten(self.inner.limits)
+    }
+
+    /// A handle to the same loaded plugin whose calls run with `options` (a tighter deadline
+    /// or memory cap, a [`CancelHandle`]) instead of this handle's. Cheap: nothing is loaded
+    /// again. An option never loosens a limit (see [`CallOptions`]).
+    pub fn with_options(&self, options: CallOptions) -> Plugin {
+        Plugin {
+            inner: self.inner.clone(),
+            call: options,
+        }
+    }
+
+    /// The options of this handle's calls.
+    pub fn call_options(&self) -> &CallOptions {
+        &self.call
     }
 
     /// The capability check's verdict on every import.

@@ -128,6 +128,17 @@ pub enum RegistryError {
         #[source]
         source: ManifestError,
     },
+    /// The manifest's `[limits]` ask for more than the host allows: every load would fail.
+    #[error("plugin `{id}` {version} asks for more than this host allows")]
+    LimitsAboveCaps {
+        /// The plugin.
+        id: PluginId,
+        /// Its version.
+        version: Version,
+        /// Every limit above its cap, with its line and column.
+        #[source]
+        source: ManifestError,
+    },
     /// The user named one plugin and the source holds another.
     #[error("expected plugin `{expected}`, but the component's manifest says `{found}`")]
     IdMismatch {
@@ -168,10 +179,7 @@ pub enum RegistryError {
         version: Version,
     },
     /// Installing would lower the active version.
-    #[error(
-        "plugin `{id}` {installed} is installed: installing {requested} would downgrade it, \
-         use --allow-downgrade"
-    )]
+    #[error("plugin `{id}` {installed} is installed: installing {requested} would downgrade it")]
     Downgrade {
         /// The plugin.
         id: PluginId,
@@ -179,6 +187,40 @@ pub enum RegistryError {
         installed: Version,
         /// The version asked for.
         requested: Version,
+    },
+    /// A plugin granted `embeddings` has no embedder chosen to serve it, for itself or as
+    /// the registry's default ([`Registry::set_embedder`](super::Registry::set_embedder)).
+    #[error(
+        "plugin `{id}` is granted `embeddings` but no embedder is chosen to serve it (installed \
+         embedders: {})",
+        if embedders.is_empty() { "none".to_string() } else { ids(embedders) }
+    )]
+    EmbedderNotChosen {
+        /// The plugin.
+        id: PluginId,
+        /// The installed embedders, sorted.
+        embedders: Vec<PluginId>,
+    },
+    /// The embedder chosen to serve a plugin cannot: it is not installed, not an embedder,
+    /// or disabled.
+    #[error("embedder `{embedder}` chosen for plugin `{id}` {reason}")]
+    EmbedderUnavailable {
+        /// The plugin it serves.
+        id: PluginId,
+        /// The embedder chosen.
+        embedder: PluginId,
+        /// `is not installed`, `is an evaluator, not an embedder`, `is disabled`.
+        reason: String,
+        /// Whether it is only disabled (enabling it fixes the error).
+        disabled: bool,
+    },
+    /// An embedder was chosen that is not an embedder.
+    #[error("plugin `{id}` is {a} {kind}, not an embedder", a = crate::diag::article(kind.as_str()))]
+    NotAnEmbedder {
+        /// The plugin.
+        id: PluginId,
+        /// Its kind.
+        kind: crate::manifest::PluginKind,
     },
     /// No such plugin.
     #[error("plugin `{id}` is not installed")]
@@ -303,6 +345,9 @@ impl RegistryError {
         Some(match self {
             RegistryError::NoHome => Fix::SetHome,
             RegistryError::IndexTooNew { .. } => Fix::Upgrade,
+            RegistryError::IndexCorrupt { .. } | RegistryError::IndexInvalid { .. } => {
+                Fix::RepairIndex
+            }
             RegistryError::LockTimeout { holder, .. } => Fix::WaitForLock {
                 pid: holder.as_ref().map(|h| h.pid),
             },
@@ -323,6 +368,22 @@ impl RegistryError {
             RegistryError::ActiveVersion { id, .. } => Fix::UninstallPlugin { id: id.clone() },
             RegistryError::GrantsPending { id, .. } => Fix::Grant { id: id.clone() },
             RegistryError::Settings { id, .. } => Fix::Configure { id: id.clone() },
+            RegistryError::EmbedderNotChosen { id, embedders } => Fix::ChooseEmbedder {
+                id: id.clone(),
+                embedders: embedders.clone(),
+            },
+            RegistryError::EmbedderUnavailable {
+                embedder,
+                disabled: true,
+                ..
+            } => Fix::Enable {
+                id: embedder.clone(),
+            },
+            RegistryError::EmbedderUnavailable { id, .. } => Fix::ChooseEmbedder {
+                id: id.clone(),
+                embedders: Vec::new(),
+            },
+            RegistryError::NotAnEmbedder { .. } => Fix::ListPlugins,
             RegistryError::HasDependents { action, .. } => Fix::DependentsFirst { action },
             RegistryError::Dependencies { source, .. } => return source.fix(),
             RegistryError::HashMismatch { id, .. } | RegistryError::MissingHash { id, .. } => {

@@ -11,6 +11,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::fix::Fix;
+
 /// A parsed git source: where to clone from and what to check out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitSource {
@@ -147,30 +149,22 @@ pub enum GitError {
 }
 
 impl GitError {
-    /// The known fix, for a `help:` line.
-    pub fn help(&self) -> Option<String> {
+    /// What would fix this error, when that is known: data for the embedder to word.
+    pub fn fix(&self) -> Option<Fix> {
         match self {
-            GitError::UnsafeUrl { .. } => Some(
-                "use an `https://` or `file://` URL or a local path, optionally followed by \
-                 `#<branch, tag or commit>`"
-                    .into(),
-            ),
-            GitError::InvalidRev { .. } => Some(
-                "name a branch, tag or commit after the `#`, e.g. `#main`, `#v1.2.0` or \
-                 `#1a2b3c4`"
-                    .into(),
-            ),
-            GitError::RevNotFound { .. } => Some(
-                "check the branch, tag or commit name (`git ls-remote <url>` lists them)".into(),
-            ),
-            GitError::Spawn { .. } => Some("install git and put it on `PATH`".into()),
-            GitError::InvalidPath { .. } => Some(
-                "name the plugin's directory relative to the repository's root, e.g. \
-                 `#main:plugins/my-eval` or `--path plugins/my-eval`"
-                    .into(),
-            ),
+            GitError::UnsafeUrl { .. } => Some(Fix::SafeGitSource),
+            GitError::InvalidRev { .. } => Some(Fix::NameRevision),
+            GitError::RevNotFound { .. } => Some(Fix::CheckRevision),
+            GitError::Spawn { .. } => Some(Fix::InstallGit),
+            GitError::InvalidPath { .. } => Some(Fix::DirectoryInRepository),
             _ => None,
         }
+    }
+
+    /// The fix in plain words (the [`Display`](std::fmt::Display) of [`fix`](Self::fix)),
+    /// for a `help:` line.
+    pub fn help(&self) -> Option<String> {
+        self.fix().map(|fix| fix.to_string())
     }
 }
 

@@ -8,6 +8,7 @@
 //! ```json
 //! {
 //!   "format-version": 1,
+//!   "embedder": "embedder-minilm",
 //!   "plugins": {
 //!     "sample-evaluator": {
 //!       "active": "0.2.0",
@@ -15,6 +16,7 @@
 //!       "grants": { "network": ["api.openai.com"], "env": [], "fs-read": [], ... },
 //!       "pending-grants": null,
 //!       "config": { "threshold": 0.8, "tags": ["prod"] },
+//!       "embedder": "embedder-minilm",
 //!       "versions": {
 //!         "0.2.0": {
 //!           "sha256": "9f86d0...",
@@ -152,6 +154,10 @@ pub(crate) struct Index {
     pub format_version: u32,
     #[serde(default)]
     pub plugins: BTreeMap<PluginId, PluginRecord>,
+    /// The embedder that serves `embeddings` to the plugins that have none of their own
+    /// (`PluginRecord::embedder`); none serves none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<PluginId>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
     /// Records that contradict themselves (an active version with no entry), moved out of
@@ -170,6 +176,7 @@ impl Default for Index {
         Self {
             format_version: INDEX_FORMAT_VERSION,
             plugins: BTreeMap::new(),
+            embedder: None,
             other: Map::new(),
             broken: BTreeMap::new(),
         }
@@ -197,6 +204,9 @@ pub(crate) struct PluginRecord {
     /// active (checked against its declared types when set and when loaded).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, Value>,
+    /// The embedder that serves this plugin's `embeddings`, over the registry's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<PluginId>,
     #[serde(default)]
     pub versions: BTreeMap<Version, VersionRecord>,
     #[serde(flatten)]
@@ -244,7 +254,11 @@ impl PluginRecord {
 impl Index {
     /// Read the index; a missing file is an empty registry.
     pub fn load(store: &Store) -> Result<Index, RegistryError> {
-        let path = store.index_path();
+        Index::load_from(store.index_path())
+    }
+
+    /// Read an index file (the index, or its backup); a missing file is an empty registry.
+    pub fn load_from(path: PathBuf) -> Result<Index, RegistryError> {
         let file = match std::fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Index::default()),
@@ -313,7 +327,10 @@ impl Index {
         })
     }
 
-    /// Write the index atomically.
+    /// Write the index atomically, then the same bytes to `index.json.bak`: a copy of the
+    /// last index this registry committed, which survives whatever happens to `index.json`
+    /// afterwards (an edit by hand, a damaged disk) and is what a repair takes the user's
+    /// decisions from.
     pub fn save(&self, store: &Store) -> Result<(), RegistryError> {
         let mut whole = self.clone();
         for (id, record) in &self.broken {
@@ -324,9 +341,12 @@ impl Index {
         }
         let mut bytes = serde_json::to_vec_pretty(&whole).expect("the index serialises");
         bytes.push(b'\n');
+        REGISTRY_WRITE
+            .durable()
+            .write(&store.index_path(), &bytes)?;
         Ok(REGISTRY_WRITE
             .durable()
-            .write(&store.index_path(), &bytes)?)
+            .write(&store.index_backup_path(), &bytes)?)
     }
 }
 

@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::cache::CacheDir;
 use crate::capability::{self, CONTRACT_VERSION};
 use crate::inspect::{self, InspectWarning, MANIFEST_SECTION};
-use crate::manifest::{Capabilities, Manifest, PluginId};
+use crate::manifest::{self, Capabilities, Manifest, PluginId};
+use crate::HostCaps;
 
 use super::error::RegistryError;
 use super::grants::CapabilityDiff;
@@ -20,7 +21,7 @@ use super::index::{now_rfc3339, Index, PluginRecord, Source, VersionRecord};
 use super::recover::{undo_install, write_synced, Intent};
 use super::report::{DependencyState, InstallAction, InstallOutcome, Warning};
 use super::resolve;
-use super::store::{component_in, manifest_in, precompiled_in};
+use super::store::{component_in, install_record_in, manifest_in, precompiled_in};
 use super::Registry;
 use crate::fs::sync_dir;
 
@@ -145,7 +146,7 @@ impl Registry {
     /// that asks for more than was granted installs but stays disabled, with the request
     /// recorded as pending, until [`Registry::enable`] grants it.
     pub fn install(&self, request: InstallRequest) -> Result<InstallOutcome, RegistryError> {
-        let checked = check(&request)?;
+        let checked = check(&request, &self.caps)?;
         let manifest = &checked.manifest;
         let id = manifest.plugin.id.clone();
         let version = manifest.plugin.version.clone();
@@ -206,6 +207,7 @@ impl Registry {
                 grants: Capabilities::default(),
                 pending_grants: None,
                 config: Default::default(),
+                embedder: None,
                 versions: stale.map(|r| r.versions).unwrap_or_default(),
                 other: Default::default(),
             });
@@ -213,6 +215,7 @@ impl Registry {
         entry.enabled = enabled;
         entry.grants = granted.clone();
         entry.pending_grants = pending;
+        let own_record = serde_json::to_vec_pretty(&record).expect("a record serialises");
         entry.versions.insert(version.clone(), record);
 
         let universe = resolve::universe(&index);
@@ -255,6 +258,8 @@ impl Registry {
         fs::create_dir(&stage).map_err(io("create directory", &stage))?;
         write_synced(&component_in(&stage), &request.component)?;
         write_synced(&manifest_in(&stage), checked.manifest_text.as_bytes())?;
+        // The version's own record: what rebuilds the index if it is lost.
+        write_synced(&install_record_in(&stage), &own_record)?;
         let precompiled = precompiled_in(&stage);
         fs::create_dir(&precompiled).map_err(io("create directory", &precompiled))?;
         sync_dir(&stage).map_err(io("flush directory", &stage))?;
@@ -355,7 +360,7 @@ impl Registry {
 /// Everything that can be checked without the registry: the component validates, carries
 /// a valid manifest of the expected id and a contract this runtime implements, and its
 /// imports and exports match that manifest.
-fn check(request: &InstallRequest) -> Result<Checked, RegistryError> {
+fn check(request: &InstallRequest, caps: &HostCaps) -> Result<Checked, RegistryError> {
     let inspection = inspect::inspect(&request.component)
         .map_err(|source| RegistryError::InvalidComponent { source })?;
     let Some(text) = inspection.embedded_manifest.clone() else {
@@ -394,6 +399,13 @@ fn check(request: &InstallRequest) -> Result<Checked, RegistryError> {
             required: manifest.plugin.flowtrace.clone(),
         });
     }
+    manifest::check_limits(&text, Path::new(&shown), caps).map_err(|source| {
+        RegistryError::LimitsAboveCaps {
+            id: id.clone(),
+            version: version.clone(),
+            source,
+        }
+    })?;
     let report = capability::check(&inspection, &manifest);
     if !report.is_ok() {
         return Err(RegistryError::Policy {
@@ -421,32 +433,21 @@ fn action(
     let Some(record) = previous else {
         return Ok(InstallAction::Installed);
     };
-    let already = || RegistryError::AlreadyInstalled {
-        id: id.clone(),
-        version: version.clone(),
-    };
-    if *version == record.active {
-        return if request.force {
-            Ok(InstallAction::Reinstalled)
-        } else {
-            Err(already())
-        };
-    }
-    // An inactive version installed already: the same bytes may become active again;
-    // other bytes under the same version replace them only with `force`.
+    // A version installed already: the same bytes may become active again; other bytes
+    // under the same version replace them only with `force`.
     if let Some(existing) = record.versions.get(version) {
         if existing.sha256.as_deref() != Some(checked.sha256.as_str()) && !request.force {
-            return Err(already());
-        }
-    }
-    if *version < record.active {
-        if !request.allow_downgrade {
-            return Err(RegistryError::Downgrade {
+            return Err(RegistryError::AlreadyInstalled {
                 id: id.clone(),
-                installed: record.active.clone(),
-                requested: version.clone(),
+                version: version.clone(),
             });
         }
+    }
+    refused_before(record, id, version, request.force, request.allow_downgrade)?;
+    if *version == record.active {
+        return Ok(InstallAction::Reinstalled);
+    }
+    if *version < record.active {
         return Ok(InstallAction::Downgraded);
     }
     Ok(InstallAction::Upgraded)
@@ -462,4 +463,50 @@ fn entry_config(
         .get(id)
         .map(|r| r.config.clone())
         .unwrap_or_default()
+}
+
+/// What refuses `id` `version` over `record` whatever the component's bytes: the active
+/// version again without `force`, a lower one without `allow_downgrade`.
+fn refused_before(
+    record: &PluginRecord,
+    id: &PluginId,
+    version: &semver::Version,
+    force: bool,
+    allow_downgrade: bool,
+) -> Result<(), RegistryError> {
+    if *version == record.active && !force {
+        return Err(RegistryError::AlreadyInstalled {
+            id: id.clone(),
+            version: version.clone(),
+        });
+    }
+    if *version < record.active && !allow_downgrade {
+        return Err(RegistryError::Downgrade {
+            id: id.clone(),
+            installed: record.active.clone(),
+            requested: version.clone(),
+        });
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// Whether installing `id` `version` with these flags would be refused whatever the
+    /// component holds ([`RegistryError::AlreadyInstalled`] for the active version without
+    /// `force`, [`RegistryError::Downgrade`] for a lower one without `allow_downgrade`):
+    /// what a front end checks before it spends time building or downloading a component
+    /// whose manifest it already knows. [`Registry::install`] decides the same way.
+    pub fn check_install(
+        &self,
+        id: &PluginId,
+        version: &semver::Version,
+        force: bool,
+        allow_downgrade: bool,
+    ) -> Result<(), RegistryError> {
+        let index = Index::load(&self.store)?;
+        match index.plugins.get(id) {
+            Some(record) => refused_before(record, id, version, force, allow_downgrade),
+            None => Ok(()),
+        }
+    }
 }

@@ -99,6 +99,11 @@ impl Registry {
             declared_capabilities: active.capabilities.clone(),
             dependencies: active.dependencies.clone(),
             dependents: resolve::dependents(&resolve::universe(&index), id),
+            embedder: record
+                .grants
+                .embeddings
+                .then(|| super::wiring::choice(&index, id)),
+            embeds_for: super::wiring::served_by(&index, id),
             installed: record
                 .versions
                 .iter()
@@ -323,10 +328,26 @@ impl Registry {
     /// checked against the sha256 recorded at install. A mismatch, or a record without a
     /// hash, is an error: nothing is ever loaded unchecked.
     pub fn read_component(&self, id: &PluginId) -> Result<InstalledComponent, RegistryError> {
+        self.read_version(id, None)
+    }
+
+    /// [`read_component`](Registry::read_component) of an installed `version` of `id` (the
+    /// active one when `None`), checked the same way. A version that is not installed is
+    /// [`RegistryError::VersionNotInstalled`].
+    pub fn read_version(
+        &self,
+        id: &PluginId,
+        version: Option<&Version>,
+    ) -> Result<InstalledComponent, RegistryError> {
         let index = Index::load(&self.store)?;
         let record = plugin(&self.store, &index, id)?;
-        let version = record.active.clone();
-        let entry = record.active_record();
+        let version = version.unwrap_or(&record.active).clone();
+        let Some(entry) = record.versions.get(&version) else {
+            return Err(RegistryError::VersionNotInstalled {
+                id: id.clone(),
+                version,
+            });
+        };
         let sha256 = recorded_hash(id, &version, &entry.sha256, "component")?;
         // Both hashes are required before either file is read.
         recorded_hash(id, &version, &entry.manifest_sha256, "manifest")?;

@@ -12,16 +12,19 @@
 //! - [`Registry::read_component`] checks the sha256 recorded at install before returning a
 //!   component to load; a mismatch or a missing hash is an error.
 //! - Dependencies are solved with `pubgrub` over the installed versions.
+//! - Each index write keeps the index it replaces as `index.json.bak`, and each installed
+//!   version keeps its own record (`install.json`): [`Registry::repair_index`] rebuilds a
+//!   corrupt index from the plugin directories, verifying every file against those records.
 //!
 //! ```no_run
 //! use flowtrace_plugins::registry::{InstallRequest, Registry, Source};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let registry = Registry::open_default()?;
-//! let component = std::fs::read("target/flowtrace/sample-evaluator.wasm")?;
+//! let component = std::fs::read("target/flowtrace/release/sample-evaluator-0.1.0.wasm")?;
 //! let outcome = registry.install(InstallRequest::new(
 //!     component,
-//!     Source::File { path: "target/flowtrace/sample-evaluator.wasm".into() },
+//!     Source::File { path: "target/flowtrace/release/sample-evaluator-0.1.0.wasm".into() },
 //! ))?;
 //! println!("installed {} {}", outcome.id, outcome.version);
 //! for plugin in registry.list()? {
@@ -43,12 +46,15 @@ mod lock;
 #[cfg(feature = "oci")]
 pub mod oci;
 mod recover;
+mod repair;
 mod report;
 mod resolve;
 mod settings;
 mod store;
+mod wiring;
 
 use crate::cache::CacheKey;
+use crate::HostCaps;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,11 +69,13 @@ pub use lock::{LockHolder, LockWait, LockWaitHook};
 pub use recover::Recovered;
 pub use report::{
     BrokenPlugin, DependencyState, DisableOutcome, EnableOutcome, InstallAction, InstallOutcome,
-    PluginDetails, PluginSummary, UninstallOutcome, VersionDetails, Warning,
+    PluginDetails, PluginSummary, RepairOutcome, RepairedPlugin, UninstallOutcome, Unverified,
+    VersionDetails, Warning,
 };
 pub use resolve::{Requirement, ResolveError};
 pub use settings::{ConfigureOutcome, InvalidSetting, PluginSettings, Setting, SettingEdit};
 pub use store::{Store, TmpDir};
+pub use wiring::EmbedderChoice;
 
 /// The environment variable that moves the registry.
 pub const HOME_ENV: &str = "FLOWTRACE_HOME";
@@ -89,6 +97,7 @@ pub struct Registry {
     precompile: Option<Arc<PrecompileHook>>,
     recovered: Vec<Recovered>,
     cache_key: CacheKey,
+    caps: HostCaps,
 }
 
 impl std::fmt::Debug for Registry {
@@ -128,6 +137,7 @@ impl Registry {
             precompile: None,
             recovered,
             cache_key,
+            caps: HostCaps::default(),
         })
     }
 
@@ -143,7 +153,7 @@ impl Registry {
     }
 
     /// The key of this home that seals compiled code (`cache.key`): give it to every cache
-    /// of this user's machine ([`CacheDir`]), so code compiled elsewhere is never loaded.
+    /// of this user's machine ([`CacheDir`](crate::cache::CacheDir)), so code compiled elsewhere is never loaded.
     pub fn cache_key(&self) -> &CacheKey {
         &self.cache_key
     }
@@ -171,6 +181,14 @@ impl Registry {
     /// to simulate a crash after a step).
     pub fn on_install_step(mut self, hook: impl Fn(InstallStep) + Send + Sync + 'static) -> Self {
         self.on_step = Some(Arc::new(hook));
+        self
+    }
+
+    /// The caps of the host that will load the plugins (default [`HostCaps::default`]): an
+    /// install whose `[limits]` ask for more is refused
+    /// ([`RegistryError::LimitsAboveCaps`]), since every load of it would fail.
+    pub fn with_caps(mut self, caps: HostCaps) -> Self {
+        self.caps = caps;
         self
     }
 

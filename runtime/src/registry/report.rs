@@ -264,6 +264,54 @@ pub struct PluginDetails {
     pub dependencies: BTreeMap<PluginId, VersionReq>,
     /// The enabled plugins that depend on this one.
     pub dependents: Vec<PluginId>,
+    /// For a plugin granted `embeddings`: the embedder that serves it.
+    pub embedder: Option<super::EmbedderChoice>,
+    /// For an embedder: the plugins granted `embeddings` it serves (chosen for them, or as
+    /// the registry's default).
+    pub embeds_for: Vec<PluginId>,
     /// Every installed version.
     pub installed: Vec<VersionDetails>,
+}
+
+/// What [`Registry::repair_index`](super::Registry::repair_index) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RepairOutcome {
+    /// Whether the index was rebuilt (`false`: it read well, and was left alone).
+    pub repaired: bool,
+    /// The plugins in the rebuilt index, by id.
+    pub plugins: Vec<RepairedPlugin>,
+    /// What was left out because it could not be verified: its files are still there.
+    pub unverified: Vec<Unverified>,
+    /// The backup the user's decisions were taken from, when there was a readable one.
+    pub backup: Option<PathBuf>,
+    /// Where the unreadable index was kept, when there was one.
+    pub corrupt: Option<PathBuf>,
+}
+
+/// A plugin back in the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RepairedPlugin {
+    /// The plugin.
+    pub id: PluginId,
+    /// Its active version.
+    pub active: Version,
+    /// Every verified version, in order.
+    pub versions: Vec<Version>,
+    /// Whether it is enabled: as the backup had it, else `false`.
+    pub enabled: bool,
+    /// Whether its state (enabled, grants, active version) came from the backup; otherwise
+    /// it is disabled with nothing granted, and its highest version is active.
+    pub from_backup: bool,
+}
+
+/// A directory under `plugins/` left out of a rebuilt index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Unverified {
+    /// The directory.
+    pub path: PathBuf,
+    /// Why it was not trusted.
+    pub reason: String,
 }

@@ -16,6 +16,7 @@ use super::error::RegistryError;
 /// ```text
 /// $FLOWTRACE_HOME/
 ///   index.json                 the index: what is installed, enabled, granted
+///   index.json.bak             a copy of the last index written (what a repair starts from)
 ///   cache.key                  the secret that seals compiled code (mode 0600)
 ///   config.toml                the user's settings: registries, signature policy
 ///   keys/<name>.key|.pub       the user's signing keys
@@ -25,6 +26,8 @@ use super::error::RegistryError;
 ///   plugins/<id>/<version>/
 ///     plugin.wasm              the component, as installed
 ///     flowtrace.toml           its manifest (the text embedded in the component)
+///     install.json             its record as the index has it (hashes, source, time), for
+///                              rebuilding a lost index
 ///     precompiled/             native code compiled from it, keyed by engine
 ///   tmp/                       staging and scratch dirs; leftovers are cleaned on open
 ///   toolchains/                language toolchains `cargo flowtrace doctor --fix` installs
@@ -51,6 +54,11 @@ impl Store {
     /// `index.json`: the registry index.
     pub fn index_path(&self) -> PathBuf {
         self.home.join("index.json")
+    }
+
+    /// `index.json.bak`: a copy of the last index this registry wrote.
+    pub fn index_backup_path(&self) -> PathBuf {
+        self.home.join("index.json.bak")
     }
 
     /// `cache.key`: the secret (mode 0600) that seals compiled code made on this machine;
@@ -186,6 +194,11 @@ pub(crate) fn component_in(version_dir: &Path) -> PathBuf {
 
 pub(crate) fn manifest_in(version_dir: &Path) -> PathBuf {
     version_dir.join(crate::manifest::MANIFEST_FILE_NAME)
+}
+
+/// A version's own copy of its index record (`install.json`), written at install.
+pub(crate) fn install_record_in(version_dir: &Path) -> PathBuf {
+    version_dir.join("install.json")
 }
 
 pub(crate) fn precompiled_in(version_dir: &Path) -> PathBuf {

@@ -20,12 +20,16 @@ pub enum TraceError {
         expected: &'static str,
     },
 
-    /// The input (or one line of it) is not JSON.
-    #[error("input is not valid JSON")]
+    /// The input (or one line of it) is not JSON: where, and what is wrong in plain words
+    /// (see [`TraceError::invalid_json`]).
+    #[error("not JSON at line {line}, column {column}: {problem}")]
     InvalidJson {
-        /// The parser's error, with line and column.
-        #[source]
-        source: serde_json::Error,
+        /// The line of the input, from 1.
+        line: usize,
+        /// The column in that line, from 1, counted in bytes as the parser counts.
+        column: usize,
+        /// What is wrong, in plain words.
+        problem: String,
     },
 
     /// JSON that is none of the accepted formats.
@@ -168,6 +172,37 @@ pub enum TraceError {
         limit: u64,
     },
 
+    /// A JSON document (or decompressed input) larger than the reader's limit
+    /// ([`ReadOptions::max_document_bytes`](super::ReadOptions)). A JSON document is parsed
+    /// whole; JSON lines are read one line at a time.
+    #[error(
+        "the input is larger than the {limit}-byte limit for one document (counted \
+         decompressed): split it into JSON lines, one OTLP/JSON export or trace per line, \
+         which are read one line at a time"
+    )]
+    DocumentTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// A line of JSON lines longer than the reader's limit
+    /// ([`ReadOptions::max_line_bytes`](super::ReadOptions)), counted decompressed; it is
+    /// skipped without being held.
+    #[error("the line is longer than the {limit}-byte limit for a line (counted decompressed)")]
+    LineTooLong {
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// An OTLP/JSON export that names `resourceSpans` twice.
+    #[error("{} has `{key}` more than once", place(.path))]
+    DuplicateKey {
+        /// JSON path of the export (empty for the whole input).
+        path: String,
+        /// The key.
+        key: String,
+    },
+
     /// Compressed input that cannot be decompressed, or is compressed in a way not read.
     #[error("failed to decompress the input")]
     Decompress {
@@ -198,6 +233,33 @@ pub enum TraceError {
 }
 
 impl TraceError {
+    /// The JSON parser's `error` as a [`TraceError::InvalidJson`], its line counted from
+    /// `first_line` (the line of the input where the parsed text starts, from 1).
+    pub fn invalid_json(error: &serde_json::Error, first_line: usize) -> Self {
+        TraceError::InvalidJson {
+            line: first_line + error.line().max(1) - 1,
+            column: error.column().max(1),
+            problem: json_problem(error),
+        }
+    }
+
+    /// This error of a text that starts on line `first_line` of the input (one line of JSON
+    /// lines, parsed alone): a syntax error's line counted in the input.
+    pub(crate) fn starting_on_line(self, first_line: usize) -> Self {
+        match self {
+            TraceError::InvalidJson {
+                line,
+                column,
+                problem,
+            } => TraceError::InvalidJson {
+                line: line + first_line - 1,
+                column,
+                problem,
+            },
+            other => other,
+        }
+    }
+
     /// The line of JSON lines this error is about, if it is about one.
     pub fn line(&self) -> Option<usize> {
         match self {
@@ -221,6 +283,47 @@ impl TraceError {
             found: describe(found),
         }
     }
+}
+
+/// What serde_json's syntax error means, in words a person who did not write a JSON parser
+/// reads (its own are terse: `expected ident`, `trailing characters`).
+fn json_problem(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let code = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    };
+    let words = match code {
+        "expected ident" => {
+            "a bare word: outside strings, JSON has only `true`, `false` and `null`"
+        }
+        "expected value" => {
+            "expected a value here (an object, array, string in double quotes, number, `true`, \
+             `false` or `null`)"
+        }
+        "EOF while parsing a value" => "the text ends where a value should be",
+        "EOF while parsing a list" => "the text ends inside an array: a `]` is missing",
+        "EOF while parsing an object" => "the text ends inside an object: a `}` is missing",
+        "EOF while parsing a string" => "the text ends inside a string: a `\"` is missing",
+        "expected `:`" => "expected `:` after the key of an object member",
+        "expected `,` or `]`" => "expected `,` or `]` after an element of an array",
+        "expected `,` or `}`" => "expected `,` or `}` after a member of an object",
+        "expected `\"`" | "key must be a string" => "an object's keys are strings in double quotes",
+        "trailing comma" => "a comma before the closing bracket: JSON allows none",
+        "trailing characters" => "more text after the end of the JSON value",
+        "invalid escape" => {
+            "an invalid escape in a string (JSON knows `\\n`, `\\\"`, `\\uXXXX`, ...)"
+        }
+        "invalid number" => "an invalid number",
+        "number out of range" => "a number out of range",
+        "control character (\\u0000-\\u001F) found while parsing a string" => {
+            "a control character (such as a tab or line break) inside a string: escape it \
+             (`\\t`, `\\n`)"
+        }
+        "recursion limit exceeded" => "nested more than 128 levels deep",
+        other => return other.to_string(),
+    };
+    words.to_string()
 }
 
 fn place(path: &str) -> String {

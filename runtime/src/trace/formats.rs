@@ -9,27 +9,37 @@ use serde_json::Value;
 use super::error::{Path, TraceError};
 use super::model::Trace;
 use super::otlp::OtlpTraces;
+use super::otlp_value::object;
 use super::protobuf::{
     inflate, parse_protobuf_record, read_protobuf, unsupported_compression, Encoding, Framer,
 };
+use super::stream::{parse_slice, parse_slice_into, ReadOptions};
 
-const ANY_FORMAT: &str = "a Flowtrace trace object (with `id` and `spans`), a JSON array or \
+pub(crate) const ANY_FORMAT: &str = "a Flowtrace trace object (with `id` and `spans`), a JSON array or \
                           JSON lines of them, or an OTLP/JSON export (an object with `resourceSpans`)";
 const OTLP_FORMAT: &str =
     "an OTLP/JSON export (an object with `resourceSpans`) or JSON lines of them";
 
 /// Reads every trace in `bytes`, whatever the format, gzip-compressed or not; see the
-/// [module docs](super).
+/// [module docs](super). The same as [`parse_traces_with`] with the default [`ReadOptions`].
 ///
 /// Spans of one trace spread over several OTLP exports (as a batching exporter writes them)
 /// are merged into one trace. Any error fails the whole input; to skip bad lines of JSON
 /// lines or bad protobuf records instead, use [`TraceReader`].
 pub fn parse_traces(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    parse_traces_with(bytes, &ReadOptions::default())
+}
+
+/// [`parse_traces`] under `options`: gzip input inflates to at most
+/// `max_document_bytes`, a JSON document holds at most that many bytes, and a line of JSON
+/// lines at most `max_line_bytes`. A document is read as a stream of its `resourceSpans`
+/// entries ([`read_document`](super::read_document)), never as one JSON tree.
+pub fn parse_traces_with(bytes: &[u8], options: &ReadOptions) -> Result<Vec<Trace>, TraceError> {
     let inflated;
     let mut bytes = bytes;
     let mut encoding = Encoding::detect(bytes);
     if encoding == Encoding::Gzip {
-        inflated = inflate(bytes)?;
+        inflated = inflate(bytes, options.max_document_bytes)?;
         bytes = &inflated;
         encoding = match Encoding::detect(bytes) {
             Encoding::Gzip => return Err(unsupported_compression(Encoding::Gzip)),
@@ -41,23 +51,56 @@ pub fn parse_traces(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
         Encoding::Protobuf(framing) => return read_protobuf(bytes, framing),
         other => return Err(unsupported_compression(other)),
     }
-    let mut traces = TraceSet::default();
-    read_document(bytes, ANY_FORMAT, |value, path| {
-        traces.add(value, path, true)
-    })?;
-    Ok(traces.finish())
+    if bytes.len() as u64 > options.max_document_bytes {
+        return Err(TraceError::DocumentTooLarge {
+            limit: options.max_document_bytes,
+        });
+    }
+    let mut whole = None;
+    let mut lines = TraceSet::default();
+    read_document(
+        bytes,
+        ANY_FORMAT,
+        options,
+        |bytes| {
+            whole = Some(parse_slice(bytes)?);
+            Ok(())
+        },
+        |line| parse_slice_into(line, &mut lines),
+    )?;
+    Ok(whole.unwrap_or_else(|| lines.finish()))
 }
 
 /// Reads an OTLP/JSON export, or JSON lines of them (as the OpenTelemetry collector's file
 /// exporter writes), grouping spans by trace id. See [`from_otlp_value`].
 pub fn from_otlp_json(bytes: &[u8]) -> Result<Vec<Trace>, TraceError> {
     let mut traces = OtlpTraces::default();
-    read_document(bytes, OTLP_FORMAT, |value, path| {
+    let mut add = |value: &Value, path: Path<'_>| {
         if !is_otlp(value) {
             return Err(unknown_format(value, path, OTLP_FORMAT));
         }
         traces.add_export(value, path)
-    })?;
+    };
+    let mut whole = None;
+    read_document(
+        bytes,
+        OTLP_FORMAT,
+        &ReadOptions::default(),
+        |bytes| {
+            let value = serde_json::from_slice::<Value>(bytes)
+                .map_err(|error| TraceError::invalid_json(&error, 1))?;
+            whole = Some(value);
+            Ok(())
+        },
+        |line| {
+            let value = serde_json::from_slice::<Value>(line)
+                .map_err(|error| TraceError::invalid_json(&error, 1))?;
+            add(&value, Path::Root)
+        },
+    )?;
+    if let Some(value) = whole {
+        add(&value, Path::Root)?;
+    }
     Ok(traces.finish())
 }
 
@@ -95,6 +138,7 @@ pub fn from_otlp_value(export: &Value) -> Result<Vec<Trace>, TraceError> {
 #[derive(Debug)]
 pub struct TraceReader<R: BufRead> {
     reader: Source<R>,
+    options: ReadOptions,
     mode: Mode,
     buffer: Vec<u8>,
     line: usize,
@@ -118,8 +162,16 @@ enum Mode {
 }
 
 impl<R: BufRead> TraceReader<R> {
-    /// Reads traces from `reader`, once its first bytes have told the encoding.
-    pub fn new(mut reader: R) -> Self {
+    /// Reads traces from `reader`, once its first bytes have told the encoding, under the
+    /// default [`ReadOptions`].
+    pub fn new(reader: R) -> Self {
+        Self::with_options(reader, ReadOptions::default())
+    }
+
+    /// Reads traces from `reader` under `options`: a line longer than
+    /// `options.max_line_bytes` (counted decompressed) is an error about that line, skipped
+    /// without being held, and reading goes on.
+    pub fn with_options(mut reader: R, options: ReadOptions) -> Self {
         let (reader, mode) = match reader.fill_buf().map(Encoding::detect) {
             Ok(Encoding::Gzip) => {
                 let mut reader = BufReader::new(MultiGzDecoder::new(reader));
@@ -138,6 +190,7 @@ impl<R: BufRead> TraceReader<R> {
         };
         TraceReader {
             reader,
+            options,
             mode,
             buffer: Vec::new(),
             line: 0,
@@ -238,9 +291,21 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 self.buffer = Vec::new();
             }
             self.buffer.clear();
-            match self.reader.read_until(b'\n', &mut self.buffer) {
-                Ok(0) => return None,
-                Ok(_) => self.line += 1,
+            match read_line(
+                &mut self.reader,
+                &mut self.buffer,
+                self.options.max_line_bytes,
+            ) {
+                Ok(LineRead::End) => return None,
+                Ok(LineRead::Line(_)) => self.line += 1,
+                Ok(LineRead::TooLong(_)) => {
+                    self.line += 1;
+                    let limit = self.options.max_line_bytes;
+                    return Some(Err(TraceError::Line {
+                        line: self.line,
+                        source: Box::new(TraceError::LineTooLong { limit }),
+                    }));
+                }
                 Err(source) => {
                     // An I/O error may repeat forever: report it once and stop.
                     self.failed = true;
@@ -259,7 +324,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             match parse_line(text) {
                 Ok(traces) => self.pending.extend(traces),
                 Err(error) => {
-                    let source = Box::new(error);
+                    let source = Box::new(error.starting_on_line(self.line));
                     return Some(Err(TraceError::Line {
                         line: self.line,
                         source,
@@ -268,6 +333,78 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             }
         }
     }
+}
+
+/// What [`read_line`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// The input ended before another byte.
+    End,
+    /// A line of this many bytes (its line feed included, if it has one) is in the buffer.
+    Line(usize),
+    /// A line longer than the limit was skipped, to its line feed: this many bytes were
+    /// consumed, and the buffer holds none of them.
+    TooLong(u64),
+}
+
+/// Reads one line (up to and including a line feed, or to the end) into `buffer` (cleared
+/// first), unless it is longer than `max` bytes without its line feed: then the rest of it
+/// is consumed without being held ([`LineRead::TooLong`]), so a line of any length costs
+/// `max` bytes at most. What [`TraceReader`] reads its lines with, for callers that read
+/// lines themselves.
+///
+/// ```
+/// use flowtrace_plugins::trace::{read_line, LineRead};
+///
+/// let mut input = &b"short\nmuch too long\nok"[..];
+/// let mut buffer = Vec::new();
+/// assert_eq!(read_line(&mut input, &mut buffer, 8).unwrap(), LineRead::Line(6));
+/// assert_eq!(read_line(&mut input, &mut buffer, 8).unwrap(), LineRead::TooLong(14));
+/// assert!(buffer.is_empty());
+/// assert_eq!(read_line(&mut input, &mut buffer, 8).unwrap(), LineRead::Line(2));
+/// assert_eq!(buffer, b"ok");
+/// assert_eq!(read_line(&mut input, &mut buffer, 8).unwrap(), LineRead::End);
+/// ```
+pub fn read_line(
+    reader: &mut impl BufRead,
+    buffer: &mut Vec<u8>,
+    max: u64,
+) -> std::io::Result<LineRead> {
+    buffer.clear();
+    let mut consumed = 0u64;
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let (used, ended) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        let content = consumed + used as u64 - u64::from(ended);
+        if !too_long && content > max {
+            too_long = true;
+            *buffer = Vec::new();
+        }
+        if !too_long {
+            buffer.extend_from_slice(&available[..used]);
+        }
+        reader.consume(used);
+        consumed += used as u64;
+        if ended {
+            break;
+        }
+    }
+    Ok(match (consumed, too_long) {
+        (0, _) => LineRead::End,
+        (n, true) => LineRead::TooLong(n),
+        (n, false) => LineRead::Line(n as usize),
+    })
 }
 
 /// Reads one line of JSON lines the way [`TraceReader`] reads each of its lines: a Flowtrace
@@ -294,6 +431,11 @@ pub fn parse_json_line(line: &[u8]) -> Result<Vec<Trace>, TraceError> {
 }
 
 fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    // Without its line end, a line cut short ends on its own line (`line 1, column 24`), not
+    // at the start of the next.
+    let text = text
+        .strip_suffix(b"\n")
+        .map_or(text, |t| t.strip_suffix(b"\r").unwrap_or(t));
     // A Flowtrace trace object goes straight into the model, without the `Value` in between
     // (most of the cost of a line). `id` is required and unknown fields are refused, so this
     // accepts only what the general path accepts, with the same result; anything else (an
@@ -304,11 +446,9 @@ fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
             return Ok(vec![trace]);
         }
     }
-    let mut traces = TraceSet::default();
-    let value = serde_json::from_slice::<Value>(text)
-        .map_err(|source| TraceError::InvalidJson { source })?;
-    traces.add(&value, Path::Root, true)?;
-    Ok(traces.finish())
+    // An OTLP export is read as a stream of its `resourceSpans`: a line may be a whole
+    // export of hundreds of megabytes.
+    parse_slice(text)
 }
 
 /// A Flowtrace trace object as the model. Its `$schema` (the JSON Schema an editor checks it
@@ -354,7 +494,7 @@ fn flowtrace_trace(
 
 /// Traces in input order, Flowtrace ones as they are, OTLP ones merged by trace id.
 #[derive(Default)]
-struct TraceSet {
+pub(crate) struct TraceSet {
     slots: Vec<Slot>,
     otlp: OtlpTraces,
 }
@@ -365,7 +505,24 @@ enum Slot {
 }
 
 impl TraceSet {
-    fn add(&mut self, value: &Value, path: Path<'_>, allow_array: bool) -> Result<(), TraceError> {
+    /// Adds one entry of an OTLP export's `resourceSpans`.
+    pub(crate) fn add_resource_spans(
+        &mut self,
+        entry: &Value,
+        path: Path<'_>,
+    ) -> Result<(), TraceError> {
+        let before = self.otlp.len();
+        self.otlp.add_resource_spans(object(entry, path)?, path)?;
+        self.slots.extend((before..self.otlp.len()).map(Slot::Otlp));
+        Ok(())
+    }
+
+    pub(crate) fn add(
+        &mut self,
+        value: &Value,
+        path: Path<'_>,
+        allow_array: bool,
+    ) -> Result<(), TraceError> {
         match value {
             Value::Object(_) if is_otlp(value) => {
                 let before = self.otlp.len();
@@ -386,7 +543,7 @@ impl TraceSet {
         Ok(())
     }
 
-    fn finish(self) -> Vec<Trace> {
+    pub(crate) fn finish(self) -> Vec<Trace> {
         let mut otlp: Vec<Option<Trace>> = self.otlp.finish().into_iter().map(Some).collect();
         self.slots
             .into_iter()
@@ -398,22 +555,26 @@ impl TraceSet {
     }
 }
 
-/// Feeds `add` the document's one JSON value or, for JSON lines, each line's value (errors
-/// then name the line). A document is JSON lines when it is not one JSON value but its first
-/// or second non-blank line is an object or array on its own (a pretty-printed document's
-/// lines never are, so its syntax errors are reported as such).
+/// Reads the document whole with `whole`, or, for JSON lines, each line with `add` (errors
+/// then name the line). A document is JSON lines when it is not one JSON value
+/// (`whole` fails with [`TraceError::InvalidJson`]) but its first or second non-blank line is
+/// an object or array on its own (a pretty-printed document's lines never are, so its syntax
+/// errors are reported as such). A line over `options.max_line_bytes` is an error.
 fn read_document(
     bytes: &[u8],
     expected: &'static str,
-    mut add: impl FnMut(&Value, Path<'_>) -> Result<(), TraceError>,
+    options: &ReadOptions,
+    whole: impl FnOnce(&[u8]) -> Result<(), TraceError>,
+    mut add: impl FnMut(&[u8]) -> Result<(), TraceError>,
 ) -> Result<(), TraceError> {
     let bytes = strip_bom(bytes);
     if is_blank(bytes) {
         return Err(TraceError::Empty { expected });
     }
-    let whole_error = match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) => return add(&value, Path::Root),
-        Err(error) => error,
+    let whole_error = match whole(bytes) {
+        Ok(()) => return Ok(()),
+        Err(error @ TraceError::InvalidJson { .. }) => error,
+        Err(other) => return Err(other),
     };
     // A one-line document failed to parse above: parsing its line again would say the same.
     let multi_line = bytes.trim_ascii_end().contains(&b'\n');
@@ -422,13 +583,9 @@ fn read_document(
             .split(|&b| b == b'\n')
             .filter(|line| !is_blank(line))
             .take(2)
-            .any(|line| {
-                serde_json::from_slice::<Value>(line).is_ok_and(|v| v.is_object() || v.is_array())
-            });
+            .any(is_container);
     if !looks_like_lines {
-        return Err(TraceError::InvalidJson {
-            source: whole_error,
-        });
+        return Err(whole_error);
     }
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if is_blank(line) {
@@ -438,11 +595,21 @@ fn read_document(
             line: index + 1,
             source: Box::new(error),
         };
-        let value = serde_json::from_slice::<Value>(line)
-            .map_err(|source| at_line(TraceError::InvalidJson { source }))?;
-        add(&value, Path::Root).map_err(at_line)?;
+        if line.len() as u64 > options.max_line_bytes {
+            return Err(at_line(TraceError::LineTooLong {
+                limit: options.max_line_bytes,
+            }));
+        }
+        add(line).map_err(|error| at_line(error.starting_on_line(index + 1)))?;
     }
     Ok(())
+}
+
+/// Whether `line` is one JSON object or array, checked without building it (a line may be
+/// a whole export).
+pub(crate) fn is_container(line: &[u8]) -> bool {
+    matches!(line.trim_ascii_start().first(), Some(b'{' | b'['))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
 }
 
 fn is_otlp(value: &Value) -> bool {

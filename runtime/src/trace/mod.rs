@@ -34,6 +34,12 @@
 //! long; JSON otherwise. So JSON text, JSON lines included, is never read as protobuf, and
 //! protobuf is never read as JSON.
 //!
+//! A JSON document is never held as one JSON tree: [`read_document`] (which [`parse_traces`]
+//! and each line of JSON lines go through too) reads an OTLP/JSON export one `resourceSpans`
+//! entry at a time, and an array one element at a time, converting each before reading the
+//! next; the traces, grouped by trace id across entries, come out at the document's end.
+//! [`ReadOptions`] caps a line and a document, counted decompressed.
+//!
 //! A streaming [`TraceReader`] reads JSON lines one line at a time, or protobuf one record at
 //! a time, and reports a bad line with its number or a bad record with its byte offset, then
 //! goes on; [`parse_json_line`] and [`parse_protobuf_record`] parse one line or record the
@@ -120,9 +126,11 @@ mod formats;
 mod genai;
 mod model;
 mod otlp;
+mod otlp_out;
 mod otlp_proto;
 mod otlp_value;
 mod protobuf;
+mod stream;
 
 pub use error::TraceError;
 
@@ -132,9 +140,14 @@ pub use error::TraceError;
 /// use it to complete and check hand-written traces.
 pub const JSON_SCHEMA: &str = include_str!("trace.schema.json");
 pub use facts::{Message, MessageDirection, SpanError, ToolCall};
-pub use formats::{from_otlp_json, from_otlp_value, parse_json_line, parse_traces, TraceReader};
+pub use formats::{
+    from_otlp_json, from_otlp_value, parse_json_line, parse_traces, parse_traces_with, read_line,
+    LineRead, TraceReader,
+};
 pub use model::*;
+pub use otlp_out::{to_otlp_json, ToOtlpError};
 pub use protobuf::{
     parse_protobuf_record, Encoding, Framing, ProtobufRecord, ProtobufRecords, MAX_INFLATED_BYTES,
     MAX_RECORD_BYTES,
 };
+pub use stream::{read_document, ReadOptions};

@@ -55,7 +55,12 @@ impl OtlpTraces {
         Ok(())
     }
 
-    fn add_resource_spans(&mut self, rs: &Object, path: Path<'_>) -> Result<(), TraceError> {
+    /// Adds every span of one entry of an export's `resourceSpans`.
+    pub(crate) fn add_resource_spans(
+        &mut self,
+        rs: &Object,
+        path: Path<'_>,
+    ) -> Result<(), TraceError> {
         let resource = match get(rs, "resource") {
             Some(resource) => {
                 let path = path.key("resource");

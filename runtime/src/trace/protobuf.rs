@@ -13,8 +13,9 @@ use super::otlp_proto::export_value;
 /// prefix under it starts with a byte from 0 to 7, which no JSON text starts with.
 pub const MAX_RECORD_BYTES: u64 = 128 << 20;
 
-/// The most bytes [`parse_traces`](super::parse_traces) decompresses gzip input to: 1 GiB.
-pub const MAX_INFLATED_BYTES: u64 = 1 << 30;
+/// The most bytes [`parse_traces`](super::parse_traces) decompresses gzip input to by
+/// default: 256 MiB ([`ReadOptions::max_document_bytes`](super::ReadOptions)).
+pub const MAX_INFLATED_BYTES: u64 = super::ReadOptions::DEFAULT_MAX_BYTES;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -302,18 +303,15 @@ pub(crate) fn read_protobuf(bytes: &[u8], framing: Framing) -> Result<Vec<Trace>
 }
 
 /// gzip `bytes` decompressed (several members one after the other included), refusing more
-/// than [`MAX_INFLATED_BYTES`].
-pub(crate) fn inflate(bytes: &[u8]) -> Result<Vec<u8>, TraceError> {
+/// than `limit` bytes ([`TraceError::DocumentTooLarge`]) without inflating past it.
+pub(crate) fn inflate(bytes: &[u8], limit: u64) -> Result<Vec<u8>, TraceError> {
     let mut inflated = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
-        .take(MAX_INFLATED_BYTES + 1)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut inflated)
         .map_err(|source| TraceError::Decompress { source })?;
-    if inflated.len() as u64 > MAX_INFLATED_BYTES {
-        return Err(TraceError::TooLarge {
-            what: "the decompressed input",
-            limit: MAX_INFLATED_BYTES,
-        });
+    if inflated.len() as u64 > limit {
+        return Err(TraceError::DocumentTooLarge { limit });
     }
     Ok(inflated)
 }

@@ -55,8 +55,11 @@ impl Counter {
     }
 
     fn with_kv(timeout: Duration, network: bool, kv: MemoryKv) -> Self {
-        let bytes =
-            testing::componentize(&testing::guest_wat("counter"), testing::COUNTER_WORLD).unwrap();
+        Self::build(&testing::guest_wat("counter"), timeout, network, kv)
+    }
+
+    fn build(wat: &str, timeout: Duration, network: bool, kv: MemoryKv) -> Self {
+        let bytes = testing::componentize(wat, testing::COUNTER_WORLD).unwrap();
         let mut manifest = testing::manifest("counter", PluginKind::Evaluator);
         manifest.capabilities.storage = true;
         manifest.capabilities.traces = true;
@@ -291,4 +294,56 @@ fn writes_the_store_refuses_at_commit_are_refused_to_each_trace_alone() {
     assert_eq!(counter.calls(), None);
     // Each was started twice: in the batch call, then alone.
     assert!(counter.starts.by_spans().values().all(|&n| n == 2));
+}
+
+/// What the `counter` guest's `evaluate-batch` does first in
+/// `a_looping_trace_costs_at_most_two_deadlines_whatever_the_guests_order`: read every trace's span count, then, if one has 1 span, report a start on it (a query
+/// with limit 1) and loop, without reading another handle: the host charges the time to the
+/// last trace read, not to the looping one.
+const READ_AHEAD: &str = r#"
+    (block $read
+      (loop $ahead
+        (br_if $read (i32.ge_u (local.get $j) (local.get $len)))
+        (if (i32.eq
+              (call $span_count (i32.load (i32.add (local.get $ptr) (i32.mul (local.get $j) (i32.const 4)))))
+              (i32.const 1))
+          (then (local.set $loops (i32.const 1))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $ahead)))
+    (if (local.get $loops)
+      (then
+        (call $query (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)
+                     (i32.const 0) (i64.const 0) (i32.const 1) (i32.const 4224))
+        (loop $spin (br $spin))))
+"#;
+
+#[test]
+fn a_looping_trace_costs_at_most_two_deadlines_whatever_the_guests_order() {
+    // The guest reads every handle, then loops on trace 5's account while the host counts
+    // the time to trace 15 (the last read). Before, each way back ran the traces before the
+    // one blamed in a new batch call, which looped again, blamed the trace before, and so
+    // on: trace 5 looped 11 times, 11 deadlines.
+    let limit = Duration::from_millis(200);
+    let wat = testing::guest_wat("counter").replace(";; @READ-AHEAD@", READ_AHEAD);
+    let counter = Counter::build(&wat, limit, false, MemoryKv::default());
+    let spans: Vec<usize> = (0..16).map(|i| if i == 5 { 1 } else { 10 + i }).collect();
+    let out = counter.plugin.evaluate_each(&traces(&spans));
+    match &out[5].result {
+        Err(e) => assert!(matches!(e.reason, CallFailure::Timeout { .. }), "{e:?}"),
+        Ok(r) => panic!("trace 5 passed: {r:?}"),
+    }
+    // Trace 15, blamed by the host, was not the looping one: run alone, it passes.
+    for (i, e) in out.iter().enumerate().filter(|(i, _)| *i != 5) {
+        assert!(e.result.is_ok(), "trace {i}: {:?}", e.result);
+    }
+    // The looping trace started twice: in the batch call, and alone.
+    assert_eq!(
+        counter.starts.by_spans()[&1],
+        2,
+        "{:?}",
+        counter.starts.by_spans()
+    );
+    // Every other trace's effects happened once, in order.
+    let expected: Vec<Option<i64>> = (0..16).map(|i| (i != 5).then_some(i)).collect();
+    assert_eq!(counts(&out), expected);
 }

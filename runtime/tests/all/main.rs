@@ -2,7 +2,9 @@
 
 mod batch;
 mod cache;
+mod calls;
 mod embed;
+mod embedding;
 mod fuzz;
 mod genai;
 mod host;
@@ -15,5 +17,7 @@ mod prepare;
 mod registry;
 mod runtime;
 mod trace;
+mod trace_limits;
 mod trace_protobuf;
 mod trace_schema;
+mod wiring;

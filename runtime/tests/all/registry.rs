@@ -27,7 +27,7 @@ fn base_component() -> &'static [u8] {
 }
 
 /// Embed a manifest, the way `cargo flowtrace build` does.
-fn with_manifest(component: &[u8], text: &str) -> Vec<u8> {
+pub(crate) fn with_manifest(component: &[u8], text: &str) -> Vec<u8> {
     let out = inspect::embed_manifest(component, text).unwrap();
     wasmparser::Validator::new_with_features(inspect::FEATURES)
         .validate_all(&out)
@@ -46,7 +46,7 @@ fn component(id: &str, version: &str, extra: &str) -> Vec<u8> {
     with_manifest(base_component(), &manifest(id, version, extra))
 }
 
-fn file_source(id: &str) -> Source {
+pub(crate) fn file_source(id: &str) -> Source {
     Source::File {
         path: PathBuf::from(format!("{id}.wasm")),
     }
@@ -61,11 +61,11 @@ fn install(reg: &Registry, id: &str, version: &str, extra: &str) -> InstallOutco
         .unwrap_or_else(|e| panic!("install {id} {version}: {e}"))
 }
 
-fn pid(s: &str) -> PluginId {
+pub(crate) fn pid(s: &str) -> PluginId {
     PluginId::parse(s).unwrap()
 }
 
-fn home() -> (tempfile::TempDir, Registry) {
+pub(crate) fn home() -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::open(dir.path()).unwrap();
     (dir, reg)
@@ -78,7 +78,7 @@ fn tmp_entries(reg: &Registry) -> Vec<String> {
         .collect()
 }
 
-fn index_json(reg: &Registry) -> serde_json::Value {
+pub(crate) fn index_json(reg: &Registry) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(reg.store().index_path()).unwrap()).unwrap()
 }
 
@@ -99,6 +99,52 @@ fn deps_error(e: RegistryError) -> ResolveError {
 
 // ---------------------------------------------------------------------------------------
 // Install, list, enable, disable, uninstall
+
+#[test]
+fn limits_above_the_host_caps_are_refused_at_install_all_of_them() {
+    let (_home, reg) = home();
+    let extra = "[limits]\nmemory = \"4GiB\"\noutput = \"1MiB\"\ntimeout = \"10m\"\n";
+    let error = reg.install(request("greedy", "0.1.0", extra)).unwrap_err();
+    let RegistryError::LimitsAboveCaps { id, source, .. } = &error else {
+        panic!("expected LimitsAboveCaps, got: {error}");
+    };
+    assert_eq!(id.as_str(), "greedy");
+    let shown: Vec<String> = source
+        .diagnostics()
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}: {} (help: {})",
+                d.line,
+                d.column,
+                d.message,
+                d.help.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "11:10: `memory = \"4GiB\"` is above the host's cap of `128MiB` (help: ask for at \
+             most `memory = \"128MiB\"`, or leave `memory` out to get the host's cap)",
+            "13:11: `timeout = \"10m\"` is above the host's cap of `5s` (help: ask for at most \
+             `timeout = \"5s\"`, or leave `timeout` out to get the host's cap)",
+        ]
+    );
+    assert!(
+        source.path().ends_with("greedy.wasm#flowtrace-manifest"),
+        "{source}"
+    );
+    // Nothing was installed; the same limits are accepted by a host with higher caps.
+    assert!(reg.list().unwrap().is_empty());
+    let caps = flowtrace_plugins::HostCaps {
+        memory: 4 << 30,
+        timeout: Duration::from_secs(600),
+        ..Default::default()
+    };
+    let reg = reg.with_caps(caps);
+    install(&reg, "greedy", "0.1.0", extra);
+}
 
 #[test]
 fn install_round_trip() {
@@ -280,8 +326,19 @@ fn downgrade_needs_the_flag() {
     let refused = reg.install(request("downgrade", "1.0.0", "")).unwrap_err();
     assert_eq!(
         refused.to_string(),
-        "plugin `downgrade` 2.0.0 is installed: installing 1.0.0 would downgrade it, use \
-         --allow-downgrade"
+        "plugin `downgrade` 2.0.0 is installed: installing 1.0.0 would downgrade it"
+    );
+    // The fix is data: the runtime names no command line flag.
+    assert_eq!(
+        refused.fix(),
+        Some(flowtrace_plugins::Fix::AllowDowngrade {
+            id: PluginId::parse("downgrade").unwrap(),
+            version: "1.0.0".parse().unwrap(),
+        })
+    );
+    assert_eq!(
+        refused.help().unwrap(),
+        "allow the downgrade to install `downgrade` 1.0.0"
     );
     let mut allowed = request("downgrade", "1.0.0", "");
     allowed.allow_downgrade = true;
@@ -1123,8 +1180,7 @@ fn concurrent_installs_serialise() {
         assert_eq!(rb, "ok installed");
         assert_eq!(
             ra,
-            "err plugin `race` 2.0.0 is installed: installing 1.0.0 would downgrade it, use \
-             --allow-downgrade"
+            "err plugin `race` 2.0.0 is installed: installing 1.0.0 would downgrade it"
         );
     }
     let list = reg.list().unwrap();
@@ -1612,4 +1668,118 @@ fn a_component_with_two_manifest_sections_is_refused_as_such() {
          plugin"
     );
     assert!(reg.list().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Index recovery
+
+#[test]
+fn a_corrupt_index_is_rebuilt_from_the_plugin_directories_checked_against_their_records() {
+    let (_home, reg) = home();
+    let storage = "[capabilities]\nstorage = true\n";
+    install(&reg, "kept", "1.0.0", storage);
+    install(&reg, "kept", "1.1.0", storage);
+    install(&reg, "quiet", "0.1.0", "");
+    reg.disable(&pid("quiet"), false).unwrap();
+    install(&reg, "tampered", "1.0.0", "");
+    install(&reg, "unrecorded", "1.0.0", "");
+    install(&reg, "late", "2.0.0", storage);
+    // The backup is a copy of the last index written.
+    let backup = reg.store().index_backup_path();
+    assert_eq!(
+        std::fs::read(&backup).unwrap(),
+        std::fs::read(reg.store().index_path()).unwrap()
+    );
+    let backup_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&backup).unwrap()).unwrap();
+
+    // Damage: one component changed, one version whose records are both gone, and the
+    // index cut short.
+    let tampered = reg
+        .store()
+        .component_path(&pid("tampered"), &"1.0.0".parse().unwrap());
+    let mut bytes = std::fs::read(&tampered).unwrap();
+    bytes.push(0);
+    std::fs::write(&tampered, bytes).unwrap();
+    let unrecorded = reg
+        .store()
+        .version_dir(&pid("unrecorded"), &"1.0.0".parse().unwrap());
+    std::fs::remove_file(unrecorded.join("install.json")).unwrap();
+    // A backup that does not know two plugins: `unrecorded` cannot be verified then,
+    // `late` can (by its own record) but comes back disabled.
+    let mut backup_json = backup_json;
+    let plugins = backup_json["plugins"].as_object_mut().unwrap();
+    plugins.remove("unrecorded");
+    plugins.remove("late");
+    std::fs::write(&backup, serde_json::to_vec(&backup_json).unwrap()).unwrap();
+    let index = reg.store().index_path();
+    let whole = std::fs::read(&index).unwrap();
+    std::fs::write(&index, &whole[..whole.len() / 2]).unwrap();
+
+    // The registry is unusable, and says what would fix it.
+    let error = reg.list().unwrap_err();
+    assert!(
+        matches!(error, RegistryError::IndexCorrupt { .. }),
+        "{error}"
+    );
+    assert_eq!(error.fix(), Some(Fix::RepairIndex));
+
+    let outcome = reg.repair_index().unwrap();
+    assert!(outcome.repaired);
+    assert_eq!(outcome.backup.as_deref(), Some(backup.as_path()));
+    assert_eq!(
+        std::fs::read(outcome.corrupt.as_ref().unwrap()).unwrap(),
+        &whole[..whole.len() / 2]
+    );
+    let recovered: Vec<String> = outcome
+        .plugins
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {:?} enabled={} from-backup={}",
+                p.id, p.active, p.versions, p.enabled, p.from_backup
+            )
+        })
+        .collect();
+    assert_eq!(
+        recovered,
+        [
+            "kept 1.1.0 [Version { major: 1, minor: 0, patch: 0 }, Version { major: 1, minor: 1, \
+             patch: 0 }] enabled=true from-backup=true",
+            "late 2.0.0 [Version { major: 2, minor: 0, patch: 0 }] enabled=false from-backup=false",
+            "quiet 0.1.0 [Version { major: 0, minor: 1, patch: 0 }] enabled=false from-backup=true",
+        ]
+    );
+    let left_out: Vec<(PathBuf, &str)> = outcome
+        .unverified
+        .iter()
+        .map(|u| (u.path.clone(), u.reason.split(':').next().unwrap()))
+        .collect();
+    assert_eq!(
+        left_out,
+        [
+            (
+                tampered.parent().unwrap().to_path_buf(),
+                "the component does not match its record"
+            ),
+            (unrecorded, "no record of its hashes (no readable `install.json`, and the index backup does not list it)"),
+        ]
+    );
+
+    // Usable again: grants as they were, the unknown plugin waiting for its grants, and every
+    // component still checked against its hash at load.
+    let list = reg.list().unwrap();
+    let kept = list.iter().find(|p| p.id.as_str() == "kept").unwrap();
+    assert!(kept.enabled && kept.capabilities.storage);
+    let late = list.iter().find(|p| p.id.as_str() == "late").unwrap();
+    assert!(!late.enabled);
+    assert_eq!(late.pending_grants.len(), 1);
+    let error = reg.enable(&pid("late"), false).unwrap_err();
+    assert!(
+        matches!(error, RegistryError::GrantsPending { .. }),
+        "{error}"
+    );
+    reg.enable(&pid("late"), true).unwrap();
+    reg.read_component(&pid("kept")).unwrap();
+    assert!(!reg.repair_index().unwrap().repaired);
 }

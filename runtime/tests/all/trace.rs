@@ -439,8 +439,11 @@ fn json_lines_report_the_bad_line_and_go_on() {
     assert_eq!(results[0].as_ref().unwrap(), &trace);
     let error = results[1].as_ref().unwrap_err();
     assert_eq!(error.line(), Some(3));
-    assert!(chain(error)
-        .starts_with("invalid trace on line 3: input is not valid JSON: EOF while parsing"));
+    assert_eq!(
+        chain(error),
+        "invalid trace on line 3: not JSON at line 3, column 22: the text ends inside an \
+         array: a `]` is missing"
+    );
     assert_eq!(
         results[2].as_ref().unwrap().id,
         "3b429b69ccd304040c90f9c9cea82918"
@@ -673,9 +676,30 @@ fn bad_input_is_rejected_with_what_and_where() {
     let expected = "expected a Flowtrace trace object (with `id` and `spans`), a JSON array or JSON lines of them, or an OTLP/JSON export (an object with `resourceSpans`)";
     let error = |bytes: &[u8]| chain(&parse_traces(bytes).unwrap_err());
     assert_eq!(error(b" \n"), format!("input is empty: {expected}"));
+    // In plain words, never the parser's own (`expected ident`, `trailing characters`).
     assert_eq!(
         error(b"hello"),
-        "input is not valid JSON: expected value at line 1 column 1"
+        "not JSON at line 1, column 1: expected a value here (an object, array, string in \
+         double quotes, number, `true`, `false` or `null`)"
+    );
+    assert_eq!(
+        error(b"nope, not json"),
+        "not JSON at line 1, column 2: a bare word: outside strings, JSON has only `true`, \
+         `false` and `null`"
+    );
+    assert_eq!(
+        error(b"{\"id\": \"a\", \"spans\": []} x"),
+        "not JSON at line 1, column 26: more text after the end of the JSON value"
+    );
+    // JSON lines: the position is the line's in the file.
+    assert_eq!(
+        error(b"{\"id\": \"a\", \"spans\": []}\n\n]"),
+        "invalid trace on line 3: not JSON at line 3, column 1: expected a value here (an \
+         object, array, string in double quotes, number, `true`, `false` or `null`)"
+    );
+    assert_eq!(
+        error(b"{\"id\": \"a\",\n \"spans\": [],}"),
+        "not JSON at line 2, column 14: a comma before the closing bracket: JSON allows none"
     );
     assert_eq!(
         error(br#"{"foo": 1}"#),

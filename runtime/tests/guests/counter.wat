@@ -75,8 +75,10 @@
     (i32.const 1024))
 
   (func (export "flowtrace:plugin/evaluator@0.1.0#evaluate-batch") (param $ptr i32) (param $len i32) (result i32)
-    (local $out i32) (local $i i32)
+    (local $out i32) (local $i i32) (local $j i32) (local $loops i32)
     (local.set $out (call $alloc (i32.const 8) (i32.mul (local.get $len) (i32.const 64))))
+    ;; Tests put code that reads the handles before the traces' turns on the next line.
+    ;; @READ-AHEAD@
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $len)))

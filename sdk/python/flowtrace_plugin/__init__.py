@@ -47,7 +47,8 @@ capability under ``[capabilities]`` in ``flowtrace.toml``:
 =======================  ==================================
 
 Importing one of these modules without its capability fails the build with
-``flowtrace_plugin.errors.CapabilityNotDeclared`` naming the line to add. ``env`` and
+``flowtrace_plugin.errors.CapabilityNotDeclared`` naming the line to add (imported inside a
+function, it fails that call with the same error). ``env`` and
 ``fs-read`` need nothing from this package (``os.environ`` and ``open`` see what they grant).
 
 **Unit tests.** Outside a component there is no host: build traces with

@@ -431,6 +431,42 @@ def describe(error: BaseException, user_dir: str | None) -> str:
     return f"{text} (at {_shown(frame.filename, user_dir)}:{frame.lineno}, in {frame.name})"
 
 
+def failure_report(error: BaseException, summary: str, user_dir: str | None) -> dict[str, Any]:
+    """What the host is told of an exception the plugin did not catch (see
+    ``_kinds._bridge.report``): its type, message and place as :func:`describe` finds them,
+    and its traceback innermost frame first, of the plugin's own frames when it has any
+    (componentize-py's and the SDK's are not the author's code), each
+    ``file.py:line in function`` with the path relative to the plugin's directory.
+
+    >>> def f():
+    ...     raise ValueError("bad")
+    >>> try:
+    ...     f()
+    ... except ValueError as err:
+    ...     r = failure_report(err, "s", None)
+    >>> r["exception"], r["message"], r["backtrace"][0].endswith(":2 in f"), r["stack-overflow"]
+    ('ValueError', 'bad', True, False)
+    """
+    name = type(error).__qualname__
+    module = type(error).__module__
+    if module not in ("builtins", "__main__"):
+        name = f"{module}.{name}"
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [f for f in frames if user_dir and _is_under(f.filename, user_dir)] or frames
+    shown = [f"{_shown(f.filename, user_dir)}:{f.lineno} in {f.name}" for f in reversed(own)]
+    # The host folds a recursion's repeated frames and keeps the innermost 64 lines.
+    if len(shown) > 4096:
+        shown = shown[:4096]
+    return {
+        "summary": summary,
+        "exception": name,
+        "message": str(error),
+        "location": shown[0] if shown else None,
+        "backtrace": shown,
+        "stack-overflow": isinstance(error, RecursionError),
+    }
+
+
 def _is_under(path: str, directory: str) -> bool:
     return os.path.abspath(path).startswith(os.path.join(os.path.abspath(directory), ""))
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any
 
 from . import _host, _kinds
@@ -120,6 +121,9 @@ def _preload(kind: str) -> None:
     for name in ("componentize_py_types", "types", "log", "config"):
         _host.wit(name)
     importlib.import_module(f"wit_world.exports.{kind}")
+    _host.preload_capability_modules()
+    if _host.CapabilityFinder not in sys.meta_path:
+        sys.meta_path.append(_host.CapabilityFinder)
     _host.backend("flowtrace_plugin._entry.load")
     from . import _convert  # noqa: F401 - imported for its side effect on sys.modules
 

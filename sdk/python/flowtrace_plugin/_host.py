@@ -80,18 +80,55 @@ _QUALIFIED = {"types": "flowtrace_plugin_types", "wasi_http_types": "types"}
 """The other name of an interface whose plain name another package's interface shares."""
 
 
-def check_capability(module: str, capability: str, interface: str) -> None:
-    """Raise :class:`CapabilityNotDeclared` when the bindings exist but lack ``interface``:
-    the world was built without ``capability``. Outside a component there is nothing to
-    check (calls then fail with :class:`NotInComponent`, or reach a test stand-in)."""
-    if not bindings_present():
-        return
+CAPABILITY_MODULES: dict[str, tuple[str, str]] = {
+    "kv": ("storage", "kv"),
+    "traces": ("traces", "traces"),
+    "embeddings": ("embeddings", "embeddings"),
+    "http": ("network", "outgoing_handler"),
+}
+"""Each SDK module that needs a capability: ``module: (capability, interface)``."""
+
+
+def has_interface(interface: str) -> bool:
+    """Whether the component's world imports ``interface`` (its capability is granted)."""
     try:
         wit(interface)
     except ModuleNotFoundError as err:
         if err.name == f"wit_world.imports.{interface}":
-            raise CapabilityNotDeclared(module, capability) from None
+            return False
         raise
+    return True
+
+
+class CapabilityFinder:
+    """The last finder of ``sys.meta_path``: an SDK module of a capability that nothing else
+    found. In a component, only the modules imported while it was built exist; a capability
+    module imported later (inside a function) and not granted gets the build's error,
+    :class:`CapabilityNotDeclared`, rather than a bare ``ImportError``."""
+
+    @staticmethod
+    def find_spec(fullname: str, path: Any = None, target: Any = None) -> None:
+        package, _, module = fullname.rpartition(".")
+        entry = CAPABILITY_MODULES.get(module) if package == "flowtrace_plugin" else None
+        if entry is not None and bindings_present() and not has_interface(entry[1]):
+            raise CapabilityNotDeclared(module, entry[0])
+        return None
+
+
+def preload_capability_modules() -> None:
+    """Import, at build time, the SDK module of every capability the world grants: imported
+    later, inside a function, it must already be in the component (its file is not)."""
+    for module, (_capability, interface) in CAPABILITY_MODULES.items():
+        if has_interface(interface):
+            importlib.import_module(f"flowtrace_plugin.{module}")
+
+
+def check_capability(module: str, capability: str, interface: str) -> None:
+    """Raise :class:`CapabilityNotDeclared` when the bindings exist but lack ``interface``:
+    the world was built without ``capability``. Outside a component there is nothing to
+    check (calls then fail with :class:`NotInComponent`, or reach a test stand-in)."""
+    if bindings_present() and not has_interface(interface):
+        raise CapabilityNotDeclared(module, capability)
 
 
 def backend(function: str) -> Backend:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -340,7 +341,7 @@ class EvaluatorTest(BindingsTest):
                 ),
             )
 
-    def test_other_exceptions_fail_with_their_line_and_log_the_traceback(self) -> None:
+    def test_other_exceptions_fail_with_their_line_and_report_the_traceback(self) -> None:
         with world() as t:
             from componentize_py_types import Err
 
@@ -366,8 +367,25 @@ class EvaluatorTest(BindingsTest):
             self.assertEqual(
                 error.value, f"ZeroDivisionError: division by zero (at {name}.py:5, in ratio)"
             )
-            self.assertEqual(self.logged[0][0], "ERROR")
-            self.assertIn("Traceback (most recent call last)", self.logged[0][1])
+            # One report line for the host, paired with the error by its message: the
+            # plugin's own frames, innermost first, paths relative to the plugin.
+            self.assertEqual(len(self.logged), 1, self.logged)
+            level, line = self.logged[0]
+            self.assertEqual(level, "ERROR")
+            marker = "\x1eflowtrace-failure "
+            self.assertTrue(line.startswith(marker), line)
+            report = json.loads(line[len(marker) :])
+            self.assertEqual(
+                report,
+                {
+                    "summary": error.value,
+                    "exception": "ZeroDivisionError",
+                    "message": "division by zero",
+                    "location": f"{name}.py:5 in ratio",
+                    "backtrace": [f"{name}.py:5 in ratio", f"{name}.py:10 in evaluate"],
+                    "stack-overflow": False,
+                },
+            )
 
     def test_an_invalid_result_is_a_failure(self) -> None:
         with world() as t:

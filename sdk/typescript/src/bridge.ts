@@ -9,7 +9,7 @@
 import type * as wit from "flowtrace:plugin/types@0.1.0";
 
 import { installConsole } from "./console";
-import { Failed, PluginError, toWire } from "./error";
+import { Failed, hostPayload, PluginError, toWire } from "./error";
 import { write as writeLog } from "./log";
 import { describe } from "./result";
 import { Trace, type TraceSource } from "./trace";
@@ -41,13 +41,54 @@ export function settle<T, R>(call: () => T | Promise<T>, then: (outcome: Outcome
   return then({ ok: true, value });
 }
 
-/** The contract's error for what a plugin threw; an unexpected exception's stack is logged. */
+/**
+ * The contract's error for what a plugin threw; an unexpected exception is reported to the
+ * host with its stack ({@link report}).
+ */
 export function errorOf(error: unknown, method: string): wit.PluginError {
   if (error instanceof PluginError) return toWire(error);
   const converted = PluginError.from(error);
-  const stack = error instanceof Error && error.stack ? `\n${error.stack}` : "";
-  writeLog("error", `\`${method}\` threw ${converted.message}${stack}`);
+  if (!hostPayload(error)) report(error, converted.message, method);
   return toWire(converted);
+}
+
+/**
+ * What the log line that reports an exception to the host starts with; the host keeps the
+ * report with the call's error instead of logging it (`flowtrace_plugins::failure`).
+ */
+const REPORT_MARKER = "\u001eflowtrace-failure ";
+
+/**
+ * Tell the host about an exception the plugin did not catch: its name, message and stack
+ * (the frames in the bundle, `function@plugin.js:line:column`, which the host maps back to
+ * the TypeScript sources), paired with the `failed` message `summary`.
+ */
+export function report(error: unknown, summary: string, method: string): void {
+  const isError = error instanceof Error;
+  const frames = isError && typeof error.stack === "string" ? bundleFrames(error.stack) : [];
+  const name = isError ? error.name : undefined;
+  const message = isError ? error.message : String(error);
+  writeLog(
+    "error",
+    REPORT_MARKER +
+      JSON.stringify({
+        summary,
+        exception: name ?? `a value thrown by \`${method}\``,
+        message,
+        location: frames[0] ?? null,
+        backtrace: frames,
+        // SpiderMonkey's error for a recursion past its stack.
+        "stack-overflow": name === "InternalError" && /too much recursion/.test(message),
+      }),
+  );
+}
+
+/** The frames of a SpiderMonkey stack that are in the bundle (not componentize-js's own). */
+function bundleFrames(stack: string): string[] {
+  return stack
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => /@plugin\.js:\d+:\d+$/.test(line));
 }
 
 /** `result` with an `invalid result` message when converting it fails. */

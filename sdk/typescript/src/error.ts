@@ -184,7 +184,7 @@ export function fromWire(error: WirePluginError): PluginError {
 }
 
 /** The `plugin-error` an import's failed `result` was thrown with, if `error` is one. */
-function hostPayload(error: unknown): WirePluginError | undefined {
+export function hostPayload(error: unknown): WirePluginError | undefined {
   if (typeof error !== "object" || error === null || !("payload" in error)) return undefined;
   const payload = (error as { payload: unknown }).payload;
   if (typeof payload !== "object" || payload === null) return undefined;

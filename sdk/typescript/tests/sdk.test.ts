@@ -361,7 +361,13 @@ describe("export bridges", () => {
     assert.equal(thrown.tag, "err");
     assert.equal(thrown.val.tag, "failed");
     assert.match(thrown.val.val, /^TypeError: /);
-    assert.match(hostLog.lines.at(-1)?.[1] ?? "", /`evaluate` threw TypeError/);
+    // Reported to the host on one marked line, paired with the error by its message.
+    const line = hostLog.lines.at(-1)?.[1] ?? "";
+    assert.ok(line.startsWith("\u001eflowtrace-failure "), line);
+    const report = JSON.parse(line.slice("\u001eflowtrace-failure ".length));
+    assert.equal(report.summary, thrown.val.val);
+    assert.equal(report.exception, "TypeError");
+    assert.equal(report["stack-overflow"], false);
 
     const invalid = exportEvaluator({
       evaluate: () => ({ score: 2, passed: true }) as unknown as EvalResult,

@@ -88,6 +88,7 @@ impl Plugins {
             },
             cache: Some(CacheDir::new(target, key)),
             pool_size: None,
+            ..RuntimeConfig::default()
         })
         .map_err(|e| e.to_string())?;
         Ok(Self {
@@ -127,6 +128,7 @@ fn build_one(language: &'static str, kind: PluginKind) -> Result<Built, String> 
     let request = BuildRequest {
         manifest_path: plugin_dir(language, kind).join("flowtrace.toml"),
         release: false,
+        typecheck: true,
     };
     let built = build(&term, &request)
         .map_err(|e| format!("building the {language} {kind} failed: {e:?}"))?;

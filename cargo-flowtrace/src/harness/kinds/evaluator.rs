@@ -83,6 +83,9 @@ impl Expectations for EvalExpect {
             mismatches.extend(self.check(&result).into_iter().map(|m| m.about(&prefix)));
             results.push(result);
         }
+        if traces.len() > 1 {
+            mismatches.extend(batch_order(plugin, traces));
+        }
         let summary = results
             .iter()
             .map(|r| format!("passed = {}, score = {}", r.passed, r.score))
@@ -92,6 +95,35 @@ impl Expectations for EvalExpect {
             [one] => Called::json(one, mismatches, summary),
             all => Called::json(&all, mismatches, summary),
         }
+    }
+}
+
+/// The contract binds `evaluate-batch`'s results to their traces by position, and `eval`
+/// sends traces in batches: check that the batch of the fixture's traces gives each trace its
+/// own result (the runtime reports a trace that got another's).
+fn batch_order(plugin: &Plugin, traces: &[PreparedTrace]) -> Vec<Mismatch> {
+    let help = "`evaluate-batch` must return one result per trace, in the order of the traces \
+                it was given";
+    match plugin.check_batch_order(traces) {
+        Ok(misplaced) => misplaced
+            .iter()
+            .map(|m| {
+                Mismatch::new(format!(
+                    "`evaluate-batch` gave trace {} of {} (`{}`) the result `evaluate` gives \
+                     trace {} (`{}`)",
+                    m.index + 1,
+                    traces.len(),
+                    m.trace,
+                    m.like + 1,
+                    traces[m.like].trace().id
+                ))
+                .with_help(help)
+            })
+            .collect(),
+        Err(e) => vec![Mismatch::new(format!(
+            "`evaluate-batch` over the fixture's traces failed where `evaluate` of each did not: {e}"
+        ))
+        .with_help(help)],
     }
 }
 

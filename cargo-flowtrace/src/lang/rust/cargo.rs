@@ -47,7 +47,7 @@ pub struct CargoOutcome {
     pub artefact: Option<PathBuf>,
     /// Whether cargo found it up to date (nothing recompiled).
     pub fresh: bool,
-    /// Cargo's stderr (the first [`KEPT_STDERR`] bytes), already shown.
+    /// Cargo's stderr (the first `KEPT_STDERR` bytes), already shown.
     pub stderr: String,
     /// The command, as a person would type it.
     pub command: String,

@@ -145,6 +145,7 @@ impl Build for RustBuild<'_> {
             root,
             release,
             started,
+            ..
         } = *self.source;
         let id = manifest.plugin.id.as_str();
         let features = if self.package.uses_sdk() {

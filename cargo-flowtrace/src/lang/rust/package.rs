@@ -26,7 +26,7 @@ pub struct Package {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SdkDependency {
     /// By version from crates.io, `flowtrace-plugin-sdk = "0.1"`: the build supplies the SDK
-    /// it carries (see [`super::rust_sdk`]).
+    /// it carries (see `super::rust_sdk`).
     Registry {
         /// The version requirement as written: `0.1`.
         requirement: String,

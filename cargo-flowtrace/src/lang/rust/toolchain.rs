@@ -17,8 +17,15 @@ use crate::toolchain::{check, Check};
 /// The target Rust plugins build for: it emits a component directly.
 pub const WASM_TARGET: &str = "wasm32-wasip2";
 
-/// The oldest rustc with `wasm32-wasip2` as a tier-2 target (rustup can install it).
-pub const MIN_RUSTC: Version = Version::new(1, 82, 0);
+/// The oldest Rust that builds cargo-flowtrace and the Rust SDK: the workspace's
+/// `rust-version` (the one truth: `doctor`, the README, the SDK's `Cargo.toml` and the
+/// templates' workflows say the same, which a test checks).
+pub const MIN_RUST_VERSION: &str = env!("CARGO_PKG_RUST_VERSION");
+
+/// [`MIN_RUST_VERSION`] as a version (`1.95` is `1.95.0`).
+pub fn min_rustc() -> Version {
+    parse_version(MIN_RUST_VERSION).expect("the workspace's `rust-version` is a version")
+}
 
 /// The command that installs the target.
 pub const ADD_TARGET: &str = "rustup target add wasm32-wasip2";
@@ -45,10 +52,10 @@ pub fn check_rustup() -> Check {
         .fix("install rustup from https://rustup.rs", false)
 }
 
-/// `rustc`, at [`MIN_RUSTC`] or newer.
+/// `rustc`, at [`MIN_RUST_VERSION`] or newer.
 pub fn check_rustc() -> Check {
     let version = first_line(rustc(), &["--version"]).and_then(|l| parse_version(&l));
-    let ok = version.as_ref().is_some_and(|v| *v >= MIN_RUSTC);
+    let ok = version.as_ref().is_some_and(|v| *v >= min_rustc());
     let fix = if version.is_some() {
         "rustup update stable"
     } else {
@@ -57,7 +64,7 @@ pub fn check_rustc() -> Check {
     check(
         "rustc",
         Language::Rust,
-        format!("{}.{} or newer", MIN_RUSTC.major, MIN_RUSTC.minor),
+        format!("{MIN_RUST_VERSION} or newer"),
     )
     .found(version.map(|v| v.to_string()), ok)
     .fix(fix, false)
@@ -167,4 +174,47 @@ fn ensure_inner(term: &Term, dir: Option<&Path>) -> Result<()> {
         ));
     }
     add_target(term, dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One truth for the Rust version: the workspace's `rust-version` is what `doctor`
+    /// accepts, what the README and the templates' workflows say, and what the SDK requires.
+    #[test]
+    fn the_minimum_rust_is_said_the_same_everywhere() {
+        assert_eq!(min_rustc().to_string(), format!("{MIN_RUST_VERSION}.0"));
+        assert!(min_rustc() >= Version::new(1, 95, 0), "{}", min_rustc());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        assert!(
+            readme.contains(&format!("Needs Rust {MIN_RUST_VERSION} with rustup")),
+            "README.md does not say Rust {MIN_RUST_VERSION}"
+        );
+        let sdk = std::fs::read_to_string(root.join("sdk/rust/Cargo.toml")).unwrap();
+        assert!(
+            sdk.contains(&format!("rust-version = \"{MIN_RUST_VERSION}\"")),
+            "sdk/rust/Cargo.toml requires another Rust than {MIN_RUST_VERSION}"
+        );
+        for template in crate::templates::all().unwrap() {
+            let files = template.render(&crate::templates::tests::vars()).unwrap();
+            let workflow = files
+                .iter()
+                .find(|f| f.path.ends_with(".github/workflows/flowtrace.yml"))
+                .unwrap_or_else(|| panic!("{} has no workflow", template.name));
+            let text = String::from_utf8_lossy(&workflow.contents);
+            assert!(
+                text.contains(&format!("Rust {MIN_RUST_VERSION} or newer"))
+                    || text.contains(&format!("({MIN_RUST_VERSION} or newer)")),
+                "{}'s workflow names another Rust than {MIN_RUST_VERSION}",
+                template.name
+            );
+        }
+        // What `doctor` prints as expected.
+        assert_eq!(
+            check_rustc().expected,
+            format!("{MIN_RUST_VERSION} or newer")
+        );
+    }
 }

@@ -123,6 +123,10 @@ try {
     charset: "utf8",
     legalComments: "none",
     keepNames: true,
+    // `plugin.js.map` beside the bundle, without the sources' text and without a comment
+    // naming it; the build embeds it in the component so the host can map a stack back.
+    sourcemap: "external",
+    sourcesContent: false,
     logLevel: "silent",
     plugins: [flowtrace],
   });

@@ -12,11 +12,15 @@
 //! | `bundle.mjs` | the script that runs esbuild (its JavaScript API, for the resolver plugin that gates capabilities) |
 //! | `entry.js` | the module esbuild bundles: imports the plugin's export and hands it to the SDK's bridge |
 //! | `plugin.js` | the bundle componentize-js builds |
+//! | `plugin.js.map` | its source map, embedded in the component with paths relative to the plugin ([`source_map`]) |
 //! | `stamp.json` | what the last build was made from, so an unchanged plugin is not rebuilt |
 //!
 //! Capabilities are checked while bundling: an import of `@flowtrace/plugin-sdk/kv` (or of
 //! `flowtrace:plugin/kv@0.1.0` itself) in a plugin that does not declare `storage = true`
 //! is an esbuild error at that import, with the manifest line to add as a help.
+//!
+//! After bundling, the plugin is type-checked with `tsc --noEmit` and its tsconfig.json
+//! (TypeScript is installed with esbuild and componentize-js); `--no-typecheck` skips it.
 //!
 //! componentize-js runs with `-d fetch-event` (a plugin serves no HTTP) and `-d stdio`
 //! always, and `-d http` unless the manifest declares `network` (`fetch` needs `http`
@@ -27,6 +31,7 @@
 
 mod bundle;
 mod failure;
+mod source_map;
 pub mod toolchain;
 
 use std::collections::BTreeMap;
@@ -193,6 +198,11 @@ impl Build for TypeScriptBuild<'_> {
             },
         )?;
         tracing::debug!(elapsed = ?source.started.elapsed(), "esbuild finished");
+        // After esbuild, whose errors (syntax, unresolved imports, undeclared capabilities)
+        // name the line and the fix; before componentize-js, the slow step.
+        if source.typecheck {
+            typecheck(term, &tools.tsc, source.root)?;
+        }
 
         let built = component_file(work)?;
         let mut command = Command::new(&tools.componentize_js);
@@ -211,8 +221,64 @@ impl Build for TypeScriptBuild<'_> {
             failure::explain(run, term.is_verbose(), &bundle)
         })?;
         tracing::debug!(elapsed = ?source.started.elapsed(), "componentize-js finished");
+        source_map::embed(work, source.root, built.path())?;
         Ok(Made::Written(built))
     }
+}
+
+/// `tsc --noEmit -p tsconfig.json` in the plugin's directory, with the managed TypeScript
+/// (the SDK it resolves through `paths` is written by then). No tsconfig.json: nothing to
+/// check against, said under `-v`. Type errors fail the build with tsc's own diagnostics.
+fn typecheck(term: &Term, tsc: &Path, root: &Path) -> Result<()> {
+    let config = root.join("tsconfig.json");
+    if !config.is_file() {
+        term.verbose_status("Skipping", "type-checking: the plugin has no tsconfig.json");
+        return Ok(());
+    }
+    let mut command = Command::new(tsc);
+    command
+        .current_dir(root)
+        .args(["--noEmit", "--pretty", "false", "-p", "tsconfig.json"]);
+    let shown = display(&command);
+    term.status(
+        "Checking",
+        format_args!("types (TypeScript {})", toolchain::TYPESCRIPT_VERSION),
+    );
+    term.verbose_status("Running", format_args!("`{shown}`"));
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .with_context(|| format!("failed to run `{shown}`"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    // tsc prints its diagnostics on stdout: `src/index.ts(3,7): error TS2322: ...`.
+    let text = String::from_utf8_lossy(&output.stdout);
+    let text = if text.trim().is_empty() {
+        String::from_utf8_lossy(&output.stderr)
+    } else {
+        text
+    };
+    let diagnostics: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let errors = diagnostics
+        .iter()
+        .filter(|l| l.contains(": error TS"))
+        .count();
+    for line in &diagnostics {
+        term.stderr_line(crate::term::sanitize(line));
+    }
+    Err(anyhow::anyhow!(
+        "the plugin does not type-check: {}",
+        match errors {
+            0 => format!("`{shown}` failed ({})", output.status),
+            1 => "1 type error".to_string(),
+            n => format!("{n} type errors"),
+        }
+    ))
+    .help(
+        "fix the types tsc names above (editors show them with the same tsconfig.json), or \
+         build without type-checking: `--no-typecheck`",
+    )
 }
 
 /// The `-d` flags of componentize-js for `manifest`: `fetch-event` and `stdio` always,
@@ -385,6 +451,37 @@ mod tests {
             relative_specifier(Path::new("/a/b/c"), Path::new("/a/x.ts")),
             "../../x.ts"
         );
+    }
+
+    /// The TypeScript `build` checks with is the one `npm run typecheck` gets from the
+    /// templates' `devDependencies`: one version.
+    #[test]
+    fn the_templates_type_check_with_the_managed_typescript() {
+        let templates = crate::templates::all().unwrap();
+        let typescript: Vec<_> = templates
+            .iter()
+            .filter(|t| t.language == Language::TypeScript)
+            .collect();
+        assert_eq!(typescript.len(), 4);
+        for template in typescript {
+            let files = template.render(&crate::templates::tests::vars()).unwrap();
+            let package = files
+                .iter()
+                .find(|f| f.path == Path::new("package.json"))
+                .unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&package.contents).unwrap();
+            assert_eq!(
+                json["devDependencies"]["typescript"],
+                format!("^{}", toolchain::TYPESCRIPT_VERSION),
+                "{}",
+                template.name
+            );
+            assert!(
+                files.iter().any(|f| f.path == Path::new("tsconfig.json")),
+                "{}",
+                template.name
+            );
+        }
     }
 
     #[test]

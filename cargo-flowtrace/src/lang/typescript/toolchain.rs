@@ -30,6 +30,15 @@ pub const ESBUILD_PACKAGE: &str = "esbuild";
 /// Its release plugins are bundled with.
 pub const ESBUILD_VERSION: &str = "0.28.2";
 
+/// The type checker `build` runs over a TypeScript plugin (`tsc --noEmit`, with the
+/// plugin's tsconfig.json), and that the template's `npm run typecheck` finds without an
+/// `npm install`: TypeScript 7, the native compiler (its binary comes in a platform
+/// package npm picks).
+pub const TYPESCRIPT_PACKAGE: &str = "typescript";
+
+/// Its release the build type-checks with (the templates' `devDependencies` name the same).
+pub const TYPESCRIPT_VERSION: &str = "7.0.2";
+
 /// What componentize-js 0.23.0 imports at run time but declares only as a development
 /// dependency: `lib/spidermonkey-embedding-splicer.js` imports
 /// `@bytecodealliance/preview2-shim`. A fresh install happens to hoist a copy to the top of
@@ -56,6 +65,12 @@ pub fn componentize_js(home: &Path) -> PathBuf {
     } else {
         "componentize-js"
     };
+    node_dir(home).join("node_modules/.bin").join(name)
+}
+
+/// The installed `tsc` command.
+pub fn tsc(home: &Path) -> PathBuf {
+    let name = if cfg!(windows) { "tsc.cmd" } else { "tsc" };
     node_dir(home).join("node_modules/.bin").join(name)
 }
 
@@ -115,17 +130,24 @@ pub enum NodeTool {
     ComponentizeJs,
     /// esbuild.
     Esbuild,
+    /// TypeScript's `tsc`, the type checker.
+    TypeScript,
 }
 
 impl NodeTool {
-    /// Both, in install order.
-    pub const ALL: [NodeTool; 2] = [NodeTool::ComponentizeJs, NodeTool::Esbuild];
+    /// All three, in install order.
+    pub const ALL: [NodeTool; 3] = [
+        NodeTool::ComponentizeJs,
+        NodeTool::Esbuild,
+        NodeTool::TypeScript,
+    ];
 
     /// The name `doctor` shows.
     pub fn name(self) -> &'static str {
         match self {
             NodeTool::ComponentizeJs => "componentize-js",
             NodeTool::Esbuild => "esbuild",
+            NodeTool::TypeScript => "typescript",
         }
     }
 
@@ -134,6 +156,7 @@ impl NodeTool {
         match self {
             NodeTool::ComponentizeJs => COMPONENTIZE_JS_PACKAGE,
             NodeTool::Esbuild => ESBUILD_PACKAGE,
+            NodeTool::TypeScript => TYPESCRIPT_PACKAGE,
         }
     }
 
@@ -142,6 +165,7 @@ impl NodeTool {
         match self {
             NodeTool::ComponentizeJs => COMPONENTIZE_JS_VERSION,
             NodeTool::Esbuild => ESBUILD_VERSION,
+            NodeTool::TypeScript => TYPESCRIPT_VERSION,
         }
     }
 
@@ -149,7 +173,7 @@ impl NodeTool {
     fn runtime_deps(self) -> &'static [(&'static str, &'static str)] {
         match self {
             NodeTool::ComponentizeJs => &COMPONENTIZE_JS_RUNTIME_DEPS,
-            NodeTool::Esbuild => &[],
+            NodeTool::Esbuild | NodeTool::TypeScript => &[],
         }
     }
 
@@ -158,6 +182,7 @@ impl NodeTool {
         match self {
             NodeTool::ComponentizeJs => componentize_js(home),
             NodeTool::Esbuild => esbuild_dir(home),
+            NodeTool::TypeScript => tsc(home),
         }
     }
 
@@ -168,6 +193,7 @@ impl NodeTool {
         let command = match self {
             NodeTool::ComponentizeJs => componentize_js(home),
             NodeTool::Esbuild => esbuild_bin(home),
+            NodeTool::TypeScript => tsc(home),
         };
         command.exists().then_some(version)
     }
@@ -284,14 +310,17 @@ pub struct NodeTools {
     pub componentize_js: PathBuf,
     /// The esbuild package directory.
     pub esbuild: PathBuf,
+    /// The `tsc` command.
+    pub tsc: PathBuf,
 }
 
-/// componentize-js and esbuild at their pinned versions, installed first (with one npm run,
-/// under the toolchains lock) when either is missing.
+/// componentize-js, esbuild and TypeScript at their pinned versions, installed first (with
+/// one npm run, under the toolchains lock) when any is missing.
 pub fn ensure_node_tools(term: &Term, home: &Path) -> Result<NodeTools> {
     let tools = NodeTools {
         componentize_js: componentize_js(home),
         esbuild: esbuild_dir(home),
+        tsc: tsc(home),
     };
     let missing = |home: &Path| -> Vec<NodeTool> {
         NodeTool::ALL
@@ -304,7 +333,8 @@ pub fn ensure_node_tools(term: &Term, home: &Path) -> Result<NodeTools> {
     }
     if !(check_node().is_ok() && check_npm().is_ok()) {
         return Err(anyhow!(
-            "building TypeScript plugins needs componentize-js and esbuild, and installing them \
+            "building TypeScript plugins needs componentize-js, esbuild and TypeScript, and \
+             installing them \
              needs Node.js {} or newer with npm",
             MIN_NODE.major
         ))

@@ -311,6 +311,7 @@ fn check<M: InGuest>(
 ) -> wasmtime::Result<Lifted<M::Owned>> {
     let mut meter = Meter::new(cx, output);
     value.measure(cx, &mut meter)?;
+    crate::plugin::observe::output(meter.size);
     if meter.size > output {
         return Ok(Lifted::TooLarge(meter.size));
     }

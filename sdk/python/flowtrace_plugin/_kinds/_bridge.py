@@ -8,8 +8,8 @@ turns exceptions into the contract's ``plugin-error`` with the helpers here.
 
 from __future__ import annotations
 
+import json
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -50,8 +50,8 @@ def flush() -> None:
 
 
 def error(err: BaseException) -> Any:
-    """The ``Err`` to raise for ``err``, after logging its traceback when it is not one of
-    the plugin's own :class:`~flowtrace_plugin.PluginError`."""
+    """The ``Err`` to raise for ``err``, after reporting it to the host (:func:`report`)
+    when it is not one of the plugin's own :class:`~flowtrace_plugin.PluginError`."""
     from .. import _entry
     from .._convert import ConversionError, plugin_error_to
     from ..errors import PluginError
@@ -59,10 +59,26 @@ def error(err: BaseException) -> Any:
     err_type = _host.wit("componentize_py_types").Err
     if isinstance(err, err_type):
         return err
+    wire = plugin_error_to(err, _entry._user_dir)
     if not isinstance(err, (PluginError, ConversionError)):
-        lines = traceback.format_exception(type(err), err, err.__traceback__)
-        log_error("".join(lines).rstrip())
-    return err_type(plugin_error_to(err, _entry._user_dir))
+        report(err, wire.value)
+    return err_type(wire)
+
+
+REPORT_MARKER = "\x1eflowtrace-failure "
+"""What the log line that reports an exception to the host starts with; the host keeps the
+report with the call's error instead of logging it (``flowtrace_plugins::failure``)."""
+
+
+def report(err: BaseException, summary: str) -> None:
+    """Tell the host about an exception the plugin did not catch: its type, message,
+    innermost place in the plugin's own code and its traceback (the plugin's frames, paths
+    relative to the plugin's directory), paired with the ``failed`` message ``summary``."""
+    from .. import _entry
+    from .._convert import failure_report
+
+    text = json.dumps(failure_report(err, summary, _entry._user_dir), ensure_ascii=False)
+    log_error(REPORT_MARKER + text)
 
 
 def log_error(text: str) -> None:
@@ -91,11 +107,15 @@ def fallible(call: Callable[[Any], _T]) -> _T:
 
 def infallible(call: Callable[[Any], _T]) -> _T:
     """``call`` on a fresh plugin instance, for a function the contract gives no way to
-    fail: what it raises is logged, and traps the component."""
+    fail: what it raises is reported to the host (:func:`report`), and traps the
+    component."""
     try:
         return call(instance())
-    except Exception:
-        log_error(traceback.format_exc().rstrip())
+    except Exception as err:
+        from .. import _entry
+        from .._convert import describe
+
+        report(err, describe(err, _entry._user_dir))
         raise
     finally:
         flush()

@@ -12,13 +12,13 @@ use crate::capability::Capability;
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, CallFailure};
 use crate::host::batch::{BatchScope, HeldLine, KvStage, StageFull};
-use crate::host::services::LogLevel;
+use crate::host::services::{CallLog, LogLevel, LogRecord};
 use crate::host::trace::{PreparedTrace, TraceHandle};
-use crate::host::{convert, HostState};
+use crate::host::{convert, CallScope, HostState};
 use crate::plugin::kinds::Exports;
 use crate::plugin::lift::{self, Lifted};
-use crate::plugin::run::block_on;
-use crate::plugin::Plugin;
+use crate::plugin::run::{block_on, Waited};
+use crate::plugin::{Logged, Plugin};
 use crate::results::EvalResult;
 
 /// Traces per `evaluate-batch` call at most in [`Plugin::evaluate_each`]. One instance serves
@@ -38,6 +38,21 @@ pub struct Evaluation {
     /// trace evaluated again after a batch call failed counts both, and the times of all the
     /// traces add up to the time the calls took.
     pub exec_time: Duration,
+    /// The last lines the plugin logged on this trace (in a batch call, while the guest was
+    /// on it), as they went to the log sink: of the call that settled the trace.
+    pub log: CallLog,
+}
+
+/// A trace that got another trace's result from `evaluate-batch`
+/// ([`Plugin::check_batch_order`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MisplacedResult {
+    /// The trace's position in the batch.
+    pub index: usize,
+    /// The trace's id.
+    pub trace: String,
+    /// The position of the trace whose `evaluate` result it got instead of its own.
+    pub like: usize,
 }
 
 type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -54,6 +69,13 @@ struct Attempt {
     elapsed: Duration,
 }
 
+impl Attempt {
+    /// Why the call failed as a whole, if it did.
+    fn failure(&self) -> Option<&CallFailure> {
+        self.outcome.as_ref().err().map(|f| &f.error.reason)
+    }
+}
+
 /// A batch call that failed as a whole.
 struct Failure {
     error: CallError,
@@ -68,6 +90,7 @@ struct Each<'t> {
     traces: &'t [PreparedTrace],
     results: Vec<Option<Result<EvalResult, CallError>>>,
     spent: Vec<Duration>,
+    logs: Vec<CallLog>,
 }
 
 impl Plugin {
@@ -82,18 +105,31 @@ impl Plugin {
     /// last), and the call's `kv` writes and log lines are held back until it succeeds.
     ///
     /// When a batch call fails as a whole (a trap, a deadline, the memory cap), its results
-    /// are lost (the contract returns them at the end), so the traces before the one the
-    /// guest was on are evaluated again, that one alone, and the rest in a new batch call. A
-    /// trace that ran out of its deadline is not run again when the traces before it, run
-    /// again, show that the failed call's time went to it: a looping trace costs one
-    /// deadline. Each trace's effects (`kv` writes, log lines) happen once and in trace
+    /// are lost (the contract returns them at the end). After a trap or the memory cap, the
+    /// traces before the one the guest was on are evaluated again in a batch call, that one
+    /// alone, and the rest in a new batch call. After a deadline, every trace but that one is
+    /// evaluated again one per call, and that one is not run again when the others show
+    /// that the failed call's time went to it: a looping trace costs one deadline when the
+    /// guest works through its traces in order (every SDK's default), two at most
+    /// otherwise. A trace whose result came back after its deadline is a timeout, as in a
+    /// single call. Each trace's effects (`kv` writes, log lines) happen once and in trace
     /// order, as if each had been evaluated alone with [`Plugin::evaluate`] (the host tells
     /// a trace's effects from the others' by the handle the guest read last).
+    ///
+    /// The results are bound to their traces by position: `evaluate-batch` must return one
+    /// result per trace in the order it was given them (the contract; a plugin that returns
+    /// them in another order gives each trace another's result, which the host cannot see
+    /// in one call). [`Plugin::check_batch_order`] checks a plugin against it.
+    ///
+    /// With a [`CancelHandle`](crate::CancelHandle) in the handle's options, cancelling stops
+    /// the call running and fails every trace not evaluated yet with
+    /// [`CallFailure::Cancelled`], without running it.
     pub async fn evaluate_each_async(&self, traces: &[PreparedTrace]) -> Vec<Evaluation> {
         let mut each = Each {
             traces,
             results: (0..traces.len()).map(|_| None).collect(),
             spent: vec![Duration::ZERO; traces.len()],
+            logs: vec![CallLog::default(); traces.len()],
         };
         match &self.inner.exports {
             Exports::Evaluator(indices) if self.batches_are_safe() => {
@@ -112,9 +148,11 @@ impl Plugin {
         each.results
             .into_iter()
             .zip(each.spent)
-            .map(|(result, exec_time)| Evaluation {
+            .zip(each.logs)
+            .map(|((result, exec_time), log)| Evaluation {
                 result: result.expect("every trace is settled"),
                 exec_time,
+                log,
             })
             .collect()
     }
@@ -129,7 +167,9 @@ impl Plugin {
     /// the plugin's deadline (time counts to the trace whose handle the guest read last). The
     /// call's `kv` writes are committed only when it succeeds, so the traces of a failed call
     /// can be evaluated again without writing twice; its log lines reach the log sink when it
-    /// ends. [`Plugin::evaluate_each`] does that for you.
+    /// ends. [`Plugin::evaluate_each`] does that for you. The results are the plugin's, in
+    /// its order: the contract says one per trace in trace order, which
+    /// [`Plugin::check_batch_order`] checks.
     pub async fn evaluate_batch_async(
         &self,
         traces: &[PreparedTrace],
@@ -154,6 +194,53 @@ impl Plugin {
         traces: &[PreparedTrace],
     ) -> Result<Vec<Result<EvalResult, CallFailure>>, CallError> {
         block_on(self.evaluate_batch_async(traces))
+    }
+
+    /// Check that the plugin's `evaluate-batch` binds each result to its trace: evaluate
+    /// `traces` in one `evaluate-batch` call and each alone with `evaluate`, and return every
+    /// trace whose batch result is not its own `evaluate` result but another trace's (a
+    /// plugin that returns its batch results in another order than its traces). Only such
+    /// definite swaps are reported, so a plugin whose results vary from call to call (its
+    /// `kv` state, the clock) is not flagged for that; traces whose results are all alike
+    /// cannot show a swap. For tests: it calls the plugin twice per trace, with their
+    /// effects (`cargo flowtrace test` runs it over a fixture's traces).
+    pub async fn check_batch_order_async(
+        &self,
+        traces: &[PreparedTrace],
+    ) -> Result<Vec<MisplacedResult>, CallError> {
+        let batch = self.evaluate_batch_async(traces).await?;
+        let mut alone = Vec::with_capacity(traces.len());
+        for trace in traces {
+            alone.push(self.evaluate_async(trace).await.map_err(|e| e.reason));
+        }
+        let same =
+            |a: &Result<EvalResult, CallFailure>, b: &Result<EvalResult, CallFailure>| match (a, b)
+            {
+                (Ok(a), Ok(b)) => a == b,
+                (Err(CallFailure::Plugin(a)), Err(CallFailure::Plugin(b))) => a == b,
+                _ => false,
+            };
+        Ok(batch
+            .iter()
+            .enumerate()
+            .filter(|(i, got)| !same(got, &alone[*i]))
+            .filter_map(|(i, got)| {
+                let like = (0..alone.len()).find(|&j| j != i && same(got, &alone[j]))?;
+                Some(MisplacedResult {
+                    index: i,
+                    trace: traces[i].trace().id.clone(),
+                    like,
+                })
+            })
+            .collect())
+    }
+
+    /// [`Plugin::check_batch_order_async`] for synchronous callers.
+    pub fn check_batch_order(
+        &self,
+        traces: &[PreparedTrace],
+    ) -> Result<Vec<MisplacedResult>, CallError> {
+        block_on(self.check_batch_order_async(traces))
     }
 
     /// Whether a call may be made again without its effects happening twice.
@@ -206,6 +293,7 @@ impl Plugin {
             match outcome {
                 Ok(results) => {
                     self.pass_on(&lines);
+                    keep(each, range.start, &lines);
                     for (i, result) in range.zip(results) {
                         each.results[i] = Some(result);
                     }
@@ -217,75 +305,121 @@ impl Plugin {
                         self.lone(i, each).await;
                     }
                 }
+                // A cancelled call: every trace not settled fails at once, unrun.
+                Err(Failure { error, .. }) if matches!(error.reason, CallFailure::Cancelled) => {
+                    for i in range {
+                        self.lone(i, each).await;
+                    }
+                }
                 Err(Failure {
                     error,
                     on: Some(on),
-                }) => {
+                }) if matches!(error.reason, CallFailure::Timeout { .. }) => {
+                    self.after_deadline(range, on, error, elapsed, lines, stage, each)
+                        .await;
+                }
+                Err(Failure { on: Some(on), .. }) => {
+                    // The guest got past the traces before the one it was on: those again in
+                    // a batch call, that one alone, the rest in a new batch call.
                     let k = range.start + on;
-                    // The guest got past the traces before `k`: evaluate them again.
-                    let before = range.start..k;
-                    let before_took = match before.len() {
-                        0 => Some(Duration::ZERO),
-                        1 => {
-                            let took = self.lone(before.start, each).await;
-                            let timed_out = matches!(
-                                &each.results[before.start],
-                                Some(Err(CallError {
-                                    reason: CallFailure::Timeout { .. },
-                                    ..
-                                }))
-                            );
-                            (!timed_out).then_some(took)
-                        }
-                        _ => {
-                            let traces = each.traces;
-                            let again = self.attempt(indices, &traces[before.clone()]).await;
-                            let took = again.outcome.is_ok().then_some(again.elapsed);
-                            self.resolve(indices, before, again, each).await;
-                            took
-                        }
-                    };
-                    // A deadline is trace `k`'s own when the traces before it, run again in
-                    // one call without a deadline passing, took at least half a deadline less
-                    // than the failed call: the time went to `k` (whatever the guest's order
-                    // of reading handles), and running it alone would only spend another
-                    // deadline. (Half, not all: two runs of the same work differ in time.)
-                    let limit = self.inner.limits.timeout;
-                    let its_own =
-                        before_took.is_some_and(|d| elapsed.saturating_sub(d) >= limit / 2);
-                    if matches!(error.reason, CallFailure::Timeout { .. }) && its_own {
-                        // What it did before the deadline stays, as a single call's would.
-                        let lines: Vec<HeldLine> =
-                            lines.into_iter().filter(|l| l.trace == on).collect();
-                        self.pass_on(&lines);
-                        if let Some(stage) = stage {
-                            self.commit(stage.into_writes_of(on))
-                                .unwrap_or_else(|e| self.pass_on(&[refused_writes(on, e)]));
-                        }
-                        each.results[k] = Some(Err(error));
-                    } else {
-                        self.lone(k, each).await;
-                    }
+                    self.settle(indices, range.start..k, each).await;
+                    self.lone(k, each).await;
                     self.settle(indices, k + 1..range.end, each).await;
                 }
             }
         })
     }
 
+    /// The way back from a batch call over `range` that ran out of the deadline of the trace
+    /// the guest was on (`on`, in the range), after `elapsed`: the traces before it are
+    /// evaluated again one per call, each with its own deadline, and so are the traces
+    /// after it; no batch call is made again over them, so however the guest orders its
+    /// work, no trace's deadline can be spent twice in batch calls.
+    ///
+    /// Trace `on` is not run again when the deadline was its own: when none of the traces
+    /// before it timed out alone and, together, they took at least half a deadline less
+    /// than the failed call (the time went to `on`, whatever order the guest read its
+    /// handles in; half, not all, as two runs of the same work differ in time). It then
+    /// keeps what it did before the deadline (its log lines and `kv` writes), as a single
+    /// call's would. Otherwise it is run alone. A looping trace thus costs one deadline when
+    /// the guest works through its traces in order, as every SDK's default
+    /// `evaluate-batch` does, and two at most when it does not. (A guest that reads a trace
+    /// after the looping one and then loops without reading the looping one's handle again
+    /// gets the timeout on the trace it read last: the host sees only which handle it read.)
+    #[allow(clippy::too_many_arguments)]
+    async fn after_deadline(
+        &self,
+        range: Range<usize>,
+        on: usize,
+        error: CallError,
+        elapsed: Duration,
+        lines: Vec<HeldLine>,
+        stage: Option<KvStage>,
+        each: &mut Each<'_>,
+    ) {
+        let k = range.start + on;
+        let mut before_took = Duration::ZERO;
+        let mut before_timed_out = false;
+        for i in range.start..k {
+            before_took += self.lone(i, each).await;
+            before_timed_out |= matches!(
+                &each.results[i],
+                Some(Err(CallError {
+                    reason: CallFailure::Timeout { .. },
+                    ..
+                }))
+            );
+        }
+        let limit = self.limits().timeout;
+        let its_own = !before_timed_out && elapsed.saturating_sub(before_took) >= limit / 2;
+        if its_own {
+            // What it did before the deadline stays, as a single call's would.
+            let mut lines: Vec<HeldLine> = lines.into_iter().filter(|l| l.trace == on).collect();
+            if let Some(stage) = stage {
+                if let Err(e) = self.commit(stage.into_writes_of(on)) {
+                    lines.push(refused_writes(on, e));
+                }
+            }
+            self.pass_on(&lines);
+            each.logs[k] = CallLog::default();
+            keep(each, range.start, &lines);
+            each.results[k] = Some(Err(error));
+        } else {
+            self.lone(k, each).await;
+        }
+        for i in k + 1..range.end {
+            self.lone(i, each).await;
+        }
+    }
+
     /// Evaluate trace `i` alone; the time it took.
     async fn lone(&self, i: usize, each: &mut Each<'_>) -> Duration {
         let started = Instant::now();
-        let result = self.evaluate_async(&each.traces[i]).await;
+        let Logged { value, log } = self.evaluate_logged_async(&each.traces[i]).await;
         let took = started.elapsed();
         each.spent[i] += took;
-        each.results[i] = Some(result);
+        each.results[i] = Some(value);
+        each.logs[i] = log;
         took
     }
 
-    /// One `evaluate-batch` call over `traces` with everything it held back.
+    /// One `evaluate-batch` call over `traces` with everything it held back, observed.
     async fn attempt(&self, indices: &GuestIndices, traces: &[PreparedTrace]) -> Attempt {
+        let refused = |error| Attempt {
+            outcome: Err(Failure { error, on: None }),
+            shares: vec![Duration::ZERO; traces.len()],
+            lines: Vec::new(),
+            stage: None,
+            elapsed: Duration::ZERO,
+        };
+        let call = self.attempt_call(indices, traces);
+        self.observed("evaluate-batch", traces, call, refused, Attempt::failure)
+            .await
+    }
+
+    async fn attempt_call(&self, indices: &GuestIndices, traces: &[PreparedTrace]) -> Attempt {
         let started = Instant::now();
-        let limits = self.inner.limits;
+        let limits = self.limits();
         let state = HostState::for_batch(
             &self.inner.ctx,
             limits.memory,
@@ -298,6 +432,21 @@ impl Plugin {
         let elapsed = started.elapsed();
         let counted: Duration = report.spent.iter().sum();
         let rest = elapsed.saturating_sub(counted) / traces.len().max(1) as u32;
+        // A trace the guest finished after its deadline (between two ticks, or while the
+        // ticker was held up) is late, as a single call would be: its result is refused; its
+        // effects stand, as a single call's would.
+        let outcome = outcome.map(|results| {
+            results
+                .into_iter()
+                .zip(&report.spent)
+                .map(|(result, spent)| match result {
+                    Ok(_) if *spent > limits.timeout => Err(self.fail(CallFailure::Timeout {
+                        limit: limits.timeout,
+                    })),
+                    other => other,
+                })
+                .collect()
+        });
         Attempt {
             outcome: outcome.map_err(|(error, guests)| Failure {
                 error,
@@ -338,34 +487,37 @@ impl Plugin {
                         Ok(store.data_mut().table.push(handle)?)
                     })
                     .collect::<wasmtime::Result<Vec<_>>>()?;
-                let output = self.inner.limits.output;
+                let output = self.limits().output;
                 lift::evaluate_batch(&mut store, &instance, &handles, output).await
             };
             let mut body = std::pin::pin!(body);
             // The epoch deadline stops guest code; this stops a guest waiting on the host.
             loop {
                 let left = batch.remaining() + EPOCH_TICK * 2;
-                match tokio::time::timeout(left, body.as_mut()).await {
-                    Ok(out) => break Some(out),
-                    Err(_) if batch.remaining().is_zero() => break None,
-                    Err(_) => {}
+                match self.guard(left, body.as_mut()).await {
+                    Waited::Done(out) => break Ok(out),
+                    Waited::Cancelled => break Err(CallFailure::Cancelled),
+                    Waited::Elapsed if batch.remaining().is_zero() => {
+                        break Err(CallFailure::Timeout {
+                            limit: self.limits().timeout,
+                        })
+                    }
+                    Waited::Elapsed => {}
                 }
             }
         };
         let stage = store.data_mut().kv_stage.take();
         let raw = match called {
-            None => {
-                let limit = self.inner.limits.timeout;
-                return (
-                    Err((self.fail(CallFailure::Timeout { limit }), true)),
-                    stage,
-                );
+            Err(reason) => {
+                // A cancellation is no trace's doing.
+                let guests = !matches!(reason, CallFailure::Cancelled);
+                return (Err((self.fail(reason), guests)), stage);
             }
-            Some(Err(err)) => {
+            Ok(Err(err)) => {
                 let hosts = err.downcast_ref::<StageFull>().is_some();
                 return (Err((self.classify(&store, err), !hosts)), stage);
             }
-            Some(Ok(raw)) => raw,
+            Ok(Ok(raw)) => raw,
         };
         if raw.len != traces.len() {
             let reason = CallFailure::InvalidResult(format!(
@@ -378,7 +530,7 @@ impl Plugin {
         let results = raw
             .items
             .into_iter()
-            .map(|r| self.batch_result(r))
+            .map(|r| self.batch_result(&scope, r))
             .collect();
         if let Some(stage) = stage {
             if let Err(reason) = self.commit(stage.into_writes()) {
@@ -403,11 +555,12 @@ impl Plugin {
     /// One trace's result in a batch, checked as a single call's would be.
     fn batch_result(
         &self,
+        scope: &CallScope,
         result: Lifted<Result<wit::EvalResult, wit::PluginError>>,
     ) -> Result<EvalResult, CallError> {
         match self.fits(result)? {
             Ok(r) => self.validate_eval(convert::eval_result(r)),
-            Err(e) => Err(self.fail(CallFailure::Plugin(convert::plugin_error(e)))),
+            Err(e) => Err(self.fail(self.plugin_failure(scope, convert::plugin_error(e)))),
         }
     }
 
@@ -415,7 +568,23 @@ impl Plugin {
     fn pass_on(&self, lines: &[HeldLine]) {
         let ctx = &self.inner.ctx;
         for line in lines {
-            ctx.services.log.log(&ctx.id, line.level, &line.message);
+            ctx.services.log.record(&LogRecord {
+                plugin: &ctx.id,
+                call: line.call,
+                trace: line.trace_id.as_deref(),
+                level: line.level,
+                message: &line.message,
+            });
+        }
+    }
+}
+
+/// Keep the held-back `lines` of a batch call whose first trace is `start` in the logs of
+/// their traces.
+fn keep(each: &mut Each<'_>, start: usize, lines: &[HeldLine]) {
+    for line in lines {
+        if let Some(log) = each.logs.get_mut(start + line.trace) {
+            log.push(line.level, &line.message);
         }
     }
 }
@@ -425,6 +594,8 @@ impl Plugin {
 fn refused_writes(trace: usize, reason: String) -> HeldLine {
     HeldLine {
         trace,
+        call: None,
+        trace_id: None,
         level: LogLevel::Warn,
         message: format!("the key-value store refused the writes of this trace: {reason}"),
     }
