@@ -554,6 +554,10 @@ pub fn fix_help(fix: &Fix) -> String {
                                `cargo flowtrace install --force <source>`"
             .into(),
         Fix::Grant { id } => format!("grant them with `cargo flowtrace enable {id} --grant`"),
+        Fix::Configure { id } => format!(
+            "`cargo flowtrace config {id}` shows its settings; change one with `cargo flowtrace \
+             config {id} KEY=VALUE`, or remove it with `cargo flowtrace config {id} --unset KEY`"
+        ),
         Fix::Activate { id, version } => format!(
             "install `{id} {version}` again to make it the active version (with \
              `--allow-downgrade` if it is older)"

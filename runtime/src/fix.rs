@@ -95,6 +95,12 @@ pub enum Fix {
         /// The plugin.
         id: PluginId,
     },
+    /// A setting of the plugin is not one its active version takes: change or remove it
+    /// ([`Registry::configure`](crate::registry::Registry::configure)).
+    Configure {
+        /// The plugin.
+        id: PluginId,
+    },
 
     // --- dependencies ---
     /// A dependency is not installed: install a version of `id` matching `req`, before the
@@ -230,6 +236,10 @@ impl fmt::Display for Fix {
                  source, replacing it"
             ),
             Fix::Grant { id } => write!(f, "grant them to `{id}`"),
+            Fix::Configure { id } => write!(
+                f,
+                "set each setting of `{id}` to a value of its declared type, or remove it"
+            ),
             Fix::InstallMissing { id, req } => {
                 write!(f, "install a version of `{id}` that matches `{req}` first")
             }

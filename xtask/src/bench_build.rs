@@ -76,7 +76,12 @@ pub fn run(args: &[String]) -> Result<()> {
             "cargo-flowtrace-ms": o.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
         });
         let (p, o) = (median(p), median(o));
-        let built = std::fs::read(target.join("flowtrace/sample-evaluator-0.1.0.wasm"))?;
+        let built = std::fs::read(
+            target
+                .join("flowtrace")
+                .join(if release { "release" } else { "debug" })
+                .join("sample-evaluator-0.1.0.wasm"),
+        )?;
         let manifest = std::fs::read_to_string(plugin.join("flowtrace.toml"))?;
         let embed =
             time(|| flowtrace_plugins::inspect::embed_manifest(&built, &manifest).map(drop))?;

@@ -67,7 +67,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let component = std::fs::metadata(
         target_root
-            .join("bench-share/flowtrace")
+            .join("bench-share/flowtrace/release")
             .join("shared-eval-0.1.0.wasm"),
     )
     .map(|m| m.len())

@@ -15,9 +15,10 @@ use anyhow::Result;
 use flowtrace_plugins::manifest::Manifest;
 
 use super::sources;
-use super::{own_target_dir, prepare, Prepared, OUTPUT_DIR};
+use super::{artefact_path, own_target_dir, prepare, Prepared, OUTPUT_DIR};
 use crate::lang::{self, Driver};
 use crate::term::Term;
+use flowtrace_plugins::inspect::BuildProfile;
 
 /// What a language driver builds from.
 pub(crate) struct Source<'a> {
@@ -36,11 +37,6 @@ pub(crate) struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// `<id>-<version>.wasm`
-    pub fn file_name(&self) -> String {
-        super::artefact_file_name(self.manifest)
-    }
-
     /// The plugin id.
     pub fn id(&self) -> &str {
         self.manifest.plugin.id.as_str()
@@ -83,7 +79,7 @@ pub(crate) struct Compiled {
 }
 
 /// The profile of a component a driver's own build directory holds: the componentizers
-/// have one.
+/// have one, and it makes what a release needs (so it goes to `release/`).
 const OWN_PROFILE: &str = "release";
 
 /// Make the component of `source` with its language's driver.
@@ -100,7 +96,7 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
 
     // Where a component made in the build directory goes.
     let target_dir = own_target_dir(source.root);
-    let output = target_dir.join(OUTPUT_DIR).join(source.file_name());
+    let output = artefact_path(&target_dir, BuildProfile::Release, source.manifest);
     let mut stamp = None;
     if let Some((set, work)) = stamped {
         let inputs = sources::hash_sources(source.root, source.text, build.inputs(), set)?;
@@ -136,7 +132,13 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
             profile,
         } => (*prepared, fresh, profile),
         Made::Written(built) => {
-            let prepared = prepare(built.path(), source.text, output, target_dir)?;
+            let prepared = prepare(
+                built.path(),
+                source.text,
+                output,
+                target_dir,
+                BuildProfile::Release,
+            )?;
             if let Some((path, toolchain, inputs)) = stamp {
                 let component = prepared.inspection.sha256.clone();
                 sources::write_stamp(&path, toolchain, inputs, component)?;

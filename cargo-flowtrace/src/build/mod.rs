@@ -7,7 +7,7 @@
 //!    Compiling sample-evaluator v0.1.0 (/home/me/sample-evaluator)      <- cargo's own
 //!     Finished `dev` profile [unoptimized + debuginfo] target(s) in 1.2s <- cargo's own
 //!   Validating 9 imports against flowtrace.toml
-//!     Finished plugin `sample-evaluator` v0.1.0 in 1.31s: target/flowtrace/sample-evaluator-0.1.0.wasm (2.1 MiB)
+//!     Finished plugin `sample-evaluator` v0.1.0 in 1.31s: target/flowtrace/debug/sample-evaluator-0.1.0.wasm (2.1 MiB)
 //! ```
 
 pub mod carried;
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use flowtrace_plugins::capability::{self, CapabilityReport, ImportVerdict};
 use flowtrace_plugins::fs::{self, AtomicWrite};
-use flowtrace_plugins::inspect::{self, Inspection};
+use flowtrace_plugins::inspect::{self, BuildProfile, Inspection};
 use flowtrace_plugins::manifest::{self, Manifest};
 use serde::Serialize;
 
@@ -57,7 +57,7 @@ pub struct Built {
     pub manifest: Manifest,
     /// The plugin's directory (where `flowtrace.toml` is), absolute.
     pub root: PathBuf,
-    /// `<target dir>/flowtrace/<id>-<version>.wasm`.
+    /// `<target dir>/flowtrace/<debug|release>/<id>-<version>.wasm`.
     pub artefact: PathBuf,
     /// The component, manifest embedded: the artefact's bytes.
     pub bytes: Vec<u8>,
@@ -232,13 +232,24 @@ pub fn artefact_file_name(manifest: &Manifest) -> String {
     format!("{}-{}.wasm", manifest.plugin.id, manifest.plugin.version)
 }
 
+/// `<target dir>/flowtrace/<debug|release>/<id>-<version>.wasm`: where a build of `profile`
+/// goes. Dev and release builds are kept apart, as cargo keeps them, so installing the
+/// release build never picks up the dev build a `test` left.
+pub fn artefact_path(target_dir: &Path, profile: BuildProfile, manifest: &Manifest) -> PathBuf {
+    target_dir
+        .join(OUTPUT_DIR)
+        .join(profile.dir_name())
+        .join(artefact_file_name(manifest))
+}
+
 /// The target dir of a plugin whose driver keeps its own build directory (not cargo's):
 /// `<root>/target`.
 pub fn own_target_dir(root: &Path) -> PathBuf {
     root.join("target")
 }
 
-/// Read the component a toolchain built at `artefact`, embed `manifest`, then inspect it
+/// Read the component a toolchain built at `artefact`, embed `manifest` and `profile`
+/// ([`inspect::BUILD_SECTION`]), then inspect it
 /// while it is written to a temp file beside `output` (the two take about as long on a
 /// multi-megabyte component).
 pub(crate) fn prepare(
@@ -246,10 +257,11 @@ pub(crate) fn prepare(
     manifest: &str,
     output: PathBuf,
     target_dir: PathBuf,
+    profile: BuildProfile,
 ) -> Result<Prepared> {
-    // Room for the manifest section up front: it is appended without copying the component.
-    let component = read_with_room(artefact, manifest.len() + 64)?;
-    let bytes = inspect::embed_manifest_owned(component, manifest)
+    // Room for the sections up front: they are appended without copying the component.
+    let component = read_with_room(artefact, manifest.len() + 128)?;
+    let bytes = inspect::embed_plugin_owned(component, manifest, profile)
         .with_context(|| format!("failed to embed the manifest into `{}`", artefact.display()))?;
     let (inspection, staged) = std::thread::scope(|s| {
         let staged = s.spawn(|| AtomicWrite::new().stage(&output, &bytes));

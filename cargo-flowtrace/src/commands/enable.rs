@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use flowtrace_plugins::registry::RegistryError;
+use flowtrace_plugins::registry::{RegistryError, SettingEdit};
 
 use crate::context::Context;
 use crate::registry::{self, describe_items};
@@ -14,6 +14,10 @@ use crate::registry::{self, describe_items};
 /// a new capability, host or environment variable) is enabled only once they are granted:
 /// `--grant` grants them; on a terminal you are shown them and asked.
 ///
+/// `--config KEY=VALUE` sets one of its settings (the keys its manifest declares under
+/// `[config]`, checked against their types) in the same step: when either is refused,
+/// neither happens. `cargo flowtrace config` shows and changes them afterwards.
+///
 /// A plugin granted `embeddings` is served by an embedder plugin that you choose, never one
 /// picked for you: `--embedder <ID>` chooses it for this plugin, and `--default-embedder`
 /// makes the embedder being enabled the one that serves every plugin without a choice of
@@ -23,6 +27,7 @@ use crate::registry::{self, describe_items};
 Examples:
   cargo flowtrace enable sample-evaluator
   cargo flowtrace enable sample-evaluator --grant     approve what its upgrade asks for
+  cargo flowtrace enable sample-evaluator --config max-output-chars=2000
   cargo flowtrace enable embedder-minilm --default-embedder
   cargo flowtrace enable similarity-check --embedder embedder-minilm")]
 pub struct EnableCommand {
@@ -34,6 +39,9 @@ pub struct EnableCommand {
     #[arg(long)]
     pub grant: bool,
 
+    /// Set a setting of the plugin (repeatable); lists are `a,b,c`
+    #[arg(long, value_name = "KEY=VALUE", value_parser = crate::eval::source::parse_config_arg)]
+    pub config: Vec<(String, String)>,
     /// The installed embedder that serves this plugin's `embeddings` capability
     #[arg(long, value_name = "ID")]
     pub embedder: Option<String>,
@@ -55,7 +63,20 @@ impl EnableCommand {
             .map(registry::parse_id)
             .transpose()?;
         let registry = registry::open(cx)?;
-        let outcome = match registry.enable(&id, self.grant) {
+        let settings = if self.config.is_empty() {
+            Vec::new()
+        } else {
+            let current = registry
+                .settings(&id)
+                .with_context(|| format!("failed to read the settings of plugin `{id}`"))?;
+            let given: Vec<(&str, &str)> = self
+                .config
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            super::config::parse_edits(&current, &given)?
+        };
+        let outcome = match registry.enable_with(&id, self.grant, &settings) {
             Err(RegistryError::GrantsPending { id, version, added })
                 if registry::can_prompt(term) =>
             {
@@ -65,7 +86,7 @@ impl EnableCommand {
                     term.note(format_args!("`{id}` stays disabled"));
                     return Ok(());
                 }
-                registry.enable(&id, true)
+                registry.enable_with(&id, true, &settings)
             }
             other => other,
         }
@@ -80,6 +101,12 @@ impl EnableCommand {
                 "Enabled",
                 format_args!("{} v{}", outcome.id, outcome.version),
             );
+        }
+        for edit in &settings {
+            if let SettingEdit::Set(key, value) = edit {
+                let value = super::config::show(Some(value));
+                term.status("Set", format_args!("{id} {key} = {value}"));
+            }
         }
         if !outcome.granted.is_empty() {
             term.status("Granted", describe_items(&outcome.granted));

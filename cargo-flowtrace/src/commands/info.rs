@@ -3,7 +3,7 @@
 use anyhow::{Context as _, Result};
 use clap::Args;
 use flowtrace_plugins::manifest::PluginKind;
-use flowtrace_plugins::registry::{EmbedderChoice, PluginDetails};
+use flowtrace_plugins::registry::{EmbedderChoice, PluginDetails, PluginSettings};
 
 use crate::context::Context;
 use crate::registry::{self, describe_capabilities, describe_items};
@@ -13,9 +13,10 @@ use crate::term::style;
 ///
 /// Its description, kind and language; whether it is enabled; the capabilities granted,
 /// those its manifest declares, and any awaiting `enable --grant`; its dependencies and the
-/// enabled plugins depending on it; which embedder serves its `embeddings` (or, for an
-/// embedder, which plugins it serves); and every installed version with its sha256, source,
-/// install time and directory. `--message-format json` writes one `plugin-info` message.
+/// enabled plugins depending on it; its settings (`cargo flowtrace config`); which embedder
+/// serves its `embeddings` (or, for an embedder, which plugins it serves); and every installed
+/// version with its sha256, source, install time and directory. `--message-format json`
+/// writes one `plugin-info` message.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -35,15 +36,41 @@ impl InfoCommand {
         let details = registry
             .info(&id)
             .with_context(|| format!("failed to read plugin `{id}` from the registry"))?;
-        cx.term.emit_as("plugin-info", &details)?;
+        // The settings need the active manifest, read and checked: an error there is shown
+        // with the rest, not instead of it.
+        let settings = registry
+            .settings(&id)
+            .map_err(|e| format!("{:#}", anyhow::Error::from(e)));
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        struct Info<'a> {
+            #[serde(flatten)]
+            details: &'a PluginDetails,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            settings: Option<&'a PluginSettings>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            settings_error: Option<&'a str>,
+        }
+        cx.term.emit_as(
+            "plugin-info",
+            &Info {
+                details: &details,
+                settings: settings.as_ref().ok(),
+                settings_error: settings.as_ref().err().map(String::as_str),
+            },
+        )?;
         if cx.term.is_human() {
-            print(&mut cx.term.stdout(), &details)?;
+            print(&mut cx.term.stdout(), &details, &settings)?;
         }
         Ok(())
     }
 }
 
-fn print(out: &mut impl std::io::Write, details: &PluginDetails) -> std::io::Result<()> {
+fn print(
+    out: &mut impl std::io::Write,
+    details: &PluginDetails,
+    settings: &Result<PluginSettings, String>,
+) -> std::io::Result<()> {
     let s = &details.summary;
     let h = style::HEADER;
     writeln!(out, "{h}{} {}{h:#} ({})", s.id, s.version, s.name)?;
@@ -99,6 +126,11 @@ fn print(out: &mut impl std::io::Write, details: &PluginDetails) -> std::io::Res
         field(out, "embeds for", &joined_or_none(&served))?;
     }
     field(out, "source", &s.source)?;
+    writeln!(out)?;
+    match settings {
+        Ok(settings) => super::config::print(out, settings, &[])?,
+        Err(error) => writeln!(out, "{h}settings{h:#}\n  unreadable: {error}")?,
+    }
     writeln!(out)?;
     writeln!(out, "{h}installed versions{h:#}")?;
     for v in &details.installed {

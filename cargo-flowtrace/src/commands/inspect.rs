@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
 use flowtrace_plugins::capability::{self, CapabilityError, CapabilityReport};
-use flowtrace_plugins::inspect::{self, Inspection};
+use flowtrace_plugins::inspect::{self, BuildProfile, Inspection};
 use flowtrace_plugins::manifest::{self, Manifest, MANIFEST_FILE_NAME};
 
 use crate::build;
@@ -18,7 +18,8 @@ use crate::plugin_path::PluginPath;
 /// Show what a component imports and exports, and what the host would allow it.
 ///
 /// Takes a `.wasm` component, built by this tool or any other, or a plugin directory (its
-/// built component in `target/flowtrace/`). Each import gets the verdict the host would give
+/// component built last, in `target/flowtrace/debug/` or `target/flowtrace/release/`). The
+/// profile a `cargo flowtrace build` recorded in it (`dev` or `release`) is shown. Each import gets the verdict the host would give
 /// it under the plugin's manifest: `--manifest-path` when given, else the directory's
 /// flowtrace.toml, else the manifest `cargo flowtrace build` embeds in the component. Without
 /// a manifest, each import is shown with the capability it needs.
@@ -29,7 +30,7 @@ use crate::plugin_path::PluginPath;
 #[command(after_help = "\
 Examples:
   cargo flowtrace inspect                                   the plugin in this directory
-  cargo flowtrace inspect target/flowtrace/my-plugin-0.1.0.wasm
+  cargo flowtrace inspect target/flowtrace/release/my-plugin-0.1.0.wasm
   cargo flowtrace inspect plugin.wasm --manifest-path flowtrace.toml
   cargo flowtrace inspect plugin.wasm --wit > world.wit
   cargo flowtrace inspect plugin.wasm --message-format json")]
@@ -160,13 +161,19 @@ impl Target {
 }
 
 /// Where `cargo flowtrace build` writes the plugin in `dir`:
-/// `<target dir>/flowtrace/<id>-<version>.wasm`, in the target dir of the plugin's language
-/// driver.
+/// `<target dir>/flowtrace/<debug|release>/<id>-<version>.wasm`, in the target dir of the
+/// plugin's language driver: of the two, the one built last (the release path when neither
+/// is there, for the error).
 fn built_component(dir: &Path, manifest: &Manifest) -> PathBuf {
-    lang::driver(manifest.build.language)
-        .target_dir(dir)
-        .join(build::OUTPUT_DIR)
-        .join(build::artefact_file_name(manifest))
+    let target_dir = lang::driver(manifest.build.language).target_dir(dir);
+    let [dev, release] = [BuildProfile::Dev, BuildProfile::Release]
+        .map(|p| build::artefact_path(&target_dir, p, manifest));
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    match (modified(&dev), modified(&release)) {
+        (Some(d), Some(r)) if d > r => dev,
+        (Some(_), None) => dev,
+        _ => release,
+    }
 }
 
 /// The manifest that decides the verdicts, and where it came from.

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use flowtrace_plugins::inspect::BuildProfile;
 use flowtrace_plugins::manifest::{Manifest, PluginId, PluginKind};
 use flowtrace_plugins::registry::oci::OciReference;
 use flowtrace_plugins::registry::{
@@ -46,7 +47,8 @@ use crate::term::style;
 #[command(after_help = "\
 Sources:
   <dir>              a plugin directory, built first with `cargo flowtrace build --release`
-  <file>.wasm        a component built by `cargo flowtrace build` (its manifest is embedded)
+  <file>.wasm        a component built by `cargo flowtrace build` (its manifest is embedded;
+                     a dev build, not `--release`, installs with a warning)
   <file>.tar.gz      an archive of a plugin directory, or holding one built component
   https://...#<rev>  a git repository (also `file://...` or a local path to a repository),
                      optionally at a branch, tag or commit; cloned with the system git,
@@ -68,7 +70,7 @@ altered after signing: refused. Unsigned: installed with a warning, or refused w
 
 Examples:
   cargo flowtrace install .                                  the plugin in this directory
-  cargo flowtrace install target/flowtrace/my-eval-0.1.0.wasm
+  cargo flowtrace install target/flowtrace/release/my-eval-0.1.0.wasm
   cargo flowtrace install my-eval-0.1.0.tar.gz
   cargo flowtrace install https://github.com/acme/my-eval.git#v0.2.0
   cargo flowtrace install oci://ghcr.io/acme/my-eval:0.2.0
@@ -140,6 +142,7 @@ impl InstallCommand {
             allow_downgrade: self.allow_downgrade,
         };
         let prepared = source.prepare(term, &registry, options)?;
+        let profile = flowtrace_plugins::inspect::build_profile(&prepared.component);
         let search = dependency_search(&registry, &prepared.source)?;
         install_dependencies(
             cx,
@@ -179,8 +182,8 @@ impl InstallCommand {
                 .with_context(|| format!("failed to install `{}`", self.source))?
         };
 
-        report(cx, &outcome);
-        term.emit_as("plugin-installed", &outcome)?;
+        report(cx, &outcome, profile);
+        emit_installed(cx, &outcome, profile)?;
         if let (InstallSource::Dir(dir), Some(previous)) = (&source, &outcome.previous) {
             if outcome.kind == PluginKind::Evaluator && outcome.version != *previous {
                 if let Err(e) = compare_with_previous(cx, dir, &outcome, previous) {
@@ -379,6 +382,7 @@ fn install_dependencies(
         );
         let reference = repository.with_tag(&version.to_string());
         let prepared = InstallSource::Oci(reference).prepare(&cx.term, registry, options)?;
+        let profile = flowtrace_plugins::inspect::build_profile(&prepared.component);
         install_dependencies(cx, registry, &prepared.component, search, options, chain)?;
         let outcome = registry
             .install(InstallRequest {
@@ -391,8 +395,8 @@ fn install_dependencies(
                     manifest.plugin.id
                 )
             })?;
-        report(cx, &outcome);
-        cx.term.emit_as("plugin-installed", &outcome)?;
+        report(cx, &outcome, profile);
+        emit_installed(cx, &outcome, profile)?;
     }
     chain.pop();
     Ok(())
@@ -408,7 +412,26 @@ fn repository_of(reference: &str) -> Option<OciReference> {
     })
 }
 
-fn report(cx: &Context, outcome: &InstallOutcome) {
+/// The `plugin-installed` message: the outcome, and the profile the component was built with.
+fn emit_installed(
+    cx: &Context,
+    outcome: &InstallOutcome,
+    profile: Option<BuildProfile>,
+) -> Result<()> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "kebab-case")]
+    struct Installed<'a> {
+        #[serde(flatten)]
+        outcome: &'a InstallOutcome,
+        /// `dev`, `release`, or absent for a component built otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        profile: Option<BuildProfile>,
+    }
+    cx.term
+        .emit_as("plugin-installed", &Installed { outcome, profile })
+}
+
+fn report(cx: &Context, outcome: &InstallOutcome, profile: Option<BuildProfile>) {
     let term = &cx.term;
     let verb = match outcome.action {
         InstallAction::Installed => "Installed",
@@ -422,10 +445,23 @@ fn report(cx: &Context, outcome: &InstallOutcome) {
         }
         _ => format!("v{}", outcome.version),
     };
+    let built = match profile {
+        Some(profile) => format!(", {profile} build"),
+        None => String::new(),
+    };
     term.status(
         verb,
-        format_args!("{} {versions} ({})", outcome.id, outcome.kind),
+        format_args!("{} {versions} ({}{built})", outcome.id, outcome.kind),
     );
+    if profile == Some(BuildProfile::Dev) {
+        term.warn(format_args!(
+            "`{}` v{} is a dev build (unoptimized, with debug info): slower, and larger; \
+             install a release build for real use (`cargo flowtrace install <plugin dir>` \
+             builds one, or `cargo flowtrace build --release` then install \
+             `target/flowtrace/release/{}-{}.wasm`)",
+            outcome.id, outcome.version, outcome.id, outcome.version
+        ));
+    }
     if capability_items(&outcome.granted).is_empty() {
         term.status("Granted", "no capabilities");
     } else {

@@ -6,6 +6,7 @@
 //! [`Command::exec`]. The exit codes are appended to its `--help` automatically.
 
 pub mod build;
+pub mod config;
 pub mod diff;
 pub mod disable;
 pub mod doctor;
@@ -21,7 +22,9 @@ pub mod new;
 pub mod package;
 pub mod publish;
 pub mod run;
+pub mod schema;
 pub mod test;
+pub mod trace;
 pub mod trust;
 pub mod uninstall;
 
@@ -41,6 +44,8 @@ pub enum Command {
     Test(test::TestCommand),
     Inspect(inspect::InspectCommand),
     Eval(eval::EvalCommand),
+    Trace(trace::TraceCommand),
+    Schema(schema::SchemaCommand),
     Run(run::RunCommand),
     Diff(diff::DiffCommand),
     Doctor(doctor::DoctorCommand),
@@ -51,6 +56,7 @@ pub enum Command {
     Trust(trust::TrustCommand),
     List(list::ListCommand),
     Info(info::InfoCommand),
+    Config(config::ConfigCommand),
     Enable(enable::EnableCommand),
     Disable(disable::DisableCommand),
     Uninstall(uninstall::UninstallCommand),
@@ -66,6 +72,8 @@ impl Command {
             Command::Test(command) => command.exec(cx),
             Command::Inspect(command) => command.exec(cx),
             Command::Eval(command) => command.exec(cx),
+            Command::Trace(command) => command.exec(cx),
+            Command::Schema(command) => command.exec(cx),
             Command::Run(command) => command.exec(cx),
             Command::Diff(command) => command.exec(cx),
             Command::Doctor(command) => command.exec(cx),
@@ -76,6 +84,7 @@ impl Command {
             Command::Trust(command) => command.exec(cx),
             Command::List(command) => command.exec(cx),
             Command::Info(command) => command.exec(cx),
+            Command::Config(command) => command.exec(cx),
             Command::Enable(command) => command.exec(cx),
             Command::Disable(command) => command.exec(cx),
             Command::Uninstall(command) => command.exec(cx),

@@ -80,6 +80,8 @@ pub struct View<'a> {
     pub world_wit: Option<&'a str>,
     /// The text of the `flowtrace-manifest` section.
     pub embedded_manifest: Option<&'a str>,
+    /// The profile the `flowtrace-build` section records (`dev`, `release`), if any.
+    pub build_profile: Option<flowtrace_plugins::inspect::BuildProfile>,
     /// Top-level custom sections.
     pub custom_sections: &'a [CustomSection],
     /// What inspection noticed without failing.
@@ -236,6 +238,7 @@ impl<'a> View<'a> {
                 .collect(),
             world_wit: inspection.world_wit.as_deref(),
             embedded_manifest: inspection.embedded_manifest.as_deref(),
+            build_profile: inspection.build_profile,
             custom_sections: &inspection.custom_sections,
             warnings: &inspection.warnings,
         }

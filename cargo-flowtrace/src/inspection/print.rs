@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use flowtrace_plugins::capability::Verdict;
+use flowtrace_plugins::inspect::BuildProfile;
 
 use super::{Access, View};
 use crate::term::{sanitize, style};
@@ -13,6 +14,15 @@ pub fn print(out: &mut impl Write, view: &View<'_>) -> io::Result<()> {
     writeln!(out, "{h}component{h:#}  {}", view.path.display())?;
     writeln!(out, "{h}size{h:#}       {}", format_size(view.size))?;
     writeln!(out, "{h}sha256{h:#}     {}", view.sha256)?;
+    match view.build_profile {
+        Some(BuildProfile::Release) => writeln!(out, "{h}profile{h:#}    release")?,
+        Some(BuildProfile::Dev) => writeln!(
+            out,
+            "{h}profile{h:#}    dev (unoptimized, with debug info: `build --release` for one to \
+             install or ship)"
+        )?,
+        None => {}
+    }
     match &view.manifest {
         Some(m) => {
             let from = match &m.path {

@@ -2,7 +2,7 @@
 //!
 //! | source | recognised by | how |
 //! |---|---|---|
-//! | plugin directory | a directory holding `flowtrace.toml` | built with `cargo flowtrace build --release` |
+//! | plugin directory | a directory holding `flowtrace.toml` | built with `cargo flowtrace build --release`; in a clean git checkout, recorded as that commit |
 //! | built component | a file starting with the wasm magic `\0asm` | installed as is (the manifest is embedded by `build`) |
 //! | archive | a file starting with the gzip magic | extracted safely into the registry's scratch area; a single `.wasm` at its root is installed, else a `flowtrace.toml` there is built |
 //! | git | `https://` or `file://` URL, a path to a repository (a directory with `.git` and no `flowtrace.toml`, or any directory with `--git`), each with an optional `#rev` | cloned with the system `git` (no hooks, no submodules), then built |
@@ -146,7 +146,7 @@ impl InstallSource {
                 describe_head(&head)
             ))
             .help(
-                "pass a component built by `cargo flowtrace build` (`target/flowtrace/*.wasm`) \
+                "pass a component built by `cargo flowtrace build` (`target/flowtrace/release/*.wasm`) \
                  or a `.tar.gz` archive of a plugin",
             ),
         }
@@ -200,12 +200,14 @@ impl InstallSource {
     ) -> Result<Prepared> {
         match self {
             InstallSource::Dir(dir) => {
+                // Before the build, which could write into the checkout.
+                let checkout = checkout_source(term, dir);
                 let built = build_dir(term, registry, dir, options)?;
                 Ok(Prepared {
                     component: built,
-                    source: Source::Path {
+                    source: checkout.unwrap_or_else(|| Source::Path {
                         path: absolute(dir),
-                    },
+                    }),
                 })
             }
             InstallSource::Wasm(path) => Ok(Prepared {
@@ -248,6 +250,65 @@ impl InstallSource {
                     },
                 })
             }
+        }
+    }
+}
+
+/// A plugin directory in a clean git checkout is the commit it holds: recorded as a git
+/// source (the checkout's path, the commit, the plugin's place in it), as if cloned. In a
+/// checkout with changes, or before its first commit, it is taken as a directory, and the
+/// user is told why no commit is recorded.
+fn checkout_source(term: &Term, dir: &Path) -> Option<Source> {
+    let tree = match git::work_tree(dir) {
+        Ok(tree) => tree?,
+        Err(e) => {
+            term.note(format_args!(
+                "could not read the git state of `{}` ({e}): installed as a directory, with no \
+                 commit recorded",
+                dir.display()
+            ));
+            return None;
+        }
+    };
+    match &tree.commit {
+        Some(commit) if tree.is_clean() => {
+            term.status(
+                "Commit",
+                format_args!("{commit} (`{}` is a clean git checkout)", dir.display()),
+            );
+            Some(Source::Git {
+                url: tree.root.display().to_string(),
+                rev: None,
+                commit: commit.clone(),
+                path: tree.path.clone(),
+            })
+        }
+        commit => {
+            let why = if commit.is_none() {
+                "has no commit yet".to_string()
+            } else {
+                const SHOWN: usize = 3;
+                let mut paths: Vec<String> = tree
+                    .changed
+                    .iter()
+                    .take(SHOWN)
+                    .map(|p| format!("`{p}`"))
+                    .collect();
+                if tree.changed.len() > SHOWN {
+                    paths.push(format!("{} more", tree.changed.len() - SHOWN));
+                }
+                format!("has changes not committed ({})", paths.join(", "))
+            };
+            term.warn(format_args!(
+                "`{}` is in a git checkout that {why}: installed as a directory, with no commit \
+                 recorded",
+                dir.display()
+            ));
+            term.help(format_args!(
+                "commit the changes to record the commit, or pass `--git` to install the last \
+                 commit"
+            ));
+            None
         }
     }
 }
@@ -504,7 +565,7 @@ fn component_in_archive(
     ))
     .help(
         "archive a plugin directory (`tar czf plugin.tar.gz -C my-plugin .`) or a built \
-         component (`tar czf plugin.tar.gz -C target/flowtrace my-plugin-0.1.0.wasm`)",
+         component (`tar czf plugin.tar.gz -C target/flowtrace/release my-plugin-0.1.0.wasm`)",
     )
 }
 

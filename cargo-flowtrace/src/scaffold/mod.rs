@@ -184,6 +184,8 @@ pub fn scaffold(cx: &Context, dest: &Path, args: &TemplateArgs, how: Destination
             files.sort_by(|a, b| a.path.cmp(&b.path));
         }
     }
+    files.extend(trace_schema_file(&files));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     refuse_overwrite(dest, &dest_abs, &files, how)?;
 
     cx.term.status(
@@ -236,6 +238,28 @@ fn print_next_steps(cx: &Context, dest: &Path, template: &Template, how: Destina
 
 /// `path` made absolute without resolving symlinks, with `.` and `..` removed where the
 /// file system agrees (an existing prefix is canonicalised).
+/// Where a template's Flowtrace JSON traces find their JSON Schema: they name it as
+/// `"$schema": "./trace.schema.json"`, so editors check and complete them.
+const TRACE_SCHEMA: &str = "tests/traces/trace.schema.json";
+
+/// The JSON Schema of Flowtrace JSON, as this binary reads it, beside the template's traces
+/// when one of them names it.
+fn trace_schema_file(files: &[RenderedFile]) -> Option<RenderedFile> {
+    let schema = Path::new(TRACE_SCHEMA);
+    let names_it = files.iter().any(|f| {
+        f.path.parent() == schema.parent()
+            && f.path.extension().is_some_and(|e| e == "json")
+            && f.path != schema
+            && f.contents
+                .windows(b"\"$schema\": \"./trace.schema.json\"".len())
+                .any(|w| w == b"\"$schema\": \"./trace.schema.json\"")
+    });
+    names_it.then(|| RenderedFile {
+        path: schema.to_path_buf(),
+        contents: flowtrace_plugins::trace::JSON_SCHEMA.as_bytes().to_vec(),
+    })
+}
+
 fn absolute(path: &Path) -> PathBuf {
     if let Ok(canonical) = path.canonicalize() {
         return canonical;

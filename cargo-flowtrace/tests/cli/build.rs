@@ -11,6 +11,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use flowtrace_plugins::inspect::BuildProfile;
+
 use crate::support::{assert_golden, flowtrace, normalize, run, tmp, validated, Run};
 
 /// The target directory every guest build of the test run shares.
@@ -76,10 +78,10 @@ pub fn edit(path: &Path, from: &str, to: &str) {
     fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
-/// Where `build` writes the plugin `id`.
+/// Where `build` (the dev profile) writes the plugin `id`.
 fn artefact(id: &str) -> PathBuf {
     guest_target()
-        .join("flowtrace")
+        .join("flowtrace/debug")
         .join(format!("{id}-0.1.0.wasm"))
 }
 
@@ -102,6 +104,7 @@ fn template_builds_and_passes(template: &str, name: &str) {
         inspection.embedded_manifest.as_deref(),
         Some(manifest.as_str())
     );
+    assert_eq!(inspection.build_profile, Some(BuildProfile::Dev));
 
     let out = in_plugin(&plugin, ["test"]).expect_code(0);
     let last = out.stdout.lines().last().unwrap_or_default();
@@ -111,6 +114,100 @@ fn template_builds_and_passes(template: &str, name: &str) {
         out.stdout
     );
     assert!(out.stdout.contains("test result: ok."), "{}", out.stdout);
+}
+
+#[test]
+fn dev_and_release_builds_are_kept_apart_and_say_their_profile() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "profiles", "rust-evaluator");
+    let dev = artefact("profiles");
+    let release = guest_target().join("flowtrace/release/profiles-0.1.0.wasm");
+    let profile_of = |path: &Path| {
+        let bytes = validated(fs::read(path).unwrap());
+        flowtrace_plugins::inspect::inspect(&bytes)
+            .unwrap()
+            .build_profile
+    };
+
+    in_plugin(&plugin, ["build"]).expect_code(0);
+    let dev_bytes = fs::read(&dev).unwrap();
+    assert_eq!(profile_of(&dev), Some(BuildProfile::Dev));
+    let out = in_plugin(&plugin, ["build", "--release"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("/flowtrace/release/profiles-0.1.0.wasm"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(profile_of(&release), Some(BuildProfile::Release));
+    // The release build left the dev build alone, and a `test` (dev) leaves the release one.
+    assert_eq!(fs::read(&dev).unwrap(), dev_bytes);
+    let release_bytes = fs::read(&release).unwrap();
+    assert_ne!(release_bytes, dev_bytes);
+    in_plugin(&plugin, ["test"]).expect_code(0);
+    assert_eq!(fs::read(&release).unwrap(), release_bytes);
+
+    // `inspect` says the profile.
+    let out = in_plugin(&plugin, ["inspect", dev.to_str().unwrap()]).expect_code(0);
+    assert!(
+        out.stdout.contains(
+            "profile    dev (unoptimized, with debug info: `build --release` for one to install \
+             or ship)"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = in_plugin(&plugin, ["inspect", release.to_str().unwrap()]).expect_code(0);
+    assert!(
+        out.stdout.contains("profile    release\n"),
+        "{}",
+        out.stdout
+    );
+    let out = in_plugin(
+        &plugin,
+        [
+            "inspect",
+            release.to_str().unwrap(),
+            "--message-format",
+            "json",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(out.json_lines()[0]["build-profile"], "release");
+
+    // `install` says it too, and warns about a dev build.
+    let out = in_plugin(&plugin, ["install", dev.to_str().unwrap()]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Installed profiles v0.1.0 (evaluator, dev build)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("warning: `profiles` v0.1.0 is a dev build (unoptimized, with debug info)"),
+        "{}",
+        out.stderr
+    );
+    let out = in_plugin(&plugin, ["install", release.to_str().unwrap(), "--force"]).expect_code(0);
+    assert!(
+        out.stderr
+            .contains("Reinstalled profiles v0.1.0 (evaluator, release build)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("dev build"), "{}", out.stderr);
+    let out = in_plugin(
+        &plugin,
+        ["install", ".", "--force", "--message-format", "json"],
+    )
+    .expect_code(0);
+    let installed = out
+        .json_lines()
+        .into_iter()
+        .find(|m| m["reason"] == "plugin-installed")
+        .unwrap();
+    assert_eq!(installed["profile"], "release", "{installed}");
 }
 
 #[test]

@@ -291,7 +291,7 @@ fn a_javascript_exception_shows_its_message_and_place_in_the_typescript_source()
          one as deep as the input? bound its depth or make it a loop"
     );
     // The component names no path of the machine that built it in its source map.
-    let component = fs::read(plugin.join("target/flowtrace/fail-ts-0.1.0.wasm")).unwrap();
+    let component = fs::read(plugin.join("target/flowtrace/release/fail-ts-0.1.0.wasm")).unwrap();
     let map_at = component
         .windows(b"flowtrace-source-map".len())
         .position(|w| w == b"flowtrace-source-map")

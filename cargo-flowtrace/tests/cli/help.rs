@@ -99,3 +99,18 @@ fn key_help() {
 fn trust_help() {
     golden_help("trust", &["trust", "--help"]);
 }
+
+#[test]
+fn config_help() {
+    golden_help("config", &["config", "--help"]);
+}
+
+#[test]
+fn trace_help() {
+    golden_help("trace", &["trace", "--help"]);
+}
+
+#[test]
+fn schema_help() {
+    golden_help("schema", &["schema", "--help"]);
+}

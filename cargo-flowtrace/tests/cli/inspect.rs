@@ -227,9 +227,9 @@ fn a_plugin_directory_is_inspected_through_its_built_component() {
         &normalize(&out.stderr, dir.path()),
     );
 
-    fs::create_dir_all(plugin.join("target/flowtrace")).unwrap();
+    fs::create_dir_all(plugin.join("target/flowtrace/release")).unwrap();
     fs::write(
-        plugin.join("target/flowtrace/sample-evaluator-0.1.0.wasm"),
+        plugin.join("target/flowtrace/release/sample-evaluator-0.1.0.wasm"),
         evaluator(),
     )
     .unwrap();
@@ -241,7 +241,7 @@ fn a_plugin_directory_is_inspected_through_its_built_component() {
     assert!(msg["path"]
         .as_str()
         .unwrap()
-        .ends_with("target/flowtrace/sample-evaluator-0.1.0.wasm"));
+        .ends_with("target/flowtrace/release/sample-evaluator-0.1.0.wasm"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! directories. Golden files live in `tests/golden/`; `BLESS=1` rewrites them.
 
 mod build;
+mod checkout;
 mod diff;
 mod doctor;
 mod eval;
@@ -18,6 +19,8 @@ mod python;
 mod registry;
 mod registry_server;
 mod run;
+mod settings;
 mod support;
+mod trace;
 mod typescript;
 mod workflow;

@@ -58,6 +58,16 @@ fn expected_files(template: &str) -> BTreeSet<PathBuf> {
     let root = templates_dir().join(template);
     let mut out = BTreeSet::new();
     walk(&root, &root, &mut out);
+    // Its Flowtrace JSON traces name their JSON Schema, which `new` writes beside them.
+    let names_schema = out.iter().any(|f| {
+        f.starts_with("tests/traces")
+            && fs::read_to_string(root.join(f))
+                .unwrap()
+                .contains("\"$schema\": \"./trace.schema.json\"")
+    });
+    if names_schema {
+        out.insert(PathBuf::from("tests/traces/trace.schema.json"));
+    }
     // And the files every template of its language shares (`_shared/<language>/`).
     let language = template.split('-').next().unwrap();
     let shared = templates_dir().join("_shared").join(language);

@@ -111,7 +111,7 @@ fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources
 
     // The component: valid, the manifest embedded, exports the evaluator, imports no host
     // interface the manifest does not grant.
-    let artefact = root.join("target/flowtrace/py-check-0.1.0.wasm");
+    let artefact = root.join("target/flowtrace/release/py-check-0.1.0.wasm");
     let bytes = validated(fs::read(&artefact).unwrap());
     let inspection = flowtrace_plugins::inspect::inspect(&bytes).unwrap();
     assert_eq!(inspection.embedded_manifest.as_deref(), Some(MANIFEST));
@@ -201,7 +201,9 @@ fn python_build_errors_name_the_plugin_s_file_and_the_fix() {
     );
     // componentize-py's own wrapping and Rust backtrace are not the plugin's business.
     assert!(!out.stderr.contains("Stack backtrace"), "{}", out.stderr);
-    assert!(!root.join("target/flowtrace/py-check-0.1.0.wasm").exists());
+    assert!(!root
+        .join("target/flowtrace/release/py-check-0.1.0.wasm")
+        .exists());
 
     // Declared: it builds, and the component imports the interface.
     fs::write(
@@ -578,5 +580,5 @@ fn two_builds_of_one_python_plugin_at_once_compile_it_once() {
         compiled += stderr.matches("Compiling plugin `py-check`").count();
     }
     assert_eq!(compiled, 1, "the plugin was compiled {compiled} times");
-    validated(fs::read(root.join("target/flowtrace/py-check-0.1.0.wasm")).unwrap());
+    validated(fs::read(root.join("target/flowtrace/release/py-check-0.1.0.wasm")).unwrap());
 }

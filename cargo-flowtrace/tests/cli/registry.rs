@@ -26,7 +26,7 @@ fn manifest(id: &str, version: &str, extra: &str) -> String {
 }
 
 /// A built plugin, the way `cargo flowtrace build` writes it, in `dir`.
-fn built(dir: &Path, id: &str, version: &str, extra: &str) -> PathBuf {
+pub fn built(dir: &Path, id: &str, version: &str, extra: &str) -> PathBuf {
     let bytes = inspect::embed_manifest(base_component(), &manifest(id, version, extra)).unwrap();
     let path = dir.join(format!("{id}-{version}.wasm"));
     fs::write(&path, validated(bytes)).unwrap();
@@ -589,7 +589,7 @@ fn with_guest_target(mut command: Command) -> Command {
 }
 
 /// `git args` in `repo`, with the test's empty git configuration under `dir`.
-fn git_in(repo: &Path, dir: &Path, args: &[&str]) {
+pub fn git_in(repo: &Path, dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
         .args(args)

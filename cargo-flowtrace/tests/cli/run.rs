@@ -28,7 +28,7 @@ impl Built {
     /// The component `build` wrote for `kind`.
     fn wasm(&self, kind: &str) -> PathBuf {
         guest_target()
-            .join("flowtrace")
+            .join("flowtrace/debug")
             .join(format!("run-{kind}-0.1.0.wasm"))
     }
 

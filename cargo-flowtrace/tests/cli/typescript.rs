@@ -38,7 +38,7 @@ fn new_plugin(dir: &Path, name: &str) -> PathBuf {
 /// Where `build` writes the plugin `id` of `plugin`.
 fn artefact(plugin: &Path, id: &str) -> PathBuf {
     plugin
-        .join("target/flowtrace")
+        .join("target/flowtrace/release")
         .join(format!("{id}-0.1.0.wasm"))
 }
 

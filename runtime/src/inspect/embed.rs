@@ -10,7 +10,10 @@ use std::ops::Range;
 use wasm_encoder::{CustomSection, Encode};
 use wasmparser::{Parser, Payload};
 
-use super::{check_header, InspectError, MANIFEST_SECTION, MAX_EMBEDDED_MANIFEST_BYTES};
+use super::{
+    check_header, BuildProfile, InspectError, BUILD_SECTION, MANIFEST_SECTION,
+    MAX_EMBEDDED_MANIFEST_BYTES,
+};
 
 /// Why a manifest could not be embedded.
 #[derive(Debug, thiserror::Error)]
@@ -51,39 +54,76 @@ pub enum EmbedError {
 /// The input is not validated beyond its header and its top-level section framing; validate
 /// the result with [`inspect`](super::inspect).
 pub fn embed_manifest(component: &[u8], manifest: &str) -> Result<Vec<u8>, EmbedError> {
-    let kept = kept_ranges(component, manifest)?;
-    let mut out = Vec::with_capacity(component.len() + manifest.len() + 32);
+    embed(component, manifest, None)
+}
+
+fn embed(
+    component: &[u8],
+    manifest: &str,
+    profile: Option<BuildProfile>,
+) -> Result<Vec<u8>, EmbedError> {
+    let kept = kept_ranges(component, manifest, profile.is_some())?;
+    let mut out = Vec::with_capacity(component.len() + manifest.len() + 64);
     for range in kept {
         out.extend_from_slice(&component[range]);
     }
-    append_section(&mut out, manifest);
+    append_sections(&mut out, manifest, profile);
     Ok(out)
 }
 
 /// [`embed_manifest`] on a component the caller owns: when it has no top-level manifest
 /// section yet (what a compiler writes), the section is appended in place, without copying
 /// a component that can be megabytes long.
-pub fn embed_manifest_owned(mut component: Vec<u8>, manifest: &str) -> Result<Vec<u8>, EmbedError> {
-    let kept = kept_ranges(&component, manifest)?;
-    if kept.len() == 1 && kept[0] == (0..component.len()) {
-        append_section(&mut component, manifest);
-        return Ok(component);
-    }
-    embed_manifest(&component, manifest)
+pub fn embed_manifest_owned(component: Vec<u8>, manifest: &str) -> Result<Vec<u8>, EmbedError> {
+    embed_owned(component, manifest, None)
 }
 
-fn append_section(out: &mut Vec<u8>, manifest: &str) {
+/// [`embed_manifest_owned`], and the [`BUILD_SECTION`] recording `profile` after it (any
+/// top-level one there was is replaced): what a plugin build writes.
+pub fn embed_plugin_owned(
+    component: Vec<u8>,
+    manifest: &str,
+    profile: BuildProfile,
+) -> Result<Vec<u8>, EmbedError> {
+    embed_owned(component, manifest, Some(profile))
+}
+
+fn embed_owned(
+    mut component: Vec<u8>,
+    manifest: &str,
+    profile: Option<BuildProfile>,
+) -> Result<Vec<u8>, EmbedError> {
+    let kept = kept_ranges(&component, manifest, profile.is_some())?;
+    if kept.len() == 1 && kept[0] == (0..component.len()) {
+        append_sections(&mut component, manifest, profile);
+        return Ok(component);
+    }
+    embed(&component, manifest, profile)
+}
+
+fn append_sections(out: &mut Vec<u8>, manifest: &str, profile: Option<BuildProfile>) {
+    append_section(out, MANIFEST_SECTION, manifest.as_bytes());
+    if let Some(profile) = profile {
+        append_section(out, BUILD_SECTION, profile.section_text().as_bytes());
+    }
+}
+
+fn append_section(out: &mut Vec<u8>, name: &str, data: &[u8]) {
     out.push(0); // custom section id, the same in components and core modules
     CustomSection {
-        name: Cow::Borrowed(MANIFEST_SECTION),
-        data: Cow::Borrowed(manifest.as_bytes()),
+        name: Cow::Borrowed(name),
+        data: Cow::Borrowed(data),
     }
     .encode(out);
 }
 
 /// The byte ranges of `component` to keep (adjacent ones merged): the header and every
-/// top-level section but the manifest sections.
-fn kept_ranges(component: &[u8], manifest: &str) -> Result<Vec<Range<usize>>, EmbedError> {
+/// top-level section but the manifest sections (and the build sections, with `builds`).
+fn kept_ranges(
+    component: &[u8],
+    manifest: &str,
+    builds: bool,
+) -> Result<Vec<Range<usize>>, EmbedError> {
     if manifest.len() > MAX_EMBEDDED_MANIFEST_BYTES {
         return Err(EmbedError::TooLarge {
             size: manifest.len(),
@@ -117,6 +157,7 @@ fn kept_ranges(component: &[u8], manifest: &str) -> Result<Vec<Range<usize>>, Em
         offset += consumed;
         match payload {
             Payload::CustomSection(reader) if reader.name() == MANIFEST_SECTION => {}
+            Payload::CustomSection(reader) if builds && reader.name() == BUILD_SECTION => {}
             Payload::ModuleSection {
                 unchecked_range, ..
             }
@@ -135,4 +176,39 @@ fn kept_ranges(component: &[u8], manifest: &str) -> Result<Vec<Range<usize>>, Em
         }
     }
     Ok(kept)
+}
+
+/// The profile the top-level [`BUILD_SECTION`] of `component` records, read without
+/// validating the component (nested modules and components are stepped over): for a caller
+/// that only says how a component was built. `None` when there is not exactly one such
+/// section, or it is not one this version reads, or the bytes cannot be walked.
+pub fn build_profile(component: &[u8]) -> Option<BuildProfile> {
+    check_header(component).ok()?;
+    let mut parser = Parser::new(0);
+    let mut offset = 0usize;
+    let mut found = Vec::new();
+    loop {
+        let (payload, consumed) = match parser.parse(component.get(offset..)?, true).ok()? {
+            wasmparser::Chunk::Parsed { consumed, payload } => (payload, consumed),
+            wasmparser::Chunk::NeedMoreData(_) => return None,
+        };
+        offset += consumed;
+        match payload {
+            Payload::CustomSection(reader) if reader.name() == BUILD_SECTION => {
+                found.push(BuildProfile::from_section(reader.data()));
+            }
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => offset = unchecked_range.end,
+            Payload::End(_) => break,
+            _ => {}
+        }
+    }
+    match found[..] {
+        [profile] => profile,
+        _ => None,
+    }
 }

@@ -19,12 +19,69 @@ use wasmparser::{
     ComponentExternalKind, ComponentTypeRef, Parser, Payload, Validator, WasmFeatures,
 };
 
-pub use embed::{embed_manifest, embed_manifest_owned, EmbedError};
+pub use embed::{
+    build_profile, embed_manifest, embed_manifest_owned, embed_plugin_owned, EmbedError,
+};
 pub use error::{InspectError, InspectWarning};
 pub use name::InterfaceName;
 
 /// Name of the custom section that holds the plugin's `flowtrace.toml`, as UTF-8 text.
 pub const MANIFEST_SECTION: &str = "flowtrace-manifest";
+
+/// Name of the custom section that says how the component was built, as JSON text:
+/// `{"profile":"dev"}` or `{"profile":"release"}` ([`BuildProfile`]). Written by
+/// `cargo flowtrace build` beside the manifest; a description only, like the manifest.
+pub const BUILD_SECTION: &str = "flowtrace-build";
+
+/// The profile a plugin's component was built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildProfile {
+    /// Unoptimized, with debug info: for the edit loop and tests.
+    Dev,
+    /// Optimized: what to install and ship.
+    Release,
+}
+
+impl BuildProfile {
+    /// `dev` or `release`, as cargo names its profiles.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildProfile::Dev => "dev",
+            BuildProfile::Release => "release",
+        }
+    }
+
+    /// The directory its builds go to, as cargo names them: `debug` or `release`.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            BuildProfile::Dev => "debug",
+            BuildProfile::Release => "release",
+        }
+    }
+
+    /// The text of the [`BUILD_SECTION`] that records it.
+    pub fn section_text(self) -> String {
+        format!("{{\"profile\":\"{}\"}}", self.as_str())
+    }
+
+    /// The profile a [`BUILD_SECTION`]'s data records, if it is one this version knows.
+    pub fn from_section(data: &[u8]) -> Option<BuildProfile> {
+        #[derive(Deserialize)]
+        struct Build {
+            profile: BuildProfile,
+        }
+        serde_json::from_slice::<Build>(data)
+            .ok()
+            .map(|b| b.profile)
+    }
+}
+
+impl std::fmt::Display for BuildProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Largest embedded manifest read: a `flowtrace.toml` is a few hundred bytes, so anything
 /// near this size is hostile or broken.
@@ -61,6 +118,10 @@ pub struct Inspection {
     /// UTF-8 of at most [`MAX_EMBEDDED_MANIFEST_BYTES`]. Capability verdicts never come from
     /// it: they come from `imports`.
     pub embedded_manifest: Option<String>,
+    /// The profile the top-level [`BUILD_SECTION`] records, when there is exactly one that
+    /// reads as one; `None` for a component built otherwise (or by an older build).
+    #[serde(default)]
+    pub build_profile: Option<BuildProfile>,
     /// What was noticed without failing: an undecodable world, a rejected manifest section.
     pub warnings: Vec<InspectWarning>,
     /// Size of the component in bytes.
@@ -217,6 +278,7 @@ pub fn inspect_with(bytes: &[u8], options: InspectOptions) -> Result<Inspection,
             world_wit: None,
             custom_sections: Vec::new(),
             embedded_manifest: None,
+            build_profile: None,
             warnings: Vec::new(),
             size: bytes.len(),
             sha256: hex::encode(Sha256::digest(bytes)),
@@ -334,6 +396,7 @@ fn truncated_at(bytes: &[u8]) -> Option<usize> {
 fn walk(bytes: &[u8], inspection: &mut Inspection) -> Result<(), wasmparser::BinaryReaderError> {
     let mut depth = 0usize;
     let mut manifests: Vec<&[u8]> = Vec::new();
+    let mut builds: Vec<&[u8]> = Vec::new();
     let mut nested_manifest = false;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
@@ -373,6 +436,8 @@ fn walk(bytes: &[u8], inspection: &mut Inspection) -> Result<(), wasmparser::Bin
                 });
                 if is_manifest {
                     manifests.push(reader.data());
+                } else if reader.name() == BUILD_SECTION {
+                    builds.push(reader.data());
                 }
             }
             _ => {}
@@ -380,6 +445,9 @@ fn walk(bytes: &[u8], inspection: &mut Inspection) -> Result<(), wasmparser::Bin
     }
     if nested_manifest {
         inspection.warnings.push(InspectWarning::NestedManifest);
+    }
+    if let [data] = builds[..] {
+        inspection.build_profile = BuildProfile::from_section(data);
     }
     match manifests[..] {
         [] => {}

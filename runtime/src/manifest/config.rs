@@ -96,6 +96,33 @@ impl ConfigType {
     }
 }
 
+impl ConfigValue {
+    /// This value as JSON (a string, a number, a boolean, an array of strings), as the
+    /// registry keeps a plugin's settings; `None` for a float JSON cannot hold (NaN, an
+    /// infinity). [`ConfigType::coerce`] reads it back.
+    ///
+    /// ```
+    /// # use flowtrace_plugins::manifest::{ConfigType, ConfigValue};
+    /// let value = ConfigValue::StringList(vec!["a".into()]);
+    /// let json = value.to_json().unwrap();
+    /// assert_eq!(json, serde_json::json!(["a"]));
+    /// assert_eq!(ConfigType::StringList.coerce(&json), Some(value));
+    /// assert_eq!(ConfigValue::Float(f64::NAN).to_json(), None);
+    /// ```
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        Some(match self {
+            ConfigValue::String(s) => Value::String(s.clone()),
+            ConfigValue::Integer(i) => Value::from(*i),
+            ConfigValue::Float(f) => Value::Number(serde_json::Number::from_f64(*f)?),
+            ConfigValue::Boolean(b) => Value::Bool(*b),
+            ConfigValue::StringList(items) => {
+                Value::Array(items.iter().cloned().map(Value::String).collect())
+            }
+        })
+    }
+}
+
 /// A value of any shape, before its type is known.
 #[derive(Deserialize)]
 #[serde(untagged)]

@@ -21,6 +21,20 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// variant says otherwise.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// Settings of an installed plugin that its active version does not take: given to
+    /// [`Registry::configure`](super::Registry::configure), or recorded and found at load.
+    #[error(
+        "invalid settings for plugin `{id}` {version}:{}",
+        problems.iter().map(|p| format!("\n  {p}")).collect::<String>()
+    )]
+    Settings {
+        /// The plugin.
+        id: PluginId,
+        /// Its active version, whose `[config]` decides.
+        version: Version,
+        /// Every problem, one a line.
+        problems: Vec<String>,
+    },
     /// Neither `FLOWTRACE_HOME` nor a home directory.
     #[error(
         "cannot find the registry: `FLOWTRACE_HOME` is not set and the home directory is unknown"
@@ -353,6 +367,7 @@ impl RegistryError {
             },
             RegistryError::ActiveVersion { id, .. } => Fix::UninstallPlugin { id: id.clone() },
             RegistryError::GrantsPending { id, .. } => Fix::Grant { id: id.clone() },
+            RegistryError::Settings { id, .. } => Fix::Configure { id: id.clone() },
             RegistryError::EmbedderNotChosen { id, embedders } => Fix::ChooseEmbedder {
                 id: id.clone(),
                 embedders: embedders.clone(),

@@ -294,6 +294,16 @@ fn clone_target(url: &str) -> PathBuf {
 
 /// Run one `git` command with the safety settings; stdout, trimmed, on success.
 fn git(dir: Option<&Path>, command: &'static str, args: &[&OsStr]) -> Result<String, GitError> {
+    let stdout = git_raw(dir, command, args)?;
+    Ok(String::from_utf8_lossy(&stdout).trim().to_string())
+}
+
+/// Run one `git` command with the safety settings; its stdout as it is, on success.
+fn git_raw(
+    dir: Option<&Path>,
+    command: &'static str,
+    args: &[&OsStr],
+) -> Result<Vec<u8>, GitError> {
     let hooks = if cfg!(windows) { "NUL" } else { "/dev/null" };
     let mut cmd = Command::new("git");
     if let Some(dir) = dir {
@@ -305,6 +315,8 @@ fn git(dir: Option<&Path>, command: &'static str, args: &[&OsStr]) -> Result<Str
         .args(["-c", "protocol.file.allow=always"])
         .args(["-c", "protocol.ext.allow=never"])
         .args(["-c", "submodule.recurse=false"])
+        // A repository's own configuration must not start a program for a status.
+        .args(["-c", "core.fsmonitor=false"])
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GCM_INTERACTIVE", "never")
@@ -326,5 +338,95 @@ fn git(dir: Option<&Path>, command: &'static str, args: &[&OsStr]) -> Result<Str
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         });
     }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    Ok(output.stdout)
+}
+
+/// The git checkout a local directory is in, as `git` sees it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkTree {
+    /// The checkout's top directory.
+    pub root: PathBuf,
+    /// The directory's place in it, `/`-separated; `None` at its top.
+    pub path: Option<String>,
+    /// The commit checked out (`HEAD`); `None` before the first commit.
+    pub commit: Option<String>,
+    /// Paths with changes not committed (modified, added, deleted, renamed, untracked and
+    /// not ignored), anywhere in the checkout, as `git status` lists them: empty when the
+    /// checkout is clean, so `commit` is exactly what the directory holds (ignored files
+    /// aside).
+    pub changed: Vec<String>,
+}
+
+impl WorkTree {
+    /// Whether the directory holds exactly its commit: committed, and nothing changed.
+    pub fn is_clean(&self) -> bool {
+        self.commit.is_some() && self.changed.is_empty()
+    }
+}
+
+/// The git checkout `dir` is in, or `None` when it is in none. Runs `git rev-parse` and
+/// `git status` there, with the same safety settings as [`clone`] (no hooks, no file system
+/// monitor): the directory's own files are read, as building it would read them.
+pub fn work_tree(dir: &Path) -> Result<Option<WorkTree>, GitError> {
+    let top = ["rev-parse".as_ref(), "--show-toplevel".as_ref()];
+    let root = match git(Some(dir), "rev-parse", &top) {
+        Ok(root) if !root.is_empty() => PathBuf::from(root),
+        Ok(_) => return Ok(None),
+        Err(GitError::Failed { .. }) => return Ok(None), // not a git repository
+        Err(e) => return Err(e),
+    };
+    // A directory the checkout ignores (a plugin under a repository's `target/`) is not
+    // part of it.
+    let ignored: [&OsStr; 4] = [
+        "check-ignore".as_ref(),
+        "-q".as_ref(),
+        "--".as_ref(),
+        crate::manifest::MANIFEST_FILE_NAME.as_ref(),
+    ];
+    if git(Some(dir), "check-ignore", &ignored).is_ok() {
+        return Ok(None);
+    }
+    let head: [&OsStr; 5] = [
+        "rev-parse".as_ref(),
+        "--verify".as_ref(),
+        "--quiet".as_ref(),
+        "--end-of-options".as_ref(),
+        "HEAD^{commit}".as_ref(),
+    ];
+    let commit = git(Some(dir), "rev-parse", &head)
+        .ok()
+        .filter(|c| !c.is_empty());
+    let status: [&OsStr; 4] = [
+        "status".as_ref(),
+        "--porcelain=v1".as_ref(),
+        "-z".as_ref(),
+        "--untracked-files=all".as_ref(),
+    ];
+    let out = git_raw(Some(&root), "status", &status)?;
+    let mut changed = Vec::new();
+    let mut entries = out.split(|b| *b == 0).filter(|e| !e.is_empty());
+    while let Some(entry) = entries.next() {
+        // `XY path`; a rename or copy is followed by its source path, its own entry.
+        let (code, path) = entry.split_at(entry.len().min(3));
+        changed.push(String::from_utf8_lossy(path).into_owned());
+        if code.first().is_some_and(|c| matches!(c, b'R' | b'C')) {
+            entries.next();
+        }
+    }
+    let path = match (dir.canonicalize(), root.canonicalize()) {
+        (Ok(dir), Ok(root)) => dir.strip_prefix(&root).ok().and_then(|rel| {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            (!parts.is_empty()).then(|| parts.join("/"))
+        }),
+        _ => None,
+    };
+    Ok(Some(WorkTree {
+        root,
+        path,
+        commit,
+        changed,
+    }))
 }

@@ -15,6 +15,7 @@
 //!       "enabled": true,
 //!       "grants": { "network": ["api.openai.com"], "env": [], "fs-read": [], ... },
 //!       "pending-grants": null,
+//!       "config": { "threshold": 0.8, "tags": ["prod"] },
 //!       "embedder": "embedder-minilm",
 //!       "versions": {
 //!         "0.2.0": {
@@ -199,6 +200,10 @@ pub(crate) struct PluginRecord {
     /// (`enable --grant`); the plugin stays disabled meanwhile.
     #[serde(default)]
     pub pending_grants: Option<Capabilities>,
+    /// The user's settings: values for `[config]` keys, as JSON, whichever version is
+    /// active (checked against its declared types when set and when loaded).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, Value>,
     /// The embedder that serves this plugin's `embeddings`, over the registry's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedder: Option<PluginId>,

@@ -206,6 +206,7 @@ impl Registry {
                 enabled,
                 grants: Capabilities::default(),
                 pending_grants: None,
+                config: Default::default(),
                 embedder: None,
                 versions: stale.map(|r| r.versions).unwrap_or_default(),
                 other: Default::default(),
@@ -224,6 +225,14 @@ impl Registry {
             source,
         })?;
         let mut warnings = Vec::new();
+        let settings = super::settings::problems(manifest, &entry_config(&index, &id));
+        if !settings.is_empty() {
+            warnings.push(Warning::Settings {
+                id: id.clone(),
+                version: version.clone(),
+                problems: settings,
+            });
+        }
         let dependents = resolve::dependents(&universe, &id);
         if !enabled && !dependents.is_empty() {
             warnings.push(Warning::Dependents {
@@ -442,6 +451,18 @@ fn action(
         return Ok(InstallAction::Downgraded);
     }
     Ok(InstallAction::Upgraded)
+}
+
+/// The settings recorded for `id`, which an install keeps.
+fn entry_config(
+    index: &Index,
+    id: &PluginId,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    index
+        .plugins
+        .get(id)
+        .map(|r| r.config.clone())
+        .unwrap_or_default()
 }
 
 /// What refuses `id` `version` over `record` whatever the component's bytes: the active

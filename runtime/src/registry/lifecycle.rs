@@ -1,5 +1,6 @@
 //! Enable, disable, uninstall, list, info, and reading an installed component to load it.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 
@@ -7,17 +8,18 @@ use semver::Version;
 use sha2::{Digest, Sha256};
 
 use crate::cache::CacheDir;
-use crate::manifest::{Capabilities, Manifest, PluginId, PluginKind};
+use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId, PluginKind};
 
 use super::error::RegistryError;
 use super::grants;
-use super::index::{Index, PluginRecord};
+use super::index::{Index, PluginRecord, VersionRecord};
 use super::recover::{write_synced, Intent, INTENT_FILE};
 use super::report::{
     BrokenPlugin, DependencyState, DisableOutcome, EnableOutcome, PluginDetails, PluginSummary,
     UninstallOutcome, VersionDetails, Warning,
 };
 use super::resolve;
+use super::settings::SettingEdit;
 use super::store::Store;
 use super::Registry;
 use crate::fs::sync_dir;
@@ -42,6 +44,9 @@ pub struct InstalledComponent {
     pub precompiled: CacheDir,
     /// SHA-256 of `bytes`, lowercase hex.
     pub sha256: String,
+    /// The user's settings, checked against the manifest's `[config]`: pass as
+    /// [`LoadOptions::config`](crate::LoadOptions) (with any overrides on top).
+    pub config: BTreeMap<String, ConfigValue>,
 }
 
 impl Registry {
@@ -118,10 +123,37 @@ impl Registry {
     /// then what it asks for is recorded as granted. Its dependencies must be installed,
     /// enabled and at matching active versions.
     pub fn enable(&self, id: &PluginId, grant: bool) -> Result<EnableOutcome, RegistryError> {
+        self.enable_with(id, grant, &[])
+    }
+
+    /// [`enable`](Registry::enable), changing the plugin's settings in the same index write
+    /// (as [`configure`](Registry::configure) checks them): when either is refused, neither
+    /// happens.
+    pub fn enable_with(
+        &self,
+        id: &PluginId,
+        grant: bool,
+        settings: &[SettingEdit],
+    ) -> Result<EnableOutcome, RegistryError> {
         let _lock = self.lock()?;
         let mut index = Index::load(&self.store)?;
         let record = plugin_mut(&self.store, &mut index, id)?;
         let version = record.active.clone();
+        let configured = if settings.is_empty() {
+            false
+        } else {
+            let manifest = read_manifest(&self.store, id, &version, record.active_record())?;
+            let before = record.config.clone();
+            let problems = super::settings::apply(&manifest, &mut record.config, settings);
+            if !problems.is_empty() {
+                return Err(RegistryError::Settings {
+                    id: id.clone(),
+                    version,
+                    problems,
+                });
+            }
+            record.config != before
+        };
         // What the active version asks for decides, whatever the pending record says.
         let requested = record.active_record().capabilities.clone();
         let granted = grants::uncovered(&record.grants, &requested);
@@ -135,7 +167,8 @@ impl Registry {
             }
             record.grants = requested;
         }
-        let unchanged = record.enabled && granted.is_empty() && record.pending_grants.is_none();
+        let unchanged =
+            record.enabled && granted.is_empty() && record.pending_grants.is_none() && !configured;
         record.pending_grants = None;
         record.enabled = true;
         resolve::check(&resolve::universe(&index), id).map_err(|source| {
@@ -315,56 +348,18 @@ impl Registry {
                 version,
             });
         };
-        let recorded = |hash: &Option<String>, file| {
-            hash.as_deref()
-                .map(str::trim)
-                .filter(|h| !h.is_empty())
-                .map(str::to_ascii_lowercase)
-                .ok_or_else(|| RegistryError::MissingHash {
-                    id: id.clone(),
-                    version: version.clone(),
-                    file,
-                })
-        };
-        let sha256 = recorded(&entry.sha256, "component")?;
-        let manifest_sha256 = recorded(&entry.manifest_sha256, "manifest")?;
-
-        let read = |path: PathBuf, recorded: String| {
-            let bytes = fs::read(&path).map_err(|source| RegistryError::Io {
-                action: "read",
-                path: path.clone(),
-                source,
-            })?;
-            let found = hex::encode(Sha256::digest(&bytes));
-            if found != recorded {
-                return Err(RegistryError::HashMismatch {
-                    id: id.clone(),
-                    path,
-                    recorded,
-                    found,
-                });
-            }
-            Ok(bytes)
-        };
-        let bytes = read(self.store.component_path(id, &version), sha256.clone())?;
-        let manifest_path = self.store.manifest_path(id, &version);
-        let text = read(manifest_path.clone(), manifest_sha256)?;
-        let text = String::from_utf8_lossy(&text);
-        let manifest = Manifest::from_str(&text, &manifest_path).map_err(|source| {
-            RegistryError::InstalledManifest {
-                path: manifest_path.clone(),
-                source,
+        let sha256 = recorded_hash(id, &version, &entry.sha256, "component")?;
+        // Both hashes are required before either file is read.
+        recorded_hash(id, &version, &entry.manifest_sha256, "manifest")?;
+        let bytes = read_checked(id, self.store.component_path(id, &version), sha256.clone())?;
+        let manifest = read_manifest(&self.store, id, &version, entry)?;
+        let config = super::settings::resolve(&manifest, &record.config).map_err(|problems| {
+            RegistryError::Settings {
+                id: id.clone(),
+                version: version.clone(),
+                problems,
             }
         })?;
-        if manifest.plugin.id != *id || manifest.plugin.version != version {
-            return Err(RegistryError::IndexInvalid {
-                path: self.store.index_path(),
-                reason: format!(
-                    "`{id}` {version} is recorded, but its manifest says `{}` {}",
-                    manifest.plugin.id, manifest.plugin.version
-                ),
-            });
-        }
         Ok(InstalledComponent {
             id: id.clone(),
             precompiled: CacheDir::new(
@@ -377,12 +372,80 @@ impl Registry {
             grants: record.grants.clone(),
             enabled: record.enabled,
             sha256,
+            config,
         })
     }
 }
 
+/// The hash recorded for one of a version's files: missing or empty is an error.
+fn recorded_hash(
+    id: &PluginId,
+    version: &Version,
+    hash: &Option<String>,
+    file: &'static str,
+) -> Result<String, RegistryError> {
+    hash.as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| RegistryError::MissingHash {
+            id: id.clone(),
+            version: version.clone(),
+            file,
+        })
+}
+
+/// The bytes of `path`, if their sha256 is `recorded`.
+fn read_checked(id: &PluginId, path: PathBuf, recorded: String) -> Result<Vec<u8>, RegistryError> {
+    let bytes = fs::read(&path).map_err(|source| RegistryError::Io {
+        action: "read",
+        path: path.clone(),
+        source,
+    })?;
+    let found = hex::encode(Sha256::digest(&bytes));
+    if found != recorded {
+        return Err(RegistryError::HashMismatch {
+            id: id.clone(),
+            path,
+            recorded,
+            found,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The manifest of an installed version, checked against its recorded sha256 and against
+/// the id and version it is recorded under.
+pub(crate) fn read_manifest(
+    store: &Store,
+    id: &PluginId,
+    version: &Version,
+    entry: &VersionRecord,
+) -> Result<Manifest, RegistryError> {
+    let manifest_sha256 = recorded_hash(id, version, &entry.manifest_sha256, "manifest")?;
+    let manifest_path = store.manifest_path(id, version);
+    let text = read_checked(id, manifest_path.clone(), manifest_sha256)?;
+    let text = String::from_utf8_lossy(&text);
+    let manifest = Manifest::from_str(&text, &manifest_path).map_err(|source| {
+        RegistryError::InstalledManifest {
+            path: manifest_path.clone(),
+            source,
+        }
+    })?;
+    if manifest.plugin.id != *id || manifest.plugin.version != *version {
+        return Err(RegistryError::IndexInvalid {
+            path: store.index_path(),
+            reason: format!(
+                "`{id}` {version} is recorded, but its manifest says `{}` {}",
+                manifest.plugin.id, manifest.plugin.version
+            ),
+        });
+    }
+    Ok(manifest)
+}
+
 /// The record of `id`: not installed, or broken (an error naming the index), or usable.
-pub(super) fn plugin<'a>(
+pub(crate) fn plugin<'a>(
     store: &Store,
     index: &'a Index,
     id: &PluginId,
@@ -393,7 +456,7 @@ pub(super) fn plugin<'a>(
         .ok_or_else(|| missing(store, index, id))
 }
 
-fn plugin_mut<'a>(
+pub(crate) fn plugin_mut<'a>(
     store: &Store,
     index: &'a mut Index,
     id: &PluginId,

@@ -60,7 +60,7 @@ impl Registry {
     }
 
     /// Load every enabled plugin (of `kind`, or of every kind), each with the capabilities
-    /// the user granted and its precompiled code, after checking its recorded sha256.
+    /// the user granted, its settings and its precompiled code, after checking its recorded sha256.
     ///
     /// A plugin granted `embeddings` is served by `services.embeddings` when the host gives
     /// one; otherwise by the embedder the registry names for it
@@ -197,8 +197,10 @@ impl Registry {
     /// Load the active version of one installed plugin, enabled or not, the way
     /// [`load_enabled`](Registry::load_enabled) loads each: its recorded sha256 checked
     /// ([`read_component`](Registry::read_component)), only the capabilities the user
-    /// granted, and its precompiled code (compiled there on the first load when the install
-    /// did not precompile it).
+    /// granted, the settings the user gave it ([`configure`](Registry::configure); a recorded
+    /// value its active version does not take is [`RegistryError::Settings`]), and its
+    /// precompiled code (compiled there on the first load when the install did not
+    /// precompile it).
     ///
     /// ```no_run
     /// use flowtrace_plugins::manifest::PluginId;
@@ -221,8 +223,9 @@ impl Registry {
         self.load_with_config(runtime, id, services, BTreeMap::new())
     }
 
-    /// [`load`](Registry::load) with overrides of the plugin's `[config]` defaults, checked
-    /// against the declared types (a wrong one is [`LoadError::Config`]).
+    /// [`load`](Registry::load) with overrides of the plugin's `[config]` defaults and of the
+    /// user's settings, checked against the declared types (a wrong one is
+    /// [`LoadError::Config`]).
     ///
     /// A plugin whose active version asks for capabilities not granted yet (an upgrade that
     /// waits for [`enable`](Registry::enable) with `grant`) is
@@ -281,9 +284,12 @@ impl Registry {
         } else {
             services.clone()
         };
+        // The user's settings, and the caller's overrides over them.
+        let mut settings = installed.config;
+        settings.extend(config);
         let options = LoadOptions {
             grants: Some(installed.grants),
-            config,
+            config: settings,
             services,
             cache: Some(installed.precompiled),
         };

@@ -21,10 +21,10 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let registry = Registry::open_default()?;
-//! let component = std::fs::read("target/flowtrace/sample-evaluator.wasm")?;
+//! let component = std::fs::read("target/flowtrace/release/sample-evaluator-0.1.0.wasm")?;
 //! let outcome = registry.install(InstallRequest::new(
 //!     component,
-//!     Source::File { path: "target/flowtrace/sample-evaluator.wasm".into() },
+//!     Source::File { path: "target/flowtrace/release/sample-evaluator-0.1.0.wasm".into() },
 //! ))?;
 //! println!("installed {} {}", outcome.id, outcome.version);
 //! for plugin in registry.list()? {
@@ -49,6 +49,7 @@ mod recover;
 mod repair;
 mod report;
 mod resolve;
+mod settings;
 mod store;
 mod wiring;
 
@@ -72,6 +73,7 @@ pub use report::{
     VersionDetails, Warning,
 };
 pub use resolve::{Requirement, ResolveError};
+pub use settings::{ConfigureOutcome, InvalidSetting, PluginSettings, Setting, SettingEdit};
 pub use store::{Store, TmpDir};
 pub use wiring::EmbedderChoice;
 

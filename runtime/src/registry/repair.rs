@@ -94,6 +94,7 @@ impl Registry {
                         grants: Capabilities::default(),
                         pending_grants: (declared != Capabilities::default()).then_some(declared),
                         embedder: None,
+                        config: Default::default(),
                         versions,
                         other: Default::default(),
                     }

@@ -100,6 +100,16 @@ pub enum Warning {
         /// What became of it.
         state: DependencyState,
     },
+    /// Settings recorded for the plugin that the installed version does not take (a key it
+    /// no longer declares, a value of another type): loading it fails until they change.
+    Settings {
+        /// The plugin.
+        id: PluginId,
+        /// The version installed.
+        version: Version,
+        /// What is wrong with each.
+        problems: Vec<String>,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -126,6 +136,16 @@ impl fmt::Display for Warning {
                     if list.len() == 1 { "s" } else { "" },
                 )
             }
+            Warning::Settings {
+                id,
+                version,
+                problems,
+            } => write!(
+                f,
+                "settings of `{id}` that version {version} does not take: {}; it fails to load \
+                 until they are changed",
+                problems.join("; ")
+            ),
         }
     }
 }

@@ -44,10 +44,17 @@ pub enum TraceError {
     },
 
     /// An object that looks like a Flowtrace trace but does not match the model.
-    #[error("{} is not a valid flowtrace trace", place(.path))]
+    #[error(
+        "{} is not a valid flowtrace trace{}",
+        place(.path),
+        if .field.is_empty() { String::new() } else { format!(": at `{}`", .field) }
+    )]
     InvalidFlowtrace {
         /// JSON path of the trace object (empty for the whole input).
         path: String,
+        /// The field in the trace that is wrong, as a path inside it
+        /// (`spans[1].attributes[0].value`); empty for the trace object itself.
+        field: String,
         /// What serde found wrong.
         #[source]
         source: serde_json::Error,

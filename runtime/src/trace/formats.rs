@@ -4,7 +4,6 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 
 use flate2::bufread::MultiGzDecoder;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{Path, TraceError};
@@ -452,6 +451,47 @@ fn parse_line(text: &[u8]) -> Result<Vec<Trace>, TraceError> {
     parse_slice(text)
 }
 
+/// A Flowtrace trace object as the model. Its `$schema` (the JSON Schema an editor checks it
+/// against, [`JSON_SCHEMA`](super::JSON_SCHEMA)) is left out; an error names the field, as
+/// a path inside the trace (`spans[1].attributes[0].value`).
+fn flowtrace_trace(
+    value: &Value,
+    obj: &serde_json::Map<String, Value>,
+    path: Path<'_>,
+) -> Result<Trace, TraceError> {
+    let invalid = |field: String, source| TraceError::InvalidFlowtrace {
+        path: path.to_string(),
+        field,
+        source,
+    };
+    let without_schema;
+    let value = match obj.get("$schema") {
+        None => value,
+        Some(Value::String(_)) => {
+            let mut obj = obj.clone();
+            obj.remove("$schema");
+            without_schema = Value::Object(obj);
+            &without_schema
+        }
+        Some(other) => {
+            return Err(invalid(
+                "$schema".to_string(),
+                <serde_json::Error as serde::de::Error>::custom(format!(
+                    "expected the schema's URL or path as a string, found {}",
+                    super::error::describe(other)
+                )),
+            ))
+        }
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        invalid(
+            if field == "." { String::new() } else { field },
+            e.into_inner(),
+        )
+    })
+}
+
 /// Traces in input order, Flowtrace ones as they are, OTLP ones merged by trace id.
 #[derive(Default)]
 pub(crate) struct TraceSet {
@@ -490,11 +530,7 @@ impl TraceSet {
                 self.slots.extend((before..self.otlp.len()).map(Slot::Otlp));
             }
             Value::Object(obj) if obj.contains_key("id") || obj.contains_key("spans") => {
-                let trace =
-                    Trace::deserialize(value).map_err(|source| TraceError::InvalidFlowtrace {
-                        path: path.to_string(),
-                        source,
-                    })?;
+                let trace = flowtrace_trace(value, obj, path)?;
                 self.slots.push(Slot::Flowtrace(Box::new(trace)));
             }
             Value::Array(items) if allow_array => {

@@ -133,6 +133,12 @@ mod protobuf;
 mod stream;
 
 pub use error::TraceError;
+
+/// The JSON Schema (draft 2020-12) of Flowtrace JSON: one trace object, which a file holds
+/// alone, in an array, or as JSON lines. It describes exactly what [`parse_traces`] reads as
+/// Flowtrace JSON (an object may name it in a `$schema` field, which is ignored); editors
+/// use it to complete and check hand-written traces.
+pub const JSON_SCHEMA: &str = include_str!("trace.schema.json");
 pub use facts::{Message, MessageDirection, SpanError, ToolCall};
 pub use formats::{
     from_otlp_json, from_otlp_value, parse_json_line, parse_traces, parse_traces_with, read_line,

@@ -19,4 +19,5 @@ mod runtime;
 mod trace;
 mod trace_limits;
 mod trace_protobuf;
+mod trace_schema;
 mod wiring;

@@ -450,7 +450,7 @@ fn json_lines_report_the_bad_line_and_go_on() {
     );
     assert_eq!(
         chain(results[3].as_ref().unwrap_err()),
-        "invalid trace on line 5: the input is not a valid flowtrace trace: \
+        "invalid trace on line 5: the input is not a valid flowtrace trace: at `id`: \
          invalid type: integer `5`, expected a string"
     );
     assert_eq!(results[4].as_ref().unwrap(), &trace);

@@ -16,10 +16,11 @@ use flowtrace_plugins::manifest::Manifest;
 use self::package::{Package, SdkDependency};
 use super::{Build, Driver, Sdk};
 use crate::build::carried::Requirement;
-use crate::build::{prepare, world, Made, Source, OUTPUT_DIR};
+use crate::build::{artefact_path, prepare, world, Made, Source};
 use crate::error;
 use crate::term::Term;
 use crate::toolchain::Check;
+use flowtrace_plugins::inspect::BuildProfile;
 
 pub use toolchain::WASM_TARGET;
 
@@ -162,7 +163,11 @@ impl Build for RustBuild<'_> {
             color: term.stderr_has_color(),
             quiet: term.is_quiet(),
         };
-        let file_name = self.source.file_name();
+        let profile = if release {
+            BuildProfile::Release
+        } else {
+            BuildProfile::Dev
+        };
         // The component is read, given its manifest, inspected and written to a temp file
         // as soon as cargo reports it, while cargo finishes; used only if cargo then
         // succeeds.
@@ -170,8 +175,8 @@ impl Build for RustBuild<'_> {
             let _spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
             run.run(term, |artefact| {
                 let target_dir = target_dir_of(artefact);
-                let output = target_dir.join(OUTPUT_DIR).join(&file_name);
-                prepare(artefact, text, output, target_dir)
+                let output = artefact_path(&target_dir, profile, manifest);
+                prepare(artefact, text, output, target_dir, profile)
             })
         };
         let (mut outcome, mut prepared) = compile()?;
