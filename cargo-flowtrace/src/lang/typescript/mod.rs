@@ -333,19 +333,9 @@ fn relative_specifier(from: &Path, to: &Path) -> String {
     }
 }
 
-/// SHA-256 of the embedded SDK and bundle script: a change to either rebuilds plugins
-/// even when this tool's version did not change.
+/// SHA-256 of the embedded SDK and bundle script.
 fn sdk_hash() -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(BUNDLE_SCRIPT.as_bytes());
-    for file in sdk_files() {
-        hasher.update(b"\0file\0");
-        hasher.update(file.path().to_string_lossy().as_bytes());
-        hasher.update(b"\0");
-        hasher.update(file.contents());
-    }
-    hex::encode(hasher.finalize())
+    sources::embedded_hash(BUNDLE_SCRIPT.as_bytes(), &sdk_files())
 }
 
 /// The SDK's files that the build writes, in path order.
