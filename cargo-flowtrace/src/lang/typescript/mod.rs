@@ -229,6 +229,7 @@ impl Build for TypeScriptBuild<'_> {
             .arg(world::WORLD)
             .arg(built.path())
             .args(disabled_features(manifest));
+        staging.hand_lock_to(&mut command);
         componentizer::componentize(term, command, source.id(), "componentize-js", |run| {
             failure::explain(run, term.is_verbose(), &bundle)
         })?;

@@ -24,7 +24,7 @@ pub(super) struct Staging {
     pub tmp: PathBuf,
     /// The script that runs componentize-js.
     pub script: PathBuf,
-    _lock: std::fs::File,
+    lock: std::fs::File,
 }
 
 impl Staging {
@@ -41,7 +41,7 @@ impl Staging {
             build: dir.join("build"),
             tmp: dir.join("tmp"),
             script: dir.join("componentize.mjs"),
-            _lock: lock,
+            lock,
         };
         for sub in [&staging.build, &staging.tmp] {
             if sub.exists() {
@@ -52,6 +52,32 @@ impl Staging {
                 .with_context(|| format!("failed to create `{}`", sub.display()))?;
         }
         Ok(staging)
+    }
+}
+
+impl Staging {
+    /// Let `command`'s process inherit the lock: were this process killed while
+    /// componentize-js runs, the directory stays locked until componentize-js exits too.
+    pub fn hand_lock_to(&self, command: &mut std::process::Command) {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            use std::os::unix::process::CommandExt;
+            let fd = self.lock.as_raw_fd();
+            // SAFETY: between fork and exec the closure calls only `fcntl`, which is
+            // async-signal-safe, on a descriptor this process keeps open.
+            unsafe {
+                command.pre_exec(move || {
+                    let flags = libc::fcntl(fd, libc::F_GETFD);
+                    if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = command;
     }
 }
 
