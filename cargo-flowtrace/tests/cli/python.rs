@@ -595,3 +595,28 @@ fn two_builds_of_one_python_plugin_at_once_compile_it_once() {
     assert_eq!(compiled, 1, "the plugin was compiled {compiled} times");
     validated(fs::read(root.join("target/flowtrace/py-check-0.1.0.wasm")).unwrap());
 }
+
+/// The same plugin built in two checkouts: neither component names its checkout (the
+/// module path componentize-py is given is shown as `/0/`, `/1/`, ...) or
+/// `$FLOWTRACE_HOME`.
+#[test]
+fn the_same_plugin_built_in_two_checkouts_names_neither() {
+    let dir = tmp();
+    let mut names = vec![
+        dir.path().display().to_string(),
+        toolchain_home().display().to_string(),
+    ];
+    let mut built = Vec::new();
+    for checkout in ["one", "elsewhere/two"] {
+        let root = plugin(&dir.path().join(checkout));
+        in_plugin(&root, ["build"]).expect_code(0);
+        built.push(fs::read(root.join("target/flowtrace/py-check-0.1.0.wasm")).unwrap());
+        names.push(root.canonicalize().unwrap().display().to_string());
+    }
+    for bytes in &built {
+        for name in &names {
+            let at = bytes.windows(name.len()).position(|w| w == name.as_bytes());
+            assert!(at.is_none(), "the component names `{name}` at {at:?}");
+        }
+    }
+}
