@@ -74,6 +74,22 @@ pub(crate) fn embedded_files<'a>(
     files
 }
 
+/// SHA-256 of `extra` and the embedded `files` (their paths and contents), for a stamp: a
+/// change to what the binary embeds (an SDK) rebuilds plugins even when this tool's
+/// version did not change.
+pub(crate) fn embedded_hash(extra: &[u8], files: &[&include_dir::File<'_>]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(extra);
+    for file in files {
+        hasher.update(b"\0file\0");
+        hasher.update(file.path().to_string_lossy().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(file.contents());
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// Which files of a plugin are its sources.
 pub(crate) struct SourceSet<'a> {
     /// Directories at the plugin's root that never hold sources (`target`, `tests`).

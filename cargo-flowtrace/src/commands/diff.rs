@@ -127,6 +127,7 @@ impl DiffCommand {
             config: self.config.clone(),
             max_spans: self.max_spans.map(NonZeroUsize::get),
             data_dir: self.data_dir.clone(),
+            logs_with_records: false,
         };
         let a = source::load(cx, &a, &request, Some(EXPECTED))?;
         let b = source::load(cx, &b, &request, Some(EXPECTED))?;

@@ -157,6 +157,7 @@ impl EvalCommand {
             config: self.config.clone(),
             max_spans: self.max_spans.map(NonZeroUsize::get),
             data_dir: self.data_dir.clone(),
+            logs_with_records: true,
         };
         let expected = Expected {
             kind: PluginKind::Evaluator,
@@ -257,6 +258,8 @@ pub(crate) fn evaluate(
                 &record.log,
                 record.log_dropped,
             );
+        } else {
+            feedback.warnings(&record.location(), record.trace_id.as_deref(), &record.log);
         }
         feedback.progress(read, || {
             format!(

@@ -139,6 +139,7 @@ impl RunCommand {
             config: self.config.clone(),
             max_spans: self.max_spans.map(NonZeroUsize::get),
             data_dir: self.data_dir.clone(),
+            logs_with_records: true,
         };
         let loaded = source::load(cx, &source, &request, None)?;
         let kind = loaded.plugin.manifest().plugin.kind;
@@ -331,6 +332,8 @@ fn run(
                 &record.log,
                 record.log_dropped,
             );
+        } else {
+            feedback.warnings(&record.location(), record.trace_id.as_deref(), &record.log);
         }
         feedback.progress(read, || {
             format!("{inputs} {noun}s, {errors} errors, {written} {unit} written")

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use flowtrace_plugins::services::LogLine;
+use flowtrace_plugins::services::{LogLevel, LogLine};
 
 use super::input::TraceFile;
 use super::report::RecordError;
@@ -71,6 +71,29 @@ impl<'t> Feedback<'t> {
             }
         }
         self.errors += 1;
+    }
+
+    /// Show in human output the warnings and errors the plugin logged on a record without
+    /// an error (the log sink does not print them: [`super::source::LoadRequest`]).
+    pub fn warnings(&self, location: &str, trace_id: Option<&str>, log: &[LogLine]) {
+        if !self.term.is_human() {
+            return;
+        }
+        let warnings: Vec<LogLine> = log
+            .iter()
+            .filter(|line| line.level >= LogLevel::Warn)
+            .cloned()
+            .collect();
+        if warnings.is_empty() {
+            return;
+        }
+        let trace = trace_id.map_or(String::new(), |id| {
+            format!(" trace `{}`:", crate::term::sanitize(id))
+        });
+        self.term.warn(format_args!(
+            "{location}:{trace} {}",
+            log_text(&warnings, 0).trim_end()
+        ));
     }
 
     /// Move the progress bar to `read` bytes, with `message` (made only when it is shown).

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::diag::article;
 use flowtrace_plugins::inspect;
 use flowtrace_plugins::manifest::{self, ConfigValue, Manifest, PluginId, PluginKind};
+use flowtrace_plugins::services::{LogLevel, LogRecord, LogSink, TracingLog};
 use flowtrace_plugins::{LoadOptions, Plugin, Runtime, RuntimeConfig, Services};
 use semver::Version;
 
@@ -72,6 +74,10 @@ pub struct LoadRequest {
     /// `--data-dir`: what the `fs-read` paths are relative to (none: the plugin's directory,
     /// for a plugin directory).
     pub data_dir: Option<PathBuf>,
+    /// The command shows each record's plugin log with it (`eval`, `run`: under its error,
+    /// or its warnings as a warning), so in human output the log sink does not also print
+    /// warnings as the plugin logs them.
+    pub logs_with_records: bool,
 }
 
 impl LoadRequest {
@@ -152,7 +158,12 @@ fn load_dir(
     let data_dir = request.data_dir.as_deref().unwrap_or(&built.root);
     let options = LoadOptions {
         config,
-        services: services(term, &manifest.capabilities.fs_read, Some(data_dir))?,
+        services: services(
+            term,
+            request,
+            &manifest.capabilities.fs_read,
+            Some(data_dir),
+        )?,
         ..LoadOptions::default()
     };
     let plugin = runtime
@@ -215,7 +226,7 @@ fn load_wasm(
     let data_dir = needs_data_dir(fs_read, request, &format!("`{}`", path.display()))?;
     let options = LoadOptions {
         config,
-        services: services(term, fs_read, data_dir)?,
+        services: services(term, request, fs_read, data_dir)?,
         ..LoadOptions::default()
     };
     let plugin = runtime
@@ -306,7 +317,7 @@ fn load_installed(
     // What the user granted, not what the manifest declares: that is what is linked.
     let fs_read = &summary.capabilities.fs_read;
     let data_dir = needs_data_dir(fs_read, request, &format!("plugin `{id}`"))?;
-    let services = services(&cx.term, fs_read, data_dir)?;
+    let services = services(&cx.term, request, fs_read, data_dir)?;
     let plugin = registry
         .load_version_with_config(&runtime, id, Some(version), &services, config)
         .with_context(|| format!("failed to load the installed plugin `{id}` v{version}"))?;
@@ -351,9 +362,18 @@ fn needs_data_dir<'a>(
 
 /// The services `eval` loads a plugin with: the defaults, and `data_dir` for `fs-read`. A
 /// granted directory missing under it is a warning: the plugin would see nothing there.
-fn services(term: &Term, fs_read: &[String], data_dir: Option<&Path>) -> Result<Services> {
+fn services(
+    term: &Term,
+    request: &LoadRequest,
+    fs_read: &[String],
+    data_dir: Option<&Path>,
+) -> Result<Services> {
+    let mut services = Services::default();
+    if request.logs_with_records && term.is_human() {
+        services.log = Arc::new(RecordedWarnings);
+    }
     let Some(dir) = data_dir else {
-        return Ok(Services::default());
+        return Ok(services);
     };
     let dir = std::path::absolute(dir)
         .with_context(|| format!("failed to resolve `{}`", dir.display()))?;
@@ -366,10 +386,27 @@ fn services(term: &Term, fs_read: &[String], data_dir: Option<&Path>) -> Result<
             ));
         }
     }
-    Ok(Services {
-        data_dir: Some(dir),
-        ..Services::default()
-    })
+    services.data_dir = Some(dir);
+    Ok(services)
+}
+
+/// The log sink of a command that shows each record's warnings with the record
+/// ([`LoadRequest::logs_with_records`]): passes on to `tracing` (`FLOWTRACE_LOG`) the lines
+/// below warnings only, so that a warning is shown once.
+struct RecordedWarnings;
+
+impl LogSink for RecordedWarnings {
+    fn log(&self, plugin: &PluginId, level: LogLevel, message: &str) {
+        if level < LogLevel::Warn {
+            TracingLog.log(plugin, level, message);
+        }
+    }
+
+    fn record(&self, record: &LogRecord<'_>) {
+        if record.level < LogLevel::Warn {
+            TracingLog.record(record);
+        }
+    }
 }
 
 fn backticked(items: &[String]) -> String {

@@ -21,7 +21,21 @@ pub fn guest_target() -> PathBuf {
 }
 
 /// The binary, building guests into [`guest_target`].
+///
+/// The compiled cache is under that shared target dir, sealed with the key of the home
+/// (`<dir>/flowtrace-home/cache.key`): each test's home gets the shared test home's key, so
+/// that an entry one test compiled verifies in the next test and run, as it does for one
+/// user. (With a key of its own per test, every entry failed its seal check in the next test
+/// and was compiled again.)
 pub fn guest(dir: &Path) -> Command {
+    let home = dir.join("flowtrace-home").join("cache.key");
+    if !home.exists() {
+        let shared = crate::support::toolchain_home().join("cache.key");
+        flowtrace_plugins::cache::CacheKey::load_or_create(&shared).unwrap();
+        fs::create_dir_all(home.parent().unwrap()).unwrap();
+        // The copy keeps the key's mode (readable by this user only).
+        fs::copy(&shared, &home).unwrap();
+    }
     let mut command = flowtrace(dir);
     command.env("CARGO_TARGET_DIR", guest_target());
     command
@@ -695,4 +709,45 @@ fn a_missing_wasm_target_without_rustup_names_the_target_and_how_to_get_it() {
         "build/missing-target-no-rustup.stderr",
         &stable(ours, dir.path()),
     );
+}
+
+/// The modification times of the compiled-cache files of the component `sha256`.
+fn cache_entries(sha256: &str) -> Vec<(PathBuf, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    for engine in fs::read_dir(guest_target().join("flowtrace/cache")).unwrap() {
+        for entry in fs::read_dir(engine.unwrap().path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_stem() == Some(OsStr::new(sha256)) {
+                let modified = fs::metadata(&path).unwrap().modified().unwrap();
+                out.push((path, modified));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Two tests' homes, one shared target dir: what the first compiled, the second loads from
+/// the compiled cache (its seal verifies: the homes share the test home's key), not
+/// compiling and replacing it.
+#[test]
+fn tests_share_the_compiled_cache_of_the_shared_target_dir() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "shared-cache", "rust-evaluator");
+    let out = in_plugin(&plugin, ["build", "--message-format", "json"]).expect_code(0);
+    let built = out
+        .json_lines()
+        .into_iter()
+        .find(|m| m["reason"] == "build-finished")
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    let sha256 = built["sha256"].as_str().unwrap().to_string();
+    in_plugin(&plugin, ["test"]).expect_code(0);
+    let cached = cache_entries(&sha256);
+    assert_eq!(cached.len(), 2, "{cached:?}");
+
+    let other = tmp();
+    let mut command = guest(other.path());
+    command.current_dir(&plugin);
+    run(command, ["test"]).expect_code(0);
+    assert_eq!(cache_entries(&sha256), cached);
 }

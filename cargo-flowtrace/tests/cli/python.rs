@@ -130,6 +130,21 @@ fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources
     let finished = build_json(&root);
     assert_eq!(finished["fresh"], true, "{finished}");
     assert_eq!(finished["sha256"], inspection.sha256.as_str());
+    // A stamp written by a CLI that embeds another Python SDK (same version, same
+    // componentize-py) is stale: the stamp records the embedded SDK's hash.
+    let stamp_path = root.join("target/flowtrace/python/stamp.json");
+    let mut stamp: serde_json::Value =
+        serde_json::from_slice(&fs::read(&stamp_path).unwrap()).unwrap();
+    let sdk = stamp["toolchain"]["sdk"].as_str().map(str::to_owned);
+    let sdk = sdk.unwrap_or_else(|| panic!("the stamp records no SDK hash: {stamp}"));
+    assert_eq!(sdk.len(), 64, "{stamp}");
+    stamp["toolchain"]["sdk"] = "0".repeat(64).into();
+    fs::write(&stamp_path, serde_json::to_vec(&stamp).unwrap()).unwrap();
+    let finished = build_json(&root);
+    assert_eq!(finished["fresh"], false, "{finished}");
+    let stamp: serde_json::Value = serde_json::from_slice(&fs::read(&stamp_path).unwrap()).unwrap();
+    assert_eq!(stamp["toolchain"]["sdk"], sdk.as_str());
+    assert_eq!(build_json(&root)["fresh"], true);
     // A fixture is not a source.
     fs::write(root.join("tests/README.md"), "fixtures\n").unwrap();
     assert_eq!(build_json(&root)["fresh"], true);
@@ -581,4 +596,29 @@ fn two_builds_of_one_python_plugin_at_once_compile_it_once() {
     }
     assert_eq!(compiled, 1, "the plugin was compiled {compiled} times");
     validated(fs::read(root.join("target/flowtrace/release/py-check-0.1.0.wasm")).unwrap());
+}
+
+/// The same plugin built in two checkouts: neither component names its checkout (the
+/// module path componentize-py is given is shown as `/0/`, `/1/`, ...) or
+/// `$FLOWTRACE_HOME`.
+#[test]
+fn the_same_plugin_built_in_two_checkouts_names_neither() {
+    let dir = tmp();
+    let mut names = vec![
+        dir.path().display().to_string(),
+        toolchain_home().display().to_string(),
+    ];
+    let mut built = Vec::new();
+    for checkout in ["one", "elsewhere/two"] {
+        let root = plugin(&dir.path().join(checkout));
+        in_plugin(&root, ["build"]).expect_code(0);
+        built.push(fs::read(root.join("target/flowtrace/py-check-0.1.0.wasm")).unwrap());
+        names.push(root.canonicalize().unwrap().display().to_string());
+    }
+    for bytes in &built {
+        for name in &names {
+            let at = bytes.windows(name.len()).position(|w| w == name.as_bytes());
+            assert!(at.is_none(), "the component names `{name}` at {at:?}");
+        }
+    }
 }

@@ -463,7 +463,8 @@ fn run_help() {
 }
 
 /// The evaluator template, changed to log: `evaluating <id>` on every trace, a line on its
-/// stdout, and for a trace of more than 5 spans 60 numbered lines and then an error.
+/// stdout, a warning on trace `t-1`, and for a trace of more than 5 spans 60 numbered
+/// warnings and then an error.
 fn logging_evaluator(dir: &Path) -> PathBuf {
     let plugin = new_plugin(dir, "run-logger", "rust-evaluator");
     crate::build::edit(
@@ -471,6 +472,7 @@ fn logging_evaluator(dir: &Path) -> PathBuf {
         "        let max_ms: u64 = config::get(\"max-span-ms\")?;",
         "        flowtrace_plugin_sdk::info!(\"evaluating {}\", trace.id());\n\
          println!(\"from stdout\");\n\
+         if trace.id() == \"t-1\" { flowtrace_plugin_sdk::warn!(\"t-1 looks odd\"); }\n\
          if trace.span_count() > 5 {\n\
              for i in 0..60 { flowtrace_plugin_sdk::warn!(\"line {i}\"); }\n\
              return Err(PluginError::failed(\"too many spans\"));\n\
@@ -527,11 +529,11 @@ fn each_traces_plugin_log_is_in_its_result_and_under_its_error() {
             assert_eq!(log[49]["level"], "warn");
         } else {
             // Its own lines only, however the traces were batched.
-            assert_eq!(
-                texts,
-                [format!("evaluating t-{i}").as_str(), "from stdout"],
-                "{result}"
-            );
+            let mut expected = vec![format!("evaluating t-{i}"), "from stdout".to_string()];
+            if i == 1 {
+                expected.push("t-1 looks odd".to_string());
+            }
+            assert_eq!(texts, expected, "{result}");
             assert_eq!(log[0]["level"], "info");
             assert!(result.get("log-dropped").is_none());
         }
@@ -552,6 +554,22 @@ fn each_traces_plugin_log_is_in_its_result_and_under_its_error() {
             "  [warn] line 10",
             "  [warn] line 11"
         ]
+    );
+    // Each warning once: under its trace's error, or as a warning of its trace; the log
+    // sink does not print them too as they are logged.
+    assert_eq!(out.stderr.matches("line 59\n").count(), 3, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("t-1 looks odd").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "warning: traces.jsonl:2: trace `t-1`: plugin log:\n  [warn] t-1 looks odd\n"
+        ),
+        "{}",
+        out.stderr
     );
 }
 

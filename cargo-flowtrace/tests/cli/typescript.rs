@@ -433,3 +433,42 @@ fn the_sdk_unit_tests_pass() {
     assert!(passed >= 20, "{passed} SDK tests passed\n{stdout}");
     assert!(stdout.lines().any(|l| l == "# fail 0"), "{stdout}");
 }
+
+/// The offsets in `bytes` where `needle` occurs.
+fn occurrences(bytes: &[u8], needle: &[u8]) -> Vec<usize> {
+    bytes
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The same plugin built in two checkouts: neither component names its checkout, the
+/// build directory componentize-js ran in or `$FLOWTRACE_HOME`. (The two are not the same
+/// bytes: componentize-js's snapshot of the initialised engine differs from one run to the
+/// next even in one checkout.)
+#[test]
+fn the_same_plugin_built_in_two_checkouts_names_neither() {
+    let dir = tmp();
+    let mut names = vec![
+        dir.path().display().to_string(),
+        toolchain_home().display().to_string(),
+    ];
+    let mut built = Vec::new();
+    for checkout in ["one", "elsewhere/two"] {
+        let parent = dir.path().join(checkout);
+        fs::create_dir_all(&parent).unwrap();
+        let plugin = new_plugin(&parent, "ts-twice");
+        run(ts(&plugin), ["build"]).expect_code(0);
+        built.push(fs::read(artefact(&plugin, "ts-twice")).unwrap());
+        names.push(plugin.canonicalize().unwrap().display().to_string());
+    }
+    for bytes in &built {
+        validated(bytes.clone());
+        for name in &names {
+            let at = occurrences(bytes, name.as_bytes());
+            assert!(at.is_empty(), "the component names `{name}` at {at:?}");
+        }
+    }
+}

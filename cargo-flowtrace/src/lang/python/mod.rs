@@ -86,12 +86,16 @@ impl Driver for Python {
         Some(&SOURCES)
     }
 
-    /// What shaped a Python component besides its sources.
+    /// What shaped a Python component besides its sources: the embedded SDK and
+    /// componentize-py.
     fn stamped_toolchain(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([(
-            "componentize-py".to_string(),
-            toolchain::COMPONENTIZE_PY_VERSION.to_string(),
-        )])
+        BTreeMap::from([
+            ("sdk".to_string(), sources::embedded_hash(b"", &sdk_files())),
+            (
+                "componentize-py".to_string(),
+                toolchain::COMPONENTIZE_PY_VERSION.to_string(),
+            ),
+        ])
     }
 
     fn plan<'a>(&self, _term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>> {
@@ -249,10 +253,14 @@ fn entry_module(module: &str, kind: PluginKind) -> String {
 /// Write the embedded SDK to `dir/flowtrace_plugin`, replacing what is there when it
 /// differs (a file the SDK no longer has is removed).
 fn write_sdk(dir: &Path) -> Result<()> {
-    let files = sources::embedded_files(&SDK, &|path| {
+    sources::write_embedded(&dir.join(SDK_PACKAGE), &sdk_files())
+}
+
+/// The SDK's files that the build writes, in path order.
+fn sdk_files() -> Vec<&'static include_dir::File<'static>> {
+    sources::embedded_files(&SDK, &|path| {
         !path.components().any(|c| c.as_os_str() == "__pycache__")
-    });
-    sources::write_embedded(&dir.join(SDK_PACKAGE), &files)
+    })
 }
 
 /// `componentize-py bindings` for the world, when the world changed: what editors and

@@ -32,6 +32,7 @@
 mod bundle;
 mod failure;
 mod source_map;
+mod staging;
 pub mod toolchain;
 
 use std::collections::BTreeMap;
@@ -58,6 +59,9 @@ static SDK: Dir<'static> = include_dir!("$FLOWTRACE_EMBEDDED/sdk-typescript");
 
 /// The script that runs esbuild.
 const BUNDLE_SCRIPT: &str = include_str!("bundle.mjs");
+
+/// The script that runs componentize-js ([`staging`]).
+const COMPONENTIZE_SCRIPT: &str = include_str!("componentize.mjs");
 
 /// The SDK's package name.
 pub const SDK_PACKAGE: &str = "@flowtrace/plugin-sdk";
@@ -205,21 +209,31 @@ impl Build for TypeScriptBuild<'_> {
         }
 
         let built = component_file(work)?;
-        let mut command = Command::new(&tools.componentize_js);
-        // componentize-js maps the current directory into the build sandbox: run it where
-        // the bundle is, so its messages name `plugin.js`.
+        // componentize-js bakes the directory it runs in (and its scratch directory) into
+        // the component: it runs in the fixed staging directory, on a copy of the bundle.
+        let staging = staging::Staging::lock(term)?;
+        let staged = staging.build.join("plugin.js");
+        std::fs::copy(&bundle, &staged)
+            .with_context(|| format!("failed to copy the bundle to `{}`", staged.display()))?;
+        write_if_changed(&staging.script, COMPONENTIZE_SCRIPT.as_bytes())?;
+        let mut command = Command::new("node");
         command
-            .current_dir(work)
-            .arg("plugin.js")
-            .arg("--wit")
-            .arg("wit")
-            .args(["-n", world::WORLD])
-            .args(disabled_features(manifest))
-            .arg("-o")
-            .arg(built.path());
+            .current_dir(&staging.build)
+            .env("TMPDIR", &staging.tmp)
+            .env("TMP", &staging.tmp)
+            .env("TEMP", &staging.tmp)
+            .arg(&staging.script)
+            .arg(&tools.componentize_js_package)
+            .arg(&staged)
+            .arg(work.join("wit"))
+            .arg(world::WORLD)
+            .arg(built.path())
+            .args(disabled_features(manifest));
+        staging.hand_lock_to(&mut command);
         componentizer::componentize(term, command, source.id(), "componentize-js", |run| {
             failure::explain(run, term.is_verbose(), &bundle)
         })?;
+        drop(staging);
         tracing::debug!(elapsed = ?source.started.elapsed(), "componentize-js finished");
         source_map::embed(work, source.root, built.path())?;
         Ok(Made::Written(built))
@@ -333,19 +347,9 @@ fn relative_specifier(from: &Path, to: &Path) -> String {
     }
 }
 
-/// SHA-256 of the embedded SDK and bundle script: a change to either rebuilds plugins
-/// even when this tool's version did not change.
+/// SHA-256 of the embedded SDK and bundle script.
 fn sdk_hash() -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(BUNDLE_SCRIPT.as_bytes());
-    for file in sdk_files() {
-        hasher.update(b"\0file\0");
-        hasher.update(file.path().to_string_lossy().as_bytes());
-        hasher.update(b"\0");
-        hasher.update(file.contents());
-    }
-    hex::encode(hasher.finalize())
+    sources::embedded_hash(BUNDLE_SCRIPT.as_bytes(), &sdk_files())
 }
 
 /// The SDK's files that the build writes, in path order.

@@ -308,6 +308,8 @@ pub fn install_tools(term: &Term, home: &Path, tools: &[NodeTool]) -> Result<()>
 pub struct NodeTools {
     /// The `componentize-js` command.
     pub componentize_js: PathBuf,
+    /// The componentize-js package directory (its JavaScript API).
+    pub componentize_js_package: PathBuf,
     /// The esbuild package directory.
     pub esbuild: PathBuf,
     /// The `tsc` command.
@@ -319,6 +321,8 @@ pub struct NodeTools {
 pub fn ensure_node_tools(term: &Term, home: &Path) -> Result<NodeTools> {
     let tools = NodeTools {
         componentize_js: componentize_js(home),
+        componentize_js_package: node_dir(home)
+            .join("node_modules/@bytecodealliance/componentize-js"),
         esbuild: esbuild_dir(home),
         tsc: tsc(home),
     };
