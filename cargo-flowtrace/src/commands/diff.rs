@@ -73,25 +73,8 @@ pub struct DiffCommand {
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
 
-    /// Override a `[config]` value of both plugins (repeatable); lists are `a,b,c`
-    #[arg(long, value_name = "KEY=VALUE", value_parser = source::parse_config_arg)]
-    pub config: Vec<(String, String)>,
-
-    /// Build plugin directories with the release profile
-    #[arg(long)]
-    pub release: bool,
-
-    /// The directory the plugins' `fs-read` paths are relative to [default: each plugin's
-    /// directory, for a plugin directory]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Refuse traces of more than N spans [default: 100000]
-    #[arg(long, value_name = "N")]
-    pub max_spans: Option<NonZeroUsize>,
-
     #[command(flatten)]
-    pub read: input::ReadArgs,
+    pub load: source::LoadArgs,
 }
 
 /// `--fail-on`.
@@ -121,14 +104,8 @@ impl DiffCommand {
     pub fn exec(self, cx: &Context) -> Result<()> {
         let term = &cx.term;
         let (a, b) = (PluginSource::parse(&self.a)?, PluginSource::parse(&self.b)?);
-        let files = input::open_all(&self.traces, self.read.options())?;
-        let request = LoadRequest {
-            release: self.release,
-            config: self.config.clone(),
-            max_spans: self.max_spans.map(NonZeroUsize::get),
-            data_dir: self.data_dir.clone(),
-            logs_with_records: false,
-        };
+        let files = input::open_all(&self.traces, self.load.read.options())?;
+        let request = self.load.request(false);
         let a = source::load(cx, &a, &request, Some(EXPECTED))?;
         let b = source::load(cx, &b, &request, Some(EXPECTED))?;
         let jobs = eval::jobs(self.jobs);

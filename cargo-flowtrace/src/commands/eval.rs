@@ -18,7 +18,7 @@ use crate::eval::feedback::Feedback;
 use crate::eval::input::{self, Reading, TraceFile};
 use crate::eval::report::{self, EvalRecord, Tally};
 use crate::eval::source::{self, Expected, LoadedPlugin};
-use crate::eval::{LoadRequest, PluginSource};
+use crate::eval::PluginSource;
 use crate::exit_codes;
 use crate::junit;
 
@@ -100,31 +100,13 @@ pub struct EvalCommand {
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
 
-    /// Override a `[config]` value of the plugin (repeatable); lists are `a,b,c`
-    #[arg(long, value_name = "KEY=VALUE", value_parser = source::parse_config_arg)]
-    pub config: Vec<(String, String)>,
-
     /// Exit with code 3 when a trace could not be evaluated (`error`), or also when one
     /// failed (`failed`)
     #[arg(long, value_enum, value_name = "WHEN")]
     pub fail_on: Option<FailOn>,
 
-    /// Build a plugin directory with the release profile
-    #[arg(long)]
-    pub release: bool,
-
-    /// The directory the plugin's `fs-read` paths are relative to [default: the plugin's
-    /// directory, for a plugin directory]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Refuse traces of more than N spans: each is an error in the results, and the run goes
-    /// on [default: 100000]
-    #[arg(long, value_name = "N")]
-    pub max_spans: Option<NonZeroUsize>,
-
     #[command(flatten)]
-    pub read: input::ReadArgs,
+    pub load: source::LoadArgs,
 }
 
 /// `--fail-on`.
@@ -150,15 +132,9 @@ impl EvalCommand {
         }
         let source = PluginSource::parse(&self.plugin)?;
         // Before the plugin is built or loaded: a typo in a file name fails at once.
-        let files = input::open_all(&self.traces, self.read.options())?;
+        let files = input::open_all(&self.traces, self.load.read.options())?;
         let output = open_output(self.output.as_deref())?;
-        let request = LoadRequest {
-            release: self.release,
-            config: self.config.clone(),
-            max_spans: self.max_spans.map(NonZeroUsize::get),
-            data_dir: self.data_dir.clone(),
-            logs_with_records: true,
-        };
+        let request = self.load.request(true);
         let expected = Expected {
             kind: PluginKind::Evaluator,
             command: "cargo flowtrace eval",

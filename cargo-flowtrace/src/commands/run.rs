@@ -19,7 +19,7 @@ use crate::eval::feedback::Feedback;
 use crate::eval::input::{self, Reading};
 use crate::eval::report::{Output, RunRecord, RunSummary, Status};
 use crate::eval::source::{self, LoadedPlugin};
-use crate::eval::{LoadRequest, PluginSource};
+use crate::eval::PluginSource;
 use crate::exit_codes;
 
 /// Run a plugin of any kind over files of traces (or of text, for an embedder)
@@ -98,31 +98,13 @@ pub struct RunCommand {
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
 
-    /// Override a `[config]` value of the plugin (repeatable); lists are `a,b,c`
-    #[arg(long, value_name = "KEY=VALUE", value_parser = source::parse_config_arg)]
-    pub config: Vec<(String, String)>,
-
     /// Exit with code 3 when a trace could not be run (`error`), or, for an evaluator, also
     /// when one failed (`failed`)
     #[arg(long, value_enum, value_name = "WHEN")]
     pub fail_on: Option<FailOn>,
 
-    /// Build a plugin directory with the release profile
-    #[arg(long)]
-    pub release: bool,
-
-    /// The directory the plugin's `fs-read` paths are relative to [default: the plugin's
-    /// directory, for a plugin directory]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Refuse traces of more than N spans: each is an error, and the run goes on [default:
-    /// 100000]
-    #[arg(long, value_name = "N")]
-    pub max_spans: Option<NonZeroUsize>,
-
     #[command(flatten)]
-    pub read: input::ReadArgs,
+    pub load: source::LoadArgs,
 }
 
 impl RunCommand {
@@ -133,14 +115,8 @@ impl RunCommand {
         }
         let source = PluginSource::parse(&self.plugin)?;
         // Before the plugin is built or loaded: a typo in a file name fails at once.
-        let files = input::open_all(&self.traces, self.read.options())?;
-        let request = LoadRequest {
-            release: self.release,
-            config: self.config.clone(),
-            max_spans: self.max_spans.map(NonZeroUsize::get),
-            data_dir: self.data_dir.clone(),
-            logs_with_records: true,
-        };
+        let files = input::open_all(&self.traces, self.load.read.options())?;
+        let request = self.load.request(true);
         let loaded = source::load(cx, &source, &request, None)?;
         let kind = loaded.plugin.manifest().plugin.kind;
         self.check_flags(kind)?;

@@ -62,6 +62,46 @@ impl PluginSource {
     }
 }
 
+/// How `eval`, `run` and `diff` load their plugins and read their traces: the flags they
+/// share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LoadArgs {
+    /// Override a `[config]` value of the plugin (of both, for `diff`; repeatable); lists are
+    /// `a,b,c`
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_config_arg)]
+    pub config: Vec<(String, String)>,
+
+    /// Build a plugin directory with the release profile
+    #[arg(long)]
+    pub release: bool,
+
+    /// The directory the plugin's `fs-read` paths are relative to [default: the plugin's
+    /// directory, for a plugin directory]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Refuse traces of more than N spans: each is an error in the results, and the run goes
+    /// on [default: 100000]
+    #[arg(long, value_name = "N")]
+    pub max_spans: Option<std::num::NonZeroUsize>,
+
+    #[command(flatten)]
+    pub read: super::input::ReadArgs,
+}
+
+impl LoadArgs {
+    /// The request these flags make; `logs_with_records` as [`LoadRequest`] says.
+    pub fn request(&self, logs_with_records: bool) -> LoadRequest {
+        LoadRequest {
+            release: self.release,
+            config: self.config.clone(),
+            max_spans: self.max_spans.map(std::num::NonZeroUsize::get),
+            data_dir: self.data_dir.clone(),
+            logs_with_records,
+        }
+    }
+}
+
 /// What the plugin is loaded with.
 #[derive(Debug, Clone, Default)]
 pub struct LoadRequest {

@@ -612,7 +612,7 @@ fn the_same_plugin_built_in_two_checkouts_names_neither() {
     for checkout in ["one", "elsewhere/two"] {
         let root = plugin(&dir.path().join(checkout));
         in_plugin(&root, ["build"]).expect_code(0);
-        built.push(fs::read(root.join("target/flowtrace/py-check-0.1.0.wasm")).unwrap());
+        built.push(fs::read(root.join("target/flowtrace/release/py-check-0.1.0.wasm")).unwrap());
         names.push(root.canonicalize().unwrap().display().to_string());
     }
     for bytes in &built {
