@@ -4,10 +4,10 @@
 //! The host learns them three ways:
 //! - a Rust guest's panic message, which std's panic hook writes to stderr
 //!   (`thread '...' panicked at src/lib.rs:20:57:` then the message): read off the guest's
-//!   stderr as it is written ([`PanicScanner`]);
+//!   stderr as it is written (`PanicScanner`);
 //! - a report the Python and TypeScript SDKs log when the plugin raises an exception they
 //!   turn into the contract's `failed` error: one log line that starts with
-//!   [`REPORT_MARKER`] followed by JSON ([`Report`]), kept off the plugin log;
+//!   [`REPORT_MARKER`] followed by JSON (`Report`), kept off the plugin log;
 //!   A TypeScript plugin's frames are positions in its bundle (`check@plugin.js:1805:9`):
 //!   when the component carries the bundle's source map ([`SOURCE_MAP_SECTION`], written by
 //!   the build), they are mapped back to the TypeScript sources (`src/index.ts:8:9 in check`);
@@ -35,7 +35,7 @@ const BUNDLE: &str = "plugin.js";
 /// Where the SDK's own modules are, in a mapped frame.
 const TS_SDK: &str = "@flowtrace/plugin-sdk/";
 
-/// What a log line that reports a guest failure starts with (the rest is a JSON [`Report`]).
+/// What a log line that reports a guest failure starts with (the rest is a JSON `Report`).
 pub const REPORT_MARKER: &str = "\u{1e}flowtrace-failure ";
 
 /// Most frames kept of a backtrace (the innermost ones).

@@ -12,7 +12,7 @@
 //! | `bundle.mjs` | the script that runs esbuild (its JavaScript API, for the resolver plugin that gates capabilities) |
 //! | `entry.js` | the module esbuild bundles: imports the plugin's export and hands it to the SDK's bridge |
 //! | `plugin.js` | the bundle componentize-js builds |
-//! | `plugin.js.map` | its source map, embedded in the component with paths relative to the plugin ([`source_map`]) |
+//! | `plugin.js.map` | its source map, embedded in the component with paths relative to the plugin (`source_map`) |
 //! | `stamp.json` | what the last build was made from, so an unchanged plugin is not rebuilt |
 //!
 //! Capabilities are checked while bundling: an import of `@flowtrace/plugin-sdk/kv` (or of
