@@ -339,24 +339,13 @@ impl Plugin {
             None => CallOutcome::Ok,
             Some(reason) => CallOutcome::Failed(reason.name()),
         };
-        let record = CallRecord {
-            call: cx.id,
-            plugin: manifest.plugin.id.clone(),
-            kind: manifest.plugin.kind,
-            function,
-            traces: cx.traces.clone(),
-            queued,
-            instantiate,
-            run: took.saturating_sub(instantiate),
-            epochs: runtime
-                .ticks
-                .load(Ordering::Relaxed)
-                .saturating_sub(ticks_before),
-            memory_peak: cx.memory_peak.load(Ordering::Relaxed),
-            output_bytes: cx.output.load(Ordering::Relaxed),
-            cache: self.inner.cache,
-            outcome,
-        };
+        let run = took.saturating_sub(instantiate);
+        let epochs = runtime
+            .ticks
+            .load(Ordering::Relaxed)
+            .saturating_sub(ticks_before);
+        let memory_peak = cx.memory_peak.load(Ordering::Relaxed);
+        let output_bytes = cx.output.load(Ordering::Relaxed);
         let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         span.record("flowtrace.call.outcome", outcome.as_str());
         match outcome {
@@ -366,15 +355,30 @@ impl Plugin {
                 span.record("otel.status_code", "ERROR")
             }
         };
-        span.record("flowtrace.call.queued_us", micros(record.queued));
-        span.record("flowtrace.call.instantiate_us", micros(record.instantiate));
-        span.record("flowtrace.call.run_us", micros(record.run));
-        span.record("flowtrace.call.epochs", record.epochs);
-        span.record("flowtrace.call.memory_peak_bytes", record.memory_peak);
-        span.record("flowtrace.call.output_bytes", record.output_bytes);
+        span.record("flowtrace.call.queued_us", micros(queued));
+        span.record("flowtrace.call.instantiate_us", micros(instantiate));
+        span.record("flowtrace.call.run_us", micros(run));
+        span.record("flowtrace.call.epochs", epochs);
+        span.record("flowtrace.call.memory_peak_bytes", memory_peak);
+        span.record("flowtrace.call.output_bytes", output_bytes);
         drop(span);
+        // The record (and its copy of the trace ids) only for a host that observes.
         if let Some(observer) = &runtime.observer {
-            observer.call_finished(&record);
+            observer.call_finished(&CallRecord {
+                call: cx.id,
+                plugin: manifest.plugin.id.clone(),
+                kind: manifest.plugin.kind,
+                function,
+                traces: cx.traces.clone(),
+                queued,
+                instantiate,
+                run,
+                epochs,
+                memory_peak,
+                output_bytes,
+                cache: self.inner.cache,
+                outcome,
+            });
         }
         output
     }
