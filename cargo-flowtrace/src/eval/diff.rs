@@ -445,13 +445,7 @@ pub fn table(out: &mut dyn Write, summary: &DiffSummary) -> io::Result<()> {
     if summary.metrics.is_empty() {
         return Ok(());
     }
-    let width = summary
-        .metrics
-        .iter()
-        .map(|m| m.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max("metric".len());
+    let width = super::report::metric_column_width(summary.metrics.iter().map(|m| m.name.as_str()));
     writeln!(out)?;
     writeln!(
         out,

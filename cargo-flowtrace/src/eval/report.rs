@@ -469,13 +469,7 @@ pub fn table(out: &mut dyn Write, summary: &EvalSummary) -> io::Result<()> {
     if summary.metrics.is_empty() {
         return Ok(());
     }
-    let name_width = summary
-        .metrics
-        .iter()
-        .map(|m| m.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max("metric".len());
+    let name_width = metric_column_width(summary.metrics.iter().map(|m| m.name.as_str()));
     writeln!(out)?;
     writeln!(
         out,
@@ -504,6 +498,15 @@ fn number(x: f64) -> String {
     } else {
         format!("{x:.3e}")
     }
+}
+
+/// The width of a summary's `metric` column: its longest name, or the heading.
+pub(crate) fn metric_column_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names
+        .map(|name| name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("metric".len())
 }
 
 #[cfg(test)]
