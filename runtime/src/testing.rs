@@ -38,6 +38,7 @@ pub fn guest_wat(name: &str) -> String {
         "traces-user" => include_str!("../tests/guests/traces-user.wat"),
         "counter" => include_str!("../tests/guests/counter.wat"),
         "order" => include_str!("../tests/guests/order.wat"),
+        "instance-count" => include_str!("../tests/guests/instance-count.wat"),
         "overflow" => include_str!("../tests/guests/overflow.wat"),
         other => panic!("no test guest named `{other}`"),
     };
@@ -118,6 +119,7 @@ pub fn manifest(id: &str, kind: PluginKind) -> Manifest {
             flowtrace: semver::VersionReq::parse("^0.1").expect("valid"),
             authors: Vec::new(),
             license: None,
+            stateless: false,
         },
         build: BuildInfo {
             language: Language::Rust,

@@ -15,7 +15,7 @@ use flowtrace_plugins::{LoadOptions, PreparedTrace, Runtime, RuntimeConfig};
 use serde_json::{json, Value};
 
 pub struct Stats {
-    median: Duration,
+    pub median: Duration,
     p99: Duration,
     n: usize,
 }

@@ -125,7 +125,7 @@ pub fn run(quick: bool) -> Result<Value> {
 }
 
 /// The release `cargo-flowtrace` beside this binary.
-fn tool() -> Result<PathBuf> {
+pub fn tool() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("failed to find the xtask binary")?;
     let tool = exe.with_file_name(format!("cargo-flowtrace{}", std::env::consts::EXE_SUFFIX));
     if !tool.is_file() {
@@ -138,7 +138,7 @@ fn tool() -> Result<PathBuf> {
 }
 
 /// `count` agent traces with distinct ids, one per line.
-fn write_traces(path: &Path, count: usize) -> Result<()> {
+pub fn write_traces(path: &Path, count: usize) -> Result<()> {
     let mut trace = testing::agent_trace();
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     for i in 0..count {
@@ -256,8 +256,19 @@ fn peak_rss_kib(tool: &Path, plugin: &Path, traces: &Path) -> Result<u64> {
 
 /// Peak RSS of `tool` run with `args` then `paths`, measured by a wrapper process.
 pub fn peak_rss_of(tool: &Path, args: &[&str], paths: &[&Path]) -> Result<u64> {
+    peak_rss_with_env(tool, args, paths, &[])
+}
+
+/// [`peak_rss_of`] with environment variables set for the command.
+pub fn peak_rss_with_env(
+    tool: &Path,
+    args: &[&str],
+    paths: &[&Path],
+    env: &[(&str, &Path)],
+) -> Result<u64> {
     let exe = std::env::current_exe()?;
     let output = Command::new(exe)
+        .envs(env.iter().copied())
         .arg(PEAK_RSS)
         .arg(tool)
         .args(args)

@@ -6,6 +6,7 @@ mod bench_eval;
 mod bench_input;
 mod bench_output;
 mod bench_share;
+mod bench_templates;
 mod demo;
 mod wit;
 mod wit_ts;
@@ -13,11 +14,12 @@ mod wit_ts;
 use anyhow::{bail, Context, Result};
 
 const USAGE: &str =
-    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | bench-share [--runs N] [--dev] | bench-output [--dev | --tool PATH] | bench-input [--quick] [--dev | --tool PATH] | wit [--check]>
+    "usage: cargo xtask <demo | bench [--quick] | bench-build [--quick] [--runs N] [--profile dev|release] | bench-templates [--quick] | bench-share [--runs N] [--dev] | bench-output [--dev | --tool PATH] | bench-input [--quick] [--dev | --tool PATH] | wit [--check]>
 
   demo    load a WAT evaluator and run it over the real OpenTelemetry traces
   bench   runtime and `eval` figures as JSON (rebuilds itself with --release)
   bench-build  what `cargo flowtrace build` adds to an incremental `cargo build`, as JSON
+  bench-templates  the Rust, Python and TypeScript evaluator templates against native Rust, as JSON
   bench-share  package, publish and install oci:// against a loopback registry, as JSON
   bench-output  peak memory of `eval -j 8` over 8 traces with 100 MB outputs, as JSON
   bench-input  memory per input byte of `eval` over one large OTLP/JSON export, as JSON
@@ -33,6 +35,8 @@ fn main() -> Result<()> {
         Some("bench-input") => bench_input::run(&args[1..]),
         Some("bench") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench") => bench::run(&args[1..]),
+        Some("bench-templates") if cfg!(debug_assertions) => release_rerun(&args),
+        Some("bench-templates") => bench_templates::main(&args[1..]),
         Some("bench-build") if cfg!(debug_assertions) => release_rerun(&args),
         Some("bench-build") => bench_build::run(&args[1..]),
         Some("bench-share") => bench_share::run(&args[1..]),

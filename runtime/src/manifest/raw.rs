@@ -48,6 +48,7 @@ pub(crate) struct RawPlugin {
     pub flowtrace: Field<String>,
     pub authors: Field<StringList>,
     pub license: Field<String>,
+    pub stateless: Field<bool>,
 }
 
 /// `[build]`

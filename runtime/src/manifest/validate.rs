@@ -135,6 +135,10 @@ fn plugin_info(cx: &mut Cx<'_, '_>, raw: Spanned<RawPlugin>) -> Option<PluginInf
         .filter_map(|a| text(cx, a, "an entry of `authors` in `[plugin]`", false))
         .collect();
 
+    let stateless = cx
+        .optional(raw.stateless, &["plugin", "stateless"])
+        .is_some_and(|s| *s.get_ref());
+
     Some(PluginInfo {
         id: id?,
         name: name?,
@@ -144,6 +148,7 @@ fn plugin_info(cx: &mut Cx<'_, '_>, raw: Spanned<RawPlugin>) -> Option<PluginInf
         flowtrace: flowtrace?,
         authors,
         license,
+        stateless,
     })
 }
 

@@ -61,6 +61,8 @@ impl Counter {
     fn build(wat: &str, timeout: Duration, network: bool, kv: MemoryKv) -> Self {
         let bytes = testing::componentize(wat, testing::COUNTER_WORLD).unwrap();
         let mut manifest = testing::manifest("counter", PluginKind::Evaluator);
+        // Its traces share instances only because it says it is stateless.
+        manifest.plugin.stateless = true;
         manifest.capabilities.storage = true;
         manifest.capabilities.traces = true;
         if network {
@@ -346,4 +348,39 @@ fn a_looping_trace_costs_at_most_two_deadlines_whatever_the_guests_order() {
     // Every other trace's effects happened once, in order.
     let expected: Vec<Option<i64>> = (0..16).map(|i| (i != 5).then_some(i)).collect();
     assert_eq!(counts(&out), expected);
+}
+
+/// What `evaluate_each` gives 20 traces with the `instance-count` guest: the number of
+/// traces each trace's instance had evaluated (the guest scores 1 / that number).
+fn instance_counts(stateless: bool) -> Vec<u32> {
+    let mut manifest = testing::manifest("instance-count", PluginKind::Evaluator);
+    manifest.plugin.stateless = stateless;
+    let plugin = Runtime::new()
+        .unwrap()
+        .load(
+            &testing::evaluator(&testing::guest_wat("instance-count")),
+            &manifest,
+            LoadOptions::default(),
+        )
+        .unwrap();
+    plugin
+        .evaluate_each(&traces(&[1; 20]))
+        .into_iter()
+        .map(|e| (1.0 / e.result.expect("evaluated").score).round() as u32)
+        .collect()
+}
+
+#[test]
+fn no_trace_sees_state_another_trace_left() {
+    // Isolation is the semantics: each trace in a fresh instance, so a count kept in a
+    // global is 1 on every trace.
+    assert_eq!(instance_counts(false), vec![1; 20]);
+}
+
+#[test]
+fn a_stateless_plugin_has_its_traces_share_instances_per_batch_call() {
+    // Its author said it keeps nothing between traces: 16 traces per instance (one
+    // `evaluate-batch` call), then the last 4 in another.
+    let expected: Vec<u32> = (1..=16).chain(1..=4).collect();
+    assert_eq!(instance_counts(true), expected);
 }

@@ -69,6 +69,8 @@ fn counter_from(wat: &str, timeout: Duration) -> (Plugin, Arc<Probe>, Arc<Memory
         .validate_all(&bytes)
         .unwrap();
     let mut manifest = testing::manifest("counter", PluginKind::Evaluator);
+    // Stateless by its manifest: `evaluate_each` gives it batch calls.
+    manifest.plugin.stateless = true;
     manifest.capabilities.storage = true;
     manifest.capabilities.traces = true;
     manifest.limits = Limits {

@@ -190,6 +190,7 @@ fn manifest(kind: PluginKind, language: Language, capabilities: Capabilities) ->
             flowtrace: semver::VersionReq::parse("^0.1").unwrap(),
             authors: Vec::new(),
             license: None,
+            stateless: false,
         },
         build: BuildInfo {
             language,

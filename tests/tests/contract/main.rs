@@ -30,8 +30,10 @@ use plugins::{Plugins, LANGUAGES};
 enum Call {
     /// `evaluate`, one call per trace.
     Evaluate,
-    /// `evaluate-batch` calls over all the traces.
+    /// `Plugin::evaluate_each` over all the traces: a fresh instance per trace.
     EvaluateEach,
+    /// One `evaluate-batch` call over all the traces, in one instance.
+    EvaluateBatch,
     Formats,
     Export(&'static str),
     Transform,
@@ -42,7 +44,7 @@ enum Call {
 impl Call {
     fn kind(&self) -> PluginKind {
         match self {
-            Call::Evaluate | Call::EvaluateEach => PluginKind::Evaluator,
+            Call::Evaluate | Call::EvaluateEach | Call::EvaluateBatch => PluginKind::Evaluator,
             Call::Formats | Call::Export(_) => PluginKind::Exporter,
             Call::Transform => PluginKind::Transformer,
             Call::Dimension | Call::Embed(_) => PluginKind::Embedder,
@@ -102,6 +104,10 @@ fn run(plugin: &Plugin, call: &Call, traces: &[Trace]) -> Outcome {
                 .map(|e| e.result.map_err(|e| e.reason))
                 .collect(),
         ),
+        Call::EvaluateBatch => match plugin.evaluate_batch(&prepared) {
+            Ok(evals) => Outcome::Evals(evals),
+            Err(e) => text(&e.reason),
+        },
         Call::Formats => text(&plugin.formats().map_err(|e| e.reason)),
         Call::Export(format) => text(
             &plugin
@@ -194,6 +200,11 @@ fn cases() -> Vec<Case> {
     cases.push(Case::new(
         "evaluator/batch",
         Call::EvaluateEach,
+        every.clone(),
+    ));
+    cases.push(Case::new(
+        "evaluator/evaluate-batch",
+        Call::EvaluateBatch,
         every.clone(),
     ));
     let text = |s: &str| ConfigValue::String(s.into());
@@ -298,15 +309,45 @@ fn padding_at_limit(rust: &Plugin, trace: &Trace) -> Result<i64, String> {
     }
 }
 
+/// Isolation: the evaluator counts the traces its instance evaluated (`instance.evaluations`),
+/// and every trace, of a batch too, must have had an instance of its own.
+/// (`evaluate-batch` itself is one call in one instance: its traces count 1, 2, 3...)
+fn isolation(language: &str, call: &Call, outcome: &Outcome) -> Option<String> {
+    let Outcome::Evals(evals) = outcome else {
+        return None;
+    };
+    if matches!(call, Call::EvaluateBatch) {
+        return None;
+    }
+    let counts: Vec<String> = evals
+        .iter()
+        .flatten()
+        .filter_map(|r| r.metrics.iter().find(|m| m.name == "instance.evaluations"))
+        .map(|m| format!("{:?}", m.value))
+        .collect();
+    let shared = counts.iter().any(|c| c != "Integer(1)");
+    shared.then(|| {
+        format!(
+            "{language}: traces shared an instance (`instance.evaluations` {})",
+            counts.join(", ")
+        )
+    })
+}
+
 fn check(plugins: &Plugins, case: &Case) -> Result<(), String> {
     let kind = case.call.kind();
     let rust = plugins.load(LANGUAGES[0], kind, &case.config)?;
-    let reference = run(&rust, &case.call, &case.traces).text();
-    let mut problems = Vec::new();
+    let reference = run(&rust, &case.call, &case.traces);
+    let mut problems: Vec<String> = isolation(LANGUAGES[0], &case.call, &reference)
+        .into_iter()
+        .collect();
+    let reference = reference.text();
     let out = plugins::target_dir().join("contract-out");
     for language in &LANGUAGES[1..] {
         let plugin = plugins.load(language, kind, &case.config)?;
-        let actual = run(&plugin, &case.call, &case.traces).text();
+        let actual = run(&plugin, &case.call, &case.traces);
+        problems.extend(isolation(language, &case.call, &actual));
+        let actual = actual.text();
         let expected = match *language {
             "python" => python_expected(&rust, case),
             _ => typescript_expected(case),

@@ -9,6 +9,9 @@ from flowtrace_plugin import EvalResult, Evaluator, SpanStatus, Trace, config, e
 
 _ABSENT = object()
 
+# The traces this instance has evaluated: every trace has an instance of its own, so 1.
+_evaluations = 0
+
 
 def typed(value: Any) -> Any:
     """An attribute value as a metric value: `json` (parsed by the SDK) becomes text with a
@@ -37,6 +40,9 @@ class Plugin(Evaluator):
             ("config.tags", "|".join(tags)),
             ("config.tag-count", len(tags)),
         ]
+        global _evaluations
+        _evaluations += 1
+        m.append(("instance.evaluations", _evaluations))
         trace_id = trace.id
         count = trace.span_count
         m.append(("trace.id", trace_id))

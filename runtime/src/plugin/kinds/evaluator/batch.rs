@@ -21,11 +21,11 @@ use crate::plugin::run::{block_on, Waited};
 use crate::plugin::{Logged, Plugin};
 use crate::results::EvalResult;
 
-/// Traces per `evaluate-batch` call at most in [`Plugin::evaluate_each`]. One instance serves
-/// the whole call, and making one is most of the cost of a trace for Python and JavaScript
-/// plugins (their instances hold megabytes of interpreter state): over 1,000 traces on one
-/// worker, batching took a template evaluator from 306 to 2,588 traces/s in Python, 801 to
-/// 2,988 in TypeScript.
+/// Traces per `evaluate-batch` call at most in [`Plugin::evaluate_each`] for a plugin whose
+/// manifest says `stateless = true`. One instance serves the whole call, and making one is
+/// most of the cost of a trace for Python and JavaScript plugins (their instances hold
+/// megabytes of interpreter state): over 1,000 traces on one worker, batching took a
+/// template evaluator from 306 to 2,588 traces/s in Python, 801 to 2,988 in TypeScript.
 pub const TRACES_PER_CALL: usize = 16;
 
 /// One trace's outcome from [`Plugin::evaluate_each`].
@@ -97,12 +97,16 @@ impl Plugin {
     /// Score each trace once (evaluator plugins): one evaluation per trace, in order, each
     /// with its own result or error and the time spent on it.
     ///
-    /// Traces go to the plugin [`TRACES_PER_CALL`] per `evaluate-batch` call, in one
-    /// instance, when that cannot change what a trace's evaluation does: when the plugin is
-    /// granted no capability whose effects the host cannot hold back
-    /// ([`Capability::is_repeatable`]); otherwise one per call. In a batch call, each trace
-    /// has the plugin's deadline (time counts to the trace whose handle the guest read
-    /// last), and the call's `kv` writes and log lines are held back until it succeeds.
+    /// Each trace is evaluated in a fresh instance (one [`Plugin::evaluate`] call per trace):
+    /// no trace can see state another trace left, which is the semantics of every call.
+    /// Only a plugin whose manifest says `stateless = true` in `[plugin]` (its author's word
+    /// that it keeps nothing from one trace to the next) has its traces go
+    /// [`TRACES_PER_CALL`] per `evaluate-batch` call, in one instance, and then only when
+    /// that cannot change what a trace's evaluation does: when it is granted no capability
+    /// whose effects the host cannot hold back ([`Capability::is_repeatable`]). In a batch
+    /// call, each trace has the plugin's deadline (time counts to the trace whose handle the
+    /// guest read last), and the call's `kv` writes and log lines are held back until it
+    /// succeeds.
     ///
     /// When a batch call fails as a whole (a trap, a deadline, the memory cap), its results
     /// are lost (the contract returns them at the end). After a trap or the memory cap, the
@@ -132,7 +136,7 @@ impl Plugin {
             logs: vec![CallLog::default(); traces.len()],
         };
         match &self.inner.exports {
-            Exports::Evaluator(indices) if self.batches_are_safe() => {
+            Exports::Evaluator(indices) if self.may_share_instances() => {
                 for start in (0..traces.len()).step_by(TRACES_PER_CALL) {
                     let end = (start + TRACES_PER_CALL).min(traces.len());
                     self.settle(indices, start..end, &mut each).await;
@@ -241,6 +245,13 @@ impl Plugin {
         traces: &[PreparedTrace],
     ) -> Result<Vec<MisplacedResult>, CallError> {
         block_on(self.check_batch_order_async(traces))
+    }
+
+    /// Whether [`Plugin::evaluate_each`] may evaluate several traces in one instance: the
+    /// manifest says the plugin is stateless, and a call may be made again without its
+    /// effects happening twice.
+    fn may_share_instances(&self) -> bool {
+        self.inner.manifest.plugin.stateless && self.batches_are_safe()
     }
 
     /// Whether a call may be made again without its effects happening twice.

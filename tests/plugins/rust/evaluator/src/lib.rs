@@ -9,6 +9,9 @@ use flowtrace_plugin_sdk::{
 
 struct Plugin;
 
+/// The traces this instance has evaluated: every trace has an instance of its own, so 1.
+static EVALUATIONS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
 /// An attribute value as a metric value: `json` becomes text with a `json:` prefix.
 fn typed(value: AttributeValue) -> MetricValue {
     match value {
@@ -41,6 +44,11 @@ impl Evaluator for Plugin {
                 MetricValue::Integer(tags.len() as i64),
             ),
         ];
+        let evaluations = EVALUATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        m.push((
+            "instance.evaluations".into(),
+            MetricValue::Integer(evaluations),
+        ));
         let id = trace.id();
         let count = trace.span_count();
         m.push(("trace.id".into(), MetricValue::Text(id.clone())));

@@ -39,6 +39,9 @@ function sum(infos: readonly SpanInfo[], pick: (i: SpanInfo) => number | bigint 
   return total.toString();
 }
 
+/** The traces this instance has evaluated: every trace has an instance of its own, so 1. */
+let evaluations = 0;
+
 export const evaluator = defineEvaluator({
   evaluate(trace) {
     const label = config.string("label");
@@ -57,6 +60,8 @@ export const evaluator = defineEvaluator({
       ["config.tags", MetricValue.text(tags.join("|"))],
       ["config.tag-count", MetricValue.integer(tags.length)],
     ];
+    evaluations += 1;
+    m.push(["instance.evaluations", MetricValue.integer(evaluations)]);
     const id = trace.id();
     const count = trace.spanCount;
     m.push(["trace.id", MetricValue.text(id)]);
