@@ -49,8 +49,7 @@ pub struct PluginInfo {
     /// `stateless`: the author's word that the plugin keeps nothing from one trace to the
     /// next (no global, static or module state that a trace's evaluation changes), so a host
     /// may evaluate several traces in one instance (default `false`: each trace gets a fresh
-    /// instance, and no trace can see state another left). Not checked at load;
-    /// `cargo flowtrace test` evaluates the fixtures both ways and reports a difference.
+    /// instance, and no trace can see state another left). The author's word: not checked.
     pub stateless: bool,
 }
 
