@@ -4,7 +4,8 @@
 //! for three ways of reading the trace, a fresh instance, the same logic in native Rust, and
 //! loading a large component from the compiled cache versus compiling it; then `eval`
 //! ([`crate::bench_eval`]): throughput on one worker and on every core, peak memory for 1,000
-//! and 10,000 traces, and the first load of an installed plugin.
+//! and 10,000 traces, and the first load of an installed plugin; and the three evaluator
+//! templates against native Rust ([`crate::bench_templates`]).
 
 use std::time::{Duration, Instant};
 
@@ -150,6 +151,8 @@ pub fn run(args: &[String]) -> Result<()> {
         crate::bench_output::measure(&tool).context("measuring memory under huge outputs")?;
     let input_memory = crate::bench_input::measure(&tool, quick)
         .context("measuring memory per input byte of a large document")?;
+    let templates = crate::bench_templates::run(quick, false, None)
+        .context("benchmarking the evaluator templates")?;
     let accessors_median = evaluate["scan-accessors"]["median-us"]
         .as_f64()
         .unwrap_or(0.0);
@@ -166,6 +169,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "eval": eval,
         "huge-output": huge_output,
         "input-memory": input_memory,
+        "templates": templates,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
