@@ -26,6 +26,9 @@ pub struct CargoBuild<'a> {
     pub manifest_path: &'a Path,
     /// The package name, to find its artefact among its dependencies'.
     pub package: &'a str,
+    /// `--target-dir`, when the build goes to the target dir shared by plugins
+    /// ([`super::target`]).
+    pub target_dir: Option<&'a Path>,
     /// `--release`
     pub release: bool,
     /// `--features` values, e.g. `flowtrace-plugin-sdk/storage`.
@@ -64,6 +67,9 @@ impl CargoBuild<'_> {
             .args(["--lib", "--target", WASM_TARGET])
             .args(["--message-format", "json-render-diagnostics"])
             .args(["--color", if self.color { "always" } else { "never" }]);
+        if let Some(dir) = self.target_dir {
+            command.arg("--target-dir").arg(dir);
+        }
         if self.release {
             command.arg("--release");
         }
