@@ -85,6 +85,44 @@ impl CargoBuild<'_> {
         command
     }
 
+    /// `cargo clean -p <package>` for the target, in the same target dir and with the same
+    /// configuration as the build: cargo forgets what it built of the package (not of its
+    /// dependencies), which then compiles again.
+    pub fn clean_package(&self, term: &Term) -> Result<()> {
+        let mut command = Command::new(self.cargo);
+        command
+            .arg("clean")
+            .arg("--manifest-path")
+            .arg(self.manifest_path)
+            .args([
+                "--package",
+                self.package,
+                "--target",
+                WASM_TARGET,
+                "--quiet",
+            ]);
+        if let Some(dir) = self.target_dir {
+            command.arg("--target-dir").arg(dir);
+        }
+        for config in &self.config {
+            command.arg("--config").arg(config);
+        }
+        let shown = display(&command);
+        term.verbose_status("Running", format_args!("`{shown}`"));
+        let out = command
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("failed to run `{shown}`"))?;
+        if !out.status.success() {
+            return Err(anyhow!(
+                "`{shown}` failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(())
+    }
+
     /// Run cargo, showing its stderr line by line as it comes.
     ///
     /// `on_artefact` runs on its own thread as soon as cargo reports the package's `.wasm`,

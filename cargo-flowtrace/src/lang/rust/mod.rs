@@ -12,7 +12,7 @@ pub mod toolchain;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::manifest::Manifest;
 
 use self::package::{Package, SdkDependency};
@@ -181,11 +181,27 @@ impl Build for RustBuild<'_> {
             TargetDir::Shared { output, .. } => Some(output.as_path()),
             TargetDir::Cargo { .. } => None,
         };
-        // In the shared target dir, a plugin whose library has the same name would overwrite
-        // the `.wasm` cargo reports before it is read: the two take turns.
+        // In the shared target dir, plugins whose library has the same name take turns, and
+        // cargo forgets the other one's build of it (see `target`).
         let _lock = match &self.target {
             TargetDir::Shared { dir, .. } => {
-                Some(target::lock_artefact(term, dir, &self.package.lib_name)?)
+                let mut lock = target::lock_artefact(
+                    term,
+                    dir,
+                    &self.package.lib_name,
+                    &self.package.manifest_path,
+                )?;
+                if lock.built_by_another {
+                    run.clean_package(term).with_context(|| {
+                        format!(
+                            "failed to clear another plugin's build of `{}` from `{}`",
+                            self.package.lib_name,
+                            dir.display()
+                        )
+                    })?;
+                }
+                lock.claim()?;
+                Some(lock)
             }
             TargetDir::Cargo { .. } => None,
         };

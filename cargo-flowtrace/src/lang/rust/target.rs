@@ -13,11 +13,17 @@
 //! replacing each other; and cargo's own lock on the directory makes concurrent builds wait
 //! for each other.
 //!
-//! What cargo does not keep apart is the copy of a cdylib under its plain name,
-//! `<dir>/wasm32-wasip2/<profile>/<lib name>.wasm`, the file it reports: two plugins whose
-//! library has the same name would overwrite each other's. So a build holds a lock of its own
-//! on that name ([`lock_artefact`]) from before cargo runs until the component has been read,
-//! and the plugin's build output (the component, with its manifest; the compiled cache; the
+//! What cargo does not keep apart is a plugin's own library when another plugin's has the
+//! same name. A cdylib for wasm has no hash in its file names
+//! (`<dir>/wasm32-wasip2/<profile>/deps/<lib name>.wasm`, and the copy cargo reports, one
+//! level up), and cargo identifies a package that is its own workspace by its name, version
+//! and path *inside* the workspace: two copies of one plugin in two directories are the same
+//! unit to cargo, which would find the second fresh and hand it the first one's component.
+//! So a build holds a lock of its own on the library's name ([`lock_artefact`]) from before
+//! cargo runs until the component has been read, and the lock's directory records which
+//! plugin built that name last: when it was another one, `cargo clean -p` makes cargo forget
+//! what it built of the package (the plugin alone recompiles, not its dependencies). The
+//! plugin's build output (the component, with its manifest; the compiled cache; the
 //! packages) goes to the plugin's own `target/flowtrace/`, as before.
 //!
 //! The user's own choice always wins, and keeps everything in cargo's target dir, as
@@ -141,11 +147,68 @@ pub fn target_dir_var() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// The lock on a library name in the shared directory, held while a plugin builds and reads
+/// its component.
+#[derive(Debug)]
+pub struct ArtefactLock {
+    _file: std::fs::File,
+    owner_path: PathBuf,
+    owner: String,
+    /// Whether `owner_path` names the plugin holding the lock.
+    recorded: bool,
+    /// Whether what cargo holds of that name may be another plugin's: another plugin built
+    /// it last, or a build that left no record of itself.
+    pub built_by_another: bool,
+}
+
+impl ArtefactLock {
+    /// Record that the plugin holding the lock builds the name now (once cargo has forgotten
+    /// another plugin's build of it).
+    pub fn claim(&mut self) -> Result<()> {
+        if !self.recorded {
+            crate::build::write_atomically(&self.owner_path, self.owner.as_bytes())?;
+            self.recorded = true;
+        }
+        self.built_by_another = false;
+        Ok(())
+    }
+}
+
 /// Hold a lock on the library name `lib_name` in the shared directory `dir` (`<dir>/flowtrace/
-/// locks/<lib_name>/.lock`) until the file is dropped: two plugins whose library has the same
-/// name then take turns to build and read `<lib_name>.wasm`, which cargo writes for both.
-pub fn lock_artefact(term: &Term, dir: &Path, lib_name: &str) -> Result<std::fs::File> {
-    crate::toolchain::lock_dir(term, &dir.join("flowtrace/locks").join(lib_name))
+/// locks/<lib_name>/.lock`) until it is dropped, for the plugin whose `Cargo.toml` is
+/// `manifest_path`: two plugins whose library has the same name then take turns to build
+/// and read `<lib_name>.wasm`, which cargo writes for both; and it says whether the other
+/// one built it last (recorded in `owner` beside the lock).
+pub fn lock_artefact(
+    term: &Term,
+    dir: &Path,
+    lib_name: &str,
+    manifest_path: &Path,
+) -> Result<ArtefactLock> {
+    let lock_dir = dir.join("flowtrace/locks").join(lib_name);
+    let file = crate::toolchain::lock_dir(term, &lock_dir)?;
+    let owner_path = lock_dir.join("owner");
+    let owner = manifest_path.to_string_lossy().into_owned();
+    let last = std::fs::read_to_string(&owner_path).ok();
+    let recorded = last.as_deref() == Some(owner.as_str());
+    let built_by_another = match last {
+        Some(last) => last != owner,
+        // No record: whatever cargo holds of the name is no known plugin's.
+        None => ["debug", "release"].into_iter().any(|profile| {
+            dir.join(super::WASM_TARGET)
+                .join(profile)
+                .join("deps")
+                .join(format!("{lib_name}.wasm"))
+                .exists()
+        }),
+    };
+    Ok(ArtefactLock {
+        _file: file,
+        owner_path,
+        owner,
+        recorded,
+        built_by_another,
+    })
 }
 
 /// `path` made absolute against the current directory.
