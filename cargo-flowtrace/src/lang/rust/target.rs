@@ -139,6 +139,24 @@ pub fn locate(root: &Path, cargo: &Path, home: Option<&Path>) -> TargetDir {
     }
 }
 
+/// Where cargo builds Rust plugins, as `doctor` reports it: for the cargo package in
+/// `plugin` when there is one, else for a new plugin. The directory, and whether it is the
+/// shared one.
+pub fn reported(plugin: Option<&Path>, home: &Path) -> (PathBuf, bool) {
+    let target = match plugin.filter(|root| root.join("Cargo.toml").is_file()) {
+        Some(root) => locate(root, &super::cargo::cargo_program(), Some(home)),
+        None => match target_dir_var() {
+            Some(dir) => TargetDir::Cargo { hint: dir },
+            None => TargetDir::Shared {
+                dir: absolute(&shared_dir(home)),
+                output: PathBuf::new(),
+            },
+        },
+    };
+    let shared = matches!(target, TargetDir::Shared { .. });
+    (target.cargo_dir().to_path_buf(), shared)
+}
+
 /// The target dir a variable of [`TARGET_DIR_VARS`] sets, when one does.
 pub fn target_dir_var() -> Option<PathBuf> {
     TARGET_DIR_VARS
