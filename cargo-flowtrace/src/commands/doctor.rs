@@ -25,7 +25,9 @@ use crate::toolchain::{self, Check};
 ///
 /// Also shows the contract and the SDK versions this cargo-flowtrace carries and, in a plugin
 /// directory (or with `--manifest-path`), whether the plugin's `flowtrace = "..."` and, for a
-/// Rust plugin, its `flowtrace-plugin-sdk` requirement accept them.
+/// Rust plugin, its `flowtrace-plugin-sdk` requirement accept them; and the cargo target dir
+/// Rust plugins are built in (`$FLOWTRACE_HOME/cargo-target`, shared by every plugin, unless
+/// cargo is told of another one).
 ///
 /// `--repair` does only one thing: it rebuilds the plugin registry's index
 /// (`$FLOWTRACE_HOME/index.json`) when it cannot be read, from the installed plugin
