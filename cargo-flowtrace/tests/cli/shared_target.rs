@@ -104,6 +104,14 @@ fn a_second_plugin_reuses_the_sdk_and_dependencies_the_first_one_compiled() {
     );
     component(&second, "second-shared");
     assert!(!second.join("target/wasm32-wasip2").exists());
+    // Nothing of the plugin's outside `target/` names the shared dir (or the home).
+    for (path, text) in crate::portable::plugin_files(&second) {
+        assert!(
+            !text.contains(&*home.to_string_lossy()),
+            "`{}` names the home:\n{text}",
+            path.display()
+        );
+    }
 
     // Two copies of one crate, `twin`, whose label differs: each build gets its own code,
     // whichever built last, and neither compiles a dependency again.
