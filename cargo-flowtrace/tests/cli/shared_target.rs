@@ -104,6 +104,14 @@ fn a_second_plugin_reuses_the_sdk_and_dependencies_the_first_one_compiled() {
     );
     component(&second, "second-shared");
     assert!(!second.join("target/wasm32-wasip2").exists());
+    // `inspect` of the plugin's directory finds the component there.
+    let out = run(shared(&second, home), ["inspect", "."]).expect_code(0);
+    assert!(
+        out.stdout
+            .contains("./target/flowtrace/debug/second-shared-0.1.0.wasm"),
+        "{}",
+        out.stdout
+    );
     // Nothing of the plugin's outside `target/` names the shared dir (or the home).
     for (path, text) in crate::portable::plugin_files(&second) {
         assert!(
