@@ -174,9 +174,8 @@ impl Build for RustBuild<'_> {
         } else {
             BuildProfile::Dev
         };
-        // The component is read, given its manifest, inspected and written to a temp file
-        // as soon as cargo reports it, while cargo finishes; used only if cargo then
-        // succeeds.
+        // Where the component goes: the plugin's `target/` when cargo builds in the shared dir,
+        // else cargo's target dir, from the path of what cargo reports.
         let shared_output = match &self.target {
             TargetDir::Shared { output, .. } => Some(output.as_path()),
             TargetDir::Cargo { .. } => None,
@@ -205,6 +204,9 @@ impl Build for RustBuild<'_> {
             }
             TargetDir::Cargo { .. } => None,
         };
+        // The component is read, given its manifest, inspected and written to a temp file
+        // as soon as cargo reports it, while cargo finishes; used only if cargo then
+        // succeeds.
         let compile = || {
             let _spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
             run.run(term, |artefact| {
