@@ -57,7 +57,7 @@ pub struct Built {
     pub manifest: Manifest,
     /// The plugin's directory (where `flowtrace.toml` is), absolute.
     pub root: PathBuf,
-    /// `<target dir>/flowtrace/<debug|release>/<id>-<version>.wasm`.
+    /// `<target dir>/flowtrace/<debug|release>/<id>-<version>.wasm`, in [`Built::target_dir`].
     pub artefact: PathBuf,
     /// The component, manifest embedded: the artefact's bytes.
     pub bytes: Vec<u8>,
@@ -65,7 +65,10 @@ pub struct Built {
     pub inspection: Inspection,
     /// The verdict on every import.
     pub report: CapabilityReport,
-    /// Cargo's target directory.
+    /// The target directory the build output goes to, under `flowtrace/` (the component, the
+    /// compiled cache, packages): the plugin's `target/`, or cargo's target dir when the user
+    /// chose one for a Rust plugin (not the cargo target dir Rust plugins share, see
+    /// [`crate::lang::rust::target`]).
     pub target_dir: PathBuf,
     /// Whether cargo had nothing to recompile.
     pub fresh: bool,

@@ -12,7 +12,13 @@ use crate::context::Context;
 /// the target through rustup when it is missing), with the Rust SDK's features for the
 /// declared capabilities; embeds flowtrace.toml in the component as its
 /// `flowtrace-manifest` custom section; checks every import of the component against the
-/// declared capabilities; and writes `<target dir>/flowtrace/<id>-<version>.wasm`.
+/// declared capabilities; and writes `target/flowtrace/<debug|release>/<id>-<version>.wasm`.
+///
+/// Cargo builds every Rust plugin in one shared target dir, `$FLOWTRACE_HOME/cargo-target`,
+/// so the SDK and its dependencies compile once, not once per plugin (`doctor` and `build
+/// -v` say where it is; remove it to reclaim the space). When cargo is told of another
+/// target dir (`CARGO_TARGET_DIR`, `build.target-dir`, a workspace the plugin belongs to),
+/// it builds there, and the component goes to `<that dir>/flowtrace/` instead.
 ///
 /// A TypeScript plugin is type-checked first with the TypeScript cargo-flowtrace installs
 /// beside esbuild (`tsc --noEmit -p tsconfig.json`, when the plugin has a tsconfig.json); a

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::build::carried::{self, Carried, Requirement};
 use crate::context::{self, Context};
 use crate::error::ResultExt;
+use crate::lang;
 use crate::term::{style, Message};
 use crate::toolchain::{self, Check};
 
@@ -24,7 +25,9 @@ use crate::toolchain::{self, Check};
 ///
 /// Also shows the contract and the SDK versions this cargo-flowtrace carries and, in a plugin
 /// directory (or with `--manifest-path`), whether the plugin's `flowtrace = "..."` and, for a
-/// Rust plugin, its `flowtrace-plugin-sdk` requirement accept them.
+/// Rust plugin, its `flowtrace-plugin-sdk` requirement accept them; and the cargo target dir
+/// Rust plugins are built in (`$FLOWTRACE_HOME/cargo-target`, shared by every plugin, unless
+/// cargo is told of another one).
 ///
 /// `--repair` does only one thing: it rebuilds the plugin registry's index
 /// (`$FLOWTRACE_HOME/index.json`) when it cannot be read, from the installed plugin
@@ -68,6 +71,11 @@ struct DoctorFinished {
     /// (absent outside a plugin).
     #[serde(skip_serializing_if = "Option::is_none")]
     plugin_ok: Option<bool>,
+    /// The cargo target dir Rust plugins (the plugin in the current directory, if any) are
+    /// built in.
+    rust_target_dir: PathBuf,
+    /// Whether it is the one shared by every Rust plugin, `$FLOWTRACE_HOME/cargo-target`.
+    rust_target_dir_shared: bool,
 }
 
 impl Message for DoctorFinished {
@@ -97,11 +105,16 @@ impl DoctorCommand {
             }
         }
         print(cx, &checks)?;
-        let requirements = match plugin_manifest(cx)? {
-            Some(path) => carried::requirements(&path)?,
+        let manifest = plugin_manifest(cx)?;
+        let requirements = match &manifest {
+            Some(path) => carried::requirements(path)?,
             None => Vec::new(),
         };
         print_carried(cx, &carried::carried(), &requirements)?;
+        let plugin_dir = manifest.as_deref().and_then(std::path::Path::parent);
+        let (rust_target_dir, rust_target_dir_shared) =
+            lang::rust::target::reported(plugin_dir, &home);
+        print_target_dir(cx, &rust_target_dir, rust_target_dir_shared)?;
 
         let required_failed: Vec<&Check> =
             checks.iter().filter(|c| c.required && !c.is_ok()).collect();
@@ -114,6 +127,8 @@ impl DoctorCommand {
             required_ok: required_failed.is_empty(),
             all_ok,
             plugin_ok: (!requirements.is_empty()).then_some(not_carried.is_empty()),
+            rust_target_dir,
+            rust_target_dir_shared,
         })?;
         if !required_failed.is_empty() {
             let names: Vec<String> = required_failed
@@ -334,6 +349,28 @@ fn print_carried(cx: &Context, carried: &Carried, requirements: &[Requirement]) 
             };
             writeln!(out, "  {status}{label:<12}{status:#}  {written}{note}")?;
         }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Where cargo builds Rust plugins, and how to clean it or build elsewhere.
+fn print_target_dir(cx: &Context, dir: &std::path::Path, shared: bool) -> Result<()> {
+    if !cx.term.is_human() {
+        return Ok(());
+    }
+    let mut out = cx.term.stdout();
+    let h = style::HEADER;
+    writeln!(out, "\n{h}Rust plugins are built in{h:#}")?;
+    writeln!(out, "  {}", dir.display())?;
+    if shared {
+        writeln!(
+            out,
+            "  shared by every Rust plugin, so the SDK and its dependencies compile once;\n  \
+             remove it to reclaim the space, or set `CARGO_TARGET_DIR` to build elsewhere"
+        )?;
+    } else {
+        writeln!(out, "  the target dir cargo is configured with")?;
     }
     out.flush()?;
     Ok(())

@@ -7,16 +7,19 @@ use crate::support::{assert_golden, flowtrace, normalize, run, tmp};
 #[test]
 fn json_lists_every_check_then_a_summary() {
     let dir = tmp();
-    let out = run(
-        flowtrace(dir.path()),
-        ["doctor", "--message-format", "json"],
-    );
+    let mut doctor = flowtrace(dir.path());
+    doctor.env_remove("CARGO_BUILD_TARGET_DIR");
+    let out = run(doctor, ["doctor", "--message-format", "json"]);
     // Succeeds wherever Rust plugins can be built; CI installs the target first.
     assert!(out.code == 0 || out.code == 1, "{out:?}");
     let lines = out.json_lines();
     let (summary, rest) = lines.split_last().unwrap();
     assert_eq!(summary["reason"], "doctor-finished");
     assert_eq!(summary["required-ok"], out.code == 0);
+    // Rust plugins build in the target dir they share, under the home.
+    let shared = dir.path().join("flowtrace-home/cargo-target");
+    assert_eq!(summary["rust-target-dir"], shared.display().to_string());
+    assert_eq!(summary["rust-target-dir-shared"], true);
     // Outside a plugin: the checks, then what this binary carries.
     let (carried, checks) = rest.split_last().unwrap();
     assert_eq!(carried["reason"], "carried", "{carried}");
@@ -79,6 +82,11 @@ fn human_output_is_a_table_with_fixes() {
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["check", "found", "expected", "status", "for"]);
     assert!(out.stdout.contains("\nto fix\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\nRust plugins are built in\n"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout.contains("componentize-py: python3 -m venv"),
         "{}",

@@ -20,6 +20,7 @@ mod registry;
 mod registry_server;
 mod run;
 mod settings;
+mod shared_target;
 mod support;
 mod trace;
 mod typescript;

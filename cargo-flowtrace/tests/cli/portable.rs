@@ -168,7 +168,7 @@ fn assert_tests_passed(out: &Run) {
 
 /// Every file under `root` but `target/`, `node_modules/` and `__pycache__/` (build output,
 /// installed packages, caches: all ignored by the templates' `.gitignore`), with its text.
-fn plugin_files(root: &Path) -> Vec<(PathBuf, String)> {
+pub fn plugin_files(root: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

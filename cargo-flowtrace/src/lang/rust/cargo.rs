@@ -26,6 +26,9 @@ pub struct CargoBuild<'a> {
     pub manifest_path: &'a Path,
     /// The package name, to find its artefact among its dependencies'.
     pub package: &'a str,
+    /// `--target-dir`, when the build goes to the target dir shared by plugins
+    /// ([`super::target`]).
+    pub target_dir: Option<&'a Path>,
     /// `--release`
     pub release: bool,
     /// `--features` values, e.g. `flowtrace-plugin-sdk/storage`.
@@ -64,6 +67,9 @@ impl CargoBuild<'_> {
             .args(["--lib", "--target", WASM_TARGET])
             .args(["--message-format", "json-render-diagnostics"])
             .args(["--color", if self.color { "always" } else { "never" }]);
+        if let Some(dir) = self.target_dir {
+            command.arg("--target-dir").arg(dir);
+        }
         if self.release {
             command.arg("--release");
         }
@@ -77,6 +83,44 @@ impl CargoBuild<'_> {
             command.arg("--quiet");
         }
         command
+    }
+
+    /// `cargo clean -p <package>` for the target, in the same target dir and with the same
+    /// configuration as the build: cargo forgets what it built of the package (not of its
+    /// dependencies), which then compiles again.
+    pub fn clean_package(&self, term: &Term) -> Result<()> {
+        let mut command = Command::new(self.cargo);
+        command
+            .arg("clean")
+            .arg("--manifest-path")
+            .arg(self.manifest_path)
+            .args([
+                "--package",
+                self.package,
+                "--target",
+                WASM_TARGET,
+                "--quiet",
+            ]);
+        if let Some(dir) = self.target_dir {
+            command.arg("--target-dir").arg(dir);
+        }
+        for config in &self.config {
+            command.arg("--config").arg(config);
+        }
+        let shown = display(&command);
+        term.verbose_status("Running", format_args!("`{shown}`"));
+        let out = command
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("failed to run `{shown}`"))?;
+        if !out.status.success() {
+            return Err(anyhow!(
+                "`{shown}` failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(())
     }
 
     /// Run cargo, showing its stderr line by line as it comes.

@@ -1,19 +1,22 @@
 //! The Rust driver: `cargo build --target wasm32-wasip2`, the SDK this binary carries
 //! ([`sdk`]), the SDK's features from the manifest's capabilities, cargo's diagnostics
 //! passed through unchanged. Cargo keeps its own build directory and knows what is fresh,
-//! so this driver keeps no stamp.
+//! so this driver keeps no stamp; unless the user chose another, that directory is the one
+//! every Rust plugin shares ([`target`]), so that the SDK's dependencies compile once.
 
 pub mod cargo;
 pub mod package;
 pub mod sdk;
+pub mod target;
 pub mod toolchain;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::manifest::Manifest;
 
 use self::package::{Package, SdkDependency};
+use self::target::TargetDir;
 use super::{Build, Driver, Sdk};
 use crate::build::carried::Requirement;
 use crate::build::{artefact_path, prepare, world, Made, Source};
@@ -59,36 +62,35 @@ impl Driver for Rust {
         Ok(sdk_requirement(&package, plugin).into_iter().collect())
     }
 
-    /// Cargo's target dir for the package (`cargo metadata` knows about workspaces and
-    /// `.cargo/config.toml`), else `$CARGO_TARGET_DIR` or the plugin's `target/`.
+    /// The plugin's own `target/` when cargo builds it in the target dir shared by plugins,
+    /// else cargo's target dir for the package (`cargo metadata` knows about workspaces and
+    /// `.cargo/config.toml`): see [`target`].
     fn target_dir(&self, root: &Path) -> PathBuf {
-        let cargo_target_dir = || -> Option<PathBuf> {
-            let cargo_toml = root.join("Cargo.toml");
-            if !cargo_toml.is_file() {
-                return None;
-            }
-            let metadata = cargo_metadata::MetadataCommand::new()
-                .manifest_path(cargo_toml)
-                .no_deps()
-                .exec()
-                .ok()?;
-            Some(metadata.target_directory.into_std_path_buf())
-        };
-        cargo_target_dir()
-            .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-            .unwrap_or_else(|| root.join("target"))
+        target_dir_of_plugin(root).output_dir().to_path_buf()
     }
 
     /// Locate the cargo package beside the manifest, and supply the SDK it depends on.
-    fn plan<'a>(&self, _term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>> {
+    fn plan<'a>(&self, term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>> {
         let Source { root, started, .. } = *source;
         let cargo = cargo::cargo_program();
         let package = package::locate(root, &cargo)?;
         tracing::debug!(elapsed = ?started.elapsed(), "located the package");
+        let target = target_dir_of_plugin(root);
+        tracing::debug!(elapsed = ?started.elapsed(), ?target, "chose the target dir");
+        if let TargetDir::Shared { dir, .. } = &target {
+            term.verbose_status(
+                "Sharing",
+                format_args!(
+                    "cargo's target dir `{}` with every Rust plugin (`{}` builds elsewhere)",
+                    dir.display(),
+                    target::TARGET_DIR_VARS[0]
+                ),
+            );
+        }
         let config = match &package.sdk {
             Some(SdkDependency::Registry { requirement }) => {
                 sdk::check_requirement(requirement, &package.manifest_path)?;
-                let supplied = sdk::supply(root, &likely_target_dir(root))?;
+                let supplied = sdk::supply(root, &sdk::dir_in(&target))?;
                 tracing::debug!(elapsed = ?started.elapsed(), dir = %supplied.dir.display(), "supplied the SDK");
                 supplied.cargo_config()
             }
@@ -98,6 +100,7 @@ impl Driver for Rust {
             source,
             cargo,
             package,
+            target,
             config,
             target_checked: false,
         }))
@@ -109,6 +112,8 @@ struct RustBuild<'a> {
     source: &'a Source<'a>,
     cargo: PathBuf,
     package: Package,
+    /// Where cargo builds it, and where the component goes.
+    target: TargetDir,
     /// `--config` for cargo: where the supplied SDK is.
     config: Vec<String>,
     /// Whether the target was checked before cargo ran.
@@ -130,7 +135,7 @@ impl Build for RustBuild<'_> {
         let Source { root, started, .. } = *self.source;
         // Asking rustc whether the target is installed costs a process: skip it when this
         // target dir already holds a build for the target.
-        if !likely_target_dir(root).join(WASM_TARGET).is_dir() {
+        if !self.target.cargo_dir().join(WASM_TARGET).is_dir() {
             toolchain::ensure_rust_target_in(term, root)?;
             self.target_checked = true;
             tracing::debug!(elapsed = ?started.elapsed(), "checked the target");
@@ -157,6 +162,7 @@ impl Build for RustBuild<'_> {
             cargo: &self.cargo,
             manifest_path: &self.package.manifest_path,
             package: &self.package.name,
+            target_dir: self.target.cargo_arg(),
             release,
             features,
             config: self.config.clone(),
@@ -168,13 +174,46 @@ impl Build for RustBuild<'_> {
         } else {
             BuildProfile::Dev
         };
+        // Where the component goes: the plugin's `target/` when cargo builds in the shared dir,
+        // else cargo's target dir, from the path of what cargo reports.
+        let shared_output = match &self.target {
+            TargetDir::Shared { output, .. } => Some(output.as_path()),
+            TargetDir::Cargo { .. } => None,
+        };
+        // In the shared target dir, plugins whose library has the same name take turns, and
+        // cargo forgets the other one's build of it (see `target`).
+        let _lock = match &self.target {
+            TargetDir::Shared { dir, .. } => {
+                let mut lock = target::lock_artefact(
+                    term,
+                    dir,
+                    &self.package.lib_name,
+                    &self.package.manifest_path,
+                )?;
+                if lock.built_by_another {
+                    run.clean_package(term).with_context(|| {
+                        format!(
+                            "failed to clear another plugin's build of `{}` from `{}`",
+                            self.package.lib_name,
+                            dir.display()
+                        )
+                    })?;
+                }
+                lock.claim()?;
+                Some(lock)
+            }
+            TargetDir::Cargo { .. } => None,
+        };
         // The component is read, given its manifest, inspected and written to a temp file
         // as soon as cargo reports it, while cargo finishes; used only if cargo then
         // succeeds.
         let compile = || {
             let _spinner = term.progress("Compiling", None, format!("plugin `{id}`"));
             run.run(term, |artefact| {
-                let target_dir = target_dir_of(artefact);
+                let target_dir = match shared_output {
+                    Some(output) => output.to_path_buf(),
+                    None => target_dir_of(artefact),
+                };
                 let output = artefact_path(&target_dir, profile, manifest);
                 prepare(artefact, text, output, target_dir, profile)
             })
@@ -248,15 +287,11 @@ fn sdk_requirement(package: &Package, plugin: String) -> Option<Requirement> {
     }
 }
 
-/// Where cargo most likely puts its output for the package in `root`: `$CARGO_TARGET_DIR`,
-/// `$CARGO_BUILD_TARGET_DIR`, else `root/target`. Only a hint (cargo's config files and
-/// workspaces can say otherwise); the real one comes from cargo's messages.
-fn likely_target_dir(root: &Path) -> PathBuf {
-    ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"]
-        .into_iter()
-        .find_map(|var| std::env::var_os(var).filter(|v| !v.is_empty()))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
+/// Where cargo builds the plugin at `root` ([`target::locate`]), for this user's Flowtrace
+/// home.
+fn target_dir_of_plugin(root: &Path) -> TargetDir {
+    let home = crate::context::flowtrace_home().ok();
+    target::locate(root, &cargo::cargo_program(), home.as_deref())
 }
 
 /// Cargo's target dir, from the path of an artefact it built for the wasm target

@@ -17,6 +17,9 @@ pub struct Package {
     pub manifest_path: PathBuf,
     /// The package name.
     pub name: String,
+    /// The name of its library as cargo names its files: `my_plugin` (cargo writes the
+    /// component to `<target dir>/wasm32-wasip2/<profile>/my_plugin.wasm`).
+    pub lib_name: String,
     /// How it depends on the Rust SDK directly (so `--features flowtrace-plugin-sdk/..`
     /// applies), when it does.
     pub sdk: Option<SdkDependency>,
@@ -104,8 +107,14 @@ fn read_cdylib(manifest_path: &Path) -> Option<Package> {
         return None;
     }
     let sdk = sdk.map(sdk_dependency);
+    let lib_name = doc
+        .get("lib")?
+        .get("name")
+        .and_then(toml::Value::as_str)
+        .unwrap_or(&name);
     Some(Package {
         manifest_path: manifest_path.to_path_buf(),
+        lib_name: file_stem(lib_name),
         name,
         sdk,
     })
@@ -205,11 +214,18 @@ fn locate_with_metadata(manifest_path: PathBuf, cargo: &Path) -> Result<Package>
                 SdkDependency::Other
             }
         });
+    let lib_name = file_stem(lib.map_or(&name, |t| &t.name));
     Ok(Package {
         manifest_path,
         name,
+        lib_name,
         sdk,
     })
+}
+
+/// A library's name as cargo spells it in file names: `-` becomes `_`.
+fn file_stem(lib_name: &str) -> String {
+    lib_name.replace('-', "_")
 }
 
 fn is_library_kind(kind: &TargetKind) -> bool {

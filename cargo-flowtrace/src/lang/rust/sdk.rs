@@ -6,9 +6,12 @@
 //! hands cargo the copy it carries instead of a download, without the network and without
 //! touching the plugin's files:
 //!
-//! 1. [`supply`] writes the SDK to `<target dir>/flowtrace/sdk/rust/`, rewriting only the
-//!    files whose bytes changed (cargo fingerprints a path dependency by its files' mtimes:
-//!    rewriting them would rebuild the SDK and the plugin every time);
+//! 1. [`supply`] writes the SDK to `<target dir>/flowtrace/sdk/rust/` ([`dir_in`]; in the
+//!    target dir shared by plugins, `flowtrace/sdk/rust-<version>-<hash>/`, so that every
+//!    plugin builds the same copy, and two cargo-flowtraces carrying different SDKs do not
+//!    rewrite each other's), rewriting only the files whose bytes changed (cargo
+//!    fingerprints a path dependency by its files' mtimes: rewriting them would rebuild the
+//!    SDK and the plugin every time);
 //! 2. `cargo build` gets `--config patch.crates-io.flowtrace-plugin-sdk.path="..."`
 //!    ([`Supplied::cargo_config`]);
 //! 3. [`supply`] also writes the same `[patch]` to `<plugin>/target/flowtrace/sdk/config.toml`,
@@ -29,6 +32,8 @@ use anyhow::{anyhow, Context as _, Result};
 use include_dir::{include_dir, Dir};
 
 use super::package::SDK_PACKAGE;
+use super::target::TargetDir;
+use crate::build::sources::embedded_hash;
 use crate::build::world::write_if_changed;
 use crate::error::ResultExt;
 use crate::templates::RenderedFile;
@@ -128,10 +133,24 @@ pub fn mismatch_help(req: &semver::VersionReq, carried: &semver::Version) -> Str
     }
 }
 
-/// Write the SDK to `<target_dir>/flowtrace/sdk/rust` and the `[patch]` for a plain `cargo
-/// build` to `<root>/target/flowtrace/sdk/config.toml`; only what changed is rewritten.
-pub fn supply(root: &Path, target_dir: &Path) -> Result<Supplied> {
-    let dir = absolute(&target_dir.join(SDK_DIR))?;
+/// Where [`supply`] writes the SDK for a build in `target`: `flowtrace/sdk/rust` in cargo's
+/// target dir; in the shared one, `flowtrace/sdk/rust-<version>-<hash>`, named after what
+/// this binary carries.
+pub fn dir_in(target: &TargetDir) -> PathBuf {
+    match target {
+        TargetDir::Shared { dir, .. } => {
+            let hash = embedded_hash(b"", &sdk_files());
+            dir.join(SDK_DIR)
+                .with_file_name(format!("rust-{VERSION}-{}", &hash[..16]))
+        }
+        TargetDir::Cargo { hint } => hint.join(SDK_DIR),
+    }
+}
+
+/// Write the SDK to `dir` ([`dir_in`]) and the `[patch]` for a plain `cargo build` to
+/// `<root>/target/flowtrace/sdk/config.toml`; only what changed is rewritten.
+pub fn supply(root: &Path, dir: &Path) -> Result<Supplied> {
+    let dir = absolute(dir)?;
     let files = sdk_files();
     sync_dir(&dir, &files)?;
     let supplied = Supplied { dir };
