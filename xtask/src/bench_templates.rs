@@ -4,8 +4,9 @@
 //! trace, against the same logic in native Rust.
 //!
 //! - `per-trace`: through the runtime API, one `evaluate` call per trace (a fresh instance
-//!   each: the semantics), and one `evaluate-batch` call for 16 traces in one instance (what
-//!   isolation forbids `eval` to do, shown for what it would save); median and p99.
+//!   each: the semantics, and what `eval` does), with the calling thread's CPU time and
+//!   minor page faults per call, and one `evaluate-batch` call for 16 traces in one instance
+//!   (what `eval` does for a plugin declared `stateless`); median and p99.
 //! - `ratios`: Python and TypeScript per trace over Rust's, Rust's over native.
 //! - `eval`: `cargo-flowtrace eval` of the installed plugin over the traces in JSON lines, on
 //!   1 worker and on 2, traces/s, and the process's peak RSS on 2 workers against the issue's
