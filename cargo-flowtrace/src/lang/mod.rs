@@ -95,6 +95,31 @@ pub(crate) trait Driver: Sync {
     /// Start building `source`: check the plugin (its entry, its package) and gather what
     /// its build depends on. Called with the build directory locked.
     fn plan<'a>(&self, term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>>;
+
+    /// For `test` in dev mode: an engine component that loads the plugin's sources when it
+    /// runs, made ready (built once, then reused), so an edit needs no build; `Ok(None)`
+    /// when the language has no dev mode, or this plugin cannot use it (the driver says
+    /// why on `term`): `test` then builds as usual.
+    fn dev(&self, _term: &Term, _source: &Source<'_>) -> Result<Option<DevArtefact>> {
+        Ok(None)
+    }
+}
+
+/// What [`Driver::dev`] made ready.
+#[derive(Debug, Clone)]
+pub struct DevArtefact {
+    /// The engine component.
+    pub engine: PathBuf,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Where its compiled code is cached (shared by every plugin that uses the engine).
+    pub cache: PathBuf,
+    /// The directory to show it, read-only ([`flowtrace_plugins::Runtime::load_dev`]).
+    pub sources: PathBuf,
+    /// Whether a call's error message says the engine failed to load the plugin's sources:
+    /// then what to show (the error in the plugin's terms, paths relative to the current
+    /// directory) and the helps, as a build that failed would give them.
+    pub load_failure: fn(&str, &Path, &Manifest) -> Option<(String, Vec<String>)>,
 }
 
 /// One build, as a [`Driver`] planned it.

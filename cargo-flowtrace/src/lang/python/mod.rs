@@ -18,6 +18,7 @@
 //! for a module whose capability the manifest does not grant, fails the build.
 
 mod dependencies;
+pub(crate) mod dev;
 mod failure;
 pub mod toolchain;
 
@@ -29,7 +30,7 @@ use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::manifest::PluginKind;
 use include_dir::{include_dir, Dir};
 
-use super::{capitalised, Build, Driver, Sdk};
+use super::{capitalised, Build, DevArtefact, Driver, Sdk};
 use crate::build::componentizer::{self, component_file};
 use crate::build::sources::{self, SourceSet};
 use crate::build::world::{self, write_if_changed};
@@ -96,6 +97,16 @@ impl Driver for Python {
                 toolchain::COMPONENTIZE_PY_VERSION.to_string(),
             ),
         ])
+    }
+
+    fn dev(&self, term: &Term, source: &Source<'_>) -> Result<Option<DevArtefact>> {
+        match dev::prepare(term, source)? {
+            dev::Plan::Dev(artefact) => Ok(Some(artefact)),
+            dev::Plan::Snapshot(why) => {
+                term.note(format_args!("testing the release build: {why}"));
+                Ok(None)
+            }
+        }
     }
 
     fn plan<'a>(&self, _term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>> {
