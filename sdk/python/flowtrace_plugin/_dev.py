@@ -133,12 +133,16 @@ def ensure_loaded() -> None:
 
 
 def _traceback(err: BaseException) -> str:
-    """The traceback of ``err``, of the plugin's own frames when it has any (the SDK's and
-    importlib's are not the author's code)."""
+    """The traceback of ``err``, of the plugin's own frames only (the SDK's and importlib's
+    are not the author's code)."""
     frames = traceback.extract_tb(err.__traceback__)
     own = [f for f in frames if f.filename.startswith(MOUNT + "/")]
-    lines = ["Traceback (most recent call last):\n"]
-    lines += traceback.format_list(own or frames)
+    lines = []
+    if own:
+        lines.append("Traceback (most recent call last):\n")
+        lines += traceback.format_list(own)
+    # else the error is not in a frame of the plugin's (a syntax error names its place
+    # itself, a check of `_entry.load` names the file).
     lines += traceback.format_exception_only(type(err), err)
     return "".join(lines)
 
