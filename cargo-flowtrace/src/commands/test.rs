@@ -33,6 +33,10 @@ use crate::term::github::{self, Annotation};
 /// Fixtures may sit in subdirectories of `tests/`; files in `traces/` and `snapshots/`
 /// directories, and the files a fixture names as its `trace` or `snapshot`, are data, not
 /// fixtures. The fixture format is described in the README of every plugin template.
+///
+/// A Python plugin runs in dev mode: its sources are loaded, read-only, into an interpreter
+/// component built once per toolchain, kind and capabilities, so an edit needs no build.
+/// `--release` tests the release build instead, the component `build` and `install` make.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:

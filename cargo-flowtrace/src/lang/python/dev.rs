@@ -27,7 +27,9 @@ use anyhow::{Context as _, Result};
 use flowtrace_plugins::manifest::PluginKind;
 use sha2::{Digest, Sha256};
 
-use super::{dependencies, failure, sdk_files, toolchain, write_sdk, Entry, SDK_PACKAGE, SOURCES};
+use super::{
+    bindings, dependencies, failure, sdk_files, toolchain, write_sdk, Entry, SDK_PACKAGE, SOURCES,
+};
 use crate::build::componentizer::{self, component_file};
 use crate::build::sources;
 use crate::build::world::{self, write_if_changed};
@@ -86,17 +88,20 @@ pub(crate) fn prepare(term: &Term, source: &Source<'_>) -> Result<Plan> {
         }
     }
 
+    // What a build writes for editors and type checkers, and for plain-Python unit tests:
+    // the world, the SDK and the bindings (the engine is built from the first two).
     let kind = source.manifest.plugin.kind;
-    let dev = work.join("dev");
-    let wit = dev.join("wit");
+    let wit = work.join("wit");
     world::write_wit_dir_with(&wit, source.manifest, world::WorldOptions { wasi_http: true })?;
+    write_sdk(&work.join("sdk"))?;
+    bindings(term, &componentize_py, &work)?;
     let key = engine_key(&wit, kind)?;
     let engine_dir = home.join("cache").join("python-dev").join(&key[..16]);
     let engine = engine_dir.join("engine.wasm");
     {
         let _engine_lock = crate::toolchain::lock_dir(term, &engine_dir)?;
         if !engine.is_file() {
-            build_engine(term, source, &componentize_py, &dev, &engine)?;
+            build_engine(term, source, &componentize_py, &work, &engine)?;
         }
     }
 
@@ -165,7 +170,7 @@ fn build_engine(
     term: &Term,
     source: &Source<'_>,
     componentize_py: &Path,
-    dev: &Path,
+    work: &Path,
     engine: &Path,
 ) -> Result<()> {
     let kind = source.manifest.plugin.kind;
@@ -177,17 +182,16 @@ fn build_engine(
             toolchain::COMPONENTIZE_PY_VERSION
         ),
     );
-    let sdk = dev.join("sdk");
-    write_sdk(&sdk)?;
-    let entry_dir = dev.join("entry");
+    let sdk = work.join("sdk");
+    let entry_dir = work.join("dev").join("entry");
     write_if_changed(
         &entry_dir.join(format!("{ENGINE_MODULE}.py")),
         engine_module(kind).as_bytes(),
     )?;
-    let built = component_file(dev)?;
+    let built = component_file(work)?;
     let search_path: Vec<PathBuf> = vec![entry_dir, sdk];
     let mut command = Command::new(componentize_py);
-    command.current_dir(dev).arg("-d").arg(dev.join("wit")).args([
+    command.current_dir(work).arg("-d").arg(work.join("wit")).args([
         "-w",
         world::WORLD,
         "componentize",
