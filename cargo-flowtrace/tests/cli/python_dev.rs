@@ -39,8 +39,7 @@ fn cases(out: &Run) -> Vec<(String, String, serde_json::Value)> {
 }
 
 #[test]
-fn the_python_template_passes_in_dev_mode_and_as_a_release_build_alike_and_edits_need_no_build(
-) {
+fn the_python_template_passes_in_dev_mode_and_as_a_release_build_alike_and_edits_need_no_build() {
     let dir = tmp();
     run(python(dir.path()), ["new", "py-dev", "--lang", "python"]).expect_code(0);
     let root = dir.path().join("py-dev");
@@ -94,8 +93,8 @@ fn the_python_template_passes_in_dev_mode_and_as_a_release_build_alike_and_edits
     );
 
     // The release build: componentize-py over the plugin, the same results.
-    let release = in_plugin(&root, ["test", "--release", "--message-format", "json"])
-        .expect_code(0);
+    let release =
+        in_plugin(&root, ["test", "--release", "--message-format", "json"]).expect_code(0);
     assert!(
         release
             .stderr
@@ -117,11 +116,7 @@ fn the_python_template_passes_in_dev_mode_and_as_a_release_build_alike_and_edits
         "result.label = \"broken\" if errors",
     );
     let edited = in_plugin(&root, ["test", "--message-format", "json"]).expect_code(3);
-    assert!(
-        !edited.stderr.contains("Compiling"),
-        "{}",
-        edited.stderr
-    );
+    assert!(!edited.stderr.contains("Compiling"), "{}", edited.stderr);
     let failed: Vec<_> = cases(&edited)
         .into_iter()
         .filter(|(_, status, _)| status != "ok")
@@ -136,7 +131,11 @@ fn the_python_template_passes_in_dev_mode_and_as_a_release_build_alike_and_edits
 #[test]
 fn python_source_errors_in_dev_mode_read_like_build_errors() {
     let dir = tmp();
-    run(python(dir.path()), ["new", "py-dev-errors", "--lang", "python"]).expect_code(0);
+    run(
+        python(dir.path()),
+        ["new", "py-dev-errors", "--lang", "python"],
+    )
+    .expect_code(0);
     let root = dir.path().join("py-dev-errors");
     let app = root.join("app.py");
     let good = fs::read_to_string(&app).unwrap();
@@ -181,7 +180,8 @@ fn python_source_errors_in_dev_mode_read_like_build_errors() {
     fs::write(&app, format!("from flowtrace_plugin import kv\n{good}")).unwrap();
     let out = in_plugin(&root, ["test"]).expect_code(1);
     assert!(
-        out.stderr.contains("  File \"app.py\", line 1, in <module>\n"),
+        out.stderr
+            .contains("  File \"app.py\", line 1, in <module>\n"),
         "{}",
         out.stderr
     );
@@ -204,7 +204,8 @@ fn python_source_errors_in_dev_mode_read_like_build_errors() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("list it under `[project] dependencies`"),
+        out.stderr
+            .contains("list it under `[project] dependencies`"),
         "{}",
         out.stderr
     );

@@ -92,7 +92,11 @@ pub(crate) fn prepare(term: &Term, source: &Source<'_>) -> Result<Plan> {
     // the world, the SDK and the bindings (the engine is built from the first two).
     let kind = source.manifest.plugin.kind;
     let wit = work.join("wit");
-    world::write_wit_dir_with(&wit, source.manifest, world::WorldOptions { wasi_http: true })?;
+    world::write_wit_dir_with(
+        &wit,
+        source.manifest,
+        world::WorldOptions { wasi_http: true },
+    )?;
     write_sdk(&work.join("sdk"))?;
     bindings(term, &componentize_py, &work)?;
     let key = engine_key(&wit, kind)?;
@@ -191,12 +195,11 @@ fn build_engine(
     let built = component_file(work)?;
     let search_path: Vec<PathBuf> = vec![entry_dir, sdk];
     let mut command = Command::new(componentize_py);
-    command.current_dir(work).arg("-d").arg(work.join("wit")).args([
-        "-w",
-        world::WORLD,
-        "componentize",
-        ENGINE_MODULE,
-    ]);
+    command
+        .current_dir(work)
+        .arg("-d")
+        .arg(work.join("wit"))
+        .args(["-w", world::WORLD, "componentize", ENGINE_MODULE]);
     for dir in &search_path {
         command.arg("-p").arg(dir);
     }
@@ -270,7 +273,10 @@ mod tests {
 
     #[test]
     fn native_extensions_are_found() {
-        let files = ["app.py".to_string(), "pkg/_speedups.cpython-314-wasm32-wasi.so".into()];
+        let files = [
+            "app.py".to_string(),
+            "pkg/_speedups.cpython-314-wasm32-wasi.so".into(),
+        ];
         assert_eq!(
             native_extension(&files).as_deref(),
             Some("pkg/_speedups.cpython-314-wasm32-wasi.so")
