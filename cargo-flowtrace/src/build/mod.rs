@@ -111,7 +111,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
     build_read(term, request, started, manifest_path, root, &text, manifest)
 }
 
-/// A plugin made ready for `test` in dev mode ([`crate::lang::Driver::dev`]).
+/// A plugin made ready for `test` in dev mode (by its language driver's `dev`).
 #[derive(Debug, Clone)]
 pub struct DevBuilt {
     /// The manifest, parsed.

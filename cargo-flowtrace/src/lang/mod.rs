@@ -105,7 +105,7 @@ pub(crate) trait Driver: Sync {
     }
 }
 
-/// What [`Driver::dev`] made ready.
+/// What a driver's `dev` made ready: the engine `test` runs in dev mode.
 #[derive(Debug, Clone)]
 pub struct DevArtefact {
     /// The engine component.

@@ -126,7 +126,7 @@ pub(crate) fn prepare(term: &Term, source: &Source<'_>) -> Result<Plan> {
     }))
 }
 
-/// The first native extension among `files` (relative to `dir`), if any.
+/// The first native extension among `files`, if any.
 fn native_extension(files: &[String]) -> Option<String> {
     files
         .iter()

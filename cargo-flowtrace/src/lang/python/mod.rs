@@ -12,7 +12,7 @@
 //! | `deps/` | the packages `pyproject.toml` lists under `[project] dependencies` |
 //! | `entry/_flowtrace_entry.py` | the module componentize-py builds: loads the plugin's module |
 //! | `stamp.json` | what the last build was made from, so an unchanged plugin is not rebuilt |
-//! | `dev/dev.json` | dev mode ([`dev`]): the module the dev engine imports, and its path |
+//! | `dev/dev.json` | dev mode (`test` without `--release`): the module the dev engine imports, and its path |
 //! | `dev/entry/` | dev mode: the module componentize-py builds the engine from |
 //!
 //! componentize-py imports the entry module while it builds (it snapshots the initialised
