@@ -17,7 +17,7 @@ use crate::error::TestsFailed;
 use crate::harness::report::{self, RunStarted, Summary};
 use crate::harness::{self, CaseReport, FixtureContext, Status, Suite, TESTS_DIR};
 use crate::junit;
-use crate::lang::DevArtefact;
+use crate::lang::{DevArtefact, LoadFailure};
 use crate::term::github::{self, Annotation};
 
 /// Build the plugin if it changed, then run its test fixtures
@@ -169,7 +169,7 @@ impl TestCommand {
         let emit_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
         // Dev mode: sources that fail to import fail every case alike; that is shown once,
         // as a failed build is, instead of as each case's failure.
-        let load_failed: Mutex<Option<(String, Vec<String>)>> = Mutex::new(None);
+        let load_failed: Mutex<Option<LoadFailure>> = Mutex::new(None);
         let on_done = |case: &CaseReport| {
             if let Some(failure) = plugin.load_failure(case) {
                 load_failed
@@ -194,7 +194,9 @@ impl TestCommand {
         if let Some(e) = emit_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(e).context("failed to write the test output");
         }
-        if let Some((shown, helps)) = load_failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(LoadFailure { shown, helps }) =
+            load_failed.into_inner().unwrap_or_else(|e| e.into_inner())
+        {
             for line in shown.lines() {
                 term.stderr_line(line);
             }
@@ -254,7 +256,7 @@ struct Tested<'a> {
 impl Tested<'_> {
     /// In dev mode, whether `case` failed because the engine could not import the plugin:
     /// what to show, and the helps.
-    fn load_failure(&self, case: &CaseReport) -> Option<(String, Vec<String>)> {
+    fn load_failure(&self, case: &CaseReport) -> Option<LoadFailure> {
         let dev = self.dev?;
         case.mismatches
             .iter()

@@ -116,10 +116,19 @@ pub struct DevArtefact {
     pub cache: PathBuf,
     /// The directory to show it, read-only ([`flowtrace_plugins::Runtime::load_dev`]).
     pub sources: PathBuf,
-    /// Whether a call's error message says the engine failed to load the plugin's sources:
-    /// then what to show (the error in the plugin's terms, paths relative to the current
-    /// directory) and the helps, as a build that failed would give them.
-    pub load_failure: fn(&str, &Path, &Manifest) -> Option<(String, Vec<String>)>,
+    /// Whether a call's error message says the engine failed to load the plugin's sources
+    /// (given the plugin's directory and manifest): then what to show.
+    pub load_failure: fn(&str, &Path, &Manifest) -> Option<LoadFailure>,
+}
+
+/// A dev engine's failure to load a plugin's sources, as a failed build would show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    /// The error in the plugin's terms (a traceback, paths relative to the current
+    /// directory), one line per line.
+    pub shown: String,
+    /// The helps for the error.
+    pub helps: Vec<String>,
 }
 
 /// One build, as a [`Driver`] planned it.

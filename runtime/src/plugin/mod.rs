@@ -124,10 +124,11 @@ impl Runtime {
     }
 
     /// [`load`](Runtime::load) for a test harness's dev mode: every instance of the plugin
-    /// also sees `sources`, read-only, at the guest path [`DEV_SOURCES`]; a dev-mode engine
-    /// component (an interpreter built once) loads the plugin's own sources from there when
-    /// it is first called. Only with the `dev-sources` feature, which the Flowtrace app
-    /// does not enable: production plugins never get this access.
+    /// also sees `sources`, read-only, at the guest path
+    /// [`DEV_SOURCES`](crate::DEV_SOURCES); a dev-mode engine component (an interpreter
+    /// built once) loads the plugin's own sources from there when it is first called. Only
+    /// with the `dev-sources` feature, which the Flowtrace app does not enable: production
+    /// plugins never get this access.
     #[cfg(feature = "dev-sources")]
     pub fn load_dev(
         &self,

@@ -34,7 +34,7 @@ use crate::build::componentizer::{self, component_file};
 use crate::build::sources;
 use crate::build::world::{self, write_if_changed};
 use crate::build::Source;
-use crate::lang::{capitalised, DevArtefact};
+use crate::lang::{capitalised, DevArtefact, LoadFailure};
 use crate::term::Term;
 
 /// The module componentize-py builds the engine from.
@@ -231,7 +231,7 @@ pub(crate) fn load_failure(
     message: &str,
     root: &Path,
     manifest: &flowtrace_plugins::manifest::Manifest,
-) -> Option<(String, Vec<String>)> {
+) -> Option<LoadFailure> {
     const MARKER: &str = "\u{1e}flowtrace-dev-load-failed\n";
     let start = message.find(MARKER)? + MARKER.len();
     let text = &message[start..];
@@ -256,7 +256,7 @@ pub(crate) fn load_failure(
         shown.push('\n');
     }
     let helps = failure::helps(text, manifest);
-    Some((shown, helps))
+    Some(LoadFailure { shown, helps })
 }
 
 #[cfg(test)]
@@ -292,7 +292,7 @@ mod tests {
                        flowtrace_plugin.errors.CapabilityNotDeclared: `flowtrace_plugin.kv` \
                        needs capability `storage`: add `storage = true` under `[capabilities]` \
                        in flowtrace.toml\n";
-        let (shown, helps) =
+        let LoadFailure { shown, helps } =
             load_failure(message, Path::new("/nowhere/p"), &manifest).expect("a load failure");
         assert!(
             shown.contains("  File \"/nowhere/p/app.py\", line 3, in <module>\n"),
