@@ -126,6 +126,32 @@ fn the_python_template_passes_in_dev_mode_and_as_a_release_build_alike_and_edits
     assert_eq!(failed[0].2["label"], "broken", "{failed:?}");
     assert_eq!(fs::read(&release_artefact).unwrap(), artefact_before);
     assert_eq!(fs::read(&stamp).unwrap(), stamp_before);
+
+    // A native extension among the sources: the engine cannot load it, so `test` tests the
+    // release build instead, and says why.
+    edit(
+        &root.join("app.py"),
+        "result.label = \"broken\" if errors",
+        "result.label = \"error\" if errors",
+    );
+    fs::create_dir_all(root.join("native")).unwrap();
+    fs::write(root.join("native/_speedups.so"), "not a library").unwrap();
+    let out = in_plugin(&root, ["test"]).expect_code(0);
+    assert!(
+        out.stderr.contains(
+            "note: testing the release build: `native/_speedups.so` is a native extension, \
+             which only a release build can load"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Compiling plugin `py-dev` v0.1.0 (componentize-py 0.25.1)"),
+        "{}",
+        out.stderr
+    );
+    assert_ne!(fs::read(&release_artefact).unwrap(), artefact_before);
 }
 
 #[test]
