@@ -236,8 +236,27 @@ fn python_source_errors_in_dev_mode_read_like_build_errors() {
         out.stderr
     );
 
-    // Fixed: it passes, still without a build.
-    fs::write(&app, &good).unwrap();
+    // Fixed: it passes, still without a build. The plugin's directory is shown to it
+    // read-only, and nothing outside it.
+    let probe = [
+        "import os",
+        "for _path in ('/flowtrace-dev/written.txt', '/flowtrace-dev/tests/written.txt'):",
+        "    try:",
+        "        with open(_path, 'w') as _file:",
+        "            _file.write('x')",
+        "    except OSError:",
+        "        pass",
+        "try:",
+        "    open('/flowtrace-dev/../../../etc/hostname').close()",
+        "    raise RuntimeError('read outside the plugin directory')",
+        "except OSError:",
+        "    pass",
+        "",
+    ]
+    .join("\n");
+    fs::write(&app, format!("{probe}{good}")).unwrap();
     let out = in_plugin(&root, ["test"]).expect_code(0);
     assert!(!out.stderr.contains("Compiling"), "{}", out.stderr);
+    assert!(!root.join("written.txt").exists());
+    assert!(!root.join("tests/written.txt").exists());
 }
