@@ -92,9 +92,13 @@ impl TestCommand {
             caps: flowtrace_plugins::HostCaps::default(),
         };
         let made = build::build_for_test(term, &request, !self.release)?;
+        let loosened;
         let plugin = match &made {
             Ok(dev) => Tested {
-                manifest: &dev.manifest,
+                manifest: {
+                    loosened = dev.artefact.loosen(&dev.manifest, &request.caps);
+                    &loosened
+                },
                 root: &dev.root,
                 component: &dev.artefact.bytes,
                 artefact: &dev.artefact.engine,

@@ -119,6 +119,24 @@ pub struct DevArtefact {
     /// Whether a call's error message says the engine failed to load the plugin's sources
     /// (given the plugin's directory and manifest): then what to show.
     pub load_failure: fn(&str, &Path, &Manifest) -> Option<LoadFailure>,
+    /// How much more linear memory the engine starts with than the plugin's own component
+    /// would (an interpreter with more of its library loaded): added to the plugin's
+    /// `memory` limit in dev mode, so a limit that holds for the release build holds here.
+    pub memory_allowance: u64,
+}
+
+impl DevArtefact {
+    /// `manifest` with its `memory` limit raised by [`DevArtefact::memory_allowance`],
+    /// within `caps`.
+    pub fn loosen(&self, manifest: &Manifest, caps: &flowtrace_plugins::HostCaps) -> Manifest {
+        let mut manifest = manifest.clone();
+        if let Some(memory) = &mut manifest.limits.memory {
+            *memory = memory
+                .saturating_add(self.memory_allowance)
+                .min(caps.memory.max(*memory));
+        }
+        manifest
+    }
 }
 
 /// A dev engine's failure to load a plugin's sources, as a failed build would show it.

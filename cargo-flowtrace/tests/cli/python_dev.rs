@@ -259,4 +259,13 @@ fn python_source_errors_in_dev_mode_read_like_build_errors() {
     assert!(!out.stderr.contains("Compiling"), "{}", out.stderr);
     assert!(!root.join("written.txt").exists());
     assert!(!root.join("tests/written.txt").exists());
+
+    // A memory limit the release build runs within (its first call asks for 12.4 MiB) holds
+    // in dev mode too, though the engine, its standard library loaded, starts larger.
+    edit(
+        &root.join("flowtrace.toml"),
+        "memory = \"64MiB\"",
+        "memory = \"16MiB\"",
+    );
+    in_plugin(&root, ["test"]).expect_code(0);
 }

@@ -46,6 +46,11 @@ const ENGINE_FORMAT: &str = "1";
 /// Where the dev config goes, relative to the plugin's directory (the SDK's `_dev.CONFIG`).
 pub(super) const CONFIG: &str = "target/flowtrace/python/dev/dev.json";
 
+/// How much more memory the engine starts with than a release build of a plugin (its
+/// preloaded standard library): with componentize-py 0.25.1, the template's first call asks
+/// for 30.5 MiB in dev mode, 12.4 MiB as a release build.
+const MEMORY_ALLOWANCE: u64 = 20 << 20;
+
 /// Every file but hidden ones.
 const EVERY_FILE: sources::SourceSet<'static> = sources::SourceSet {
     skip_at_root: &[],
@@ -123,6 +128,7 @@ pub(crate) fn prepare(term: &Term, source: &Source<'_>) -> Result<Plan> {
         cache: engine_dir.join("compiled"),
         sources: root.to_path_buf(),
         load_failure,
+        memory_allowance: MEMORY_ALLOWANCE,
     }))
 }
 
@@ -269,6 +275,29 @@ mod tests {
         let text = engine_module(PluginKind::Embedder);
         assert!(text.contains("_dev.prepare(\"embedder\")"), "{text}");
         assert!(text.contains("Embedder = _dev.Embedder"), "{text}");
+    }
+
+    #[test]
+    fn dev_mode_loosens_the_memory_limit_within_the_caps() {
+        let caps = flowtrace_plugins::HostCaps::default();
+        let artefact = DevArtefact {
+            engine: PathBuf::new(),
+            bytes: Vec::new(),
+            cache: PathBuf::new(),
+            sources: PathBuf::new(),
+            load_failure,
+            memory_allowance: MEMORY_ALLOWANCE,
+        };
+        let manifest = |limits: &str| {
+            let mut m = crate::lang::tests::manifest_with(Language::Python, "");
+            m.limits.memory = limits.parse().ok();
+            m
+        };
+        let loosened = artefact.loosen(&manifest("16777216"), &caps);
+        assert_eq!(loosened.limits.memory, Some((16 << 20) + MEMORY_ALLOWANCE));
+        let at_cap = artefact.loosen(&manifest(&caps.memory.to_string()), &caps);
+        assert_eq!(at_cap.limits.memory, Some(caps.memory));
+        assert_eq!(artefact.loosen(&manifest(""), &caps).limits.memory, None);
     }
 
     #[test]
