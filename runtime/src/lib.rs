@@ -74,6 +74,7 @@ pub use fix::Fix;
 pub use host::services;
 pub use host::trace::PreparedTrace;
 pub use host::Services;
+pub use host::DEV_SOURCES;
 pub use plugin::{
     CallId, CallObserver, CallOptions, CallOutcome, CallRecord, CancelHandle, EffectiveLimits,
     Embedder, Evaluation, Evaluator, Exporter, KindHandle, LoadOptions, Logged, MisplacedResult,

@@ -110,6 +110,63 @@ impl Message for BuildFinished<'_> {
 /// Build the plugin at `request.manifest_path`, with status lines on `term`.
 pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
     let started = Instant::now();
+    let (manifest_path, root, text, manifest) = read_manifest(request)?;
+    build_read(term, request, started, manifest_path, root, &text, manifest)
+}
+
+/// A plugin made ready for `test` in dev mode (by its language driver's `dev`).
+#[derive(Debug, Clone)]
+pub struct DevBuilt {
+    /// The manifest, parsed.
+    pub manifest: Manifest,
+    /// The plugin's directory, absolute.
+    pub root: PathBuf,
+    /// The engine, and what it loads.
+    pub artefact: crate::lang::DevArtefact,
+}
+
+/// What `test` runs: in dev mode (`dev`), the plugin's dev artefact when its language has
+/// one and the plugin can use it; else the plugin built as by [`build`].
+pub fn build_for_test(
+    term: &Term,
+    request: &BuildRequest,
+    dev: bool,
+) -> Result<std::result::Result<DevBuilt, Built>> {
+    let started = Instant::now();
+    let (manifest_path, root, text, manifest) = read_manifest(request)?;
+    if dev {
+        let source = Source {
+            manifest: &manifest,
+            text: &text,
+            root: &root,
+            release: request.release,
+            typecheck: request.typecheck,
+            started,
+        };
+        let driver = crate::lang::driver(manifest.build.language);
+        if let Some(artefact) = driver.dev(term, &source)? {
+            term.status(
+                "Finished",
+                format_args!(
+                    "plugin `{}` v{} (dev: sources loaded at run time) in {:.2}s",
+                    manifest.plugin.id,
+                    manifest.plugin.version,
+                    started.elapsed().as_secs_f64()
+                ),
+            );
+            return Ok(Ok(DevBuilt {
+                manifest,
+                root,
+                artefact,
+            }));
+        }
+    }
+    build_read(term, request, started, manifest_path, root, &text, manifest).map(Err)
+}
+
+/// The manifest of `request`: its canonical path, the plugin's directory, its text, parsed
+/// and checked against the host's caps.
+fn read_manifest(request: &BuildRequest) -> Result<(PathBuf, PathBuf, String, Manifest)> {
     let manifest_path = request
         .manifest_path
         .canonicalize()
@@ -129,10 +186,22 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
             manifest.plugin.id
         )
     })?;
+    Ok((manifest_path, root, text, manifest))
+}
+
+fn build_read(
+    term: &Term,
+    request: &BuildRequest,
+    started: Instant,
+    manifest_path: PathBuf,
+    root: PathBuf,
+    text: &str,
+    manifest: Manifest,
+) -> Result<Built> {
     let id = manifest.plugin.id.to_string();
     let source = Source {
         manifest: &manifest,
-        text: &text,
+        text,
         root: &root,
         release: request.release,
         typecheck: request.typecheck,

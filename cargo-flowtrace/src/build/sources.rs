@@ -139,6 +139,14 @@ pub(crate) fn hash_sources(
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// The paths, relative to `root` with `/` separators, of the source files of `set` under
+/// `root` (as [`hash_sources`] reads them), sorted.
+pub(crate) fn source_files(root: &Path, set: &SourceSet<'_>) -> Result<Vec<String>> {
+    let mut files = BTreeMap::new();
+    collect_sources(root, root, set, &mut files)?;
+    Ok(files.into_keys().collect())
+}
+
 fn collect_sources(
     root: &Path,
     dir: &Path,

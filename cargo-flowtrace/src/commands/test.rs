@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use flowtrace_plugins::cache::CacheDir;
+use flowtrace_plugins::manifest::Manifest;
 use flowtrace_plugins::{Runtime, RuntimeConfig};
 
 use crate::build::{self, BuildRequest};
@@ -15,6 +17,7 @@ use crate::error::TestsFailed;
 use crate::harness::report::{self, RunStarted, Summary};
 use crate::harness::{self, CaseReport, FixtureContext, Status, Suite, TESTS_DIR};
 use crate::junit;
+use crate::lang::{DevArtefact, LoadFailure};
 use crate::term::github::{self, Annotation};
 
 /// Build the plugin if it changed, then run its test fixtures
@@ -30,6 +33,10 @@ use crate::term::github::{self, Annotation};
 /// Fixtures may sit in subdirectories of `tests/`; files in `traces/` and `snapshots/`
 /// directories, and the files a fixture names as its `trace` or `snapshot`, are data, not
 /// fixtures. The fixture format is described in the README of every plugin template.
+///
+/// A Python plugin runs in dev mode: its sources are loaded, read-only, into an interpreter
+/// component built once per toolchain, kind and capabilities, so an edit needs no build.
+/// `--release` tests the release build instead, the component `build` and `install` make.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -52,7 +59,8 @@ pub struct TestCommand {
     #[arg(long)]
     pub bless: bool,
 
-    /// Build and test with the release profile
+    /// Build and test with the release profile. For Python plugins, test the release
+    /// build (the pre-initialised component `install` takes) instead of dev mode
     #[arg(long)]
     pub release: bool,
 
@@ -77,17 +85,37 @@ impl TestCommand {
         if let Some(path) = &self.junit {
             junit::check_destination(path)?;
         }
-        let built = build::build(
-            term,
-            &BuildRequest {
-                manifest_path: cx.manifest_path()?,
-                release: self.release,
-                typecheck: !self.no_typecheck,
-                caps: flowtrace_plugins::HostCaps::default(),
+        let request = BuildRequest {
+            manifest_path: cx.manifest_path()?,
+            release: self.release,
+            typecheck: !self.no_typecheck,
+            caps: flowtrace_plugins::HostCaps::default(),
+        };
+        let made = build::build_for_test(term, &request, !self.release)?;
+        let loosened;
+        let plugin = match &made {
+            Ok(dev) => Tested {
+                manifest: {
+                    loosened = dev.artefact.loosen(&dev.manifest, &request.caps);
+                    &loosened
+                },
+                root: &dev.root,
+                component: &dev.artefact.bytes,
+                artefact: &dev.artefact.engine,
+                cache: context::sealed_cache(dev.artefact.cache.clone())?,
+                dev: Some(&dev.artefact),
             },
-        )?;
+            Err(built) => Tested {
+                manifest: &built.manifest,
+                root: &built.root,
+                component: &built.bytes,
+                artefact: &built.artefact,
+                cache: context::build_cache(&built.target_dir)?,
+                dev: None,
+            },
+        };
         let started = Instant::now();
-        let tests_dir = built.root.join(TESTS_DIR);
+        let tests_dir = plugin.root.join(TESTS_DIR);
         let files = harness::discover(&tests_dir)?;
         let total_files = files.len();
         let files: Vec<_> = files
@@ -102,8 +130,8 @@ impl TestCommand {
         let fixtures = harness::load_all(
             &files,
             &FixtureContext {
-                root: &built.root,
-                manifest: &built.manifest,
+                root: plugin.root,
+                manifest: plugin.manifest,
             },
         )?;
         if total_files == 0 {
@@ -118,20 +146,21 @@ impl TestCommand {
         }
 
         let runtime = Runtime::with_config(RuntimeConfig {
-            cache: Some(context::build_cache(&built.target_dir)?),
+            cache: Some(plugin.cache.clone()),
             ..RuntimeConfig::default()
         })
         .context("failed to start the plugin runtime")?;
         let suite = Suite {
             runtime: &runtime,
-            component: &built.bytes,
-            manifest: &built.manifest,
-            root: &built.root,
+            component: plugin.component,
+            manifest: plugin.manifest,
+            root: plugin.root,
             bless: self.bless,
+            dev_sources: plugin.dev.map(|d| d.sources.as_path()),
         };
         term.emit(&RunStarted {
-            plugin: built.manifest.plugin.id.to_string(),
-            component: built.artefact.display().to_string(),
+            plugin: plugin.manifest.plugin.id.to_string(),
+            component: plugin.artefact.display().to_string(),
             count: fixtures.len(),
             filtered_out,
         })?;
@@ -142,7 +171,17 @@ impl TestCommand {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         });
         let emit_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        // Dev mode: sources that fail to import fail every case alike; that is shown once,
+        // as a failed build is, instead of as each case's failure.
+        let load_failed: Mutex<Option<LoadFailure>> = Mutex::new(None);
         let on_done = |case: &CaseReport| {
+            if let Some(failure) = plugin.load_failure(case) {
+                load_failed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(failure);
+                return;
+            }
             let written = if term.is_human() {
                 report::case_line(&mut term.stdout(), case).map_err(anyhow::Error::from)
             } else {
@@ -159,9 +198,24 @@ impl TestCommand {
         if let Some(e) = emit_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(e).context("failed to write the test output");
         }
+        if let Some(LoadFailure { shown, helps }) =
+            load_failed.into_inner().unwrap_or_else(|e| e.into_inner())
+        {
+            for line in shown.lines() {
+                term.stderr_line(line);
+            }
+            let mut err = anyhow::anyhow!(
+                "failed to load plugin `{}` from its sources (dev mode)",
+                plugin.manifest.plugin.id
+            );
+            for help in helps {
+                err = crate::error::with_help(err, help);
+            }
+            return Err(err);
+        }
         let summary = Summary::of(&reports, filtered_out, started.elapsed());
         if let Some(path) = &self.junit {
-            let id = built.manifest.plugin.id.to_string();
+            let id = plugin.manifest.plugin.id.to_string();
             junit::write(path, &junit::test_report(&id, &reports, summary.exec_time))?;
         }
         if term.is_human() {
@@ -174,8 +228,8 @@ impl TestCommand {
         if github::enabled() {
             annotate(
                 cx,
-                &built.root,
-                &built.manifest.plugin.id.to_string(),
+                plugin.root,
+                &plugin.manifest.plugin.id.to_string(),
                 &reports,
             );
         }
@@ -187,6 +241,30 @@ impl TestCommand {
             .into());
         }
         Ok(())
+    }
+}
+
+/// What `test` runs: a plugin's component, or in dev mode its language's engine.
+struct Tested<'a> {
+    manifest: &'a Manifest,
+    root: &'a Path,
+    component: &'a [u8],
+    /// The file `component` was read from.
+    artefact: &'a Path,
+    /// Where its compiled code is cached.
+    cache: CacheDir,
+    /// Dev mode: the engine and what it loads.
+    dev: Option<&'a DevArtefact>,
+}
+
+impl Tested<'_> {
+    /// In dev mode, whether `case` failed because the engine could not import the plugin:
+    /// what to show, and the helps.
+    fn load_failure(&self, case: &CaseReport) -> Option<LoadFailure> {
+        let dev = self.dev?;
+        case.mismatches
+            .iter()
+            .find_map(|m| (dev.load_failure)(&m.message, self.root, self.manifest))
     }
 }
 

@@ -34,6 +34,9 @@ pub struct Suite<'a> {
     pub root: &'a Path,
     /// `--bless`: write snapshots that are missing or differ.
     pub bless: bool,
+    /// Dev mode: `component` is a language's engine, which loads the plugin's sources from
+    /// this directory ([`Runtime::load_dev`]); `None` runs the plugin's own component.
+    pub dev_sources: Option<&'a Path>,
 }
 
 /// How a case ended.
@@ -154,6 +157,15 @@ impl Suite<'_> {
             .collect())
     }
 
+    fn load(&self, options: LoadOptions) -> Result<flowtrace_plugins::Plugin, LoadError> {
+        match self.dev_sources {
+            Some(sources) => self
+                .runtime
+                .load_dev(self.component, self.manifest, options, sources),
+            None => self.runtime.load(self.component, self.manifest, options),
+        }
+    }
+
     fn case(&self, fixture: &Fixture) -> Result<CaseReport> {
         let started = Instant::now();
         let mut report = CaseReport {
@@ -205,7 +217,7 @@ impl Suite<'_> {
         };
         let called = match refused {
             Some(refusal) => Err(refusal),
-            None => match self.runtime.load(self.component, self.manifest, options) {
+            None => match self.load(options) {
                 Ok(plugin) => fixture.expect.checks.call(&plugin, &fixture.input, &traces),
                 // Config overrides are the case's own doing; anything else is the plugin's.
                 Err(e @ LoadError::Config { .. }) => Err(CaseFailure::Config(e)),

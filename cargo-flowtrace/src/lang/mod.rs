@@ -95,6 +95,58 @@ pub(crate) trait Driver: Sync {
     /// Start building `source`: check the plugin (its entry, its package) and gather what
     /// its build depends on. Called with the build directory locked.
     fn plan<'a>(&self, term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>>;
+
+    /// For `test` in dev mode: an engine component that loads the plugin's sources when it
+    /// runs, made ready (built once, then reused), so an edit needs no build; `Ok(None)`
+    /// when the language has no dev mode, or this plugin cannot use it (the driver says
+    /// why on `term`): `test` then builds as usual.
+    fn dev(&self, _term: &Term, _source: &Source<'_>) -> Result<Option<DevArtefact>> {
+        Ok(None)
+    }
+}
+
+/// What a driver's `dev` made ready: the engine `test` runs in dev mode.
+#[derive(Debug, Clone)]
+pub struct DevArtefact {
+    /// The engine component.
+    pub engine: PathBuf,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Where its compiled code is cached (shared by every plugin that uses the engine).
+    pub cache: PathBuf,
+    /// The directory to show it, read-only ([`flowtrace_plugins::Runtime::load_dev`]).
+    pub sources: PathBuf,
+    /// Whether a call's error message says the engine failed to load the plugin's sources
+    /// (given the plugin's directory and manifest): then what to show.
+    pub load_failure: fn(&str, &Path, &Manifest) -> Option<LoadFailure>,
+    /// How much more linear memory the engine starts with than the plugin's own component
+    /// would (an interpreter with more of its library loaded): added to the plugin's
+    /// `memory` limit in dev mode, so a limit that holds for the release build holds here.
+    pub memory_allowance: u64,
+}
+
+impl DevArtefact {
+    /// `manifest` with its `memory` limit raised by [`DevArtefact::memory_allowance`],
+    /// within `caps`.
+    pub fn loosen(&self, manifest: &Manifest, caps: &flowtrace_plugins::HostCaps) -> Manifest {
+        let mut manifest = manifest.clone();
+        if let Some(memory) = &mut manifest.limits.memory {
+            *memory = memory
+                .saturating_add(self.memory_allowance)
+                .min(caps.memory.max(*memory));
+        }
+        manifest
+    }
+}
+
+/// A dev engine's failure to load a plugin's sources, as a failed build would show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    /// The error in the plugin's terms (a traceback, paths relative to the current
+    /// directory), one line per line.
+    pub shown: String,
+    /// The helps for the error.
+    pub helps: Vec<String>,
 }
 
 /// One build, as a [`Driver`] planned it.

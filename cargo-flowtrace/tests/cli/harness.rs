@@ -492,6 +492,7 @@ fn run_fixtures(
         manifest,
         root: dir,
         bless: false,
+        dev_sources: None,
     };
     let seen = Mutex::new(Vec::new());
     let reports = suite

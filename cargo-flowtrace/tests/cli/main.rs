@@ -16,6 +16,7 @@ mod new;
 mod oci;
 mod portable;
 mod python;
+mod python_dev;
 mod registry;
 mod registry_server;
 mod run;

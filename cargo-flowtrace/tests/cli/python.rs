@@ -95,7 +95,8 @@ fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources
     let dir = tmp();
     let root = plugin(dir.path());
 
-    let out = in_plugin(&root, ["test"]).expect_code(0);
+    // `--release`: the release build (plain `test` runs in dev mode, see `python_dev`).
+    let out = in_plugin(&root, ["test", "--release"]).expect_code(0);
     assert!(
         out.stderr
             .contains("Compiling plugin `py-check` v0.1.0 (componentize-py 0.25.1)"),
@@ -155,7 +156,7 @@ fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources
 
     // A changed plugin fails its fixture with the difference.
     edit(&root.join("app.py"), "label=\"ok\"", "label=\"fine\"");
-    let out = in_plugin(&root, ["test", "otlp"]).expect_code(3);
+    let out = in_plugin(&root, ["test", "--release", "otlp"]).expect_code(3);
     assert!(
         out.stdout.contains("test otlp ... FAILED"),
         "{}",
@@ -179,7 +180,7 @@ fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources
         "from flowtrace_plugin",
         "import six\nfrom flowtrace_plugin",
     );
-    let out = in_plugin(&root, ["test"]).expect_code(0);
+    let out = in_plugin(&root, ["test", "--release"]).expect_code(0);
     assert!(
         out.stderr
             .contains("Installing 1 Python package(s) for the plugin"),
@@ -187,6 +188,13 @@ fn a_python_plugin_builds_passes_its_fixtures_and_rebuilds_only_when_its_sources
         out.stderr
     );
     assert!(root.join("target/flowtrace/python/deps/six.py").is_file());
+    // Dev mode loads the bundled package from there too.
+    let out = in_plugin(&root, ["test"]).expect_code(0);
+    assert!(
+        out.stderr.contains("(dev: sources loaded at run time)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -88,7 +88,14 @@ pub(crate) struct PluginContext {
     pub(crate) env: Vec<(String, String)>,
     /// The source map of a JavaScript plugin's bundle, when its component carries one.
     pub(crate) source_map: Option<Arc<crate::failure::SourceMapper>>,
+    /// A test harness's dev mode only (`Runtime::load_dev`): the plugin's directory,
+    /// preopened read-only at [`DEV_SOURCES`].
+    pub(crate) dev_sources: Option<PathBuf>,
 }
+
+/// The guest path a dev-mode plugin's sources are preopened at (`Runtime::load_dev`, only
+/// with the `dev-sources` feature): read-only, its own directory, never in production.
+pub const DEV_SOURCES: &str = "/flowtrace-dev";
 
 /// A request the policy refused during one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +285,10 @@ impl HostState {
                     let _ = wasi.preopened_dir(&host, rel, FsPerms::ReadOnly);
                 }
             }
+        }
+        if let Some(dir) = &ctx.dev_sources {
+            // Missing, the plugin's first call fails to import it, and says so.
+            let _ = wasi.preopened_dir(dir, DEV_SOURCES, FsPerms::ReadOnly);
         }
         Self {
             table: ResourceTable::new(),

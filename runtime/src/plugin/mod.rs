@@ -123,6 +123,23 @@ impl Runtime {
         self.load_hashed(bytes, None, manifest, options)
     }
 
+    /// [`load`](Runtime::load) for a test harness's dev mode: every instance of the plugin
+    /// also sees `sources`, read-only, at the guest path
+    /// [`DEV_SOURCES`](crate::DEV_SOURCES); a dev-mode engine component (an interpreter
+    /// built once) loads the plugin's own sources from there when it is first called. Only
+    /// with the `dev-sources` feature, which the Flowtrace app does not enable: production
+    /// plugins never get this access.
+    #[cfg(feature = "dev-sources")]
+    pub fn load_dev(
+        &self,
+        bytes: &[u8],
+        manifest: &Manifest,
+        options: LoadOptions,
+        sources: &std::path::Path,
+    ) -> Result<Plugin, LoadError> {
+        self.load_inner(bytes, None, manifest, options, Some(sources.to_path_buf()))
+    }
+
     /// [`load`](Runtime::load) of `bytes` whose sha256 the caller has just computed
     /// (`verified_sha256`, lowercase hex): the registry checks every component against its
     /// recorded hash before loading it, and hashing an 18 MB component again would double
@@ -134,6 +151,17 @@ impl Runtime {
         verified_sha256: Option<&str>,
         manifest: &Manifest,
         options: LoadOptions,
+    ) -> Result<Plugin, LoadError> {
+        self.load_inner(bytes, verified_sha256, manifest, options, None)
+    }
+
+    fn load_inner(
+        &self,
+        bytes: &[u8],
+        verified_sha256: Option<&str>,
+        manifest: &Manifest,
+        options: LoadOptions,
+        dev_sources: Option<std::path::PathBuf>,
     ) -> Result<Plugin, LoadError> {
         let id = manifest.plugin.id.clone();
         if !manifest.plugin.flowtrace.matches(&CONTRACT_VERSION) {
@@ -230,6 +258,7 @@ impl Runtime {
             services: options.services,
             env,
             source_map: SourceMapper::find(bytes).map(Arc::new),
+            dev_sources,
         });
         Ok(Plugin {
             inner: Arc::new(PluginInner {

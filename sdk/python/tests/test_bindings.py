@@ -757,3 +757,85 @@ class OtherKindsTest(BindingsTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DevEngineTest(BindingsTest):
+    """`_dev`: the dev engine imports the plugin from the mount at its first call, and a
+    plugin that fails to import fails every call with its own traceback."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        from flowtrace_plugin import _dev, _entry
+
+        self.saved = (_dev.MOUNT, _dev._kind, _dev._failed, _entry._plugin_class, list(sys.path))
+        self.mount = Path(tempfile.mkdtemp(prefix="flowtrace-dev-"))
+        (self.mount / _dev.CONFIG).parent.mkdir(parents=True)
+        _dev.MOUNT = str(self.mount)
+        _dev._kind = "evaluator"
+
+    def tearDown(self) -> None:
+        from flowtrace_plugin import _dev, _entry
+
+        _dev.MOUNT, _dev._kind, _dev._failed, _entry._plugin_class, path = self.saved
+        sys.path[:] = path
+        shutil.rmtree(self.mount)
+        super().tearDown()
+
+    def plugin(self, module: str, source: str) -> None:
+        from flowtrace_plugin import _dev, _entry
+
+        (self.mount / "src").mkdir(exist_ok=True)
+        (self.mount / "src" / f"{module}.py").write_text(textwrap.dedent(source))
+        config = {"module": module, "path": ["src"]}
+        (self.mount / _dev.CONFIG).write_text(json.dumps(config))
+        _plugin._exported.clear()
+        _entry._plugin_class = None
+        _dev._failed = None
+
+    def test_the_plugin_is_imported_from_the_mount_at_the_first_call(self) -> None:
+        from flowtrace_plugin._kinds import _bridge
+
+        self.plugin(
+            "dev_ok",
+            """\
+            from flowtrace_plugin import EvalResult, Evaluator, export
+            @export
+            class DevOk(Evaluator):
+                def evaluate(self, trace):
+                    return EvalResult.ok()
+            """,
+        )
+        with world():
+            self.assertEqual(type(_bridge.instance()).__name__, "DevOk")
+            self.assertIn(str(self.mount / "src"), sys.path)
+
+    def test_a_plugin_that_fails_to_import_fails_every_call_with_its_traceback(self) -> None:
+        from flowtrace_plugin import _dev
+        from flowtrace_plugin._kinds import _bridge
+
+        self.plugin("dev_raises", "import os\nraise ValueError('bad setting')\n")
+        with world():
+            with self.assertRaises(_dev.LoadFailed) as caught:
+                _bridge.instance()
+            text = caught.exception.message
+            self.assertEqual(
+                text,
+                _dev.LOAD_FAILED + "Traceback (most recent call last):\n"
+                f'  File "{self.mount}/src/dev_raises.py", line 2, in <module>\n'
+                "    raise ValueError('bad setting')\n"
+                "ValueError: bad setting\n",
+            )
+            # The next call fails the same way, without importing again.
+            (self.mount / "src" / "dev_raises.py").write_text("")
+            with self.assertRaises(_dev.LoadFailed) as again:
+                _bridge.instance()
+            self.assertEqual(again.exception.message, text)
+
+        self.plugin("dev_syntax", "def evaluate(self\n")
+        with world(), self.assertRaises(_dev.LoadFailed) as caught:
+            _bridge.instance()
+        text = caught.exception.message
+        # Not the SDK's frames nor importlib's: the error names its place itself.
+        self.assertFalse(text.startswith(_dev.LOAD_FAILED + "Traceback"), text)
+        self.assertIn(f'File "{self.mount}/src/dev_syntax.py", line 1', text)
+        self.assertIn("SyntaxError", text)

@@ -77,7 +77,7 @@ fn map_traceback_path(line: &str, search_path: &[PathBuf], cwd: Option<&Path>) -
 }
 
 /// The helps for a failed componentize-py run, from the last lines of its traceback.
-fn helps(stderr: &str, manifest: &Manifest) -> Vec<String> {
+pub(super) fn helps(stderr: &str, manifest: &Manifest) -> Vec<String> {
     let mut helps = Vec::new();
     for line in stderr.lines().map(str::trim) {
         for prefix in [

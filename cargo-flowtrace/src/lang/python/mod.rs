@@ -12,12 +12,15 @@
 //! | `deps/` | the packages `pyproject.toml` lists under `[project] dependencies` |
 //! | `entry/_flowtrace_entry.py` | the module componentize-py builds: loads the plugin's module |
 //! | `stamp.json` | what the last build was made from, so an unchanged plugin is not rebuilt |
+//! | `dev/dev.json` | dev mode (`test` without `--release`): the module the dev engine imports, and its path |
+//! | `dev/entry/` | dev mode: the module componentize-py builds the engine from |
 //!
 //! componentize-py imports the entry module while it builds (it snapshots the initialised
 //! interpreter), so an exception at import time, such as the SDK's `CapabilityNotDeclared`
 //! for a module whose capability the manifest does not grant, fails the build.
 
 mod dependencies;
+pub(crate) mod dev;
 mod failure;
 pub mod toolchain;
 
@@ -29,7 +32,7 @@ use anyhow::{anyhow, Context as _, Result};
 use flowtrace_plugins::manifest::PluginKind;
 use include_dir::{include_dir, Dir};
 
-use super::{capitalised, Build, Driver, Sdk};
+use super::{capitalised, Build, DevArtefact, Driver, Sdk};
 use crate::build::componentizer::{self, component_file};
 use crate::build::sources::{self, SourceSet};
 use crate::build::world::{self, write_if_changed};
@@ -96,6 +99,16 @@ impl Driver for Python {
                 toolchain::COMPONENTIZE_PY_VERSION.to_string(),
             ),
         ])
+    }
+
+    fn dev(&self, term: &Term, source: &Source<'_>) -> Result<Option<DevArtefact>> {
+        match dev::prepare(term, source)? {
+            dev::Plan::Dev(artefact) => Ok(Some(artefact)),
+            dev::Plan::Snapshot(why) => {
+                term.note(format_args!("testing the release build: {why}"));
+                Ok(None)
+            }
+        }
     }
 
     fn plan<'a>(&self, _term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>> {

@@ -37,6 +37,11 @@ def instance() -> Any:
     from .. import _entry
 
     if _entry._plugin_class is None:
+        # A dev engine (`_dev`, imported only when one is built) loads the plugin now.
+        dev = sys.modules.get("flowtrace_plugin._dev")
+        if dev is not None and dev._kind is not None:
+            dev.ensure_loaded()
+    if _entry._plugin_class is None:
         raise BuildError("`flowtrace_plugin._entry.load` was not called before the first call")
     return _entry._plugin_class()
 
