@@ -175,9 +175,35 @@ impl Plugin {
         let instantiating = Instant::now();
         let instance = self.inner.pre.instantiate_async(&mut store).await;
         super::observe::instantiated(instantiating.elapsed());
-        match instance {
-            Ok(instance) => Ok((store, instance)),
-            Err(err) => Err(self.classify(&store, err)),
+        let instance = match instance {
+            Ok(instance) => instance,
+            Err(err) => return Err(self.classify(&store, err)),
+        };
+        if let Some(preload) = &self.inner.preload {
+            self.preload(&mut store, &instance, preload).await?;
+        }
+        Ok((store, instance))
+    }
+
+    /// Hand the preload's code to a new instance ([`Preload`](crate::Preload)).
+    async fn preload(
+        &self,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+        preload: &super::preload::Bound,
+    ) -> Result<(), CallError> {
+        let loaded = match instance
+            .get_typed_func::<(&str,), (Result<(), String>,)>(&mut *store, preload.func)
+        {
+            Ok(load) => load.call_async(&mut *store, (&preload.source,)).await,
+            Err(err) => Err(err),
+        };
+        match loaded {
+            Ok((Ok(()),)) => Ok(()),
+            Ok((Err(message),)) => Err(self.fail(
+                self.plugin_failure(&store.data().scope, PluginError::Failed(message)),
+            )),
+            Err(err) => Err(self.classify(store, err)),
         }
     }
 
