@@ -77,7 +77,8 @@ pub use host::Services;
 pub use plugin::{
     CallId, CallObserver, CallOptions, CallOutcome, CallRecord, CancelHandle, EffectiveLimits,
     Embedder, Evaluation, Evaluator, Exporter, KindHandle, LoadOptions, Logged, MisplacedResult,
-    Plugin, Preload, Transformer, CALL_SPAN, CONTRACT_VERSION, TRACES_PER_CALL,
+    Plugin, Preload, Transformer, CALL_SPAN, CONTRACT_VERSION, PRELOAD_FUNC, PRELOAD_INTERFACE,
+    TRACES_PER_CALL,
 };
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

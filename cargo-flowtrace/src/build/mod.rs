@@ -44,6 +44,10 @@ pub struct BuildRequest {
     /// Type-check a TypeScript plugin before bundling it (`build --no-typecheck` turns it
     /// off); other languages ignore it.
     pub typecheck: bool,
+    /// A build for `cargo flowtrace test`: a language whose dev builds load the plugin's
+    /// code into an engine built once (TypeScript, `lang::typescript::engine`) makes that
+    /// engine and hands back the code as [`Built::preload`]; the others ignore it.
+    pub dev_engine: bool,
     /// The caps of the host that will run the plugin: `[limits]` above them are refused
     /// here, since every load would fail. The CLI runs plugins under
     /// [`HostCaps::default`](flowtrace_plugins::HostCaps::default).
@@ -71,6 +75,10 @@ pub struct Built {
     pub fresh: bool,
     /// Wall-clock time of the whole build.
     pub elapsed: Duration,
+    /// The code to hand to every instance of the component, when it is a dev engine
+    /// ([`BuildRequest::dev_engine`]); give it to the runtime as
+    /// [`LoadOptions::preload`](flowtrace_plugins::LoadOptions::preload).
+    pub preload: Option<flowtrace_plugins::Preload>,
 }
 
 /// `{"reason": "build-finished", ...}`
@@ -133,6 +141,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         root: &root,
         release: request.release,
         typecheck: request.typecheck,
+        dev_engine: request.dev_engine,
         started,
     };
     let Compiled {
@@ -146,6 +155,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
             },
         fresh,
         profile,
+        preload,
         lock: _lock,
     } = compile::run(term, &source)?;
     tracing::debug!(elapsed = ?started.elapsed(), "component ready");
@@ -214,6 +224,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         target_dir,
         fresh,
         elapsed,
+        preload,
     })
 }
 

@@ -83,6 +83,7 @@ impl TestCommand {
                 manifest_path: cx.manifest_path()?,
                 release: self.release,
                 typecheck: !self.no_typecheck,
+                dev_engine: !self.release,
                 caps: flowtrace_plugins::HostCaps::default(),
             },
         )?;
@@ -128,6 +129,7 @@ impl TestCommand {
             manifest: &built.manifest,
             root: &built.root,
             bless: self.bless,
+            preload: built.preload.as_ref(),
         };
         term.emit(&RunStarted {
             plugin: built.manifest.plugin.id.to_string(),

@@ -34,6 +34,9 @@ pub struct Suite<'a> {
     pub root: &'a Path,
     /// `--bless`: write snapshots that are missing or differ.
     pub bless: bool,
+    /// The code every instance is given, when the component is a dev engine
+    /// ([`crate::build::Built::preload`]).
+    pub preload: Option<&'a flowtrace_plugins::Preload>,
 }
 
 /// How a case ended.
@@ -202,6 +205,7 @@ impl Suite<'_> {
             config: fixture.config.clone(),
             services,
             cache: None,
+            preload: self.preload.cloned(),
         };
         let called = match refused {
             Some(refusal) => Err(refusal),

@@ -492,6 +492,7 @@ fn run_fixtures(
         manifest,
         root: dir,
         bless: false,
+        preload: None,
     };
     let seen = Mutex::new(Vec::new());
     let reports = suite
