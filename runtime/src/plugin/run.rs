@@ -174,13 +174,26 @@ impl Plugin {
         });
         let instantiating = Instant::now();
         let instance = self.inner.pre.instantiate_async(&mut store).await;
-        super::observe::instantiated(instantiating.elapsed());
         let instance = match instance {
             Ok(instance) => instance,
-            Err(err) => return Err(self.classify(&store, err)),
+            Err(err) => {
+                super::observe::instantiated(instantiating.elapsed());
+                return Err(self.classify(&store, err));
+            }
         };
+        // A preloaded instance is ready for its call once it has evaluated the code.
         if let Some(preload) = &self.inner.preload {
-            self.preload(&mut store, &instance, preload).await?;
+            let preloading = Instant::now();
+            let preloaded = self.preload(&mut store, &instance, preload).await;
+            tracing::debug!(
+                target: "flowtrace::plugin",
+                elapsed = ?preloading.elapsed(),
+                "preloaded the plugin's code"
+            );
+            super::observe::instantiated(instantiating.elapsed());
+            preloaded?;
+        } else {
+            super::observe::instantiated(instantiating.elapsed());
         }
         Ok((store, instance))
     }
