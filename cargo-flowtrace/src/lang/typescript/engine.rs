@@ -111,8 +111,36 @@ if (stackOf && stackOf.get) {
   });
 }
 
+// A build runs the top level of the plugin's modules where there is no host yet
+// (componentize-js snapshots the initialised engine): the host's functions refuse to be
+// called while the bundle is evaluated here too, so what works in `test` works when built.
+let evaluating = false;
+const guardedModules = {};
+
+function guarded(name) {
+  if (!guardedModules[name]) {
+    const module = {};
+    for (const [key, value] of Object.entries(hostModules[name])) {
+      module[key] =
+        typeof value === "function"
+          ? function (...args) {
+              if (evaluating) {
+                throw new Error(
+                  `\`${name}\` was called at the top level of a module, where a built plugin ` +
+                    "has no host yet: call it from the plugin's methods",
+                );
+              }
+              return value.apply(this, args);
+            }
+          : value;
+    }
+    guardedModules[name] = module;
+  }
+  return guardedModules[name];
+}
+
 function require(name) {
-  if (Object.prototype.hasOwnProperty.call(hostModules, name)) return hostModules[name];
+  if (Object.prototype.hasOwnProperty.call(hostModules, name)) return guarded(name);
   throw new Error(
     `\`${name}\` is not available to this plugin in \`cargo flowtrace test\`: ` +
       "import the host interfaces through `@flowtrace/plugin-sdk`",
@@ -138,7 +166,12 @@ export const devLoader = {
       // The wrapper's head is on the bundle's first line, which is esbuild's own code:
       // every other line of the bundle keeps its number and columns.
       const run = (0, eval)("(function (require, module, exports) {" + source + "\n})");
-      run(require, module, module.exports);
+      evaluating = true;
+      try {
+        run(require, module, module.exports);
+      } finally {
+        evaluating = false;
+      }
       const exported = module.exports[KIND];
       if (typeof exported !== "object" || exported === null) {
         return { tag: "err", val: `the bundle exports no \`${KIND}\`` };
