@@ -52,7 +52,8 @@ pub struct TestCommand {
     #[arg(long)]
     pub bless: bool,
 
-    /// Build and test with the release profile
+    /// Build and test with the release profile (TypeScript: the component `build --release`
+    /// makes, instead of the plugin's code in the prebuilt dev engine)
     #[arg(long)]
     pub release: bool,
 

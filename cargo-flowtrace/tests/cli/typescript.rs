@@ -342,6 +342,25 @@ fn test_runs_the_dev_engine_as_the_release_build_and_picks_up_edits_without_comp
     let back = run(ts(&plugin), ["test", "--message-format", "json"]).expect_code(0);
     assert_eq!(case_results(&back), results);
     assert_eq!(engines(), engines_before);
+
+    // A host function called at the top level of a module fails, as it fails the build of
+    // the snapshot (there is no host while componentize-js initialises the engine).
+    edit(
+        &plugin.join("src/index.ts"),
+        "export const evaluator = defineEvaluator({",
+        "export const early = config.integer(\"max-span-ms\");\n\
+         export const evaluator = defineEvaluator({",
+    );
+    let out = run(ts(&plugin), ["test", "ok"]).expect_code(3);
+    assert!(
+        out.stdout.contains(
+            "the call failed: plugin `ts-dev` raised Error: `flowtrace:plugin/config@0.1.0` was \
+             called at the top level of a module, where a built plugin has no host yet: call it \
+             from the plugin's methods (at src/index.ts:16:29)"
+        ),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -80,6 +80,12 @@ pub(super) fn engine_source(manifest: &Manifest) -> String {
     }
     text.push_str("};\n");
     text.push_str(&format!("const KIND = \"{kind}\";\n"));
+    let json = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    text.push_str(&format!(
+        "const LOG = {};\nconst REPORT_MARKER = {};\n",
+        json(&format!("{CONTRACT_PACKAGE}/log@{CONTRACT_VERSION}")),
+        json(flowtrace_plugins::failure::REPORT_MARKER)
+    ));
     text.push_str(ENGINE_BODY);
     text.push_str(&format!("\nexport const {kind} = {{\n"));
     for function in export_functions(manifest.plugin.kind) {
@@ -179,8 +185,27 @@ export const devLoader = {
       plugin = exported;
       return { tag: "ok", val: undefined };
     } catch (error) {
-      const text = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error);
-      return { tag: "err", val: `evaluating the plugin's module failed: ${text}` };
+      // Reported to the host as the SDK reports an exception (`bridge.ts`): the host maps
+      // the frames to the plugin's sources.
+      const isError = error instanceof Error;
+      const message = isError ? error.message : String(error);
+      const frames = isError && typeof error.stack === "string"
+        ? error.stack.split("\n").map((l) => l.trim()).filter((l) => /@plugin\.js:\d+:\d+$/.test(l))
+        : [];
+      const summary = `the plugin's module failed while it was evaluated: ${message}`;
+      hostModules[LOG].log(
+        "error",
+        REPORT_MARKER +
+          JSON.stringify({
+            summary,
+            exception: isError ? error.name : "a value thrown by the module",
+            message,
+            location: frames[0] ?? null,
+            backtrace: frames,
+            "stack-overflow": isError && error.name === "InternalError" && /too much recursion/.test(message),
+          }),
+      );
+      return { tag: "err", val: summary };
     }
   },
 };
