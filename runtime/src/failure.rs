@@ -190,7 +190,9 @@ impl SourceMapper {
             match payload {
                 Payload::CustomSection(reader) if reader.name() == SOURCE_MAP_SECTION => {
                     let data = reader.data();
-                    return (data.len() <= MAX_SOURCE_MAP).then(|| data.to_vec()).and_then(Self::new);
+                    return (data.len() <= MAX_SOURCE_MAP)
+                        .then(|| data.to_vec())
+                        .and_then(Self::new);
                 }
                 Payload::ModuleSection {
                     unchecked_range, ..

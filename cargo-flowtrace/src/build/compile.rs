@@ -156,13 +156,7 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
             profile,
         } => (*prepared, fresh, profile, None),
         Made::Engine { engine, preload } => {
-            let prepared = prepare(
-                &engine,
-                source.text,
-                output,
-                target_dir,
-                BuildProfile::Dev,
-            )?;
+            let prepared = prepare(&engine, source.text, output, target_dir, BuildProfile::Dev)?;
             (prepared, false, "dev", Some(preload))
         }
         Made::Written(built) => {

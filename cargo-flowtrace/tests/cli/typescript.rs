@@ -180,7 +180,10 @@ fn the_exporter_embedder_and_transformer_templates_build_and_pass_their_fixtures
         .expect_code(0);
         let results = case_results(&dev);
         assert_eq!(results.len(), fixtures, "{template}: {}", dev.stdout);
-        assert!(results.iter().all(|(_, status, _)| status == "ok"), "{results:?}");
+        assert!(
+            results.iter().all(|(_, status, _)| status == "ok"),
+            "{results:?}"
+        );
         assert_eq!(results, case_results(&release), "{template}");
         let interface = format!("flowtrace:plugin/{kind}@0.1.0");
         for path in [artefact(&plugin, &name), dev_artefact(&plugin, &name)] {
@@ -277,21 +280,32 @@ fn test_runs_the_dev_engine_as_the_release_build_and_picks_up_edits_without_comp
     .expect_code(0);
     let results = case_results(&dev);
     assert_eq!(results.len(), 4, "{}", dev.stdout);
-    assert!(results.iter().all(|(_, status, _)| status == "ok"), "{results:?}");
-    assert!(results.iter().all(|(_, _, result)| result.is_object()), "{results:?}");
+    assert!(
+        results.iter().all(|(_, status, _)| status == "ok"),
+        "{results:?}"
+    );
+    assert!(
+        results.iter().all(|(_, _, result)| result.is_object()),
+        "{results:?}"
+    );
     assert_eq!(results, case_results(&release));
 
     // The engine asks the host for exactly what the snapshot does; it also exports the
     // loader the harness hands the bundle to, which the release build does not.
     let engine_path = dev_artefact(&plugin, "ts-dev");
     let release_path = artefact(&plugin, "ts-dev");
-    assert_eq!(sorted(imports(&engine_path)), sorted(imports(&release_path)));
+    assert_eq!(
+        sorted(imports(&engine_path)),
+        sorted(imports(&release_path))
+    );
     let engine_bytes = validated(fs::read(&engine_path).unwrap());
     let inspection = flowtrace_plugins::inspect::inspect(&engine_bytes).unwrap();
     assert!(inspection
         .export(flowtrace_plugins::PRELOAD_INTERFACE)
         .is_some());
-    assert!(inspection.export("flowtrace:plugin/evaluator@0.1.0").is_some());
+    assert!(inspection
+        .export("flowtrace:plugin/evaluator@0.1.0")
+        .is_some());
     let release_bytes = fs::read(&release_path).unwrap();
     let release_inspection = flowtrace_plugins::inspect::inspect(&release_bytes).unwrap();
     assert!(release_inspection
@@ -308,7 +322,11 @@ fn test_runs_the_dev_engine_as_the_release_build_and_picks_up_edits_without_comp
         ": slow > 0 ? \"slow\" : \"fine\";",
     );
     let edited = run(ts(&plugin), ["test", "--message-format", "json"]).expect_code(3);
-    assert!(!edited.stderr.contains("componentize-js"), "{}", edited.stderr);
+    assert!(
+        !edited.stderr.contains("componentize-js"),
+        "{}",
+        edited.stderr
+    );
     assert!(!edited.stderr.contains("Building"), "{}", edited.stderr);
     assert_eq!(engines(), engines_before, "an engine was built");
     assert_eq!(fs::read(&engine_path).unwrap(), engine_bytes);
@@ -316,7 +334,8 @@ fn test_runs_the_dev_engine_as_the_release_build_and_picks_up_edits_without_comp
         fs::metadata(&release_path).unwrap().modified().unwrap(),
         release_modified
     );
-    let bundle = fs::read_to_string(plugin.join("target/flowtrace/typescript/plugin-dev.js")).unwrap();
+    let bundle =
+        fs::read_to_string(plugin.join("target/flowtrace/typescript/plugin-dev.js")).unwrap();
     assert!(bundle.contains("\"fine\""), "the bundle has not the edit");
     // Every result is as before, `fine` where it was `ok`; only the `ok` case checks it.
     let expected: Vec<_> = results
@@ -326,7 +345,11 @@ fn test_runs_the_dev_engine_as_the_release_build_and_picks_up_edits_without_comp
             if result["label"] == "ok" {
                 result["label"] = "fine".into();
             }
-            let status = if name == "ok" { "failed" } else { status.as_str() };
+            let status = if name == "ok" {
+                "failed"
+            } else {
+                status.as_str()
+            };
             (name.clone(), status.to_string(), result)
         })
         .collect();

@@ -213,9 +213,10 @@ impl Plugin {
         };
         match loaded {
             Ok((Ok(()),)) => Ok(()),
-            Ok((Err(message),)) => Err(self.fail(
-                self.plugin_failure(&store.data().scope, PluginError::Failed(message)),
-            )),
+            Ok((Err(message),)) => {
+                Err(self
+                    .fail(self.plugin_failure(&store.data().scope, PluginError::Failed(message))))
+            }
             Err(err) => Err(self.classify(store, err)),
         }
     }

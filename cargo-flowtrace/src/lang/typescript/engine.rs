@@ -253,7 +253,10 @@ pub(super) fn ensure(
     let dir = engines_dir(home);
     let path = dir.join(format!("{}.wasm", key(manifest, &disabled)));
     if path.is_file() {
-        term.verbose_status("Reusing", format_args!("the dev engine `{}`", path.display()));
+        term.verbose_status(
+            "Reusing",
+            format_args!("the dev engine `{}`", path.display()),
+        );
         return Ok(path);
     }
     let wit = work.join("engine").join("wit");

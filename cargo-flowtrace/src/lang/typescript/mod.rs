@@ -283,7 +283,8 @@ impl TypeScriptBuild<'_> {
         }
         let code = std::fs::read_to_string(&bundle)
             .with_context(|| format!("failed to read `{}`", bundle.display()))?;
-        let map = source_map::portable_file(work, source.root, &work.join(format!("{DEV_BUNDLE}.map")))?;
+        let map =
+            source_map::portable_file(work, source.root, &work.join(format!("{DEV_BUNDLE}.map")))?;
         let home = crate::context::flowtrace_home()?;
         let engine = engine::ensure(term, tools, &home, source.manifest, work)?;
         tracing::debug!(elapsed = ?source.started.elapsed(), "dev engine ready");
