@@ -103,14 +103,17 @@ pub fn flowtrace_home() -> Result<PathBuf> {
 /// with the key of this user's Flowtrace home: entries a cloned repository or a copied
 /// `target/` brings along do not verify and are compiled again, never loaded.
 pub fn build_cache(target_dir: &Path) -> Result<CacheDir> {
+    sealed_cache(target_dir.join(crate::build::OUTPUT_DIR).join("cache"))
+}
+
+/// A cache of compiled code in `dir`, sealed with the key of this user's Flowtrace home (see
+/// [`build_cache`]).
+pub fn sealed_cache(dir: PathBuf) -> Result<CacheDir> {
     let home = flowtrace_home()?;
     let key_path = Store::new(&home).cache_key_path();
     let key = CacheKey::load_or_create(&key_path)
         .context("failed to set up the key that seals compiled code")?;
-    Ok(CacheDir::new(
-        target_dir.join(crate::build::OUTPUT_DIR).join("cache"),
-        key,
-    ))
+    Ok(CacheDir::new(dir, key))
 }
 
 /// The manifest `path` names: the file itself, or `flowtrace.toml` in the directory.

@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use flowtrace_plugins::manifest::Manifest;
 
 use super::sources;
@@ -84,8 +84,8 @@ pub(crate) struct Compiled {
     pub fresh: bool,
     /// `dev` or `release`, as the build reports it.
     pub profile: &'static str,
-    /// The code a dev engine's instances are given ([`Made::Engine`]).
-    pub preload: Option<flowtrace_plugins::Preload>,
+    /// The dev engine and the code its instances are given ([`Made::Engine`]).
+    pub dev: Option<super::DevEngine>,
     /// The lock on the driver's build directory, held until the component is in place:
     /// another build of the plugin then finds it fresh.
     pub lock: Option<std::fs::File>,
@@ -133,7 +133,7 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
                 prepared,
                 fresh: true,
                 profile: OWN_PROFILE,
-                preload: None,
+                dev: None,
                 lock,
             });
         }
@@ -149,15 +149,25 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
             source.manifest.plugin.version
         ),
     );
-    let (prepared, fresh, profile, preload) = match build.compile(term)? {
+    let (prepared, fresh, profile, dev) = match build.compile(term)? {
         Made::Prepared {
             prepared,
             fresh,
             profile,
         } => (*prepared, fresh, profile, None),
         Made::Engine { engine, preload } => {
+            // The artefact is the engine with the plugin's manifest, as every build writes
+            // it; the harness runs the engine as it is, the same bytes for every plugin of
+            // its kind and capabilities, so its compiled code is shared too.
+            let bytes = std::fs::read(&engine)
+                .with_context(|| format!("failed to read `{}`", engine.display()))?;
             let prepared = prepare(&engine, source.text, output, target_dir, BuildProfile::Dev)?;
-            (prepared, false, "dev", Some(preload))
+            let dev = super::DevEngine {
+                bytes,
+                cache: engine.with_extension("cache"),
+                preload,
+            };
+            (prepared, false, "dev", Some(dev))
         }
         Made::Written(built) => {
             let prepared = prepare(
@@ -178,7 +188,7 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
         prepared,
         fresh,
         profile,
-        preload,
+        dev,
         lock,
     })
 }

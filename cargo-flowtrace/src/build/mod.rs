@@ -75,10 +75,22 @@ pub struct Built {
     pub fresh: bool,
     /// Wall-clock time of the whole build.
     pub elapsed: Duration,
-    /// The code to hand to every instance of the component, when it is a dev engine
-    /// ([`BuildRequest::dev_engine`]); give it to the runtime as
+    /// What to run instead of the component, when it is a dev engine
+    /// ([`BuildRequest::dev_engine`]).
+    pub dev: Option<DevEngine>,
+}
+
+/// A dev engine ([`BuildRequest::dev_engine`]) and the plugin's code: what `test` runs.
+#[derive(Debug, Clone)]
+pub struct DevEngine {
+    /// The engine as its driver built it, without the plugin's manifest: the same bytes for
+    /// every plugin of its kind and capabilities.
+    pub bytes: Vec<u8>,
+    /// Where the engine's compiled code is kept, beside it (shared by those plugins).
+    pub cache: PathBuf,
+    /// The plugin's code, to give to the runtime as
     /// [`LoadOptions::preload`](flowtrace_plugins::LoadOptions::preload).
-    pub preload: Option<flowtrace_plugins::Preload>,
+    pub preload: flowtrace_plugins::Preload,
 }
 
 /// `{"reason": "build-finished", ...}`
@@ -155,7 +167,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
             },
         fresh,
         profile,
-        preload,
+        dev,
         lock: _lock,
     } = compile::run(term, &source)?;
     tracing::debug!(elapsed = ?started.elapsed(), "component ready");
@@ -224,7 +236,7 @@ pub fn build(term: &Term, request: &BuildRequest) -> Result<Built> {
         target_dir,
         fresh,
         elapsed,
-        preload,
+        dev,
     })
 }
 

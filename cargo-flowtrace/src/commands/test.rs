@@ -119,18 +119,23 @@ impl TestCommand {
             );
         }
 
+        // A dev engine runs as it was built, its compiled code kept beside it.
+        let (component, cache) = match &built.dev {
+            Some(dev) => (&dev.bytes, context::sealed_cache(dev.cache.clone())?),
+            None => (&built.bytes, context::build_cache(&built.target_dir)?),
+        };
         let runtime = Runtime::with_config(RuntimeConfig {
-            cache: Some(context::build_cache(&built.target_dir)?),
+            cache: Some(cache),
             ..RuntimeConfig::default()
         })
         .context("failed to start the plugin runtime")?;
         let suite = Suite {
             runtime: &runtime,
-            component: &built.bytes,
+            component,
             manifest: &built.manifest,
             root: &built.root,
             bless: self.bless,
-            preload: built.preload.as_ref(),
+            preload: built.dev.as_ref().map(|dev| &dev.preload),
         };
         term.emit(&RunStarted {
             plugin: built.manifest.plugin.id.to_string(),

@@ -234,7 +234,8 @@ fn case_results(out: &Run) -> Vec<(String, String, serde_json::Value)> {
     cases
 }
 
-/// The dev engines in the shared toolchain home, with their modification times.
+/// The dev engines in the shared toolchain home (not their compiled code), with their
+/// modification times.
 fn engines() -> Vec<(PathBuf, std::time::SystemTime)> {
     let dir = cargo_flowtrace::lang::typescript::engine::engines_dir(&toolchain_home());
     let Ok(entries) = fs::read_dir(&dir) else {
@@ -245,6 +246,7 @@ fn engines() -> Vec<(PathBuf, std::time::SystemTime)> {
             let e = e.unwrap();
             (e.path(), e.metadata().unwrap().modified().unwrap())
         })
+        .filter(|(path, _)| path.extension().is_some_and(|e| e == "wasm"))
         .collect();
     engines.sort();
     engines

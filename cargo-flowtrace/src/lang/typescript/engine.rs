@@ -14,8 +14,9 @@
 //! host for nothing it would not ask for anyway.
 //!
 //! An engine depends only on componentize-js, the contract, the kind and the capabilities:
-//! it is built once per [`key`] and kept in `$FLOWTRACE_HOME/toolchains/node/engines/`; the
-//! compiled cache keeps its native code, so the first `test` of a plugin compiles it once.
+//! it is built once per [`key`] and kept in `$FLOWTRACE_HOME/toolchains/node/engines/`, its
+//! compiled code beside it (`<key>.cache/`, [`crate::build::DevEngine`]): the first `test`
+//! of a plugin of a kind and capabilities that has an engine costs no compilation either.
 //! `build`, `install` and `test --release` keep componentize-js's snapshot of the plugin.
 
 use std::path::{Path, PathBuf};
