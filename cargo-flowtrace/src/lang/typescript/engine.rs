@@ -1,20 +1,21 @@
 //! The dev engine: what `cargo flowtrace test` runs a TypeScript plugin in, so that an edit
-//! costs an esbuild run (a tenth of a second) instead of a componentize-js run and a
+//! costs an esbuild run (a few tenths of a second) instead of a componentize-js run and a
 //! wasmtime compilation of a new 12 MB component (about 20 s together).
 //!
 //! The engine is a componentize-js component built from a small module of its own
-//! ([`engine_source`]), not from the plugin: it imports the host interfaces the plugin's
+//! (`engine_source`), not from the plugin: it imports the host interfaces the plugin's
 //! capabilities grant (the same world as the plugin's, so the same imports, checked the
 //! same way), exports the kind's interface by forwarding each call to the plugin's export,
-//! and exports one more interface, `dev-loader` ([`PRELOAD_INTERFACE`]), whose `load` takes
-//! the plugin's bundle (esbuild's CommonJS output: its imports of the host interfaces are
-//! `require` calls the engine answers with its own imports) and evaluates it. The runtime
+//! and exports one more interface, `dev-loader`
+//! ([`flowtrace_plugins::PRELOAD_INTERFACE`]), whose `load` takes the plugin's bundle
+//! (esbuild's CommonJS output: its imports of the host interfaces are `require` calls the
+//! engine answers with its own imports) and evaluates it. The runtime
 //! calls `load` on every new instance ([`flowtrace_plugins::Preload`]), so each call still
 //! starts from a fresh instance; a production host never calls it, and the engine asks the
 //! host for nothing it would not ask for anyway.
 //!
 //! An engine depends only on componentize-js, the contract, the kind and the capabilities:
-//! it is built once per [`key`] and kept in `$FLOWTRACE_HOME/toolchains/node/engines/`, its
+//! it is built once per `key` and kept in `$FLOWTRACE_HOME/toolchains/node/engines/`, its
 //! compiled code beside it (`<key>.cache/`, [`crate::build::DevEngine`]): the first `test`
 //! of a plugin of a kind and capabilities that has an engine costs no compilation either.
 //! `build`, `install` and `test --release` keep componentize-js's snapshot of the plugin.
@@ -33,7 +34,7 @@ use crate::build::componentizer;
 use crate::build::world::{self, write_if_changed, CONTRACT_FILES, WORLD, WORLD_FILE};
 use crate::term::Term;
 
-/// The interface the engine exports beside the kind's (its name in [`PRELOAD_INTERFACE`]).
+/// The interface the engine exports beside the kind's (its name in [`flowtrace_plugins::PRELOAD_INTERFACE`]).
 const LOADER: &str = "dev-loader";
 
 /// The engine's world: the plugin's ([`world::world_wit`]) and [`LOADER`].
