@@ -14,6 +14,8 @@
 //! | `plugin.js` | the bundle componentize-js builds |
 //! | `plugin.js.map` | its source map, embedded in the component with paths relative to the plugin (`source_map`) |
 //! | `stamp.json` | what the last build was made from, so an unchanged plugin is not rebuilt |
+//! | `plugin-dev.js`, `.map` | the bundle `test` hands to the dev engine, as CommonJS ([`engine`]) |
+//! | `engine/wit/` | the dev engine's world: the plugin's and its loader ([`engine`]) |
 //!
 //! Capabilities are checked while bundling: an import of `@flowtrace/plugin-sdk/kv` (or of
 //! `flowtrace:plugin/kv@0.1.0` itself) in a plugin that does not declare `storage = true`
