@@ -445,13 +445,19 @@ fn an_sdk_module_without_its_capability_fails_the_build_at_the_import() {
             + "\n[capabilities]\nstorage = true\n",
     )
     .unwrap();
+    // In the dev engine of its kind and capabilities, and as built.
     let out = run(ts(&plugin), ["test"]).expect_code(0);
     assert_all_passed(&out, 4);
-    let names = imports(&artefact(&plugin, "ts-kv"));
-    assert!(
-        names.iter().any(|n| n == "flowtrace:plugin/kv@0.1.0"),
-        "{names:?}"
-    );
+    let out = run(ts(&plugin), ["test", "--release"]).expect_code(0);
+    assert_all_passed(&out, 4);
+    for path in [artefact(&plugin, "ts-kv"), dev_artefact(&plugin, "ts-kv")] {
+        let names = imports(&path);
+        assert!(
+            names.iter().any(|n| n == "flowtrace:plugin/kv@0.1.0"),
+            "{}: {names:?}",
+            path.display()
+        );
+    }
 }
 
 /// `build` type-checks with the managed TypeScript: a type error fails it with tsc's
