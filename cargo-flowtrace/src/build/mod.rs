@@ -46,7 +46,7 @@ pub struct BuildRequest {
     pub typecheck: bool,
     /// A build for `cargo flowtrace test`: a language whose dev builds load the plugin's
     /// code into an engine built once (TypeScript, `lang::typescript::engine`) makes that
-    /// engine and hands back the code as [`Built::preload`]; the others ignore it.
+    /// engine and hands back the code as [`Built::dev`]; the others ignore it.
     pub dev_engine: bool,
     /// The caps of the host that will run the plugin: `[limits]` above them are refused
     /// here, since every load would fail. The CLI runs plugins under

@@ -35,7 +35,7 @@ pub struct Suite<'a> {
     /// `--bless`: write snapshots that are missing or differ.
     pub bless: bool,
     /// The code every instance is given, when the component is a dev engine
-    /// ([`crate::build::Built::preload`]).
+    /// ([`crate::build::DevEngine::preload`]).
     pub preload: Option<&'a flowtrace_plugins::Preload>,
 }
 
