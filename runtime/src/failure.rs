@@ -169,6 +169,14 @@ pub(crate) struct SourceMapper {
 }
 
 impl SourceMapper {
+    /// The source map `raw` (a [`Preload`](crate::Preload)'s), if it is not too large.
+    pub(crate) fn new(raw: Vec<u8>) -> Option<Self> {
+        (raw.len() <= MAX_SOURCE_MAP).then(|| Self {
+            raw,
+            parsed: OnceLock::new(),
+        })
+    }
+
     /// The source map in `component`'s top-level [`SOURCE_MAP_SECTION`], if it has one.
     pub(crate) fn find(component: &[u8]) -> Option<Self> {
         let mut offset = 0;
@@ -182,10 +190,9 @@ impl SourceMapper {
             match payload {
                 Payload::CustomSection(reader) if reader.name() == SOURCE_MAP_SECTION => {
                     let data = reader.data();
-                    return (data.len() <= MAX_SOURCE_MAP).then(|| Self {
-                        raw: data.to_vec(),
-                        parsed: OnceLock::new(),
-                    });
+                    return (data.len() <= MAX_SOURCE_MAP)
+                        .then(|| data.to_vec())
+                        .and_then(Self::new);
                 }
                 Payload::ModuleSection {
                     unchecked_range, ..

@@ -78,7 +78,8 @@ pub use host::DEV_SOURCES;
 pub use plugin::{
     CallId, CallObserver, CallOptions, CallOutcome, CallRecord, CancelHandle, EffectiveLimits,
     Embedder, Evaluation, Evaluator, Exporter, KindHandle, LoadOptions, Logged, MisplacedResult,
-    Plugin, Transformer, CALL_SPAN, CONTRACT_VERSION, TRACES_PER_CALL,
+    Plugin, Preload, Transformer, CALL_SPAN, CONTRACT_VERSION, PRELOAD_FUNC, PRELOAD_INTERFACE,
+    TRACES_PER_CALL,
 };
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

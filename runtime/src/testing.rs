@@ -64,19 +64,68 @@ pub fn componentize_utf16(core_wat: &str, world: &str) -> Result<Vec<u8>, String
     componentize_encoded(core_wat, world, wit_component::StringEncoding::UTF16)
 }
 
+/// [`componentize`], with `extra` (WIT items, without a `package` line) added to the
+/// contract's package: for interfaces a host knows beside the contract, such as the loader of
+/// a [`Preload`](crate::Preload) ([`PRELOAD_INTERFACE`](crate::PRELOAD_INTERFACE)).
+pub fn componentize_with_contract_extra(
+    core_wat: &str,
+    world: &str,
+    extra: &str,
+) -> Result<Vec<u8>, String> {
+    componentize_inner(
+        core_wat,
+        world,
+        wit_component::StringEncoding::UTF8,
+        Some(extra),
+    )
+}
+
 fn componentize_encoded(
     core_wat: &str,
     world: &str,
     encoding: wit_component::StringEncoding,
+) -> Result<Vec<u8>, String> {
+    componentize_inner(core_wat, world, encoding, None)
+}
+
+fn componentize_inner(
+    core_wat: &str,
+    world: &str,
+    encoding: wit_component::StringEncoding,
+    extra: Option<&str>,
 ) -> Result<Vec<u8>, String> {
     let mut resolve = wit_parser::Resolve::new();
     // The standard WASI packages first, so test worlds can import `wasi:http` and friends.
     resolve
         .push_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/guests/wasi-wit"))
         .map_err(|e| format!("wasi wit: {e:#}"))?;
-    resolve
-        .push_dir(wit_dir())
-        .map_err(|e| format!("wit: {e:#}"))?;
+    match extra {
+        None => {
+            resolve
+                .push_dir(wit_dir())
+                .map_err(|e| format!("wit: {e:#}"))?;
+        }
+        Some(extra) => {
+            let mut sources = wit_parser::SourceMap::new();
+            sources
+                .push_dir(&wit_dir())
+                .map_err(|e| format!("wit: {e:#}"))?;
+            sources.push_str(
+                "extra.wit",
+                format!(
+                    "package {}@{};\n{extra}",
+                    crate::capability::CONTRACT_PACKAGE,
+                    crate::capability::CONTRACT_VERSION
+                ),
+            );
+            let group = sources
+                .parse()
+                .map_err(|(_, e)| format!("wit and extra: {e:#}"))?;
+            resolve
+                .push_group(group)
+                .map_err(|e| format!("wit and extra: {e:#}"))?;
+        }
+    }
     let pkg = resolve
         .push_str("test-world.wit", world)
         .map_err(|e| format!("test world: {e:#}"))?;

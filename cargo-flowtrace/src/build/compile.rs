@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use flowtrace_plugins::manifest::Manifest;
 
 use super::sources;
@@ -32,6 +32,9 @@ pub(crate) struct Source<'a> {
     pub release: bool,
     /// Type-check TypeScript before bundling.
     pub typecheck: bool,
+    /// A build for the test harness, which a driver with a dev engine
+    /// ([`Driver::has_dev_engine`]) makes as its engine and the plugin's code.
+    pub dev_engine: bool,
     /// When the build started, for the debug log.
     pub started: Instant,
 }
@@ -64,6 +67,14 @@ pub(crate) enum Made {
         /// `dev` or `release`, as the toolchain reports it.
         profile: &'static str,
     },
+    /// A dev engine ([`Driver::has_dev_engine`]), as its driver keeps it, and the plugin's
+    /// code to hand to each of its instances.
+    Engine {
+        /// The engine component.
+        engine: std::path::PathBuf,
+        /// The plugin's code.
+        preload: flowtrace_plugins::Preload,
+    },
 }
 
 /// The component, manifest embedded, inspected: what [`run`] hands back.
@@ -73,6 +84,8 @@ pub(crate) struct Compiled {
     pub fresh: bool,
     /// `dev` or `release`, as the build reports it.
     pub profile: &'static str,
+    /// The dev engine and the code its instances are given ([`Made::Engine`]).
+    pub dev: Option<super::DevEngine>,
     /// The lock on the driver's build directory, held until the component is in place:
     /// another build of the plugin then finds it fresh.
     pub lock: Option<std::fs::File>,
@@ -93,12 +106,22 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
         None => None,
     };
     let mut build = driver.plan(term, source)?;
+    // A dev engine is checked and reused by its driver; the plugin's code is made anew.
+    let dev = source.dev_engine && driver.has_dev_engine();
 
     // Where a component made in the build directory goes.
     let target_dir = own_target_dir(source.root);
-    let output = artefact_path(&target_dir, BuildProfile::Release, source.manifest);
+    let output = artefact_path(
+        &target_dir,
+        if dev {
+            BuildProfile::Dev
+        } else {
+            BuildProfile::Release
+        },
+        source.manifest,
+    );
     let mut stamp = None;
-    if let Some((set, work)) = stamped {
+    if let Some((set, work)) = stamped.filter(|_| !dev) {
         let inputs = sources::hash_sources(source.root, source.text, build.inputs(), set)?;
         tracing::debug!(elapsed = ?source.started.elapsed(), "hashed the sources");
         let path = work.join("stamp.json");
@@ -110,6 +133,7 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
                 prepared,
                 fresh: true,
                 profile: OWN_PROFILE,
+                dev: None,
                 lock,
             });
         }
@@ -125,12 +149,26 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
             source.manifest.plugin.version
         ),
     );
-    let (prepared, fresh, profile) = match build.compile(term)? {
+    let (prepared, fresh, profile, dev) = match build.compile(term)? {
         Made::Prepared {
             prepared,
             fresh,
             profile,
-        } => (*prepared, fresh, profile),
+        } => (*prepared, fresh, profile, None),
+        Made::Engine { engine, preload } => {
+            // The artefact is the engine with the plugin's manifest, as every build writes
+            // it; the harness runs the engine as it is, the same bytes for every plugin of
+            // its kind and capabilities, so its compiled code is shared too.
+            let bytes = std::fs::read(&engine)
+                .with_context(|| format!("failed to read `{}`", engine.display()))?;
+            let prepared = prepare(&engine, source.text, output, target_dir, BuildProfile::Dev)?;
+            let dev = super::DevEngine {
+                bytes,
+                cache: engine.with_extension("cache"),
+                preload,
+            };
+            (prepared, false, "dev", Some(dev))
+        }
         Made::Written(built) => {
             let prepared = prepare(
                 built.path(),
@@ -143,13 +181,14 @@ pub(crate) fn run(term: &Term, source: &Source<'_>) -> Result<Compiled> {
                 let component = prepared.inspection.sha256.clone();
                 sources::write_stamp(&path, toolchain, inputs, component)?;
             }
-            (prepared, false, OWN_PROFILE)
+            (prepared, false, OWN_PROFILE, None)
         }
     };
     Ok(Compiled {
         prepared,
         fresh,
         profile,
+        dev,
         lock,
     })
 }

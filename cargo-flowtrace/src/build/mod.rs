@@ -44,6 +44,10 @@ pub struct BuildRequest {
     /// Type-check a TypeScript plugin before bundling it (`build --no-typecheck` turns it
     /// off); other languages ignore it.
     pub typecheck: bool,
+    /// A build for `cargo flowtrace test`: a language whose dev builds load the plugin's
+    /// code into an engine built once (TypeScript, `lang::typescript::engine`) makes that
+    /// engine and hands back the code as [`Built::dev`]; the others ignore it.
+    pub dev_engine: bool,
     /// The caps of the host that will run the plugin: `[limits]` above them are refused
     /// here, since every load would fail. The CLI runs plugins under
     /// [`HostCaps::default`](flowtrace_plugins::HostCaps::default).
@@ -74,6 +78,22 @@ pub struct Built {
     pub fresh: bool,
     /// Wall-clock time of the whole build.
     pub elapsed: Duration,
+    /// What to run instead of the component, when it is a dev engine
+    /// ([`BuildRequest::dev_engine`]).
+    pub dev: Option<DevEngine>,
+}
+
+/// A dev engine ([`BuildRequest::dev_engine`]) and the plugin's code: what `test` runs.
+#[derive(Debug, Clone)]
+pub struct DevEngine {
+    /// The engine as its driver built it, without the plugin's manifest: the same bytes for
+    /// every plugin of its kind and capabilities.
+    pub bytes: Vec<u8>,
+    /// Where the engine's compiled code is kept, beside it (shared by those plugins).
+    pub cache: PathBuf,
+    /// The plugin's code, to give to the runtime as
+    /// [`LoadOptions::preload`](flowtrace_plugins::LoadOptions::preload).
+    pub preload: flowtrace_plugins::Preload,
 }
 
 /// `{"reason": "build-finished", ...}`
@@ -141,6 +161,7 @@ pub fn build_for_test(
             root: &root,
             release: request.release,
             typecheck: request.typecheck,
+            dev_engine: request.dev_engine,
             started,
         };
         let driver = crate::lang::driver(manifest.build.language);
@@ -205,6 +226,7 @@ fn build_read(
         root: &root,
         release: request.release,
         typecheck: request.typecheck,
+        dev_engine: request.dev_engine,
         started,
     };
     let Compiled {
@@ -218,6 +240,7 @@ fn build_read(
             },
         fresh,
         profile,
+        dev,
         lock: _lock,
     } = compile::run(term, &source)?;
     tracing::debug!(elapsed = ?started.elapsed(), "component ready");
@@ -286,6 +309,7 @@ fn build_read(
         target_dir,
         fresh,
         elapsed,
+        dev,
     })
 }
 

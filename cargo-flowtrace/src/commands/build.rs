@@ -52,6 +52,7 @@ impl BuildCommand {
             manifest_path: cx.manifest_path()?,
             release: self.release,
             typecheck: !self.no_typecheck,
+            dev_engine: false,
             caps: flowtrace_plugins::HostCaps::default(),
         };
         build::build(&cx.term, &request)?;

@@ -131,6 +131,7 @@ pub fn package(
             manifest_path: cx.manifest_path()?,
             release,
             typecheck: true,
+            dev_engine: false,
             caps: flowtrace_plugins::HostCaps::default(),
         },
     )?;

@@ -59,8 +59,9 @@ pub struct TestCommand {
     #[arg(long)]
     pub bless: bool,
 
-    /// Build and test with the release profile. For Python plugins, test the release
-    /// build (the pre-initialised component `install` takes) instead of dev mode
+    /// Build and test with the release profile: the component `build --release` makes and
+    /// `install` takes, instead of dev mode (Python: the plugin's sources in an interpreter
+    /// component built once; TypeScript: its bundle in a prebuilt dev engine)
     #[arg(long)]
     pub release: bool,
 
@@ -89,6 +90,7 @@ impl TestCommand {
             manifest_path: cx.manifest_path()?,
             release: self.release,
             typecheck: !self.no_typecheck,
+            dev_engine: !self.release,
             caps: flowtrace_plugins::HostCaps::default(),
         };
         let made = build::build_for_test(term, &request, !self.release)?;
@@ -104,14 +106,28 @@ impl TestCommand {
                 artefact: &dev.artefact.engine,
                 cache: context::sealed_cache(dev.artefact.cache.clone())?,
                 dev: Some(&dev.artefact),
+                preload: None,
             },
-            Err(built) => Tested {
-                manifest: &built.manifest,
-                root: &built.root,
-                component: &built.bytes,
-                artefact: &built.artefact,
-                cache: context::build_cache(&built.target_dir)?,
-                dev: None,
+            // A dev engine (TypeScript) runs as it was built, its compiled code beside it.
+            Err(built) => match &built.dev {
+                Some(engine) => Tested {
+                    manifest: &built.manifest,
+                    root: &built.root,
+                    component: &engine.bytes,
+                    artefact: &built.artefact,
+                    cache: context::sealed_cache(engine.cache.clone())?,
+                    dev: None,
+                    preload: Some(&engine.preload),
+                },
+                None => Tested {
+                    manifest: &built.manifest,
+                    root: &built.root,
+                    component: &built.bytes,
+                    artefact: &built.artefact,
+                    cache: context::build_cache(&built.target_dir)?,
+                    dev: None,
+                    preload: None,
+                },
             },
         };
         let started = Instant::now();
@@ -157,6 +173,7 @@ impl TestCommand {
             root: plugin.root,
             bless: self.bless,
             dev_sources: plugin.dev.map(|d| d.sources.as_path()),
+            preload: plugin.preload,
         };
         term.emit(&RunStarted {
             plugin: plugin.manifest.plugin.id.to_string(),
@@ -253,8 +270,10 @@ struct Tested<'a> {
     artefact: &'a Path,
     /// Where its compiled code is cached.
     cache: CacheDir,
-    /// Dev mode: the engine and what it loads.
+    /// Python dev mode: the engine and what it loads.
     dev: Option<&'a DevArtefact>,
+    /// TypeScript dev engine: the code every instance is given.
+    preload: Option<&'a flowtrace_plugins::Preload>,
 }
 
 impl Tested<'_> {

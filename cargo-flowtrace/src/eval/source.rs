@@ -183,6 +183,7 @@ fn load_dir(
             manifest_path,
             release: request.release,
             typecheck: true,
+            dev_engine: false,
             caps: flowtrace_plugins::HostCaps::default(),
         },
     )?;

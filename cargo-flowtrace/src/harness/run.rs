@@ -34,9 +34,12 @@ pub struct Suite<'a> {
     pub root: &'a Path,
     /// `--bless`: write snapshots that are missing or differ.
     pub bless: bool,
-    /// Dev mode: `component` is a language's engine, which loads the plugin's sources from
-    /// this directory ([`Runtime::load_dev`]); `None` runs the plugin's own component.
+    /// Python dev mode: `component` is the language's engine, which loads the plugin's
+    /// sources from this directory ([`Runtime::load_dev`]); `None` runs a component as is.
     pub dev_sources: Option<&'a Path>,
+    /// The code every instance is given, when the component is a dev engine
+    /// (TypeScript: [`crate::build::DevEngine::preload`]).
+    pub preload: Option<&'a flowtrace_plugins::Preload>,
 }
 
 /// How a case ended.
@@ -214,6 +217,7 @@ impl Suite<'_> {
             config: fixture.config.clone(),
             services,
             cache: None,
+            preload: self.preload.cloned(),
         };
         let called = match refused {
             Some(refusal) => Err(refusal),

@@ -92,6 +92,13 @@ pub(crate) trait Driver: Sync {
         BTreeMap::new()
     }
 
+    /// Whether its test builds ([`Source::dev_engine`]) make a dev engine, an interpreter
+    /// component built once that each instance hands the plugin's code to
+    /// ([`Made::Engine`]), instead of the component `build` makes.
+    fn has_dev_engine(&self) -> bool {
+        false
+    }
+
     /// Start building `source`: check the plugin (its entry, its package) and gather what
     /// its build depends on. Called with the build directory locked.
     fn plan<'a>(&self, term: &Term, source: &'a Source<'a>) -> Result<Box<dyn Build + 'a>>;

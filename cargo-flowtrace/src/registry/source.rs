@@ -437,6 +437,7 @@ fn build_dir(
             manifest_path: dir.join(MANIFEST_FILE_NAME),
             release: options.release,
             typecheck: true,
+            dev_engine: false,
             caps: flowtrace_plugins::HostCaps::default(),
         },
     )?;

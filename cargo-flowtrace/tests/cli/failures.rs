@@ -263,8 +263,30 @@ fn a_javascript_exception_shows_its_message_and_place_in_the_typescript_source()
         "src/index.ts",
         TYPESCRIPT,
     );
-    let out = test(&plugin, &["-v"]);
-    // Positions in the bundle, mapped back through the source map the build embeds.
+    // The dev engine of `test` (the bundle's source map given to the runtime with the
+    // bundle) and the component of `build --release` (the source map embedded) tell it
+    // the same.
+    assert_failures_mapped(&test(&plugin, &["-v"]));
+    assert_failures_mapped(&test(&plugin, &["-v", "--release"]));
+    // The component names no path of the machine that built it in its source map.
+    let component = fs::read(plugin.join("target/flowtrace/release/fail-ts-0.1.0.wasm")).unwrap();
+    let map_at = component
+        .windows(b"flowtrace-source-map".len())
+        .position(|w| w == b"flowtrace-source-map")
+        .expect("the component carries the source map");
+    let map = String::from_utf8_lossy(&component[map_at..]);
+    assert!(map.contains("\"src/index.ts\""), "{map}");
+    assert!(map.contains("\"@flowtrace/plugin-sdk/bridge.ts\""), "{map}");
+    assert!(
+        !map.contains(&*dir.path().to_string_lossy()),
+        "the source map names the build directory"
+    );
+}
+
+/// What `test -v` of the failing TypeScript plugin says, in either mode.
+#[track_caller]
+fn assert_failures_mapped(out: &Run) {
+    // Positions in the bundle, mapped back through the bundle's source map.
     assert_eq!(
         line(&out.stdout, "the call failed: plugin `fail-ts` raised"),
         "the call failed: plugin `fail-ts` raised TypeError: bad trace with 3 spans \
@@ -289,19 +311,6 @@ fn a_javascript_exception_shows_its_message_and_place_in_the_typescript_source()
         "the call failed: plugin `fail-ts` overflowed its stack (InternalError: too much \
          recursion (at src/index.ts:4:10 in deep)); is there a recursion without an end, or \
          one as deep as the input? bound its depth or make it a loop"
-    );
-    // The component names no path of the machine that built it in its source map.
-    let component = fs::read(plugin.join("target/flowtrace/release/fail-ts-0.1.0.wasm")).unwrap();
-    let map_at = component
-        .windows(b"flowtrace-source-map".len())
-        .position(|w| w == b"flowtrace-source-map")
-        .expect("the component carries the source map");
-    let map = String::from_utf8_lossy(&component[map_at..]);
-    assert!(map.contains("\"src/index.ts\""), "{map}");
-    assert!(map.contains("\"@flowtrace/plugin-sdk/bridge.ts\""), "{map}");
-    assert!(
-        !map.contains(&*dir.path().to_string_lossy()),
-        "the source map names the build directory"
     );
     // componentize-js's own frames (a path of the machine that built it) are left out.
     assert!(!out.stdout.contains("initializer.js"), "{}", out.stdout);

@@ -493,6 +493,7 @@ fn run_fixtures(
         root: dir,
         bless: false,
         dev_sources: None,
+        preload: None,
     };
     let seen = Mutex::new(Vec::new());
     let reports = suite

@@ -159,9 +159,10 @@ fn the_template_builds_passes_its_tests_and_is_not_rebuilt_unchanged() {
     assert_all_passed(&out, 4);
 }
 
-/// `new` -> `test` for the other kinds' templates: each builds into a valid component that
-/// exports its kind's interface and passes every fixture it comes with (the same fixtures,
-/// traces and snapshots as the Rust and Python templates of its kind).
+/// `new` -> `test` and `test --release` for the other kinds' templates: each passes every
+/// fixture it comes with (the same fixtures, traces and snapshots as the Rust and Python
+/// templates of its kind) in the dev engine and as the component `build --release` makes,
+/// with the same results; both export the kind's interface and import the same.
 #[test]
 fn the_exporter_embedder_and_transformer_templates_build_and_pass_their_fixtures() {
     let dir = tmp();
@@ -171,16 +172,220 @@ fn the_exporter_embedder_and_transformer_templates_build_and_pass_their_fixtures
         run(ts(dir.path()), ["new", &name, "--template", &template]).expect_code(0);
         let plugin = dir.path().join(&name);
 
-        let out = run(ts(&plugin), ["test"]).expect_code(0);
-        assert_all_passed(&out, fixtures);
-        let bytes = validated(fs::read(artefact(&plugin, &name)).unwrap());
-        let inspection = flowtrace_plugins::inspect::inspect(&bytes).unwrap();
-        let interface = format!("flowtrace:plugin/{kind}@0.1.0");
+        let dev = run(ts(&plugin), ["test", "--message-format", "json"]).expect_code(0);
+        let release = run(
+            ts(&plugin),
+            ["test", "--release", "--message-format", "json"],
+        )
+        .expect_code(0);
+        let results = case_results(&dev);
+        assert_eq!(results.len(), fixtures, "{template}: {}", dev.stdout);
         assert!(
-            inspection.export(&interface).is_some(),
-            "{template}: {interface} not exported"
+            results.iter().all(|(_, status, _)| status == "ok"),
+            "{results:?}"
+        );
+        assert_eq!(results, case_results(&release), "{template}");
+        let interface = format!("flowtrace:plugin/{kind}@0.1.0");
+        for path in [artefact(&plugin, &name), dev_artefact(&plugin, &name)] {
+            let bytes = validated(fs::read(&path).unwrap());
+            let inspection = flowtrace_plugins::inspect::inspect(&bytes).unwrap();
+            assert!(
+                inspection.export(&interface).is_some(),
+                "{}: {interface} not exported",
+                path.display()
+            );
+        }
+        assert_eq!(
+            sorted(imports(&dev_artefact(&plugin, &name))),
+            sorted(imports(&artefact(&plugin, &name))),
+            "{template}"
         );
     }
+}
+
+/// Where `test` (without `--release`) writes the dev engine of plugin `id`, its manifest
+/// embedded.
+fn dev_artefact(plugin: &Path, id: &str) -> PathBuf {
+    plugin
+        .join("target/flowtrace/debug")
+        .join(format!("{id}-0.1.0.wasm"))
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+/// Each case of a `test --message-format json` run: its name, status and result.
+fn case_results(out: &Run) -> Vec<(String, String, serde_json::Value)> {
+    let mut cases: Vec<_> = out
+        .json_lines()
+        .into_iter()
+        .filter(|m| m["reason"] == "test-case")
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["status"].as_str().unwrap().to_string(),
+                m["result"].clone(),
+            )
+        })
+        .collect();
+    cases.sort_by(|a, b| a.0.cmp(&b.0));
+    cases
+}
+
+/// The dev engines in the shared toolchain home (not their compiled code), with their
+/// modification times.
+fn engines() -> Vec<(PathBuf, std::time::SystemTime)> {
+    let dir = cargo_flowtrace::lang::typescript::engine::engines_dir(&toolchain_home());
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut engines: Vec<_> = entries
+        .map(|e| {
+            let e = e.unwrap();
+            (e.path(), e.metadata().unwrap().modified().unwrap())
+        })
+        .filter(|(path, _)| path.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    engines.sort();
+    engines
+}
+
+/// `test` runs the template in the dev engine with the results `test --release` gets from
+/// the snapshot componentize-js makes; then an edit of `src/index.ts` is picked up by the
+/// next `test` without a componentize-js run: no engine is built, the dev component is
+/// the same file, only the bundle handed to it changed.
+#[test]
+fn test_runs_the_dev_engine_as_the_release_build_and_picks_up_edits_without_componentize_js() {
+    let dir = tmp();
+    let plugin = new_plugin(dir.path(), "ts-dev");
+
+    let dev = run(ts(&plugin), ["test", "--message-format", "json"]).expect_code(0);
+    assert!(
+        dev.stderr.contains(&format!(
+            "Compiling plugin `ts-dev` v0.1.0 (esbuild {}, into the dev engine)",
+            node::ESBUILD_VERSION
+        )),
+        "{}",
+        dev.stderr
+    );
+    let finished = &dev.json_lines()[0];
+    assert_eq!(finished["reason"], "build-finished");
+    assert_eq!(finished["profile"], "dev");
+    // The dev build leaves the release build alone: there is none yet.
+    assert!(!artefact(&plugin, "ts-dev").exists());
+    let release = run(
+        ts(&plugin),
+        ["test", "--release", "--message-format", "json"],
+    )
+    .expect_code(0);
+    let results = case_results(&dev);
+    assert_eq!(results.len(), 4, "{}", dev.stdout);
+    assert!(
+        results.iter().all(|(_, status, _)| status == "ok"),
+        "{results:?}"
+    );
+    assert!(
+        results.iter().all(|(_, _, result)| result.is_object()),
+        "{results:?}"
+    );
+    assert_eq!(results, case_results(&release));
+
+    // The engine asks the host for exactly what the snapshot does; it also exports the
+    // loader the harness hands the bundle to, which the release build does not.
+    let engine_path = dev_artefact(&plugin, "ts-dev");
+    let release_path = artefact(&plugin, "ts-dev");
+    assert_eq!(
+        sorted(imports(&engine_path)),
+        sorted(imports(&release_path))
+    );
+    let engine_bytes = validated(fs::read(&engine_path).unwrap());
+    let inspection = flowtrace_plugins::inspect::inspect(&engine_bytes).unwrap();
+    assert!(inspection
+        .export(flowtrace_plugins::PRELOAD_INTERFACE)
+        .is_some());
+    assert!(inspection
+        .export("flowtrace:plugin/evaluator@0.1.0")
+        .is_some());
+    let release_bytes = fs::read(&release_path).unwrap();
+    let release_inspection = flowtrace_plugins::inspect::inspect(&release_bytes).unwrap();
+    assert!(release_inspection
+        .export(flowtrace_plugins::PRELOAD_INTERFACE)
+        .is_none());
+
+    // An edit: the `ok` case now gets the label `fine`.
+    let engines_before = engines();
+    assert!(!engines_before.is_empty());
+    let release_modified = fs::metadata(&release_path).unwrap().modified().unwrap();
+    edit(
+        &plugin.join("src/index.ts"),
+        ": slow > 0 ? \"slow\" : \"ok\";",
+        ": slow > 0 ? \"slow\" : \"fine\";",
+    );
+    let edited = run(ts(&plugin), ["test", "--message-format", "json"]).expect_code(3);
+    assert!(
+        !edited.stderr.contains("componentize-js"),
+        "{}",
+        edited.stderr
+    );
+    assert!(!edited.stderr.contains("Building"), "{}", edited.stderr);
+    assert_eq!(engines(), engines_before, "an engine was built");
+    assert_eq!(fs::read(&engine_path).unwrap(), engine_bytes);
+    assert_eq!(
+        fs::metadata(&release_path).unwrap().modified().unwrap(),
+        release_modified
+    );
+    let bundle =
+        fs::read_to_string(plugin.join("target/flowtrace/typescript/plugin-dev.js")).unwrap();
+    assert!(bundle.contains("\"fine\""), "the bundle has not the edit");
+    // Every result is as before, `fine` where it was `ok`; only the `ok` case checks it.
+    let expected: Vec<_> = results
+        .iter()
+        .map(|(name, status, result)| {
+            let mut result = result.clone();
+            if result["label"] == "ok" {
+                result["label"] = "fine".into();
+            }
+            let status = if name == "ok" {
+                "failed"
+            } else {
+                status.as_str()
+            };
+            (name.clone(), status.to_string(), result)
+        })
+        .collect();
+    assert_ne!(expected, results);
+    assert_eq!(case_results(&edited), expected);
+
+    // And back: the next `test` passes again, still in the same engine.
+    edit(
+        &plugin.join("src/index.ts"),
+        ": slow > 0 ? \"slow\" : \"fine\";",
+        ": slow > 0 ? \"slow\" : \"ok\";",
+    );
+    let back = run(ts(&plugin), ["test", "--message-format", "json"]).expect_code(0);
+    assert_eq!(case_results(&back), results);
+    assert_eq!(engines(), engines_before);
+
+    // A host function called at the top level of a module fails, as it fails the build of
+    // the snapshot (there is no host while componentize-js initialises the engine).
+    edit(
+        &plugin.join("src/index.ts"),
+        "export const evaluator = defineEvaluator({",
+        "export const early = config.integer(\"max-span-ms\");\n\
+         export const evaluator = defineEvaluator({",
+    );
+    let out = run(ts(&plugin), ["test", "ok"]).expect_code(3);
+    assert!(
+        out.stdout.contains(
+            "the call failed: plugin `ts-dev` raised Error: `flowtrace:plugin/config@0.1.0` was \
+             called at the top level of a module, where a built plugin has no host yet: call it \
+             from the plugin's methods (at src/index.ts:16:29)"
+        ),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -240,13 +445,19 @@ fn an_sdk_module_without_its_capability_fails_the_build_at_the_import() {
             + "\n[capabilities]\nstorage = true\n",
     )
     .unwrap();
+    // In the dev engine of its kind and capabilities, and as built.
     let out = run(ts(&plugin), ["test"]).expect_code(0);
     assert_all_passed(&out, 4);
-    let names = imports(&artefact(&plugin, "ts-kv"));
-    assert!(
-        names.iter().any(|n| n == "flowtrace:plugin/kv@0.1.0"),
-        "{names:?}"
-    );
+    let out = run(ts(&plugin), ["test", "--release"]).expect_code(0);
+    assert_all_passed(&out, 4);
+    for path in [artefact(&plugin, "ts-kv"), dev_artefact(&plugin, "ts-kv")] {
+        let names = imports(&path);
+        assert!(
+            names.iter().any(|n| n == "flowtrace:plugin/kv@0.1.0"),
+            "{}: {names:?}",
+            path.display()
+        );
+    }
 }
 
 /// `build` type-checks with the managed TypeScript: a type error fails it with tsc's

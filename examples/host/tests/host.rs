@@ -34,6 +34,7 @@ fn install_contract_plugin(registry: &Registry, kind: &str) {
             manifest_path: dir.join("flowtrace.toml"),
             release: false,
             typecheck: true,
+            dev_engine: false,
             caps: caps(),
         },
     )

@@ -12,6 +12,7 @@ mod kinds;
 mod lift;
 pub(crate) mod observe;
 mod options;
+mod preload;
 mod run;
 
 use crate::cache::{CacheDir, CacheFailure, CacheOutcome, CompileCache, Lookup};
@@ -38,6 +39,7 @@ use kinds::Exports;
 pub use kinds::{Embedder, Evaluator, Exporter, KindHandle, PluginKind, Transformer};
 pub use observe::{CallId, CallObserver, CallOutcome, CallRecord, CALL_SPAN};
 pub use options::{CallOptions, CancelHandle};
+pub use preload::{Preload, PRELOAD_FUNC, PRELOAD_INTERFACE};
 
 /// How to load a plugin beyond its bytes and manifest.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +54,9 @@ pub struct LoadOptions {
     /// Keep this plugin's compiled code here instead of in the runtime's cache (the
     /// registry keeps it next to the installed component, sealed with its home's key).
     pub cache: Option<CacheDir>,
+    /// Code to hand to every new instance before its call: for test harnesses only
+    /// ([`Preload`]).
+    pub preload: Option<Preload>,
 }
 
 /// The limits in force for a plugin: its `[limits]`, within the host's caps. What they let a
@@ -89,6 +94,8 @@ struct PluginInner {
     ctx: Arc<PluginContext>,
     pre: InstancePre<HostState>,
     exports: Exports,
+    /// What every new instance is given first ([`LoadOptions::preload`]).
+    preload: Option<preload::Bound>,
     limits: EffectiveLimits,
     report: CapabilityReport,
     cache: CacheOutcome,
@@ -240,6 +247,19 @@ impl Runtime {
             .and_then(|l| l.instantiate_pre(&component))
             .map_err(link_err)?;
         let exports = Exports::new(manifest.plugin.kind, &pre).map_err(link_err)?;
+        let preload = match &options.preload {
+            Some(preload) => Some(preload::Bound::new(preload, &pre).ok_or_else(|| {
+                link_err(wasmtime::format_err!(
+                    "the component exports no `{PRELOAD_INTERFACE}#{PRELOAD_FUNC}` to preload \
+                     code with"
+                ))
+            })?),
+            None => None,
+        };
+        let source_map = match options.preload.and_then(|p| p.source_map) {
+            Some(map) => SourceMapper::new(map.to_vec()),
+            None => SourceMapper::find(bytes),
+        };
         let env = grants
             .env
             .iter()
@@ -257,7 +277,7 @@ impl Runtime {
             config,
             services: options.services,
             env,
-            source_map: SourceMapper::find(bytes).map(Arc::new),
+            source_map: source_map.map(Arc::new),
             dev_sources,
         });
         Ok(Plugin {
@@ -267,6 +287,7 @@ impl Runtime {
                 ctx,
                 pre,
                 exports,
+                preload,
                 limits,
                 report,
                 cache,

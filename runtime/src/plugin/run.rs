@@ -174,10 +174,50 @@ impl Plugin {
         });
         let instantiating = Instant::now();
         let instance = self.inner.pre.instantiate_async(&mut store).await;
-        super::observe::instantiated(instantiating.elapsed());
-        match instance {
-            Ok(instance) => Ok((store, instance)),
-            Err(err) => Err(self.classify(&store, err)),
+        let instance = match instance {
+            Ok(instance) => instance,
+            Err(err) => {
+                super::observe::instantiated(instantiating.elapsed());
+                return Err(self.classify(&store, err));
+            }
+        };
+        // A preloaded instance is ready for its call once it has evaluated the code.
+        if let Some(preload) = &self.inner.preload {
+            let preloading = Instant::now();
+            let preloaded = self.preload(&mut store, &instance, preload).await;
+            tracing::debug!(
+                target: "flowtrace::plugin",
+                elapsed = ?preloading.elapsed(),
+                "preloaded the plugin's code"
+            );
+            super::observe::instantiated(instantiating.elapsed());
+            preloaded?;
+        } else {
+            super::observe::instantiated(instantiating.elapsed());
+        }
+        Ok((store, instance))
+    }
+
+    /// Hand the preload's code to a new instance ([`Preload`](crate::Preload)).
+    async fn preload(
+        &self,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+        preload: &super::preload::Bound,
+    ) -> Result<(), CallError> {
+        let loaded = match instance
+            .get_typed_func::<(&str,), (Result<(), String>,)>(&mut *store, preload.func)
+        {
+            Ok(load) => load.call_async(&mut *store, (&preload.source,)).await,
+            Err(err) => Err(err),
+        };
+        match loaded {
+            Ok((Ok(()),)) => Ok(()),
+            Ok((Err(message),)) => {
+                Err(self
+                    .fail(self.plugin_failure(&store.data().scope, PluginError::Failed(message))))
+            }
+            Err(err) => Err(self.classify(store, err)),
         }
     }
 

@@ -292,6 +292,7 @@ impl Registry {
             config: settings,
             services,
             cache: Some(installed.precompiled),
+            preload: None,
         };
         // `read_component` has just hashed the bytes and found the recorded hash.
         Ok(runtime.load_hashed(

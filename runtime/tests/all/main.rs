@@ -13,6 +13,7 @@ mod inspect;
 mod kinds;
 mod manifest;
 mod output;
+mod preload;
 mod prepare;
 mod registry;
 mod runtime;

@@ -134,6 +134,7 @@ fn build_one(language: &'static str, kind: PluginKind) -> Result<Built, String> 
         manifest_path: plugin_dir(language, kind).join("flowtrace.toml"),
         release: false,
         typecheck: true,
+        dev_engine: false,
         caps: caps(),
     };
     let built = build(&term, &request)

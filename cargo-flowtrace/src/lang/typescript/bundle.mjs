@@ -115,7 +115,9 @@ try {
     entryPoints: [request.entry],
     outfile: request.outfile,
     bundle: true,
-    format: "esm",
+    // `cjs` for the dev engine of `cargo flowtrace test`: the host interfaces become
+    // `require(...)` calls, which the engine answers with its own imports of them.
+    format: request.format,
     platform: "neutral",
     target: "es2022",
     mainFields: ["module", "main"],

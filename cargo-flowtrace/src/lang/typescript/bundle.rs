@@ -33,6 +33,9 @@ pub(super) struct Bundle<'a> {
     /// The SDK's sources.
     pub sdk: &'a Path,
     pub manifest: &'a Manifest,
+    /// esbuild's output format: `esm` for componentize-js, `cjs` for the dev engine
+    /// ([`super::engine`]), which evaluates the bundle with its own `require`.
+    pub format: &'static str,
 }
 
 /// The request `bundle.mjs` reads.
@@ -53,6 +56,7 @@ struct BundleRequest<'a> {
     define: String,
     color: bool,
     result: &'a Path,
+    format: &'static str,
 }
 
 /// What `bundle.mjs` reports besides esbuild's messages.
@@ -90,6 +94,7 @@ pub(super) fn run_bundler(term: &Term, esbuild: &Path, bundle: &Bundle<'_>) -> R
         ),
         color: term.stderr_has_color(),
         result: &result_path,
+        format: bundle.format,
     };
     let json = serde_json::to_vec_pretty(&request).expect("a request serialises");
     crate::build::write_atomically(&request_path, &json)?;

@@ -14,6 +14,8 @@
 //! | `plugin.js` | the bundle componentize-js builds |
 //! | `plugin.js.map` | its source map, embedded in the component with paths relative to the plugin (`source_map`) |
 //! | `stamp.json` | what the last build was made from, so an unchanged plugin is not rebuilt |
+//! | `plugin-dev.js`, `.map` | the bundle `test` hands to the dev engine, as CommonJS ([`engine`]) |
+//! | `engine/wit/` | the dev engine's world: the plugin's and its loader ([`engine`]) |
 //!
 //! Capabilities are checked while bundling: an import of `@flowtrace/plugin-sdk/kv` (or of
 //! `flowtrace:plugin/kv@0.1.0` itself) in a plugin that does not declare `storage = true`
@@ -30,6 +32,7 @@
 //! `Math.random()` and `Date.now()` would trap.
 
 mod bundle;
+pub mod engine;
 mod failure;
 mod source_map;
 mod staging;
@@ -117,6 +120,10 @@ impl Driver for TypeScript {
         Some(&SOURCES)
     }
 
+    fn has_dev_engine(&self) -> bool {
+        true
+    }
+
     /// What shaped a TypeScript component besides its sources: the embedded SDK and bundle
     /// script, componentize-js and esbuild.
     fn stamped_toolchain(&self) -> BTreeMap<String, String> {
@@ -167,6 +174,12 @@ impl Build for TypeScriptBuild<'_> {
     fn toolchain(&mut self, term: &Term) -> Result<String> {
         let home = crate::context::flowtrace_home()?;
         self.tools = Some(toolchain::ensure_node_tools(term, &home)?);
+        if self.source.dev_engine {
+            return Ok(format!(
+                "esbuild {}, into the dev engine",
+                toolchain::ESBUILD_VERSION
+            ));
+        }
         Ok(format!(
             "esbuild {}, componentize-js {}",
             toolchain::ESBUILD_VERSION,
@@ -187,6 +200,9 @@ impl Build for TypeScriptBuild<'_> {
             entry_source(work, &self.entry.path, manifest.plugin.kind).as_bytes(),
         )?;
 
+        if source.dev_engine {
+            return self.compile_dev(term, &entry_module);
+        }
         let bundle = work.join("plugin.js");
         bundle::run_bundler(
             term,
@@ -199,6 +215,7 @@ impl Build for TypeScriptBuild<'_> {
                 bundle: &bundle,
                 sdk: &work.join("sdk").join("src"),
                 manifest,
+                format: "esm",
             },
         )?;
         tracing::debug!(elapsed = ?source.started.elapsed(), "esbuild finished");
@@ -239,6 +256,52 @@ impl Build for TypeScriptBuild<'_> {
         Ok(Made::Written(built))
     }
 }
+
+impl TypeScriptBuild<'_> {
+    /// The dev build of `cargo flowtrace test` ([`engine`]): the plugin bundled as CommonJS
+    /// (`plugin-dev.js`), type-checked, and handed to the engine of its kind and
+    /// capabilities, built first if there is none yet.
+    fn compile_dev(&mut self, term: &Term, entry_module: &Path) -> Result<Made> {
+        let (source, work) = (self.source, &self.work);
+        let tools = self.tools.as_ref().expect("the toolchain is ready");
+        let bundle = work.join(DEV_BUNDLE);
+        bundle::run_bundler(
+            term,
+            &tools.esbuild,
+            &bundle::Bundle {
+                script: &work.join("bundle.mjs"),
+                root: source.root,
+                entry: &self.entry,
+                entry_module,
+                bundle: &bundle,
+                sdk: &work.join("sdk").join("src"),
+                manifest: source.manifest,
+                format: "cjs",
+            },
+        )?;
+        tracing::debug!(elapsed = ?source.started.elapsed(), "esbuild finished");
+        if source.typecheck {
+            typecheck(term, &tools.tsc, source.root)?;
+        }
+        let code = std::fs::read_to_string(&bundle)
+            .with_context(|| format!("failed to read `{}`", bundle.display()))?;
+        let map =
+            source_map::portable_file(work, source.root, &work.join(format!("{DEV_BUNDLE}.map")))?;
+        let home = crate::context::flowtrace_home()?;
+        let engine = engine::ensure(term, tools, &home, source.manifest, work)?;
+        tracing::debug!(elapsed = ?source.started.elapsed(), "dev engine ready");
+        Ok(Made::Engine {
+            engine,
+            preload: flowtrace_plugins::Preload {
+                source: code.into(),
+                source_map: Some(map.into()),
+            },
+        })
+    }
+}
+
+/// The bundle of a dev build, in the build directory.
+const DEV_BUNDLE: &str = "plugin-dev.js";
 
 /// `tsc --noEmit -p tsconfig.json` in the plugin's directory, with the managed TypeScript
 /// (the SDK it resolves through `paths` is written by then). No tsconfig.json: nothing to

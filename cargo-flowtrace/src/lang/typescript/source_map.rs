@@ -28,6 +28,15 @@ pub(super) fn embed(work: &Path, root: &Path, component: &Path) -> Result<()> {
         .with_context(|| format!("failed to write `{}`", component.display()))
 }
 
+/// The source map at `path` (written by esbuild into `work`) rewritten for the plugin at
+/// `root`, as [`embed`] embeds it.
+pub(super) fn portable_file(work: &Path, root: &Path, path: &Path) -> Result<Vec<u8>> {
+    let text = std::fs::read(path)
+        .with_context(|| format!("failed to read the source map `{}`", path.display()))?;
+    portable(&text, work, root)
+        .with_context(|| format!("`{}` is not a source map esbuild writes", path.display()))
+}
+
 /// The source map `text` with its `sources` renamed (see the module's doc) and no
 /// `sourceRoot`.
 fn portable(text: &[u8], work: &Path, root: &Path) -> Result<Vec<u8>> {
