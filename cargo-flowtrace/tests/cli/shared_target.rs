@@ -14,7 +14,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::build::edit;
+use crate::build::{edit, guest_target};
 use crate::support::{flowtrace, run, tmp, validated, Run};
 
 /// The binary in `dir`, with the home `<home>/flowtrace-home` and no target dir of the
@@ -148,4 +148,91 @@ fn a_second_plugin_reuses_the_sdk_and_dependencies_the_first_one_compiled() {
     let out = run(shared(&b, home), ["build"]).expect_code(0);
     assert_eq!(compiled(&out), Vec::<String>::new(), "{}", out.stderr);
     assert!(marked(&b));
+}
+
+/// Where `bytes` hold `needle`.
+fn occurrences(bytes: &[u8], needle: &str) -> Vec<usize> {
+    bytes
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle.as_bytes())
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// A Rust component, dev or release, names no path of the machine that built it: not the
+/// plugin's directory, the Flowtrace home and the target dir shared there, `$CARGO_HOME`
+/// (dependencies' sources) or `$HOME`. Its panic locations stay useful: the SDK's files are
+/// named after the SDK. In a target dir of the user's (which a plain `cargo build` shares,
+/// see `remap`), the same but for the plugin's directory in a dev build's debug info. (In a
+/// home kept between runs, under the target dir, so that the SDK's dependencies compile
+/// once.)
+#[test]
+fn a_rust_component_names_no_path_of_the_machine_that_built_it() {
+    let dir = tmp();
+    let flowtrace_home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-paths-home");
+    let command = |plugin: &Path, target_dir: Option<&Path>| {
+        let mut command = shared(plugin, dir.path());
+        command.env("FLOWTRACE_HOME", &flowtrace_home);
+        if let Some(target_dir) = target_dir {
+            command.env("CARGO_TARGET_DIR", target_dir);
+        }
+        command
+    };
+    run(
+        command(dir.path(), None),
+        ["new", "no-paths", "--template", "rust-evaluator"],
+    )
+    .expect_code(0);
+    let plugin = dir.path().join("no-paths");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|home| home.join(".cargo")))
+        .unwrap();
+    let plugin_paths = [
+        plugin.clone(),
+        plugin.canonicalize().unwrap(),
+        dir.path().to_path_buf(),
+    ];
+    let mut machine_paths = vec![
+        flowtrace_home.clone(),
+        flowtrace_home.join("cargo-target"),
+        guest_target(),
+        cargo_home,
+        Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(),
+    ];
+    machine_paths.extend(std::env::home_dir().filter(|h| h.as_os_str().len() > 1));
+    let sdk = format!("flowtrace-plugin-sdk-{}.", crate::new::sdk_requirement());
+    let guest_target = guest_target();
+    for target_dir in [None, Some(guest_target.as_path())] {
+        for profile in ["debug", "release"] {
+            let mut args = vec!["build"];
+            if profile == "release" {
+                args.push("--release");
+            }
+            run(command(&plugin, target_dir), args).expect_code(0);
+            let path = match target_dir {
+                None => plugin.join(format!("target/flowtrace/{profile}/no-paths-0.1.0.wasm")),
+                Some(dir) => dir.join(format!("flowtrace/{profile}/no-paths-0.1.0.wasm")),
+            };
+            let bytes = validated(fs::read(&path).unwrap());
+            let own_dir_kept = target_dir.is_some() && profile == "debug";
+            let unnamed = machine_paths
+                .iter()
+                .chain(plugin_paths.iter().filter(|_| !own_dir_kept));
+            for machine in unnamed {
+                let name = machine.display().to_string();
+                let at = occurrences(&bytes, &name);
+                assert!(
+                    at.is_empty(),
+                    "{profile} in {target_dir:?}: the component names `{name}` at {at:?}"
+                );
+            }
+            // The SDK's panic locations, e.g. `flowtrace-plugin-sdk-0.1.0/src/trace.rs`.
+            assert!(
+                !occurrences(&bytes, &sdk).is_empty(),
+                "{profile} in {target_dir:?}: no `{sdk}`"
+            );
+        }
+    }
 }

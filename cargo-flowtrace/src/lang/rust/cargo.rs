@@ -35,6 +35,14 @@ pub struct CargoBuild<'a> {
     pub features: Vec<String>,
     /// `--config` values, e.g. the `[patch]` that supplies the SDK.
     pub config: Vec<String>,
+    /// Flags for rustc, appended to the user's ([`super::remap`]).
+    pub rustflags: Vec<String>,
+    /// Whether cargo reads `rustflags` from the plugin's configuration already (then they
+    /// are only passed when a variable makes cargo ignore it).
+    pub rustflags_configured: bool,
+    /// Flags for the rustc of the package's crate alone: `cargo rustc -- <flags>` instead of
+    /// `cargo build`.
+    pub crate_flags: Vec<String>,
     /// `--color always` when our stderr shows colours (cargo's stderr is a pipe).
     pub color: bool,
     /// `--quiet` for cargo too.
@@ -57,11 +65,15 @@ pub struct CargoOutcome {
 }
 
 impl CargoBuild<'_> {
-    /// The `cargo build` command line.
+    /// The `cargo build` command line (`cargo rustc` with flags for the crate alone).
     pub fn command(&self) -> Command {
         let mut command = Command::new(self.cargo);
         command
-            .arg("build")
+            .arg(if self.crate_flags.is_empty() {
+                "build"
+            } else {
+                "rustc"
+            })
             .arg("--manifest-path")
             .arg(self.manifest_path)
             .args(["--lib", "--target", WASM_TARGET])
@@ -81,6 +93,22 @@ impl CargoBuild<'_> {
         }
         if self.quiet {
             command.arg("--quiet");
+        }
+        if !self.rustflags.is_empty() {
+            match super::remap::user_env_flags(&self.rustflags) {
+                Some(encoded) => {
+                    command.env("CARGO_ENCODED_RUSTFLAGS", encoded);
+                }
+                None if self.rustflags_configured => {}
+                None => {
+                    command
+                        .arg("--config")
+                        .arg(super::remap::config(&self.rustflags));
+                }
+            }
+        }
+        if !self.crate_flags.is_empty() {
+            command.arg("--").args(&self.crate_flags);
         }
         command
     }

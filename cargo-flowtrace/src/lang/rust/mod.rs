@@ -6,6 +6,7 @@
 
 pub mod cargo;
 pub mod package;
+pub mod remap;
 pub mod sdk;
 pub mod target;
 pub mod toolchain;
@@ -87,14 +88,22 @@ impl Driver for Rust {
                 ),
             );
         }
-        let config = match &package.sdk {
+        let (config, rustflags) = match &package.sdk {
             Some(SdkDependency::Registry { requirement }) => {
                 sdk::check_requirement(requirement, &package.manifest_path)?;
-                let supplied = sdk::supply(root, &sdk::dir_in(&target))?;
+                let supplied = sdk::supply(root, &sdk::dir_in(&target), |sdk| {
+                    remap::shared(target.cargo_dir(), Some(sdk))
+                })?;
                 tracing::debug!(elapsed = ?started.elapsed(), dir = %supplied.dir.display(), "supplied the SDK");
-                supplied.cargo_config()
+                (supplied.cargo_config(), supplied.rustflags)
             }
-            _ => Vec::new(),
+            _ => (Vec::new(), remap::shared(target.cargo_dir(), None)),
+        };
+        // The plugin's directory only for its own crate, and only where a plain `cargo
+        // build` does not build too (see `remap`).
+        let crate_flags = match &target {
+            TargetDir::Shared { .. } => remap::plugin(root),
+            TargetDir::Cargo { .. } => Vec::new(),
         };
         Ok(Box::new(RustBuild {
             source,
@@ -102,6 +111,9 @@ impl Driver for Rust {
             package,
             target,
             config,
+            rustflags_configured: remap::read_from_patch_config(root),
+            rustflags,
+            crate_flags,
             target_checked: false,
         }))
     }
@@ -116,6 +128,12 @@ struct RustBuild<'a> {
     target: TargetDir,
     /// `--config` for cargo: where the supplied SDK is.
     config: Vec<String>,
+    /// The flags for rustc that keep paths out of the component ([`remap::shared`]).
+    rustflags: Vec<String>,
+    /// Whether cargo reads `rustflags` from the plugin's configuration.
+    rustflags_configured: bool,
+    /// The flags for the plugin's crate alone ([`remap::plugin`]).
+    crate_flags: Vec<String>,
     /// Whether the target was checked before cargo ran.
     target_checked: bool,
 }
@@ -166,6 +184,9 @@ impl Build for RustBuild<'_> {
             release,
             features,
             config: self.config.clone(),
+            rustflags: self.rustflags.clone(),
+            rustflags_configured: self.rustflags_configured,
+            crate_flags: self.crate_flags.clone(),
             color: term.stderr_has_color(),
             quiet: term.is_quiet(),
         };

@@ -14,8 +14,9 @@
 //!    SDK and the plugin every time);
 //! 2. `cargo build` gets `--config patch.crates-io.flowtrace-plugin-sdk.path="..."`
 //!    ([`Supplied::cargo_config`]);
-//! 3. [`supply`] also writes the same `[patch]` to `<plugin>/target/flowtrace/sdk/config.toml`,
-//!    which the plugin's `.cargo/config.toml` includes ([`scaffold_files`], written by `new`):
+//! 3. [`supply`] also writes the same `[patch]` (and the `build.rustflags` of
+//!    [`super::remap::shared`]) to `<plugin>/target/flowtrace/sdk/config.toml`, which the
+//!    plugin's `.cargo/config.toml` includes ([`scaffold_files`], written by `new`):
 //!    after one `cargo flowtrace build`, a plain `cargo build` and rust-analyzer use the same
 //!    copy. Before it, the other file that `.cargo/config.toml` includes,
 //!    `.cargo/flowtrace-sdk.toml`, stands in: its `version` is not a version but the message
@@ -72,6 +73,8 @@ pub fn requirement() -> String {
 pub struct Supplied {
     /// Its directory, absolute.
     pub dir: PathBuf,
+    /// The flags for rustc written beside the `[patch]` for a plain `cargo build`.
+    pub rustflags: Vec<String>,
 }
 
 impl Supplied {
@@ -147,29 +150,40 @@ pub fn dir_in(target: &TargetDir) -> PathBuf {
     }
 }
 
-/// Write the SDK to `dir` ([`dir_in`]) and the `[patch]` for a plain `cargo build` to
+/// Write the SDK to `dir` ([`dir_in`]) and, for a plain `cargo build`, the `[patch]` and
+/// the `rustflags` of `cargo flowtrace build` (from `rustflags`, given the SDK's directory) to
 /// `<root>/target/flowtrace/sdk/config.toml`; only what changed is rewritten.
-pub fn supply(root: &Path, dir: &Path) -> Result<Supplied> {
+pub fn supply(
+    root: &Path,
+    dir: &Path,
+    rustflags: impl FnOnce(&Path) -> Vec<String>,
+) -> Result<Supplied> {
     let dir = absolute(dir)?;
     let files = sdk_files();
     sync_dir(&dir, &files)?;
-    let supplied = Supplied { dir };
+    let rustflags = rustflags(&dir);
     write_if_changed(
         &root.join(PATCH_CONFIG),
-        patch_config(&supplied.dir).as_bytes(),
+        patch_config(&dir, &rustflags).as_bytes(),
     )?;
-    Ok(supplied)
+    Ok(Supplied { dir, rustflags })
 }
 
 /// The text of [`PATCH_CONFIG`].
-fn patch_config(dir: &Path) -> String {
+fn patch_config(dir: &Path, rustflags: &[String]) -> String {
     let path = toml::Value::String(dir.to_string_lossy().into_owned());
+    let flags = toml::Value::Array(rustflags.iter().cloned().map(toml::Value::String).collect());
     format!(
         "# Written by `cargo flowtrace build`: the Rust SDK this cargo-flowtrace (v{}) carries,\n\
          # for a plain `cargo build` and rust-analyzer (`.cargo/config.toml` includes this file).\n\
          [patch.crates-io.{SDK_PACKAGE}]\n\
          path = {path}\n\
-         version = \"={VERSION}\"\n",
+         version = \"={VERSION}\"\n\
+         \n\
+         # The flags of `cargo flowtrace build`, which keep this machine's paths out of what it\n\
+         # builds (cargo adds them to the `build.rustflags` of your own configuration).\n\
+         [build]\n\
+         rustflags = {flags}\n",
         env!("CARGO_PKG_VERSION")
     )
 }
