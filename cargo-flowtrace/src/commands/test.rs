@@ -35,7 +35,8 @@ use crate::term::github::{self, Annotation};
 /// fixtures. The fixture format is described in the README of every plugin template.
 ///
 /// A Python plugin runs in dev mode: its sources are loaded, read-only, into an interpreter
-/// component built once per toolchain, kind and capabilities, so an edit needs no build.
+/// component built once per toolchain, kind and capabilities; a TypeScript plugin's bundle is
+/// handed to an engine built once the same way. So an edit needs no componentize run.
 /// `--release` tests the release build instead, the component `build` and `install` make.
 #[derive(Debug, Args)]
 #[command(after_help = "\
