@@ -169,7 +169,7 @@ fn assert_ran_the_tests(template: &str, steps: &[Step], output: &str) {
     assert_eq!(
         steps.iter().rev().find(|s| matches!(s, Step::Ran(_))),
         Some(&Step::Ran(
-            "cargo flowtrace test --junit target/flowtrace/junit.xml".to_string()
+            "cargo flowtrace test --release --junit target/flowtrace/junit.xml".to_string()
         )),
         "{template}: the tests run last: {steps:?}"
     );
