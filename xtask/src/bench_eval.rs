@@ -196,10 +196,22 @@ fn throughput(
         pin_to_cpu0(&mut command);
     }
     let started = Instant::now();
+    let seconds = eval_seconds(command, count)?;
+    let wall = started.elapsed().as_secs_f64();
+    Ok(Throughput {
+        run_rate: count as f64 / seconds,
+        process_rate: count as f64 / wall,
+        run_seconds: seconds,
+    })
+}
+
+/// Run `command` (a `cargo-flowtrace eval --message-format json` over `count` traces) and
+/// return the duration its summary reports (the run, plugin load excluded), once the
+/// summary says every trace was evaluated without an error.
+pub fn eval_seconds(mut command: Command, count: usize) -> Result<f64> {
     let output = command
         .output()
-        .with_context(|| format!("failed to run `{}`", tool.display()))?;
-    let wall = started.elapsed().as_secs_f64();
+        .context("failed to run `cargo-flowtrace eval`")?;
     if !output.status.success() {
         bail!("`cargo-flowtrace eval` failed ({})", output.status);
     }
@@ -213,12 +225,7 @@ fn throughput(
     if summary["reason"] != "eval-summary" || summary["traces"] != count || summary["errors"] != 0 {
         bail!("unexpected summary: {summary}");
     }
-    let seconds = summary["duration"].as_f64().context("no duration")?;
-    Ok(Throughput {
-        run_rate: count as f64 / seconds,
-        process_rate: count as f64 / wall,
-        run_seconds: seconds,
-    })
+    summary["duration"].as_f64().context("no duration")
 }
 
 /// Run the child on CPU 0 only, every thread of it (`sched_setaffinity` before `exec`).

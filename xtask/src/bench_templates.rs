@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use flowtrace_plugins::cache::CacheOutcome;
 use flowtrace_plugins::manifest::PluginId;
 use flowtrace_plugins::registry::{InstallRequest, Registry, Source};
@@ -132,22 +132,17 @@ pub fn run(quick: bool, calls_only: bool, only: Option<&str>) -> Result<Value> {
             continue;
         }
 
-        let one = throughput(
-            &tool,
-            installed.home(),
-            &installed.id,
-            &traces_file,
-            1,
-            count,
-        )?;
-        let two = throughput(
-            &tool,
-            installed.home(),
-            &installed.id,
-            &traces_file,
-            2,
-            count,
-        )?;
+        let rate = |jobs| {
+            throughput(
+                &tool,
+                installed.home(),
+                &installed.id,
+                &traces_file,
+                jobs,
+                count,
+            )
+        };
+        let (one, two) = (rate(1)?, rate(2)?);
         let rss = crate::bench_eval::peak_rss_with_env(
             &tool,
             &["eval", "-q", "-j", "2", "--output"],
@@ -344,28 +339,15 @@ fn throughput(
     jobs: usize,
     count: usize,
 ) -> Result<f64> {
-    let output = Command::new(tool)
+    let mut command = Command::new(tool);
+    command
         .args(["eval", "--message-format", "json", "-j"])
         .arg(jobs.to_string())
         .arg(id)
         .arg(traces)
         .env("FLOWTRACE_HOME", home)
-        .stderr(Stdio::inherit())
-        .output()?;
-    if !output.status.success() {
-        bail!("`cargo-flowtrace eval {id}` failed ({})", output.status);
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary: Value = stdout
-        .lines()
-        .last()
-        .map(serde_json::from_str)
-        .transpose()?
-        .context("no output from `cargo-flowtrace eval`")?;
-    if summary["reason"] != "eval-summary" || summary["traces"] != count || summary["errors"] != 0 {
-        bail!("unexpected summary: {summary}");
-    }
-    let seconds = summary["duration"].as_f64().context("no duration")?;
+        .stderr(Stdio::inherit());
+    let seconds = crate::bench_eval::eval_seconds(command, count)?;
     Ok(count as f64 / seconds)
 }
 

@@ -21,7 +21,6 @@
 //! `build`, `install` and `test --release` keep componentize-js's snapshot of the plugin.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context as _, Result};
 use flowtrace_plugins::capability::{CONTRACT_PACKAGE, CONTRACT_VERSION};
@@ -289,14 +288,8 @@ pub(super) fn ensure(
         .suffix(".wasm")
         .tempfile_in(&dir)
         .with_context(|| format!("failed to create a file in `{}`", dir.display()))?;
-    let mut command = Command::new("node");
+    let mut command = staging.componentize_command(&tools.componentize_js_package);
     command
-        .current_dir(&staging.build)
-        .env("TMPDIR", &staging.tmp)
-        .env("TMP", &staging.tmp)
-        .env("TEMP", &staging.tmp)
-        .arg(&staging.script)
-        .arg(&tools.componentize_js_package)
         .arg(&source)
         .arg(&wit)
         .arg(WORLD)

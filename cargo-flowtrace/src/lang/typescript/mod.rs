@@ -233,14 +233,8 @@ impl Build for TypeScriptBuild<'_> {
         std::fs::copy(&bundle, &staged)
             .with_context(|| format!("failed to copy the bundle to `{}`", staged.display()))?;
         write_if_changed(&staging.script, COMPONENTIZE_SCRIPT.as_bytes())?;
-        let mut command = Command::new("node");
+        let mut command = staging.componentize_command(&tools.componentize_js_package);
         command
-            .current_dir(&staging.build)
-            .env("TMPDIR", &staging.tmp)
-            .env("TMP", &staging.tmp)
-            .env("TEMP", &staging.tmp)
-            .arg(&staging.script)
-            .arg(&tools.componentize_js_package)
             .arg(&staged)
             .arg(work.join("wit"))
             .arg(world::WORLD)

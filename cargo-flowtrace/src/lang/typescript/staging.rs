@@ -56,6 +56,20 @@ impl Staging {
 }
 
 impl Staging {
+    /// `node` running the componentize script with componentize-js's `package`, in the
+    /// staging directory with its own TMPDIR; the caller adds the rest of the arguments.
+    pub fn componentize_command(&self, package: &Path) -> std::process::Command {
+        let mut command = std::process::Command::new("node");
+        command
+            .current_dir(&self.build)
+            .env("TMPDIR", &self.tmp)
+            .env("TMP", &self.tmp)
+            .env("TEMP", &self.tmp)
+            .arg(&self.script)
+            .arg(package);
+        command
+    }
+
     /// Let `command`'s process inherit the lock: were this process killed while
     /// componentize-js runs, the directory stays locked until componentize-js exits too.
     pub fn hand_lock_to(&self, command: &mut std::process::Command) {
