@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::index::Index;
+use super::lifecycle::CheckedComponent;
 use super::{wiring, Registry, RegistryError};
 use crate::error::{KindMismatch, LoadError};
 use crate::host::Services;
@@ -266,7 +267,7 @@ impl Registry {
         config: BTreeMap<String, ConfigValue>,
         wire: bool,
     ) -> Result<Plugin, LoadEnabledError> {
-        let installed = self.read_version(id, version)?;
+        let (installed, component) = self.open_version(id, version)?;
         // Linking with the grants would fail on the first import they leave out: say why.
         let added = super::grants::uncovered(&installed.grants, &installed.manifest.capabilities);
         if !added.is_empty() {
@@ -293,12 +294,22 @@ impl Registry {
             services,
             cache: Some(installed.precompiled),
         };
-        // `read_component` has just hashed the bytes and found the recorded hash.
-        Ok(runtime.load_hashed(
-            &installed.bytes,
-            Some(&installed.sha256),
-            &installed.manifest,
-            options,
-        )?)
+        // `open_version` has just hashed the bytes and found the recorded hash, or found the
+        // file unchanged since it did.
+        Ok(match component {
+            CheckedComponent::Read(bytes) => runtime.load_hashed(
+                &bytes,
+                Some(&installed.sha256),
+                &installed.manifest,
+                options,
+            )?,
+            CheckedComponent::Unchanged { file, identity } => runtime.load_unchanged(
+                &file,
+                identity,
+                &installed.sha256,
+                &installed.manifest,
+                options,
+            )?,
+        })
     }
 }

@@ -16,6 +16,7 @@ mod output;
 mod prepare;
 mod registry;
 mod runtime;
+mod share;
 mod trace;
 mod trace_limits;
 mod trace_protobuf;
