@@ -14,6 +14,16 @@
 //! truncated or corrupted entry is recompiled (with a warning) and replaced, never
 //! deserialized. The `.cwasm` is read into memory once and the code wasmtime loads is the
 //! very bytes the MAC was checked over, so nothing can swap the file in between.
+//!
+//! MACing 35 MB of an interpreter's code on every load costs more than loading it, so once an
+//! entry's MAC has verified over every byte, the `.cwasm`'s identity (inode, size, mode,
+//! owner, mtime, ctime; see the crate's file identities) is recorded in `<sha256>.seen`,
+//! sealed with the same key and bound to the sidecar's MAC and description. While the file
+//! keeps that identity, belongs to this user and is writable by no one else, it is mapped
+//! (Linux: `/proc/self/fd/N` of the descriptor whose identity was checked) without being read
+//! or MACed; any change to it changes its ctime, and it is then checked in full again.
+//! [`Runtime::precompile`](crate::Runtime::precompile) waits for a new entry's times to settle
+//! and checks it, so the first load after an install maps it.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};

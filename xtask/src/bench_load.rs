@@ -46,8 +46,8 @@ pub fn run(quick: bool) -> Result<Value> {
     );
     if let Some(path) = std::env::var_os("FLOWTRACE_BENCH_COMPONENT") {
         let path = Path::new(&path);
-        let component = std::fs::read(path)
-            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        let component =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
         // Compiling an interpreter takes seconds: only in a full run.
         out.insert(
             "real".into(),

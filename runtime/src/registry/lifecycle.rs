@@ -364,7 +364,12 @@ impl Registry {
         let record = plugin(&self.store, &index, id)?;
         let version = &record.active;
         let entry = record.versions.get(version);
-        let sha256 = recorded_hash(id, version, &entry.and_then(|e| e.sha256.clone()), "component")?;
+        let sha256 = recorded_hash(
+            id,
+            version,
+            &entry.and_then(|e| e.sha256.clone()),
+            "component",
+        )?;
         let path = self.store.component_path(id, version);
         let identity = fs::File::open(&path)
             .ok()

@@ -197,7 +197,9 @@ impl Registry {
 
     /// Load the active version of one installed plugin, enabled or not, the way
     /// [`load_enabled`](Registry::load_enabled) loads each: its recorded sha256 checked
-    /// ([`read_component`](Registry::read_component)), only the capabilities the user
+    /// ([`read_component`](Registry::read_component): hashed in full unless the file is
+    /// unchanged since its last full check, and then not even read when its compiled code is
+    /// cached or already held by `runtime`), only the capabilities the user
     /// granted, the settings the user gave it ([`configure`](Registry::configure); a recorded
     /// value its active version does not take is [`RegistryError::Settings`]), and its
     /// precompiled code (compiled there on the first load when the install did not

@@ -26,7 +26,11 @@ fn score(plugin: &Plugin) -> f64 {
 /// what someone hiding an edit from a check of mtime and size does.
 fn edit_keeping_mtime(path: &Path) {
     let before = std::fs::metadata(path).unwrap();
-    let file = OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
     let mid = before.len() / 2;
     let mut byte = [0u8];
     file.read_exact_at(&mut byte, mid).unwrap();
@@ -53,7 +57,11 @@ fn loads_of_one_component_share_its_code_until_the_last_is_dropped() {
     let manifest = testing::manifest("shared", PluginKind::Evaluator);
     let load = || rt.load(&bytes, &manifest, LoadOptions::default()).unwrap();
     let first = load();
-    assert_eq!(first.cache_outcome(), CacheOutcome::Disabled, "compiled once");
+    assert_eq!(
+        first.cache_outcome(),
+        CacheOutcome::Disabled,
+        "compiled once"
+    );
     let more: Vec<Plugin> = (0..9).map(|_| load()).collect();
     for plugin in &more {
         assert_eq!(plugin.cache_outcome(), CacheOutcome::Shared);
@@ -185,7 +193,9 @@ fn an_installed_component_edited_with_its_mtime_kept_is_refused() {
     assert_eq!(score(&plugin), 0.5);
     drop(plugin);
 
-    let path = registry.store().component_path(&id, &"1.0.0".parse().unwrap());
+    let path = registry
+        .store()
+        .component_path(&id, &"1.0.0".parse().unwrap());
     edit_keeping_mtime(&path);
     assert!(
         !registry.component_unchanged(&id).unwrap(),
@@ -227,7 +237,9 @@ fn an_installed_component_edited_with_its_mtime_kept_is_refused() {
     assert!(!registry.component_unchanged(&id).unwrap());
     assert!(matches!(
         registry.load(&rt, &id, &Services::default()),
-        Err(LoadEnabledError::Registry(RegistryError::HashMismatch { .. }))
+        Err(LoadEnabledError::Registry(
+            RegistryError::HashMismatch { .. }
+        ))
     ));
 }
 
