@@ -16,6 +16,7 @@ mod output;
 mod prepare;
 mod registry;
 mod runtime;
+#[cfg(unix)]
 mod share;
 mod trace;
 mod trace_limits;
