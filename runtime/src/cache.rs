@@ -14,6 +14,16 @@
 //! truncated or corrupted entry is recompiled (with a warning) and replaced, never
 //! deserialized. The `.cwasm` is read into memory once and the code wasmtime loads is the
 //! very bytes the MAC was checked over, so nothing can swap the file in between.
+//!
+//! MACing 35 MB of an interpreter's code on every load costs more than loading it, so once an
+//! entry's MAC has verified over every byte, the `.cwasm`'s identity (inode, size, mode,
+//! owner, mtime, ctime; see the crate's file identities) is recorded in `<sha256>.seen`,
+//! sealed with the same key and bound to the sidecar's MAC and description. While the file
+//! keeps that identity, belongs to this user and is writable by no one else, it is mapped
+//! (Linux: `/proc/self/fd/N` of the descriptor whose identity was checked) without being read
+//! or MACed; any change to it changes its ctime, and it is then checked in full again.
+//! [`Runtime::precompile`](crate::Runtime::precompile) waits for a new entry's times to settle
+//! and checks it, so the first load after an install maps it.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -23,6 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::fs::AtomicWrite;
+use crate::identity::FileIdentity;
 use crate::inspect::Inspection;
 use wasmtime::component::Component;
 use wasmtime::Engine;
@@ -39,16 +50,20 @@ pub enum CacheOutcome {
     /// An entry was there but could not be trusted or used (not sealed with this key,
     /// corrupt, stale, another component's); compiled and replaced.
     Replaced,
+    /// The runtime already held the compiled code of this component (another plugin loaded
+    /// from it is alive): shared, nothing read or compiled.
+    Shared,
 }
 
 impl CacheOutcome {
-    /// `disabled`, `hit`, `miss` or `replaced`.
+    /// `disabled`, `hit`, `miss`, `replaced` or `shared`.
     pub fn as_str(self) -> &'static str {
         match self {
             CacheOutcome::Disabled => "disabled",
             CacheOutcome::Hit => "hit",
             CacheOutcome::Miss => "miss",
             CacheOutcome::Replaced => "replaced",
+            CacheOutcome::Shared => "shared",
         }
     }
 }
@@ -151,6 +166,16 @@ impl CacheKey {
             },
             Err(e) => Err(io("create", path)(e)),
         }
+    }
+
+    /// A keyed MAC over `context` and `body` for the purpose `domain` names.
+    pub(crate) fn seal(&self, domain: &[u8], context: &[u8], body: &[u8]) -> blake3::Hash {
+        let mut hasher = blake3::Hasher::new_keyed(&self.0);
+        hasher.update(domain);
+        hasher.update(&(context.len() as u64).to_le_bytes());
+        hasher.update(context);
+        hasher.update(body);
+        hasher.finalize()
     }
 
     fn mac(&self, body: &[u8], code: &[u8]) -> blake3::Hash {
@@ -288,6 +313,11 @@ impl CompileCache {
         )
     }
 
+    /// The identity record of an entry's `.cwasm` ([`crate::identity`]).
+    fn seen_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}.seen"))
+    }
+
     /// The entry for the component whose sha256 is `sha256`.
     pub(crate) fn lookup(&self, engine: &Engine, sha256: &str) -> Lookup {
         let (cwasm, meta) = self.paths(sha256);
@@ -306,7 +336,53 @@ impl CompileCache {
         }
     }
 
+    /// Whether the entry of `sha256` would be mapped without reading it: its `.cwasm` is
+    /// unchanged since its seal was last checked in full (tests of that route use it).
+    #[cfg(feature = "test-support")]
+    pub(crate) fn unchanged(&self, sha256: &str) -> bool {
+        let (cwasm, meta) = self.paths(sha256);
+        let Ok(sidecar) = read_bounded(&meta, META_MAX) else {
+            return false;
+        };
+        let Some((mac, body)) = split_sidecar(&sidecar) else {
+            return false;
+        };
+        let mut context = mac.as_bytes().to_vec();
+        context.extend_from_slice(blake3::hash(body).as_bytes());
+        std::fs::File::open(&cwasm)
+            .ok()
+            .as_ref()
+            .and_then(FileIdentity::of_file)
+            .is_some_and(|id| {
+                id.writable_by_owner_only()
+                    && crate::identity::recorded(&self.seen_path(sha256), &self.key, &context)
+                        == Some(id)
+            })
+    }
+
+    /// Wait until the entry of `sha256` has been on disk long enough for a check of it to
+    /// record its identity, then check it (recording the identity): what
+    /// [`Runtime::precompile`](crate::Runtime::precompile) does, so that the first load
+    /// after an install maps the code without reading it whole.
+    pub(crate) fn settle(&self, engine: &Engine, sha256: &str) -> Lookup {
+        let (cwasm, _) = self.paths(sha256);
+        if let Some(identity) = std::fs::File::open(&cwasm)
+            .ok()
+            .as_ref()
+            .and_then(FileIdentity::of_file)
+        {
+            identity.wait_settled();
+        }
+        self.lookup(engine, sha256)
+    }
+
     /// The entry, or why it cannot be used (words that follow "entry `x`").
+    ///
+    /// Two ways in. When this user's process checked the `.cwasm` in full before and it has
+    /// not changed since (its identity, from the descriptor opened here, is the one recorded
+    /// in the sealed `.seen` record for this very sidecar), wasmtime maps that descriptor's
+    /// file: the 35 MB of an interpreter's code are neither read nor hashed. Otherwise the
+    /// whole file is read once, its seal checked over those bytes, and those bytes loaded.
     fn try_load(
         &self,
         engine: &Engine,
@@ -318,7 +394,29 @@ impl CompileCache {
             .map_err(|e| format!("has no readable sidecar `{}` ({e})", meta.display()))?;
         let (mac, body) = split_sidecar(&sidecar)
             .ok_or_else(|| format!("has a sidecar `{}` in no known format", meta.display()))?;
-        let code = std::fs::read(cwasm).map_err(|e| format!("cannot be read ({e})"))?;
+        let mut file = std::fs::File::open(cwasm).map_err(|e| format!("cannot be read ({e})"))?;
+        let before = FileIdentity::of_file(&file);
+        // What a `.seen` record vouches for: this seal over this description.
+        let mut context = mac.as_bytes().to_vec();
+        context.extend_from_slice(blake3::hash(body).as_bytes());
+        let seen = self.seen_path(sha256);
+        if let Some(identity) = before.filter(|id| {
+            id.writable_by_owner_only()
+                && crate::identity::recorded(&seen, &self.key, &context) == Some(*id)
+        }) {
+            match self.load_unchanged(engine, &file, identity, body, sha256) {
+                Ok(Some(hit)) => return Ok(hit),
+                Ok(None) => {}
+                Err(reason) => tracing::debug!(
+                    "compiled cache entry `{}` {reason}; checking it in full",
+                    cwasm.display()
+                ),
+            }
+        }
+        let started = std::time::SystemTime::now();
+        let mut code = Vec::with_capacity(before.map_or(0, |id| id.size()) as usize);
+        file.read_to_end(&mut code)
+            .map_err(|e| format!("cannot be read ({e})"))?;
         // The seal first: nothing of an entry is believed before it verifies.
         if self.key.mac(body, &code) != mac {
             return Err(
@@ -327,25 +425,64 @@ impl CompileCache {
                     .into(),
             );
         }
-        let meta: Meta = serde_json::from_slice(body)
-            .map_err(|e| format!("has a sealed sidecar that does not parse ({e})"))?;
-        if meta.component_sha256 != sha256
-            || meta.inspection.sha256 != sha256
-            || meta.cwasm_len != code.len() as u64
-        {
-            return Err("belongs to another component".into());
-        }
-        if meta.wasmtime != wasmtime_version() {
-            return Err(format!("was made by wasmtime {}", meta.wasmtime));
-        }
+        let meta = parse_meta(body, sha256, code.len() as u64)?;
         // SAFETY: `code` is exactly the bytes this key sealed, and only `compile_and_store`
         // seals, over the output of this engine configuration's `Component::serialize`; the
         // key never leaves this user's Flowtrace home. wasmtime checks the engine
         // compatibility header itself, and copies `code` into memory of its own, so nothing
         // can change the bytes between the check above and their use.
-        match unsafe { Component::deserialize(engine, &code) } {
-            Ok(component) => Ok((component, meta.inspection)),
-            Err(err) => Err(format!("is stale ({err})")),
+        let component = match unsafe { Component::deserialize(engine, &code) } {
+            Ok(component) => component,
+            Err(err) => return Err(format!("is stale ({err})")),
+        };
+        // The file was read whole between two identical identities taken from its
+        // descriptor: remember it, so the next load maps it unread.
+        if let Some(identity) = before {
+            if identity.settled(started)
+                && identity.writable_by_owner_only()
+                && FileIdentity::of_file(&file) == Some(identity)
+            {
+                crate::identity::record(&seen, &self.key, &context, &identity);
+            }
+        }
+        Ok((component, meta.inspection))
+    }
+
+    /// The entry from `file`, whose identity is the one recorded when its seal was last
+    /// checked in full: `Ok(None)` where mapping a descriptor is not supported.
+    fn load_unchanged(
+        &self,
+        engine: &Engine,
+        file: &std::fs::File,
+        identity: FileIdentity,
+        body: &[u8],
+        sha256: &str,
+    ) -> Result<Option<(Component, Inspection)>, String> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let meta = parse_meta(body, sha256, identity.size())?;
+            // `/proc/self/fd/N` opens the very file this descriptor has open (the link is
+            // not resolved by name), so a file renamed into the entry's place since the
+            // identity was read is not the one mapped.
+            let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+            // SAFETY: the file's identity (inode, size, ctime: any write changes it, and no
+            // user can set a ctime) is the one recorded, under this home's key, when this
+            // process's user last checked its seal over every byte, and that record binds
+            // this sidecar's seal and description. It is owned by this user and writable by
+            // no one else, so only this user can change it after the check below; and the
+            // check below finds it unchanged once it is mapped.
+            let component = unsafe { Component::deserialize_file(engine, &path) }
+                .map_err(|err| format!("is stale ({err})"))?;
+            if FileIdentity::of_file(file) != Some(identity) {
+                return Err("changed while it was being loaded".into());
+            }
+            Ok(Some((component, meta.inspection)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (engine, file, identity, body, sha256);
+            Ok(None)
         }
     }
 
@@ -391,6 +528,23 @@ pub(crate) fn reseal(meta: &Path, code: &[u8], key: &CacheKey) {
     let mut out = format!("{META_MAGIC}\n{}\n", key.mac(body, code).to_hex()).into_bytes();
     out.extend_from_slice(body);
     std::fs::write(meta, out).expect("a writable sidecar");
+}
+
+/// The description of an entry of `code_len` bytes for the component `sha256`, from a
+/// sidecar body whose seal has been checked.
+fn parse_meta(body: &[u8], sha256: &str, code_len: u64) -> Result<Meta, String> {
+    let meta: Meta = serde_json::from_slice(body)
+        .map_err(|e| format!("has a sealed sidecar that does not parse ({e})"))?;
+    if meta.component_sha256 != sha256
+        || meta.inspection.sha256 != sha256
+        || meta.cwasm_len != code_len
+    {
+        return Err("belongs to another component".into());
+    }
+    if meta.wasmtime != wasmtime_version() {
+        return Err(format!("was made by wasmtime {}", meta.wasmtime));
+    }
+    Ok(meta)
 }
 
 /// `META_MAGIC \n <mac hex> \n <body>`.

@@ -164,6 +164,9 @@ pub(crate) struct RuntimeInner {
     pub(crate) pool_wait: Duration,
     pub(crate) pool_share: Option<u32>,
     pub(crate) observer: Option<Arc<dyn CallObserver>>,
+    /// The compiled code of the components this runtime has loaded and still holds, by
+    /// sha256: a second load of one shares it.
+    pub(crate) shared: crate::plugin::SharedCodes,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -228,6 +231,7 @@ impl Runtime {
                 pool_wait: config.pool_wait,
                 pool_share: config.pool_share,
                 observer: config.observer,
+                shared: Default::default(),
             }),
         })
     }

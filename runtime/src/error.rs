@@ -81,6 +81,29 @@ pub enum LoadError {
         #[source]
         source: BoxError,
     },
+    /// The installed component could not be read.
+    #[error("failed to read the component of plugin `{plugin}`")]
+    Read {
+        /// The plugin.
+        plugin: PluginId,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The installed component changed on disk while it was being loaded, after the
+    /// registry had checked it.
+    #[error(
+        "the component of plugin `{plugin}` changed while it was being loaded: it was checked \
+         as sha256:{expected}, it now hashes to sha256:{found}"
+    )]
+    Changed {
+        /// The plugin.
+        plugin: PluginId,
+        /// The sha256 it was checked against.
+        expected: String,
+        /// The sha256 of the bytes read.
+        found: String,
+    },
     /// The precompiled cache could not be written (reading problems only cause a recompile).
     #[error("failed to write the compiled cache entry `{}`", path.display())]
     Cache {

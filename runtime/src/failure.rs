@@ -210,6 +210,63 @@ impl SourceMapper {
         }
     }
 
+    /// [`find`](SourceMapper::find) in an open component file, reading only the top-level
+    /// section headers and the source map: the nested modules (the megabytes of an
+    /// interpreter) are skipped unread.
+    pub(crate) fn find_in_file(file: &std::fs::File) -> Option<Self> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = file;
+        let len = file.metadata().ok()?.len();
+        file.seek(SeekFrom::Start(0)).ok()?;
+        // `buf[start..]` holds the file from `pos + start` on.
+        let (mut pos, mut start, mut buf) = (0u64, 0usize, Vec::new());
+        let mut parser = Parser::new(0);
+        loop {
+            let eof = pos + buf.len() as u64 >= len;
+            let (consumed, skip_to) = match parser.parse(&buf[start..], eof).ok()? {
+                wasmparser::Chunk::NeedMoreData(hint) => {
+                    if eof {
+                        return None;
+                    }
+                    buf.drain(..start);
+                    pos += start as u64;
+                    start = 0;
+                    let want = hint.max(4096);
+                    if file.take(want).read_to_end(&mut buf).ok()? == 0 {
+                        return None;
+                    }
+                    continue;
+                }
+                wasmparser::Chunk::Parsed { consumed, payload } => match payload {
+                    Payload::CustomSection(reader) if reader.name() == SOURCE_MAP_SECTION => {
+                        let data = reader.data();
+                        return (data.len() <= MAX_SOURCE_MAP).then(|| Self {
+                            raw: data.to_vec(),
+                            parsed: OnceLock::new(),
+                        });
+                    }
+                    Payload::ModuleSection {
+                        unchecked_range, ..
+                    }
+                    | Payload::ComponentSection {
+                        unchecked_range, ..
+                    } => (consumed, Some(unchecked_range.end as u64)),
+                    Payload::End(_) => return None,
+                    _ => (consumed, None),
+                },
+            };
+            match skip_to {
+                // Step over the nested module or component without reading it.
+                Some(end) => {
+                    file.seek(SeekFrom::Start(end)).ok()?;
+                    (pos, start) = (end, 0);
+                    buf.clear();
+                }
+                None => start += consumed,
+            }
+        }
+    }
+
     fn map(&self) -> Option<&sourcemap::SourceMap> {
         self.parsed
             .get_or_init(|| sourcemap::SourceMap::from_slice(&self.raw).ok())

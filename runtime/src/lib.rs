@@ -59,6 +59,7 @@ pub mod failure;
 mod fix;
 pub mod fs;
 pub mod host;
+mod identity;
 pub mod inspect;
 pub mod manifest;
 mod plugin;

@@ -377,6 +377,17 @@ fn leb128(mut value: u32) -> Vec<u8> {
     }
 }
 
+/// Whether the compiled-cache entry of `sha256` in the cache `at` would be loaded without
+/// reading its code: unchanged since this key's holder last checked its seal in full, on a
+/// platform where such an entry is mapped (Linux).
+pub fn cache_entry_unchanged(
+    engine_of: &crate::Runtime,
+    at: &crate::cache::CacheDir,
+    sha256: &str,
+) -> bool {
+    cfg!(target_os = "linux") && engine_of.cache_entry_unchanged(at, sha256)
+}
+
 /// Forge the compiled-cache entries of the component whose sha256 is `sha256` under
 /// `cache_root` (any engine configuration) the way an attacker who knows the format would: overwrite the compiled code (the ELF `.text` section) with `int3` (a trap
 /// instruction on x86, illegal bytes elsewhere) and seal the entry again with `key`. Loaded

@@ -1,6 +1,5 @@
 //! The `eval` entries of `cargo xtask bench`: the real `cargo-flowtrace eval` (the release
-//! binary beside this one) over generated files of the 20-span agent trace, and the first
-//! load of an installed plugin.
+//! binary beside this one) over generated files of the 20-span agent trace.
 //!
 //! - `throughput`: 10,000 traces (JSON lines) on 1 core (the process pinned to CPU 0), with 1
 //!   worker (unpinned) and with every core; traces/s
@@ -9,8 +8,6 @@
 //!   initial memory (it does not).
 //! - `peak-memory`: the maximum RSS of the `eval` process (`getrusage` of a wrapper process
 //!   that runs only it) for 1,000 and 10,000 traces: it should not grow with the count.
-//! - `installed-first-load`: `Registry::load` of a ~20 MB component installed with and without
-//!   a precompiled artefact.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,11 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use flowtrace_plugins::cache::CacheOutcome;
 use flowtrace_plugins::inspect;
-use flowtrace_plugins::manifest::PluginId;
-use flowtrace_plugins::registry::{InstallRequest, Registry, Source};
-use flowtrace_plugins::{testing, Runtime, Services};
+use flowtrace_plugins::{testing, Runtime};
 use serde_json::{json, Value};
 
 /// The hidden xtask that runs a command and prints its peak RSS in KiB.
@@ -120,7 +114,6 @@ pub fn run(quick: bool) -> Result<Value> {
             "growth": round(rss_large as f64 / rss_small as f64, 2),
             "note": "maximum RSS of the `cargo-flowtrace eval` process, all cores, JSON lines input",
         },
-        "installed-first-load": installed_first_load(quick)?,
     }))
 }
 
@@ -317,64 +310,6 @@ pub fn peak_rss_main(args: &[String]) -> Result<()> {
     // Linux reports KiB.
     println!("{}", usage.ru_maxrss);
     Ok(())
-}
-
-/// First `Registry::load` of an installed ~20 MB component: from the precompiled artefact
-/// written at install, versus compiling it (an install without a precompiler).
-fn installed_first_load(quick: bool) -> Result<Value> {
-    let funcs = if quick { 500 } else { 4000 };
-    let component = testing::evaluator(&testing::large_module_wat(funcs, 16 << 20));
-    let component = inspect::embed_manifest(&component, MANIFEST)?;
-    let id = PluginId::parse("bench-eval").map_err(anyhow::Error::msg)?;
-    let runtime = Runtime::new()?;
-    let mut out = serde_json::Map::new();
-    out.insert("component-bytes".into(), json!(component.len()));
-    for precompiled in [true, false] {
-        let home = tempfile::tempdir()?;
-        let mut registry = Registry::open(home.path())?;
-        if precompiled {
-            registry = registry.precompiling_with(&runtime);
-        }
-        let started = Instant::now();
-        registry.install(InstallRequest::new(
-            component.clone(),
-            Source::File {
-                path: "bench-eval.wasm".into(),
-            },
-        ))?;
-        let install = started.elapsed();
-        let started = Instant::now();
-        let plugin = registry.load(&runtime, &id, &Services::default())?;
-        let load = started.elapsed();
-        let expected = if precompiled {
-            CacheOutcome::Hit
-        } else {
-            CacheOutcome::Miss
-        };
-        if plugin.cache_outcome() != expected {
-            bail!(
-                "expected {expected:?} on the first load, got {:?}",
-                plugin.cache_outcome()
-            );
-        }
-        let key = if precompiled {
-            "precompiled"
-        } else {
-            "from-source"
-        };
-        out.insert(
-            key.into(),
-            json!({
-                "install-ms": round(install.as_secs_f64() * 1e3, 1),
-                "first-load-ms": round(load.as_secs_f64() * 1e3, 1),
-            }),
-        );
-    }
-    out.insert(
-        "note".into(),
-        json!("first Registry::load after install (sha256 checks of component and manifest included); from-source compiles and stores the artefact on that load"),
-    );
-    Ok(Value::Object(out))
 }
 
 /// The same work without the command around it: `threads` threads each parsing `n / threads`

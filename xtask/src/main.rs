@@ -4,6 +4,7 @@ mod bench;
 mod bench_build;
 mod bench_eval;
 mod bench_input;
+mod bench_load;
 mod bench_output;
 mod bench_share;
 mod bench_templates;

@@ -1,8 +1,8 @@
 //! Loaded plugins: load once, call many times, from many threads.
 
 use crate::failure::SourceMapper;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use sha2::Digest;
@@ -20,7 +20,8 @@ use crate::capability::{self, CapabilityReport};
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::host::{linker, HostState, PluginContext, Services};
-use crate::inspect;
+use crate::identity::FileIdentity;
+use crate::inspect::{self, Inspection};
 use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId};
 
 pub use crate::capability::CONTRACT_VERSION;
@@ -100,6 +101,9 @@ struct PluginInner {
     report: CapabilityReport,
     cache: CacheOutcome,
     sha256: String,
+    /// The compiled code, shared with every other plugin of this runtime loaded from the
+    /// same component (the `InstancePre` above holds it too).
+    code: Arc<SharedCode>,
     /// This plugin's share of the instance pool
     /// ([`RuntimeConfig::pool_share`](crate::RuntimeConfig::pool_share)).
     share: Option<Arc<tokio::sync::Semaphore>>,
@@ -121,6 +125,13 @@ impl Runtime {
     /// config overrides against `[config]`, the component's imports and exports against the
     /// manifest (the capability check), then compile (or load from the cache) and link with
     /// only the granted interfaces.
+    ///
+    /// The compiled code is shared: while a plugin loaded from the same component (by
+    /// sha256) into this runtime is alive, a load reuses its code instead of reading or
+    /// compiling it again ([`CacheOutcome::Shared`]), so 50 loads of an 18 MB Python plugin
+    /// hold its code once. Every load still checks the policy against its own manifest and
+    /// links with its own grants, config and services; the code is freed with the last
+    /// plugin that uses it.
     pub fn load(
         &self,
         bytes: &[u8],
@@ -144,7 +155,13 @@ impl Runtime {
         options: LoadOptions,
         sources: &std::path::Path,
     ) -> Result<Plugin, LoadError> {
-        self.load_inner(bytes, None, manifest, options, Some(sources.to_path_buf()))
+        self.load_from(
+            ComponentSource::Bytes(bytes),
+            None,
+            manifest,
+            options,
+            Some(sources.to_path_buf()),
+        )
     }
 
     /// [`load`](Runtime::load) of `bytes` whose sha256 the caller has just computed
@@ -159,12 +176,39 @@ impl Runtime {
         manifest: &Manifest,
         options: LoadOptions,
     ) -> Result<Plugin, LoadError> {
-        self.load_inner(bytes, verified_sha256, manifest, options, None)
+        self.load_from(
+            ComponentSource::Bytes(bytes),
+            verified_sha256,
+            manifest,
+            options,
+            None,
+        )
     }
 
-    fn load_inner(
+    /// [`load`](Runtime::load) of the installed component open as `file`, which the
+    /// registry found unchanged since its bytes were found to hash to `sha256` (its identity
+    /// is `identity`, [`crate::identity`]): the file is read only when the compiled code is
+    /// neither held by this runtime nor in the cache.
+    pub(crate) fn load_unchanged(
         &self,
-        bytes: &[u8],
+        file: &std::fs::File,
+        identity: FileIdentity,
+        sha256: &str,
+        manifest: &Manifest,
+        options: LoadOptions,
+    ) -> Result<Plugin, LoadError> {
+        self.load_from(
+            ComponentSource::Unchanged { file, identity },
+            Some(sha256),
+            manifest,
+            options,
+            None,
+        )
+    }
+
+    fn load_from(
+        &self,
+        source: ComponentSource<'_>,
         verified_sha256: Option<&str>,
         manifest: &Manifest,
         options: LoadOptions,
@@ -181,61 +225,38 @@ impl Runtime {
         let limits = effective_limits(self, manifest)?;
         let config = resolve_config(manifest, options.config)?;
         let engine = &self.inner.engine;
-        let own_cache = options
-            .cache
-            .as_ref()
-            .map(|at| CompileCache::new(at, engine));
-        let cache = own_cache.as_ref().or(self.inner.cache.as_ref());
-        // A cache hit skips validation and decoding: the entry holds the inspection of the
-        // component with this sha256, made when it was compiled.
-        let lookup = cache.map(|c| {
-            let sha256 = match verified_sha256 {
-                Some(hash) => hash.to_string(),
-                None => sha256_hex(bytes),
-            };
-            c.lookup(engine, &sha256)
-        });
-        let (inspection, compiled, outcome) = match lookup {
-            Some(Lookup::Hit(hit)) => {
-                let (component, inspection) = *hit;
-                (inspection, Some(component), CacheOutcome::Hit)
+        let sha256 = match (verified_sha256, &source) {
+            (Some(hash), _) => hash.to_string(),
+            (None, ComponentSource::Bytes(bytes)) => sha256_hex(bytes),
+            (None, ComponentSource::Unchanged { .. }) => {
+                unreachable!("an unchanged file has a hash")
             }
-            other => {
-                let inspection = inspect::inspect(bytes).map_err(|source| LoadError::Inspect {
-                    plugin: id.clone(),
-                    source,
-                })?;
-                let outcome = match other {
-                    None => CacheOutcome::Disabled,
-                    Some(Lookup::Invalid) => CacheOutcome::Replaced,
-                    _ => CacheOutcome::Miss,
+        };
+        // Code this runtime already holds for this component: shared, nothing read.
+        let (code, cache) = match self.inner.shared.get(&sha256) {
+            Some(code) => (code, CacheOutcome::Shared),
+            None => {
+                let (component, inspection, bytes, outcome) =
+                    self.compiled(manifest, &sha256, &source, options.cache.as_ref())?;
+                let source_map = match (&bytes, &source) {
+                    (Some(bytes), _) => SourceMapper::find(bytes),
+                    (None, ComponentSource::Bytes(bytes)) => SourceMapper::find(bytes),
+                    (None, ComponentSource::Unchanged { file, .. }) => {
+                        SourceMapper::find_in_file(file)
+                    }
                 };
-                (inspection, None, outcome)
+                let code = self.inner.shared.insert(SharedCode {
+                    component,
+                    inspection,
+                    source_map: source_map.map(Arc::new),
+                    sha256: sha256.clone(),
+                    codes: Arc::downgrade(&self.inner.shared.0),
+                });
+                (code, outcome)
             }
         };
-        // The policy is checked on every load, before any compilation.
-        let report = capability::check(&inspection, manifest);
-        if !report.is_ok() {
-            return Err(LoadError::Policy {
-                plugin: id,
-                report: Box::new(report),
-            });
-        }
-        let compile_err = |e: wasmtime::Error| LoadError::Compile {
-            plugin: id.clone(),
-            source: e.into_boxed_dyn_error(),
-        };
-        let component = match (compiled, cache) {
-            (Some(component), _) => component,
-            (None, None) => Component::new(engine, bytes).map_err(compile_err)?,
-            (None, Some(cache)) => cache
-                .compile_and_store(engine, bytes, &inspection)
-                .map_err(|e| match e {
-                    CacheFailure::Compile(e) => compile_err(e),
-                    CacheFailure::Io { path, source } => LoadError::Cache { path, source },
-                })?,
-        };
-        let cache = outcome;
+        // The policy is checked on every load, with the inspection of the shared code too.
+        let report = check_policy(&code.inspection, manifest)?;
         let grants = options
             .grants
             .unwrap_or_else(|| manifest.capabilities.clone());
@@ -244,7 +265,7 @@ impl Runtime {
             source: e.into_boxed_dyn_error(),
         };
         let pre = linker(engine, &grants)
-            .and_then(|l| l.instantiate_pre(&component))
+            .and_then(|l| l.instantiate_pre(&code.component))
             .map_err(link_err)?;
         let exports = Exports::new(manifest.plugin.kind, &pre).map_err(link_err)?;
         let preload = match &options.preload {
@@ -256,9 +277,10 @@ impl Runtime {
             })?),
             None => None,
         };
+        // A preload's own source map, else the component's.
         let source_map = match options.preload.and_then(|p| p.source_map) {
-            Some(map) => SourceMapper::new(map.to_vec()),
-            None => SourceMapper::find(bytes),
+            Some(map) => SourceMapper::new(map.to_vec()).map(Arc::new),
+            None => code.source_map.clone(),
         };
         let env = grants
             .env
@@ -277,7 +299,7 @@ impl Runtime {
             config,
             services: options.services,
             env,
-            source_map: source_map.map(Arc::new),
+            source_map,
             dev_sources,
         });
         Ok(Plugin {
@@ -291,7 +313,8 @@ impl Runtime {
                 limits,
                 report,
                 cache,
-                sha256: inspection.sha256,
+                sha256: code.sha256.clone(),
+                code,
                 share: self
                     .inner
                     .pool_share
@@ -303,14 +326,94 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// The compiled component with `sha256` and its inspection: from the cache, or
+    /// compiled (into the cache) after the policy check. The bytes, when they had to be
+    /// read from an unchanged file to compile them.
+    #[allow(clippy::type_complexity)]
+    fn compiled(
+        &self,
+        manifest: &Manifest,
+        sha256: &str,
+        source: &ComponentSource<'_>,
+        own_cache: Option<&CacheDir>,
+    ) -> Result<(Component, Inspection, Option<Vec<u8>>, CacheOutcome), LoadError> {
+        let id = &manifest.plugin.id;
+        let engine = &self.inner.engine;
+        let own_cache = own_cache.map(|at| CompileCache::new(at, engine));
+        let cache = own_cache.as_ref().or(self.inner.cache.as_ref());
+        // A cache hit skips validation and decoding: the entry holds the inspection of the
+        // component with this sha256, made when it was compiled.
+        let outcome = match cache.map(|c| c.lookup(engine, sha256)) {
+            Some(Lookup::Hit(hit)) => {
+                let (component, inspection) = *hit;
+                return Ok((component, inspection, None, CacheOutcome::Hit));
+            }
+            None => CacheOutcome::Disabled,
+            Some(Lookup::Invalid) => CacheOutcome::Replaced,
+            Some(Lookup::Absent) => CacheOutcome::Miss,
+        };
+        let read = match source {
+            ComponentSource::Bytes(_) => None,
+            ComponentSource::Unchanged { file, identity } => {
+                Some(read_unchanged(id, file, *identity, sha256)?)
+            }
+        };
+        let bytes = match (source, &read) {
+            (_, Some(read)) => read.as_slice(),
+            (ComponentSource::Bytes(bytes), None) => bytes,
+            (ComponentSource::Unchanged { .. }, None) => unreachable!("read above"),
+        };
+        let inspection = inspect::inspect(bytes).map_err(|source| LoadError::Inspect {
+            plugin: id.clone(),
+            source,
+        })?;
+        // The policy is checked on every load, before any compilation.
+        check_policy(&inspection, manifest)?;
+        let compile_err = |e: wasmtime::Error| LoadError::Compile {
+            plugin: id.clone(),
+            source: e.into_boxed_dyn_error(),
+        };
+        let component = match cache {
+            None => Component::new(engine, bytes).map_err(compile_err)?,
+            Some(cache) => cache
+                .compile_and_store(engine, bytes, &inspection)
+                .map_err(|e| match e {
+                    CacheFailure::Compile(e) => compile_err(e),
+                    CacheFailure::Io { path, source } => LoadError::Cache { path, source },
+                })?,
+        };
+        Ok((component, inspection, read, outcome))
+    }
+
+    /// How many components this runtime holds compiled code of (shared by every plugin
+    /// loaded from one): an entry goes when the last plugin loaded from it is dropped. For
+    /// tests and benchmarks.
+    #[doc(hidden)]
+    pub fn shared_code_entries(&self) -> usize {
+        self.inner.shared.lock().len()
+    }
+
+    #[cfg(feature = "test-support")]
+    pub(crate) fn cache_entry_unchanged(&self, at: &CacheDir, sha256: &str) -> bool {
+        CompileCache::new(at, &self.inner.engine).unchanged(sha256)
+    }
+
     /// Compile `bytes` into the compiled cache `at` (what an install does, so the first
     /// load is fast). Validates the component; the policy is checked at every load.
+    ///
+    /// It then checks the entry once more after its file times have settled, which
+    /// records its identity ([`crate::cache`]): the first load maps the compiled code
+    /// without reading or hashing it.
     pub fn precompile(&self, bytes: &[u8], at: &CacheDir) -> Result<CacheOutcome, LoadError> {
         let engine = &self.inner.engine;
         let cache = CompileCache::new(at, engine);
         let anonymous = || crate::manifest::PluginId::parse("unnamed").expect("a valid id");
-        match cache.lookup(engine, &sha256_hex(bytes)) {
-            Lookup::Hit(_) => return Ok(CacheOutcome::Hit),
+        let sha256 = sha256_hex(bytes);
+        match cache.lookup(engine, &sha256) {
+            Lookup::Hit(_) => {
+                cache.settle(engine, &sha256);
+                return Ok(CacheOutcome::Hit);
+            }
             Lookup::Absent | Lookup::Invalid => {}
         }
         let inspection = inspect::inspect(bytes).map_err(|source| LoadError::Inspect {
@@ -326,7 +429,126 @@ impl Runtime {
                 },
                 CacheFailure::Io { path, source } => LoadError::Cache { path, source },
             })?;
+        cache.settle(engine, &sha256);
         Ok(CacheOutcome::Miss)
+    }
+}
+
+/// The capability check's verdict, or the error when it refuses.
+fn check_policy(
+    inspection: &Inspection,
+    manifest: &Manifest,
+) -> Result<CapabilityReport, LoadError> {
+    let report = capability::check(inspection, manifest);
+    if report.is_ok() {
+        Ok(report)
+    } else {
+        Err(LoadError::Policy {
+            plugin: manifest.plugin.id.clone(),
+            report: Box::new(report),
+        })
+    }
+}
+
+/// Where a load's component comes from.
+enum ComponentSource<'a> {
+    /// Its bytes.
+    Bytes(&'a [u8]),
+    /// An installed component file found unchanged since it was hashed (its identity is
+    /// `identity`).
+    Unchanged {
+        file: &'a std::fs::File,
+        identity: FileIdentity,
+    },
+}
+
+/// The bytes of `file`, unchanged since they hashed to `sha256`: read whole, and hashed
+/// again only if the file's identity moved meanwhile.
+fn read_unchanged(
+    id: &PluginId,
+    file: &std::fs::File,
+    identity: FileIdentity,
+    sha256: &str,
+) -> Result<Vec<u8>, LoadError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let read_err = |source| LoadError::Read {
+        plugin: id.clone(),
+        source,
+    };
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(0)).map_err(read_err)?;
+    let mut bytes = Vec::with_capacity(identity.size() as usize);
+    reader.read_to_end(&mut bytes).map_err(read_err)?;
+    if FileIdentity::of_file(file) != Some(identity) {
+        let found = sha256_hex(&bytes);
+        if found != sha256 {
+            return Err(LoadError::Changed {
+                plugin: id.clone(),
+                expected: sha256.to_string(),
+                found,
+            });
+        }
+    }
+    Ok(bytes)
+}
+
+/// The compiled code of one component and what is known of it, shared by every plugin a
+/// runtime loads from that component: 50 loads of an 18 MB Python plugin hold its compiled
+/// code once. Its entry in the runtime's [`SharedCodes`] goes with it.
+pub(crate) struct SharedCode {
+    component: Component,
+    inspection: Inspection,
+    source_map: Option<Arc<SourceMapper>>,
+    sha256: String,
+    codes: Weak<CodeMap>,
+}
+
+type CodeMap = Mutex<HashMap<String, Weak<SharedCode>>>;
+
+/// A runtime's [`SharedCode`]s by component sha256 (weak: the plugins hold the code).
+#[derive(Default)]
+pub(crate) struct SharedCodes(Arc<CodeMap>);
+
+impl SharedCodes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Weak<SharedCode>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, sha256: &str) -> Option<Arc<SharedCode>> {
+        self.lock().get(sha256).and_then(Weak::upgrade)
+    }
+
+    /// `code`, now shared; or the code another thread loaded from the same component
+    /// meanwhile (then `code` is dropped).
+    fn insert(&self, code: SharedCode) -> Arc<SharedCode> {
+        let mut map = self.lock();
+        if let Some(live) = map.get(&code.sha256).and_then(Weak::upgrade) {
+            drop(map); // `code`'s drop takes the lock
+            return live;
+        }
+        let code = Arc::new(code);
+        map.insert(code.sha256.clone(), Arc::downgrade(&code));
+        code
+    }
+}
+
+impl Drop for SharedCode {
+    fn drop(&mut self) {
+        let Some(codes) = self.codes.upgrade() else {
+            return;
+        };
+        let mut map = codes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only the entry of this code: another load may have replaced it already.
+        if map
+            .get(&self.sha256)
+            .is_some_and(|weak| weak.strong_count() == 0)
+        {
+            map.remove(&self.sha256);
+        }
     }
 }
 
@@ -482,6 +704,13 @@ impl Plugin {
     /// The sha256 of the component, lowercase hex.
     pub fn sha256(&self) -> &str {
         &self.inner.sha256
+    }
+
+    /// Whether this plugin and `other` run the same compiled code (loaded from the same
+    /// component into the same runtime). For tests and benchmarks.
+    #[doc(hidden)]
+    pub fn shares_code_with(&self, other: &Plugin) -> bool {
+        Arc::ptr_eq(&self.inner.code, &other.inner.code)
     }
 }
 

@@ -21,7 +21,7 @@ use super::index::{now_rfc3339, Index, PluginRecord, Source, VersionRecord};
 use super::recover::{undo_install, write_synced, Intent};
 use super::report::{DependencyState, InstallAction, InstallOutcome, Warning};
 use super::resolve;
-use super::store::{component_in, install_record_in, manifest_in, precompiled_in};
+use super::store::{component_in, install_record_in, manifest_in, precompiled_in, verified_in};
 use super::Registry;
 use crate::fs::sync_dir;
 
@@ -278,6 +278,17 @@ impl Registry {
                 source,
             })?;
         }
+        // Record the component's identity once its times have settled, so that loads do
+        // not hash it again while it stays the same (waiting only when it was precompiled:
+        // otherwise the first load compiles it anyway).
+        super::lifecycle::check_component(
+            &id,
+            component_in(&stage),
+            &verified_in(&stage),
+            &self.cache_key,
+            &checked.sha256,
+            self.precompile.is_some(),
+        )?;
         self.step(InstallStep::Precompiled);
 
         // Place and commit. On an error, put back what was there: the index on disk says

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use semver::Version;
 use sha2::{Digest, Sha256};
 
-use crate::cache::CacheDir;
+use std::io::Read;
+
+use crate::cache::{CacheDir, CacheKey};
+use crate::identity::FileIdentity;
 use crate::manifest::{Capabilities, ConfigValue, Manifest, PluginId, PluginKind};
 
 use super::error::RegistryError;
@@ -327,6 +330,10 @@ impl Registry {
     /// Read the active version of a plugin to load it: the component and manifest are
     /// checked against the sha256 recorded at install. A mismatch, or a record without a
     /// hash, is an error: nothing is ever loaded unchecked.
+    ///
+    /// The component is hashed again only when its file changed since its last full check:
+    /// see [`Registry::load`] and the crate's file identities (a sealed record of its inode,
+    /// size, mode, owner, mtime and ctime, kept next to it in the registry).
     pub fn read_component(&self, id: &PluginId) -> Result<InstalledComponent, RegistryError> {
         self.read_version(id, None)
     }
@@ -339,6 +346,50 @@ impl Registry {
         id: &PluginId,
         version: Option<&Version>,
     ) -> Result<InstalledComponent, RegistryError> {
+        let (mut installed, component) = self.open_version(id, version)?;
+        installed.bytes = component.into_bytes(
+            id,
+            self.store.component_path(id, &installed.version),
+            &installed.sha256,
+        )?;
+        Ok(installed)
+    }
+
+    /// Whether a load of the active version of `id` would skip hashing its component: its
+    /// file is unchanged since its last full check (nothing is hashed to tell). For tests
+    /// and benchmarks.
+    #[doc(hidden)]
+    pub fn component_unchanged(&self, id: &PluginId) -> Result<bool, RegistryError> {
+        let index = Index::load(&self.store)?;
+        let record = plugin(&self.store, &index, id)?;
+        let version = &record.active;
+        let entry = record.versions.get(version);
+        let sha256 = recorded_hash(
+            id,
+            version,
+            &entry.and_then(|e| e.sha256.clone()),
+            "component",
+        )?;
+        let path = self.store.component_path(id, version);
+        let identity = fs::File::open(&path)
+            .ok()
+            .as_ref()
+            .and_then(FileIdentity::of_file);
+        Ok(identity.is_some()
+            && crate::identity::recorded(
+                &self.store.verified_path(id, version),
+                &self.cache_key,
+                sha256.as_bytes(),
+            ) == identity)
+    }
+
+    /// [`read_version`](Registry::read_version) that leaves the component unread when it is
+    /// unchanged since its last full check (the returned `bytes` are then empty).
+    pub(crate) fn open_version(
+        &self,
+        id: &PluginId,
+        version: Option<&Version>,
+    ) -> Result<(InstalledComponent, CheckedComponent), RegistryError> {
         let index = Index::load(&self.store)?;
         let record = plugin(&self.store, &index, id)?;
         let version = version.unwrap_or(&record.active).clone();
@@ -351,7 +402,14 @@ impl Registry {
         let sha256 = recorded_hash(id, &version, &entry.sha256, "component")?;
         // Both hashes are required before either file is read.
         recorded_hash(id, &version, &entry.manifest_sha256, "manifest")?;
-        let bytes = read_checked(id, self.store.component_path(id, &version), sha256.clone())?;
+        let component = check_component(
+            id,
+            self.store.component_path(id, &version),
+            &self.store.verified_path(id, &version),
+            &self.cache_key,
+            &sha256,
+            false,
+        )?;
         let manifest = read_manifest(&self.store, id, &version, entry)?;
         let config = super::settings::resolve(&manifest, &record.config).map_err(|problems| {
             RegistryError::Settings {
@@ -360,21 +418,121 @@ impl Registry {
                 problems,
             }
         })?;
-        Ok(InstalledComponent {
+        let installed = InstalledComponent {
             id: id.clone(),
             precompiled: CacheDir::new(
                 self.store.precompiled_dir(id, &version),
                 self.cache_key.clone(),
             ),
             version,
-            bytes,
+            bytes: Vec::new(),
             manifest,
             grants: record.grants.clone(),
             enabled: record.enabled,
             sha256,
             config,
-        })
+        };
+        Ok((installed, component))
     }
+}
+
+/// An installed component, checked against its recorded sha256.
+#[derive(Debug)]
+pub(crate) enum CheckedComponent {
+    /// Hashed just now: its bytes.
+    Read(Vec<u8>),
+    /// Unchanged since its last full check (the sealed record holds this identity): open,
+    /// not read.
+    Unchanged {
+        file: fs::File,
+        identity: FileIdentity,
+    },
+}
+
+impl CheckedComponent {
+    /// Its bytes: an unchanged file is read now, and hashed if it changed meanwhile.
+    fn into_bytes(
+        self,
+        id: &PluginId,
+        path: PathBuf,
+        recorded: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
+        match self {
+            CheckedComponent::Read(bytes) => Ok(bytes),
+            CheckedComponent::Unchanged { file, identity } => {
+                let mut bytes = Vec::with_capacity(identity.size() as usize);
+                (&file)
+                    .read_to_end(&mut bytes)
+                    .map_err(|source| RegistryError::Io {
+                        action: "read",
+                        path: path.clone(),
+                        source,
+                    })?;
+                if FileIdentity::of_file(&file) != Some(identity) {
+                    let found = hex::encode(Sha256::digest(&bytes));
+                    if found != recorded {
+                        return Err(RegistryError::HashMismatch {
+                            id: id.clone(),
+                            path,
+                            recorded: recorded.to_string(),
+                            found,
+                        });
+                    }
+                }
+                Ok(bytes)
+            }
+        }
+    }
+}
+
+/// Check the component at `path` against its `recorded` sha256: unread when its identity is
+/// the one sealed in `record` for that hash, else read whole and hashed, and its identity
+/// sealed in `record` when its times have settled ([`crate::identity`]). With `wait`
+/// (an install), wait for them to settle first, so the first load finds the record.
+pub(crate) fn check_component(
+    id: &PluginId,
+    path: PathBuf,
+    record: &std::path::Path,
+    key: &CacheKey,
+    recorded: &str,
+    wait: bool,
+) -> Result<CheckedComponent, RegistryError> {
+    let io = |path: &PathBuf| {
+        let path = path.clone();
+        move |source| RegistryError::Io {
+            action: "read",
+            path,
+            source,
+        }
+    };
+    let mut file = fs::File::open(&path).map_err(io(&path))?;
+    let before = FileIdentity::of_file(&file);
+    if let Some(identity) = before {
+        if crate::identity::recorded(record, key, recorded.as_bytes()) == Some(identity) {
+            return Ok(CheckedComponent::Unchanged { file, identity });
+        }
+        if wait {
+            identity.wait_settled();
+        }
+    }
+    let started = std::time::SystemTime::now();
+    let mut bytes = Vec::with_capacity(before.map_or(0, |id| id.size()) as usize);
+    file.read_to_end(&mut bytes).map_err(io(&path))?;
+    let found = hex::encode(Sha256::digest(&bytes));
+    if found != recorded {
+        return Err(RegistryError::HashMismatch {
+            id: id.clone(),
+            path,
+            recorded: recorded.to_string(),
+            found,
+        });
+    }
+    if let Some(identity) = before {
+        if identity.settled(started) && FileIdentity::of_file(&file) == Some(identity) {
+            crate::identity::record(record, key, recorded.as_bytes(), &identity);
+        }
+    }
+    Ok(CheckedComponent::Read(bytes))
 }
 
 /// The hash recorded for one of a version's files: missing or empty is an error.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::index::Index;
+use super::lifecycle::CheckedComponent;
 use super::{wiring, Registry, RegistryError};
 use crate::error::{KindMismatch, LoadError};
 use crate::host::Services;
@@ -196,7 +197,9 @@ impl Registry {
 
     /// Load the active version of one installed plugin, enabled or not, the way
     /// [`load_enabled`](Registry::load_enabled) loads each: its recorded sha256 checked
-    /// ([`read_component`](Registry::read_component)), only the capabilities the user
+    /// ([`read_component`](Registry::read_component): hashed in full unless the file is
+    /// unchanged since its last full check, and then not even read when its compiled code is
+    /// cached or already held by `runtime`), only the capabilities the user
     /// granted, the settings the user gave it ([`configure`](Registry::configure); a recorded
     /// value its active version does not take is [`RegistryError::Settings`]), and its
     /// precompiled code (compiled there on the first load when the install did not
@@ -266,7 +269,7 @@ impl Registry {
         config: BTreeMap<String, ConfigValue>,
         wire: bool,
     ) -> Result<Plugin, LoadEnabledError> {
-        let installed = self.read_version(id, version)?;
+        let (installed, component) = self.open_version(id, version)?;
         // Linking with the grants would fail on the first import they leave out: say why.
         let added = super::grants::uncovered(&installed.grants, &installed.manifest.capabilities);
         if !added.is_empty() {
@@ -294,12 +297,22 @@ impl Registry {
             cache: Some(installed.precompiled),
             preload: None,
         };
-        // `read_component` has just hashed the bytes and found the recorded hash.
-        Ok(runtime.load_hashed(
-            &installed.bytes,
-            Some(&installed.sha256),
-            &installed.manifest,
-            options,
-        )?)
+        // `open_version` has just hashed the bytes and found the recorded hash, or found the
+        // file unchanged since it did.
+        Ok(match component {
+            CheckedComponent::Read(bytes) => runtime.load_hashed(
+                &bytes,
+                Some(&installed.sha256),
+                &installed.manifest,
+                options,
+            )?,
+            CheckedComponent::Unchanged { file, identity } => runtime.load_unchanged(
+                &file,
+                identity,
+                &installed.sha256,
+                &installed.manifest,
+                options,
+            )?,
+        })
     }
 }

@@ -25,6 +25,9 @@ use super::error::RegistryError;
 ///   registry.lock.holder       pid and command of the process holding it
 ///   plugins/<id>/<version>/
 ///     plugin.wasm              the component, as installed
+///     plugin.wasm.verified     the identity (inode, size, times) it had when its sha256 was
+///                              last checked, sealed with the cache key: while it is the
+///                              same, a load does not hash the component again
 ///     flowtrace.toml           its manifest (the text embedded in the component)
 ///     install.json             its record as the index has it (hashes, source, time), for
 ///                              rebuilding a lost index
@@ -124,6 +127,12 @@ impl Store {
         component_in(&self.version_dir(id, version))
     }
 
+    /// `plugins/<id>/<version>/plugin.wasm.verified`: the sealed identity of the component
+    /// when its sha256 was last checked in full.
+    pub(crate) fn verified_path(&self, id: &PluginId, version: &Version) -> PathBuf {
+        verified_in(&self.version_dir(id, version))
+    }
+
     /// `plugins/<id>/<version>/flowtrace.toml`: the installed manifest.
     pub fn manifest_path(&self, id: &PluginId, version: &Version) -> PathBuf {
         manifest_in(&self.version_dir(id, version))
@@ -190,6 +199,12 @@ impl Store {
 
 pub(crate) fn component_in(version_dir: &Path) -> PathBuf {
     version_dir.join("plugin.wasm")
+}
+
+/// The sealed record of the identity `plugin.wasm` had when its sha256 was last checked in
+/// full ([`crate::identity`]).
+pub(crate) fn verified_in(version_dir: &Path) -> PathBuf {
+    version_dir.join("plugin.wasm.verified")
 }
 
 pub(crate) fn manifest_in(version_dir: &Path) -> PathBuf {

@@ -17,6 +17,8 @@ mod preload;
 mod prepare;
 mod registry;
 mod runtime;
+#[cfg(unix)]
+mod share;
 mod trace;
 mod trace_limits;
 mod trace_protobuf;

@@ -1494,6 +1494,8 @@ fn one_plugin_loads_by_id_disabled_or_not_with_checked_config() {
         .evaluate(&PreparedTrace::new(testing::trace_with_spans(0)))
         .unwrap();
     assert_eq!(r.score, 1.0);
+    // Dropped, so the next load reads the cache instead of sharing its compiled code.
+    drop(first);
     let overrides = BTreeMap::from([("limit".to_string(), ConfigValue::Float(0.25))]);
     let second = reg
         .load_with_config(&runtime, &pid("delta"), &Services::default(), overrides)
