@@ -711,13 +711,18 @@ fn a_missing_wasm_target_without_rustup_names_the_target_and_how_to_get_it() {
     );
 }
 
-/// The modification times of the compiled-cache files of the component `sha256`.
+/// The modification times of the compiled-cache files of the component `sha256`: its
+/// compiled code and its description (not the `.seen` record a load that checked the code in
+/// full writes beside them).
 fn cache_entries(sha256: &str) -> Vec<(PathBuf, std::time::SystemTime)> {
     let mut out = Vec::new();
     for engine in fs::read_dir(guest_target().join("flowtrace/cache")).unwrap() {
         for entry in fs::read_dir(engine.unwrap().path()).unwrap() {
             let path = entry.unwrap().path();
-            if path.file_stem() == Some(OsStr::new(sha256)) {
+            let entry_file = path
+                .extension()
+                .is_some_and(|e| e == "cwasm" || e == "meta");
+            if path.file_stem() == Some(OsStr::new(sha256)) && entry_file {
                 let modified = fs::metadata(&path).unwrap().modified().unwrap();
                 out.push((path, modified));
             }
