@@ -156,7 +156,7 @@ fn the_example_host_runs_every_kind_from_a_registry() {
     let seen = calls(&run.stdout);
     for (plugin, function) in [
         ("contract-rust-transformer", "transform"),
-        ("contract-rust-evaluator", "evaluate-batch"),
+        ("contract-rust-evaluator", "evaluate"),
         ("contract-rust-embedder", "dimension"),
         ("contract-rust-embedder", "embed"),
         ("contract-rust-exporter", "formats"),
