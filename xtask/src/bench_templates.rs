@@ -15,6 +15,10 @@
 //!   two threads at once against one thread), and the linear memory a call ends with.
 //! - `first-load`: `Registry::load` of the installed plugin in a fresh runtime (precompiled at
 //!   install).
+//! - `edit-loop`: wall-clock time of `cargo flowtrace test` after an edit to the Python and
+//!   TypeScript templates (dev mode, after a first `test`; median of 3 edits), and of the
+//!   first `test` of a new Rust plugin once another Rust plugin was built (its SDK's
+//!   dependencies compiled already, in the shared target dir).
 //!
 //! The plugins are built once into `target/bench-templates/` (`cargo flowtrace build
 //! --release`, incremental after that) and checked to give the native result before anything
@@ -188,6 +192,7 @@ pub fn run(quick: bool, calls_only: bool, only: Option<&str>) -> Result<Value> {
         },
         "instance-memory": memory,
         "first-load-ms": first_load,
+        "edit-loop-s": if calls_only { Value::Null } else { edit_loop(&tool, &work, only)? },
     }))
 }
 
@@ -232,6 +237,66 @@ fn build(tool: &Path, work: &Path, lang: &str) -> Result<Vec<u8>> {
         .find(|p| p.extension().is_some_and(|e| e == "wasm"))
         .with_context(|| format!("no component in {}", out.display()))?;
     Ok(std::fs::read(&wasm)?)
+}
+
+/// `cargo flowtrace test -q` in `dir`, timed.
+fn timed_test(tool: &Path, dir: &Path) -> Result<f64> {
+    let started = Instant::now();
+    let status = Command::new(tool)
+        .args(["flowtrace", "test", "-q"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .status()?;
+    ensure!(
+        status.success(),
+        "`cargo flowtrace test` in `{}` failed",
+        dir.display()
+    );
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The edit loop of each template (see the module's doc), in seconds.
+fn edit_loop(tool: &Path, work: &Path, only: Option<&str>) -> Result<Value> {
+    let mut out = serde_json::Map::new();
+    for (lang, entry, comment) in [
+        ("python", "app.py", "#"),
+        ("typescript", "src/index.ts", "//"),
+    ] {
+        if only.is_some_and(|o| o != lang) {
+            continue;
+        }
+        let dir = work.join(format!("bench-{lang}-evaluator"));
+        // The first `test` builds the dev engine when this toolchain has none yet.
+        timed_test(tool, &dir)?;
+        let file = dir.join(entry);
+        let original = std::fs::read_to_string(&file)?;
+        let mut times = Vec::new();
+        for edit in 0..3 {
+            std::fs::write(&file, format!("{original}\n{comment} bench edit {edit}\n"))?;
+            let took = timed_test(tool, &dir);
+            std::fs::write(&file, &original)?;
+            times.push(took?);
+        }
+        times.sort_by(f64::total_cmp);
+        out.insert(format!("{lang}-after-an-edit"), json!(round(times[1], 2)));
+    }
+    if only.is_none_or(|o| o == "rust") {
+        // A first plugin's `test` (the dev profile): a new plugin then finds the SDK's
+        // dependencies built in the shared target dir.
+        timed_test(tool, &work.join("bench-rust-evaluator"))?;
+        let fresh = tempfile::tempdir()?;
+        let dir = fresh.path().join("bench-second-rust");
+        let status = Command::new(tool)
+            .args(["flowtrace", "new", "-q", "-t", "rust-evaluator"])
+            .arg(&dir)
+            .status()?;
+        ensure!(status.success(), "`cargo flowtrace new` failed");
+        out.insert(
+            "second-rust-plugin-first-test".into(),
+            json!(round(timed_test(tool, &dir)?, 2)),
+        );
+    }
+    Ok(Value::Object(out))
 }
 
 /// A plugin installed (precompiled) in a registry of its own.
