@@ -469,20 +469,31 @@ impl CheckedComponent {
                         source,
                     })?;
                 if FileIdentity::of_file(&file) != Some(identity) {
-                    let found = hex::encode(Sha256::digest(&bytes));
-                    if found != recorded {
-                        return Err(RegistryError::HashMismatch {
-                            id: id.clone(),
-                            path,
-                            recorded: recorded.to_string(),
-                            found,
-                        });
-                    }
+                    check_hash(id, path, recorded, &bytes)?;
                 }
                 Ok(bytes)
             }
         }
     }
+}
+
+/// That `bytes`, the component of `id` read from `path`, hash to its `recorded` sha256.
+fn check_hash(
+    id: &PluginId,
+    path: PathBuf,
+    recorded: &str,
+    bytes: &[u8],
+) -> Result<(), RegistryError> {
+    let found = hex::encode(Sha256::digest(bytes));
+    if found == recorded {
+        return Ok(());
+    }
+    Err(RegistryError::HashMismatch {
+        id: id.clone(),
+        path,
+        recorded: recorded.to_string(),
+        found,
+    })
 }
 
 /// Check the component at `path` against its `recorded` sha256: unread when its identity is
@@ -518,15 +529,7 @@ pub(crate) fn check_component(
     let started = std::time::SystemTime::now();
     let mut bytes = Vec::with_capacity(before.map_or(0, |id| id.size()) as usize);
     file.read_to_end(&mut bytes).map_err(io(&path))?;
-    let found = hex::encode(Sha256::digest(&bytes));
-    if found != recorded {
-        return Err(RegistryError::HashMismatch {
-            id: id.clone(),
-            path,
-            recorded: recorded.to_string(),
-            found,
-        });
-    }
+    check_hash(id, path, recorded, &bytes)?;
     if let Some(identity) = before {
         if identity.settled(started) && FileIdentity::of_file(&file) == Some(identity) {
             crate::identity::record(record, key, recorded.as_bytes(), &identity);
