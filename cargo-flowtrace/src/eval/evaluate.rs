@@ -15,11 +15,12 @@ pub struct Evaluate<'p> {
 impl Work for Evaluate<'_> {
     type Record = EvalRecord;
 
-    /// The traces go to [`Plugin::evaluate_each`], which evaluates each once: up to
+    /// The traces go to [`Plugin::evaluate_each`], which evaluates each once, in a fresh
+    /// instance of its own; a plugin declared `stateless` gets up to
     /// [`TRACES_PER_CALL`](flowtrace_plugins::TRACES_PER_CALL) per `evaluate-batch` call in
     /// one instance (for Python and JavaScript plugins, making an instance is most of the cost
-    /// of a trace), and when a call fails as a whole, each error still lands on its own trace,
-    /// no trace's effects happen twice, and a looping trace costs one deadline.
+    /// of a trace), and when such a call fails as a whole, each error still lands on its own
+    /// trace, no trace's effects happen twice, and a looping trace costs one deadline.
     fn records(&self, names: &[String], items: Vec<Item>) -> Vec<(EvalRecord, u64)> {
         let units = engine::traces_of(self.plugin.runtime(), names, items);
         let (mut records, traces) = pending(units);
