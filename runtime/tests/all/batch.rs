@@ -119,7 +119,7 @@ impl Counter {
 }
 
 /// One trace per span count.
-fn traces(spans: &[usize]) -> Vec<PreparedTrace> {
+pub(crate) fn traces(spans: &[usize]) -> Vec<PreparedTrace> {
     spans
         .iter()
         .enumerate()

@@ -94,32 +94,8 @@ fn counter_from(wat: &str, timeout: Duration) -> (Plugin, Arc<Probe>, Arc<Memory
     (plugin, probe, log)
 }
 
-/// The `behaviors` guest (0 spans: score 1; 1: loops; 2: memory bomb; 3: traps).
-fn behaviors(limits: Limits) -> Plugin {
-    let bytes = testing::evaluator(&testing::guest_wat("behaviors"));
-    let mut manifest = testing::manifest("behaviors", PluginKind::Evaluator);
-    manifest.limits = limits;
-    Runtime::new()
-        .unwrap()
-        .load(&bytes, &manifest, LoadOptions::default())
-        .unwrap()
-}
-
-fn spans(n: usize) -> PreparedTrace {
-    PreparedTrace::new(testing::trace_with_spans(n))
-}
-
-fn traces(spans: &[usize]) -> Vec<PreparedTrace> {
-    spans
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| {
-            let mut trace = testing::trace_with_spans(n);
-            trace.id = format!("t-{i}");
-            PreparedTrace::new(trace)
-        })
-        .collect()
-}
+use crate::batch::traces;
+use crate::runtime::{behaviors, spans};
 
 fn is_timeout(result: &Result<impl std::fmt::Debug, flowtrace_plugins::CallError>) -> bool {
     matches!(result, Err(e) if matches!(e.reason, CallFailure::Timeout { .. }))

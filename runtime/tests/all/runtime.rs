@@ -10,7 +10,8 @@ use flowtrace_plugins::{
     CallFailure, GuestFailureKind, LoadOptions, Plugin, PreparedTrace, Runtime,
 };
 
-fn behaviors(limits: Limits) -> Plugin {
+/// The `behaviors` guest (0 spans: score 1; 1: loops; 2: memory bomb; 3: traps).
+pub(crate) fn behaviors(limits: Limits) -> Plugin {
     let bytes = testing::evaluator(&testing::guest_wat("behaviors"));
     let mut manifest = testing::manifest("behaviors", PluginKind::Evaluator);
     manifest.limits = limits;
@@ -20,7 +21,7 @@ fn behaviors(limits: Limits) -> Plugin {
         .unwrap()
 }
 
-fn spans(n: usize) -> PreparedTrace {
+pub(crate) fn spans(n: usize) -> PreparedTrace {
     PreparedTrace::new(testing::trace_with_spans(n))
 }
 
