@@ -563,15 +563,7 @@ fn read_checked(id: &PluginId, path: PathBuf, recorded: String) -> Result<Vec<u8
         path: path.clone(),
         source,
     })?;
-    let found = hex::encode(Sha256::digest(&bytes));
-    if found != recorded {
-        return Err(RegistryError::HashMismatch {
-            id: id.clone(),
-            path,
-            recorded,
-            found,
-        });
-    }
+    check_hash(id, path, &recorded, &bytes)?;
     Ok(bytes)
 }
 
