@@ -100,7 +100,6 @@ struct PluginInner {
     limits: EffectiveLimits,
     report: CapabilityReport,
     cache: CacheOutcome,
-    sha256: String,
     /// The compiled code, shared with every other plugin of this runtime loaded from the
     /// same component (the `InstancePre` above holds it too).
     code: Arc<SharedCode>,
@@ -238,7 +237,14 @@ impl Runtime {
             None => {
                 let (component, inspection, bytes, outcome) =
                     self.compiled(manifest, &sha256, &source, options.cache.as_ref())?;
+                // The inspection lists the custom sections: a component without a source
+                // map (every Rust plugin) is not read again to look for one.
+                let has_map = inspection
+                    .custom_sections
+                    .iter()
+                    .any(|c| c.name == crate::failure::SOURCE_MAP_SECTION);
                 let source_map = match (&bytes, &source) {
+                    _ if !has_map => None,
                     (Some(bytes), _) => SourceMapper::find(bytes),
                     (None, ComponentSource::Bytes(bytes)) => SourceMapper::find(bytes),
                     (None, ComponentSource::Unchanged { file, .. }) => {
@@ -313,7 +319,6 @@ impl Runtime {
                 limits,
                 report,
                 cache,
-                sha256: code.sha256.clone(),
                 code,
                 share: self
                     .inner
@@ -409,11 +414,10 @@ impl Runtime {
         let cache = CompileCache::new(at, engine);
         let anonymous = || crate::manifest::PluginId::parse("unnamed").expect("a valid id");
         let sha256 = sha256_hex(bytes);
-        match cache.lookup(engine, &sha256) {
-            Lookup::Hit(_) => {
-                cache.settle(engine, &sha256);
-                return Ok(CacheOutcome::Hit);
-            }
+        // One check of an entry already there, once its times have settled (so the check
+        // is recorded and the first load maps the code unread).
+        match cache.settle(engine, &sha256) {
+            Lookup::Hit(_) => return Ok(CacheOutcome::Hit),
             Lookup::Absent | Lookup::Invalid => {}
         }
         let inspection = inspect::inspect(bytes).map_err(|source| LoadError::Inspect {
@@ -703,7 +707,7 @@ impl Plugin {
 
     /// The sha256 of the component, lowercase hex.
     pub fn sha256(&self) -> &str {
-        &self.inner.sha256
+        &self.inner.code.sha256
     }
 
     /// Whether this plugin and `other` run the same compiled code (loaded from the same
