@@ -44,9 +44,11 @@ pub struct BuildRequest {
     /// Type-check a TypeScript plugin before bundling it (`build --no-typecheck` turns it
     /// off); other languages ignore it.
     pub typecheck: bool,
-    /// A build for `cargo flowtrace test`: a language whose dev builds load the plugin's
-    /// code into an engine built once (TypeScript, `lang::typescript::engine`) makes that
-    /// engine and hands back the code as [`Built::dev`]; the others ignore it.
+    /// A build for `cargo flowtrace test`'s dev mode: [`build_for_test`] hands back a
+    /// Python plugin's sources with the interpreter engine that loads them, and a language
+    /// whose dev builds load the plugin's code into an engine built once (TypeScript,
+    /// `lang::typescript::engine`) makes that engine and hands back the code as
+    /// [`Built::dev`]; the others ignore it.
     pub dev_engine: bool,
     /// The caps of the host that will run the plugin: `[limits]` above them are refused
     /// here, since every load would fail. The CLI runs plugins under
@@ -145,16 +147,16 @@ pub struct DevBuilt {
     pub artefact: crate::lang::DevArtefact,
 }
 
-/// What `test` runs: in dev mode (`dev`), the plugin's dev artefact when its language has
-/// one and the plugin can use it; else the plugin built as by [`build`].
+/// What `test` runs: in dev mode ([`BuildRequest::dev_engine`]), the plugin's dev artefact
+/// when its language has one and the plugin can use it; else the plugin built as by
+/// [`build`].
 pub fn build_for_test(
     term: &Term,
     request: &BuildRequest,
-    dev: bool,
 ) -> Result<std::result::Result<DevBuilt, Built>> {
     let started = Instant::now();
     let (manifest_path, root, text, manifest) = read_manifest(request)?;
-    if dev {
+    if request.dev_engine {
         let source = Source {
             manifest: &manifest,
             text: &text,

@@ -94,7 +94,7 @@ impl TestCommand {
             dev_engine: !self.release,
             caps: flowtrace_plugins::HostCaps::default(),
         };
-        let made = build::build_for_test(term, &request, !self.release)?;
+        let made = build::build_for_test(term, &request)?;
         let loosened;
         let plugin = match &made {
             Ok(dev) => Tested {

@@ -158,7 +158,8 @@ pub fn read_from_patch_config(root: &Path) -> bool {
 }
 
 /// `path` made absolute against the current directory.
-fn absolute(path: &Path) -> PathBuf {
+/// `path` made absolute (against the current directory), or as it is when that fails.
+pub(super) fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use super::remap::absolute;
 use crate::term::Term;
 
 /// The shared target directory, under `$FLOWTRACE_HOME`.
@@ -230,10 +231,6 @@ pub fn lock_artefact(
 }
 
 /// `path` made absolute against the current directory.
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
